@@ -1,0 +1,762 @@
+//! CSV readers and writers for the crate's data types.
+//!
+//! Four layouts are read (and written):
+//!
+//! | layout | columns | one row per |
+//! |---|---|---|
+//! | [`Layout::Wide`] | one 0/1 column per occasion or list, optional `freq` (or `frequency`, `n`, `count`), optional `id`, `stratum` | unit, or history with its frequency |
+//! | [`Layout::Long`] | `id`, `occasion`, optional `stratum` | time a unit was recorded (a police register export) |
+//! | [`Layout::Aggregated`] | `history` (strings such as `0110`), optional `freq`, optional `stratum` | distinct history |
+//! | [`Layout::Counts`] | `count` (or `nbcap`, or a column you name), optional `freq`, covariates | unit, or count with its frequency |
+//!
+//! Column names are matched without regard to case. Every error names the file, the line
+//! (the header is line 1), the column and the value.
+
+use super::counts::{CountData, CovariateValues};
+use super::histories::{CaptureHistories, MAX_OCCASIONS, history_string, parse_history};
+use crate::error::{Error, Location, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+
+/// The layout of a CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// One 0/1 column per occasion (or list).
+    Wide,
+    /// One row per record: `id,occasion[,stratum]`.
+    Long,
+    /// One row per history string: `history,freq[,stratum]`.
+    Aggregated,
+    /// Single-source counts: `count` plus covariates.
+    Counts,
+}
+
+impl Layout {
+    /// Lower-case name, as printed in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Wide => "wide",
+            Layout::Long => "long",
+            Layout::Aggregated => "aggregated",
+            Layout::Counts => "counts",
+        }
+    }
+}
+
+impl std::str::FromStr for Layout {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "wide" => Ok(Layout::Wide),
+            "long" => Ok(Layout::Long),
+            "aggregated" | "history" => Ok(Layout::Aggregated),
+            "counts" | "count" => Ok(Layout::Counts),
+            _ => Err(Error::param(
+                "layout",
+                s,
+                "one of wide, long, aggregated, counts",
+            )),
+        }
+    }
+}
+
+/// How to read a file; the defaults detect everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Force a layout instead of detecting it.
+    pub layout: Option<Layout>,
+    /// Name of the count column (counts layout); detected as `count` or `nbcap` otherwise.
+    pub count_column: Option<String>,
+    /// Name of the frequency column; detected as `freq`, `frequency`, `n` or `count`.
+    pub freq_column: Option<String>,
+    /// Covariates to keep (counts layout); all other columns when `None`.
+    pub covariates: Option<Vec<String>>,
+}
+
+/// What a CSV file held.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSet {
+    /// Capture histories, with the layout they were read from.
+    Histories {
+        /// The data.
+        data: CaptureHistories,
+        /// The layout detected or forced.
+        layout: Layout,
+    },
+    /// Single-source counts.
+    Counts {
+        /// The data.
+        data: CountData,
+        /// Name of the count column.
+        count_column: String,
+    },
+}
+
+impl DataSet {
+    /// The layout of the file read.
+    pub fn layout(&self) -> Layout {
+        match self {
+            DataSet::Histories { layout, .. } => *layout,
+            DataSet::Counts { .. } => Layout::Counts,
+        }
+    }
+}
+
+struct Raw {
+    file: String,
+    headers: Vec<String>,
+    rows: Vec<(usize, Vec<String>)>,
+}
+
+impl Raw {
+    fn at(&self, line: Option<usize>, col: Option<usize>) -> Location {
+        Location {
+            file: self.file.clone(),
+            line,
+            column: col.map(|c| self.headers[c].clone()),
+        }
+    }
+
+    fn col(&self, name: &str) -> Option<usize> {
+        self.headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+    }
+
+    fn value_err(&self, line: usize, col: usize, value: &str, expected: &str) -> Error {
+        Error::CsvValue {
+            at: self.at(Some(line), Some(col)),
+            value: value.to_string(),
+            expected: expected.to_string(),
+        }
+    }
+
+    fn parse_u64(&self, line: usize, col: usize, v: &str, what: &str) -> Result<u64> {
+        v.parse::<u64>()
+            .map_err(|_| self.value_err(line, col, v, what))
+    }
+}
+
+fn read_raw(text: &str, file: &str) -> Result<Raw> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let loc = |line: Option<usize>| Location {
+        file: file.to_string(),
+        line,
+        column: None,
+    };
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| Error::CsvFormat {
+            at: loc(Some(1)),
+            reason: format!("cannot read the header: {e}"),
+        })?
+        .iter()
+        .map(|s| s.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
+        return Err(Error::CsvFormat {
+            at: loc(None),
+            reason: "the file is empty: expected a header line and data rows".into(),
+        });
+    }
+    if let Some(i) = headers.iter().position(|h| h.is_empty()) {
+        return Err(Error::CsvFormat {
+            at: loc(Some(1)),
+            reason: format!("column {} has an empty name", i + 1),
+        });
+    }
+    for (i, h) in headers.iter().enumerate() {
+        if headers[..i].iter().any(|g| g.eq_ignore_ascii_case(h)) {
+            return Err(Error::CsvFormat {
+                at: loc(Some(1)),
+                reason: format!("column `{h}` appears twice"),
+            });
+        }
+    }
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map(|p| p.line() as usize);
+            Error::CsvFormat {
+                at: loc(line),
+                reason: format!("cannot parse the row: {e}"),
+            }
+        })?;
+        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        if rec.len() == 1 && rec.get(0) == Some("") {
+            continue; // blank line
+        }
+        if rec.len() != headers.len() {
+            return Err(Error::CsvFormat {
+                at: loc(Some(line)),
+                reason: format!(
+                    "the row has {} fields, the header has {}",
+                    rec.len(),
+                    headers.len()
+                ),
+            });
+        }
+        rows.push((line, rec.iter().map(str::to_string).collect()));
+    }
+    if rows.is_empty() {
+        return Err(Error::CsvFormat {
+            at: loc(None),
+            reason: "the file has a header but no data rows".into(),
+        });
+    }
+    Ok(Raw {
+        file: file.to_string(),
+        headers,
+        rows,
+    })
+}
+
+const FREQ_NAMES: [&str; 4] = ["freq", "frequency", "n", "count"];
+
+fn is_binary(v: &str) -> bool {
+    v == "0" || v == "1"
+}
+
+/// Reads a CSV file from disk, detecting its layout unless `opts` forces one.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; otherwise as [`read_str`].
+pub fn read_path(path: impl AsRef<std::path::Path>, opts: &ReadOptions) -> Result<DataSet> {
+    let p = path.as_ref();
+    let text = std::fs::read_to_string(p).map_err(|source| Error::Io {
+        path: p.display().to_string(),
+        source,
+    })?;
+    read_str(&text, &p.display().to_string(), opts)
+}
+
+/// Reads CSV text; `file` names it in error messages.
+///
+/// # Errors
+/// [`Error::CsvFormat`] for a malformed file (empty, no occasion columns, more than 64
+/// occasions, unequal rows...) and [`Error::CsvValue`] for a bad value (not 0/1, a
+/// negative or fractional frequency, a never-seen unit with a positive frequency...).
+pub fn read_str(text: &str, file: &str, opts: &ReadOptions) -> Result<DataSet> {
+    let raw = read_raw(text, file)?;
+    let layout = match opts.layout {
+        Some(l) => l,
+        None => detect(&raw, opts),
+    };
+    match layout {
+        Layout::Counts => {
+            let (data, count_column) = parse_counts(&raw, opts)?;
+            Ok(DataSet::Counts { data, count_column })
+        }
+        l => Ok(DataSet::Histories {
+            data: match l {
+                Layout::Wide => parse_wide(&raw, opts)?,
+                Layout::Long => parse_long(&raw)?,
+                _ => parse_aggregated(&raw, opts)?,
+            },
+            layout: l,
+        }),
+    }
+}
+
+/// Reads capture histories from CSV text (any history layout).
+///
+/// # Errors
+/// As [`read_str`], plus [`Error::CsvFormat`] when the file holds single-source counts.
+pub fn read_histories_str(text: &str, file: &str, opts: &ReadOptions) -> Result<CaptureHistories> {
+    match read_str(text, file, opts)? {
+        DataSet::Histories { data, .. } => Ok(data),
+        DataSet::Counts { .. } => Err(Error::CsvFormat {
+            at: Location {
+                file: file.into(),
+                line: Some(1),
+                column: None,
+            },
+            reason: "the file holds single-source counts, not capture histories".into(),
+        }),
+    }
+}
+
+/// Reads single-source counts from CSV text.
+///
+/// # Errors
+/// As [`read_str`].
+pub fn read_counts_str(text: &str, file: &str, opts: &ReadOptions) -> Result<CountData> {
+    let raw = read_raw(text, file)?;
+    Ok(parse_counts(&raw, opts)?.0)
+}
+
+fn detect(raw: &Raw, opts: &ReadOptions) -> Layout {
+    if raw.col("history").is_some() {
+        return Layout::Aggregated;
+    }
+    if raw.col("id").is_some() && raw.col("occasion").is_some() {
+        return Layout::Long;
+    }
+    if opts.count_column.is_some() || raw.col("nbcap").is_some() {
+        return Layout::Counts;
+    }
+    let freq = wide_freq_column(raw, opts);
+    let special = |c: usize| {
+        Some(c) == freq || Some(c) == raw.col("id") || Some(c) == raw.col("stratum")
+    };
+    let all_binary = raw.rows.iter().all(|(_, r)| {
+        r.iter()
+            .enumerate()
+            .all(|(c, v)| special(c) || is_binary(v))
+    });
+    if !all_binary && raw.col("count").is_some() {
+        Layout::Counts
+    } else {
+        Layout::Wide
+    }
+}
+
+fn wide_freq_column(raw: &Raw, opts: &ReadOptions) -> Option<usize> {
+    match &opts.freq_column {
+        Some(name) => raw.col(name),
+        None => FREQ_NAMES.iter().find_map(|n| raw.col(n)),
+    }
+}
+
+fn parse_freq(raw: &Raw, line: usize, col: usize, v: &str) -> Result<u64> {
+    raw.parse_u64(line, col, v, "a frequency: a non-negative whole number")
+}
+
+fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
+    let freq_col = wide_freq_column(raw, opts);
+    let id_col = raw.col("id");
+    let stratum_col = raw.col("stratum");
+    let occ: Vec<usize> = (0..raw.headers.len())
+        .filter(|&c| Some(c) != freq_col && Some(c) != id_col && Some(c) != stratum_col)
+        .collect();
+    if occ.is_empty() {
+        return Err(Error::CsvFormat {
+            at: raw.at(Some(1), None),
+            reason: "the header has no occasion columns (every column is id, stratum or freq)"
+                .into(),
+        });
+    }
+    if occ.len() > MAX_OCCASIONS {
+        return Err(Error::CsvFormat {
+            at: raw.at(Some(1), None),
+            reason: format!(
+                "{} occasion columns: at most {MAX_OCCASIONS} are supported",
+                occ.len()
+            ),
+        });
+    }
+    let mut hist = Vec::with_capacity(raw.rows.len());
+    let mut freq = Vec::with_capacity(raw.rows.len());
+    let mut ids = Vec::new();
+    let mut strata = Vec::new();
+    for (line, r) in &raw.rows {
+        let mut code = 0u64;
+        for (j, &c) in occ.iter().enumerate() {
+            match r[c].as_str() {
+                "0" => {}
+                "1" => code |= 1 << j,
+                v => return Err(raw.value_err(*line, c, v, "0 or 1")),
+            }
+        }
+        let f = match freq_col {
+            Some(c) => parse_freq(raw, *line, c, &r[c])?,
+            None => 1,
+        };
+        if code == 0 && f > 0 {
+            return Err(raw.value_err(
+                *line,
+                freq_col.unwrap_or(occ[0]),
+                &r[freq_col.unwrap_or(occ[0])],
+                "a unit that was seen: this row is all zeros (never seen) with a positive frequency",
+            ));
+        }
+        hist.push(code);
+        freq.push(f);
+        if let Some(c) = id_col {
+            ids.push(r[c].clone());
+        }
+        if let Some(c) = stratum_col {
+            strata.push(r[c].clone());
+        }
+    }
+    let names = occ.iter().map(|&c| raw.headers[c].clone()).collect();
+    finish(raw, occ.len(), hist, freq, names, id_col.map(|_| ids), stratum_col.map(|_| strata))
+}
+
+fn finish(
+    raw: &Raw,
+    t: usize,
+    hist: Vec<u64>,
+    freq: Vec<u64>,
+    names: Vec<String>,
+    ids: Option<Vec<String>>,
+    strata: Option<Vec<String>>,
+) -> Result<CaptureHistories> {
+    let mut h = CaptureHistories::new(t, hist, freq).map_err(|e| Error::CsvFormat {
+        at: raw.at(None, None),
+        reason: e.to_string(),
+    })?;
+    h = h.with_occasion_names(names)?;
+    if let Some(ids) = ids {
+        h = h.with_ids(ids)?;
+    }
+    if let Some(s) = strata {
+        h = h.with_strata(&s)?;
+    }
+    Ok(h)
+}
+
+fn parse_long(raw: &Raw) -> Result<CaptureHistories> {
+    let id_col = raw.col("id").expect("long layout has an id column");
+    let occ_col = raw.col("occasion").ok_or_else(|| Error::CsvFormat {
+        at: raw.at(Some(1), None),
+        reason: "the long layout needs `id` and `occasion` columns".into(),
+    })?;
+    let stratum_col = raw.col("stratum");
+    // Occasions: whole numbers 1..=max when they all are, otherwise labels in sorted order.
+    let numeric: Option<Vec<u64>> = raw
+        .rows
+        .iter()
+        .map(|(_, r)| r[occ_col].parse::<u64>().ok().filter(|&v| v >= 1))
+        .collect();
+    let (names, index): (Vec<String>, Vec<usize>) = match numeric {
+        Some(v) => {
+            let t = *v.iter().max().unwrap_or(&0) as usize;
+            if t > MAX_OCCASIONS {
+                let (line, _) = &raw.rows[v.iter().position(|&x| x as usize == t).unwrap_or(0)];
+                return Err(raw.value_err(
+                    *line,
+                    occ_col,
+                    &t.to_string(),
+                    &format!("an occasion number from 1 to {MAX_OCCASIONS}"),
+                ));
+            }
+            (
+                (1..=t).map(|j| format!("occasion {j}")).collect(),
+                v.iter().map(|&x| x as usize - 1).collect(),
+            )
+        }
+        None => {
+            let mut labels: Vec<String> = raw.rows.iter().map(|(_, r)| r[occ_col].clone()).collect();
+            labels.sort();
+            labels.dedup();
+            if let Some((line, r)) = raw.rows.iter().find(|(_, r)| r[occ_col].is_empty()) {
+                return Err(raw.value_err(*line, occ_col, &r[occ_col], "an occasion label"));
+            }
+            if labels.len() > MAX_OCCASIONS {
+                return Err(Error::CsvFormat {
+                    at: raw.at(None, Some(occ_col)),
+                    reason: format!(
+                        "{} distinct occasions: at most {MAX_OCCASIONS} are supported",
+                        labels.len()
+                    ),
+                });
+            }
+            let idx = raw
+                .rows
+                .iter()
+                .map(|(_, r)| labels.binary_search(&r[occ_col]).unwrap_or(0))
+                .collect();
+            (labels, idx)
+        }
+    };
+    let mut order: Vec<String> = Vec::new();
+    let mut pos: std::collections::HashMap<String, usize> = Default::default();
+    let mut hist: Vec<u64> = Vec::new();
+    let mut strata: Vec<String> = Vec::new();
+    for ((line, r), &j) in raw.rows.iter().zip(&index) {
+        let id = &r[id_col];
+        if id.is_empty() {
+            return Err(raw.value_err(*line, id_col, id, "a unit identifier"));
+        }
+        let k = *pos.entry(id.clone()).or_insert_with(|| {
+            order.push(id.clone());
+            hist.push(0);
+            if let Some(c) = stratum_col {
+                strata.push(r[c].clone());
+            }
+            order.len() - 1
+        });
+        hist[k] |= 1 << j;
+        if let Some(c) = stratum_col
+            && strata[k] != r[c]
+        {
+            return Err(raw.value_err(
+                *line,
+                c,
+                &r[c],
+                &format!("stratum `{}` as on this unit's earlier rows", strata[k]),
+            ));
+        }
+    }
+    let n = hist.len();
+    finish(
+        raw,
+        names.len(),
+        hist,
+        vec![1; n],
+        names,
+        Some(order),
+        stratum_col.map(|_| strata),
+    )
+}
+
+fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
+    let hcol = raw.col("history").ok_or_else(|| Error::CsvFormat {
+        at: raw.at(Some(1), None),
+        reason: "the aggregated layout needs a `history` column".into(),
+    })?;
+    let freq_col = match &opts.freq_column {
+        Some(n) => raw.col(n),
+        None => ["freq", "frequency", "n", "count"].iter().find_map(|n| raw.col(n)),
+    };
+    let stratum_col = raw.col("stratum");
+    let first = &raw.rows[0];
+    let t = first.1[hcol].len();
+    if t == 0 {
+        return Err(raw.value_err(first.0, hcol, "", "a history such as 0110"));
+    }
+    if t > MAX_OCCASIONS {
+        return Err(Error::CsvFormat {
+            at: raw.at(Some(first.0), Some(hcol)),
+            reason: format!("history of {t} occasions: at most {MAX_OCCASIONS} are supported"),
+        });
+    }
+    let mut hist = Vec::new();
+    let mut freq = Vec::new();
+    let mut strata = Vec::new();
+    for (line, r) in &raw.rows {
+        let code = parse_history(&r[hcol], t).map_err(|why| {
+            raw.value_err(*line, hcol, &r[hcol], &format!("a 0/1 history of {t} occasions ({why})"))
+        })?;
+        let f = match freq_col {
+            Some(c) => parse_freq(raw, *line, c, &r[c])?,
+            None => 1,
+        };
+        if code == 0 && f > 0 {
+            return Err(raw.value_err(
+                *line,
+                hcol,
+                &r[hcol],
+                "a unit that was seen: an all-zero history (never seen) cannot have a positive frequency",
+            ));
+        }
+        hist.push(code);
+        freq.push(f);
+        if let Some(c) = stratum_col {
+            strata.push(r[c].clone());
+        }
+    }
+    finish(
+        raw,
+        t,
+        hist,
+        freq,
+        super::histories::default_occasion_names(t),
+        None,
+        stratum_col.map(|_| strata),
+    )
+}
+
+fn parse_counts(raw: &Raw, opts: &ReadOptions) -> Result<(CountData, String)> {
+    let ccol = match &opts.count_column {
+        Some(n) => raw.col(n).ok_or_else(|| Error::CsvFormat {
+            at: raw.at(Some(1), None),
+            reason: format!("no column named `{n}` for the counts"),
+        })?,
+        None => raw
+            .col("count")
+            .or_else(|| raw.col("nbcap"))
+            .ok_or_else(|| Error::CsvFormat {
+                at: raw.at(Some(1), None),
+                reason: "no `count` column: name the column of counts".into(),
+            })?,
+    };
+    let fcol = match &opts.freq_column {
+        Some(n) => raw.col(n),
+        None => ["freq", "frequency"].iter().find_map(|n| raw.col(n)),
+    }
+    .filter(|&c| c != ccol);
+    let mut counts = Vec::with_capacity(raw.rows.len());
+    let mut freq = Vec::with_capacity(raw.rows.len());
+    for (line, r) in &raw.rows {
+        let c = raw.parse_u64(*line, ccol, &r[ccol], "a count: a whole number of at least 1")?;
+        let f = match fcol {
+            Some(fc) => parse_freq(raw, *line, fc, &r[fc])?,
+            None => 1,
+        };
+        if c == 0 && f > 0 {
+            return Err(raw.value_err(
+                *line,
+                ccol,
+                &r[ccol],
+                "a count of at least 1: units never recorded are not in single-source data",
+            ));
+        }
+        counts.push(c);
+        freq.push(f);
+    }
+    let mut data = CountData::with_frequencies(counts, freq).map_err(|e| Error::CsvFormat {
+        at: raw.at(None, None),
+        reason: e.to_string(),
+    })?;
+    let cov_cols: Vec<usize> = match &opts.covariates {
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                raw.col(n).ok_or_else(|| Error::CsvFormat {
+                    at: raw.at(Some(1), None),
+                    reason: format!("no covariate column named `{n}`"),
+                })
+            })
+            .collect::<Result<_>>()?,
+        None => (0..raw.headers.len())
+            .filter(|&c| c != ccol && Some(c) != fcol)
+            .collect(),
+    };
+    for c in cov_cols {
+        let vals: Vec<&str> = raw.rows.iter().map(|(_, r)| r[c].as_str()).collect();
+        if let Some(i) = vals.iter().position(|v| v.is_empty()) {
+            return Err(raw.value_err(raw.rows[i].0, c, "", "a value (missing values are not supported)"));
+        }
+        let nums: Option<Vec<f64>> = vals.iter().map(|v| v.parse::<f64>().ok()).collect();
+        let values = match nums {
+            Some(v) => {
+                if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                    return Err(raw.value_err(raw.rows[i].0, c, vals[i], "a finite number"));
+                }
+                CovariateValues::Numeric(v)
+            }
+            None => CovariateValues::categorical(&vals),
+        };
+        data = data.with_covariate(raw.headers[c].clone(), values)?;
+    }
+    Ok((data, raw.headers[ccol].clone()))
+}
+
+fn io_err(e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: "<writer>".into(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Writes histories in the wide layout: one 0/1 column per occasion (named as the
+/// occasions), then `id` and `stratum` when present, then `freq`.
+///
+/// # Errors
+/// [`Error::Io`] when writing fails.
+pub fn write_wide<W: Write>(h: &CaptureHistories, w: W) -> Result<()> {
+    let mut wr = csv::Writer::from_writer(w);
+    let mut header: Vec<String> = h.occasion_names().to_vec();
+    if h.ids().is_some() {
+        header.push("id".into());
+    }
+    if h.strata().is_some() {
+        header.push("stratum".into());
+    }
+    header.push("freq".into());
+    wr.write_record(&header).map_err(io_err)?;
+    for i in 0..h.n_rows() {
+        let mut rec: Vec<String> = (0..h.occasions())
+            .map(|j| if h.caught(i, j) { "1" } else { "0" }.to_string())
+            .collect();
+        if let Some(ids) = h.ids() {
+            rec.push(ids[i].clone());
+        }
+        if let Some(s) = h.strata() {
+            rec.push(s.names[s.codes[i] as usize].clone());
+        }
+        rec.push(h.frequencies()[i].to_string());
+        wr.write_record(&rec).map_err(io_err)?;
+    }
+    wr.flush().map_err(io_err)
+}
+
+/// Writes histories in the aggregated layout: `history,freq[,stratum]`.
+///
+/// # Errors
+/// [`Error::Io`] when writing fails.
+pub fn write_aggregated<W: Write>(h: &CaptureHistories, w: W) -> Result<()> {
+    let mut wr = csv::Writer::from_writer(w);
+    let strat = h.strata().is_some();
+    let mut header = vec!["history", "freq"];
+    if strat {
+        header.push("stratum");
+    }
+    wr.write_record(&header).map_err(io_err)?;
+    for (i, (code, f)) in h.iter().enumerate() {
+        let mut rec = vec![history_string(code, h.occasions()), f.to_string()];
+        if let Some(s) = h.strata() {
+            rec.push(s.names[s.codes[i] as usize].clone());
+        }
+        wr.write_record(&rec).map_err(io_err)?;
+    }
+    wr.flush().map_err(io_err)
+}
+
+/// Writes histories in the long layout, one row per capture: `id,occasion[,stratum]`
+/// with occasions numbered from 1. A row of frequency f becomes f units; units without
+/// an identifier are named `u1`, `u2`...
+///
+/// # Errors
+/// [`Error::Io`] when writing fails.
+pub fn write_long<W: Write>(h: &CaptureHistories, w: W) -> Result<()> {
+    let mut wr = csv::Writer::from_writer(w);
+    let strat = h.strata().is_some();
+    let mut header = vec!["id", "occasion"];
+    if strat {
+        header.push("stratum");
+    }
+    wr.write_record(&header).map_err(io_err)?;
+    let mut next = 0u64;
+    for i in 0..h.n_rows() {
+        for k in 0..h.frequencies()[i] {
+            let id = match h.ids() {
+                Some(ids) if h.frequencies()[i] == 1 => ids[i].clone(),
+                Some(ids) => format!("{}.{}", ids[i], k + 1),
+                None => {
+                    next += 1;
+                    format!("u{next}")
+                }
+            };
+            for j in 0..h.occasions() {
+                if h.caught(i, j) {
+                    let mut rec = vec![id.clone(), (j + 1).to_string()];
+                    if let Some(s) = h.strata() {
+                        rec.push(s.names[s.codes[i] as usize].clone());
+                    }
+                    wr.write_record(&rec).map_err(io_err)?;
+                }
+            }
+        }
+    }
+    wr.flush().map_err(io_err)
+}
+
+/// Writes counts: `count,freq` then the covariates.
+///
+/// # Errors
+/// [`Error::Io`] when writing fails.
+pub fn write_counts<W: Write>(d: &CountData, w: W) -> Result<()> {
+    let mut wr = csv::Writer::from_writer(w);
+    let mut header = vec!["count".to_string(), "freq".to_string()];
+    header.extend(d.covariates().iter().map(|c| c.name.clone()));
+    wr.write_record(&header).map_err(io_err)?;
+    for i in 0..d.n_rows() {
+        let mut rec = vec![d.counts()[i].to_string(), d.frequencies()[i].to_string()];
+        for c in d.covariates() {
+            rec.push(match &c.values {
+                CovariateValues::Numeric(v) => format!("{:?}", v[i]),
+                CovariateValues::Categorical { levels, codes } => levels[codes[i] as usize].clone(),
+            });
+        }
+        wr.write_record(&rec).map_err(io_err)?;
+    }
+    wr.flush().map_err(io_err)
+}

@@ -1,0 +1,17 @@
+//! The data model: capture histories, single-source counts and list tables, with their
+//! validating constructors, summaries and CSV readers and writers.
+
+mod counts;
+pub mod csv_io;
+mod histories;
+mod list_table;
+mod summary;
+
+pub use counts::{CountData, Covariate, CovariateValues};
+pub use csv_io::{DataSet, Layout, ReadOptions};
+pub use histories::{
+    CaptureHistories, MAX_OCCASIONS, Strata, canonical_history, canonical_index,
+    default_occasion_names, history_string,
+};
+pub use list_table::{ListTable, MAX_LISTS};
+pub use summary::{Descriptive, MArray};

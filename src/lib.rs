@@ -1,0 +1,43 @@
+//! # darkfigure
+//!
+//! Estimating hidden populations: how many people (or animals) a set of records never
+//! saw. darkfigure fits capture-recapture and multiple-systems estimators and returns,
+//! for every estimate, its standard error, a confidence interval with its method named,
+//! the number observed and the dark figure, the model's fit statistics and the
+//! assumptions it rests on.
+//!
+//! ## Quick start
+//! ```
+//! use darkfigure::prelude::*;
+//!
+//! // Seber (1982, p. 107): 948 caught first, 421 second, 167 in both.
+//! let h = CaptureHistories::from_strings(&[("11", 167), ("10", 781), ("01", 254)])?;
+//! let s = TwoSample::from_histories(&h)?;
+//! let e = chapman(&s, 0.95)?;
+//! assert!((e.n_hat - 2382.7976).abs() < 1e-3);   // Rcapture::closedp.bc(m = "Mt")
+//! assert!(e.interval.contains(e.n_hat));
+//! println!("{e}");
+//! # Ok::<(), darkfigure::Error>(())
+//! ```
+//!
+//! ## Layout
+//! - [`data`]: the data model ([`data::CaptureHistories`], [`data::CountData`],
+//!   [`data::ListTable`]), summaries and CSV input/output.
+//! - [`estimate`]: the [`Estimate`] every estimator returns.
+//! - [`ci`]: the interval toolkit.
+//! - [`two_source`]: Lincoln-Petersen, Chapman, Bailey, Schnabel, Schumacher-Eschmeyer.
+//! - [`report`]: text, Markdown and JSON reports.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod ci;
+pub mod data;
+pub mod error;
+pub mod estimate;
+pub mod prec;
+pub mod prelude;
+pub mod report;
+pub mod two_source;
+
+pub use error::{Error, Result};
+pub use estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
