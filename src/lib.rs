@@ -34,6 +34,7 @@ pub mod ci;
 pub mod data;
 pub mod error;
 pub mod estimate;
+pub mod glm;
 pub mod prec;
 pub mod prelude;
 pub mod report;
