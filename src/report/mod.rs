@@ -1,1 +1,191 @@
-//! Reports.
+//! Reports: one table of estimates per data set (and per stratum), printed as text,
+//! Markdown or JSON. The `estimate` example binary only parses arguments, calls
+//! [`analyse`] and prints what this module formats.
+
+mod analyse;
+mod format;
+
+pub use analyse::{AnalysisOptions, analyse, sum_over_strata};
+pub use format::Format;
+
+use crate::estimate::{Estimate, Interval};
+use serde::Serialize;
+
+/// What was read: the layout, the number of units, occasions and strata.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataSummary {
+    /// Where the data came from (a file name, or the name of an embedded example).
+    pub source: String,
+    /// The layout detected or forced (`wide`, `long`, `aggregated`, `counts`).
+    pub layout: String,
+    /// Units seen at least once.
+    pub observed: u64,
+    /// Occasions (or lists); `None` for single-source counts.
+    pub occasions: Option<usize>,
+    /// Rows in the file.
+    pub rows: usize,
+    /// Stratum names, empty when there are none.
+    pub strata: Vec<String>,
+    /// Names of the occasions or lists.
+    pub occasion_names: Vec<String>,
+}
+
+/// A known true population size, shown beside the estimates (simulated data).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Truth {
+    /// Stratum name, or `None` for the whole population.
+    pub stratum: Option<String>,
+    /// True population size.
+    pub n: u64,
+}
+
+/// An estimator that ran but whose estimate does not exist for these data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Failure {
+    /// Model label.
+    pub model: String,
+    /// The error, in words.
+    pub reason: String,
+}
+
+/// One table: the estimates for one stratum (or for all data).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Section {
+    /// Heading, e.g. `Classic estimators` or `closedp.t`.
+    pub title: String,
+    /// Stratum, or `None` for all data; `Some("total")`-like labels for sums.
+    pub stratum: Option<String>,
+    /// Units observed in this stratum.
+    pub observed: u64,
+    /// The estimates, in the order they were run.
+    pub estimates: Vec<Estimate>,
+    /// Estimators whose estimate does not exist here.
+    pub failures: Vec<Failure>,
+    /// Free-text notes printed under the table.
+    pub notes: Vec<String>,
+}
+
+impl Section {
+    /// An empty section.
+    pub fn new(title: impl Into<String>, stratum: Option<String>, observed: u64) -> Self {
+        Section {
+            title: title.into(),
+            stratum,
+            observed,
+            estimates: Vec::new(),
+            failures: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds the outcome of one estimator.
+    pub fn push(&mut self, model: &str, r: crate::Result<Estimate>) {
+        match r {
+            Ok(e) => self.estimates.push(e),
+            Err(e) => self.failures.push(Failure {
+                model: model.to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// A whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// What was read.
+    pub data: DataSummary,
+    /// Known truths (simulated data only).
+    pub truth: Vec<Truth>,
+    /// The tables.
+    pub sections: Vec<Section>,
+    /// The confidence level used.
+    pub level: f64,
+}
+
+impl Report {
+    /// Every estimate in the report, with the stratum and section it belongs to.
+    pub fn all_estimates(&self) -> impl Iterator<Item = (&Section, &Estimate)> {
+        self.sections
+            .iter()
+            .flat_map(|s| s.estimates.iter().map(move |e| (s, e)))
+    }
+
+    /// The first estimate with this model label in the section for this stratum.
+    pub fn find(&self, stratum: Option<&str>, model: &str) -> Option<&Estimate> {
+        self.all_estimates()
+            .find(|(s, e)| s.stratum.as_deref() == stratum && e.model == model)
+            .map(|(_, e)| e)
+    }
+
+    /// The true size for a stratum, if known.
+    pub fn truth_for(&self, stratum: Option<&str>) -> Option<u64> {
+        self.truth
+            .iter()
+            .find(|t| t.stratum.as_deref() == stratum)
+            .map(|t| t.n)
+    }
+}
+
+/// Whether an interval contains a value (used to mark truths in reports).
+pub(crate) fn covers(i: &Interval, x: f64) -> bool {
+    i.contains(x)
+}
+
+/// Section label of the strata-pooled analysis.
+pub const POOLED: &str = "all strata pooled";
+/// Section label of the sum of per-stratum estimates.
+pub const SUMMED: &str = "total (sum over strata)";
+
+/// Reads known true sizes from CSV text `stratum,N` (a row `total` applies to the pooled
+/// and summed sections; with no strata, `total` applies to the whole data).
+///
+/// # Errors
+/// [`crate::Error::CsvValue`] for a size that is not a whole number.
+pub fn truth_from_csv(text: &str, file: &str, has_strata: bool) -> crate::Result<Vec<Truth>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| crate::Error::CsvFormat {
+            at: crate::error::Location {
+                file: file.into(),
+                line: Some(i + 2),
+                column: None,
+            },
+            reason: e.to_string(),
+        })?;
+        let name = rec.get(0).unwrap_or("").to_string();
+        let v = rec.get(1).unwrap_or("");
+        let n: u64 = v.parse().map_err(|_| crate::Error::CsvValue {
+            at: crate::error::Location {
+                file: file.into(),
+                line: Some(i + 2),
+                column: Some("N".into()),
+            },
+            value: v.into(),
+            expected: "a whole number".into(),
+        })?;
+        if name == "total" {
+            if has_strata {
+                out.push(Truth {
+                    stratum: Some(POOLED.into()),
+                    n,
+                });
+                out.push(Truth {
+                    stratum: Some(SUMMED.into()),
+                    n,
+                });
+            } else {
+                out.push(Truth { stratum: None, n });
+            }
+        } else {
+            out.push(Truth {
+                stratum: Some(name),
+                n,
+            });
+        }
+    }
+    Ok(out)
+}

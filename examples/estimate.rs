@@ -1,0 +1,118 @@
+//! `estimate`: the analyst's command. Reads a CSV file of capture histories (wide, long
+//! or aggregated layout) or single-source counts, runs every estimator that applies and
+//! prints one table of estimates per stratum.
+//!
+//! ```sh
+//! cargo run --release --example estimate                       # embedded police-operations data
+//! cargo run --release --example estimate -- data.csv --format json --level 0.9
+//! cargo run --release --example estimate -- --example hare     # another embedded data set
+//! ```
+
+use clap::Parser;
+use darkfigure::data::csv_io::{self, ReadOptions};
+use darkfigure::report::{self, AnalysisOptions, Format};
+use std::process::ExitCode;
+
+const POLICE: &str = include_str!("data/police_operations.csv");
+const POLICE_TRUTH: &str = include_str!("data/police_operations_truth.csv");
+const HARE: &str = include_str!("data/hare.csv");
+const SEBER: &str = include_str!("data/seber1982_t2.csv");
+
+/// Estimate how many people a set of records never saw.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// CSV file to analyse; without it, an embedded example (see --example).
+    file: Option<std::path::PathBuf>,
+    /// Output format: text, markdown or json.
+    #[arg(long, default_value = "text")]
+    format: String,
+    /// Confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Embedded data set when no FILE is given: police, hare or seber.
+    #[arg(long, default_value = "police")]
+    example: String,
+    /// Force the layout: wide, long, aggregated or counts (detected otherwise).
+    #[arg(long)]
+    layout: Option<String>,
+    /// Name of the count column (single-source counts).
+    #[arg(long)]
+    count: Option<String>,
+    /// Name of the frequency column.
+    #[arg(long)]
+    freq: Option<String>,
+    /// Covariates to use, comma-separated (single-source counts; all other columns by default).
+    #[arg(long, value_delimiter = ',')]
+    covariates: Option<Vec<String>>,
+}
+
+fn run(args: Args) -> darkfigure::Result<String> {
+    let format: Format = args.format.parse()?;
+    let opts = ReadOptions {
+        layout: args.layout.as_deref().map(str::parse).transpose()?,
+        count_column: args.count.clone(),
+        freq_column: args.freq.clone(),
+        covariates: args.covariates.clone(),
+    };
+    let (data, source, truth) = match &args.file {
+        Some(path) => (
+            csv_io::read_path(path, &opts)?,
+            path.display().to_string(),
+            None,
+        ),
+        None => {
+            let (text, name, truth) = match args.example.as_str() {
+                "police" => (
+                    POLICE,
+                    "examples/data/police_operations.csv",
+                    Some(POLICE_TRUTH),
+                ),
+                "hare" => (HARE, "examples/data/hare.csv", None),
+                "seber" => (SEBER, "examples/data/seber1982_t2.csv", None),
+                other => {
+                    return Err(darkfigure::Error::InvalidParameter {
+                        name: "example",
+                        value: other.into(),
+                        expected: "police, hare or seber".into(),
+                    });
+                }
+            };
+            (
+                csv_io::read_str(text, name, &opts)?,
+                name.to_string(),
+                truth,
+            )
+        }
+    };
+    let has_strata = match &data {
+        darkfigure::data::DataSet::Histories { data, .. } => data.strata().is_some(),
+        _ => false,
+    };
+    let truth = match truth {
+        Some(t) => report::truth_from_csv(t, "police_operations_truth.csv", has_strata)?,
+        None => Vec::new(),
+    };
+    let r = report::analyse(
+        &data,
+        &AnalysisOptions {
+            level: args.level,
+            source,
+            truth,
+        },
+    )?;
+    Ok(r.render(format))
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The `estimate` example binary, run as an analyst would: embedded data, files in each
+//! layout, JSON output, and bad input that must exit non-zero with a clear message.
+//!
+//! `cargo test` builds the examples before running integration tests; the binary sits in
+//! `target/<profile>/examples/` (built on demand when this target runs alone).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
+    let p = dir
+        .join("examples")
+        .join(format!("estimate{}", std::env::consts::EXE_SUFFIX));
+    if !p.exists() {
+        // Running this test target alone (`cargo test --test cli`) does not build the
+        // examples: build the one we need, in the same profile.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--example", "estimate"]);
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cargo runs");
+        assert!(status.success(), "building the example failed");
+    }
+    assert!(p.exists(), "example binary not built at {}", p.display());
+    p
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(binary())
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("darkfigure-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn default_run_analyses_embedded_police_data() {
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.contains("police_operations.csv (long layout"), "{out}");
+    assert!(
+        out.contains("5 occasions") && out.contains("2 strata (buyer, seller)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("true N = 420") && out.contains("true N = 180"),
+        "{out}"
+    );
+    assert!(out.contains("Schnabel"), "{out}");
+    assert!(out.contains("total (sum over strata)"), "{out}");
+}
+
+#[test]
+fn json_has_the_fixed_shape() {
+    let o = run(&["--example", "seber", "--format", "json", "--level", "0.9"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    assert_eq!(v["data"]["layout"], "wide");
+    assert_eq!(v["data"]["observed"], 1202);
+    assert_eq!(v["data"]["occasions"], 2);
+    let est = v["estimates"].as_array().unwrap();
+    let chapman = est
+        .iter()
+        .find(|e| e["model"] == "Chapman")
+        .expect("Chapman row");
+    for key in [
+        "method",
+        "model",
+        "n_hat",
+        "se",
+        "interval",
+        "dark_figure",
+        "fit",
+        "warnings",
+    ] {
+        assert!(chapman.get(key).is_some(), "missing key {key}");
+    }
+    for key in ["lower", "upper", "level", "method"] {
+        assert!(
+            chapman["interval"].get(key).is_some(),
+            "missing interval key {key}"
+        );
+    }
+    assert_eq!(chapman["interval"]["level"], 0.9);
+    assert!((chapman["n_hat"].as_f64().unwrap() - 2382.797619047619).abs() < 1e-6);
+    let labels: Vec<&str> = est.iter().map(|e| e["model"].as_str().unwrap()).collect();
+    for l in ["Lincoln-Petersen", "Chapman", "Bailey"] {
+        assert!(labels.contains(&l), "{labels:?}");
+    }
+}
+
+#[test]
+fn markdown_and_files_in_each_layout() {
+    let wide = temp_file("wide.csv", "op1,op2,freq\n1,1,30\n1,0,70\n0,1,50\n");
+    let long = temp_file("long.csv", "id,occasion\na,1\na,2\nb,1\nc,2\nd,3\nd,1\n");
+    let agg = temp_file(
+        "agg.csv",
+        "history,freq\n110,12\n100,30\n010,25\n001,20\n011,5\n",
+    );
+    for (p, layout) in [(&wide, "wide"), (&long, "long"), (&agg, "aggregated")] {
+        let o = run(&[p.to_str().unwrap(), "--format", "markdown"]);
+        assert!(
+            o.status.success(),
+            "{layout}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let out = stdout(&o);
+        assert!(out.contains(&format!("{layout} layout")), "{out}");
+        assert!(out.contains("| model |"), "{out}");
+    }
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_a_clear_message() {
+    let cases = [
+        (
+            "bad_value.csv",
+            "op1,op2\n1,0\n1,yes\n",
+            "line 3, column `op2`: value `yes`",
+        ),
+        (
+            "ragged.csv",
+            "op1,op2\n1,0\n1\n",
+            "line 3: the row has 1 fields",
+        ),
+        (
+            "neg.csv",
+            "op1,op2,freq\n1,0,-1\n",
+            "column `freq`: value `-1`",
+        ),
+        ("empty.csv", "", "empty"),
+        ("zeros.csv", "op1,op2,freq\n0,0,4\n", "never seen"),
+    ];
+    for (name, text, needle) in cases {
+        let p = temp_file(name, text);
+        let o = run(&[p.to_str().unwrap()]);
+        assert!(!o.status.success(), "{name} must fail");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(name),
+            "{name}: message must name the file: {err}"
+        );
+        assert!(err.contains(needle), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let o = run(&["/no/such/file.csv"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/no/such/file.csv"));
+    let o = run(&["--example", "seber", "--level", "1.5"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("level"));
+}

@@ -1,0 +1,193 @@
+//! Bad input: every malformed CSV gets an error that names the file, the line, the
+//! column and the value, never a panic or a NaN.
+
+use darkfigure::Error;
+use darkfigure::data::csv_io::{ReadOptions, read_str};
+use darkfigure::data::{DataSet, Layout};
+
+fn err(text: &str) -> Error {
+    read_str(text, "ops.csv", &ReadOptions::default()).expect_err("input must be refused")
+}
+
+fn assert_value_error(e: &Error, line: usize, column: &str, value: &str) {
+    match e {
+        Error::CsvValue { at, value: v, .. } => {
+            assert_eq!(at.file, "ops.csv");
+            assert_eq!(at.line, Some(line), "{e}");
+            assert_eq!(at.column.as_deref(), Some(column), "{e}");
+            assert_eq!(v, value, "{e}");
+        }
+        other => panic!("expected a value error, got {other:?}"),
+    }
+    let msg = e.to_string();
+    assert!(
+        msg.contains("ops.csv") && msg.contains(&format!("line {line}")),
+        "{msg}"
+    );
+}
+
+#[test]
+fn value_not_zero_or_one() {
+    let e = err("op1,op2,op3\n1,0,1\n0,1,yes\n");
+    assert_value_error(&e, 3, "op3", "yes");
+    assert!(e.to_string().contains("0 or 1"));
+}
+
+#[test]
+fn wrong_column_count() {
+    let e = err("op1,op2,op3\n1,0,1\n0,1\n");
+    match &e {
+        Error::CsvFormat { at, reason } => {
+            assert_eq!(at.line, Some(3));
+            assert!(
+                reason.contains("2 fields") && reason.contains("has 3"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn negative_frequency() {
+    let e = err("op1,op2,freq\n1,0,4\n1,1,-2\n");
+    assert_value_error(&e, 3, "freq", "-2");
+    assert!(e.to_string().contains("non-negative whole number"));
+}
+
+#[test]
+fn fractional_frequency() {
+    let e = err("op1,op2,freq\n1,0,2.5\n");
+    assert_value_error(&e, 2, "freq", "2.5");
+}
+
+#[test]
+fn empty_file() {
+    for text in ["", "\n"] {
+        match err(text) {
+            Error::CsvFormat { at, reason } => {
+                assert_eq!(at.file, "ops.csv");
+                assert!(reason.contains("empty"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn header_without_data_rows() {
+    match err("op1,op2\n") {
+        Error::CsvFormat { reason, .. } => assert!(reason.contains("no data rows"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn header_with_no_occasion_columns() {
+    match err("id,stratum,freq\na,buyer,1\n") {
+        Error::CsvFormat { at, reason } => {
+            assert_eq!(at.line, Some(1));
+            assert!(reason.contains("no occasion columns"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn more_than_64_occasions() {
+    let header: Vec<String> = (1..=65).map(|j| format!("op{j}")).collect();
+    let row: Vec<&str> = (1..=65).map(|j| if j == 1 { "1" } else { "0" }).collect();
+    let text = format!("{}\n{}\n", header.join(","), row.join(","));
+    match err(&text) {
+        Error::CsvFormat { reason, .. } => {
+            assert!(reason.contains("65 occasion columns"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Long layout: an occasion number above 64.
+    let e = err("id,occasion\na,1\nb,65\n");
+    assert_value_error(&e, 3, "occasion", "65");
+}
+
+#[test]
+fn never_seen_unit_with_positive_frequency() {
+    let e = err("op1,op2,freq\n1,1,3\n0,0,5\n");
+    assert_value_error(&e, 3, "freq", "5");
+    assert!(e.to_string().contains("never seen"), "{e}");
+    // One row per unit: a row of zeros is a unit that was never seen.
+    let e = err("op1,op2\n1,1\n0,0\n");
+    assert!(matches!(e, Error::CsvValue { .. }), "{e:?}");
+    // Aggregated layout.
+    let e = err("history,freq\n011,2\n000,1\n");
+    assert_value_error(&e, 3, "history", "000");
+    // A zero frequency on the never-seen row is harmless.
+    assert!(
+        read_str(
+            "op1,op2,freq\n1,1,3\n0,0,0\n",
+            "ops.csv",
+            &ReadOptions::default()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn aggregated_history_of_wrong_length_or_characters() {
+    let e = err("history,freq\n0110,2\n011,1\n");
+    assert_value_error(&e, 3, "history", "011");
+    let e = err("history,freq\n0110,2\n01x0,1\n");
+    assert_value_error(&e, 3, "history", "01x0");
+}
+
+#[test]
+fn long_layout_inconsistent_stratum() {
+    let e = err("id,occasion,stratum\nB1,1,buyer\nB1,3,seller\n");
+    assert_value_error(&e, 3, "stratum", "seller");
+}
+
+#[test]
+fn counts_zero_and_bad_values() {
+    let e = err("count,age\n1,30\n0,41\n");
+    assert_value_error(&e, 3, "count", "0");
+    let e = err("count,age\n1,30\n2.5,41\n");
+    assert_value_error(&e, 3, "count", "2.5");
+    let e = err("count,age\n1,30\n2,\n");
+    assert_value_error(&e, 3, "age", "");
+}
+
+#[test]
+fn duplicate_column() {
+    assert!(matches!(err("op1,op1\n1,0\n"), Error::CsvFormat { .. }));
+}
+
+#[test]
+fn layouts_are_detected() {
+    let cases = [
+        ("op1,op2,op3\n1,0,1\n0,1,1\n", Layout::Wide),
+        ("A,B,count\n1,0,54\n0,1,10\n1,1,3\n", Layout::Wide),
+        (
+            "id,occasion,stratum\nB1,1,buyer\nB1,3,buyer\nS4,2,seller\n",
+            Layout::Long,
+        ),
+        ("history,freq\n0110,2\n1000,5\n", Layout::Aggregated),
+        ("count,sex\n1,m\n3,f\n", Layout::Counts),
+        ("nbcap,freq\n1,1645\n2,183\n", Layout::Counts),
+    ];
+    for (text, want) in cases {
+        let d = read_str(text, "x.csv", &ReadOptions::default()).unwrap();
+        assert_eq!(d.layout(), want, "{text}");
+    }
+    let d = read_str(
+        "A,B,count\n1,0,54\n0,1,10\n1,1,3\n",
+        "x.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    match d {
+        DataSet::Histories { data, .. } => {
+            assert_eq!(data.observed(), 67);
+            assert_eq!(data.occasion_names(), &["A".to_string(), "B".to_string()]);
+        }
+        _ => panic!(),
+    }
+}
