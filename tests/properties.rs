@@ -83,7 +83,11 @@ proptest! {
         csv_io::write_wide(&h, &mut buf).unwrap();
         let text = String::from_utf8(buf).unwrap();
         let back = csv_io::read_histories_str(&text, "rt.csv", &ReadOptions::default()).unwrap();
-        prop_assert_eq!(back, h);
+        prop_assert_eq!(&back, &h);
+        // CSV -> data -> CSV gives the same text.
+        let mut again = Vec::new();
+        csv_io::write_wide(&back, &mut again).unwrap();
+        prop_assert_eq!(String::from_utf8(again).unwrap(), text);
     }
 
     #[test]
