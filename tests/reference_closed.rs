@@ -226,3 +226,50 @@ fn loglinear_names_parse_hierarchically() -> Result<()> {
     assert!(LogLinearModel::parse("12,3", 4).is_err());
     Ok(())
 }
+
+/// closedp.bc: abundance and stderr to 1e-6 (Mt with t > 2 follows R's `uniroot`,
+/// whose default tolerance is 1.2e-4 absolute: we reproduce its iterations).
+#[test]
+fn closedp_bc_matches() {
+    let mut checked = 0;
+    for key in T_SETS {
+        let h = data_t(key);
+        let want = &reference()[key]["closedp.bc"];
+        for (label, res) in closed::closedp_bc_all(&h, 0.95) {
+            let w = &want[label.as_str()];
+            if w.get("error").is_some() {
+                assert!(res.is_err(), "{key} {label}: R refused, we gave {:?}", res.map(|e| e.n_hat));
+                continue;
+            }
+            let e = res.unwrap_or_else(|err| panic!("{key} {label}: {err}"));
+            close(&format!("{key} bc {label} abundance"), e.n_hat, num(w, "abundance"), FIT_RTOL);
+            close(&format!("{key} bc {label} stderr"), e.se, num(w, "stderr"), FIT_RTOL);
+            assert_eq!(e.method, "closedp.bc");
+            checked += 1;
+        }
+    }
+    let counts_sets = [
+        ("BBS2001", counts("BBS2001.csv"), 50, None),
+        ("BBS2001 t0=20", counts("BBS2001.csv"), 50, Some(20)),
+        ("cbird", counts("cbird.csv"), 11, None),
+        ("cbird t0=5", counts("cbird.csv"), 11, Some(5)),
+    ];
+    for (key, f, t, t0) in counts_sets {
+        let want = &reference()[key]["closedp.bc"];
+        let hs = [
+            None,
+            Some(Heterogeneity::Chao),
+            Some(Heterogeneity::Poisson(2.0)),
+            Some(Heterogeneity::Darroch),
+            Some(Heterogeneity::Gamma(3.5)),
+        ];
+        for het in hs {
+            let e = closed::closedp_bc_counts(&f, t, t0, het, 0.95).unwrap();
+            let w = &want[e.model.as_str()];
+            close(&format!("{key} bc {}", e.model), e.n_hat, num(w, "abundance"), FIT_RTOL);
+            close(&format!("{key} bc {} se", e.model), e.se, num(w, "stderr"), FIT_RTOL);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6 * 11 + 2 + 20);
+}

@@ -89,7 +89,7 @@ pub(crate) struct DesignFit {
     pub warnings: Vec<Warning>,
 }
 
-fn glm_warnings(f: &RGlmFit, names: &[String]) -> Vec<Warning> {
+pub(crate) fn glm_warnings_pub(f: &RGlmFit, names: &[String]) -> Vec<Warning> {
     let mut w = Vec::new();
     if !f.stop.converged() {
         w.push(Warning::NotConverged {
@@ -114,7 +114,7 @@ fn glm_warnings(f: &RGlmFit, names: &[String]) -> Vec<Warning> {
 pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<DesignFit> {
     let mut design = design;
     let mut f = glm.fit(&design.counts)?;
-    let mut warnings = glm_warnings(&f, &design.names);
+    let mut warnings = glm_warnings_pub(&f, &design.names);
     let mut dropped = Vec::new();
     if let (Some(nca), true) = (design.chao_nca, neg) {
         loop {
@@ -128,7 +128,7 @@ pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<Design
             d2.drop_column(j);
             match glm.fit(&d2.counts) {
                 Ok(f2) => {
-                    warnings = glm_warnings(&f2, &d2.names);
+                    warnings = glm_warnings_pub(&f2, &d2.names);
                     design = d2;
                     f = f2;
                     dropped.push(name);

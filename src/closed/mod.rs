@@ -30,11 +30,13 @@
 //! Cormack, R. M. (1992) Interval estimation for mark-recapture studies of closed
 //! populations. *Biometrics* 48, 567-576.
 
+mod bc;
 mod design;
 mod fit;
 mod loglinear;
 mod profile;
 
+pub use bc::{closedp_bc, closedp_bc_all, closedp_bc_counts};
 pub use design::{ClosedModel, Heterogeneity};
 pub use fit::{ClosedFit, info_code};
 pub use loglinear::LogLinearModel;
