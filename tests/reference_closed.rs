@@ -273,3 +273,35 @@ fn closedp_bc_matches() {
     }
     assert_eq!(checked, 6 * 11 + 2 + 20);
 }
+
+/// closedp.Mtb: Rcapture maximises with optim(BFGS) (maxit 1000, default reltol 1e-8),
+/// so its optimum is only accurate to about 1e-5 relative on well-determined data; we
+/// compare hare's abundance, deviance, AIC and BIC at 1e-4 and its SE at 1e-3 (optim's
+/// finite-difference Hessian). On the mvole periods the likelihood is nearly flat in N
+/// and BFGS stops early: for period 3 our maximum is higher (lower AIC) than Rcapture's,
+/// for period 4 the likelihood increases without bound (N → ∞, the help page calls the
+/// fit unstable) and we return a typed error instead of Rcapture's 3558.7 (SE 109742).
+#[test]
+fn closedp_mtb_matches() {
+    let h = data_t("hare");
+    let w = &reference()["hare"]["closedp.Mtb"]["Mtb"];
+    let m = closed::closedp_mtb(&h, 0.95).unwrap();
+    let what = "hare Mtb";
+    close(&format!("{what} abundance"), m.fit.abundance, num(w, "abundance"), 1e-4);
+    close(&format!("{what} stderr"), m.fit.stderr, num(w, "stderr"), 1e-3);
+    close(&format!("{what} deviance"), m.fit.deviance, num(w, "deviance"), 1e-4);
+    close(&format!("{what} AIC"), m.fit.aic, num(w, "AIC"), 1e-4);
+    close(&format!("{what} BIC"), m.fit.bic, num(w, "BIC"), 1e-4);
+    assert_eq!(m.fit.df, w["df"].as_i64().unwrap());
+    assert_eq!(m.p.len(), 6);
+    assert_eq!(m.c.len(), 5);
+
+    let w3 = &reference()["mvole_period3"]["closedp.Mtb"]["Mtb"];
+    let m3 = closed::closedp_mtb(&data_t("mvole_period3"), 0.95).unwrap();
+    assert!(m3.fit.aic <= num(w3, "AIC") + 1e-9, "{} vs {}", m3.fit.aic, num(w3, "AIC"));
+    assert!(m3.fit.stderr > m3.fit.abundance, "the period-3 estimate is very uncertain");
+
+    let e4 = closed::closedp_mtb(&data_t("mvole_period4"), 0.95).unwrap_err();
+    assert!(matches!(e4, darkfigure::Error::EstimateDoesNotExist { .. }), "{e4}");
+    assert!(closed::closedp_mtb(&data_t("seber1982_t2"), 0.95).is_err());
+}

@@ -34,12 +34,14 @@ mod bc;
 mod design;
 mod fit;
 mod loglinear;
+mod mtb;
 mod profile;
 
 pub use bc::{closedp_bc, closedp_bc_all, closedp_bc_counts};
 pub use design::{ClosedModel, Heterogeneity};
 pub use fit::{ClosedFit, info_code};
 pub use loglinear::LogLinearModel;
+pub use mtb::{MtbFit, closedp_mtb};
 pub use profile::ProfileInterval;
 
 use crate::ci;
