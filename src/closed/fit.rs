@@ -128,12 +128,22 @@ pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<Design
             d2.drop_column(j);
             match glm.fit(&d2.counts) {
                 Ok(f2) => {
-                    warnings = glm_warnings_pub(&f2, &d2.names);
+                    // Rcapture keeps the warnings of every fit of the sequence.
+                    for w in glm_warnings_pub(&f2, &d2.names) {
+                        if !warnings.contains(&w) {
+                            warnings.push(w);
+                        }
+                    }
                     design = d2;
                     f = f2;
                     dropped.push(name);
                 }
-                Err(_) => break,
+                Err(e) => {
+                    warnings.push(Warning::Other {
+                        message: format!("the negative eta parameter {name} was not removed: refitting without it failed ({e})"),
+                    });
+                    break;
+                }
             }
         }
     }

@@ -36,6 +36,7 @@ mod fit;
 mod loglinear;
 mod mtb;
 mod profile;
+mod select;
 
 pub use bc::{closedp_bc, closedp_bc_all, closedp_bc_counts};
 pub use design::{ClosedModel, Heterogeneity};
@@ -43,6 +44,7 @@ pub use fit::{ClosedFit, info_code};
 pub use loglinear::LogLinearModel;
 pub use mtb::{MtbFit, closedp_mtb};
 pub use profile::ProfileInterval;
+pub use select::{Criterion, ModelSelection, SelectionRow, all_models, select};
 
 use crate::ci;
 use crate::data::CaptureHistories;
