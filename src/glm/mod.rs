@@ -47,3 +47,6 @@ impl StopReason {
         }
     }
 }
+
+mod grouped;
+pub use grouped::{GroupedCounts, RGlm, RGlmFit};

@@ -1,0 +1,453 @@
+//! Closed-population log-linear models: the Otis models (M0, Mt, Mh, Mth, Mb, Mbh) and
+//! multiple-systems estimation with list interactions, as `Rcapture`'s `closedp.t`,
+//! `closedp.0`, `closedpCI.t`, `closedpCI.0`, `closedpMS.t`, `closedp.bc` and
+//! `closedp.Mtb`.
+//!
+//! Every model is a Poisson regression on the 2^t − 1 observable capture histories
+//! (Cormack 1989; Rivest & Baillargeon 2007):
+//!
+//! ```text
+//! E[y_ω] = exp(β₀ + x_ωᵀβ),   ω ∈ {0,1}^t \ {0}
+//! N̂ = n + exp(β̂₀),   SE(N̂)² = exp(β̂₀) + exp(2β̂₀)·Var(β̂₀)
+//! M0   x_ω = k(ω)                         (k = number of captures)
+//! Mt   x_ω = (ω₁, …, ω_t)
+//! Mh   x_ω = (k, f(k)),  Mth x_ω = (ω₁, …, ω_t, f(k))
+//!      Poisson2 f = 2^k − 1, Darroch f = k²/2, Gamma3.5 f = −ln(3.5 + k) + ln 3.5,
+//!      Chao (LB): t − 2 columns max(k − j + 1, 0), j = 3..t, negative ones dropped
+//! Mb   x_ω = (occasions before first capture, k − 1)
+//! Mbh  x_ω = (1[first capture > 1], occasions before first capture, k − 1)
+//! ```
+//! Fits follow R's `glm.fit` path (start μ = y + 0.1, stop at a relative deviance change
+//! of 1e-8), so the figures, warnings included, are those Rcapture prints. Cells that
+//! share a design row are grouped, so M0, Mh, Mb and Mbh cost O(t²) whatever t.
+//!
+//! # References
+//! Baillargeon, S. & Rivest, L.-P. (2007) Rcapture: loglinear models for
+//! capture-recapture in R. *J. Stat. Software* 19(5).
+//! Rivest, L.-P. & Baillargeon, S. (2007) Applications and extensions of Chao's moment
+//! estimator for the size of a closed population. *Biometrics* 63, 999-1006.
+//! Cormack, R. M. (1989) Log-linear models for capture-recapture. *Biometrics* 45, 395-413.
+//! Cormack, R. M. (1992) Interval estimation for mark-recapture studies of closed
+//! populations. *Biometrics* 48, 567-576.
+
+mod bc;
+mod design;
+mod fit;
+mod loglinear;
+mod mtb;
+mod profile;
+mod select;
+
+pub use bc::{closedp_bc, closedp_bc_all, closedp_bc_counts};
+pub use design::{ClosedModel, Heterogeneity};
+pub use fit::{ClosedFit, info_code};
+pub use loglinear::LogLinearModel;
+pub use mtb::{MtbFit, closedp_mtb};
+pub use profile::ProfileInterval;
+pub use select::{Criterion, ModelSelection, SelectionRow, all_models, select};
+
+use crate::ci;
+use crate::data::CaptureHistories;
+use crate::error::{Error, Result};
+use crate::estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
+use crate::glm::RGlm;
+use design::{Design, standard_design, zero_design};
+use fit::{AbundanceForm, fit_closed};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Default upper search limit of profile intervals, as a multiple of N̂ (Rcapture's
+/// `fmaxSupCL`).
+pub const DEFAULT_FMAX: f64 = 3.0;
+
+/// A closed-population estimate: the [`Estimate`] every estimator returns, the fitted
+/// model behind it and, when computed, its profile-likelihood interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosedEstimate {
+    /// The estimate: `n_hat` is the Poisson-regression N̂; `interval` is the profile
+    /// interval (which surrounds `profile.ci_abundance`) or, when the profile could not
+    /// be computed, a log-normal interval (Chao 1987).
+    pub estimate: Estimate,
+    /// The fitted model.
+    pub fit: ClosedFit,
+    /// The profile-likelihood interval, when computed.
+    pub profile: Option<ProfileInterval>,
+}
+
+impl fmt::Display for ClosedEstimate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.estimate)?;
+        if let Some(p) = &self.profile {
+            writeln!(
+                f,
+                "  profile      maximiser {} (the interval surrounds it)",
+                crate::estimate::fmt_num(p.ci_abundance)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Settings shared by the closed-population fits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedSettings {
+    /// Confidence level of the intervals.
+    pub level: f64,
+    /// Drop negative Chao eta parameters (Rcapture's `neg = TRUE`).
+    pub neg: bool,
+    /// Compute profile-likelihood intervals.
+    pub profile: bool,
+    /// Upper search limit of the profile interval, as a multiple of N̂.
+    pub fmax: f64,
+}
+
+impl Default for ClosedSettings {
+    fn default() -> Self {
+        ClosedSettings {
+            level: 0.95,
+            neg: true,
+            profile: true,
+            fmax: DEFAULT_FMAX,
+        }
+    }
+}
+
+impl ClosedSettings {
+    fn check(&self) -> Result<()> {
+        ci::check_level(self.level)?;
+        if !(self.fmax >= 1.5 && self.fmax.is_finite()) {
+            return Err(Error::param("fmax", self.fmax, "a finite multiple of N̂ of at least 1.5"));
+        }
+        Ok(())
+    }
+}
+
+fn assumptions_for(model: &str) -> Vec<Assumption> {
+    let mut a = vec![Assumption::ClosedPopulation, Assumption::PerfectMatching];
+    let het = model.contains("Chao") || model.contains("Poisson") || model.contains("Darroch") || model.contains("Gamma");
+    if het || model.contains("Mbh") {
+        a.push(Assumption::ModelledHeterogeneity);
+    } else {
+        a.push(Assumption::HomogeneousCapture);
+    }
+    if model.starts_with("M0") || model.starts_with("Mh ") || model == "Mb" || model == "Mbh" {
+        a.push(Assumption::ConstantOverTime);
+    }
+    if !model.starts_with("Mb") {
+        a.push(Assumption::NoBehaviouralResponse);
+    }
+    if model.starts_with('[') {
+        a.push(Assumption::NoHighestOrderInteraction);
+    } else if !model.starts_with("Mb") {
+        a.push(Assumption::IndependentSources);
+    }
+    a
+}
+
+/// Builds the [`ClosedEstimate`] of a fitted design.
+pub(crate) fn finish(
+    method: &str,
+    fit: ClosedFit,
+    design: Option<&Design>,
+    settings: &ClosedSettings,
+) -> ClosedEstimate {
+    let n = fit.n;
+    let mut warnings = fit.warnings.clone();
+    let mut profile = None;
+    let rank_deficient = fit.warnings.iter().any(|w| matches!(w, Warning::RankDeficient { .. }));
+    let interval = match design {
+        Some(d) if settings.profile && !rank_deficient => {
+            match profile::profile_interval(d, n as f64, fit.abundance, settings.neg, settings.level, settings.fmax) {
+                Ok(p) => {
+                    if p.lower_clipped {
+                        warnings.push(Warning::LowerLimitClipped { observed: n as f64 });
+                    }
+                    if p.upper_limit_hit {
+                        warnings.push(Warning::IntervalSearchLimit { limit: p.search_limit });
+                    }
+                    let i = Interval {
+                        lower: p.lower,
+                        upper: p.upper,
+                        level: settings.level,
+                        method: IntervalMethod::ProfileLikelihood,
+                    };
+                    profile = Some(p);
+                    Some(i)
+                }
+                Err(e) => {
+                    warnings.push(Warning::Other {
+                        message: format!("profile interval not computed: {e}"),
+                    });
+                    None
+                }
+            }
+        }
+        Some(_) if settings.profile => {
+            warnings.push(Warning::Other {
+                message: "profile interval not computed: the design matrix is not of full rank".into(),
+            });
+            None
+        }
+        _ => None,
+    };
+    let interval = interval.unwrap_or_else(|| ci::log_normal(fit.abundance, fit.stderr, n as f64, settings.level));
+    let mut e = Estimate::new(method, fit.model.clone(), fit.abundance, fit.stderr, interval, n).with_fit(FitStats {
+        deviance: fit.deviance,
+        df: fit.df,
+        aic: fit.aic,
+        bic: fit.bic,
+    });
+    e.warnings = warnings;
+    e.assumptions = assumptions_for(&fit.model);
+    ClosedEstimate {
+        estimate: e,
+        fit,
+        profile,
+    }
+}
+
+/// Fits one of the standard models on capture histories (a row of `closedp.t`, with
+/// the profile interval of `closedpCI.t` when `settings.profile`).
+///
+/// # Errors
+/// [`Error::TooFewOccasions`] for heterogeneous models with t < 3 (Rcapture:
+/// "heterogeneous models require at least 3 capture occasions"); [`Error::Numerical`]
+/// when the Poisson fit fails; [`Error::InvalidParameter`] for bad settings or time
+/// models with more than 20 occasions.
+///
+/// # References
+/// `Rcapture::closedp.t`, `Rcapture::closedpCI.t`.
+pub fn fit_standard(h: &CaptureHistories, model: ClosedModel, settings: &ClosedSettings) -> Result<ClosedEstimate> {
+    settings.check()?;
+    let t = h.occasions();
+    let design = standard_design(h, model)?;
+    let form = match model {
+        ClosedModel::Mb => AbundanceForm::Mb { t },
+        ClosedModel::Mbh => AbundanceForm::Mbh { t },
+        _ => AbundanceForm::Standard,
+    };
+    let (fit, _) = fit_closed(&model.label(), design.clone(), h.observed(), form, settings.neg, &RGlm::params())?;
+    // Profile intervals exist for the models closedpCI.t accepts (not Mb, Mbh).
+    let prof = !matches!(model, ClosedModel::Mb | ClosedModel::Mbh);
+    let method = "closedp.t";
+    Ok(finish(method, fit, prof.then_some(&design), settings))
+}
+
+/// All the models of `Rcapture::closedp.t` (12 models; M0, Mt and Mb when t = 2), each
+/// with its profile-likelihood interval (as `closedpCI.t`; Mb and Mbh get a log-normal
+/// interval, as Rcapture has no profile interval for them).
+///
+/// ```text
+/// labels: M0, Mt, Mh Chao (LB), Mh Poisson2, Mh Darroch, Mh Gamma3.5,
+///         Mth Chao (LB), Mth Poisson2, Mth Darroch, Mth Gamma3.5, Mb, Mbh
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a bad level; each model's own failure is in its
+/// entry.
+///
+/// # Examples
+/// ```
+/// use darkfigure::data::CaptureHistories;
+/// let h = CaptureHistories::from_strings(&[("11", 167), ("10", 781), ("01", 254)])?;
+/// let table = darkfigure::closed::closedp_t(&h, 0.95)?;
+/// let mt = table.iter().find(|(m, _)| m == "Mt").unwrap().1.as_ref().unwrap();
+/// assert!((mt.estimate.n_hat - 2389.86826347304).abs() < 1e-6); // Rcapture closedp.t
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
+///
+/// # References
+/// `Rcapture::closedp.t`; Baillargeon & Rivest (2007).
+pub fn closedp_t(h: &CaptureHistories, level: f64) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+    let settings = ClosedSettings {
+        level,
+        ..Default::default()
+    };
+    closedp_t_with(h, &settings)
+}
+
+/// [`closedp_t`] with explicit settings.
+///
+/// # Errors
+/// As [`closedp_t`].
+pub fn closedp_t_with(h: &CaptureHistories, settings: &ClosedSettings) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+    settings.check()?;
+    let models: Vec<ClosedModel> = if h.occasions() == 2 {
+        vec![ClosedModel::M0, ClosedModel::Mt, ClosedModel::Mb]
+    } else {
+        ClosedModel::closedp_t_models()
+    };
+    Ok(models
+        .into_iter()
+        .map(|m| (m.label(), fit_standard(h, m, settings)))
+        .collect())
+}
+
+/// The `closedp.0` models from the frequencies f_k of units caught k times alone.
+///
+/// ```text
+/// E[f_k] = C(t, k) · exp(β₀ + β k + τ g(k)),  k = 1..t0   (t finite)
+/// E[f_k] = exp(β₀ + β k + τ g(k)) / k!                    (t = ∞, continuous time)
+/// ```
+/// `f_k[k-1]` is the number of units caught k times; `t = None` means continuous time
+/// (Rcapture's `t = Inf`), in which case t0 defaults to the largest observed count.
+/// With `t0`, only the counts k ≤ t0 enter the fit (truncation of large counts).
+/// Models: M0, Mh Chao (LB), Mh Poisson2, Mh Darroch, Mh Gamma3.5 (only M0 when t0 = 2).
+///
+/// # Errors
+/// [`Error::InvalidData`] for empty counts or counts beyond t; [`Error::InvalidParameter`]
+/// for t0 outside 2..=t or a bad level.
+///
+/// # Examples
+/// ```
+/// // The Dutch illegal immigrants (van der Heijden et al. 2003), continuous time.
+/// let f = [1645u64, 183, 37, 13, 1, 1];
+/// let table = darkfigure::closed::closedp_0(&f, None, None, 0.95)?;
+/// let chao = table[1].1.as_ref().unwrap();
+/// assert_eq!(chao.estimate.model, "Mh Chao (LB)");
+/// assert!((chao.estimate.n_hat - 9273.51092896175).abs() < 1e-5); // Rcapture closedp.0
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
+///
+/// # References
+/// `Rcapture::closedp.0`, `Rcapture::closedpCI.0`.
+pub fn closedp_0(
+    f_k: &[u64],
+    t: Option<usize>,
+    t0: Option<usize>,
+    level: f64,
+) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+    let settings = ClosedSettings {
+        level,
+        ..Default::default()
+    };
+    closedp_0_with(f_k, t, t0, &settings)
+}
+
+/// Checks and normalises `.0` input: returns (counts as f64, t0).
+fn zero_input(f_k: &[u64], t: Option<usize>, t0: Option<usize>) -> Result<(Vec<f64>, usize, u64)> {
+    let n: u64 = f_k.iter().sum();
+    if n == 0 {
+        return Err(Error::invalid("no unit was caught: the counts f_k are all zero"));
+    }
+    let kmax = f_k.iter().rposition(|&v| v > 0).map(|i| i + 1).unwrap_or(0);
+    let tt = match t {
+        Some(tt) => {
+            if tt < 2 {
+                return Err(Error::param("t", tt, "at least 2 occasions"));
+            }
+            if kmax > tt {
+                return Err(Error::invalid_row(kmax - 1, format!("{kmax} captures with only t = {tt} occasions")));
+            }
+            tt
+        }
+        None => kmax,
+    };
+    let t0 = t0.unwrap_or(tt);
+    let max_t0 = if t.is_some() { tt } else { usize::MAX };
+    if t0 < 2 || t0 > max_t0 {
+        return Err(Error::param("t0", t0, format!("an integer between 2 and {tt}")));
+    }
+    Ok((f_k.iter().map(|&v| v as f64).collect(), t0, n))
+}
+
+/// One `.0` model.
+///
+/// # Errors
+/// As [`closedp_0`], plus [`Error::TooFewOccasions`] for heterogeneity with t0 < 3.
+pub fn fit_zero(
+    f_k: &[u64],
+    t: Option<usize>,
+    t0: Option<usize>,
+    heterogeneity: Option<Heterogeneity>,
+    settings: &ClosedSettings,
+) -> Result<ClosedEstimate> {
+    settings.check()?;
+    let (f, t0, n) = zero_input(f_k, t, t0)?;
+    let label = match heterogeneity {
+        None => "M0".to_string(),
+        Some(h) => format!("Mh {}", h.label()),
+    };
+    if heterogeneity.is_some() && t0 < 3 {
+        return Err(Error::TooFewOccasions {
+            method: format!("{label} (heterogeneous models require at least 3 capture occasions)"),
+            needed: 3,
+            got: t0,
+        });
+    }
+    // Units caught more than t0 times are excluded from the fit but counted in n.
+    let design = zero_design(&f, t, t0, heterogeneity)?;
+    let (fit, _) = fit_closed(&label, design.clone(), n, AbundanceForm::Standard, settings.neg, &RGlm::params())?;
+    Ok(finish("closedp.0", fit, Some(&design), settings))
+}
+
+/// [`closedp_0`] with explicit settings.
+///
+/// # Errors
+/// As [`closedp_0`].
+pub fn closedp_0_with(
+    f_k: &[u64],
+    t: Option<usize>,
+    t0: Option<usize>,
+    settings: &ClosedSettings,
+) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+    settings.check()?;
+    let (_, t0v, _) = zero_input(f_k, t, t0)?;
+    let mut hs: Vec<Option<Heterogeneity>> = vec![None];
+    if t0v > 2 {
+        hs.extend([
+            Some(Heterogeneity::Chao),
+            Some(Heterogeneity::Poisson(2.0)),
+            Some(Heterogeneity::Darroch),
+            Some(Heterogeneity::Gamma(3.5)),
+        ]);
+    }
+    Ok(hs
+        .into_iter()
+        .map(|h| {
+            let label = match h {
+                None => "M0".to_string(),
+                Some(hh) => format!("Mh {}", hh.label()),
+            };
+            (label, fit_zero(f_k, t, t0, h, settings))
+        })
+        .collect())
+}
+
+/// Fits one custom log-linear model given by its hierarchical name (`"[12,13,4]"`:
+/// digits are occasions 1..9, each bracketed term brings all its sub-terms), optionally
+/// with a heterogeneity column, with its profile-likelihood interval (as
+/// `closedpCI.t(mX = ..., h = ...)`).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a malformed name or occasions beyond t; as
+/// [`fit_standard`] otherwise.
+///
+/// # Examples
+/// ```
+/// use darkfigure::closed::fit_model;
+/// use darkfigure::data::CaptureHistories;
+/// let rows = [("1111", 0), ("1110", 3), ("1101", 1), ("1100", 33), ("1011", 0),
+///     ("1010", 20), ("1001", 6), ("1000", 403), ("0111", 3), ("0110", 35), ("0101", 10),
+///     ("0100", 545), ("0011", 11), ("0010", 621), ("0001", 205)];
+/// let hiv = CaptureHistories::from_strings(&rows)?;
+/// let e = fit_model(&hiv, "[12,3,4]", None, 0.95)?;
+/// assert!((e.estimate.n_hat - 12318.4676767586).abs() < 1e-4); // Rcapture closedpCI.t
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
+///
+/// # References
+/// `Rcapture::closedpCI.t`.
+pub fn fit_model(
+    h: &CaptureHistories,
+    name: &str,
+    heterogeneity: Option<Heterogeneity>,
+    level: f64,
+) -> Result<ClosedEstimate> {
+    let model = LogLinearModel::parse(name, h.occasions())?.with_heterogeneity(heterogeneity);
+    let settings = ClosedSettings {
+        level,
+        ..Default::default()
+    };
+    model.fit(h, &settings)
+}
