@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod ci;
+pub mod counts;
 pub mod data;
 pub mod error;
 pub mod estimate;
