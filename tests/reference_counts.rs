@@ -258,3 +258,58 @@ fn survey() {
         }
     }
 }
+
+/// `summary(marginalFreq(fit), df = 1, dropl5 = "group")` for ztpoisson ~ gender + age +
+/// nation (key `gof_netherlandsimmigrant_ztpoisson_gender_age_nation`; singleRcapture
+/// rounds the statistics to 2 decimals, so they are compared to ±0.005).
+#[test]
+fn goodness_of_fit_matches() {
+    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(data("netherlandsimmigrant")).unwrap();
+    let m = counts::marginal_freq(&fit);
+    let t = m.gof(Some(1.0)).unwrap();
+    let r = &reference()["gof_netherlandsimmigrant_ztpoisson_gender_age_nation"]["test"];
+    let stats = r["Test statistics"].as_array().unwrap();
+    assert!((t.chi2 - stats[0].as_f64().unwrap()).abs() <= 0.005 + 1e-9, "chi2 {}", t.chi2);
+    assert!((t.g - stats[1].as_f64().unwrap()).abs() <= 0.005 + 1e-9, "G {}", t.g);
+    let p = r["P(>X^2)"].as_array().unwrap();
+    assert!((t.p_chi2 / p[0].as_f64().unwrap() - 1.0).abs() < 0.05);
+    assert!((t.p_g / p[1].as_f64().unwrap() - 1.0).abs() < 0.05);
+    // fitted frequencies of 1..6 sum to the units observed, less the mass above 6
+    let tot: f64 = m.table.iter().map(|r| r.2).sum();
+    assert!(tot < 1880.0 && tot > 1879.99, "{tot}");
+}
+
+/// `stratifyPopsize(fit, ~gender)` (key
+/// `strata_netherlandsimmigrant_ztpoisson_gender_age_nation_by_gender`), 1e-6 relative.
+#[test]
+fn stratified_estimates_match() {
+    let d = data("netherlandsimmigrant");
+    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(d).unwrap();
+    let s = counts::stratify(&fit, d, "gender", 0.95).unwrap();
+    let r = &reference()["strata_netherlandsimmigrant_ztpoisson_gender_age_nation_by_gender"];
+    for (j, st) in s.iter().enumerate() {
+        assert_eq!(st.name, r["name"][j].as_str().unwrap());
+        let g = |k: &str| r[k][j].as_f64().unwrap();
+        close("observed", st.observed, g("Observed"), 1e-12);
+        close("estimated", st.estimated, g("Estimated"), 1e-6);
+        close("pct", st.observed_percentage, g("ObservedPercentage"), 1e-6);
+        close("se", st.se, g("StdError"), 1e-6);
+        close("normal lo", st.normal.lower, g("normalLowerBound"), 1e-6);
+        close("normal hi", st.normal.upper, g("normalUpperBound"), 1e-6);
+        close("lnorm lo", st.log_normal.lower, g("logNormalLowerBound"), 1e-6);
+        close("lnorm hi", st.log_normal.upper, g("logNormalUpperBound"), 1e-6);
+    }
+}
+
+#[test]
+fn sandwich_and_cluster_variances_are_sane() {
+    let d = data("netherlandsimmigrant");
+    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(d).unwrap();
+    let hc = counts::robust_variance(&fit, d, None).unwrap();
+    assert_eq!(hc.n_hat, fit.estimate.n_hat);
+    // the ZTP is overdispersed here: the sandwich SE exceeds the model-based one
+    assert!(hc.se > fit.estimate.se && hc.se < 3.0 * fit.estimate.se, "{} vs {}", hc.se, fit.estimate.se);
+    let cl = counts::robust_variance(&fit, d, Some("nation")).unwrap();
+    assert!(cl.se.is_finite() && cl.se > 0.0);
+    assert!(counts::robust_variance(&fit, d, Some("nope")).is_err());
+}

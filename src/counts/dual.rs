@@ -100,12 +100,6 @@ impl D2 {
         let q2 = (1.0 - x) * e;
         self.chain(q.ln(), q1 / q, q2 / q - (q1 / q) * (q1 / q))
     }
-
-    pub fn powi(self, n: i32) -> Self {
-        let x = self.v;
-        let nf = n as f64;
-        self.chain(x.powi(n), nf * x.powi(n - 1), nf * (nf - 1.0) * x.powi(n - 2))
-    }
 }
 
 impl Add for D2 {

@@ -359,11 +359,6 @@ impl Family {
             None => 0.0,
         }
     }
-
-    /// λ from the first linear predictor.
-    pub(crate) fn lambda_of(self, eta1: f64) -> f64 {
-        self.lambda(D2::c(eta1)).v
-    }
 }
 
 impl std::fmt::Display for Family {

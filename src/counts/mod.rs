@@ -23,17 +23,17 @@
 
 mod closed;
 mod design;
-//mod diag;
+mod diag;
 mod dual;
 mod family;
 mod fit;
-//mod resample;
+mod resample;
 
 pub use closed::{chao_bias_corrected, chao_lower_bound, zelterman};
-//pub use diag::{GofTest, MarginalFreq, StratumEstimate, marginal_freq, stratify};
+pub use diag::{GofTest, MarginalFreq, StratumEstimate, marginal_freq, stratify};
 pub use family::Family;
 pub use fit::{CountFit, CountModel, CovarianceType, PopVariance};
-//pub use resample::{BootCi, BootResult, BootType, Bootstrap, bootstrap, robust_variance};
+pub use resample::{BootCi, BootResult, BootType, Bootstrap, bootstrap, robust_variance};
 
 use crate::data::CountData;
 use crate::error::Result;
