@@ -313,3 +313,65 @@ fn sandwich_and_cluster_variances_are_sane() {
     assert!(cl.se.is_finite() && cl.se > 0.0);
     assert!(counts::robust_variance(&fit, d, Some("nope")).is_err());
 }
+
+fn boot(fit: &CountFit, kind: counts::BootType, b: usize, seed: u64) -> counts::BootResult {
+    counts::bootstrap(fit, &counts::Bootstrap::new(kind, b, seed)).unwrap()
+}
+
+/// Parametric bootstrap of ztpoisson ~ 1 (key
+/// `netherlandsimmigrant__ztpoisson__intercept__boot_parametric`, B = 500, set.seed(123),
+/// percentile). R's random numbers cannot be replayed, so agreement is within Monte-Carlo
+/// error: with B = 1000 here and 500 there, the SE of a 2.5%/97.5% quantile is about 50
+/// (normal approximation, SD 357) and the relative SE of a bootstrap SD about 3%; the
+/// tolerances are 4 of those (200 on each limit, 12% on the SE).
+#[test]
+fn parametric_bootstrap_agrees_within_monte_carlo_error() {
+    let fit = CountModel::params(Family::ZtPoisson).fit(data("netherlandsimmigrant")).unwrap();
+    let r = &reference()["fits"]["netherlandsimmigrant__ztpoisson__intercept__boot_parametric"];
+    let b = boot(&fit, counts::BootType::Parametric, 1000, 2024);
+    assert_eq!(b.failed, 0);
+    let se = r["N_se"].as_f64().unwrap();
+    assert!((b.estimate.se / se - 1.0).abs() < 0.12, "SE {} vs {se}", b.estimate.se);
+    let lo = r["N_confint"]["lowerBound"].as_f64().unwrap();
+    let hi = r["N_confint"]["upperBound"].as_f64().unwrap();
+    assert!((b.estimate.interval.lower - lo).abs() < 200.0, "{} vs {lo}", b.estimate.interval.lower);
+    assert!((b.estimate.interval.upper - hi).abs() < 200.0, "{} vs {hi}", b.estimate.interval.upper);
+}
+
+/// The covariate model's bootstrap distributions have outlying replicates (sparse nation
+/// levels; R's percentile upper limits are 1.4e7 to 2.8e7), so only the lower limits
+/// (keys `..._gender_age_nation__boot_{parametric,nonparametric,semiparametric}`, near
+/// 10,000) are compared, within 10% (several times their Monte-Carlo error).
+#[test]
+fn covariate_bootstrap_lower_limits_agree() {
+    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(data("netherlandsimmigrant")).unwrap();
+    for (kind, key) in [
+        (counts::BootType::Parametric, "parametric"),
+        (counts::BootType::NonParametric, "nonparametric"),
+        (counts::BootType::SemiParametric, "semiparametric"),
+    ] {
+        let r = &reference()["fits"][format!("netherlandsimmigrant__ztpoisson__gender_age_nation__boot_{key}")];
+        let lo = r["N_confint"]["lowerBound"].as_f64().unwrap();
+        let b = boot(&fit, kind, 500, 7);
+        println!("{key}: {} {} se {} failed {} degenerate {}", b.estimate.interval.lower, b.estimate.interval.upper, b.estimate.se, b.failed, b.degenerate);
+        assert!((b.estimate.interval.lower / lo - 1.0).abs() < 0.10, "{key}: {} vs {lo}", b.estimate.interval.lower);
+        assert!(b.estimate.interval.upper > fit.estimate.n_hat);
+    }
+}
+
+#[test]
+fn bootstrap_is_reproducible_on_any_thread_count() {
+    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(data("netherlandsimmigrant")).unwrap();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| boot(&fit, counts::BootType::NonParametric, 200, 99))
+    };
+    let (a, b) = (run(1), run(2));
+    assert_eq!(a.replicates, b.replicates);
+    assert_eq!(a.estimate.interval, b.estimate.interval);
+    let c = boot(&fit, counts::BootType::NonParametric, 200, 100);
+    assert_ne!(a.replicates, c.replicates);
+}
