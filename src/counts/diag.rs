@@ -150,7 +150,7 @@ pub fn stratify(fit: &CountFit, data: &CountData, by: &str, level: f64) -> Resul
     let mut out = Vec::new();
     for l in levels {
         let keep = |i: usize| labels[i] == l;
-        let (n, ht, g) = pop_parts(fit.family, &d, &fit.coefficients, keep);
+        let (n, ht, g, _) = pop_parts(fit.family, &d, &fit.coefficients, keep);
         let var = ht + (g.transpose() * &fit.covariance * &g)[(0, 0)];
         let obs: f64 = (0..d.n()).filter(|&i| keep(i)).map(|i| d.w[i]).sum();
         let se = var.sqrt();

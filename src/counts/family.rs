@@ -3,7 +3,25 @@
 
 use super::dual::D2;
 use serde::{Deserialize, Serialize};
-use statrs::function::gamma::ln_gamma;
+use statrs::function::gamma::ln_gamma as statrs_ln_gamma;
+use std::sync::OnceLock;
+
+/// ln y!.
+#[inline]
+pub(crate) fn ln_factorial(y: u64) -> f64 {
+    ln_gamma(y as f64 + 1.0)
+}
+
+/// ln Γ(x) with a table for the integer arguments 1..=1024 (ln k! of the counts).
+fn ln_gamma(x: f64) -> f64 {
+    static T: OnceLock<Vec<f64>> = OnceLock::new();
+    if x >= 1.0 && x <= 1024.0 && x.fract() == 0.0 {
+        let t = T.get_or_init(|| (0..=1024).map(|k| statrs_ln_gamma(k as f64)).collect());
+        t[x as usize]
+    } else {
+        statrs_ln_gamma(x)
+    }
+}
 
 /// A single-source count model, labelled as singleRcapture's family functions.
 ///

@@ -99,17 +99,70 @@ pub(crate) fn accumulate(
     Some((v, DVector::from_vec(g), hm))
 }
 
+/// Per-unit log-likelihood, with closed-form derivatives for the zero-truncated Poisson
+/// and geometric (the large-data cases) and dual numbers otherwise.
+#[inline]
+fn unit_loglik(fam: Family, y: u64, e1: D2, e2: D2) -> D2 {
+    let eta = e1.v;
+    let yf = y as f64;
+    match fam {
+        Family::ZtPoisson => {
+            // ℓ = yη − λ − ln(1 − e^{−λ}) − ln y!,  ℓ' = y − m,  ℓ'' = −(m − m² e^{−λ}),
+            // m = λ/(1 − e^{−λ})
+            let lam = eta.exp();
+            let e = (-lam).exp();
+            let q = -(-lam).exp_m1();
+            let m = lam / q;
+            let v = yf * eta - lam - q.ln() - super::family::ln_factorial(y);
+            D2 { v, g: [yf - m, 0.0], h: [-(m - m * m * e), 0.0, 0.0] }
+        }
+        Family::ZtGeom => {
+            // ℓ = (y − 1)η − y ln(1 + e^η),  ℓ' = (y − 1) − yσ,  ℓ'' = −yσ(1 − σ)
+            let sp = if eta > 30.0 { eta + (-eta).exp().ln_1p() } else { eta.exp().ln_1p() };
+            let sg = 1.0 / (1.0 + (-eta).exp());
+            D2 { v: (yf - 1.0) * eta - yf * sp, g: [(yf - 1.0) - yf * sg, 0.0], h: [-yf * sg * (1.0 - sg), 0.0, 0.0] }
+        }
+        _ => fam.loglik(y, e1, e2),
+    }
+}
+
+type Evaluation = Option<(f64, DVector<f64>, DMatrix<f64>)>;
+
 struct LogLik<'a> {
     family: Family,
     design: &'a Design,
+    /// The last full evaluation: the maximiser asks for the value at a candidate and
+    /// then for the derivatives at the same point, so on large data `value` computes
+    /// everything once and `eval` reuses it.
+    cache: std::sync::Mutex<Option<(DVector<f64>, Evaluation)>>,
+}
+
+impl LogLik<'_> {
+    fn full(&self, theta: &DVector<f64>) -> Evaluation {
+        if let Ok(c) = self.cache.lock()
+            && let Some((t, r)) = c.as_ref()
+            && t == theta
+        {
+            return r.clone();
+        }
+        let fam = self.family;
+        let r = accumulate(self.design, theta.as_slice(), |y, e1, e2| {
+            fam.uses(y).then(|| unit_loglik(fam, y, e1, e2))
+        });
+        if let Ok(mut c) = self.cache.lock() {
+            *c = Some((theta.clone(), r.clone()));
+        }
+        r
+    }
 }
 
 impl Objective for LogLik<'_> {
-    fn eval(&self, theta: &DVector<f64>) -> Option<(f64, DVector<f64>, DMatrix<f64>)> {
-        let fam = self.family;
-        accumulate(self.design, theta.as_slice(), |y, e1, e2| {
-            fam.uses(y).then(|| fam.loglik(y, e1, e2))
-        })
+    fn eval(&self, theta: &DVector<f64>) -> Evaluation {
+        self.full(theta)
+    }
+
+    fn value(&self, theta: &DVector<f64>) -> Option<f64> {
+        self.full(theta).map(|r| r.0)
     }
 }
 
@@ -148,8 +201,9 @@ pub(crate) fn pop_parts(
     d: &Design,
     beta: &[f64],
     keep: impl Fn(usize) -> bool,
-) -> (f64, f64, DVector<f64>) {
+) -> (f64, f64, DVector<f64>, f64) {
     let p = d.p();
+    let mut max_c: f64 = 0.0;
     let mut n = 0.0;
     let mut f2 = 0.0;
     let mut g = vec![0.0; p];
@@ -161,6 +215,7 @@ pub(crate) fn pop_parts(
         let (e1, e2) = d.etas(i, beta);
         let (c, v) = family.contribution(d.y[i], D2::var(e1, 0), D2::var(e2, 1));
         n += w * c.v;
+        max_c = max_c.max(c.v);
         f2 += w * v;
         for (a, xa) in d.xrow(i).iter().enumerate() {
             g[a] += w * c.g[0] * xa;
@@ -169,7 +224,7 @@ pub(crate) fn pop_parts(
             g[d.p1 + a] += w * c.g[1] * za;
         }
     }
-    (n, f2, DVector::from_vec(g))
+    (n, f2, DVector::from_vec(g), max_c)
 }
 
 /// Expected (Fisher) information of the coefficients.
@@ -322,7 +377,16 @@ impl CountModel {
     pub fn fit(&self, data: &crate::data::CountData) -> Result<CountFit> {
         ci::check_level(self.level)?;
         let second = self.family.second_parameter().map(|_| self.second_covariates.as_slice());
-        let mut design = Design::rows(data, &self.covariates, second)?.aggregated();
+        let rows = Design::rows(data, &self.covariates, second)?;
+        // Aggregating identical (count, covariate) rows pays when covariates are
+        // categorical or the data are small; with continuous covariates on large data
+        // nearly every row is distinct.
+        let numeric = self
+            .covariates
+            .iter()
+            .chain(&self.second_covariates)
+            .any(|c| matches!(data.covariate(c).map(|c| &c.values), Some(crate::data::CovariateValues::Numeric(_))));
+        let mut design = if numeric && rows.n() > 50_000 { rows } else { rows.aggregated() };
         if let Some(s) = self.family.second_parameter() {
             for n in design.names2.iter_mut() {
                 *n = format!("{n}:{s}");
@@ -344,7 +408,7 @@ impl CountModel {
             Some(s) if s.len() == p => DVector::from_vec(s.clone()),
             _ => DVector::from_vec(default_start(fam, &design)),
         };
-        let obj = LogLik { family: fam, design: &design };
+        let obj = LogLik { family: fam, design: &design, cache: std::sync::Mutex::new(None) };
         let nf = self.newton.maximize(&obj, start)?;
         self.finish(design, nf.theta, nf.value, nf.hessian, nf.stop)
     }
@@ -377,7 +441,7 @@ impl CountModel {
                 (c, CovarianceType::Fisher)
             }
         };
-        let (n_hat, ht, grad) = pop_parts(fam, &design, beta, |_| true);
+        let (n_hat, ht, grad, max_contr) = pop_parts(fam, &design, beta, |_| true);
         let delta = (grad.transpose() * &cov * &grad)[(0, 0)];
         let pv = PopVariance { n_hat, ht_term: ht, delta_term: delta };
         let observed_f: f64 = design.w.iter().sum();
@@ -423,12 +487,6 @@ impl CountModel {
                 });
             }
         }
-        let max_contr = (0..design.n())
-            .map(|i| {
-                let (e1, e2) = design.etas(i, beta);
-                fam.contribution(design.y[i], D2::c(e1), D2::c(e2)).0.v
-            })
-            .fold(0.0, f64::max);
         if max_contr > 1e6 {
             warnings.push(Warning::Boundary {
                 parameter: format!(
@@ -542,7 +600,7 @@ impl CountFit {
 
     /// Variance of N̂ with another coefficient covariance (e.g. a sandwich).
     pub fn variance_with(&self, cov: &DMatrix<f64>) -> PopVariance {
-        let (n_hat, ht, grad) = pop_parts(self.family, &self.design, &self.coefficients, |_| true);
+        let (n_hat, ht, grad, _) = pop_parts(self.family, &self.design, &self.coefficients, |_| true);
         PopVariance { n_hat, ht_term: ht, delta_term: (grad.transpose() * cov * &grad)[(0, 0)] }
     }
 }
@@ -561,3 +619,4 @@ impl std::fmt::Display for CountFit {
         write!(f, "{}", self.estimate)
     }
 }
+
