@@ -32,6 +32,7 @@
 
 pub mod ci;
 pub mod closed;
+pub mod counts;
 pub mod data;
 pub mod error;
 pub mod estimate;

@@ -1,0 +1,168 @@
+//! Diagnostics: observed against fitted count frequencies with χ² and G tests, and
+//! population size by stratum.
+
+use super::design::Design;
+use super::fit::{CountFit, pop_parts};
+use crate::ci;
+use crate::data::CountData;
+use crate::error::{Error, Result};
+use crate::estimate::Interval;
+use serde::{Deserialize, Serialize};
+
+/// Observed and fitted frequencies of each count (as singleRcapture's `marginalFreq`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarginalFreq {
+    /// Family label.
+    pub family: String,
+    /// Fitted number of units never recorded, N̂ − n.
+    pub fitted_zeros: f64,
+    /// `(k, observed f_k, fitted f_k)` for every count k from 1 to the largest observed.
+    pub table: Vec<(u64, u64, f64)>,
+    /// Number of coefficients (for the default degrees of freedom).
+    pub n_params: usize,
+}
+
+/// A goodness-of-fit test of the fitted count frequencies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GofTest {
+    /// Pearson χ² = Σ (O − E)²/E.
+    pub chi2: f64,
+    /// G = 2 Σ O ln(O/E).
+    pub g: f64,
+    /// Degrees of freedom.
+    pub df: f64,
+    /// P(χ²_df > chi2).
+    pub p_chi2: f64,
+    /// P(χ²_df > g).
+    pub p_g: f64,
+}
+
+/// Fitted frequencies of counts 1..max under a fitted model.
+///
+/// ```text
+/// Ê f_k = Σᵢ wᵢ P(y = k | η̂ᵢ, y ≥ 1)
+/// ```
+/// For Chao and Zelterman the zero-truncated Poisson with their λ; for zero-one-truncated
+/// models the fitted frequency of 1 is the observed f1 (it is not modelled).
+///
+/// # References
+/// singleRcapture 0.2.3 `marginalFreq`.
+pub fn marginal_freq(fit: &CountFit) -> MarginalFreq {
+    let d = &fit.design;
+    let max = d.y.iter().copied().max().unwrap_or(1);
+    let mut obs = vec![0u64; max as usize + 1];
+    for i in 0..d.n() {
+        obs[d.y[i] as usize] += d.w[i].round() as u64;
+    }
+    let zot = matches!(
+        fit.family,
+        super::Family::ZotPoisson | super::Family::ZotGeom | super::Family::ZotNegBin
+    );
+    let mut fitted = vec![0.0; max as usize + 1];
+    for i in 0..d.n() {
+        let (e1, e2) = d.etas(i, &fit.coefficients);
+        for (k, f) in fitted.iter_mut().enumerate().skip(1) {
+            *f += d.w[i] * fit.family.observed_pmf(k as u64, e1, e2);
+        }
+    }
+    if zot {
+        fitted[1] = obs[1] as f64;
+    }
+    MarginalFreq {
+        family: fit.family.label().to_string(),
+        fitted_zeros: fit.estimate.n_hat - fit.observed as f64,
+        table: (1..=max as usize).map(|k| (k as u64, obs[k], fitted[k])).collect(),
+        n_params: fit.n_params,
+    }
+}
+
+impl MarginalFreq {
+    /// χ² and G tests over the observed count values, cells with fitted frequency below
+    /// 5 grouped into one (singleRcapture `summary(marginalFreq(fit), df, dropl5 =
+    /// "group")`); zero-one-truncated models leave out the count 1. `df` defaults to
+    /// cells − coefficients (at least 1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-positive `df`.
+    pub fn gof(&self, df: Option<f64>) -> Result<GofTest> {
+        let zot = self.family.starts_with("zot");
+        let cells: Vec<(f64, f64)> = self
+            .table
+            .iter()
+            .filter(|(k, o, _)| *o > 0 && !(zot && *k == 1))
+            .map(|&(_, o, e)| (o as f64, e))
+            .collect();
+        let (mut big, small): (Vec<(f64, f64)>, Vec<(f64, f64)>) = cells.iter().partition(|(_, e)| *e >= 5.0);
+        if !small.is_empty() {
+            let o = small.iter().map(|c| c.0).sum();
+            let e = small.iter().map(|c| c.1).sum();
+            big.push((o, e));
+        }
+        let df = df.unwrap_or_else(|| (cells.len() as f64 - self.n_params as f64).max(1.0));
+        if !(df > 0.0) {
+            return Err(Error::param("df", df, "a positive number of degrees of freedom"));
+        }
+        let chi2: f64 = big.iter().map(|(o, e)| (e - o).powi(2) / e).sum();
+        let g: f64 = 2.0 * big.iter().filter(|(o, _)| *o > 0.0).map(|(o, e)| o * (o / e).ln()).sum::<f64>();
+        Ok(GofTest { chi2, g, df, p_chi2: ci::chi2_sf(chi2, df), p_g: ci::chi2_sf(g, df) })
+    }
+}
+
+/// Population size of one stratum (as a row of singleRcapture's `stratifyPopsize`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StratumEstimate {
+    /// `name==level`.
+    pub name: String,
+    /// Units observed in the stratum.
+    pub observed: f64,
+    /// N̂ of the stratum.
+    pub estimated: f64,
+    /// 100 · observed / N̂.
+    pub observed_percentage: f64,
+    /// Standard error.
+    pub se: f64,
+    /// Normal interval (lower limit clipped at the stratum's observed).
+    pub normal: Interval,
+    /// Log-normal interval.
+    pub log_normal: Interval,
+}
+
+/// N̂ by the levels of a covariate, from a fit on the whole data.
+///
+/// ```text
+/// N̂_s = Σ_{i∈s} wᵢ cᵢ,  Var = Σ_{i∈s} wᵢ vᵢ + ∇N̂_sᵀ Cov(β̂) ∇N̂_s
+/// ```
+/// # Errors
+/// [`Error::InvalidParameter`] when `by` is not a covariate of `data` or a bad level;
+/// errors of the design when `data` lacks the fit's covariates.
+///
+/// # References
+/// singleRcapture 0.2.3 `stratifyPopsize(fit, ~by)`.
+pub fn stratify(fit: &CountFit, data: &CountData, by: &str, level: f64) -> Result<Vec<StratumEstimate>> {
+    ci::check_level(level)?;
+    let cov = data.covariate(by).ok_or_else(|| Error::param("by", by, "the name of a covariate column"))?;
+    let second = fit.family.second_parameter().map(|_| fit.second_covariates.as_slice());
+    let d = Design::rows(data, &fit.covariates, second)?;
+    let labels: Vec<String> = (0..data.n_rows()).map(|i| cov.values.label(i)).collect();
+    let mut levels = labels.clone();
+    levels.sort();
+    levels.dedup();
+    let mut out = Vec::new();
+    for l in levels {
+        let keep = |i: usize| labels[i] == l;
+        let (n, ht, g, _) = pop_parts(fit.family, &d, &fit.coefficients, keep);
+        let var = ht + (g.transpose() * &fit.covariance * &g)[(0, 0)];
+        let obs: f64 = (0..d.n()).filter(|&i| keep(i)).map(|i| d.w[i]).sum();
+        let se = var.sqrt();
+        out.push(StratumEstimate {
+            name: format!("{by}=={l}"),
+            observed: obs,
+            estimated: n,
+            observed_percentage: 100.0 * obs / n,
+            se,
+            normal: ci::wald(n, se, obs, level),
+            log_normal: ci::log_normal(n, se, obs, level),
+        });
+    }
+    Ok(out)
+}

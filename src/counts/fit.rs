@@ -1,0 +1,622 @@
+//! Maximum-likelihood fit of a count family and the Horvitz-Thompson population size.
+
+use super::design::Design;
+use super::dual::D2;
+use super::family::Family;
+use crate::ci;
+use crate::error::{Error, Result};
+use crate::estimate::{Assumption, Estimate, FitStats, Warning};
+use crate::glm::{Newton, Objective, StopReason};
+use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Rows above which sums over units run in parallel.
+const PAR_ROWS: usize = 32_768;
+
+/// Σ over rows of w·(value, gradient, Hessian) of a per-row dual function, mapped from
+/// the two predictors to the coefficients.
+pub(crate) fn accumulate(
+    d: &Design,
+    beta: &[f64],
+    f: impl Fn(u64, D2, D2) -> Option<D2> + Sync,
+) -> Option<(f64, DVector<f64>, DMatrix<f64>)> {
+    let p = d.p();
+    let (p1, p2) = (d.p1, d.p2);
+    let one = |acc: &mut (f64, Vec<f64>, Vec<f64>), i: usize| -> bool {
+        let w = d.w[i];
+        if w == 0.0 {
+            return true;
+        }
+        let (e1, e2) = d.etas(i, beta);
+        let Some(r) = f(d.y[i], D2::var(e1, 0), D2::var(e2, 1)) else {
+            return true;
+        };
+        if !(r.v.is_finite() && r.g.iter().chain(&r.h).all(|v| v.is_finite())) {
+            return false;
+        }
+        acc.0 += w * r.v;
+        let x = d.xrow(i);
+        let z = d.zrow(i);
+        let (g, h) = (&mut acc.1, &mut acc.2);
+        for a in 0..p1 {
+            g[a] += w * r.g[0] * x[a];
+            let wa = w * x[a];
+            for b in 0..=a {
+                h[a * p + b] += wa * r.h[0] * x[b];
+            }
+        }
+        for a in 0..p2 {
+            g[p1 + a] += w * r.g[1] * z[a];
+            let wa = w * z[a];
+            for b in 0..p1 {
+                h[(p1 + a) * p + b] += wa * r.h[1] * x[b];
+            }
+            for b in 0..=a {
+                h[(p1 + a) * p + p1 + b] += wa * r.h[2] * z[b];
+            }
+        }
+        true
+    };
+    let zero = || (0.0, vec![0.0; p], vec![0.0; p * p]);
+    let (v, g, h) = if d.n() >= PAR_ROWS {
+        let chunks: Vec<Option<(f64, Vec<f64>, Vec<f64>)>> = (0..d.n())
+            .into_par_iter()
+            .chunks(8192)
+            .map(|idx| {
+                let mut acc = zero();
+                for i in idx {
+                    if !one(&mut acc, i) {
+                        return None;
+                    }
+                }
+                Some(acc)
+            })
+            .collect();
+        let mut tot = zero();
+        for c in chunks {
+            let c = c?;
+            tot.0 += c.0;
+            tot.1.iter_mut().zip(&c.1).for_each(|(a, b)| *a += b);
+            tot.2.iter_mut().zip(&c.2).for_each(|(a, b)| *a += b);
+        }
+        tot
+    } else {
+        let mut acc = zero();
+        for i in 0..d.n() {
+            if !one(&mut acc, i) {
+                return None;
+            }
+        }
+        acc
+    };
+    let mut hm = DMatrix::from_row_slice(p, p, &h);
+    for a in 0..p {
+        for b in 0..a {
+            hm[(b, a)] = hm[(a, b)];
+        }
+    }
+    Some((v, DVector::from_vec(g), hm))
+}
+
+/// Per-unit log-likelihood, with closed-form derivatives for the zero-truncated Poisson
+/// and geometric (the large-data cases) and dual numbers otherwise.
+#[inline]
+fn unit_loglik(fam: Family, y: u64, e1: D2, e2: D2) -> D2 {
+    let eta = e1.v;
+    let yf = y as f64;
+    match fam {
+        Family::ZtPoisson => {
+            // ℓ = yη − λ − ln(1 − e^{−λ}) − ln y!,  ℓ' = y − m,  ℓ'' = −(m − m² e^{−λ}),
+            // m = λ/(1 − e^{−λ})
+            let lam = eta.exp();
+            let e = (-lam).exp();
+            let q = -(-lam).exp_m1();
+            let m = lam / q;
+            let v = yf * eta - lam - q.ln() - super::family::ln_factorial(y);
+            D2 { v, g: [yf - m, 0.0], h: [-(m - m * m * e), 0.0, 0.0] }
+        }
+        Family::ZtGeom => {
+            // ℓ = (y − 1)η − y ln(1 + e^η),  ℓ' = (y − 1) − yσ,  ℓ'' = −yσ(1 − σ)
+            let sp = if eta > 30.0 { eta + (-eta).exp().ln_1p() } else { eta.exp().ln_1p() };
+            let sg = 1.0 / (1.0 + (-eta).exp());
+            D2 { v: (yf - 1.0) * eta - yf * sp, g: [(yf - 1.0) - yf * sg, 0.0], h: [-yf * sg * (1.0 - sg), 0.0, 0.0] }
+        }
+        _ => fam.loglik(y, e1, e2),
+    }
+}
+
+type Evaluation = Option<(f64, DVector<f64>, DMatrix<f64>)>;
+
+struct LogLik<'a> {
+    family: Family,
+    design: &'a Design,
+    /// The last full evaluation: the maximiser asks for the value at a candidate and
+    /// then for the derivatives at the same point, so on large data `value` computes
+    /// everything once and `eval` reuses it.
+    cache: std::sync::Mutex<Option<(DVector<f64>, Evaluation)>>,
+}
+
+impl LogLik<'_> {
+    fn full(&self, theta: &DVector<f64>) -> Evaluation {
+        if let Ok(c) = self.cache.lock()
+            && let Some((t, r)) = c.as_ref()
+            && t == theta
+        {
+            return r.clone();
+        }
+        let fam = self.family;
+        let r = accumulate(self.design, theta.as_slice(), |y, e1, e2| {
+            fam.uses(y).then(|| unit_loglik(fam, y, e1, e2))
+        });
+        if let Ok(mut c) = self.cache.lock() {
+            *c = Some((theta.clone(), r.clone()));
+        }
+        r
+    }
+}
+
+impl Objective for LogLik<'_> {
+    fn eval(&self, theta: &DVector<f64>) -> Evaluation {
+        self.full(theta)
+    }
+
+    fn value(&self, theta: &DVector<f64>) -> Option<f64> {
+        self.full(theta).map(|r| r.0)
+    }
+}
+
+/// Which information matrix gave the coefficient covariance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CovarianceType {
+    /// Inverse of the observed information (singleRcapture `covType = "observedInform"`).
+    ObservedInformation,
+    /// Inverse of the expected (Fisher) information, used when the observed information
+    /// is not positive definite (singleRcapture's fallback).
+    Fisher,
+}
+
+/// Parts of the analytic variance of N̂.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PopVariance {
+    /// N̂ = Σ wᵢ·cᵢ.
+    pub n_hat: f64,
+    /// Horvitz-Thompson term Σ wᵢ·vᵢ (variance of N̂ with the coefficients known).
+    pub ht_term: f64,
+    /// Delta-method term ∇N̂ᵀ·Cov(β̂)·∇N̂.
+    pub delta_term: f64,
+}
+
+impl PopVariance {
+    /// The total variance.
+    pub fn variance(&self) -> f64 {
+        self.ht_term + self.delta_term
+    }
+}
+
+/// N̂, its HT term and gradient over the rows of `d` selected by `keep`.
+pub(crate) fn pop_parts(
+    family: Family,
+    d: &Design,
+    beta: &[f64],
+    keep: impl Fn(usize) -> bool,
+) -> (f64, f64, DVector<f64>, f64) {
+    let p = d.p();
+    let mut max_c: f64 = 0.0;
+    let mut n = 0.0;
+    let mut f2 = 0.0;
+    let mut g = vec![0.0; p];
+    for i in 0..d.n() {
+        if !keep(i) || d.w[i] == 0.0 {
+            continue;
+        }
+        let w = d.w[i];
+        let (e1, e2) = d.etas(i, beta);
+        let (c, v) = family.contribution(d.y[i], D2::var(e1, 0), D2::var(e2, 1));
+        n += w * c.v;
+        max_c = max_c.max(c.v);
+        f2 += w * v;
+        for (a, xa) in d.xrow(i).iter().enumerate() {
+            g[a] += w * c.g[0] * xa;
+        }
+        for (a, za) in d.zrow(i).iter().enumerate() {
+            g[d.p1 + a] += w * c.g[1] * za;
+        }
+    }
+    (n, f2, DVector::from_vec(g), max_c)
+}
+
+/// Expected (Fisher) information of the coefficients.
+fn fisher_information(family: Family, d: &Design, beta: &[f64]) -> Option<DMatrix<f64>> {
+    let r = accumulate(d, beta, |y, e1, e2| {
+        if !family.uses(y) {
+            return None;
+        }
+        let (lo, hi_cap) = match family {
+            Family::Chao | Family::Zelterman => (1u64, 2u64),
+            Family::ZotPoisson | Family::ZotGeom | Family::ZotNegBin => (2, 100_000),
+            _ => (1, 100_000),
+        };
+        // E_y[ℓ''(y)] under the distribution of the units entering the likelihood.
+        let mut acc = D2::c(0.0);
+        let mut mass = 0.0;
+        let mut k = lo;
+        loop {
+            let l = family.loglik(k, e1, e2);
+            let pk = l.v.exp();
+            acc = acc + D2 { v: 0.0, g: [0.0; 2], h: [pk * l.h[0], pk * l.h[1], pk * l.h[2]] };
+            mass += pk;
+            if k >= hi_cap || (mass > 1.0 - 1e-13 && k > lo + 2) {
+                break;
+            }
+            k += 1;
+        }
+        Some(acc)
+    })?;
+    Some(-r.2)
+}
+
+fn inverse_pd(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let c = m.clone().cholesky()?;
+    let inv = c.inverse();
+    inv.iter().all(|v| v.is_finite()).then_some(inv)
+}
+
+/// A fitted single-source count model.
+///
+/// `estimate` carries N̂ with the log-normal interval (Chao 1987) and, in
+/// `other_intervals`, the normal interval; fit statistics; and warnings for degenerate
+/// fits. Coefficients are named as singleRcapture names them (`(Intercept)`,
+/// `gendermale`, `(Intercept):omega`...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountFit {
+    /// The family.
+    pub family: Family,
+    /// Covariates of the first (λ) predictor.
+    pub covariates: Vec<String>,
+    /// Covariates of the second predictor (α or ω); empty = intercept only.
+    pub second_covariates: Vec<String>,
+    /// Coefficient names.
+    pub coef_names: Vec<String>,
+    /// Coefficients.
+    pub coefficients: Vec<f64>,
+    /// Standard errors (square roots of the covariance diagonal).
+    pub std_errors: Vec<f64>,
+    /// Covariance of the coefficients.
+    pub covariance: DMatrix<f64>,
+    /// Which information gave `covariance`.
+    pub covariance_type: CovarianceType,
+    /// Log-likelihood at the maximum (with all constants, as `logLik`).
+    pub log_lik: f64,
+    /// Number of estimated parameters.
+    pub n_params: usize,
+    /// Units observed (Σ frequencies).
+    pub observed: u64,
+    /// Why the maximiser stopped.
+    pub stop: StopReason,
+    /// Parts of the analytic variance of N̂.
+    pub pop_variance: PopVariance,
+    /// The population-size estimate.
+    pub estimate: Estimate,
+    /// Whether the fit is degenerate (a parameter at a boundary, no convergence,
+    /// non-finite or absurd N̂): then `estimate.warnings` says why and the figure must
+    /// not be read as a plain number.
+    pub degenerate: bool,
+    #[serde(skip)]
+    pub(crate) design: Design,
+}
+
+/// Settings of a count-model fit: `CountModel::params(Family::ZtPoisson).covariates(&[..]).fit(&data)`.
+///
+/// ```text
+/// maximise ℓ(β) = Σᵢ wᵢ ln P(yᵢ | ηᵢ)     (damped Newton, analytic derivatives)
+/// N̂ = Σᵢ wᵢ cᵢ(η̂ᵢ),  cᵢ = 1/(1 − P(0 | ηᵢ)) (model-specific variants)
+/// Var(N̂) = Σᵢ wᵢ vᵢ + ∇N̂ᵀ (−∇²ℓ)⁻¹ ∇N̂
+/// ```
+/// # References
+/// singleRcapture 0.2.3 `estimatePopsize` (analytic `popVar`, `covType = "observedInform"`
+/// with the Fisher fallback); van der Heijden et al. (2003) Statistical Modelling 3,
+/// 305-322.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountModel {
+    /// The family.
+    pub family: Family,
+    /// Covariates of the λ predictor.
+    pub covariates: Vec<String>,
+    /// Covariates of the second (α / ω) predictor; empty = intercept only (the default
+    /// `alphaFormula = ~1`, `omegaFormula = ~1`).
+    pub second_covariates: Vec<String>,
+    /// Confidence level of the intervals.
+    pub level: f64,
+    /// Newton settings.
+    pub newton: Newton,
+    /// Starting coefficients (else defaults).
+    pub start: Option<Vec<f64>>,
+}
+
+impl CountModel {
+    /// Default settings for `family`: intercept only, 95% intervals.
+    pub fn params(family: Family) -> Self {
+        CountModel {
+            family,
+            covariates: Vec::new(),
+            second_covariates: Vec::new(),
+            level: 0.95,
+            newton: Newton { tol: 1e-15, grad_tol: 1e-9, max_iter: 200 },
+            start: None,
+        }
+    }
+
+    /// Covariates of the λ predictor.
+    pub fn covariates<S: AsRef<str>>(mut self, c: &[S]) -> Self {
+        self.covariates = c.iter().map(|s| s.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Covariates of the second predictor.
+    pub fn second_covariates<S: AsRef<str>>(mut self, c: &[S]) -> Self {
+        self.second_covariates = c.iter().map(|s| s.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Confidence level.
+    pub fn level(mut self, level: f64) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Fits the model.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a bad level or unknown covariate;
+    /// [`Error::EstimateDoesNotExist`] when no unit enters the likelihood (Chao and
+    /// Zelterman need units seen once or twice, zot models units seen twice or more) or
+    /// the likelihood is undefined at the start; [`Error::Numerical`] when the
+    /// information matrix cannot be inverted.
+    pub fn fit(&self, data: &crate::data::CountData) -> Result<CountFit> {
+        ci::check_level(self.level)?;
+        let second = self.family.second_parameter().map(|_| self.second_covariates.as_slice());
+        let rows = Design::rows(data, &self.covariates, second)?;
+        // Aggregating identical (count, covariate) rows pays when covariates are
+        // categorical or the data are small; with continuous covariates on large data
+        // nearly every row is distinct.
+        let numeric = self
+            .covariates
+            .iter()
+            .chain(&self.second_covariates)
+            .any(|c| matches!(data.covariate(c).map(|c| &c.values), Some(crate::data::CovariateValues::Numeric(_))));
+        let mut design = if numeric && rows.n() > 50_000 { rows } else { rows.aggregated() };
+        if let Some(s) = self.family.second_parameter() {
+            for n in design.names2.iter_mut() {
+                *n = format!("{n}:{s}");
+            }
+        }
+        self.fit_design(design)
+    }
+
+    pub(crate) fn fit_design(&self, design: Design) -> Result<CountFit> {
+        let fam = self.family;
+        let used: f64 = (0..design.n()).filter(|&i| fam.uses(design.y[i])).map(|i| design.w[i]).sum();
+        if used == 0.0 {
+            return Err(Error::no_estimate(format!(
+                "{fam}: no unit has a count the model uses (Chao and Zelterman use counts 1 and 2, zero-one-truncated models counts of 2 or more)"
+            )));
+        }
+        let p = design.p();
+        let start = match &self.start {
+            Some(s) if s.len() == p => DVector::from_vec(s.clone()),
+            _ => DVector::from_vec(default_start(fam, &design)),
+        };
+        let obj = LogLik { family: fam, design: &design, cache: std::sync::Mutex::new(None) };
+        let nf = self.newton.maximize(&obj, start)?;
+        self.finish(design, nf.theta, nf.value, nf.hessian, nf.stop)
+    }
+
+    fn finish(
+        &self,
+        design: Design,
+        theta: DVector<f64>,
+        loglik: f64,
+        hessian: DMatrix<f64>,
+        stop: StopReason,
+    ) -> Result<CountFit> {
+        let fam = self.family;
+        let beta = theta.as_slice();
+        let mut warnings = Vec::new();
+        let (cov, cov_type) = match inverse_pd(&(-&hessian)) {
+            Some(c) => (c, CovarianceType::ObservedInformation),
+            None => {
+                let info = fisher_information(fam, &design, beta).ok_or_else(|| Error::Numerical {
+                    reason: "the Fisher information could not be computed".into(),
+                })?;
+                let c = inverse_pd(&info)
+                    .or_else(|| info.clone().try_inverse())
+                    .ok_or_else(|| Error::Numerical {
+                        reason: format!("{fam}: the information matrix is singular"),
+                    })?;
+                warnings.push(Warning::Other {
+                    message: "observed information not positive definite: Fisher information used".into(),
+                });
+                (c, CovarianceType::Fisher)
+            }
+        };
+        let (n_hat, ht, grad, max_contr) = pop_parts(fam, &design, beta, |_| true);
+        let delta = (grad.transpose() * &cov * &grad)[(0, 0)];
+        let pv = PopVariance { n_hat, ht_term: ht, delta_term: delta };
+        let observed_f: f64 = design.w.iter().sum();
+        let observed = observed_f.round() as u64;
+        let var = pv.variance();
+        let se = var.sqrt();
+        let level = self.level;
+        let mut est = Estimate::new(
+            fam.label(),
+            model_label(fam, &self.covariates),
+            n_hat,
+            se,
+            ci::log_normal(n_hat, se, observed_f, level),
+            observed,
+        )
+        .with_other_interval(ci::wald(n_hat, se, observed_f, level))
+        .with_assumptions(&match fam {
+            Family::Chao | Family::Zelterman => {
+                vec![Assumption::ClosedPopulation, Assumption::LowCountsInformative]
+            }
+            _ => vec![Assumption::ClosedPopulation, Assumption::CountDistribution],
+        });
+        let k = design.p();
+        let n_obs = observed_f;
+        est = est.with_fit(FitStats {
+            deviance: -2.0 * loglik,
+            df: n_obs as i64 - k as i64,
+            aic: -2.0 * loglik + 2.0 * k as f64,
+            bic: -2.0 * loglik + k as f64 * n_obs.ln(),
+        });
+        // Degeneracy checks.
+        if !stop.converged() {
+            warnings.push(Warning::NotConverged { iterations: stop.iterations() });
+        }
+        let std_errors: Vec<f64> = (0..k).map(|i| cov[(i, i)].max(0.0).sqrt()).collect();
+        if let Some(s) = fam.second_parameter() {
+            let extreme = (0..design.n()).any(|i| design.etas(i, beta).1.abs() > 12.0);
+            if extreme {
+                warnings.push(Warning::Boundary {
+                    parameter: format!(
+                        "{s} (fitted {s} at the edge of its range: ln α or logit ω beyond ±12)"
+                    ),
+                });
+            }
+        }
+        if max_contr > 1e6 {
+            warnings.push(Warning::Boundary {
+                parameter: format!(
+                    "lambda (some units have fitted P(0) within {:.0e} of 1: one unit stands for {:.3e})",
+                    1.0 / max_contr,
+                    max_contr
+                ),
+            });
+        }
+        let names: Vec<String> = design.names1.iter().chain(&design.names2).cloned().collect();
+        let unidentified: Vec<String> = names
+            .iter()
+            .zip(&std_errors)
+            .filter(|(_, s)| **s > 100.0 || !s.is_finite())
+            .map(|(n, _)| n.clone())
+            .collect();
+        if !unidentified.is_empty() {
+            warnings.push(Warning::Other {
+                message: format!(
+                    "coefficients not identified (standard error above 100): {}",
+                    unidentified.join(", ")
+                ),
+            });
+        }
+        if !n_hat.is_finite() || !se.is_finite() {
+            warnings.push(Warning::Other { message: "N̂ or its standard error is not finite".into() });
+        } else if n_hat > 1000.0 * observed_f {
+            warnings.push(Warning::Other {
+                message: format!(
+                    "N̂ is more than 1000 times the {observed} units observed: the model has degenerated"
+                ),
+            });
+        }
+        let degenerate = !warnings.is_empty()
+            && warnings.iter().any(|w| !matches!(w, Warning::Other { message } if message.starts_with("observed information")));
+        for w in warnings {
+            est = est.with_warning(w);
+        }
+        Ok(CountFit {
+            family: fam,
+            covariates: self.covariates.clone(),
+            second_covariates: self.second_covariates.clone(),
+            coef_names: names,
+            coefficients: beta.to_vec(),
+            std_errors,
+            covariance: cov,
+            covariance_type: cov_type,
+            log_lik: loglik,
+            n_params: k,
+            observed,
+            stop,
+            pop_variance: pv,
+            estimate: est,
+            degenerate,
+            design,
+        })
+    }
+}
+
+/// `family ~ a + b` (or `~ 1`).
+pub(crate) fn model_label(f: Family, covs: &[String]) -> String {
+    if covs.is_empty() {
+        format!("{} ~ 1", f.label())
+    } else {
+        format!("{} ~ {}", f.label(), covs.join(" + "))
+    }
+}
+
+fn default_start(fam: Family, d: &Design) -> Vec<f64> {
+    let mut s = vec![0.0; d.p()];
+    let wsum = |pred: &dyn Fn(u64) -> bool| -> f64 {
+        (0..d.n()).filter(|&i| pred(d.y[i])).map(|i| d.w[i]).sum()
+    };
+    s[0] = match fam {
+        Family::Chao | Family::Zelterman => {
+            let (f1, f2) = (wsum(&|y| y == 1), wsum(&|y| y == 2));
+            ((f2 + 0.5) / (f1 + 0.5)).ln()
+        }
+        _ => {
+            let n: f64 = d.w.iter().sum();
+            let m: f64 = (0..d.n()).map(|i| d.w[i] * d.y[i] as f64).sum::<f64>() / n;
+            (m - 0.5).max(0.1).ln()
+        }
+    };
+    if d.p2 > 0 {
+        s[d.p1] = fam.start_second();
+    }
+    s
+}
+
+impl CountFit {
+    /// The coefficient named `name`.
+    pub fn coefficient(&self, name: &str) -> Option<f64> {
+        self.coef_names.iter().position(|n| n == name).map(|i| self.coefficients[i])
+    }
+
+    /// The standard error of the coefficient named `name`.
+    pub fn std_error(&self, name: &str) -> Option<f64> {
+        self.coef_names.iter().position(|n| n == name).map(|i| self.std_errors[i])
+    }
+
+    /// Akaike information criterion.
+    pub fn aic(&self) -> f64 {
+        -2.0 * self.log_lik + 2.0 * self.n_params as f64
+    }
+
+    /// Bayesian information criterion (n = units observed).
+    pub fn bic(&self) -> f64 {
+        -2.0 * self.log_lik + self.n_params as f64 * (self.observed as f64).ln()
+    }
+
+    /// Variance of N̂ with another coefficient covariance (e.g. a sandwich).
+    pub fn variance_with(&self, cov: &DMatrix<f64>) -> PopVariance {
+        let (n_hat, ht, grad, _) = pop_parts(self.family, &self.design, &self.coefficients, |_| true);
+        PopVariance { n_hat, ht_term: ht, delta_term: (grad.transpose() * cov * &grad)[(0, 0)] }
+    }
+}
+
+impl std::fmt::Display for CountFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.estimate.model)?;
+        writeln!(f, "  {:<28} {:>14} {:>12}", "coefficient", "estimate", "std. error")?;
+        for ((n, c), s) in self.coef_names.iter().zip(&self.coefficients).zip(&self.std_errors) {
+            writeln!(f, "  {n:<28} {c:>14.6} {s:>12.6}")?;
+        }
+        writeln!(f, "  log-likelihood {:.4}, AIC {:.4}, BIC {:.4}", self.log_lik, self.aic(), self.bic())?;
+        if self.degenerate {
+            writeln!(f, "  DEGENERATE FIT: N̂ below is not an estimate of the population size")?;
+        }
+        write!(f, "{}", self.estimate)
+    }
+}
+
