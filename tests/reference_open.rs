@@ -1,0 +1,140 @@
+//! Reference tests for `darkfigure::open` against Rcapture 1.4-4.
+//!
+//! Figures: `tests/fixtures/open/rcapture_open.json`, copied from
+//! `shared/reference/rcapture.json` (keys `duck`, `bunting`, `mvole`, `rbvole`; entries
+//! `openp`, `robustd.t`, `robustd.0`). Data: `tests/fixtures/open/*.csv` from
+//! `shared/data/rcapture/`. See `tests/fixtures/open/README.md`.
+//! Tolerance: 1e-6 relative (plus 1e-10 absolute for figures that are 0).
+
+use darkfigure::data::csv_io::{ReadOptions, read_histories_str};
+use darkfigure::data::CaptureHistories;
+use darkfigure::open::*;
+use serde_json::Value;
+
+const RTOL: f64 = 1e-6;
+
+fn data(name: &str) -> CaptureHistories {
+    let path = format!("{}/tests/fixtures/open/{name}.csv", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    read_histories_str(&text, &path, &ReadOptions::default()).unwrap()
+}
+
+fn reference() -> Value {
+    let path = format!("{}/tests/fixtures/open/rcapture_open.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+struct Checker {
+    what: String,
+    checks: usize,
+    fails: Vec<String>,
+}
+
+impl Checker {
+    fn new(what: &str) -> Self {
+        Checker { what: what.into(), checks: 0, fails: vec![] }
+    }
+    fn num(&mut self, label: &str, got: Option<f64>, want: &Value) {
+        self.checks += 1;
+        match (got, want.as_f64()) {
+            (None, None) => {}
+            (Some(g), Some(w)) => {
+                if (g - w).abs() > RTOL * w.abs() + 1e-10 {
+                    self.fails.push(format!("{label}: got {g:e}, want {w:e} (rel {:e})", (g - w).abs() / w.abs()));
+                }
+            }
+            (g, _) => self.fails.push(format!("{label}: got {g:?}, want {want}")),
+        }
+    }
+    fn table(&mut self, label: &str, got: &[Figure], want: &Value) {
+        let est = want["estimate"].as_array().unwrap();
+        let se = want["stderr"].as_array().unwrap();
+        assert_eq!(got.len(), est.len(), "{} {label}: length", self.what);
+        for i in 0..got.len() {
+            self.num(&format!("{label}[{i}].estimate"), got[i].estimate, &est[i]);
+            self.num(&format!("{label}[{i}].se"), got[i].se, &se[i]);
+        }
+    }
+    fn fit(&mut self, label: &str, got: &ModelFit, want: &Value) {
+        self.num(&format!("{label}.deviance"), Some(got.deviance), &want["deviance"]);
+        self.num(&format!("{label}.df"), Some(got.df as f64), &want["    df"]);
+        self.num(&format!("{label}.aic"), Some(got.aic), &want["      AIC"]);
+    }
+    fn params(&mut self, label: &str, got: &[Coef], want: &Value) {
+        let rows = want["rows"].as_array().unwrap();
+        assert_eq!(got.len(), rows.len(), "{} {label}: {:?} vs {rows:?}", self.what, got);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(got[i].name, r.as_str().unwrap(), "{} {label} row {i}", self.what);
+            self.num(&format!("{label}[{i}].estimate"), got[i].estimate, &want["estimate"][i]);
+            self.num(&format!("{label}[{i}].se"), got[i].se, &want["stderr"][i]);
+        }
+    }
+    fn finish(self) -> usize {
+        assert!(self.fails.is_empty(), "{}: {} of {} checks failed:\n{}", self.what, self.fails.len(), self.checks, self.fails.join("\n"));
+        self.checks
+    }
+}
+
+fn check_common(c: &mut Checker, f: &OpenFit, r: &Value, test_key: &str, test_param_key: &str) {
+    assert_eq!(f.n as f64, r["n"].as_f64().unwrap());
+    c.fit("model_fit", &f.fit, &r["model_fit"]["fitted model"]);
+    let tf = r[test_key].as_object().unwrap();
+    assert_eq!(f.tests.len(), tf.len(), "{}: tests {:?}", c.what, f.tests);
+    for t in &f.tests {
+        c.fit(&t.label, t, &tf[&t.label]);
+    }
+    c.params(test_param_key, &f.test_params, &r[test_param_key]);
+    c.table("capture_prob", &f.capture_p, &r["capture_prob"]);
+    c.table("survivals", &f.survival, &r["survivals"]);
+    c.table("N", &f.n_hat, &r["N"]);
+    c.table("birth", &f.births, &r["birth"]);
+    c.num("Ntot", f.total.estimate, &r["Ntot"]["estimate"][0]);
+    c.num("Ntot.se", f.total.se, &r["Ntot"]["stderr"][0]);
+    let neg: Vec<usize> = match &r["neg"] {
+        Value::Array(a) => a.iter().map(|v| v.as_u64().unwrap() as usize).collect(),
+        _ => vec![],
+    };
+    assert_eq!(f.zeroed, neg, "{}: neg positions", c.what);
+}
+
+fn check_openp(h: &CaptureHistories, params: OpenParams, r: &Value, what: &str) -> usize {
+    let f = openp(h, &params).unwrap();
+    let mut c = Checker::new(what);
+    check_common(&mut c, &f, r, "trap_fit", "trap_param");
+    c.finish()
+}
+
+#[test]
+fn openp_duck_bunting_up_ep() {
+    let r = reference();
+    let mut n = 0;
+    for ds in ["duck", "bunting"] {
+        let h = data(ds);
+        for (m, key) in [(OpenModel::Up, "up"), (OpenModel::Ep, "ep")] {
+            n += check_openp(&h, OpenParams::params().model(m), &r[ds]["openp"][key], &format!("{ds} openp {key}"));
+        }
+    }
+    // Rcapture: openp(bunting, dfreq = TRUE, keep = rowSums(histpos.t(8)) > 1)
+    let h = data("bunting");
+    n += check_openp(
+        &h,
+        OpenParams::params().keep(Keep::MinCaptures(2)),
+        &r["bunting"]["openp"]["up, caught >1 times only (keep)"],
+        "bunting openp up keep",
+    );
+    eprintln!("openp duck/bunting: {n} checks");
+}
+
+#[test]
+fn openp_voles_collapsed() {
+    let r = reference();
+    let mut n = 0;
+    for (ds, len) in [("mvole", 5usize), ("rbvole", 3)] {
+        let h = data(ds).collapse_periods(&[len; 6]).unwrap();
+        for (m, key) in [(OpenModel::Up, "up"), (OpenModel::Ep, "ep")] {
+            let k = format!("{key} (periodhist vt=rep({len},6))");
+            n += check_openp(&h, OpenParams::params().model(m), &r[ds]["openp"][&k], &format!("{ds} openp {key}"));
+        }
+    }
+    eprintln!("openp voles: {n} checks");
+}
