@@ -13,6 +13,18 @@ use serde_json::Value;
 
 const RTOL: f64 = 1e-6;
 
+thread_local! {
+    static FAILED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Panics with every failure collected in this test.
+fn assert_all_passed() {
+    FAILED.with(|f| {
+        let f = f.borrow();
+        assert!(f.is_empty(), "{} fits with mismatches:\n{}", f.len(), f.join("\n"));
+    });
+}
+
 fn data(name: &str) -> CaptureHistories {
     let path = format!("{}/tests/fixtures/open/{name}.csv", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
@@ -70,7 +82,11 @@ impl Checker {
         }
     }
     fn finish(self) -> usize {
-        assert!(self.fails.is_empty(), "{}: {} of {} checks failed:\n{}", self.what, self.fails.len(), self.checks, self.fails.join("\n"));
+        if !self.fails.is_empty() {
+            let msg = format!("{}: {} of {} checks failed:\n{}", self.what, self.fails.len(), self.checks, self.fails.join("\n"));
+            eprintln!("{msg}");
+            FAILED.with(|f| f.borrow_mut().push(msg));
+        }
         self.checks
     }
 }
@@ -123,6 +139,7 @@ fn openp_duck_bunting_up_ep() {
         "bunting openp up keep",
     );
     eprintln!("openp duck/bunting: {n} checks");
+    assert_all_passed();
 }
 
 #[test]
@@ -137,4 +154,51 @@ fn openp_voles_collapsed() {
         }
     }
     eprintln!("openp voles: {n} checks");
+    assert_all_passed();
+}
+
+fn model_for(key: &str) -> ClosedModel {
+    match key {
+        "M0" => ClosedModel::M0,
+        "Mt" => ClosedModel::Mt,
+        "Mh Chao" => ClosedModel::Mh(Heterogeneity::Chao),
+        "Mh Poisson2" => ClosedModel::Mh(Heterogeneity::Poisson(2.0)),
+        k => panic!("unknown model {k}"),
+    }
+}
+
+fn check_robust(f: &RobustFit, r: &Value, what: &str) -> usize {
+    let mut c = Checker::new(what);
+    let models: Vec<String> = r["models"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert_eq!(f.period_models, models, "{what}");
+    check_common(&mut c, f, r, "emig_fit", "emig_param");
+    c.finish()
+}
+
+#[test]
+fn robustd_0_mvole_rbvole() {
+    let r = reference();
+    let mut n = 0;
+    for (ds, len) in [("mvole", 5usize), ("rbvole", 3)] {
+        let h = data(ds);
+        for (key, want) in r[ds]["robustd.0"].as_object().unwrap() {
+            let f = robustd_0(&h, &[len; 6], &RobustParams::params().model(model_for(key))).unwrap();
+            n += check_robust(&f, want, &format!("{ds} robustd.0 {key}"));
+        }
+    }
+    eprintln!("robustd.0: {n} checks");
+    assert_all_passed();
+}
+
+#[test]
+fn robustd_t_rbvole() {
+    let r = reference();
+    let h = data("rbvole");
+    let mut n = 0;
+    for (key, want) in r["rbvole"]["robustd.t"].as_object().unwrap() {
+        let f = robustd_t(&h, &[3; 6], &RobustParams::params().model(model_for(key))).unwrap();
+        n += check_robust(&f, want, &format!("rbvole robustd.t {key}"));
+    }
+    eprintln!("robustd.t: {n} checks");
+    assert_all_passed();
 }

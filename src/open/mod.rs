@@ -15,10 +15,11 @@
 mod demog;
 mod dual;
 mod loglinear;
-// mod robust;
+mod factored;
+mod robust;
 
 pub use loglinear::{Keep, OpenModel, OpenParams, openp};
-// pub use robust::{ClosedModel, Heterogeneity, RobustParams, robustd_0, robustd_t};
+pub use robust::{ClosedModel, Heterogeneity, RobustParams, robustd_0, robustd_t};
 
 use crate::glm::StopReason;
 use serde::{Deserialize, Serialize};
