@@ -37,6 +37,7 @@ pub mod data;
 pub mod error;
 pub mod estimate;
 pub mod glm;
+pub mod open;
 pub mod prec;
 pub mod prelude;
 pub mod report;

@@ -1,0 +1,138 @@
+//! Forward-mode dual numbers with a gradient vector, for delta-method (linearisation)
+//! standard errors of the demographic parameters derived from log-linear coefficients.
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// A value with its gradient with respect to the coefficient vector.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Dual {
+    pub v: f64,
+    pub g: Vec<f64>,
+}
+
+impl Dual {
+    /// A constant (zero gradient) in a space of dimension `p`.
+    pub fn cst(v: f64, p: usize) -> Self {
+        Dual { v, g: vec![0.0; p] }
+    }
+
+    /// The coefficient `i` itself (unit gradient).
+    pub fn var(v: f64, i: usize, p: usize) -> Self {
+        let mut g = vec![0.0; p];
+        g[i] = 1.0;
+        Dual { v, g }
+    }
+
+    pub fn exp(&self) -> Self {
+        let e = self.v.exp();
+        Dual {
+            v: e,
+            g: self.g.iter().map(|d| d * e).collect(),
+        }
+    }
+
+    pub fn scale(&self, c: f64) -> Self {
+        Dual {
+            v: self.v * c,
+            g: self.g.iter().map(|d| d * c).collect(),
+        }
+    }
+
+    pub fn add_c(&self, c: f64) -> Self {
+        Dual {
+            v: self.v + c,
+            g: self.g.clone(),
+        }
+    }
+
+    /// 1 − x.
+    pub fn one_minus(&self) -> Self {
+        Dual {
+            v: 1.0 - self.v,
+            g: self.g.iter().map(|d| -d).collect(),
+        }
+    }
+
+    /// Linearised variance gᵀ V g.
+    pub fn variance(&self, cov: &nalgebra::DMatrix<f64>) -> f64 {
+        let p = self.g.len();
+        let mut s = 0.0;
+        for a in 0..p {
+            let ga = self.g[a];
+            if ga == 0.0 {
+                continue;
+            }
+            let mut r = 0.0;
+            for b in 0..p {
+                r += cov[(a, b)] * self.g[b];
+            }
+            s += ga * r;
+        }
+        s
+    }
+
+    pub fn sum(items: &[Dual], p: usize) -> Dual {
+        let mut out = Dual::cst(0.0, p);
+        for d in items {
+            out = &out + d;
+        }
+        out
+    }
+
+    pub fn prod(items: &[Dual], p: usize) -> Dual {
+        let mut out = Dual::cst(1.0, p);
+        for d in items {
+            out = &out * d;
+        }
+        out
+    }
+}
+
+impl Add for &Dual {
+    type Output = Dual;
+    fn add(self, o: &Dual) -> Dual {
+        Dual {
+            v: self.v + o.v,
+            g: self.g.iter().zip(&o.g).map(|(a, b)| a + b).collect(),
+        }
+    }
+}
+
+impl Sub for &Dual {
+    type Output = Dual;
+    fn sub(self, o: &Dual) -> Dual {
+        Dual {
+            v: self.v - o.v,
+            g: self.g.iter().zip(&o.g).map(|(a, b)| a - b).collect(),
+        }
+    }
+}
+
+impl Mul for &Dual {
+    type Output = Dual;
+    fn mul(self, o: &Dual) -> Dual {
+        Dual {
+            v: self.v * o.v,
+            g: self.g.iter().zip(&o.g).map(|(a, b)| a * o.v + self.v * b).collect(),
+        }
+    }
+}
+
+impl Div for &Dual {
+    type Output = Dual;
+    fn div(self, o: &Dual) -> Dual {
+        let inv = 1.0 / o.v;
+        let q = self.v * inv;
+        Dual {
+            v: q,
+            g: self.g.iter().zip(&o.g).map(|(a, b)| (a - q * b) * inv).collect(),
+        }
+    }
+}
+
+impl Neg for &Dual {
+    type Output = Dual;
+    fn neg(self) -> Dual {
+        self.scale(-1.0)
+    }
+}

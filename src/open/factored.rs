@@ -1,0 +1,347 @@
+//! A Poisson log-linear fit over all 2^{Σ t_i} − 1 capture histories of a robust design
+//! that never forms the table: given the period-capture pattern δ, the model factorises
+//! over primary periods, so Σ μ, Xᵀμ and XᵀWX are sums over the 2^I − 1 patterns δ of
+//! products of per-period sums.
+//!
+//! ```text
+//! η(ω) = θ_0 + z(δ)ᵀθ_z + Σ_{i∈δ} x_i(ω_i)ᵀθ_i
+//! S_i = Σ_s e^{x_i(s)ᵀθ_i},  e_i = Σ_s e^{·} x_i(s) / S_i,  C_i = Cov_s(x_i)
+//! M_δ = e^{θ_0 + z(δ)ᵀθ_z} Π_{i∈δ} S_i,  v_δ = (1, z(δ), e_i for i ∈ δ)
+//! Xᵀμ = Σ_δ M_δ v_δ,   XᵀWX = Σ_δ M_δ v_δ v_δᵀ + Σ_i C_i Σ_{δ∋i} M_δ
+//! ```
+//! The iterations are those of R's `glm` (start μ = y + 0.1, IRLS = Newton for the
+//! canonical link, stop when the relative deviance change is below 1e-8).
+
+use super::ModelFit;
+use crate::error::{Error, Result};
+use crate::glm::StopReason;
+use nalgebra::{DMatrix, DVector};
+use statrs::function::gamma::ln_gamma;
+
+pub(crate) struct Factored {
+    i_n: usize,
+    block_start: Vec<usize>,
+    p: usize,
+    /// Per period, per state (pattern code − 1), the block features.
+    states: Vec<Vec<Vec<f64>>>,
+    /// Observed histories: per-period patterns and frequency.
+    observed: Vec<(Vec<u64>, f64)>,
+    ncells: f64,
+}
+
+pub(crate) struct FactoredFit {
+    pub beta: Vec<f64>,
+    pub cov: DMatrix<f64>,
+    pub deviance: f64,
+    pub aic: f64,
+    pub df: i64,
+    pub stop: StopReason,
+    pub active: Vec<bool>,
+}
+
+impl FactoredFit {
+    pub fn model_fit(&self, label: &str) -> ModelFit {
+        ModelFit {
+            label: label.into(),
+            deviance: self.deviance,
+            df: self.df,
+            aic: self.aic,
+        }
+    }
+}
+
+struct Moments {
+    tot: f64,
+    g: DVector<f64>,
+    h: DMatrix<f64>,
+}
+
+impl Factored {
+    pub fn new(
+        i_n: usize,
+        block_start: Vec<usize>,
+        p: usize,
+        states: Vec<Vec<Vec<f64>>>,
+        observed: Vec<(Vec<u64>, f64)>,
+    ) -> Self {
+        let ncells = states.iter().map(|s| (s.len() + 1) as f64).product::<f64>() - 1.0;
+        Factored {
+            i_n,
+            block_start,
+            p,
+            states,
+            observed,
+            ncells,
+        }
+    }
+
+    fn z_row(&self, delta: usize, extra: &[Vec<f64>]) -> Vec<f64> {
+        let mut z = super::loglinear::z_delta(delta as u64, self.i_n);
+        z.extend(extra.iter().map(|c| c[delta]));
+        z
+    }
+
+    /// Dense design row of an observed history.
+    fn obs_row(&self, pats: &[u64], extra: &[Vec<f64>]) -> Vec<f64> {
+        let big_p = self.p + extra.len();
+        let mut x = vec![0.0; big_p];
+        let mut delta = 0usize;
+        for (i, &pt) in pats.iter().enumerate() {
+            if pt != 0 {
+                delta |= 1 << i;
+                for (c, v) in self.states[i][pt as usize - 1].iter().enumerate() {
+                    x[self.block_start[i] + c] = *v;
+                }
+            }
+        }
+        x[0] = 1.0;
+        let z = self.z_row(delta, extra);
+        let nz = 2 * self.i_n - 2;
+        for (k, v) in z.iter().enumerate() {
+            if k < nz {
+                x[1 + k] = *v;
+            } else {
+                x[self.p + k - nz] = *v;
+            }
+        }
+        x
+    }
+
+    /// Σ μ, Xᵀμ and XᵀWX over all cells at θ (`None`: every cell has μ = 1).
+    fn moments(&self, theta: Option<&[f64]>, extra: &[Vec<f64>]) -> Moments {
+        let big_p = self.p + extra.len();
+        let nz = 2 * self.i_n - 2;
+        let mut s = vec![0.0; self.i_n];
+        let mut e: Vec<Vec<f64>> = Vec::with_capacity(self.i_n);
+        let mut c: Vec<DMatrix<f64>> = Vec::with_capacity(self.i_n);
+        for i in 0..self.i_n {
+            let b0 = self.block_start[i];
+            let q = self.states[i][0].len();
+            let mut m1 = vec![0.0; q];
+            let mut m2 = DMatrix::zeros(q, q);
+            let mut si = 0.0;
+            for x in &self.states[i] {
+                let w = match theta {
+                    Some(t) => x.iter().enumerate().map(|(k, v)| v * t[b0 + k]).sum::<f64>().exp(),
+                    None => 1.0,
+                };
+                si += w;
+                for a in 0..q {
+                    m1[a] += w * x[a];
+                    for b in 0..q {
+                        m2[(a, b)] += w * x[a] * x[b];
+                    }
+                }
+            }
+            let ei: Vec<f64> = m1.iter().map(|v| v / si).collect();
+            let mut ci = m2 / si;
+            for a in 0..q {
+                for b in 0..q {
+                    ci[(a, b)] -= ei[a] * ei[b];
+                }
+            }
+            s[i] = si;
+            e.push(ei);
+            c.push(ci);
+        }
+        let mut tot = 0.0;
+        let mut g = DVector::zeros(big_p);
+        let mut h = DMatrix::zeros(big_p, big_p);
+        let mut a_i = vec![0.0; self.i_n];
+        let mut v = vec![0.0; big_p];
+        let mut nzidx: Vec<usize> = Vec::with_capacity(big_p);
+        for delta in 1..(1usize << self.i_n) {
+            let z = self.z_row(delta, extra);
+            let mut lam = 0.0;
+            if let Some(t) = theta {
+                lam = t[0];
+                for (k, zv) in z.iter().enumerate() {
+                    let col = if k < nz { 1 + k } else { self.p + k - nz };
+                    lam += zv * t[col];
+                }
+            }
+            let mut m = lam.exp();
+            for i in 0..self.i_n {
+                if delta >> i & 1 == 1 {
+                    m *= s[i];
+                }
+            }
+            v.iter_mut().for_each(|x| *x = 0.0);
+            v[0] = 1.0;
+            for (k, zv) in z.iter().enumerate() {
+                let col = if k < nz { 1 + k } else { self.p + k - nz };
+                v[col] = *zv;
+            }
+            for i in 0..self.i_n {
+                if delta >> i & 1 == 1 {
+                    a_i[i] += m;
+                    for (k, ev) in e[i].iter().enumerate() {
+                        v[self.block_start[i] + k] = *ev;
+                    }
+                }
+            }
+            tot += m;
+            nzidx.clear();
+            nzidx.extend((0..big_p).filter(|&k| v[k] != 0.0));
+            for &a in &nzidx {
+                g[a] += m * v[a];
+                let mv = m * v[a];
+                for &b in &nzidx {
+                    h[(a, b)] += mv * v[b];
+                }
+            }
+        }
+        for i in 0..self.i_n {
+            let b0 = self.block_start[i];
+            let q = e[i].len();
+            for a in 0..q {
+                for b in 0..q {
+                    h[(b0 + a, b0 + b)] += a_i[i] * c[i][(a, b)];
+                }
+            }
+        }
+        Moments { tot, g, h }
+    }
+
+    fn solve(h: &DMatrix<f64>, rhs: &DVector<f64>, act: &[usize]) -> Result<(DVector<f64>, DMatrix<f64>)> {
+        let q = act.len();
+        let hs = DMatrix::from_fn(q, q, |a, b| h[(act[a], act[b])]);
+        let rs = DVector::from_fn(q, |a, _| rhs[act[a]]);
+        let ch = hs.cholesky().ok_or_else(|| Error::Numerical {
+            reason: "the Fisher information of the robust-design fit is singular".into(),
+        })?;
+        Ok((ch.solve(&rs), ch.inverse()))
+    }
+
+    /// R-style IRLS with the columns in `active` (length p + extra.len()).
+    pub fn fit(&self, active: &[bool], extra: &[Vec<f64>]) -> Result<FactoredFit> {
+        let big_p = self.p + extra.len();
+        let act: Vec<usize> = (0..big_p).filter(|&j| active[j]).collect();
+        let rows: Vec<(Vec<f64>, f64)> = self
+            .observed
+            .iter()
+            .map(|(pats, y)| (self.obs_row(pats, extra), *y))
+            .collect();
+        let n: f64 = rows.iter().map(|r| r.1).sum();
+        let nobs = rows.len() as f64;
+        let mut xty = DVector::zeros(big_p);
+        for (x, y) in &rows {
+            for j in 0..big_p {
+                xty[j] += x[j] * y;
+            }
+        }
+        let eta_of = |x: &[f64], t: &[f64]| -> f64 { x.iter().zip(t).map(|(a, b)| a * b).sum() };
+        let dev_of = |t: &[f64], tot: f64| -> f64 {
+            let mut d = 0.0;
+            for (x, y) in &rows {
+                d += y * (y.ln() - eta_of(x, t));
+            }
+            2.0 * (d - (n - tot))
+        };
+        // Iteration 1 from μ = y + 0.1 (unobserved cells 0.1).
+        let all = self.moments(None, extra);
+        let c0 = 0.1 * 0.1f64.ln() - 0.1;
+        let mut h1 = &all.h * 0.1;
+        let mut rhs = &all.g * c0;
+        for (x, y) in &rows {
+            let w = y + 0.1;
+            let add = w * w.ln() - 0.1 * 0.1f64.ln();
+            for a in 0..big_p {
+                if x[a] == 0.0 {
+                    continue;
+                }
+                rhs[a] += x[a] * add;
+                for b in 0..big_p {
+                    h1[(a, b)] += y * x[a] * x[b];
+                }
+            }
+        }
+        let (sol, mut cov_act) = Self::solve(&h1, &rhs, &act)?;
+        let mut theta = vec![0.0; big_p];
+        for (a, &j) in act.iter().enumerate() {
+            theta[j] = sol[a];
+        }
+        let mut devold = {
+            let mut d = 0.0;
+            for (_, y) in &rows {
+                d += y * (y / (y + 0.1)).ln() + 0.1;
+            }
+            2.0 * (d + 0.1 * (self.ncells - nobs))
+        };
+        let mut mom = self.moments(Some(&theta), extra);
+        let mut dev = dev_of(&theta, mom.tot);
+        let mut stop = StopReason::MaxIterations { iterations: 25 };
+        for it in 1..=25 {
+            if !dev.is_finite() {
+                stop = StopReason::Diverged { iterations: it };
+                break;
+            }
+            if (dev - devold).abs() / (dev.abs() + 0.1) < 1e-8 {
+                stop = StopReason::Converged { iterations: it };
+                break;
+            }
+            if it == 25 {
+                break;
+            }
+            let grad = &xty - &mom.g;
+            let (step, cov) = Self::solve(&mom.h, &grad, &act)?;
+            cov_act = cov;
+            for (a, &j) in act.iter().enumerate() {
+                theta[j] += step[a];
+            }
+            mom = self.moments(Some(&theta), extra);
+            devold = dev;
+            dev = dev_of(&theta, mom.tot);
+        }
+        let mut cov = DMatrix::zeros(big_p, big_p);
+        for (a, &ja) in act.iter().enumerate() {
+            for (b, &jb) in act.iter().enumerate() {
+                cov[(ja, jb)] = cov_act[(a, b)];
+            }
+        }
+        let mut ll = -mom.tot;
+        for (x, y) in &rows {
+            ll += y * eta_of(x, &theta) - ln_gamma(y + 1.0);
+        }
+        let rank = act.len();
+        Ok(FactoredFit {
+            beta: theta,
+            cov,
+            deviance: dev,
+            aic: -2.0 * ll + 2.0 * rank as f64,
+            df: self.ncells as i64 - rank as i64,
+            stop,
+            active: active.to_vec(),
+        })
+    }
+
+    /// Fit with Rcapture's `neg` rule on the `tested` columns; returns the fit and the
+    /// 1-based zeroed positions.
+    pub fn fit_neg(&self, tested: &[usize], neg: bool, extra: &[Vec<f64>]) -> Result<(FactoredFit, Vec<usize>)> {
+        let mut active = vec![true; self.p + extra.len()];
+        let mut fit = self.fit(&active, extra)?;
+        if !fit.stop.converged() {
+            return Err(Error::NotConverged {
+                iterations: fit.stop.iterations(),
+                reason: "the robust-design log-linear fit (IRLS, as R's glm) did not converge".into(),
+            });
+        }
+        let mut zeroed = Vec::new();
+        if neg {
+            while let Some(&pos) = tested.iter().find(|&&j| active[j] && fit.beta[j] < 0.0) {
+                zeroed.push(pos + 1);
+                active[pos] = false;
+                fit = self.fit(&active, extra)?;
+            }
+        }
+        zeroed.sort_unstable();
+        Ok((fit, zeroed))
+    }
+
+    /// Refits with extra δ-columns appended (all active) to the base active set.
+    pub fn fit_extra(&self, base_active: &[bool], extra: &[Vec<f64>]) -> Result<FactoredFit> {
+        let mut active = base_active[..self.p].to_vec();
+        active.extend(std::iter::repeat_n(true, extra.len()));
+        self.fit(&active, extra)
+    }
+}
