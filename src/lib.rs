@@ -38,6 +38,7 @@ pub mod glm;
 pub mod prec;
 pub mod prelude;
 pub mod report;
+pub mod sparse;
 pub mod two_source;
 
 pub use error::{Error, Result};
