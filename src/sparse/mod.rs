@@ -41,7 +41,9 @@ mod bootstrap;
 mod core;
 mod lp;
 
-pub use bootstrap::{BootstrapFit, BootstrapParams, DrawSummary, bootstrap};
+pub use bootstrap::{
+    BootstrapFit, BootstrapParams, DrawSummary, bootstrap, jackknife_acceleration,
+};
 
 use self::core::{DropReason, Pair};
 use crate::ci::check_level;
