@@ -42,7 +42,9 @@ pub mod prec;
 pub mod prelude;
 pub mod report;
 pub mod rng;
+pub mod sparse;
 pub mod two_source;
 
 pub use error::{Error, Result};
 pub use estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
+
