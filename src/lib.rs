@@ -27,6 +27,7 @@
 //! - [`ci`]: the interval toolkit.
 //! - [`two_source`]: Lincoln-Petersen, Chapman, Bailey, Schnabel, Schumacher-Eschmeyer.
 //! - [`report`]: text, Markdown and JSON reports.
+//! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -38,6 +39,7 @@ pub mod glm;
 pub mod prec;
 pub mod prelude;
 pub mod report;
+pub mod sim;
 pub mod two_source;
 
 pub use error::{Error, Result};
