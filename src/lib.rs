@@ -27,6 +27,7 @@
 //! - [`ci`]: the interval toolkit.
 //! - [`two_source`]: Lincoln-Petersen, Chapman, Bailey, Schnabel, Schumacher-Eschmeyer.
 //! - [`report`]: text, Markdown and JSON reports.
+//! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -42,9 +43,11 @@ pub mod prec;
 pub mod prelude;
 pub mod report;
 pub mod rng;
+pub mod sim;
 pub mod sparse;
 pub mod two_source;
 
 pub use error::{Error, Result};
 pub use estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
+
 

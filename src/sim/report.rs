@@ -1,0 +1,196 @@
+//! Formatting of a [`MetricsTable`]: plain text, Markdown, JSON and CSV.
+
+use super::metrics::{MetricRow, MetricsTable};
+use crate::error::{Error, Result};
+
+fn num(x: f64, digits: usize) -> String {
+    if x.is_nan() {
+        "NA".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{x:.digits$}")
+    }
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{:.1}", 100.0 * x) } else { "NA".into() }
+}
+
+fn with_se(x: f64, se: f64, pct_scale: bool) -> String {
+    if pct_scale {
+        format!("{} ({})", pct(x), pct(se))
+    } else {
+        format!("{} ({})", num(x, 1), num(se, 1))
+    }
+}
+
+fn cells(r: &MetricRow) -> Vec<String> {
+    let (cov, width, method) = match r.primary() {
+        Some(p) => (with_se(p.coverage, p.coverage_mcse, true), num(p.mean_width, 0), p.method.clone()),
+        None => ("NA".into(), "NA".into(), "-".into()),
+    };
+    vec![
+        r.scenario.clone(),
+        r.target.clone(),
+        r.estimator.clone(),
+        num(r.truth, 0),
+        with_se(r.mean_n_hat, r.mean_n_hat_mcse, false),
+        with_se(r.rel_bias, r.rel_bias_mcse, true),
+        num(r.rmse, 1),
+        cov,
+        method,
+        width,
+        pct(r.failed_share),
+        pct(r.flagged_share),
+    ]
+}
+
+const HEADER: [&str; 12] = [
+    "scenario",
+    "target",
+    "estimator",
+    "N",
+    "mean N̂ (MCSE)",
+    "rel. bias % (MCSE)",
+    "RMSE",
+    "coverage % (MCSE)",
+    "interval",
+    "mean width",
+    "failed %",
+    "flagged %",
+];
+
+/// A Markdown table: one line per (scenario, target, estimator), coverage of the primary
+/// interval, Monte-Carlo SEs in parentheses.
+pub fn to_markdown(t: &MetricsTable) -> String {
+    let mut s = format!(
+        "**{}**: {} replicates per scenario, seed {}, {:.0}% intervals.\n\n",
+        t.study,
+        t.replicates,
+        t.seed,
+        t.level * 100.0
+    );
+    s.push_str(&format!("| {} |\n", HEADER.join(" | ")));
+    s.push_str(&format!(
+        "|{}|\n",
+        HEADER
+            .iter()
+            .enumerate()
+            .map(|(i, _)| if i < 3 || i == 8 { "---" } else { "---:" })
+            .collect::<Vec<_>>()
+            .join("|")
+    ));
+    for r in &t.rows {
+        s.push_str(&format!("| {} |\n", cells(r).join(" | ")));
+    }
+    s
+}
+
+/// A fixed-width text table (same columns as [`to_markdown`]).
+pub fn to_text(t: &MetricsTable) -> String {
+    let rows: Vec<Vec<String>> = t.rows.iter().map(cells).collect();
+    let mut w: Vec<usize> = HEADER.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (k, c) in r.iter().enumerate() {
+            w[k] = w[k].max(c.chars().count());
+        }
+    }
+    let line = |cols: Vec<String>| -> String {
+        cols.iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let pad = w[k] - c.chars().count();
+                if k < 3 || k == 8 { format!("{c}{}", " ".repeat(pad)) } else { format!("{}{c}", " ".repeat(pad)) }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut s = format!(
+        "{}: {} replicates per scenario, seed {}, {:.0}% intervals\n",
+        t.study,
+        t.replicates,
+        t.seed,
+        t.level * 100.0
+    );
+    s.push_str(&line(HEADER.iter().map(|h| h.to_string()).collect()));
+    s.push('\n');
+    for r in rows {
+        s.push_str(&line(r));
+        s.push('\n');
+    }
+    s
+}
+
+/// The full table as pretty JSON (every interval type, all MCSEs; non-finite numbers
+/// as `null`).
+///
+/// # Errors
+/// [`Error::Numerical`] if serialisation fails (it does not for these types).
+pub fn to_json(t: &MetricsTable) -> Result<String> {
+    serde_json::to_string_pretty(t).map_err(|e| Error::Numerical { reason: format!("JSON: {e}") })
+}
+
+/// Long-format CSV: one line per (scenario, target, estimator, interval type); rows with
+/// no interval have empty interval columns.
+///
+/// # Errors
+/// [`Error::Numerical`] if the CSV writer fails (it does not write to memory).
+pub fn to_csv(t: &MetricsTable) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| Error::Numerical { reason: format!("CSV: {e}") };
+    w.write_record([
+        "scenario", "target", "estimator", "truth", "replicates", "estimates", "failed_share",
+        "flagged_share", "no_data", "mean_n_hat", "mean_n_hat_mcse", "bias", "bias_mcse",
+        "rel_bias", "rel_bias_mcse", "rmse", "rmse_mcse", "empirical_se", "mean_se",
+        "interval", "primary", "coverage", "coverage_mcse", "mean_width", "mean_width_mcse",
+        "unbounded",
+    ])
+    .map_err(fail)?;
+    let f = |x: f64| if x.is_finite() { format!("{x}") } else { String::new() };
+    for r in &t.rows {
+        let base = vec![
+            r.scenario.clone(),
+            r.target.clone(),
+            r.estimator.clone(),
+            f(r.truth),
+            r.replicates.to_string(),
+            r.estimates.to_string(),
+            f(r.failed_share),
+            f(r.flagged_share),
+            r.no_data.to_string(),
+            f(r.mean_n_hat),
+            f(r.mean_n_hat_mcse),
+            f(r.bias),
+            f(r.bias_mcse),
+            f(r.rel_bias),
+            f(r.rel_bias_mcse),
+            f(r.rmse),
+            f(r.rmse_mcse),
+            f(r.empirical_se),
+            f(r.mean_se),
+        ];
+        if r.intervals.is_empty() {
+            let mut rec = base.clone();
+            rec.extend(std::iter::repeat_n(String::new(), 7));
+            w.write_record(&rec).map_err(fail)?;
+        }
+        for i in &r.intervals {
+            let mut rec = base.clone();
+            rec.extend([
+                i.method.clone(),
+                i.primary.to_string(),
+                f(i.coverage),
+                f(i.coverage_mcse),
+                f(i.mean_width),
+                f(i.mean_width_mcse),
+                i.unbounded.to_string(),
+            ]);
+            w.write_record(&rec).map_err(fail)?;
+        }
+    }
+    let bytes = w.into_inner().map_err(|e| Error::Numerical { reason: format!("CSV: {e}") })?;
+    String::from_utf8(bytes).map_err(|e| Error::Numerical { reason: format!("CSV: {e}") })
+}

@@ -1,0 +1,389 @@
+//! Statistical and reproducibility tests of the simulation module.
+//!
+//! Goodness-of-fit tests use Pearson's chi-square with retries (DESIGN.md §8): a check
+//! passes when one of three independent seeds gives p > 0.001, so a correct generator
+//! fails with probability about 1e-9 while a wrong one fails every time.
+
+use darkfigure::ci;
+use darkfigure::sim::{
+    self, Behaviour, CellSampler, CountDist, Dependence, Generator, Heterogeneity, Model, RawResults,
+    RunOptions, SimData, Study, UnitSampler, builtin_estimators, cell_probabilities, stream,
+};
+use darkfigure::two_source::{TwoSample, chapman};
+
+/// Pearson chi-square p-value of observed counts against probabilities, pooling cells
+/// with expected count below 5 into one.
+fn chi2_p(obs: &[u64], probs: &[f64]) -> f64 {
+    let n: u64 = obs.iter().sum();
+    let (mut x2, mut df) = (0.0, 0i64);
+    let (mut po, mut pe) = (0.0, 0.0);
+    for (&o, &p) in obs.iter().zip(probs) {
+        let e = n as f64 * p;
+        if e < 5.0 {
+            po += o as f64;
+            pe += e;
+        } else {
+            x2 += (o as f64 - e).powi(2) / e;
+            df += 1;
+        }
+    }
+    if pe > 0.0 {
+        x2 += (po - pe).powi(2) / pe.max(1e-300);
+        df += 1;
+    }
+    ci::chi2_sf(x2, (df - 1) as f64)
+}
+
+/// Two-sample chi-square test of homogeneity on two count vectors.
+fn chi2_two_sample(a: &[u64], b: &[u64]) -> f64 {
+    let (na, nb) = (a.iter().sum::<u64>() as f64, b.iter().sum::<u64>() as f64);
+    let (mut x2, mut df) = (0.0, 0i64);
+    for (&x, &y) in a.iter().zip(b) {
+        let tot = (x + y) as f64;
+        if tot < 10.0 {
+            continue;
+        }
+        let (ea, eb) = (tot * na / (na + nb), tot * nb / (na + nb));
+        x2 += (x as f64 - ea).powi(2) / ea + (y as f64 - eb).powi(2) / eb;
+        df += 1;
+    }
+    ci::chi2_sf(x2, (df - 1) as f64)
+}
+
+fn with_retries(name: &str, mut attempt: impl FnMut(u64) -> f64) {
+    let ps: Vec<f64> = (0..3).map(|k| attempt(1000 + k)).collect();
+    assert!(ps.iter().any(|&p| p > 1e-3), "{name}: chi-square p-values {ps:?}");
+}
+
+fn cases() -> Vec<(&'static str, Vec<f64>, Heterogeneity, Option<Behaviour>)> {
+    vec![
+        ("M0", vec![0.3; 4], Heterogeneity::None, None),
+        ("Mt", vec![0.1, 0.4, 0.25, 0.6], Heterogeneity::None, None),
+        ("Mb trap-shy", vec![0.3; 4], Heterogeneity::None, Some(Behaviour { logit_shift: -1.0 })),
+        ("Mh logit-normal", vec![0.2; 4], Heterogeneity::LogitNormal { sd: 1.5 }, None),
+        ("Mh beta", vec![0.25; 4], Heterogeneity::Beta { a: 1.0, b: 3.0 }, None),
+        (
+            "Mh mixture + Mtb",
+            vec![0.1, 0.2, 0.3, 0.4],
+            Heterogeneity::Mixture { weights: vec![0.7, 0.3], shifts: vec![-1.0, 1.5] },
+            Some(Behaviour { logit_shift: 0.7 }),
+        ),
+        (
+            "Mh covariate",
+            vec![0.2; 4],
+            Heterogeneity::Covariate {
+                coef: 0.8,
+                covariate: sim::CovariateDist::Normal { mean: 0.5, sd: 1.2 },
+            },
+            None,
+        ),
+    ]
+}
+
+#[test]
+fn aggregated_generator_matches_cell_probabilities() {
+    for (name, p, het, b) in cases() {
+        let cs = CellSampler::new(&p, &het, b.as_ref(), &[]).unwrap();
+        with_retries(name, |seed| {
+            let mut rng = stream(seed, 0, 0);
+            let mut out = vec![0u64; 16];
+            cs.sample_dense(&mut rng, 200_000, &mut out);
+            chi2_p(&out, cs.probabilities())
+        });
+    }
+}
+
+#[test]
+fn unit_generator_matches_cell_probabilities_and_aggregated() {
+    for (name, p, het, b) in cases() {
+        let probs = cell_probabilities(&p, &het, b.as_ref(), &[]).unwrap();
+        let us = UnitSampler::new(&p, &het, b.as_ref()).unwrap();
+        let cs = CellSampler::new(&p, &het, b.as_ref(), &[]).unwrap();
+        with_retries(name, |seed| {
+            let mut rng = stream(seed, 1, 0);
+            let mut out = vec![0u64; 16];
+            us.sample_dense(&mut rng, 200_000, &mut out);
+            chi2_p(&out, &probs)
+        });
+        with_retries(name, |seed| {
+            let mut rng = stream(seed, 2, 0);
+            let (mut a, mut c) = (vec![0u64; 16], vec![0u64; 16]);
+            us.sample_dense(&mut rng, 100_000, &mut a);
+            cs.sample_dense(&mut rng, 100_000, &mut c);
+            chi2_two_sample(&a, &c)
+        });
+    }
+}
+
+#[test]
+fn list_dependence_matches_loglinear_probabilities() {
+    let dep = [Dependence { lists: [1, 2], log_odds_ratio: 1.2 }];
+    let p = [0.3, 0.2, 0.25];
+    let probs = cell_probabilities(&p, &Heterogeneity::None, None, &dep).unwrap();
+    // odds ratio of lists 1 and 2 given list 3 absent: p(11)p(00)/(p(10)p(01)) = e^1.2
+    let or = probs[0b011] * probs[0] / (probs[0b001] * probs[0b010]);
+    assert!((or.ln() - 1.2).abs() < 1e-12);
+    let cs = CellSampler::new(&p, &Heterogeneity::None, None, &dep).unwrap();
+    with_retries("dependence", |seed| {
+        let mut rng = stream(seed, 3, 0);
+        let mut out = vec![0u64; 8];
+        cs.sample_dense(&mut rng, 100_000, &mut out);
+        chi2_p(&out, &probs)
+    });
+}
+
+fn study(json: &str) -> Study {
+    Study::from_json(json).unwrap()
+}
+
+#[test]
+fn count_generators_match_their_pmf() {
+    // aggregated Poisson-gamma and unit-by-unit one-inflated (a zero covariate effect
+    // forces the unit path) against count_pmf
+    for (dist, cov) in [
+        (r#"{"kind": "poisson_gamma", "mean": 0.8, "shape": 0.7}"#, false),
+        (r#"{"kind": "one_inflated", "lambda": 1.1, "omega": 0.3}"#, true),
+        (r#"{"kind": "poisson", "lambda": 1.3}"#, true),
+    ] {
+        let covj = if cov {
+            r#", "covariate": {"coef": 0.0, "covariate": {"dist": "normal", "mean": 0, "sd": 1}}"#
+        } else {
+            ""
+        };
+        let s = study(&format!(
+            r#"{{"name": "c", "scenarios": [{{"name": "c", "model": {{"kind": "counts",
+               "strata": [{{"n": 100000, "dist": {dist}{covj}}}]}}}}]}}"#
+        ));
+        let Model::Counts(spec) = &s.scenarios[0].model else { unreachable!() };
+        let pmf = sim::generate::count_pmf(&spec.strata[0].dist);
+        let g = Generator::new(&s.scenarios[0]).unwrap();
+        with_retries(dist, |seed| {
+            let rep = g.generate(&mut stream(seed, 0, 0));
+            let Ok(SimData::Counts(d)) = &rep.targets[0].data else { panic!() };
+            let mut obs = vec![0u64; pmf.len()];
+            obs[0] = 100_000 - d.observed();
+            for (k, f) in d.frequency_table().iter().enumerate() {
+                obs[k + 1] += f;
+            }
+            if cov {
+                assert!(d.covariate("x").is_some());
+            }
+            chi2_p(&obs, &pmf)
+        });
+    }
+}
+
+#[test]
+fn closed_open_population_equals_m0() {
+    // survival 1 and no entries: the open generator must give M0
+    let s = study(
+        r#"{"name": "o", "scenarios": [{"name": "o", "model": {"kind": "open", "occasions": 4,
+            "strata": [{"initial": 100000, "entries": 0, "survival": 1, "p": 0.3}]}}]}"#,
+    );
+    let g = Generator::new(&s.scenarios[0]).unwrap();
+    let probs = cell_probabilities(&[0.3; 4], &Heterogeneity::None, None, &[]).unwrap();
+    with_retries("open = M0", |seed| {
+        let rep = g.generate(&mut stream(seed, 0, 0));
+        let Ok(SimData::Histories(h)) = &rep.targets[0].data else { panic!() };
+        let mut cells = h.cell_counts().unwrap();
+        cells[0] = 100_000 - h.observed();
+        chi2_p(&cells, &probs)
+    });
+}
+
+fn ln_fact(n: usize) -> Vec<f64> {
+    let mut v = vec![0.0; n + 1];
+    for k in 1..=n {
+        v[k] = v[k - 1] + (k as f64).ln();
+    }
+    v
+}
+
+/// Exact coverage of Chapman's primary (log-normal) interval under M0 with t = 2:
+/// n1, n2 ~ Bin(N, p) independent and m | n1, n2 ~ Hypergeometric(N, n1, n2); sum the
+/// probabilities of the (n1, n2, m) whose interval contains N (terms below 1e-15
+/// dropped; the dropped mass is reported).
+fn exact_chapman_coverage(n: usize, p: f64, level: f64) -> (f64, f64) {
+    let lf = ln_fact(n);
+    let lc = |a: usize, b: usize| lf[a] - lf[b] - lf[a - b];
+    let binom: Vec<f64> = (0..=n)
+        .map(|k| (lc(n, k) + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp())
+        .collect();
+    let support: Vec<usize> = (0..=n).filter(|&k| binom[k] > 1e-15).collect();
+    let (mut cover, mut mass) = (0.0, 0.0);
+    for &n1 in &support {
+        for &n2 in &support {
+            let w = binom[n1] * binom[n2];
+            let lo = (n1 + n2).saturating_sub(n);
+            for m in lo..=n1.min(n2) {
+                let h = (lc(n1, m) + lc(n - n1, n2 - m) - lc(n, n2)).exp();
+                if h < 1e-15 {
+                    continue;
+                }
+                mass += w * h;
+                let (a, b, mm) = (n1 as f64, n2 as f64, m as f64);
+                let nh = (a + 1.0) * (b + 1.0) / (mm + 1.0) - 1.0;
+                let var = (a + 1.0) * (b + 1.0) * (a - mm) * (b - mm) / ((mm + 1.0).powi(2) * (mm + 2.0));
+                let iv = ci::log_normal(nh, var.sqrt(), (n1 + n2 - m) as f64, level);
+                if iv.contains(n as f64) {
+                    cover += w * h;
+                }
+            }
+        }
+    }
+    (cover, mass)
+}
+
+#[test]
+fn chapman_coverage_matches_exact_theory() {
+    // the enumeration uses the same interval formula as chapman()'s primary interval
+    for (n1, n2, m) in [(300, 310, 90), (280, 320, 75)] {
+        let e = chapman(&TwoSample::new(n1, n2, m).unwrap(), 0.95).unwrap();
+        let nh = e.n_hat;
+        let iv = ci::log_normal(nh, e.se, (n1 + n2 - m) as f64, 0.95);
+        assert_eq!(e.interval, iv);
+    }
+    let (exact, mass) = exact_chapman_coverage(1000, 0.3, 0.95);
+    assert!(mass > 1.0 - 1e-9, "enumerated mass {mass}");
+    let ok = (0..3).any(|k| {
+        let s = study(&format!(
+            r#"{{"name": "chapman", "replicates": 4000, "seed": {k}, "estimators": ["chapman"],
+               "scenarios": [{{"name": "M0", "model": {{"kind": "closed", "occasions": 2,
+               "strata": [{{"n": 1000, "p": 0.3}}]}}}}]}}"#
+        ));
+        let t = sim::run_study(&s, None).unwrap();
+        let r = t.row("M0", "all", "Chapman").unwrap();
+        let c = r.primary().unwrap();
+        assert_eq!(c.method, "log-normal");
+        let mcse = (exact * (1.0 - exact) / c.n as f64).sqrt();
+        eprintln!("Chapman coverage: simulated {:.4}, exact {exact:.5}, MCSE {mcse:.4}", c.coverage);
+        (c.coverage - exact).abs() <= 2.0 * mcse
+    });
+    assert!(ok, "simulated coverage not within 2 MCSE of the exact {exact}");
+}
+
+fn chao_row(sd: f64) -> sim::MetricRow {
+    let s = study(&format!(
+        r#"{{"name": "chao", "replicates": 2000, "seed": 5, "estimators": ["chao-lb"],
+           "scenarios": [{{"name": "s", "model": {{"kind": "closed", "occasions": 5,
+           "strata": [{{"n": 1000, "p": 0.3, "heterogeneity": {{"kind": "logit_normal", "sd": {sd}}}}}]}}}}]}}"#
+    ));
+    sim::run_study(&s, None).unwrap().row("s", "all", "Chao LB").unwrap().clone()
+}
+
+#[test]
+fn chao_biased_low_under_heterogeneity_unbiased_under_m0() {
+    let m0 = chao_row(0.0);
+    assert!(
+        m0.rel_bias.abs() < 3.0 * m0.rel_bias_mcse.max(1e-3),
+        "M0: relative bias {} (MCSE {})",
+        m0.rel_bias,
+        m0.rel_bias_mcse
+    );
+    let mh = chao_row(2.0);
+    assert!(mh.rel_bias + 3.0 * mh.rel_bias_mcse < -0.05, "Mh: relative bias {}", mh.rel_bias);
+}
+
+fn small_study() -> Study {
+    let mut s = sim::police_study();
+    s.replicates = 60;
+    s
+}
+
+fn run_on(threads: usize, s: &Study, range: Option<std::ops::Range<u64>>) -> RawResults {
+    let est = builtin_estimators(&s.estimators, s.level).unwrap();
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(|| sim::run(s, &est, &RunOptions { replicates: range, progress: None }).unwrap())
+}
+
+#[test]
+fn same_seed_same_numbers_on_1_and_2_threads() {
+    let s = small_study();
+    let a = run_on(1, &s, None);
+    let b = run_on(2, &s, None);
+    assert_eq!(a, b);
+    let ja = sim::report::to_json(&a.metrics()).unwrap();
+    assert_eq!(ja, sim::report::to_json(&b.metrics()).unwrap());
+    // a different seed changes the numbers
+    let mut s2 = s.clone();
+    s2.seed += 1;
+    assert_ne!(ja, sim::report::to_json(&run_on(2, &s2, None).metrics()).unwrap());
+}
+
+#[test]
+fn shards_merge_to_the_unsharded_result() {
+    let s = small_study();
+    let full = run_on(2, &s, None);
+    let a = run_on(2, &s, Some(0..25));
+    let b = run_on(1, &s, Some(25..60));
+    let merged = b.clone().merge(a.clone()).unwrap();
+    assert_eq!(merged, full);
+    assert_eq!(
+        sim::report::to_csv(&merged.metrics()).unwrap(),
+        sim::report::to_csv(&full.metrics()).unwrap()
+    );
+    // overlapping shards are refused
+    assert!(a.clone().merge(a).is_err());
+    // raw results survive a JSON round trip (serde_json parses floats to within 1 ulp
+    // unless its `float_roundtrip` feature is on, so compare the metrics closely)
+    let back: RawResults = serde_json::from_str(&serde_json::to_string(&full).unwrap()).unwrap();
+    let (mb, mf) = (back.metrics(), full.metrics());
+    assert_eq!(mb.rows.len(), mf.rows.len());
+    for (x, y) in mb.rows.iter().zip(&mf.rows) {
+        assert_eq!((x.estimates, x.replicates), (y.estimates, y.replicates));
+        assert!((x.mean_n_hat - y.mean_n_hat).abs() <= 1e-9 * y.mean_n_hat.abs());
+        assert_eq!(x.primary().map(|i| i.coverage), y.primary().map(|i| i.coverage));
+    }
+}
+
+#[test]
+fn failures_are_counted_not_hidden() {
+    // tiny p: many replicates without recaptures (Lincoln-Petersen fails) or nobody seen
+    let s = study(
+        r#"{"name": "f", "replicates": 300, "seed": 9, "estimators": ["lincoln-petersen", "chapman"],
+            "scenarios": [{"name": "sparse", "model": {"kind": "closed", "occasions": 2,
+            "strata": [{"n": 30, "p": 0.05}]}}]}"#,
+    );
+    let t = sim::run_study(&s, None).unwrap();
+    let lp = t.row("sparse", "all", "Lincoln-Petersen").unwrap();
+    let ch = t.row("sparse", "all", "Chapman").unwrap();
+    assert_eq!(lp.replicates, 300);
+    assert!(lp.failed_share > 0.5, "{}", lp.failed_share);
+    assert!(ch.no_data > 0);
+    assert_eq!(ch.estimates + ch.no_data, 300);
+    assert!(ch.flagged_share > 0.5);
+}
+
+#[test]
+fn example_study_file_parses_and_runs() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/police.json");
+    let mut s = Study::from_path(path).unwrap();
+    assert_eq!(s, sim::police_study());
+    s.replicates = 5;
+    let t = sim::run_study(&s, None).unwrap();
+    assert!(!t.rows.is_empty());
+    let md = sim::report::to_markdown(&t);
+    assert!(md.contains("| Chapman |") || md.contains("Chapman"));
+    let csv = sim::report::to_csv(&t).unwrap();
+    assert!(csv.lines().count() > t.rows.len());
+    let lists = study(
+        r#"{"name": "l", "replicates": 3, "scenarios": [{"name": "l", "model": {"kind": "closed",
+            "occasions": 3, "output": "lists", "strata": [{"n": 500, "p": 0.3}],
+            "dependence": [{"lists": [1, 3], "log_odds_ratio": 1.0}]}}]}"#,
+    );
+    let g = Generator::new(&lists.scenarios[0]).unwrap();
+    let rep = g.generate(&mut stream(1, 0, 0));
+    assert!(matches!(rep.targets[0].data, Ok(SimData::Lists(_))));
+}
+
+#[test]
+fn count_distribution_settings_are_checked() {
+    let bad = r#"{"name": "c", "scenarios": [{"name": "c", "model": {"kind": "counts",
+        "strata": [{"name": "buyers", "n": 10, "dist": {"kind": "one_inflated", "lambda": 1, "omega": 2}}]}}]}"#;
+    let e = Study::from_json(bad).unwrap_err().to_string();
+    assert!(e.contains("buyers") && e.contains("omega"), "{e}");
+    let _ = CountDist::Poisson { lambda: 1.0 };
+}
