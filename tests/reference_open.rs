@@ -6,8 +6,8 @@
 //! `shared/data/rcapture/`. See `tests/fixtures/open/README.md`.
 //! Tolerance: 1e-6 relative (plus 1e-10 absolute for figures that are 0).
 
-use darkfigure::data::csv_io::{ReadOptions, read_histories_str};
 use darkfigure::data::CaptureHistories;
+use darkfigure::data::csv_io::{ReadOptions, read_histories_str};
 use darkfigure::open::*;
 use serde_json::Value;
 
@@ -21,18 +21,29 @@ thread_local! {
 fn assert_all_passed() {
     FAILED.with(|f| {
         let f = f.borrow();
-        assert!(f.is_empty(), "{} fits with mismatches:\n{}", f.len(), f.join("\n"));
+        assert!(
+            f.is_empty(),
+            "{} fits with mismatches:\n{}",
+            f.len(),
+            f.join("\n")
+        );
     });
 }
 
 fn data(name: &str) -> CaptureHistories {
-    let path = format!("{}/tests/fixtures/open/{name}.csv", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/open/{name}.csv",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap();
     read_histories_str(&text, &path, &ReadOptions::default()).unwrap()
 }
 
 fn reference() -> Value {
-    let path = format!("{}/tests/fixtures/open/rcapture_open.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/open/rcapture_open.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -46,7 +57,12 @@ struct Checker {
 
 impl Checker {
     fn new(what: &str) -> Self {
-        Checker { what: what.into(), checks: 0, fails: vec![], se_tol: None }
+        Checker {
+            what: what.into(),
+            checks: 0,
+            fails: vec![],
+            se_tol: None,
+        }
     }
     fn num(&mut self, label: &str, got: Option<f64>, want: &Value) {
         self.num_tol(label, got, want, RTOL, 1e-10)
@@ -57,7 +73,10 @@ impl Checker {
             (None, None) => {}
             (Some(g), Some(w)) => {
                 if (g - w).abs() > rtol * w.abs() + atol {
-                    self.fails.push(format!("{label}: got {g:e}, want {w:e} (rel {:e})", (g - w).abs() / w.abs()));
+                    self.fails.push(format!(
+                        "{label}: got {g:e}, want {w:e} (rel {:e})",
+                        (g - w).abs() / w.abs()
+                    ));
                 }
             }
             (g, _) => self.fails.push(format!("{label}: got {g:?}, want {want}")),
@@ -76,29 +95,66 @@ impl Checker {
         }
     }
     fn fit(&mut self, label: &str, got: &ModelFit, want: &Value) {
-        self.num(&format!("{label}.deviance"), Some(got.deviance), &want["deviance"]);
+        self.num(
+            &format!("{label}.deviance"),
+            Some(got.deviance),
+            &want["deviance"],
+        );
         self.num(&format!("{label}.df"), Some(got.df as f64), &want["    df"]);
         self.num(&format!("{label}.aic"), Some(got.aic), &want["      AIC"]);
     }
     fn params(&mut self, label: &str, got: &[Coef], want: &Value) {
         let rows = want["rows"].as_array().unwrap();
-        assert_eq!(got.len(), rows.len(), "{} {label}: {:?} vs {rows:?}", self.what, got);
+        assert_eq!(
+            got.len(),
+            rows.len(),
+            "{} {label}: {:?} vs {rows:?}",
+            self.what,
+            got
+        );
         for (i, r) in rows.iter().enumerate() {
-            assert_eq!(got[i].name, r.as_str().unwrap(), "{} {label} row {i}", self.what);
+            assert_eq!(
+                got[i].name,
+                r.as_str().unwrap(),
+                "{} {label} row {i}",
+                self.what
+            );
             // A test parameter that has run off to infinity (e.g.
             // temporary emigration on rbvole: 15 ± 2094) is wherever R's IRLS stopped;
             // (|estimate| < 0.1 SE)
             // it is compared at 1e-3 relative (R's own value is noise beyond that).
             let (e, s) = (want["estimate"][i].as_f64(), want["stderr"][i].as_f64());
             let diverged = matches!((e, s), (Some(e), Some(s)) if e.abs() < 0.1 * s);
-            let (rt, at) = if diverged || self.se_tol.is_some() { (1e-2, 1e-10) } else { (RTOL, 1e-10) };
-            self.num_tol(&format!("{label}[{i}].estimate"), got[i].estimate, &want["estimate"][i], rt, at);
-            self.num_tol(&format!("{label}[{i}].se"), got[i].se, &want["stderr"][i], rt, at);
+            let (rt, at) = if diverged || self.se_tol.is_some() {
+                (1e-2, 1e-10)
+            } else {
+                (RTOL, 1e-10)
+            };
+            self.num_tol(
+                &format!("{label}[{i}].estimate"),
+                got[i].estimate,
+                &want["estimate"][i],
+                rt,
+                at,
+            );
+            self.num_tol(
+                &format!("{label}[{i}].se"),
+                got[i].se,
+                &want["stderr"][i],
+                rt,
+                at,
+            );
         }
     }
     fn finish(self) -> usize {
         if !self.fails.is_empty() {
-            let msg = format!("{}: {} of {} checks failed:\n{}", self.what, self.fails.len(), self.checks, self.fails.join("\n"));
+            let msg = format!(
+                "{}: {} of {} checks failed:\n{}",
+                self.what,
+                self.fails.len(),
+                self.checks,
+                self.fails.join("\n")
+            );
             eprintln!("{msg}");
             FAILED.with(|f| f.borrow_mut().push(msg));
         }
@@ -135,7 +191,13 @@ fn check_openp(h: &CaptureHistories, params: OpenParams, r: &Value, what: &str) 
     check_openp_se(h, params, r, what, None)
 }
 
-fn check_openp_se(h: &CaptureHistories, params: OpenParams, r: &Value, what: &str, se_tol: Option<(f64, f64)>) -> usize {
+fn check_openp_se(
+    h: &CaptureHistories,
+    params: OpenParams,
+    r: &Value,
+    what: &str,
+    se_tol: Option<(f64, f64)>,
+) -> usize {
     let f = openp(h, &params).unwrap();
     let mut c = Checker::new(what);
     c.se_tol = se_tol;
@@ -150,7 +212,12 @@ fn openp_duck_bunting_up_ep() {
     for ds in ["duck", "bunting"] {
         let h = data(ds);
         for (m, key) in [(OpenModel::Up, "up"), (OpenModel::Ep, "ep")] {
-            n += check_openp(&h, OpenParams::params().model(m), &r[ds]["openp"][key], &format!("{ds} openp {key}"));
+            n += check_openp(
+                &h,
+                OpenParams::params().model(m),
+                &r[ds]["openp"][key],
+                &format!("{ds} openp {key}"),
+            );
         }
     }
     // Rcapture: openp(bunting, dfreq = TRUE, keep = rowSums(histpos.t(8)) > 1)
@@ -180,7 +247,13 @@ fn openp_voles_collapsed() {
             // Estimates, deviance, df and AIC are checked at 1e-6; the SEs at 1e-2
             // relative or 0.5 absolute.
             let se_tol = (ds == "rbvole").then_some((1e-2, 0.5));
-            n += check_openp_se(&h, OpenParams::params().model(m), &r[ds]["openp"][&k], &format!("{ds} openp {key}"), se_tol);
+            n += check_openp_se(
+                &h,
+                OpenParams::params().model(m),
+                &r[ds]["openp"][&k],
+                &format!("{ds} openp {key}"),
+                se_tol,
+            );
         }
     }
     eprintln!("openp voles: {n} checks");
@@ -199,7 +272,12 @@ fn model_for(key: &str) -> ClosedModel {
 
 fn check_robust(f: &RobustFit, r: &Value, what: &str) -> usize {
     let mut c = Checker::new(what);
-    let models: Vec<String> = r["models"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let models: Vec<String> = r["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(f.period_models, models, "{what}");
     check_common(&mut c, f, r, "emig_fit", "emig_param");
     c.finish()
@@ -212,7 +290,8 @@ fn robustd_0_mvole_rbvole() {
     for (ds, len) in [("mvole", 5usize), ("rbvole", 3)] {
         let h = data(ds);
         for (key, want) in r[ds]["robustd.0"].as_object().unwrap() {
-            let f = robustd_0(&h, &[len; 6], &RobustParams::params().model(model_for(key))).unwrap();
+            let f =
+                robustd_0(&h, &[len; 6], &RobustParams::params().model(model_for(key))).unwrap();
             n += check_robust(&f, want, &format!("{ds} robustd.0 {key}"));
         }
     }

@@ -12,11 +12,25 @@ fn probe() {
     while y.len() < n {
         let a: f64 = norm.sample(&mut rng);
         let b: f64 = rng.random::<f64>();
-        let k = Poisson::new((-0.3 + 0.4 * a - 0.6 * b).exp()).unwrap().sample(&mut rng) as u64;
-        if k > 0 { y.push(k); x1.push(a); x2.push(b); }
+        let k = Poisson::new((-0.3 + 0.4 * a - 0.6 * b).exp())
+            .unwrap()
+            .sample(&mut rng) as u64;
+        if k > 0 {
+            y.push(k);
+            x1.push(a);
+            x2.push(b);
+        }
     }
-    let d = CountData::new(y).unwrap().with_covariate("x1", CovariateValues::Numeric(x1)).unwrap().with_covariate("x2", CovariateValues::Numeric(x2)).unwrap();
+    let d = CountData::new(y)
+        .unwrap()
+        .with_covariate("x1", CovariateValues::Numeric(x1))
+        .unwrap()
+        .with_covariate("x2", CovariateValues::Numeric(x2))
+        .unwrap();
     let t = std::time::Instant::now();
-    let f = CountModel::params(Family::ZtPoisson).covariates(&["x1", "x2"]).fit(&d).unwrap();
+    let f = CountModel::params(Family::ZtPoisson)
+        .covariates(&["x1", "x2"])
+        .fit(&d)
+        .unwrap();
     println!("{:?} {:?} {:?}", t.elapsed(), f.stop, f.coefficients);
 }

@@ -243,7 +243,9 @@ pub(crate) fn fit_closed(
     let f = &df.glm;
     let nn = n as f64;
     if f.coefficients[0].is_nan() {
-        return Err(Error::no_estimate(format!("{label}: the intercept is not estimable")));
+        return Err(Error::no_estimate(format!(
+            "{label}: the intercept is not estimable"
+        )));
     }
     let (abundance, stderr) = abundance(form, nn, f);
     let bias = asymptotic_bias(&df.design, f);

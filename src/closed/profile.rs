@@ -95,7 +95,11 @@ fn brent_min(mut f: impl FnMut(f64) -> f64, a: f64, b: f64, tol: f64) -> (f64, f
             e = if x >= xm { a - x } else { b - x };
             d = c * e;
         }
-        let u = if d.abs() >= tol1 { x + d } else { x + tol1 * d.signum() };
+        let u = if d.abs() >= tol1 {
+            x + d
+        } else {
+            x + tol1 * d.signum()
+        };
         let fu = f(u);
         if fu <= fx {
             if u >= x {

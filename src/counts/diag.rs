@@ -71,7 +71,9 @@ pub fn marginal_freq(fit: &CountFit) -> MarginalFreq {
     MarginalFreq {
         family: fit.family.label().to_string(),
         fitted_zeros: fit.estimate.n_hat - fit.observed as f64,
-        table: (1..=max as usize).map(|k| (k as u64, obs[k], fitted[k])).collect(),
+        table: (1..=max as usize)
+            .map(|k| (k as u64, obs[k], fitted[k]))
+            .collect(),
         n_params: fit.n_params,
     }
 }
@@ -92,7 +94,8 @@ impl MarginalFreq {
             .filter(|(k, o, _)| *o > 0 && !(zot && *k == 1))
             .map(|&(_, o, e)| (o as f64, e))
             .collect();
-        let (mut big, small): (Vec<(f64, f64)>, Vec<(f64, f64)>) = cells.iter().partition(|(_, e)| *e >= 5.0);
+        let (mut big, small): (Vec<(f64, f64)>, Vec<(f64, f64)>) =
+            cells.iter().partition(|(_, e)| *e >= 5.0);
         if !small.is_empty() {
             let o = small.iter().map(|c| c.0).sum();
             let e = small.iter().map(|c| c.1).sum();
@@ -100,11 +103,26 @@ impl MarginalFreq {
         }
         let df = df.unwrap_or_else(|| (cells.len() as f64 - self.n_params as f64).max(1.0));
         if !(df > 0.0) {
-            return Err(Error::param("df", df, "a positive number of degrees of freedom"));
+            return Err(Error::param(
+                "df",
+                df,
+                "a positive number of degrees of freedom",
+            ));
         }
         let chi2: f64 = big.iter().map(|(o, e)| (e - o).powi(2) / e).sum();
-        let g: f64 = 2.0 * big.iter().filter(|(o, _)| *o > 0.0).map(|(o, e)| o * (o / e).ln()).sum::<f64>();
-        Ok(GofTest { chi2, g, df, p_chi2: ci::chi2_sf(chi2, df), p_g: ci::chi2_sf(g, df) })
+        let g: f64 = 2.0
+            * big
+                .iter()
+                .filter(|(o, _)| *o > 0.0)
+                .map(|(o, e)| o * (o / e).ln())
+                .sum::<f64>();
+        Ok(GofTest {
+            chi2,
+            g,
+            df,
+            p_chi2: ci::chi2_sf(chi2, df),
+            p_g: ci::chi2_sf(g, df),
+        })
     }
 }
 
@@ -138,10 +156,20 @@ pub struct StratumEstimate {
 ///
 /// # References
 /// singleRcapture 0.2.3 `stratifyPopsize(fit, ~by)`.
-pub fn stratify(fit: &CountFit, data: &CountData, by: &str, level: f64) -> Result<Vec<StratumEstimate>> {
+pub fn stratify(
+    fit: &CountFit,
+    data: &CountData,
+    by: &str,
+    level: f64,
+) -> Result<Vec<StratumEstimate>> {
     ci::check_level(level)?;
-    let cov = data.covariate(by).ok_or_else(|| Error::param("by", by, "the name of a covariate column"))?;
-    let second = fit.family.second_parameter().map(|_| fit.second_covariates.as_slice());
+    let cov = data
+        .covariate(by)
+        .ok_or_else(|| Error::param("by", by, "the name of a covariate column"))?;
+    let second = fit
+        .family
+        .second_parameter()
+        .map(|_| fit.second_covariates.as_slice());
     let d = Design::rows(data, &fit.covariates, second)?;
     let labels: Vec<String> = (0..data.n_rows()).map(|i| cov.values.label(i)).collect();
     let mut levels = labels.clone();

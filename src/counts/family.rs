@@ -155,7 +155,10 @@ impl Family {
     }
 
     fn zot(self) -> bool {
-        matches!(self, Family::ZotPoisson | Family::ZotNegBin | Family::ZotGeom)
+        matches!(
+            self,
+            Family::ZotPoisson | Family::ZotNegBin | Family::ZotGeom
+        )
     }
 
     /// λ as a dual number.
@@ -240,10 +243,18 @@ impl Family {
         match self {
             Zelterman | Chao => {
                 // P(y = 2 | y ∈ {1,2}) = (λ/2)/(1 + λ/2) = logistic(η)
-                if y == 2 { e1 - e1.softplus() } else { -e1.softplus() }
+                if y == 2 {
+                    e1 - e1.softplus()
+                } else {
+                    -e1.softplus()
+                }
             }
-            ZtPoisson | ZtGeom | ZtNegBin => self.base_log_p(y, e1, e2) - self.base_log_1mp0(e1, e2),
-            ZotPoisson | ZotGeom | ZotNegBin => self.base_log_p(y, e1, e2) - self.base_log_1mp01(e1, e2),
+            ZtPoisson | ZtGeom | ZtNegBin => {
+                self.base_log_p(y, e1, e2) - self.base_log_1mp0(e1, e2)
+            }
+            ZotPoisson | ZotGeom | ZotNegBin => {
+                self.base_log_p(y, e1, e2) - self.base_log_1mp01(e1, e2)
+            }
             ZtoiPoisson | ZtoiGeom => {
                 let om = e2.logistic();
                 let pzt = self.base_log_p(y, e1, e2) - self.base_log_1mp0(e1, e2);
@@ -335,7 +346,9 @@ impl Family {
         let (e1, e2) = (D2::c(eta1), D2::c(eta2));
         use Family::*;
         match self {
-            Zelterman | Chao => (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2)).v.exp(),
+            Zelterman | Chao => (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2))
+                .v
+                .exp(),
             _ if self.zot() => {
                 if k < 2 {
                     0.0
@@ -360,10 +373,13 @@ impl Family {
             return p0;
         }
         let zt = match self {
-            Family::Chao | Family::Zelterman => {
-                (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2)).v.exp()
-            }
-            _ if self.zot() => (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2)).v.exp(),
+            Family::Chao | Family::Zelterman => (self.base_log_p(k, e1, e2)
+                - self.base_log_1mp0(e1, e2))
+            .v
+            .exp(),
+            _ if self.zot() => (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2))
+                .v
+                .exp(),
             _ => self.loglik(k, e1, e2).v.exp(),
         };
         (1.0 - p0) * zt

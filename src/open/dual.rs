@@ -113,7 +113,12 @@ impl Mul for &Dual {
     fn mul(self, o: &Dual) -> Dual {
         Dual {
             v: self.v * o.v,
-            g: self.g.iter().zip(&o.g).map(|(a, b)| a * o.v + self.v * b).collect(),
+            g: self
+                .g
+                .iter()
+                .zip(&o.g)
+                .map(|(a, b)| a * o.v + self.v * b)
+                .collect(),
         }
     }
 }
@@ -125,7 +130,12 @@ impl Div for &Dual {
         let q = self.v * inv;
         Dual {
             v: q,
-            g: self.g.iter().zip(&o.g).map(|(a, b)| (a - q * b) * inv).collect(),
+            g: self
+                .g
+                .iter()
+                .zip(&o.g)
+                .map(|(a, b)| (a - q * b) * inv)
+                .collect(),
         }
     }
 }

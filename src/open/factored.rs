@@ -122,7 +122,12 @@ impl Factored {
             let mut si = 0.0;
             for x in &self.states[i] {
                 let w = match theta {
-                    Some(t) => x.iter().enumerate().map(|(k, v)| v * t[b0 + k]).sum::<f64>().exp(),
+                    Some(t) => x
+                        .iter()
+                        .enumerate()
+                        .map(|(k, v)| v * t[b0 + k])
+                        .sum::<f64>()
+                        .exp(),
                     None => 1.0,
                 };
                 si += w;
@@ -203,7 +208,11 @@ impl Factored {
         Moments { tot, g, h }
     }
 
-    fn solve(h: &DMatrix<f64>, rhs: &DVector<f64>, act: &[usize]) -> Result<(DVector<f64>, DMatrix<f64>)> {
+    fn solve(
+        h: &DMatrix<f64>,
+        rhs: &DVector<f64>,
+        act: &[usize],
+    ) -> Result<(DVector<f64>, DMatrix<f64>)> {
         let q = act.len();
         let hs = DMatrix::from_fn(q, q, |a, b| h[(act[a], act[b])]);
         let rs = DVector::from_fn(q, |a, _| rhs[act[a]]);
@@ -317,13 +326,19 @@ impl Factored {
 
     /// Fit with Rcapture's `neg` rule on the `tested` columns; returns the fit and the
     /// 1-based zeroed positions.
-    pub fn fit_neg(&self, tested: &[usize], neg: bool, extra: &[Vec<f64>]) -> Result<(FactoredFit, Vec<usize>)> {
+    pub fn fit_neg(
+        &self,
+        tested: &[usize],
+        neg: bool,
+        extra: &[Vec<f64>],
+    ) -> Result<(FactoredFit, Vec<usize>)> {
         let mut active = vec![true; self.p + extra.len()];
         let mut fit = self.fit(&active, extra)?;
         if !fit.stop.converged() {
             return Err(Error::NotConverged {
                 iterations: fit.stop.iterations(),
-                reason: "the robust-design log-linear fit (IRLS, as R's glm) did not converge".into(),
+                reason: "the robust-design log-linear fit (IRLS, as R's glm) did not converge"
+                    .into(),
             });
         }
         let mut zeroed = Vec::new();

@@ -108,7 +108,10 @@ pub(crate) fn r_glm(
     // (it matters where a coefficient runs off to infinity).
     let k = f.stop.iterations();
     if k >= 2 {
-        let prev = glm.clone().max_iter(k - 1).fit_with(&xs, y, offset, weights)?;
+        let prev = glm
+            .clone()
+            .max_iter(k - 1)
+            .fit_with(&xs, y, offset, weights)?;
         if let Some(cov) = covariance_at(&xs, &prev.fitted, weights, &f.aliased) {
             f.covariance = cov;
         }
@@ -147,7 +150,11 @@ fn covariance_at(
             m[(b, a)] = m[(a, b)];
         }
     }
-    let inv = m.clone().cholesky().map(|c| c.inverse()).or_else(|| m.try_inverse())?;
+    let inv = m
+        .clone()
+        .cholesky()
+        .map(|c| c.inverse())
+        .or_else(|| m.try_inverse())?;
     let mut out = DMatrix::zeros(p, p);
     for a in 0..q {
         for b in 0..q {
@@ -226,10 +233,7 @@ pub(crate) fn neg_loop(
     if neg {
         loop {
             let (beta, _) = expand(&fit, &cols, p);
-            let Some(&pos) = tested
-                .iter()
-                .find(|&&j| cols.contains(&j) && beta[j] < 0.0)
-            else {
+            let Some(&pos) = tested.iter().find(|&&j| cols.contains(&j) && beta[j] < 0.0) else {
                 break;
             };
             removed.push(pos + 1);
@@ -370,7 +374,11 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         )));
     }
     let ncell = (1usize << i_n) - 1;
-    let y: Vec<f64> = h.canonical_frequencies()?.iter().map(|&v| v as f64).collect();
+    let y: Vec<f64> = h
+        .canonical_frequencies()?
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
     let codes: Vec<u64> = (0..ncell).map(|r| canonical_history(i_n, r)).collect();
     let keep: Vec<bool> = match &params.keep {
         Keep::All => vec![true; ncell],
@@ -378,7 +386,11 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         Keep::Exclude(ex) => codes.iter().map(|c| !ex.contains(c)).collect(),
     };
     if keep.iter().filter(|&&k| k).count() < 2 {
-        return Err(Error::param("keep", format!("{:?}", params.keep), "at least two histories kept"));
+        return Err(Error::param(
+            "keep",
+            format!("{:?}", params.keep),
+            "at least two histories kept",
+        ));
     }
     let weights: Vec<f64> = keep.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
     let bit = |c: u64, j: usize| (c >> j & 1) as f64;
@@ -445,7 +457,9 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         let extra: Vec<Vec<f64>> = (1..i_n - 2)
             .map(|j| codes.iter().map(|&c| bit(c, j) * bit(c, j + 1)).collect())
             .collect();
-        let nm: Vec<String> = (1..i_n - 2).map(|j| format!("period {}_{}", j + 1, j + 2)).collect();
+        let nm: Vec<String> = (1..i_n - 2)
+            .map(|j| format!("period {}_{}", j + 1, j + 2))
+            .collect();
         test_fit(&x, &cols, &extra, &nm, &y, None, Some(&weights))?
     } else {
         None
@@ -463,7 +477,9 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
 
     // Demographic parameters.
     let interc = Dual::var(beta[0], 0, p);
-    let alpha: Vec<Dual> = (0..2 * i_n - 2).map(|k| Dual::var(beta[1 + k], 1 + k, p)).collect();
+    let alpha: Vec<Dual> = (0..2 * i_n - 2)
+        .map(|k| Dual::var(beta[1 + k], 1 + k, p))
+        .collect();
     let pstar: Vec<Dual> = match params.model {
         OpenModel::Up => (0..i_n)
             .map(|i| {
@@ -483,11 +499,10 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
     };
     let d = demography(&interc, &alpha, pstar);
     let se_of = |v: &Dual| v.variance(&cov).sqrt();
-    let n_se: Vec<f64> = d
-        .n
-        .iter()
-        .map(|v| se_minus(v.variance(&cov), v.v))
-        .collect();
+    let n_se: Vec<f64> =
+        d.n.iter()
+            .map(|v| se_minus(v.variance(&cov), v.v))
+            .collect();
     // Correction for histories set aside with `keep`.
     let corr: f64 = (0..ncell)
         .filter(|&r| !keep[r])
@@ -510,7 +525,11 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
     };
     let mut capture_p: Vec<Figure> = d.pstar.iter().map(|v| Figure::new(v.v, se_of(v))).collect();
     let mut survival: Vec<Figure> = d.phi.iter().map(|v| Figure::new(v.v, se_of(v))).collect();
-    let mut n_hat: Vec<Figure> = n_corr.iter().zip(&n_se).map(|(v, s)| Figure::new(v.v, *s)).collect();
+    let mut n_hat: Vec<Figure> = n_corr
+        .iter()
+        .zip(&n_se)
+        .map(|(v, s)| Figure::new(v.v, *s))
+        .collect();
     let mut births: Vec<Figure> = b.iter().map(|v| Figure::new(v.v, se_of(v))).collect();
     if params.model == OpenModel::Up {
         capture_p[0] = Figure::na();
@@ -545,7 +564,14 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
 /// the estimated never-caught units that entered after period 1 and left before period I,
 /// a closed form in μ and the gammas; aliased gammas count as 0 in its sums, as in
 /// Rcapture.
-fn up_total(x: &DMatrix<f64>, beta: &[f64], interc: &Dual, alpha: &[Dual], n: f64, i_n: usize) -> Dual {
+fn up_total(
+    x: &DMatrix<f64>,
+    beta: &[f64],
+    interc: &Dual,
+    alpha: &[Dual],
+    n: f64,
+    i_n: usize,
+) -> Dual {
     let p = beta.len();
     // The observed-count term: value n, gradient Σ_c μ_c x_c over all cells.
     let mut g = vec![0.0; p];
@@ -578,7 +604,9 @@ fn up_total(x: &DMatrix<f64>, beta: &[f64], interc: &Dual, alpha: &[Dual], n: f6
     }
     let big_a = (&base + &sum_na(i_n, 2 * i_n - 3)).exp();
     let big_b = (&base + &sum_na(i_n, 2 * i_n - 4)).exp();
-    let e1 = (&sum_na(2, i_n - 2) - &sum_na(i_n + 1, 2 * i_n - 3)).exp().add_c(1.0);
+    let e1 = (&sum_na(2, i_n - 2) - &sum_na(i_n + 1, 2 * i_n - 3))
+        .exp()
+        .add_c(1.0);
     let mut t = &(&nterm + &(&big_a * &e1)) - &big_b;
     for i in 2..=i_n.saturating_sub(3) {
         let ea = (&sum_na(2, i) - &sum_na(2 * i_n - 1 - i, 2 * i_n - 3)).exp();
