@@ -45,6 +45,31 @@ struct Args {
     /// Covariates to use, comma-separated (single-source counts; all other columns by default).
     #[arg(long, value_delimiter = ',')]
     covariates: Option<Vec<String>>,
+    /// Report single-source count models per level of this column.
+    #[arg(long)]
+    by: Option<String>,
+    /// Occasions behind single-source counts, for the closedp.0 models (a number, or inf).
+    #[arg(long)]
+    occasions: Option<String>,
+    /// Fit closedp.0 models to units caught at most this many times.
+    #[arg(long)]
+    t0: Option<usize>,
+    /// Add a model-selection table: aic, bic (every hierarchical log-linear model, as
+    /// Rcapture::closedpMS.t) or stepwise (SparseMSE's stepwise two-list effects).
+    #[arg(long)]
+    select: Option<String>,
+    /// Fit one hierarchical log-linear model, e.g. "[12,3,4]", with its profile interval.
+    #[arg(long)]
+    model: Option<String>,
+    /// Heterogeneity column for --model and --select aic|bic: chao, poisson, darroch, gamma.
+    #[arg(long)]
+    heterogeneity: Option<String>,
+    /// Open population: Jolly-Seber log-linear models (Rcapture::openp) instead of closed ones.
+    #[arg(long)]
+    open: bool,
+    /// Occasions per primary period, e.g. 5,5,5 (robust design; implies --open).
+    #[arg(long, value_delimiter = ',')]
+    periods: Option<Vec<usize>>,
 }
 
 fn run(args: Args) -> darkfigure::Result<String> {
@@ -53,7 +78,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
         layout: args.layout.as_deref().map(str::parse).transpose()?,
         count_column: args.count.clone(),
         freq_column: args.freq.clone(),
-        covariates: args.covariates.clone(),
+        covariates: None,
     };
     let (data, source, truth) = match &args.file {
         Some(path) => (
@@ -99,6 +124,19 @@ fn run(args: Args) -> darkfigure::Result<String> {
             level: args.level,
             source,
             truth,
+            select: args.select.as_deref().map(str::parse).transpose()?,
+            model: args.model.clone(),
+            heterogeneity: args
+                .heterogeneity
+                .as_deref()
+                .map(report::parse_heterogeneity)
+                .transpose()?,
+            open: args.open || args.periods.is_some(),
+            periods: args.periods.clone(),
+            covariates: args.covariates.clone(),
+            by: args.by.clone(),
+            occasions: args.occasions.as_deref().map(str::parse).transpose()?,
+            t0: args.t0,
         },
     )?;
     Ok(r.render(format))

@@ -169,3 +169,98 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("level"));
 }
+
+#[test]
+fn closed_models_selection_and_single_model() {
+    let o = run(&["--example", "hare", "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let est = v["estimates"].as_array().unwrap();
+    let m0 = est
+        .iter()
+        .find(|e| e["model"] == "M0" && e["section"].as_str().unwrap().starts_with("closedp.t"))
+        .expect("closedp.t M0");
+    // Rcapture::closedp.t(hare) M0: 75.4336186292542 (tests/reference_closed.rs checks all).
+    assert!((m0["n_hat"].as_f64().unwrap() - 75.4336186292542).abs() < 1e-6);
+    assert_eq!(m0["interval"]["method"], "profile-likelihood");
+    assert!(m0["fit"]["aic"].is_number());
+    assert!(
+        est.iter()
+            .any(|e| e["section"].as_str().unwrap().starts_with("closedp.bc"))
+    );
+    // Six lists: too many hierarchical models, refused with advice.
+    let o = run(&["--example", "hare", "--select", "bic"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--select stepwise"));
+
+    let lists = temp_file(
+        "four.csv",
+        "A,B,C,D,n\n1,0,0,0,40\n0,1,0,0,35\n0,0,1,0,30\n0,0,0,1,20\n1,1,0,0,12\n1,0,1,0,9\n0,1,1,0,8\n1,1,1,0,4\n1,0,0,1,6\n0,0,1,1,5\n0,1,0,1,3\n1,1,1,1,1\n",
+    );
+    let o = run(&[
+        lists.to_str().unwrap(),
+        "--select",
+        "aic",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ms: Vec<&serde_json::Value> = v["estimates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["section"].as_str().unwrap().starts_with("closedpMS.t"))
+        .collect();
+    assert!(
+        ms.len() > 100,
+        "every hierarchical model of 4 lists (113) plus the average"
+    );
+
+    let o = run(&[
+        "--example",
+        "hare",
+        "--model",
+        "[12,3,4,5,6]",
+        "--heterogeneity",
+        "chao",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("model [12,3,4,5,6]"));
+    let o = run(&["--example", "hare", "--model", "[12,x]"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn stepwise_open_and_counts() {
+    let lists = temp_file(
+        "lists.csv",
+        "A,B,C,count\n1,0,0,40\n0,1,0,35\n0,0,1,30\n1,1,0,12\n1,0,1,9\n0,1,1,8\n1,1,1,4\n",
+    );
+    let o = run(&[lists.to_str().unwrap(), "--select", "stepwise"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("SparseMSE stepwise"));
+
+    let o = run(&["--open", "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let open = v["open"].as_array().expect("open array");
+    assert_eq!(open.len(), 2);
+    assert_eq!(open[0]["periods"].as_array().unwrap().len(), 5);
+    assert!(open[0]["total"]["n_hat"].is_number());
+
+    let counts = temp_file(
+        "counts.csv",
+        "count,sex\n1,f\n1,m\n1,m\n2,f\n1,f\n3,m\n1,m\n2,m\n1,f\n1,m\n",
+    );
+    let o = run(&[counts.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let est = v["estimates"].as_array().unwrap();
+    let ztp = est
+        .iter()
+        .find(|e| e["model"] == "ztpoisson ~ sex")
+        .expect("ztpoisson with covariates");
+    assert_eq!(ztp["covariates"], serde_json::json!(["sex"]));
+    assert!(est.iter().any(|e| e["model"] == "ztpoisson ~ 1"));
+}

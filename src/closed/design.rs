@@ -226,7 +226,7 @@ pub(crate) fn binom(n: usize, k: usize) -> f64 {
 
 /// Observed (history, count) pairs with positive counts, aggregated.
 pub(crate) fn observed_cells(h: &CaptureHistories) -> Vec<(u64, f64)> {
-    h.aggregated()
+    h.pooled()
         .iter()
         .filter(|&(c, f)| f > 0 && c != 0)
         .map(|(c, f)| (c, f as f64))

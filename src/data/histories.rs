@@ -403,6 +403,15 @@ impl CaptureHistories {
         }
     }
 
+    /// The strata pooled: strata and identifiers dropped, identical histories merged
+    /// (one row per distinct observed history, sorted by code).
+    pub fn pooled(&self) -> CaptureHistories {
+        let mut out = self.clone();
+        out.strata = None;
+        out.ids = None;
+        out.aggregated()
+    }
+
     /// Collapses consecutive occasions into periods, a unit counting as caught in a
     /// period when caught on any of its occasions (Rcapture's `periodhist`). `lengths`
     /// gives the number of occasions per period and must sum to t.

@@ -1,11 +1,93 @@
 //! Runs every estimator that applies to a data set and collects a [`Report`].
 
-use super::{DataSummary, Report, Section, Truth};
+use super::{DataSummary, Gof, POOLED, Report, Row, SUMMED, Section, Truth};
 use crate::ci;
-use crate::data::{CaptureHistories, DataSet};
-use crate::error::Result;
-use crate::estimate::{Estimate, Warning};
+use crate::closed::{self, ClosedEstimate, ClosedFit, Heterogeneity};
+use crate::counts;
+use crate::data::{CaptureHistories, CountData, DataSet, ListTable};
+use crate::error::{Error, Result};
+use crate::estimate::{Estimate, FitStats, Warning};
+use crate::open;
+use crate::sparse;
 use crate::two_source;
+
+/// Largest t for which the `closedp.t` table (2^t − 1 cells) is fitted by default; above
+/// it the models are fitted from the capture counts f_k (`closedp.0`).
+pub const MAX_T_FOR_HISTORY_MODELS: usize = 20;
+
+/// Largest t for which model Mtb (a non-linear fit over 2^t − 1 cells) is added.
+pub const MAX_T_FOR_MTB: usize = 12;
+
+/// Most hierarchical models a `--select aic|bic` table fits (Rcapture's `closedpMS.t`
+/// stops at 10,000 unless told otherwise).
+pub const MAX_SELECTION_MODELS: usize = 10_000;
+
+/// A model-selection table to add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// Every hierarchical log-linear model ranked by AIC (`closedpMS.t`).
+    Aic,
+    /// Ranked by BIC (`closedpMS.t`'s default).
+    Bic,
+    /// SparseMSE's stepwise choice of two-list effects (p-value threshold 0.02).
+    Stepwise,
+}
+
+impl std::str::FromStr for Selection {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "aic" => Ok(Selection::Aic),
+            "bic" => Ok(Selection::Bic),
+            "stepwise" => Ok(Selection::Stepwise),
+            _ => Err(Error::param("select", s, "aic, bic or stepwise")),
+        }
+    }
+}
+
+/// Number of occasions behind single-source counts, for the `closedp.0` models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occasions {
+    /// t discrete occasions.
+    Finite(usize),
+    /// Continuous time (repeated counting; Rcapture's `t = Inf`).
+    Continuous,
+}
+
+impl std::str::FromStr for Occasions {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "inf" | "infinity" | "continuous" => Ok(Occasions::Continuous),
+            v => v
+                .parse::<usize>()
+                .ok()
+                .filter(|&t| t >= 2)
+                .map(Occasions::Finite)
+                .ok_or_else(|| {
+                    Error::param("occasions", s, "a whole number of at least 2, or inf")
+                }),
+        }
+    }
+}
+
+/// Parses a heterogeneity name as the command line gives it.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for an unknown name.
+pub fn parse_heterogeneity(s: &str) -> Result<Heterogeneity> {
+    match s.to_ascii_lowercase().as_str() {
+        "chao" | "lb" => Ok(Heterogeneity::Chao),
+        "poisson" => Ok(Heterogeneity::Poisson(2.0)),
+        "darroch" => Ok(Heterogeneity::Darroch),
+        "gamma" => Ok(Heterogeneity::Gamma(3.5)),
+        _ => Err(Error::param(
+            "heterogeneity",
+            s,
+            "chao, poisson, darroch or gamma",
+        )),
+    }
+}
 
 /// What to run and how.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +98,26 @@ pub struct AnalysisOptions {
     pub source: String,
     /// Known true sizes (simulated data), shown beside the estimates.
     pub truth: Vec<Truth>,
+    /// Add a model-selection table.
+    pub select: Option<Selection>,
+    /// Fit this one hierarchical log-linear model (e.g. `[12,3,4]`) with its profile
+    /// interval.
+    pub model: Option<String>,
+    /// Heterogeneity column of `model` (and of the `aic`/`bic` selection).
+    pub heterogeneity: Option<Heterogeneity>,
+    /// Fit open-population models (Jolly-Seber) instead of closed ones.
+    pub open: bool,
+    /// Occasions per primary period (robust design); collapses periods for `open`.
+    pub periods: Option<Vec<usize>>,
+    /// Covariates of the count models (all covariate columns when `None`).
+    pub covariates: Option<Vec<String>>,
+    /// Report count models per level of this covariate.
+    pub by: Option<String>,
+    /// Occasions behind count data, for the `closedp.0` models (continuous time when
+    /// `None`).
+    pub occasions: Option<Occasions>,
+    /// Fit `closedp.0` models only to units caught at most this many times.
+    pub t0: Option<usize>,
 }
 
 impl Default for AnalysisOptions {
@@ -24,18 +126,36 @@ impl Default for AnalysisOptions {
             level: 0.95,
             source: "<data>".into(),
             truth: Vec::new(),
+            select: None,
+            model: None,
+            heterogeneity: None,
+            open: false,
+            periods: None,
+            covariates: None,
+            by: None,
+            occasions: None,
+            t0: None,
         }
     }
 }
 
-/// Runs every estimator that applies to `data` and returns the report: for capture
-/// histories with strata, one set of tables per stratum, one for the strata pooled and
-/// one summing the stratum estimates.
+/// Runs every estimator that applies to `data` and returns the report.
+///
+/// Capture histories: the classic estimators, the `closedp.t` models with their profile
+/// intervals (`closedp.0` from the counts f_k when t > 20), model Mtb, the bias-corrected
+/// `closedp.bc` estimates, and the optional model-selection table and single model; with
+/// strata, one set of tables per stratum, one for the strata pooled and one summing the
+/// stratum estimates. With `open`, the Jolly-Seber models instead (`openp`, or the robust
+/// design when `periods` are given). Single-source counts: every count model,
+/// intercept-only and with covariates, Chao's and Zelterman's closed forms, and the
+/// `closedp.0` models.
 ///
 /// # Errors
-/// [`crate::Error::InvalidParameter`] for a level outside (0, 1).
+/// [`Error::InvalidParameter`] for a bad level or option; errors of a single requested
+/// model (`model`) or of the open-population fits are returned as errors.
 pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
     ci::check_level(opts.level)?;
+    let mut open_fits = Vec::new();
     let (summary, sections) = match data {
         DataSet::Histories { data: h, layout } => {
             let strata: Vec<String> = h.strata().map(|s| s.names.clone()).unwrap_or_default();
@@ -48,7 +168,12 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 strata,
                 occasion_names: h.occasion_names().to_vec(),
             };
-            (summary, histories_sections(h, opts.level))
+            if opts.open {
+                open_fits = open_models(h, opts)?;
+                (summary, Vec::new())
+            } else {
+                (summary, histories_sections(h, opts)?)
+            }
         }
         DataSet::Counts { data: d, .. } => {
             let summary = DataSummary {
@@ -58,50 +183,341 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 occasions: None,
                 rows: d.n_rows(),
                 strata: Vec::new(),
-                occasion_names: Vec::new(),
+                occasion_names: d.covariates().iter().map(|c| c.name.clone()).collect(),
             };
-            let mut s = Section::new("Single-source count models", None, d.observed());
-            s.notes
-                .push("no single-source count estimator is available in this build".into());
-            (summary, vec![s])
+            (summary, counts_sections(d, opts)?)
         }
     };
     Ok(Report {
         data: summary,
         truth: opts.truth.clone(),
         sections,
+        open: open_fits,
         level: opts.level,
     })
 }
 
-fn histories_sections(h: &CaptureHistories, level: f64) -> Vec<Section> {
+fn open_models(h: &CaptureHistories, opts: &AnalysisOptions) -> Result<Vec<open::OpenFit>> {
+    let mut fits = Vec::new();
+    match &opts.periods {
+        Some(p) => {
+            let collapsed = h.collapse_periods(p)?;
+            for model in [open::OpenModel::Up, open::OpenModel::Ep] {
+                let params = open::OpenParams {
+                    model,
+                    ..Default::default()
+                };
+                fits.push(open::openp(&collapsed, &params)?);
+            }
+            let params = open::RobustParams::params();
+            fits.push(open::robustd_0(h, p, &params)?);
+            let mh = open::RobustParams::params()
+                .model(open::ClosedModel::Mh(open::Heterogeneity::Chao));
+            match open::robustd_0(h, p, &mh) {
+                Ok(f) => fits.push(f),
+                Err(Error::TooFewOccasions { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        None => {
+            for model in [open::OpenModel::Up, open::OpenModel::Ep] {
+                let params = open::OpenParams {
+                    model,
+                    ..Default::default()
+                };
+                fits.push(open::openp(h, &params)?);
+            }
+        }
+    }
+    Ok(fits)
+}
+
+fn histories_sections(h: &CaptureHistories, opts: &AnalysisOptions) -> Result<Vec<Section>> {
     let strata = h.split_by_stratum();
     if strata.is_empty() {
-        return one_population(h, None, level);
+        return one_population(h, None, opts);
     }
     let mut out = Vec::new();
     let mut per_stratum = Vec::new();
     for (name, hs) in &strata {
-        let secs = one_population(hs, Some(name.clone()), level);
+        let secs = one_population(hs, Some(name.clone()), opts)?;
         per_stratum.push(secs.clone());
         out.extend(secs);
     }
-    out.extend(one_population(h, Some(super::POOLED.into()), level));
+    out.extend(one_population(h, Some(POOLED.into()), opts)?);
     if let Some(first) = per_stratum.first() {
         for (k, sec) in first.iter().enumerate() {
             let group: Vec<&Section> = per_stratum.iter().filter_map(|v| v.get(k)).collect();
-            out.push(sum_over_strata(&sec.title, &group, level));
+            if group.len() == per_stratum.len() && group.iter().all(|g| g.title == sec.title) {
+                out.push(sum_over_strata(&sec.title, &group, opts.level));
+            }
         }
     }
-    out
+    Ok(out)
 }
 
-fn one_population(h: &CaptureHistories, stratum: Option<String>, level: f64) -> Vec<Section> {
-    let mut classic = Section::new("Classic estimators", stratum, h.observed());
+/// The estimate of a closed log-linear fit, with its profile interval when computed.
+fn closed_row(c: ClosedEstimate) -> Row {
+    Row::from(c.estimate)
+}
+
+/// An [`Estimate`] for a fit without its own interval (model-selection rows): the
+/// log-normal interval (Chao 1987) around the Poisson-regression N̂.
+fn fit_estimate(method: &str, f: &ClosedFit, level: f64) -> Estimate {
+    let n = f.n as f64;
+    let mut e = Estimate::new(
+        method,
+        f.model.clone(),
+        f.abundance,
+        f.stderr,
+        ci::log_normal(f.abundance, f.stderr, n, level),
+        f.n,
+    )
+    .with_fit(FitStats {
+        deviance: f.deviance,
+        df: f.df,
+        aic: f.aic,
+        bic: f.bic,
+    });
+    e.warnings = f.warnings.clone();
+    e
+}
+
+fn one_population(
+    h: &CaptureHistories,
+    stratum: Option<String>,
+    opts: &AnalysisOptions,
+) -> Result<Vec<Section>> {
+    let level = opts.level;
+    let n = h.observed();
+    let t = h.occasions();
+    let mut out = Vec::new();
+
+    let mut classic = Section::new("Classic estimators", stratum.clone(), n);
     for (label, r) in two_source::all(h, level) {
         classic.push(label, r);
     }
-    vec![classic]
+    out.push(classic);
+
+    if t <= MAX_T_FOR_HISTORY_MODELS {
+        let mut s = Section::new(
+            "closedp.t (profile-likelihood intervals)",
+            stratum.clone(),
+            n,
+        );
+        for (label, r) in closed::closedp_t(h, level)? {
+            s.push_row(&label, r.map(closed_row));
+        }
+        if (3..=MAX_T_FOR_MTB).contains(&t) {
+            s.push("Mtb", closed::closedp_mtb(h, level).map(|m| m.estimate));
+        }
+        s.notes.push(
+            "N̂ is the Poisson-regression estimate; the profile interval surrounds the \
+             multinomial profile maximiser (Rcapture's closedpCI ci_abundance)"
+                .into(),
+        );
+        out.push(s);
+    } else {
+        let f_k = h.summary().f_k;
+        let mut s = Section::new("closedp.0 (from the capture counts)", stratum.clone(), n);
+        for (label, r) in closed::closedp_0(&f_k, Some(t), None, level)? {
+            s.push_row(&label, r.map(closed_row));
+        }
+        s.notes.push(format!(
+            "t = {t} > {MAX_T_FOR_HISTORY_MODELS}: models without time effects, fitted to f_1..f_t"
+        ));
+        out.push(s);
+    }
+
+    let mut bc = Section::new("closedp.bc (bias-corrected)", stratum.clone(), n);
+    for (label, r) in closed::closedp_bc_all(h, level) {
+        bc.push(&label, r);
+    }
+    out.push(bc);
+
+    if let Some(name) = &opts.model {
+        let mut s = Section::new(format!("model {name}"), stratum.clone(), n);
+        let r = closed::fit_model(h, name, opts.heterogeneity, level)?;
+        s.rows.push(closed_row(r));
+        out.push(s);
+    }
+
+    match opts.select {
+        Some(sel @ (Selection::Aic | Selection::Bic)) => {
+            let crit = if sel == Selection::Aic {
+                closed::Criterion::Aic
+            } else {
+                closed::Criterion::Bic
+            };
+            // Every hierarchical model up to order t − 1 (Rcapture's default), or with
+            // two-list interactions only when that is too many; like Rcapture, refuse
+            // more than MAX_SELECTION_MODELS models.
+            let count = |o: usize| {
+                closed::all_models(t, o)
+                    .map(|m| m.len())
+                    .unwrap_or(usize::MAX)
+            };
+            let maxorder = if t >= 2 && count(t - 1) <= MAX_SELECTION_MODELS {
+                None
+            } else if t > 2 && count(2) <= MAX_SELECTION_MODELS {
+                Some(2)
+            } else {
+                return Err(Error::param(
+                    "select",
+                    format!("{sel:?}").to_lowercase(),
+                    format!(
+                        "at most {MAX_SELECTION_MODELS} hierarchical models: with {t} lists there are more; \
+                         use --select stepwise or fit one --model"
+                    ),
+                ));
+            };
+            let ms = closed::select(h, maxorder, opts.heterogeneity, crit, level)?;
+            let mut s = Section::new(
+                format!(
+                    "closedpMS.t (ranked by {})",
+                    if sel == Selection::Aic { "AIC" } else { "BIC" }
+                ),
+                stratum.clone(),
+                n,
+            );
+            for row in &ms.rows {
+                match (&row.fit, &row.error) {
+                    (Some(f), _) => s.rows.push(fit_estimate("closedpMS.t", f, level).into()),
+                    (None, Some(e)) => s.failures.push(super::Failure {
+                        model: row.name.clone(),
+                        reason: e.clone(),
+                    }),
+                    (None, None) => {}
+                }
+            }
+            s.rows.push(ms.averaged.clone().into());
+            if maxorder.is_some() {
+                s.notes.push(format!(
+                    "t = {t}: models with interactions up to order 2 only ({} models)",
+                    ms.rows.len()
+                ));
+            }
+            out.push(s);
+        }
+        Some(Selection::Stepwise) => {
+            let mut s = Section::new("SparseMSE stepwise", stratum.clone(), n);
+            let r = ListTable::from_histories(h)
+                .and_then(|table| sparse::stepwise(&table, &sparse::StepwiseParams::default()));
+            match r {
+                Ok(fit) => {
+                    for d in &fit.dropped {
+                        s.notes
+                            .push(format!("list {} dropped: {}", d.list, d.reason));
+                    }
+                    s.rows.push(fit.estimate.clone().into());
+                }
+                Err(e) => s.failures.push(super::Failure {
+                    model: "SparseMSE stepwise".into(),
+                    reason: e.to_string(),
+                }),
+            }
+            out.push(s);
+        }
+        None => {}
+    }
+    Ok(out)
+}
+
+fn counts_sections(d: &CountData, opts: &AnalysisOptions) -> Result<Vec<Section>> {
+    let covs: Vec<String> = match &opts.covariates {
+        Some(c) => {
+            for name in c {
+                if d.covariate(name).is_none() {
+                    return Err(Error::param(
+                        "covariates",
+                        name,
+                        "names of covariate columns in the file",
+                    ));
+                }
+            }
+            c.clone()
+        }
+        None => d
+            .covariates()
+            .iter()
+            .map(|c| c.name.clone())
+            .filter(|c| Some(c) != opts.by.as_ref())
+            .collect(),
+    };
+    let mut out = Vec::new();
+    match &opts.by {
+        None => out.extend(count_models(d, &covs, None, opts)?),
+        Some(by) => {
+            let parts = d.split_by(by)?;
+            for (label, part) in &parts {
+                out.extend(count_models(
+                    part,
+                    &covs,
+                    Some(format!("{by} = {label}")),
+                    opts,
+                )?);
+            }
+            let mut all = count_models(d, &covs, Some(POOLED.into()), opts)?;
+            out.append(&mut all);
+        }
+    }
+    Ok(out)
+}
+
+fn count_models(
+    d: &CountData,
+    covs: &[String],
+    stratum: Option<String>,
+    opts: &AnalysisOptions,
+) -> Result<Vec<Section>> {
+    let level = opts.level;
+    let n = d.observed();
+    let mut s = Section::new("Single-source count models", stratum.clone(), n);
+    for (label, r) in counts::fit_all(d, covs, level) {
+        let row = r.map(|fit| {
+            let gof = counts::marginal_freq(&fit).gof(None).ok().map(|g| Gof {
+                chi2: g.chi2,
+                df: g.df,
+                p_value: g.p_chi2,
+            });
+            Row {
+                estimate: fit.estimate.clone(),
+                covariates: Some(fit.covariates.clone()),
+                gof,
+                degenerate: fit.degenerate,
+            }
+        });
+        s.push_row(&label, row);
+    }
+    s.push(
+        "chao (bias-corrected)",
+        counts::chao_bias_corrected(d, level),
+    );
+    let mut out = vec![s];
+
+    let f_k = d.frequency_table();
+    let t = match opts.occasions {
+        Some(Occasions::Finite(t)) => Some(t),
+        _ => None,
+    };
+    let mut c0 = Section::new("closedp.0 (log-linear, from the counts f_k)", stratum, n);
+    match closed::closedp_0(&f_k, t, opts.t0, level) {
+        Ok(v) => {
+            for (label, r) in v {
+                c0.push_row(&label, r.map(closed_row));
+            }
+        }
+        Err(e) => c0.failures.push(super::Failure {
+            model: "closedp.0".into(),
+            reason: e.to_string(),
+        }),
+    }
+    c0.notes.push(match t {
+        Some(t) => format!("{t} occasions"),
+        None => "continuous time (t = ∞; set --occasions for discrete occasions)".into(),
+    });
+    out.push(c0);
+    Ok(out)
 }
 
 /// Sums each model's estimate over strata (models present in every stratum):
@@ -112,14 +528,14 @@ fn one_population(h: &CaptureHistories, stratum: Option<String>, level: f64) -> 
 /// with a log-normal interval (Chao 1987) on the summed dark figure.
 pub fn sum_over_strata(title: &str, strata: &[&Section], level: f64) -> Section {
     let observed: u64 = strata.iter().map(|s| s.observed).sum();
-    let mut out = Section::new(title, Some(super::SUMMED.into()), observed);
+    let mut out = Section::new(title, Some(SUMMED.into()), observed);
     let Some(first) = strata.first() else {
         return out;
     };
-    for e in &first.estimates {
+    for e in first.estimates() {
         let parts: Vec<&Estimate> = strata
             .iter()
-            .filter_map(|s| s.estimates.iter().find(|x| x.model == e.model))
+            .filter_map(|s| s.estimates().find(|x| x.model == e.model))
             .collect();
         if parts.len() != strata.len() {
             out.failures.push(super::Failure {
@@ -145,7 +561,7 @@ pub fn sum_over_strata(title: &str, strata: &[&Section], level: f64) -> Section 
                 message: "a stratum estimate carries warnings".into(),
             });
         }
-        out.estimates.push(sum);
+        out.rows.push(sum.into());
     }
     out
 }

@@ -59,6 +59,12 @@ struct JsonEstimate<'a> {
     warnings: Vec<String>,
     assumptions: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    covariates: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gof: Option<&'a super::Gof>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    degenerate: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     truth: Option<u64>,
 }
 
@@ -77,6 +83,8 @@ struct JsonReport<'a> {
     truth: &'a [super::Truth],
     estimates: Vec<JsonEstimate<'a>>,
     failures: Vec<JsonFailure<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    open: Vec<crate::open::OpenJson>,
 }
 
 impl Report {
@@ -96,22 +104,28 @@ impl Report {
             .sections
             .iter()
             .flat_map(|s| {
-                s.estimates.iter().map(move |e| JsonEstimate {
-                    section: &s.title,
-                    stratum: s.stratum.as_deref(),
-                    method: &e.method,
-                    model: &e.model,
-                    n_hat: e.n_hat,
-                    se: e.se,
-                    interval: &e.interval,
-                    observed: e.observed,
-                    dark_figure: e.dark_figure,
-                    dark_figure_interval: &e.dark_figure_interval,
-                    fit: e.fit.as_ref(),
-                    other_intervals: &e.other_intervals,
-                    warnings: e.warnings.iter().map(|w| w.to_string()).collect(),
-                    assumptions: e.assumptions.iter().map(|a| a.describe()).collect(),
-                    truth: self.truth_for(s.stratum.as_deref()),
+                s.rows.iter().map(move |row| {
+                    let e = &row.estimate;
+                    JsonEstimate {
+                        section: &s.title,
+                        stratum: s.stratum.as_deref(),
+                        method: &e.method,
+                        model: &e.model,
+                        n_hat: e.n_hat,
+                        se: e.se,
+                        interval: &e.interval,
+                        observed: e.observed,
+                        dark_figure: e.dark_figure,
+                        dark_figure_interval: &e.dark_figure_interval,
+                        fit: e.fit.as_ref(),
+                        other_intervals: &e.other_intervals,
+                        warnings: e.warnings.iter().map(|w| w.to_string()).collect(),
+                        assumptions: e.assumptions.iter().map(|a| a.describe()).collect(),
+                        covariates: row.covariates.as_deref(),
+                        gof: row.gof.as_ref(),
+                        degenerate: row.degenerate,
+                        truth: self.truth_for(s.stratum.as_deref()),
+                    }
                 })
             })
             .collect();
@@ -141,6 +155,7 @@ impl Report {
             truth: &self.truth,
             estimates,
             failures,
+            open: self.open.iter().map(|f| f.to_json()).collect(),
         };
         serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
@@ -173,60 +188,100 @@ impl Report {
         h
     }
 
-    fn rows(&self, s: &Section) -> Vec<[String; 9]> {
+    /// The table of a section: headers, right-alignment flags and cells; columns that
+    /// are empty in every row are left out.
+    fn table(&self, s: &Section) -> (Vec<&'static str>, Vec<bool>, Vec<Vec<String>>) {
         let truth = self.truth_for(s.stratum.as_deref());
-        s.estimates
-            .iter()
-            .map(|e| {
-                let fit = e.fit.as_ref();
-                let mut flags = String::new();
-                if !e.warnings.is_empty() {
-                    flags.push_str(&format!("{} warning(s)", e.warnings.len()));
-                }
-                if let Some(t) = truth {
-                    if !flags.is_empty() {
-                        flags.push_str("; ");
-                    }
-                    flags.push_str(if covers(&e.interval, t as f64) {
-                        "covers truth"
-                    } else {
-                        "MISSES truth"
-                    });
-                }
-                [
-                    e.model.clone(),
-                    fmt_num(e.n_hat),
-                    fmt_num(e.se),
+        let dash = || "-".to_string();
+        let mut cols: Vec<(&'static str, bool, Vec<String>)> = [
+            ("model", false),
+            ("covariates", false),
+            ("N̂", true),
+            ("SE", true),
+            ("interval", false),
+            ("method", false),
+            ("dark figure", true),
+            ("deviance", true),
+            ("df", true),
+            ("AIC", true),
+            ("BIC", true),
+            ("GOF p", true),
+            ("flags", false),
+        ]
+        .into_iter()
+        .map(|(h, r)| (h, r, Vec::new()))
+        .collect();
+        for row in &s.rows {
+            let e = &row.estimate;
+            let fit = e.fit.as_ref();
+            let mut flags = Vec::new();
+            if !e.warnings.is_empty() {
+                flags.push(format!("{} warning(s)", e.warnings.len()));
+            }
+            if let Some(t) = truth {
+                let c = if covers(&e.interval, t as f64) {
+                    "covers truth"
+                } else {
+                    "MISSES truth"
+                };
+                flags.push(c.to_string());
+            }
+            let cells = [
+                e.model.clone(),
+                match &row.covariates {
+                    Some(c) if c.is_empty() => "none".into(),
+                    Some(c) => c.join(" + "),
+                    None => dash(),
+                },
+                if row.degenerate {
+                    "DEGENERATE".into()
+                } else {
+                    fmt_num(e.n_hat)
+                },
+                if row.degenerate {
+                    dash()
+                } else {
+                    fmt_num(e.se)
+                },
+                if row.degenerate {
+                    dash()
+                } else {
                     format!(
                         "[{}, {}]",
                         fmt_num(e.interval.lower),
                         fmt_num(e.interval.upper)
-                    ),
-                    e.interval.method.label().to_string(),
-                    fmt_num(e.dark_figure),
-                    fit.map(|f| fmt_num(f.deviance))
-                        .unwrap_or_else(|| "-".into()),
-                    fit.map(|f| fmt_num(f.aic)).unwrap_or_else(|| "-".into()),
-                    flags,
-                ]
-            })
-            .collect()
+                    )
+                },
+                e.interval.method.label().to_string(),
+                if row.degenerate {
+                    dash()
+                } else {
+                    fmt_num(e.dark_figure)
+                },
+                fit.map(|f| fmt_num(f.deviance)).unwrap_or_else(dash),
+                fit.map(|f| f.df.to_string()).unwrap_or_else(dash),
+                fit.map(|f| fmt_num(f.aic)).unwrap_or_else(dash),
+                fit.map(|f| fmt_num(f.bic)).unwrap_or_else(dash),
+                row.gof
+                    .map(|g| format!("{:.3}", g.p_value))
+                    .unwrap_or_else(dash),
+                flags.join("; "),
+            ];
+            for (c, v) in cols.iter_mut().zip(cells) {
+                c.2.push(v);
+            }
+        }
+        cols.retain(|c| c.0 == "model" || c.2.iter().any(|v| v != "-" && !v.is_empty()));
+        let headers = cols.iter().map(|c| c.0).collect();
+        let right = cols.iter().map(|c| c.1).collect();
+        let rows = (0..s.rows.len())
+            .map(|i| cols.iter().map(|c| c.2[i].clone()).collect())
+            .collect();
+        (headers, right, rows)
     }
 
-    const HEADER: [&'static str; 9] = [
-        "model",
-        "N̂",
-        "SE",
-        "interval",
-        "method",
-        "dark figure",
-        "deviance",
-        "AIC",
-        "flags",
-    ];
-
     fn notes(&self, s: &Section, out: &mut String, bullet: &str) {
-        for e in &s.estimates {
+        for e in s.estimates() {
             for w in &e.warnings {
                 let _ = writeln!(out, "{bullet}{}: {w}", e.model);
             }
@@ -263,38 +318,41 @@ impl Report {
         );
         for s in &self.sections {
             let _ = writeln!(out, "\n== {} ==", self.heading(s));
-            let rows = self.rows(s);
+            let (headers, right, rows) = self.table(s);
             if rows.is_empty() {
                 let _ = writeln!(out, "(no estimate)");
             } else {
-                let mut widths = Self::HEADER.map(|h| h.chars().count());
+                let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
                 for r in &rows {
                     for (w, c) in widths.iter_mut().zip(r) {
                         *w = (*w).max(c.chars().count());
                     }
                 }
-                let line = |cells: [&str; 9]| {
+                let line = |cells: &[&str]| {
                     let mut l = String::new();
-                    for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-                        let pad = w - c.chars().count();
-                        if i == 0 || i >= 3 && i != 5 && i != 6 && i != 7 {
+                    for ((c, w), r) in cells.iter().zip(&widths).zip(&right) {
+                        let pad = " ".repeat(w - c.chars().count());
+                        if *r {
+                            l.push_str(&pad);
                             l.push_str(c);
-                            l.push_str(&" ".repeat(pad));
                         } else {
-                            l.push_str(&" ".repeat(pad));
                             l.push_str(c);
+                            l.push_str(&pad);
                         }
                         l.push_str("  ");
                     }
                     l.trim_end().to_string()
                 };
-                let _ = writeln!(out, "{}", line(Self::HEADER));
+                let _ = writeln!(out, "{}", line(&headers));
                 for r in &rows {
-                    let cells: [&str; 9] = std::array::from_fn(|i| r[i].as_str());
-                    let _ = writeln!(out, "{}", line(cells));
+                    let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+                    let _ = writeln!(out, "{}", line(&cells));
                 }
             }
             self.notes(s, &mut out, "  ! ");
+        }
+        for f in &self.open {
+            let _ = writeln!(out, "\n== open population: {} ==\n{f}", f.model);
         }
         let a = self.assumptions();
         if !a.is_empty() {
@@ -317,19 +375,16 @@ impl Report {
         );
         for s in &self.sections {
             let _ = writeln!(out, "\n### {}\n", self.heading(s));
-            let rows = self.rows(s);
+            let (headers, right, rows) = self.table(s);
             if rows.is_empty() {
                 let _ = writeln!(out, "(no estimate)");
             } else {
-                let _ = writeln!(out, "| {} |", Self::HEADER.join(" | "));
-                let _ = writeln!(
-                    out,
-                    "|{}|",
-                    [
-                        "---", "---:", "---:", "---", "---", "---:", "---:", "---:", "---"
-                    ]
-                    .join("|")
-                );
+                let _ = writeln!(out, "| {} |", headers.join(" | "));
+                let align: Vec<&str> = right
+                    .iter()
+                    .map(|&r| if r { "---:" } else { "---" })
+                    .collect();
+                let _ = writeln!(out, "|{}|", align.join("|"));
                 for r in &rows {
                     let _ = writeln!(out, "| {} |", r.join(" | "));
                 }
@@ -339,6 +394,9 @@ impl Report {
             if !notes.is_empty() {
                 let _ = write!(out, "\n{notes}");
             }
+        }
+        for f in &self.open {
+            let _ = writeln!(out, "\n### Open population: {}\n\n```text\n{f}```", f.model);
         }
         let a = self.assumptions();
         if !a.is_empty() {

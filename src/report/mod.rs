@@ -5,7 +5,9 @@
 mod analyse;
 mod format;
 
-pub use analyse::{AnalysisOptions, analyse, sum_over_strata};
+pub use analyse::{
+    AnalysisOptions, Occasions, Selection, analyse, parse_heterogeneity, sum_over_strata,
+};
 pub use format::Format;
 
 use crate::estimate::{Estimate, Interval};
@@ -48,17 +50,56 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// A goodness-of-fit test printed beside an estimate (observed against fitted
+/// frequencies of 1, 2, 3... captures, as `singleRcapture::marginalFreq`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Gof {
+    /// Pearson chi-square statistic.
+    #[serde(serialize_with = "crate::estimate::finite_or_null")]
+    pub chi2: f64,
+    /// Degrees of freedom.
+    pub df: f64,
+    /// Its p-value.
+    #[serde(serialize_with = "crate::estimate::finite_or_null")]
+    pub p_value: f64,
+}
+
+/// One line of a table: an estimate and what a table prints beside it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// The estimate.
+    pub estimate: Estimate,
+    /// Covariates the model used (single-source count models), if any.
+    pub covariates: Option<Vec<String>>,
+    /// Goodness of fit, where computed.
+    pub gof: Option<Gof>,
+    /// The fit degenerated (a parameter at a boundary, no convergence, an absurd N̂):
+    /// reports print no number for N̂, only the reasons.
+    pub degenerate: bool,
+}
+
+impl From<Estimate> for Row {
+    fn from(estimate: Estimate) -> Self {
+        Row {
+            estimate,
+            covariates: None,
+            gof: None,
+            degenerate: false,
+        }
+    }
+}
+
 /// One table: the estimates for one stratum (or for all data).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Section {
     /// Heading, e.g. `Classic estimators` or `closedp.t`.
     pub title: String,
-    /// Stratum, or `None` for all data; `Some("total")`-like labels for sums.
+    /// Stratum, or `None` for all data; [`POOLED`] and [`SUMMED`] for the totals.
     pub stratum: Option<String>,
     /// Units observed in this stratum.
     pub observed: u64,
     /// The estimates, in the order they were run.
-    pub estimates: Vec<Estimate>,
+    pub rows: Vec<Row>,
     /// Estimators whose estimate does not exist here.
     pub failures: Vec<Failure>,
     /// Free-text notes printed under the table.
@@ -72,7 +113,7 @@ impl Section {
             title: title.into(),
             stratum,
             observed,
-            estimates: Vec::new(),
+            rows: Vec::new(),
             failures: Vec::new(),
             notes: Vec::new(),
         }
@@ -80,13 +121,23 @@ impl Section {
 
     /// Adds the outcome of one estimator.
     pub fn push(&mut self, model: &str, r: crate::Result<Estimate>) {
+        self.push_row(model, r.map(Row::from));
+    }
+
+    /// Adds the outcome of one estimator, with what is printed beside it.
+    pub fn push_row(&mut self, model: &str, r: crate::Result<Row>) {
         match r {
-            Ok(e) => self.estimates.push(e),
+            Ok(row) => self.rows.push(row),
             Err(e) => self.failures.push(Failure {
                 model: model.to_string(),
                 reason: e.to_string(),
             }),
         }
+    }
+
+    /// The estimates of this section.
+    pub fn estimates(&self) -> impl Iterator<Item = &Estimate> {
+        self.rows.iter().map(|r| &r.estimate)
     }
 }
 
@@ -99,22 +150,27 @@ pub struct Report {
     pub truth: Vec<Truth>,
     /// The tables.
     pub sections: Vec<Section>,
+    /// Open-population fits (Jolly-Seber, robust design), printed per period.
+    pub open: Vec<crate::open::OpenFit>,
     /// The confidence level used.
     pub level: f64,
 }
 
 impl Report {
-    /// Every estimate in the report, with the stratum and section it belongs to.
+    /// Every estimate in the report, with the section it belongs to.
     pub fn all_estimates(&self) -> impl Iterator<Item = (&Section, &Estimate)> {
         self.sections
             .iter()
-            .flat_map(|s| s.estimates.iter().map(move |e| (s, e)))
+            .flat_map(|s| s.estimates().map(move |e| (s, e)))
     }
 
-    /// The first estimate with this model label in the section for this stratum.
-    pub fn find(&self, stratum: Option<&str>, model: &str) -> Option<&Estimate> {
+    /// The first estimate with this model label in a section with this title prefix for
+    /// this stratum.
+    pub fn find(&self, section: &str, stratum: Option<&str>, model: &str) -> Option<&Estimate> {
         self.all_estimates()
-            .find(|(s, e)| s.stratum.as_deref() == stratum && e.model == model)
+            .find(|(s, e)| {
+                s.title.starts_with(section) && s.stratum.as_deref() == stratum && e.model == model
+            })
             .map(|(_, e)| e)
     }
 
