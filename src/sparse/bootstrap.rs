@@ -169,7 +169,8 @@ fn quantile_ab(sorted: &[f64], p: f64, a: f64) -> f64 {
     // x padded as R does: x[1], x[1], x..., x[n], x[n]; qs = x[j + 2].
     let at = |idx: i64| -> f64 {
         // idx is the 1-based index into the padded vector.
-        let k = idx - 2; // 0-based into sorted
+        // padded[i] = x[i − 2] (1-based) = sorted[i − 3], clamped at both ends.
+        let k = idx - 3;
         sorted[k.clamp(0, n as i64 - 1) as usize]
     };
     let j = j as i64;
@@ -405,10 +406,10 @@ mod tests {
 
     #[test]
     fn type8_matches_r() {
-        // R: quantile(1:10, c(0.01, 0.25, 0.5, 0.99), type = 8) = 1, 3.083333, 5.5, 10
+        // R: quantile(1:10, c(0.01, 0.25, 0.5, 0.99), type = 8) = 1, 2.916667, 5.5, 10
         let x: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(quantile_type8(&x, 0.01), 1.0);
-        assert!((quantile_type8(&x, 0.25) - 3.083_333_333_333_333).abs() < 1e-12);
+        assert!((quantile_type8(&x, 0.25) - 2.916_666_666_666_667).abs() < 1e-12);
         assert!((quantile_type8(&x, 0.5) - 5.5).abs() < 1e-12);
         assert_eq!(quantile_type8(&x, 0.99), 10.0);
     }

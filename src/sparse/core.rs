@@ -191,7 +191,7 @@ fn ln_pmf(x: u64, lambda: f64) -> f64 {
 /// X ~ Poisson(λ), computed by summing the short tail so that tiny p-values keep their
 /// relative precision (R's `ppois`).
 pub(crate) fn poisson_p(n: u64, lambda: f64) -> f64 {
-    if !(lambda > 0.0) {
+    if lambda.is_nan() || lambda <= 0.0 {
         // X = 0 surely: P(X ≤ n) = 1, P(X ≥ n) = [n = 0].
         return if n == 0 { 1.0 } else { 0.0 };
     }
@@ -285,7 +285,7 @@ pub(crate) fn stepwise(counts: &[u64], k: usize, pthresh: f64) -> Result<RawStep
         let mut chosen = None;
         let mut rejected = Vec::new();
         for &(pv, idx) in &cand {
-            if !(pv < pthresh) {
+            if pv.is_nan() || pv >= pthresh {
                 break;
             }
             let mut trial = pairs.clone();
