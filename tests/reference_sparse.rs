@@ -324,19 +324,19 @@ fn jackknife_acceleration_matches_sparsemse() {
 /// Our resamples come from Xoshiro256++ streams, R's from Mersenne-Twister, so the two
 /// runs are independent realisations and agree only up to Monte-Carlo error. Over 60
 /// seeds of our implementation (`bootstrap_seed_spread`, ignored) the limits have
-/// (mean, standard deviation): UKdat, B = 1000: 2.5% (9323, 229), 97.5% (14438, 313);
-/// Western, B = 200: 2.5% (1419, 126), 97.5% (3755, 220); SparseMSE's limits (9267,
-/// 14307; 1326, 3564) lie within 0.25-0.9 SD of our means. The spread is wide because
+/// (mean, standard deviation): UKdat, B = 1000: 2.5% (9058, 362), 97.5% (14423, 310);
+/// Western, B = 200: 2.5% (1378, 128), 97.5% (3733, 215); SparseMSE's limits (9267,
+/// 14307; 1326, 3564) lie within 0.4-0.8 SD of our means. The spread is wide because
 /// the stepwise choice changes between resamples, so the lower quantiles jump between
 /// clusters. The difference of two independent runs has SD √2 times ours; we allow 4 of
-/// those: UKdat 2.5% ± 14%, 97.5% ± 13%; Western 2.5% ± 55%, 97.5% ± 35% (B = 200, as
+/// those: UKdat 2.5% ± 22%, 97.5% ± 13%; Western 2.5% ± 55%, 97.5% ± 35% (B = 200, as
 /// the reference run). The point estimate and â, which are deterministic, are checked at
 /// 1e-6.
 #[test]
 fn bootstrap_bca_within_monte_carlo_error() {
     let r = reference();
     for (data, b, tol_lo, tol_hi) in [
-        ("UKdat", 1000usize, 0.14, 0.13),
+        ("UKdat", 1000usize, 0.22, 0.13),
         ("Western", 200, 0.55, 0.35),
     ] {
         let f = bootstrap(
