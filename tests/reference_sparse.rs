@@ -448,3 +448,79 @@ fn noninformative_lists_and_nonexistent_estimates() {
     let v = check_identifiability(&t3, &Model::main_effects()).unwrap();
     assert!(!v.exists && v.code == 1, "{v}");
 }
+
+/// Prints the stepwise reports (`-- --ignored --nocapture`), for reading.
+#[test]
+#[ignore]
+fn print_reports() {
+    for data in [
+        "UKdat",
+        "UKdat_5",
+        "Ned",
+        "Ned_5",
+        "NewOrl",
+        "NewOrl_5",
+        "Western",
+        "Artificial_3",
+    ] {
+        let s = stepwise(&table(data), &StepwiseParams::default()).unwrap();
+        eprintln!(
+            "=== {data}\n{s}\nthin: {:?} without empty: {:?}\n",
+            s.thin_effects, s.n_hat_without_empty_overlaps
+        );
+    }
+    for data in ["Western", "Ned", "NewOrl"] {
+        let b = bootstrap(
+            &table(data),
+            &BootstrapParams {
+                replicates: 200,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        eprintln!("=== bootstrap {data}\n{b}\n{:?}", b.summary);
+    }
+}
+
+/// SparseMSE prints tied BCa quantiles for Ned (upper: 90%, 95%, 97.5% all 146,408) and
+/// NewOrl (lower: 2.5%-16% all 790.7) without comment: the adjusted percentiles lie
+/// beyond the bootstrap's range, so those "limits" are just the extreme draw. We must
+/// reproduce the situation (B = 200, as the reference run) and say so: every quantile
+/// SparseMSE ties is flagged `beyond_range`, and the estimate carries a warning.
+#[test]
+fn degenerate_bca_limits_are_reported_not_copied() {
+    let r = reference();
+    for (data, side) in [("Ned", "upper"), ("NewOrl", "lower")] {
+        let f = bootstrap(
+            &table(data),
+            &BootstrapParams {
+                replicates: 200,
+                seed: 1234,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let q = &r["results"][data]["bootstrap"]["BCaquantiles"];
+        let probs = [
+            "0.025", "0.05", "0.1", "0.16", "0.84", "0.9", "0.95", "0.975",
+        ];
+        let vals: Vec<f64> = probs.iter().map(|p| q[*p].as_f64().unwrap()).collect();
+        let extreme = if side == "upper" { vals[7] } else { vals[0] };
+        for (p, v) in probs.iter().zip(&vals) {
+            if *v == extreme {
+                let p: f64 = p.parse().unwrap();
+                assert!(
+                    f.beyond_range.contains(&p),
+                    "{data}: SparseMSE ties the {p} quantile; ours {:?}",
+                    f.beyond_range
+                );
+            }
+        }
+        let flagged = f
+            .estimate
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains(&format!("BCa {side} limit is the")));
+        assert!(flagged, "{data}: {:?}", f.estimate.warnings);
+    }
+}

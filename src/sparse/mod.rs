@@ -572,6 +572,9 @@ pub struct StepwiseFit {
     pub fit: ModelFit,
     /// Effects of the selected model with at most [`THIN_OVERLAP`] shared cases.
     pub thin_effects: Vec<ThinEffect>,
+    /// N̂ of the selected model without its empty-overlap effects (`None` when it has
+    /// none, or when that model fails the checks): how much N̂ rests on cells set to 0.
+    pub n_hat_without_empty_overlaps: Option<f64>,
     /// The estimate (model-based log-normal interval).
     pub estimate: Estimate,
 }
@@ -733,7 +736,39 @@ pub fn stepwise(table: &ListTable, params: &StepwiseParams) -> Result<StepwiseFi
             n_hat_without,
         });
     }
+    let n_hat_without_empty_overlaps = if sw.fit.design.empty.is_empty() {
+        None
+    } else {
+        let without: Vec<Pair> = sw
+            .pairs
+            .iter()
+            .copied()
+            .filter(|p| !sw.fit.design.empty.contains(p))
+            .collect();
+        let v = core::check(counts, k, &without);
+        if v.exists && v.rank_deficiency == 0 {
+            core::fit(counts, k, &without).ok().map(|f| f.n_hat())
+        } else {
+            None
+        }
+    };
     let mut estimate = fit.to_estimate(METHOD, params.level, table.observed());
+    if let Some(nw) = n_hat_without_empty_overlaps {
+        let ratio = fit.n_hat / nw;
+        if !(0.8..=1.25).contains(&ratio) {
+            estimate = estimate.with_warning(Warning::Other {
+                message: format!(
+                    "N̂ rests on the empty-overlap effects {} (their cells are fitted as 0): without them N̂ = {} ({ratio:.2}×)",
+                    fit.empty_overlaps
+                        .iter()
+                        .map(|e| e.effect.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    fmt_num(nw),
+                ),
+            });
+        }
+    }
     for d in &dropped {
         estimate = estimate.with_warning(Warning::Other {
             message: format!("list {} dropped as non-informative: {}", d.list, d.reason),
@@ -761,6 +796,7 @@ pub fn stepwise(table: &ListTable, params: &StepwiseParams) -> Result<StepwiseFi
         steps,
         fit,
         thin_effects,
+        n_hat_without_empty_overlaps,
         estimate,
     })
 }
