@@ -524,3 +524,111 @@ fn degenerate_bca_limits_are_reported_not_copied() {
         assert!(flagged, "{data}: {:?}", f.estimate.warnings);
     }
 }
+
+fn permuted(t: &ListTable, perm: &[usize]) -> ListTable {
+    // New list l is old list perm[l].
+    let k = t.n_lists();
+    let mut counts = vec![0u64; 1 << k];
+    for (c, &v) in t.counts().iter().enumerate() {
+        let mut code = 0;
+        for (l, &old) in perm.iter().enumerate() {
+            code |= ((c >> old) & 1) << l;
+        }
+        counts[code] += v;
+    }
+    ListTable::new(perm.iter().map(|&o| t.names()[o].clone()).collect(), counts).unwrap()
+}
+
+/// Refitting with the lists in another order gives the same N̂ and the same effects.
+#[test]
+fn list_order_does_not_matter() {
+    for data in ["UKdat", "Ned", "NewOrl", "Western"] {
+        let t = table(data);
+        let k = t.n_lists();
+        let s0 = stepwise(&t, &StepwiseParams::default()).unwrap();
+        let mut e0: Vec<String> = s0.steps.iter().map(|s| s.effect.clone()).collect();
+        e0.sort();
+        for shift in 1..k {
+            let perm: Vec<usize> = (0..k).map(|l| (k - 1 - l + shift) % k).collect();
+            let tp = permuted(&t, &perm);
+            let s = stepwise(&tp, &StepwiseParams::default()).unwrap();
+            close(
+                s.estimate.n_hat,
+                s0.estimate.n_hat,
+                1e-8,
+                &format!("{data} permuted {perm:?}"),
+            );
+            let mut e: Vec<String> = s
+                .steps
+                .iter()
+                .map(|st| {
+                    // Name pairs in the original order for comparison.
+                    let (a, b) = st.effect.split_once(':').unwrap();
+                    let (ia, ib) = (
+                        t.names().iter().position(|n| n == a).unwrap(),
+                        t.names().iter().position(|n| n == b).unwrap(),
+                    );
+                    if ia < ib {
+                        format!("{a}:{b}")
+                    } else {
+                        format!("{b}:{a}")
+                    }
+                })
+                .collect();
+            e.sort();
+            assert_eq!(e, e0, "{data} permuted {perm:?}");
+        }
+    }
+}
+
+/// Bad settings give typed errors naming the setting.
+#[test]
+fn bad_settings_are_refused() {
+    let t = table("Western");
+    let name = |e: darkfigure::Error| match e {
+        darkfigure::Error::InvalidParameter { name, .. } => name,
+        other => panic!("expected InvalidParameter, got {other:?}"),
+    };
+    let bp = |f: fn(&mut BootstrapParams)| {
+        let mut p = BootstrapParams {
+            replicates: 10,
+            ..Default::default()
+        };
+        f(&mut p);
+        bootstrap(&t, &p).unwrap_err()
+    };
+    assert_eq!(name(bp(|p| p.replicates = 1)), "replicates");
+    assert_eq!(name(bp(|p| p.probs = vec![0.0])), "probs");
+    assert_eq!(name(bp(|p| p.pthresh = 1.5)), "pthresh");
+    assert_eq!(
+        name(
+            stepwise(
+                &t,
+                &StepwiseParams {
+                    pthresh: -0.1,
+                    ..Default::default()
+                }
+            )
+            .unwrap_err()
+        ),
+        "pthresh"
+    );
+    assert_eq!(name(Model::from_labels(&t, &["A:Q"]).unwrap_err()), "model");
+    assert_eq!(name(Model::from_labels(&t, &["A-B"]).unwrap_err()), "model");
+    assert_eq!(
+        name(
+            check_identifiability(
+                &t,
+                &Model {
+                    pairs: vec![(3, 1)]
+                }
+            )
+            .unwrap_err()
+        ),
+        "model"
+    );
+    assert!(matches!(
+        fit_model(&t, &Model::main_effects(), 1.5).unwrap_err(),
+        darkfigure::Error::InvalidParameter { .. }
+    ));
+}

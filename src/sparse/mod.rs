@@ -245,6 +245,25 @@ pub fn check_identifiability(table: &ListTable, model: &Model) -> Result<Verdict
     ))
 }
 
+/// Number of triples of lists in which every pair shares at least one case
+/// (`SparseMSE::count_triples`); when it is 0 the model with every two-list effect is not
+/// identifiable.
+///
+/// # References
+/// `SparseMSE::count_triples` (Chan, Silverman & Vincent 2021).
+///
+/// # Examples
+/// ```
+/// use darkfigure::data::ListTable;
+/// let t = ListTable::new(vec!["A".into(), "B".into(), "C".into()],
+///                        vec![0, 40, 30, 6, 20, 0, 0, 0])?;
+/// assert_eq!(darkfigure::sparse::count_triples(&t), 0);
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
+pub fn count_triples(table: &ListTable) -> usize {
+    core::count_triples(table.counts(), table.n_lists())
+}
+
 /// An effect with an empty overlap that the model contains.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EmptyOverlap {
