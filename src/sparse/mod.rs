@@ -27,7 +27,18 @@
 //!   are dropped first (`SparseMSE::removenoninformativelists`).
 //!
 //! A model whose MLE does not exist gives [`Error::EstimateDoesNotExist`], never a huge
-//! number.
+//! number. A BCa limit whose adjusted percentile lies beyond the bootstrap's range (SparseMSE
+//! then prints tied quantiles, e.g. Ned's upper limits) is flagged, with a warning.
+//!
+//! The [`Estimate`] carries N̂, the delta-method SE `exp(β̂0)·se(β̂0)`, the model-based
+//! log-normal interval of `estimatepopulation.0` (or the BCa interval, from
+//! [`bootstrap`]), and fit statistics: deviance, residual df, SparseMSE's adjusted AIC, and
+//! a BIC with n = cases observed counting empty-overlap effects as parameters (SparseMSE
+//! reports no BIC). Standard errors are R's `summary.glm` ones (working weights of the last
+//! IRLS step).
+//!
+//! One-call API: [`stepwise`] (point estimate and model), [`bootstrap`] (BCa interval),
+//! [`fit_model`] (a given model), [`check_identifiability`] (checkident verdict).
 //!
 //! # References
 //! - Chan, L., Silverman, B. W. & Vincent, K. (2021). Multiple systems estimation for
