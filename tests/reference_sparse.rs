@@ -632,3 +632,37 @@ fn bad_settings_are_refused() {
         darkfigure::Error::InvalidParameter { .. }
     ));
 }
+
+/// Resamples whose estimate does not exist (no case on both lists: N unbounded) count as
+/// N̂* = ∞ and are reported; the upper limit is then unbounded, never a huge number.
+#[test]
+fn nonexistent_resamples_are_counted_as_unbounded() {
+    let t = ListTable::new(vec!["A".into(), "B".into()], vec![0, 10, 7, 1]).unwrap();
+    let f = bootstrap(
+        &t,
+        &BootstrapParams {
+            replicates: 200,
+            seed: 7,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let n_inf = f.draws.iter().filter(|d| d.is_infinite()).count();
+    assert!(
+        n_inf > 50,
+        "P(no overlap in a resample) = (17/18)^18 ≈ 0.36: got {n_inf}"
+    );
+    assert_eq!(f.summary.n_nonexistent, n_inf);
+    assert!(f.estimate.interval.is_unbounded_above());
+    assert!(f.draws.iter().all(|d| d.is_infinite() || *d < 1e6));
+    assert!(
+        f.estimate
+            .warnings
+            .iter()
+            .any(|w| matches!(w, darkfigure::Warning::UnboundedInterval { .. }))
+    );
+    // Point estimate: Lincoln-Petersen 11·8/1 = 88 (saturated main-effects model).
+    close(f.estimate.n_hat, 88.0, 1e-9, "two-list N̂");
+    let json = serde_json::to_string(&f).unwrap();
+    assert!(json.contains("\"upper\":null"));
+}

@@ -260,9 +260,14 @@ pub fn jackknife_acceleration(table: &ListTable, pthresh: f64) -> Result<(f64, V
 /// ```
 /// Replicates run in parallel (rayon); replicate i uses its own
 /// `Xoshiro256PlusPlus::seed_from_u64(mix(seed, i))` stream, so the draws and limits do
-/// not depend on the number of threads. A resample whose estimate does not exist
-/// counts as N̂* = ∞ (an unbounded upper limit is then reported as such). Each resample
-/// first drops non-informative lists (a resample may empty a small list).
+/// not depend on the number of threads. Each resample first drops non-informative lists
+/// (a resample may empty a small list). A resample whose selected model fails the
+/// existence check (only possible for the main-effects model: every added effect passed
+/// it) counts as N̂* = ∞, and an upper limit among such draws is reported as unbounded.
+/// That is exact when the failure makes N unbounded (lists without common cases) and
+/// conservative when the extended MLE would put the dark figure at 0 (a list nested in
+/// another), where SparseMSE's glm returns about n; the count is in
+/// [`DrawSummary::n_nonexistent`] and a warning.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for bad settings; errors of [`stepwise`] on the data;
