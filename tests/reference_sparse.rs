@@ -666,3 +666,38 @@ fn nonexistent_resamples_are_counted_as_unbounded() {
     let json = serde_json::to_string(&f).unwrap();
     assert!(json.contains("\"upper\":null"));
 }
+
+/// `stepwisefit(pthresh = 0)` is the main-effects model; `pthresh = 1` the model with every
+/// two-list effect when `checkident(mX = 0)` passes (UKdat: code 0).
+#[test]
+fn pthresh_extremes() {
+    let t = table("UKdat");
+    let r = reference();
+    let s0 = stepwise(
+        &t,
+        &StepwiseParams {
+            pthresh: 0.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s0.fit.label, "[main]");
+    close(
+        s0.estimate.n_hat,
+        r["results"]["UKdat"]["main_effects"]["estimate"]["point est."]
+            .as_f64()
+            .unwrap(),
+        RTOL,
+        "UKdat main",
+    );
+    let s1 = stepwise(
+        &t,
+        &StepwiseParams {
+            pthresh: 1.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s1.fit.model.pairs.len(), 15);
+    assert!(s1.fit.verdict.ok());
+}
