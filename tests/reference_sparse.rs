@@ -324,19 +324,19 @@ fn jackknife_acceleration_matches_sparsemse() {
 /// Our resamples come from Xoshiro256++ streams, R's from Mersenne-Twister, so the two
 /// runs are independent realisations and agree only up to Monte-Carlo error. Over 60
 /// seeds of our implementation (`bootstrap_seed_spread`, ignored) the limits have
-/// (mean, standard deviation): UKdat, B = 1000: 2.5% (9323, 229), 97.5% (14438, 313);
-/// Western, B = 200: 2.5% (1419, 126), 97.5% (3755, 220); SparseMSE's limits (9267,
-/// 14307; 1326, 3564) lie within 0.25-0.9 SD of our means. The spread is wide because
+/// (mean, standard deviation): UKdat, B = 1000: 2.5% (9058, 362), 97.5% (14423, 310);
+/// Western, B = 200: 2.5% (1378, 128), 97.5% (3733, 215); SparseMSE's limits (9267,
+/// 14307; 1326, 3564) lie within 0.4-0.8 SD of our means. The spread is wide because
 /// the stepwise choice changes between resamples, so the lower quantiles jump between
 /// clusters. The difference of two independent runs has SD √2 times ours; we allow 4 of
-/// those: UKdat 2.5% ± 14%, 97.5% ± 13%; Western 2.5% ± 55%, 97.5% ± 35% (B = 200, as
+/// those: UKdat 2.5% ± 22%, 97.5% ± 13%; Western 2.5% ± 55%, 97.5% ± 35% (B = 200, as
 /// the reference run). The point estimate and â, which are deterministic, are checked at
 /// 1e-6.
 #[test]
 fn bootstrap_bca_within_monte_carlo_error() {
     let r = reference();
     for (data, b, tol_lo, tol_hi) in [
-        ("UKdat", 1000usize, 0.14, 0.13),
+        ("UKdat", 1000usize, 0.22, 0.13),
         ("Western", 200, 0.55, 0.35),
     ] {
         let f = bootstrap(
@@ -447,4 +447,257 @@ fn noninformative_lists_and_nonexistent_estimates() {
     ));
     let v = check_identifiability(&t3, &Model::main_effects()).unwrap();
     assert!(!v.exists && v.code == 1, "{v}");
+}
+
+/// Prints the stepwise reports (`-- --ignored --nocapture`), for reading.
+#[test]
+#[ignore]
+fn print_reports() {
+    for data in [
+        "UKdat",
+        "UKdat_5",
+        "Ned",
+        "Ned_5",
+        "NewOrl",
+        "NewOrl_5",
+        "Western",
+        "Artificial_3",
+    ] {
+        let s = stepwise(&table(data), &StepwiseParams::default()).unwrap();
+        eprintln!(
+            "=== {data}\n{s}\nthin: {:?} without empty: {:?}\n",
+            s.thin_effects, s.n_hat_without_empty_overlaps
+        );
+    }
+    for data in ["Western", "Ned", "NewOrl"] {
+        let b = bootstrap(
+            &table(data),
+            &BootstrapParams {
+                replicates: 200,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        eprintln!("=== bootstrap {data}\n{b}\n{:?}", b.summary);
+    }
+}
+
+/// SparseMSE prints tied BCa quantiles for Ned (upper: 90%, 95%, 97.5% all 146,408) and
+/// NewOrl (lower: 2.5%-16% all 790.7) without comment: the adjusted percentiles lie
+/// beyond the bootstrap's range, so those "limits" are just the extreme draw. We must
+/// reproduce the situation (B = 200, as the reference run) and say so: every quantile
+/// SparseMSE ties is flagged `beyond_range`, and the estimate carries a warning.
+#[test]
+fn degenerate_bca_limits_are_reported_not_copied() {
+    let r = reference();
+    for (data, side) in [("Ned", "upper"), ("NewOrl", "lower")] {
+        let f = bootstrap(
+            &table(data),
+            &BootstrapParams {
+                replicates: 200,
+                seed: 1234,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let q = &r["results"][data]["bootstrap"]["BCaquantiles"];
+        let probs = [
+            "0.025", "0.05", "0.1", "0.16", "0.84", "0.9", "0.95", "0.975",
+        ];
+        let vals: Vec<f64> = probs.iter().map(|p| q[*p].as_f64().unwrap()).collect();
+        let extreme = if side == "upper" { vals[7] } else { vals[0] };
+        for (p, v) in probs.iter().zip(&vals) {
+            if *v == extreme {
+                let p: f64 = p.parse().unwrap();
+                assert!(
+                    f.beyond_range.contains(&p),
+                    "{data}: SparseMSE ties the {p} quantile; ours {:?}",
+                    f.beyond_range
+                );
+            }
+        }
+        let flagged = f
+            .estimate
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains(&format!("BCa {side} limit is the")));
+        assert!(flagged, "{data}: {:?}", f.estimate.warnings);
+    }
+}
+
+fn permuted(t: &ListTable, perm: &[usize]) -> ListTable {
+    // New list l is old list perm[l].
+    let k = t.n_lists();
+    let mut counts = vec![0u64; 1 << k];
+    for (c, &v) in t.counts().iter().enumerate() {
+        let mut code = 0;
+        for (l, &old) in perm.iter().enumerate() {
+            code |= ((c >> old) & 1) << l;
+        }
+        counts[code] += v;
+    }
+    ListTable::new(perm.iter().map(|&o| t.names()[o].clone()).collect(), counts).unwrap()
+}
+
+/// Refitting with the lists in another order gives the same N̂ and the same effects.
+#[test]
+fn list_order_does_not_matter() {
+    for data in ["UKdat", "Ned", "NewOrl", "Western"] {
+        let t = table(data);
+        let k = t.n_lists();
+        let s0 = stepwise(&t, &StepwiseParams::default()).unwrap();
+        let mut e0: Vec<String> = s0.steps.iter().map(|s| s.effect.clone()).collect();
+        e0.sort();
+        for shift in 1..k {
+            let perm: Vec<usize> = (0..k).map(|l| (k - 1 - l + shift) % k).collect();
+            let tp = permuted(&t, &perm);
+            let s = stepwise(&tp, &StepwiseParams::default()).unwrap();
+            close(
+                s.estimate.n_hat,
+                s0.estimate.n_hat,
+                1e-8,
+                &format!("{data} permuted {perm:?}"),
+            );
+            let mut e: Vec<String> = s
+                .steps
+                .iter()
+                .map(|st| {
+                    // Name pairs in the original order for comparison.
+                    let (a, b) = st.effect.split_once(':').unwrap();
+                    let (ia, ib) = (
+                        t.names().iter().position(|n| n == a).unwrap(),
+                        t.names().iter().position(|n| n == b).unwrap(),
+                    );
+                    if ia < ib {
+                        format!("{a}:{b}")
+                    } else {
+                        format!("{b}:{a}")
+                    }
+                })
+                .collect();
+            e.sort();
+            assert_eq!(e, e0, "{data} permuted {perm:?}");
+        }
+    }
+}
+
+/// Bad settings give typed errors naming the setting.
+#[test]
+fn bad_settings_are_refused() {
+    let t = table("Western");
+    let name = |e: darkfigure::Error| match e {
+        darkfigure::Error::InvalidParameter { name, .. } => name,
+        other => panic!("expected InvalidParameter, got {other:?}"),
+    };
+    let bp = |f: fn(&mut BootstrapParams)| {
+        let mut p = BootstrapParams {
+            replicates: 10,
+            ..Default::default()
+        };
+        f(&mut p);
+        bootstrap(&t, &p).unwrap_err()
+    };
+    assert_eq!(name(bp(|p| p.replicates = 1)), "replicates");
+    assert_eq!(name(bp(|p| p.probs = vec![0.0])), "probs");
+    assert_eq!(name(bp(|p| p.pthresh = 1.5)), "pthresh");
+    assert_eq!(
+        name(
+            stepwise(
+                &t,
+                &StepwiseParams {
+                    pthresh: -0.1,
+                    ..Default::default()
+                }
+            )
+            .unwrap_err()
+        ),
+        "pthresh"
+    );
+    assert_eq!(name(Model::from_labels(&t, &["A:Q"]).unwrap_err()), "model");
+    assert_eq!(name(Model::from_labels(&t, &["A-B"]).unwrap_err()), "model");
+    assert_eq!(
+        name(
+            check_identifiability(
+                &t,
+                &Model {
+                    pairs: vec![(3, 1)]
+                }
+            )
+            .unwrap_err()
+        ),
+        "model"
+    );
+    assert!(matches!(
+        fit_model(&t, &Model::main_effects(), 1.5).unwrap_err(),
+        darkfigure::Error::InvalidParameter { .. }
+    ));
+}
+
+/// Resamples whose estimate does not exist (no case on both lists: N unbounded) count as
+/// N̂* = ∞ and are reported; the upper limit is then unbounded, never a huge number.
+#[test]
+fn nonexistent_resamples_are_counted_as_unbounded() {
+    let t = ListTable::new(vec!["A".into(), "B".into()], vec![0, 10, 7, 1]).unwrap();
+    let f = bootstrap(
+        &t,
+        &BootstrapParams {
+            replicates: 200,
+            seed: 7,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let n_inf = f.draws.iter().filter(|d| d.is_infinite()).count();
+    assert!(
+        n_inf > 50,
+        "P(no overlap in a resample) = (17/18)^18 ≈ 0.36: got {n_inf}"
+    );
+    assert_eq!(f.summary.n_nonexistent, n_inf);
+    assert!(f.estimate.interval.is_unbounded_above());
+    assert!(f.draws.iter().all(|d| d.is_infinite() || *d < 1e6));
+    assert!(
+        f.estimate
+            .warnings
+            .iter()
+            .any(|w| matches!(w, darkfigure::Warning::UnboundedInterval { .. }))
+    );
+    // Point estimate: Lincoln-Petersen 11·8/1 = 88 (saturated main-effects model).
+    close(f.estimate.n_hat, 88.0, 1e-9, "two-list N̂");
+    let json = serde_json::to_string(&f).unwrap();
+    assert!(json.contains("\"upper\":null"));
+}
+
+/// `stepwisefit(pthresh = 0)` is the main-effects model; `pthresh = 1` the model with every
+/// two-list effect when `checkident(mX = 0)` passes (UKdat: code 0).
+#[test]
+fn pthresh_extremes() {
+    let t = table("UKdat");
+    let r = reference();
+    let s0 = stepwise(
+        &t,
+        &StepwiseParams {
+            pthresh: 0.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s0.fit.label, "[main]");
+    close(
+        s0.estimate.n_hat,
+        r["results"]["UKdat"]["main_effects"]["estimate"]["point est."]
+            .as_f64()
+            .unwrap(),
+        RTOL,
+        "UKdat main",
+    );
+    let s1 = stepwise(
+        &t,
+        &StepwiseParams {
+            pthresh: 1.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s1.fit.model.pairs.len(), 15);
+    assert!(s1.fit.verdict.ok());
 }

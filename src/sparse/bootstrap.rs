@@ -75,6 +75,13 @@ pub struct BootstrapFit {
     pub ahat: f64,
     /// BCa quantiles at `params.probs`.
     pub bca_quantiles: Vec<f64>,
+    /// The adjusted percentiles Φ(z0 + (z0 + z_α)/(1 − â(z0 + z_α))) behind them.
+    pub adjusted_probs: Vec<f64>,
+    /// Probabilities of `params.probs` whose adjusted percentile lies beyond the range
+    /// the draws resolve (type-8 quantile clamped at the smallest or largest draw): the
+    /// BCa quantile there is only the bootstrap's extreme, not a limit (SparseMSE prints
+    /// such tied values, e.g. Ned's upper quantiles, without saying so).
+    pub beyond_range: Vec<f64>,
     /// The estimate with the BCa interval at `params.level` (the model-based log-normal
     /// interval among `other_intervals`).
     pub estimate: Estimate,
@@ -93,8 +100,24 @@ impl fmt::Display for BootstrapFit {
             self.z0,
             self.ahat
         )?;
-        for (p, q) in self.params.probs.iter().zip(&self.bca_quantiles) {
-            writeln!(f, "  BCa {:>5.1}%  {}", p * 100.0, fmt_num(*q))?;
+        for ((p, q), a) in self
+            .params
+            .probs
+            .iter()
+            .zip(&self.bca_quantiles)
+            .zip(&self.adjusted_probs)
+        {
+            let note = if self.beyond_range.contains(p) {
+                "  (extreme draw: beyond the bootstrap's range)"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "  BCa {:>5.1}%  {}  (adjusted percentile {a:.4}){note}",
+                p * 100.0,
+                fmt_num(*q)
+            )?;
         }
         write!(f, "{}", self.estimate)
     }
@@ -169,7 +192,8 @@ fn quantile_ab(sorted: &[f64], p: f64, a: f64) -> f64 {
     // x padded as R does: x[1], x[1], x..., x[n], x[n]; qs = x[j + 2].
     let at = |idx: i64| -> f64 {
         // idx is the 1-based index into the padded vector.
-        let k = idx - 2; // 0-based into sorted
+        // padded[i] = x[i − 2] (1-based) = sorted[i − 3], clamped at both ends.
+        let k = idx - 3;
         sorted[k.clamp(0, n as i64 - 1) as usize]
     };
     let j = j as i64;
@@ -236,9 +260,14 @@ pub fn jackknife_acceleration(table: &ListTable, pthresh: f64) -> Result<(f64, V
 /// ```
 /// Replicates run in parallel (rayon); replicate i uses its own
 /// `Xoshiro256PlusPlus::seed_from_u64(mix(seed, i))` stream, so the draws and limits do
-/// not depend on the number of threads. A resample whose estimate does not exist
-/// counts as N̂* = ∞ (an unbounded upper limit is then reported as such). Each resample
-/// first drops non-informative lists (a resample may empty a small list).
+/// not depend on the number of threads. Each resample first drops non-informative lists
+/// (a resample may empty a small list). A resample whose selected model fails the
+/// existence check (only possible for the main-effects model: every added effect passed
+/// it) counts as N̂* = ∞, and an upper limit among such draws is reported as unbounded.
+/// That is exact when the failure makes N unbounded (lists without common cases) and
+/// conservative when the extended MLE would put the dark figure at 0 (a list nested in
+/// another), where SparseMSE's glm returns about n; the count is in
+/// [`DrawSummary::n_nonexistent`] and a warning.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for bad settings; errors of [`stepwise`] on the data;
@@ -315,19 +344,45 @@ pub fn bootstrap(table: &ListTable, params: &BootstrapParams) -> Result<Bootstra
     let z0 = qnorm(below as f64 / draws.len() as f64);
     let mut sorted = draws.clone();
     sorted.sort_by(f64::total_cmp);
-    let bca = |alpha: f64| {
+    let adjust = |alpha: f64| {
         let za0 = qnorm(alpha) + z0;
-        let zq = pnorm(z0 + za0 / (1.0 - ahat * za0));
-        quantile_type8(&sorted, zq)
+        pnorm(z0 + za0 / (1.0 - ahat * za0))
     };
-    let bca_quantiles: Vec<f64> = params.probs.iter().map(|&p| bca(p)).collect();
+    let nb = sorted.len() as f64;
+    let clamped = |q: f64| {
+        let nppm = 1.0 / 3.0 + q * (nb + 1.0 / 3.0);
+        !q.is_finite() || nppm < 1.0 || nppm >= nb
+    };
+    let adjusted_probs: Vec<f64> = params.probs.iter().map(|&p| adjust(p)).collect();
+    let bca_quantiles: Vec<f64> = adjusted_probs
+        .iter()
+        .map(|&q| quantile_type8(&sorted, q))
+        .collect();
+    let beyond_range: Vec<f64> = params
+        .probs
+        .iter()
+        .zip(&adjusted_probs)
+        .filter(|(_, q)| clamped(**q))
+        .map(|(p, _)| *p)
+        .collect();
     let half = (1.0 - params.level) / 2.0;
+    let (qlo, qhi) = (adjust(half), adjust(1.0 - half));
     let interval = Interval {
-        lower: bca(half),
-        upper: bca(1.0 - half),
+        lower: quantile_type8(&sorted, qlo),
+        upper: quantile_type8(&sorted, qhi),
         level: params.level,
         method: IntervalMethod::BootstrapBca,
     };
+    for (q, side, extreme) in [(qlo, "lower", "smallest"), (qhi, "upper", "largest")] {
+        if clamped(q) {
+            warnings.push(Warning::Other {
+                message: format!(
+                    "the BCa {side} limit is the {extreme} of the {} bootstrap estimates: its adjusted percentile {q:.4} lies beyond what they resolve, so the true limit is further out (more replicates needed, or the bootstrap distribution is degenerate)",
+                    sorted.len()
+                ),
+            });
+        }
+    }
 
     let finite: Vec<f64> = draws.iter().copied().filter(|d| d.is_finite()).collect();
     let n_nonexistent = draws.len() - finite.len();
@@ -377,16 +432,6 @@ pub fn bootstrap(table: &ListTable, params: &BootstrapParams) -> Result<Bootstra
                 .into(),
         });
     }
-    let tied = params
-        .probs
-        .windows(2)
-        .zip(bca_quantiles.windows(2))
-        .any(|(_, q)| q[0] == q[1]);
-    if tied {
-        estimate = estimate.with_warning(Warning::Other {
-            message: "some BCa quantiles coincide: the adjusted percentile falls outside the bootstrap range or on a point mass".into(),
-        });
-    }
     Ok(BootstrapFit {
         point,
         params: params.clone(),
@@ -395,6 +440,8 @@ pub fn bootstrap(table: &ListTable, params: &BootstrapParams) -> Result<Bootstra
         z0,
         ahat,
         bca_quantiles,
+        adjusted_probs,
+        beyond_range,
         estimate,
     })
 }
@@ -405,10 +452,10 @@ mod tests {
 
     #[test]
     fn type8_matches_r() {
-        // R: quantile(1:10, c(0.01, 0.25, 0.5, 0.99), type = 8) = 1, 3.083333, 5.5, 10
+        // R: quantile(1:10, c(0.01, 0.25, 0.5, 0.99), type = 8) = 1, 2.916667, 5.5, 10
         let x: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(quantile_type8(&x, 0.01), 1.0);
-        assert!((quantile_type8(&x, 0.25) - 3.083_333_333_333_333).abs() < 1e-12);
+        assert!((quantile_type8(&x, 0.25) - 2.916_666_666_666_667).abs() < 1e-12);
         assert!((quantile_type8(&x, 0.5) - 5.5).abs() < 1e-12);
         assert_eq!(quantile_type8(&x, 0.99), 10.0);
     }

@@ -23,6 +23,28 @@ pub(crate) fn all_pairs(k: usize) -> Vec<Pair> {
     v
 }
 
+/// Number of triples of lists whose three pairs all overlap (`SparseMSE::count_triples`).
+pub(crate) fn count_triples(counts: &[u64], k: usize) -> usize {
+    let ov: Vec<Vec<bool>> = (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| i != j && overlap(counts, (i.min(j), i.max(j))) > 0)
+                .collect()
+        })
+        .collect();
+    let mut n = 0;
+    for a in 0..k {
+        for b in a + 1..k {
+            for c in b + 1..k {
+                if ov[a][b] && ov[a][c] && ov[b][c] {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
+}
+
 /// Cases on both lists of a pair, whatever else they are on.
 pub(crate) fn overlap(counts: &[u64], (i, j): Pair) -> u64 {
     let mask = (1usize << i) | (1usize << j);
@@ -191,7 +213,7 @@ fn ln_pmf(x: u64, lambda: f64) -> f64 {
 /// X ~ Poisson(λ), computed by summing the short tail so that tiny p-values keep their
 /// relative precision (R's `ppois`).
 pub(crate) fn poisson_p(n: u64, lambda: f64) -> f64 {
-    if !(lambda > 0.0) {
+    if lambda.is_nan() || lambda <= 0.0 {
         // X = 0 surely: P(X ≤ n) = 1, P(X ≥ n) = [n = 0].
         return if n == 0 { 1.0 } else { 0.0 };
     }
@@ -255,6 +277,17 @@ pub(crate) fn stepwise(counts: &[u64], k: usize, pthresh: f64) -> Result<RawStep
     let mut pairs: Vec<Pair> = Vec::new();
     let mut included = vec![false; ints.len()];
     let mut steps = Vec::new();
+    if pthresh >= 1.0 {
+        // SparseMSE: with pthresh = 1 the model with every pair is used when it passes.
+        let v = check(counts, k, &ints);
+        if v.exists && v.rank_deficiency == 0 {
+            return Ok(RawStepwise {
+                pairs: ints.clone(),
+                steps,
+                fit: fit(counts, k, &ints)?,
+            });
+        }
+    }
     let mut cur = fit(counts, k, &pairs)?;
     if pthresh <= 0.0 {
         return Ok(RawStepwise {
@@ -285,7 +318,7 @@ pub(crate) fn stepwise(counts: &[u64], k: usize, pthresh: f64) -> Result<RawStep
         let mut chosen = None;
         let mut rejected = Vec::new();
         for &(pv, idx) in &cand {
-            if !(pv < pthresh) {
+            if pv.is_nan() || pv >= pthresh {
                 break;
             }
             let mut trial = pairs.clone();

@@ -27,7 +27,18 @@
 //!   are dropped first (`SparseMSE::removenoninformativelists`).
 //!
 //! A model whose MLE does not exist gives [`Error::EstimateDoesNotExist`], never a huge
-//! number.
+//! number. A BCa limit whose adjusted percentile lies beyond the bootstrap's range (SparseMSE
+//! then prints tied quantiles, e.g. Ned's upper limits) is flagged, with a warning.
+//!
+//! The [`Estimate`] carries N̂, the delta-method SE `exp(β̂0)·se(β̂0)`, the model-based
+//! log-normal interval of `estimatepopulation.0` (or the BCa interval, from
+//! [`bootstrap`]), and fit statistics: deviance, residual df, SparseMSE's adjusted AIC, and
+//! a BIC with n = cases observed counting empty-overlap effects as parameters (SparseMSE
+//! reports no BIC). Standard errors are R's `summary.glm` ones (working weights of the last
+//! IRLS step).
+//!
+//! One-call API: [`stepwise`] (point estimate and model), [`bootstrap`] (BCa interval),
+//! [`fit_model`] (a given model), [`check_identifiability`] (checkident verdict).
 //!
 //! # References
 //! - Chan, L., Silverman, B. W. & Vincent, K. (2021). Multiple systems estimation for
@@ -243,6 +254,25 @@ pub fn check_identifiability(table: &ListTable, model: &Model) -> Result<Verdict
         table.n_lists(),
         &model.pairs,
     ))
+}
+
+/// Number of triples of lists in which every pair shares at least one case
+/// (`SparseMSE::count_triples`); when it is 0 the model with every two-list effect is not
+/// identifiable.
+///
+/// # References
+/// `SparseMSE::count_triples` (Chan, Silverman & Vincent 2021).
+///
+/// # Examples
+/// ```
+/// use darkfigure::data::ListTable;
+/// let t = ListTable::new(vec!["A".into(), "B".into(), "C".into()],
+///                        vec![0, 40, 30, 6, 20, 0, 0, 0])?;
+/// assert_eq!(darkfigure::sparse::count_triples(&t), 0);
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
+pub fn count_triples(table: &ListTable) -> usize {
+    core::count_triples(table.counts(), table.n_lists())
 }
 
 /// An effect with an empty overlap that the model contains.
@@ -572,6 +602,9 @@ pub struct StepwiseFit {
     pub fit: ModelFit,
     /// Effects of the selected model with at most [`THIN_OVERLAP`] shared cases.
     pub thin_effects: Vec<ThinEffect>,
+    /// N̂ of the selected model without its empty-overlap effects (`None` when it has
+    /// none, or when that model fails the checks): how much N̂ rests on cells set to 0.
+    pub n_hat_without_empty_overlaps: Option<f64>,
     /// The estimate (model-based log-normal interval).
     pub estimate: Estimate,
 }
@@ -733,7 +766,39 @@ pub fn stepwise(table: &ListTable, params: &StepwiseParams) -> Result<StepwiseFi
             n_hat_without,
         });
     }
+    let n_hat_without_empty_overlaps = if sw.fit.design.empty.is_empty() {
+        None
+    } else {
+        let without: Vec<Pair> = sw
+            .pairs
+            .iter()
+            .copied()
+            .filter(|p| !sw.fit.design.empty.contains(p))
+            .collect();
+        let v = core::check(counts, k, &without);
+        if v.exists && v.rank_deficiency == 0 {
+            core::fit(counts, k, &without).ok().map(|f| f.n_hat())
+        } else {
+            None
+        }
+    };
     let mut estimate = fit.to_estimate(METHOD, params.level, table.observed());
+    if let Some(nw) = n_hat_without_empty_overlaps {
+        let ratio = fit.n_hat / nw;
+        if !(0.8..=1.25).contains(&ratio) {
+            estimate = estimate.with_warning(Warning::Other {
+                message: format!(
+                    "N̂ rests on the empty-overlap effects {} (their cells are fitted as 0): without them N̂ = {} ({ratio:.2}×)",
+                    fit.empty_overlaps
+                        .iter()
+                        .map(|e| e.effect.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    fmt_num(nw),
+                ),
+            });
+        }
+    }
     for d in &dropped {
         estimate = estimate.with_warning(Warning::Other {
             message: format!("list {} dropped as non-informative: {}", d.list, d.reason),
@@ -761,6 +826,7 @@ pub fn stepwise(table: &ListTable, params: &StepwiseParams) -> Result<StepwiseFi
         steps,
         fit,
         thin_effects,
+        n_hat_without_empty_overlaps,
         estimate,
     })
 }
