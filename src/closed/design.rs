@@ -3,7 +3,8 @@
 
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
-use crate::glm::GroupedCounts;
+use super::product::ProductCounts;
+use crate::glm::{GroupedCounts, RGlm, RGlmFit};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
@@ -174,11 +175,35 @@ pub(crate) struct Design {
     pub group_k: Vec<usize>,
     /// First capture occasion (1-based) of each group, when known.
     pub group_first: Vec<usize>,
+    /// When set, the model is fitted from sufficient statistics (Mt, Mth) and
+    /// `counts` is unused.
+    pub product: Option<ProductCounts>,
 }
 
 impl Design {
+    /// Total count over the cells of the fit.
+    pub fn total(&self) -> f64 {
+        match &self.product {
+            Some(pc) => pc.obs.iter().map(|c| c.1).sum::<f64>() + pc.zero_cell.unwrap_or(0.0),
+            None => self.counts.total(),
+        }
+    }
+
+    /// Fits the design along R's path.
+    pub fn fit(&self, glm: &RGlm) -> Result<RGlmFit> {
+        match &self.product {
+            Some(pc) => pc.fit(glm),
+            None => glm.fit(&self.counts),
+        }
+    }
+
     /// Removes coefficient column `j` (not the intercept).
     pub fn drop_column(&mut self, j: usize) {
+        if let Some(pc) = self.product.as_mut() {
+            pc.drop_column(j);
+            self.names.remove(j);
+            return;
+        }
         let x = std::mem::replace(&mut self.counts.x, DMatrix::zeros(0, 0));
         self.counts.x = x.remove_column(j);
         self.names.remove(j);
@@ -188,6 +213,10 @@ impl Design {
     /// 1, offset 0) holding `n0` units.
     pub fn augmented(&self, n0: f64) -> Design {
         let mut d = self.clone();
+        if let Some(pc) = d.product.as_mut() {
+            pc.zero_cell = Some(n0);
+            return d;
+        }
         let g = d.counts.x.nrows();
         let x = std::mem::replace(&mut d.counts.x, DMatrix::zeros(0, 0));
         let mut x = x.insert_row(g, 0.0);
@@ -311,8 +340,35 @@ pub(crate) fn standard_design(h: &CaptureHistories, model: ClosedModel) -> Resul
             if let Some(hh) = het {
                 names.extend(hh.names(t));
             }
-            let terms: Vec<u64> = (0..t).map(|j| 1u64 << j).collect();
-            cellwise(h, t, &terms, het, names, &obs)
+            let het_cols: Vec<Vec<f64>> = match het {
+                None => Vec::new(),
+                Some(hh) => {
+                    let m = hh.columns(t);
+                    let mut cols = vec![vec![0.0; t + 1]; m];
+                    let mut v = Vec::new();
+                    for k in 1..=t {
+                        v.clear();
+                        hh.values(k as f64, t, &mut v);
+                        for c in 0..m {
+                            cols[c][k] = v[c];
+                        }
+                    }
+                    cols
+                }
+            };
+            Ok(Design {
+                counts: GroupedCounts::new(DMatrix::zeros(0, names.len()), vec![], &[], &[])?,
+                names,
+                chao_nca: if het == Some(Heterogeneity::Chao) { Some(t + 1) } else { None },
+                group_k: Vec::new(),
+                group_first: Vec::new(),
+                product: Some(ProductCounts {
+                    t,
+                    het: het_cols,
+                    obs,
+                    zero_cell: None,
+                }),
+            })
         }
     }
 }
@@ -342,6 +398,7 @@ fn grouped(
         chao_nca: if het == Some(Heterogeneity::Chao) { Some(nca) } else { None },
         group_k,
         group_first,
+        product: None,
     })
 }
 
@@ -403,6 +460,7 @@ pub(crate) fn cellwise(
         chao_nca: if het == Some(Heterogeneity::Chao) { Some(1 + terms.len()) } else { None },
         group_k,
         group_first,
+        product: None,
     })
 }
 
@@ -443,5 +501,6 @@ pub(crate) fn zero_design(f_k: &[f64], t: Option<usize>, t0: usize, het: Option<
         chao_nca: if het == Some(Heterogeneity::Chao) { Some(2) } else { None },
         group_k,
         group_first: vec![0; t0],
+        product: None,
     })
 }

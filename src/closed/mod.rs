@@ -35,6 +35,7 @@ mod design;
 mod fit;
 mod loglinear;
 mod mtb;
+mod product;
 mod profile;
 mod select;
 

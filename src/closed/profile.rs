@@ -159,7 +159,7 @@ impl<'a> Profile<'a> {
         };
         // Rcapture's N in the correction is the sum of the augmented counts, which
         // leaves out units caught more than t0 times in `.0` fits.
-        let l = -dev / 2.0 + cormack(self.design.counts.total() + n0, n0);
+        let l = -dev / 2.0 + cormack(self.design.total() + n0, n0);
         self.curve.push((big_n, l));
         l
     }
