@@ -362,12 +362,7 @@ pub(crate) fn standard_design(h: &CaptureHistories, model: ClosedModel) -> Resul
                 chao_nca: if het == Some(Heterogeneity::Chao) { Some(t + 1) } else { None },
                 group_k: Vec::new(),
                 group_first: Vec::new(),
-                product: Some(ProductCounts {
-                    t,
-                    het: het_cols,
-                    obs,
-                    zero_cell: None,
-                }),
+                product: Some(ProductCounts::new(t, het_cols, obs)),
             })
         }
     }

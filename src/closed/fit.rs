@@ -113,7 +113,17 @@ pub(crate) fn glm_warnings_pub(f: &RGlmFit, names: &[String]) -> Vec<Warning> {
 /// eta, refit, repeat) when the design has Chao columns and `neg` is set.
 pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<DesignFit> {
     let mut design = design;
+    let p = design.names.len();
+    let glm_first;
+    let glm = if glm.start.as_ref().is_some_and(|s| s.len() != p) {
+        glm_first = RGlm { start: None, ..glm.clone() };
+        &glm_first
+    } else {
+        glm
+    };
     let mut f = design.fit(glm)?;
+    let glm_refit = RGlm { start: None, ..glm.clone() };
+    let glm = &glm_refit;
     let mut warnings = glm_warnings_pub(&f, &design.names);
     let mut dropped = Vec::new();
     if let (Some(nca), true) = (design.chao_nca, neg) {

@@ -29,7 +29,25 @@ pub(crate) struct ProductCounts {
     pub obs: Vec<(u64, f64)>,
     /// Count of the never-seen cell, when it is part of the fit.
     pub zero_cell: Option<f64>,
+    /// Statistics of the observed cells (without the never-seen cell).
+    stats: ObsStats,
 }
+
+/// Per-fit constants from the observed cells: X'y, Σ y ln y, Σ ln y!, Σ y, R's
+/// starting system and deviance.
+#[derive(Debug, Clone, PartialEq)]
+struct ObsStats {
+    s: DVector<f64>,
+    ylogy: f64,
+    lfact: f64,
+    total: f64,
+    n_pos: f64,
+    start_dev: f64,
+    start_a: DMatrix<f64>,
+    start_b: DVector<f64>,
+}
+
+const C0: f64 = 0.1 * -2.302585092994046 - 0.1;
 
 fn esp(xs: &[f64], out: &mut [f64]) {
     for v in out.iter_mut() {
@@ -46,6 +64,70 @@ fn esp(xs: &[f64], out: &mut [f64]) {
 }
 
 impl ProductCounts {
+    pub fn new(t: usize, het: Vec<Vec<f64>>, obs: Vec<(u64, f64)>) -> Self {
+        let mut pc = ProductCounts {
+            t,
+            het,
+            obs,
+            zero_cell: None,
+            stats: ObsStats {
+                s: DVector::zeros(0),
+                ylogy: 0.0,
+                lfact: 0.0,
+                total: 0.0,
+                n_pos: 0.0,
+                start_dev: 0.0,
+                start_a: DMatrix::zeros(0, 0),
+                start_b: DVector::zeros(0),
+            },
+        };
+        pc.prepare();
+        pc
+    }
+
+    fn prepare(&mut self) {
+        let p = self.p();
+        let mut row = vec![0.0; p];
+        let mut st = ObsStats {
+            s: DVector::zeros(p),
+            ylogy: 0.0,
+            lfact: 0.0,
+            total: 0.0,
+            n_pos: 0.0,
+            start_dev: 0.0,
+            start_a: DMatrix::zeros(p, p),
+            start_b: DVector::zeros(p),
+        };
+        for &(code, y) in &self.obs {
+            if y <= 0.0 {
+                continue;
+            }
+            self.row(code, &mut row);
+            let wz = (y + 0.1) * (y + 0.1).ln() - 0.1 - C0;
+            for a in 0..p {
+                if row[a] == 0.0 {
+                    continue;
+                }
+                st.s[a] += y * row[a];
+                st.start_b[a] += wz * row[a];
+                for b in 0..=a {
+                    st.start_a[(a, b)] += y * row[a] * row[b];
+                }
+            }
+            st.ylogy += y * y.ln();
+            st.lfact += ln_gamma(y + 1.0);
+            st.total += y;
+            st.n_pos += 1.0;
+            st.start_dev += 2.0 * (y * (y / (y + 0.1)).ln() + 0.1);
+        }
+        for a in 0..p {
+            for b in 0..a {
+                st.start_a[(b, a)] = st.start_a[(a, b)];
+            }
+        }
+        self.stats = st;
+    }
+
     pub fn p(&self) -> usize {
         1 + self.t + self.het.len()
     }
@@ -63,10 +145,6 @@ impl ProductCounts {
 
     pub fn n_cells(&self) -> f64 {
         ((1u64 << self.t) - 1) as f64 + if self.zero_cell.is_some() { 1.0 } else { 0.0 }
-    }
-
-    fn observed(&self) -> impl Iterator<Item = (u64, f64)> + '_ {
-        self.obs.iter().copied().chain(self.zero_cell.filter(|&y| y > 0.0).map(|y| (0u64, y)))
     }
 
     /// Σ μ x xᵀ over all cells at β (μ = exp(Xβ)); returns the matrix (its first
@@ -176,25 +254,25 @@ impl ProductCounts {
         let p = self.p();
         let t = self.t;
         let mut row = vec![0.0; p];
-        // Sufficient statistics and constants.
-        let mut s = DVector::zeros(p);
-        let (mut ylogy, mut lfact, mut total, mut start_dev) = (0.0, 0.0, 0.0, 0.0);
-        let mut n_pos = 0.0;
-        let c0 = 0.1 * 0.1f64.ln() - 0.1;
-        let mut start_a = DMatrix::zeros(p, p);
-        let mut start_b = DVector::zeros(p);
-        for (code, y) in self.observed() {
-            self.row(code, &mut row);
-            let xv = DVector::from_column_slice(&row);
-            s.axpy(y, &xv, 1.0);
+        // Sufficient statistics and constants (observed cells cached, never-seen cell added).
+        let st = &self.stats;
+        let mut s = st.s.clone();
+        let (mut ylogy, mut lfact, mut total, mut start_dev) = (st.ylogy, st.lfact, st.total, st.start_dev);
+        let mut n_pos = st.n_pos;
+        let c0 = C0;
+        let mut start_a = st.start_a.clone();
+        let mut start_b = st.start_b.clone();
+        if let Some(y) = self.zero_cell.filter(|&y| y > 0.0) {
+            s[0] += y;
             ylogy += y * y.ln();
             lfact += ln_gamma(y + 1.0);
             total += y;
             n_pos += 1.0;
             start_dev += 2.0 * (y * (y / (y + 0.1)).ln() + 0.1);
-            start_a.ger(y, &xv, &xv, 1.0);
-            start_b.axpy((y + 0.1) * (y + 0.1).ln() - 0.1 - c0, &xv, 1.0);
+            start_a[(0, 0)] += y;
+            start_b[0] += (y + 0.1) * (y + 0.1).ln() - 0.1 - c0;
         }
+        let _ = &mut row;
         start_dev += 0.2 * (self.n_cells() - n_pos);
         let zero_beta = vec![0.0; p];
         let m0 = self.moments(&zero_beta);
@@ -362,6 +440,7 @@ impl ProductCounts {
     pub fn drop_column(&mut self, j: usize) {
         let c = j - 1 - self.t;
         self.het.remove(c);
+        self.prepare();
     }
 }
 
