@@ -255,9 +255,9 @@ pub(crate) fn observed_cells(h: &CaptureHistories) -> Vec<(u64, f64)> {
         .collect()
 }
 
-/// Builds the design of one of the standard models on t occasions.
-pub(crate) fn standard_design(h: &CaptureHistories, model: ClosedModel) -> Result<Design> {
-    let t = h.occasions();
+/// Builds the design of one of the standard models on t occasions from the observed
+/// cells.
+pub(crate) fn standard_design_obs(t: usize, obs: Vec<(u64, f64)>, model: ClosedModel) -> Result<Design> {
     if t < model.min_occasions() {
         return Err(Error::TooFewOccasions {
             method: format!("{} (heterogeneous models require at least 3 capture occasions)", model.label()),
@@ -265,7 +265,6 @@ pub(crate) fn standard_design(h: &CaptureHistories, model: ClosedModel) -> Resul
             got: t,
         });
     }
-    let obs = observed_cells(h);
     match model {
         ClosedModel::M0 | ClosedModel::Mh(_) => {
             let het = model.heterogeneity();

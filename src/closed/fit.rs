@@ -259,6 +259,12 @@ pub(crate) fn fit_closed(
         return Err(Error::no_estimate(format!("{label}: the intercept is not estimable")));
     }
     let (abundance, stderr) = abundance(form, nn, f);
+    if !(abundance.is_finite() && stderr.is_finite()) {
+        return Err(Error::no_estimate(format!(
+            "{label}: N̂ = {abundance:.4e} with standard error {stderr:.4e} (the fit ran to the boundary{})",
+            if f.stop.converged() { "" } else { " and did not converge" }
+        )));
+    }
     let bias = asymptotic_bias(&df.design, f);
     let mut warnings = df.warnings.clone();
     if let Some(b) = bias
