@@ -42,7 +42,12 @@ fn no_profile() -> ClosedSettings {
 
 fn bench_closedp(c: &mut Criterion) {
     let mut g = c.benchmark_group("closedp_t_12_models");
-    for &(t, n) in &[(5usize, 10_000usize), (6, 10_000), (10, 10_000), (15, 10_000)] {
+    for &(t, n) in &[
+        (5usize, 10_000usize),
+        (6, 10_000),
+        (10, 10_000),
+        (15, 10_000),
+    ] {
         let h = simulate(n, t, 42 + t as u64);
         let s = no_profile();
         g.bench_with_input(BenchmarkId::new(format!("t{t}"), n), &h, |b, h| {
@@ -57,7 +62,10 @@ fn bench_profile(c: &mut Criterion) {
     for &t in &[5usize, 10] {
         let h = simulate(10_000, t, 7 + t as u64);
         let s = ClosedSettings::default();
-        for (name, m) in [("Mt", ClosedModel::Mt), ("MhChao", ClosedModel::Mh(Heterogeneity::Chao))] {
+        for (name, m) in [
+            ("Mt", ClosedModel::Mt),
+            ("MhChao", ClosedModel::Mh(Heterogeneity::Chao)),
+        ] {
             g.bench_with_input(BenchmarkId::new(name, t), &h, |b, h| {
                 b.iter(|| black_box(closed::fit_standard(h, m, &s).unwrap()))
             });

@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod ci;
+pub mod closed;
 pub mod data;
 pub mod error;
 pub mod estimate;
@@ -38,7 +39,6 @@ pub mod glm;
 pub mod prec;
 pub mod prelude;
 pub mod report;
-pub mod closed;
 pub mod two_source;
 
 pub use error::{Error, Result};

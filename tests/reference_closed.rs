@@ -5,6 +5,7 @@
 //! `tests/fixtures/closed/`. Tolerances: 1e-6 relative for fits (absolute 1e-6 for
 //! figures below 1e-3 such as deviances of saturated models), 1e-4 relative for
 //! profile-likelihood bounds.
+#![allow(clippy::type_complexity, clippy::needless_range_loop)]
 
 use darkfigure::closed::{self, ClosedEstimate, ClosedFit, Heterogeneity, LogLinearModel};
 use darkfigure::data::CaptureHistories;
@@ -16,7 +17,10 @@ const FIT_RTOL: f64 = 1e-6;
 const CI_RTOL: f64 = 1e-4;
 
 fn fixture(name: &str) -> String {
-    let p = format!("{}/tests/fixtures/closed/{name}", env!("CARGO_MANIFEST_DIR"));
+    let p = format!(
+        "{}/tests/fixtures/closed/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
@@ -31,12 +35,20 @@ fn histories(name: &str) -> CaptureHistories {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let has_freq = header.last() == Some(&"freq");
-    let t = if has_freq { header.len() - 1 } else { header.len() };
+    let t = if has_freq {
+        header.len() - 1
+    } else {
+        header.len()
+    };
     let mut rows = Vec::new();
     for l in lines.filter(|l| !l.trim().is_empty()) {
         let v: Vec<&str> = l.split(',').collect();
         let s: String = v[..t].concat();
-        let f: u64 = if has_freq { v[t].trim().parse().unwrap() } else { 1 };
+        let f: u64 = if has_freq {
+            v[t].trim().parse().unwrap()
+        } else {
+            1
+        };
         if s.contains('1') {
             rows.push((s, f));
         }
@@ -72,7 +84,15 @@ fn data_t(key: &str) -> CaptureHistories {
     }
 }
 
-const T_SETS: [&str; 7] = ["hare", "HIV", "lesbian", "diabetes", "seber1982_t2", "mvole_period3", "mvole_period4"];
+const T_SETS: [&str; 7] = [
+    "hare",
+    "HIV",
+    "lesbian",
+    "diabetes",
+    "seber1982_t2",
+    "mvole_period3",
+    "mvole_period4",
+];
 
 fn close(what: &str, got: f64, want: f64, rtol: f64) {
     let ok = if want.abs() < 1e-3 {
@@ -80,35 +100,90 @@ fn close(what: &str, got: f64, want: f64, rtol: f64) {
     } else {
         (got - want).abs() <= rtol * want.abs()
     };
-    assert!(ok, "{what}: got {got}, want {want} (rel {:e})", (got - want) / want);
+    assert!(
+        ok,
+        "{what}: got {got}, want {want} (rel {:e})",
+        (got - want) / want
+    );
 }
 
 fn num(v: &Value, k: &str) -> f64 {
-    v[k].as_f64().unwrap_or_else(|| panic!("missing {k} in {v}"))
+    v[k].as_f64()
+        .unwrap_or_else(|| panic!("missing {k} in {v}"))
 }
 
 fn check_fit(what: &str, f: &ClosedFit, want: &Value) {
-    close(&format!("{what} abundance"), f.abundance, num(want, "abundance"), FIT_RTOL);
-    close(&format!("{what} stderr"), f.stderr, num(want, "stderr"), FIT_RTOL);
-    close(&format!("{what} deviance"), f.deviance, num(want, "deviance"), FIT_RTOL);
+    close(
+        &format!("{what} abundance"),
+        f.abundance,
+        num(want, "abundance"),
+        FIT_RTOL,
+    );
+    close(
+        &format!("{what} stderr"),
+        f.stderr,
+        num(want, "stderr"),
+        FIT_RTOL,
+    );
+    close(
+        &format!("{what} deviance"),
+        f.deviance,
+        num(want, "deviance"),
+        FIT_RTOL,
+    );
     assert_eq!(f.df, want["df"].as_i64().unwrap(), "{what} df");
     close(&format!("{what} AIC"), f.aic, num(want, "AIC"), FIT_RTOL);
     close(&format!("{what} BIC"), f.bic, num(want, "BIC"), FIT_RTOL);
-    assert_eq!(f.info_code(), want["infoFit"].as_i64().unwrap(), "{what} infoFit {:?}", f.warnings);
+    assert_eq!(
+        f.info_code(),
+        want["infoFit"].as_i64().unwrap(),
+        "{what} infoFit {:?}",
+        f.warnings
+    );
     if let (Some(b), Some(wb)) = (f.bias, want.get("bias").and_then(|b| b.as_f64())) {
         close(&format!("{what} bias"), b, wb, 1e-4);
     }
 }
 
 fn check_ci(what: &str, e: &ClosedEstimate, want: &Value) {
-    let p = e.profile.as_ref().unwrap_or_else(|| panic!("{what}: no profile {:?}", e.estimate.warnings));
-    close(&format!("{what} ci_abundance"), p.ci_abundance, num(want, "ci_abundance"), CI_RTOL);
-    close(&format!("{what} ci_lower"), p.lower, num(want, "ci_lower"), CI_RTOL);
-    close(&format!("{what} ci_upper"), p.upper, num(want, "ci_upper"), CI_RTOL);
+    let p = e
+        .profile
+        .as_ref()
+        .unwrap_or_else(|| panic!("{what}: no profile {:?}", e.estimate.warnings));
+    close(
+        &format!("{what} ci_abundance"),
+        p.ci_abundance,
+        num(want, "ci_abundance"),
+        CI_RTOL,
+    );
+    close(
+        &format!("{what} ci_lower"),
+        p.lower,
+        num(want, "ci_lower"),
+        CI_RTOL,
+    );
+    close(
+        &format!("{what} ci_upper"),
+        p.upper,
+        num(want, "ci_upper"),
+        CI_RTOL,
+    );
     let info = want["infoCI"].as_i64().unwrap_or(0);
-    assert_eq!(p.lower_clipped, info.to_string().contains('5'), "{what} lower clipped");
-    assert_eq!(p.upper_limit_hit, info.to_string().contains('6'), "{what} upper limit");
-    assert_eq!(p.upper_limit_hit, want["ci_upper_is_lower_bound"].as_bool().unwrap(), "{what}");
+    assert_eq!(
+        p.lower_clipped,
+        info.to_string().contains('5'),
+        "{what} lower clipped"
+    );
+    assert_eq!(
+        p.upper_limit_hit,
+        info.to_string().contains('6'),
+        "{what} upper limit"
+    );
+    assert_eq!(
+        p.upper_limit_hit,
+        want["ci_upper_is_lower_bound"].as_bool().unwrap(),
+        "{what}"
+    );
     assert!(e.estimate.interval.contains(p.ci_abundance));
 }
 
@@ -119,12 +194,19 @@ fn closedp_t_all_models() {
         let h = data_t(key);
         let want = &reference()[key]["closedp.t"];
         let table = closed::closedp_t(&h, 0.95).unwrap();
-        let expected: Vec<&String> = want.as_object().unwrap().keys().filter(|k| !k.starts_with('_')).collect();
+        let expected: Vec<&String> = want
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !k.starts_with('_'))
+            .collect();
         assert_eq!(table.len(), expected.len(), "{key}: number of models");
         for (label, res) in &table {
             let w = &want[label.as_str()];
             assert!(w.is_object(), "{key}: unexpected model {label}");
-            let e = res.as_ref().unwrap_or_else(|err| panic!("{key} {label}: {err}"));
+            let e = res
+                .as_ref()
+                .unwrap_or_else(|err| panic!("{key} {label}: {err}"));
             check_fit(&format!("{key} {label}"), &e.fit, w);
             assert_eq!(e.estimate.model, *label);
             assert_eq!(e.estimate.method, "closedp.t");
@@ -139,7 +221,17 @@ fn closedp_t_two_occasions_refuses_heterogeneity() {
     let h = data_t("seber1982_t2");
     let s = closed::ClosedSettings::default();
     let e = closed::fit_standard(&h, closed::ClosedModel::Mh(Heterogeneity::Chao), &s).unwrap_err();
-    assert!(matches!(e, darkfigure::Error::TooFewOccasions { needed: 3, got: 2, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            darkfigure::Error::TooFewOccasions {
+                needed: 3,
+                got: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 fn zero_sets() -> Vec<(&'static str, Vec<u64>, Option<usize>, Option<usize>)> {
@@ -168,7 +260,9 @@ fn closedp_0_and_profile_intervals() {
             if !w.is_object() {
                 continue;
             }
-            let e = res.as_ref().unwrap_or_else(|err| panic!("{key} {label}: {err}"));
+            let e = res
+                .as_ref()
+                .unwrap_or_else(|err| panic!("{key} {label}: {err}"));
             check_fit(&format!("{key} .0 {label}"), &e.fit, w);
             let wc = &want_ci[label.as_str()];
             if wc.get("ci_lower").is_some() {
@@ -205,8 +299,18 @@ fn custom_models_match_closedpci_t() {
     let cases: [(&str, &str, &str, Option<Heterogeneity>); 4] = [
         ("HIV", "Mt double interaction", "[12,13,14,23,24,34]", None),
         ("HIV", "Mt interaction 1,2", "[12,3,4]", None),
-        ("lesbian", "[12,13,14] Darroch", "[12,13,14]", Some(Heterogeneity::Darroch)),
-        ("lesbian", "[12,13,14] Chao", "[12,13,14]", Some(Heterogeneity::Chao)),
+        (
+            "lesbian",
+            "[12,13,14] Darroch",
+            "[12,13,14]",
+            Some(Heterogeneity::Darroch),
+        ),
+        (
+            "lesbian",
+            "[12,13,14] Chao",
+            "[12,13,14]",
+            Some(Heterogeneity::Chao),
+        ),
     ];
     for (key, label, name, het) in cases {
         let h = data_t(key);
@@ -238,12 +342,26 @@ fn closedp_bc_matches() {
         for (label, res) in closed::closedp_bc_all(&h, 0.95) {
             let w = &want[label.as_str()];
             if w.get("error").is_some() {
-                assert!(res.is_err(), "{key} {label}: R refused, we gave {:?}", res.map(|e| e.n_hat));
+                assert!(
+                    res.is_err(),
+                    "{key} {label}: R refused, we gave {:?}",
+                    res.map(|e| e.n_hat)
+                );
                 continue;
             }
             let e = res.unwrap_or_else(|err| panic!("{key} {label}: {err}"));
-            close(&format!("{key} bc {label} abundance"), e.n_hat, num(w, "abundance"), FIT_RTOL);
-            close(&format!("{key} bc {label} stderr"), e.se, num(w, "stderr"), FIT_RTOL);
+            close(
+                &format!("{key} bc {label} abundance"),
+                e.n_hat,
+                num(w, "abundance"),
+                FIT_RTOL,
+            );
+            close(
+                &format!("{key} bc {label} stderr"),
+                e.se,
+                num(w, "stderr"),
+                FIT_RTOL,
+            );
             assert_eq!(e.method, "closedp.bc");
             checked += 1;
         }
@@ -266,8 +384,18 @@ fn closedp_bc_matches() {
         for het in hs {
             let e = closed::closedp_bc_counts(&f, t, t0, het, 0.95).unwrap();
             let w = &want[e.model.as_str()];
-            close(&format!("{key} bc {}", e.model), e.n_hat, num(w, "abundance"), FIT_RTOL);
-            close(&format!("{key} bc {} se", e.model), e.se, num(w, "stderr"), FIT_RTOL);
+            close(
+                &format!("{key} bc {}", e.model),
+                e.n_hat,
+                num(w, "abundance"),
+                FIT_RTOL,
+            );
+            close(
+                &format!("{key} bc {} se", e.model),
+                e.se,
+                num(w, "stderr"),
+                FIT_RTOL,
+            );
             checked += 1;
         }
     }
@@ -287,9 +415,24 @@ fn closedp_mtb_matches() {
     let w = &reference()["hare"]["closedp.Mtb"]["Mtb"];
     let m = closed::closedp_mtb(&h, 0.95).unwrap();
     let what = "hare Mtb";
-    close(&format!("{what} abundance"), m.fit.abundance, num(w, "abundance"), 1e-4);
-    close(&format!("{what} stderr"), m.fit.stderr, num(w, "stderr"), 1e-3);
-    close(&format!("{what} deviance"), m.fit.deviance, num(w, "deviance"), 1e-4);
+    close(
+        &format!("{what} abundance"),
+        m.fit.abundance,
+        num(w, "abundance"),
+        1e-4,
+    );
+    close(
+        &format!("{what} stderr"),
+        m.fit.stderr,
+        num(w, "stderr"),
+        1e-3,
+    );
+    close(
+        &format!("{what} deviance"),
+        m.fit.deviance,
+        num(w, "deviance"),
+        1e-4,
+    );
     close(&format!("{what} AIC"), m.fit.aic, num(w, "AIC"), 1e-4);
     close(&format!("{what} BIC"), m.fit.bic, num(w, "BIC"), 1e-4);
     assert_eq!(m.fit.df, w["df"].as_i64().unwrap());
@@ -298,11 +441,22 @@ fn closedp_mtb_matches() {
 
     let w3 = &reference()["mvole_period3"]["closedp.Mtb"]["Mtb"];
     let m3 = closed::closedp_mtb(&data_t("mvole_period3"), 0.95).unwrap();
-    assert!(m3.fit.aic <= num(w3, "AIC") + 1e-9, "{} vs {}", m3.fit.aic, num(w3, "AIC"));
-    assert!(m3.fit.stderr > m3.fit.abundance, "the period-3 estimate is very uncertain");
+    assert!(
+        m3.fit.aic <= num(w3, "AIC") + 1e-9,
+        "{} vs {}",
+        m3.fit.aic,
+        num(w3, "AIC")
+    );
+    assert!(
+        m3.fit.stderr > m3.fit.abundance,
+        "the period-3 estimate is very uncertain"
+    );
 
     let e4 = closed::closedp_mtb(&data_t("mvole_period4"), 0.95).unwrap_err();
-    assert!(matches!(e4, darkfigure::Error::EstimateDoesNotExist { .. }), "{e4}");
+    assert!(
+        matches!(e4, darkfigure::Error::EstimateDoesNotExist { .. }),
+        "{e4}"
+    );
     assert!(closed::closedp_mtb(&data_t("seber1982_t2"), 0.95).is_err());
 }
 
@@ -334,9 +488,17 @@ fn closedpms_t_tables() {
             let mut flagged = Vec::new();
             for (name, w) in want {
                 let terms = LogLinearModel::parse(name, 4).unwrap().terms();
-                let row = sel.rows.iter().find(|r| r.terms == terms).unwrap_or_else(|| panic!("{key} {sec} {name} missing"));
+                let row = sel
+                    .rows
+                    .iter()
+                    .find(|r| r.terms == terms)
+                    .unwrap_or_else(|| panic!("{key} {sec} {name} missing"));
                 let info = w["infoFit"].as_i64().unwrap();
-                let mismatch = if info == 0 || !lenient { &mut strict } else { &mut flagged };
+                let mismatch = if info == 0 || !lenient {
+                    &mut strict
+                } else {
+                    &mut flagged
+                };
                 if info == -1 {
                     if row.fit.is_some() {
                         mismatch.push(format!("{name}: R failed, we fitted"));
@@ -348,34 +510,84 @@ fn closedpms_t_tables() {
                     continue;
                 };
                 let what = format!("{key} {sec} {name}");
-                soft(mismatch, &format!("{what} abundance"), f.abundance, num(w, "abundance"), FIT_RTOL);
-                soft(mismatch, &format!("{what} deviance"), f.deviance, num(w, "deviance"), FIT_RTOL);
-                soft(mismatch, &format!("{what} AIC"), f.aic, num(w, "AIC"), FIT_RTOL);
-                soft(mismatch, &format!("{what} BIC"), f.bic, num(w, "BIC"), FIT_RTOL);
+                soft(
+                    mismatch,
+                    &format!("{what} abundance"),
+                    f.abundance,
+                    num(w, "abundance"),
+                    FIT_RTOL,
+                );
+                soft(
+                    mismatch,
+                    &format!("{what} deviance"),
+                    f.deviance,
+                    num(w, "deviance"),
+                    FIT_RTOL,
+                );
+                soft(
+                    mismatch,
+                    &format!("{what} AIC"),
+                    f.aic,
+                    num(w, "AIC"),
+                    FIT_RTOL,
+                );
+                soft(
+                    mismatch,
+                    &format!("{what} BIC"),
+                    f.bic,
+                    num(w, "BIC"),
+                    FIT_RTOL,
+                );
                 if f.df != w["df"].as_i64().unwrap() {
                     mismatch.push(format!("{what} df"));
                 }
                 let se_tol = if info == 0 { FIT_RTOL } else { 1e-3 };
-                soft(mismatch, &format!("{what} stderr"), f.stderr, num(w, "stderr"), se_tol);
+                soft(
+                    mismatch,
+                    &format!("{what} stderr"),
+                    f.stderr,
+                    num(w, "stderr"),
+                    se_tol,
+                );
                 if f.info_code() != info {
-                    mismatch.push(format!("{what} infoFit {} vs {info} {:?}", f.info_code(), f.warnings));
+                    mismatch.push(format!(
+                        "{what} infoFit {} vs {info} {:?}",
+                        f.info_code(),
+                        f.warnings
+                    ));
                 }
                 checked += 1;
             }
             // Ranking by BIC (among the models R fitted without flags when lenient).
-            let keep = |w: &Value| w["BIC"].as_f64().is_some() && (!lenient || w["infoFit"].as_i64() == Some(0));
+            let keep = |w: &Value| {
+                w["BIC"].as_f64().is_some() && (!lenient || w["infoFit"].as_i64() == Some(0))
+            };
             let mut r_rank: Vec<(f64, Vec<u64>)> = want
                 .iter()
                 .filter(|(_, w)| keep(w))
                 .map(|(n, w)| (num(w, "BIC"), LogLinearModel::parse(n, 4).unwrap().terms()))
                 .collect();
             r_rank.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let ours: Vec<&closed::SelectionRow> = sel.rows.iter().filter(|r| r_rank.iter().any(|(_, t)| *t == r.terms)).collect();
+            let ours: Vec<&closed::SelectionRow> = sel
+                .rows
+                .iter()
+                .filter(|r| r_rank.iter().any(|(_, t)| *t == r.terms))
+                .collect();
             assert_eq!(ours.len(), r_rank.len());
             for (i, (b, terms)) in r_rank.iter().enumerate() {
                 let ob = ours[i].fit.as_ref().unwrap().bic;
-                soft(&mut strict, &format!("{key} {sec} rank {i} BIC"), ob, *b, FIT_RTOL);
-                let tied = r_rank.iter().filter(|(bb, _)| (bb - b).abs() < 1e-6 * b.abs()).count() > 1;
+                soft(
+                    &mut strict,
+                    &format!("{key} {sec} rank {i} BIC"),
+                    ob,
+                    *b,
+                    FIT_RTOL,
+                );
+                let tied = r_rank
+                    .iter()
+                    .filter(|(bb, _)| (bb - b).abs() < 1e-6 * b.abs())
+                    .count()
+                    > 1;
                 if !(tied || ours[i].terms == *terms) {
                     strict.push(format!("{key} {sec}: rank {i} differs"));
                 }
@@ -384,15 +596,25 @@ fn closedpms_t_tables() {
             assert!(flagged.len() <= 60, "{key} {sec}: {flagged:#?}");
             assert!(checked > 80, "{key} {sec}: {checked}");
             let avg = &sel.averaged;
-            assert!(avg.n_hat.is_finite() && avg.interval.contains(avg.n_hat), "{avg}");
+            assert!(
+                avg.n_hat.is_finite() && avg.interval.contains(avg.n_hat),
+                "{avg}"
+            );
         }
     }
 }
 
 fn soft(m: &mut Vec<String>, what: &str, got: f64, want: f64, rtol: f64) {
-    let ok = if want.abs() < 1e-3 { (got - want).abs() < 1e-6 } else { (got - want).abs() <= rtol * want.abs() };
+    let ok = if want.abs() < 1e-3 {
+        (got - want).abs() < 1e-6
+    } else {
+        (got - want).abs() <= rtol * want.abs()
+    };
     if !ok {
-        m.push(format!("{what}: got {got}, want {want} (rel {:e})", (got - want) / want));
+        m.push(format!(
+            "{what}: got {got}, want {want} (rel {:e})",
+            (got - want) / want
+        ));
     }
 }
 

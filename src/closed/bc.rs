@@ -1,8 +1,9 @@
 //! Bias-corrected estimators (Rivest & Lévesque 2001), as `Rcapture::closedp.bc`.
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
 
+use super::ClosedModel;
 use super::design::{Design, Heterogeneity, cellwise, zero_design};
 use super::fit::{fit_design, glm_warnings_pub};
-use super::ClosedModel;
 use crate::ci;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
@@ -23,18 +24,22 @@ fn het_delta(h: Heterogeneity) -> [f64; 3] {
 
 fn estimate(model: &str, n_hat: f64, se: f64, n: u64, level: f64) -> Result<Estimate> {
     if !(n_hat.is_finite() && se.is_finite()) {
-        return Err(Error::no_estimate(format!("{model}: the bias-corrected estimate is not finite")));
+        return Err(Error::no_estimate(format!(
+            "{model}: the bias-corrected estimate is not finite"
+        )));
     }
     let i = ci::log_normal(n_hat, se, n as f64, level);
-    Ok(Estimate::new("closedp.bc", model, n_hat, se, i, n).with_assumptions(&[
-        Assumption::ClosedPopulation,
-        Assumption::PerfectMatching,
-    ]))
+    Ok(Estimate::new("closedp.bc", model, n_hat, se, i, n)
+        .with_assumptions(&[Assumption::ClosedPopulation, Assumption::PerfectMatching]))
 }
 
 /// Fits a design with frequency-modified counts and returns N̂ = n + exp(β₀), its SE
 /// and the fit's warnings.
-fn fit_standard_bc(design: Design, n: f64, neg: bool) -> Result<(f64, f64, Vec<crate::estimate::Warning>)> {
+fn fit_standard_bc(
+    design: Design,
+    n: f64,
+    neg: bool,
+) -> Result<(f64, f64, Vec<crate::estimate::Warning>)> {
     let df = fit_design(design, neg, &RGlm::params())?;
     let f = &df.glm;
     let e = f.coefficients[0].exp();
@@ -71,7 +76,9 @@ pub fn closedp_bc_counts(
         return Err(Error::invalid("no unit was caught"));
     }
     if f_k.len() > t && f_k[t..].iter().any(|&v| v > 0) {
-        return Err(Error::invalid(format!("units caught more than t = {t} times")));
+        return Err(Error::invalid(format!(
+            "units caught more than t = {t} times"
+        )));
     }
     let t0 = t0.unwrap_or(t);
     if t0 < 2 || t0 > t {
@@ -95,7 +102,10 @@ pub fn closedp_bc_counts(
             let (f1, f2, tt) = (fk(1), fk(2), t as f64);
             let a = (tt - 1.0) * f1 * (f1 - 1.0) / (2.0 * tt * (f2 + 1.0));
             let var = a
-                + (tt - 1.0).powi(2) * f1 * (f1 - 1.0) * (f1 * f1 + 4.0 * f1 * f2 + 3.0 * f1 - 6.0 * f2 - 6.0)
+                + (tt - 1.0).powi(2)
+                    * f1
+                    * (f1 - 1.0)
+                    * (f1 * f1 + 4.0 * f1 * f2 + 3.0 * f1 - 6.0 * f2 - 6.0)
                     / (4.0 * tt * tt * (f2 + 1.0).powi(2) * (f2 + 2.0));
             estimate(&label, nn + a, var.sqrt(), n, level)
         }
@@ -138,7 +148,11 @@ fn solve_mt(h: &CaptureHistories, level: f64) -> Result<Estimate> {
         return Ok(e);
     }
     let tt = t as f64;
-    let ni: Vec<f64> = s.n_j.iter().map(|&v| v as f64 + (tt + 2.0) / (2.0 * tt)).collect();
+    let ni: Vec<f64> = s
+        .n_j
+        .iter()
+        .map(|&v| v as f64 + (tt + 2.0) / (2.0 * tt))
+        .collect();
     let nc = n + tt / 2.0;
     // Preliminary M0 estimate brackets the root (Rcapture: closedpCI.0 M0).
     let f_k: Vec<u64> = s.f_k.clone();
@@ -153,16 +167,27 @@ fn solve_mt(h: &CaptureHistories, level: f64) -> Result<Estimate> {
         },
     )?;
     let eqn = |big_n: f64| ni.iter().map(|v| 1.0 - v / big_n).product::<f64>() - (1.0 - nc / big_n);
-    let root = r_zeroin(eqn, n, 2.0 * m0.estimate.n_hat, 1.220703125e-4, 1000)
-        .ok_or_else(|| Error::no_estimate("Mt bias correction: the estimating equation has no root in (n, 2 N̂(M0))"))?;
+    let root =
+        r_zeroin(eqn, n, 2.0 * m0.estimate.n_hat, 1.220703125e-4, 1000).ok_or_else(|| {
+            Error::no_estimate(
+                "Mt bias correction: the estimating equation has no root in (n, 2 N̂(M0))",
+            )
+        })?;
     let big_n = root - tt / 2.0;
-    let inv = 1.0 / (root - nc) + (tt - 1.0) / root - ni.iter().map(|v| 1.0 / (root - v)).sum::<f64>();
+    let inv =
+        1.0 / (root - nc) + (tt - 1.0) / root - ni.iter().map(|v| 1.0 / (root - v)).sum::<f64>();
     estimate("Mt", big_n, (1.0 / inv).sqrt(), s.n, level)
 }
 
 /// R's `uniroot` (Brent's `zeroin`, R_zeroin2) with its default tolerance, so that the
 /// root is the one R reports (to R's own accuracy).
-pub(crate) fn r_zeroin(mut f: impl FnMut(f64) -> f64, ax: f64, bx: f64, tol: f64, maxit: usize) -> Option<f64> {
+pub(crate) fn r_zeroin(
+    mut f: impl FnMut(f64) -> f64,
+    ax: f64,
+    bx: f64,
+    tol: f64,
+    maxit: usize,
+) -> Option<f64> {
     let eps = f64::EPSILON;
     let (mut a, mut b) = (ax, bx);
     let (mut fa, mut fb) = (f(a), f(b));
@@ -341,7 +366,8 @@ pub fn closedp_bc(h: &CaptureHistories, model: ClosedModel, level: f64) -> Resul
             let big_n = b0.exp() / (1.0 - b1.exp());
             let g = [big_n, big_n * b1.exp() / (1.0 - b1.exp())];
             let v = &f.covariance;
-            let q = g[0] * g[0] * v[(0, 0)] + 2.0 * g[0] * g[1] * v[(0, 1)] + g[1] * g[1] * v[(1, 1)];
+            let q =
+                g[0] * g[0] * v[(0, 0)] + 2.0 * g[0] * g[1] * v[(0, 1)] + g[1] * g[1] * v[(1, 1)];
             let se = (q - big_n).sqrt();
             let mut e = estimate(&label, big_n + omit, se, n, level)?;
             e.warnings = glm_warnings_pub(&f, &["(Intercept)".into(), "beta".into()]);

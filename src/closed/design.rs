@@ -1,9 +1,10 @@
 //! Design matrices of the closed-population log-linear models (Rcapture's `Xclosedp`),
 //! built directly on grouped cells.
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
 
+use super::product::ProductCounts;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
-use super::product::ProductCounts;
 use crate::glm::{GroupedCounts, RGlm, RGlmFit};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
@@ -49,7 +50,10 @@ impl Heterogeneity {
         let (name, theta) = match lower.split_once(':') {
             Some((a, b)) => (
                 a.to_string(),
-                Some(b.parse::<f64>().map_err(|_| Error::param("heterogeneity", s, "a positive θ after ':'"))?),
+                Some(
+                    b.parse::<f64>()
+                        .map_err(|_| Error::param("heterogeneity", s, "a positive θ after ':'"))?,
+                ),
             ),
             None => (lower.clone(), None),
         };
@@ -63,7 +67,11 @@ impl Heterogeneity {
             "poisson" => Ok(Heterogeneity::Poisson(theta.unwrap_or(2.0))),
             "darroch" => Ok(Heterogeneity::Darroch),
             "gamma" => Ok(Heterogeneity::Gamma(theta.unwrap_or(3.5))),
-            _ => Err(Error::param("heterogeneity", s, "chao, poisson, darroch or gamma")),
+            _ => Err(Error::param(
+                "heterogeneity",
+                s,
+                "chao, poisson, darroch or gamma",
+            )),
         }
     }
 
@@ -257,10 +265,17 @@ pub(crate) fn observed_cells(h: &CaptureHistories) -> Vec<(u64, f64)> {
 
 /// Builds the design of one of the standard models on t occasions from the observed
 /// cells.
-pub(crate) fn standard_design_obs(t: usize, obs: Vec<(u64, f64)>, model: ClosedModel) -> Result<Design> {
+pub(crate) fn standard_design_obs(
+    t: usize,
+    obs: Vec<(u64, f64)>,
+    model: ClosedModel,
+) -> Result<Design> {
     if t < model.min_occasions() {
         return Err(Error::TooFewOccasions {
-            method: format!("{} (heterogeneous models require at least 3 capture occasions)", model.label()),
+            method: format!(
+                "{} (heterogeneous models require at least 3 capture occasions)",
+                model.label()
+            ),
             needed: model.min_occasions(),
             got: t,
         });
@@ -286,7 +301,17 @@ pub(crate) fn standard_design_obs(t: usize, obs: Vec<(u64, f64)>, model: ClosedM
                     x[(k - 1, j)] = *v;
                 }
             }
-            grouped(x, t, |c| c.count_ones() as usize - 1, &obs, |g| binom(t, g + 1), names, het, 2, |g| (g + 1, 0))
+            grouped(
+                x,
+                t,
+                |c| c.count_ones() as usize - 1,
+                &obs,
+                |g| binom(t, g + 1),
+                names,
+                het,
+                2,
+                |g| (g + 1, 0),
+            )
         }
         ClosedModel::Mb | ClosedModel::Mbh => {
             // Groups by (first capture f, captures k): index over f = 1..t, k = 1..t-f+1.
@@ -300,7 +325,12 @@ pub(crate) fn standard_design_obs(t: usize, obs: Vec<(u64, f64)>, model: ClosedM
             }
             let behav_h = model == ClosedModel::Mbh;
             let names: Vec<String> = if behav_h {
-                vec!["(Intercept)".into(), "eta".into(), "beta1".into(), "beta2".into()]
+                vec![
+                    "(Intercept)".into(),
+                    "eta".into(),
+                    "beta1".into(),
+                    "beta2".into(),
+                ]
             } else {
                 vec!["(Intercept)".into(), "beta1".into(), "beta2".into()]
             };
@@ -358,7 +388,11 @@ pub(crate) fn standard_design_obs(t: usize, obs: Vec<(u64, f64)>, model: ClosedM
             Ok(Design {
                 counts: GroupedCounts::new(DMatrix::zeros(0, names.len()), vec![], &[], &[])?,
                 names,
-                chao_nca: if het == Some(Heterogeneity::Chao) { Some(t + 1) } else { None },
+                chao_nca: if het == Some(Heterogeneity::Chao) {
+                    Some(t + 1)
+                } else {
+                    None
+                },
                 group_k: Vec::new(),
                 group_first: Vec::new(),
                 product: Some(ProductCounts::new(t, het_cols, obs)),
@@ -383,13 +417,19 @@ fn grouped(
     for &(c, y) in obs {
         lists[group_of(c)].push(y);
     }
-    let zeros: Vec<f64> = (0..groups).map(|g| cells_in(g) - lists[g].len() as f64).collect();
+    let zeros: Vec<f64> = (0..groups)
+        .map(|g| cells_in(g) - lists[g].len() as f64)
+        .collect();
     let counts = GroupedCounts::new(x, vec![0.0; groups], &lists, &zeros)?;
     let (group_k, group_first): (Vec<usize>, Vec<usize>) = (0..groups).map(k_first).unzip();
     Ok(Design {
         counts,
         names,
-        chao_nca: if het == Some(Heterogeneity::Chao) { Some(nca) } else { None },
+        chao_nca: if het == Some(Heterogeneity::Chao) {
+            Some(nca)
+        } else {
+            None
+        },
         group_k,
         group_first,
         product: None,
@@ -451,7 +491,11 @@ pub(crate) fn cellwise(
     Ok(Design {
         counts,
         names,
-        chao_nca: if het == Some(Heterogeneity::Chao) { Some(1 + terms.len()) } else { None },
+        chao_nca: if het == Some(Heterogeneity::Chao) {
+            Some(1 + terms.len())
+        } else {
+            None
+        },
         group_k,
         group_first,
         product: None,
@@ -460,7 +504,12 @@ pub(crate) fn cellwise(
 
 /// Design of a `.0` model on the counts f_1..f_t0 (rows k = t0..1 as Rcapture), with
 /// offset ln C(t, k), or −ln k! when t is infinite.
-pub(crate) fn zero_design(f_k: &[f64], t: Option<usize>, t0: usize, het: Option<Heterogeneity>) -> Result<Design> {
+pub(crate) fn zero_design(
+    f_k: &[f64],
+    t: Option<usize>,
+    t0: usize,
+    het: Option<Heterogeneity>,
+) -> Result<Design> {
     let mut names = vec!["(Intercept)".to_string(), "beta".to_string()];
     if let Some(hh) = het {
         names.extend(hh.names(t0));
@@ -492,7 +541,11 @@ pub(crate) fn zero_design(f_k: &[f64], t: Option<usize>, t0: usize, het: Option<
     Ok(Design {
         counts,
         names,
-        chao_nca: if het == Some(Heterogeneity::Chao) { Some(2) } else { None },
+        chao_nca: if het == Some(Heterogeneity::Chao) {
+            Some(2)
+        } else {
+            None
+        },
         group_k,
         group_first: vec![0; t0],
         product: None,

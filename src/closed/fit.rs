@@ -116,13 +116,19 @@ pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<Design
     let p = design.names.len();
     let glm_first;
     let glm = if glm.start.as_ref().is_some_and(|s| s.len() != p) {
-        glm_first = RGlm { start: None, ..glm.clone() };
+        glm_first = RGlm {
+            start: None,
+            ..glm.clone()
+        };
         &glm_first
     } else {
         glm
     };
     let mut f = design.fit(glm)?;
-    let glm_refit = RGlm { start: None, ..glm.clone() };
+    let glm_refit = RGlm {
+        start: None,
+        ..glm.clone()
+    };
     let glm = &glm_refit;
     let mut warnings = glm_warnings_pub(&f, &design.names);
     let mut dropped = Vec::new();
@@ -256,13 +262,19 @@ pub(crate) fn fit_closed(
     let f = &df.glm;
     let nn = n as f64;
     if f.coefficients[0].is_nan() {
-        return Err(Error::no_estimate(format!("{label}: the intercept is not estimable")));
+        return Err(Error::no_estimate(format!(
+            "{label}: the intercept is not estimable"
+        )));
     }
     let (abundance, stderr) = abundance(form, nn, f);
     if !(abundance.is_finite() && stderr.is_finite()) {
         return Err(Error::no_estimate(format!(
             "{label}: N̂ = {abundance:.4e} with standard error {stderr:.4e} (the fit ran to the boundary{})",
-            if f.stop.converged() { "" } else { " and did not converge" }
+            if f.stop.converged() {
+                ""
+            } else {
+                " and did not converge"
+            }
         )));
     }
     let bias = asymptotic_bias(&df.design, f);

@@ -28,7 +28,10 @@ pub struct LogLinearModel {
 }
 
 fn term_name(m: u64) -> String {
-    (0..64).filter(|j| m >> j & 1 == 1).map(|j| char::from(b'1' + j as u8)).collect()
+    (0..64)
+        .filter(|j| m >> j & 1 == 1)
+        .map(|j| char::from(b'1' + j as u8))
+        .collect()
 }
 
 impl LogLinearModel {
@@ -45,7 +48,11 @@ impl LogLinearModel {
             }
             for &j in term {
                 if j == 0 || j > occasions || j > 64 {
-                    return Err(Error::param("terms", j, format!("occasions between 1 and {occasions}")));
+                    return Err(Error::param(
+                        "terms",
+                        j,
+                        format!("occasions between 1 and {occasions}"),
+                    ));
                 }
                 m |= 1 << (j - 1);
             }
@@ -75,12 +82,15 @@ impl LogLinearModel {
             for part in inner.split(',') {
                 let mut term = Vec::new();
                 for ch in part.chars() {
-                    let d = ch
-                        .to_digit(10)
-                        .filter(|&d| d >= 1)
-                        .ok_or_else(|| Error::param("model", name, "terms made of the digits 1-9"))?;
+                    let d = ch.to_digit(10).filter(|&d| d >= 1).ok_or_else(|| {
+                        Error::param("model", name, "terms made of the digits 1-9")
+                    })?;
                     if term.contains(&(d as usize)) {
-                        return Err(Error::param("model", name, "no repeated occasion in a term"));
+                        return Err(Error::param(
+                            "model",
+                            name,
+                            "no repeated occasion in a term",
+                        ));
                     }
                     term.push(d as usize);
                 }
@@ -116,7 +126,11 @@ impl LogLinearModel {
                 sub = (sub - 1) & g;
             }
         }
-        all.sort_by(|a, b| a.count_ones().cmp(&b.count_ones()).then(term_name(*a).cmp(&term_name(*b))));
+        all.sort_by(|a, b| {
+            a.count_ones()
+                .cmp(&b.count_ones())
+                .then(term_name(*a).cmp(&term_name(*b)))
+        });
         all
     }
 
@@ -124,7 +138,11 @@ impl LogLinearModel {
     pub fn name(&self) -> String {
         let base = format!(
             "[{}]",
-            self.generators.iter().map(|&g| term_name(g)).collect::<Vec<_>>().join(",")
+            self.generators
+                .iter()
+                .map(|&g| term_name(g))
+                .collect::<Vec<_>>()
+                .join(",")
         );
         match self.heterogeneity {
             None => base,
@@ -136,7 +154,11 @@ impl LogLinearModel {
         let mut names = vec!["(Intercept)".to_string()];
         for &m in terms {
             let n = term_name(m);
-            names.push(if m.count_ones() == 1 { format!("beta{n}") } else { format!("lambda{n}") });
+            names.push(if m.count_ones() == 1 {
+                format!("beta{n}")
+            } else {
+                format!("lambda{n}")
+            });
         }
         if let Some(h) = self.heterogeneity {
             names.extend(h.names(self.occasions));
@@ -156,7 +178,11 @@ impl LogLinearModel {
     }
 
     /// Fits without the interval: the fitted model and its design.
-    pub(crate) fn fit_only(&self, h: &CaptureHistories, neg: bool) -> Result<(super::ClosedFit, super::design::Design)> {
+    pub(crate) fn fit_only(
+        &self,
+        h: &CaptureHistories,
+        neg: bool,
+    ) -> Result<(super::ClosedFit, super::design::Design)> {
         let t = h.occasions();
         if t != self.occasions {
             return Err(Error::invalid(format!(
@@ -175,7 +201,14 @@ impl LogLinearModel {
         let names = self.column_names(&terms);
         let obs = observed_cells(h);
         let design = cellwise(h, t, &terms, self.heterogeneity, names, &obs)?;
-        let (fit, _) = fit_closed(&self.name(), design.clone(), h.observed(), AbundanceForm::Standard, neg, &RGlm::params())?;
+        let (fit, _) = fit_closed(
+            &self.name(),
+            design.clone(),
+            h.observed(),
+            AbundanceForm::Standard,
+            neg,
+            &RGlm::params(),
+        )?;
         Ok((fit, design))
     }
 }

@@ -117,7 +117,11 @@ impl ClosedSettings {
     fn check(&self) -> Result<()> {
         ci::check_level(self.level)?;
         if !(self.fmax >= 1.5 && self.fmax.is_finite()) {
-            return Err(Error::param("fmax", self.fmax, "a finite multiple of N̂ of at least 1.5"));
+            return Err(Error::param(
+                "fmax",
+                self.fmax,
+                "a finite multiple of N̂ of at least 1.5",
+            ));
         }
         Ok(())
     }
@@ -125,7 +129,10 @@ impl ClosedSettings {
 
 fn assumptions_for(model: &str) -> Vec<Assumption> {
     let mut a = vec![Assumption::ClosedPopulation, Assumption::PerfectMatching];
-    let het = model.contains("Chao") || model.contains("Poisson") || model.contains("Darroch") || model.contains("Gamma");
+    let het = model.contains("Chao")
+        || model.contains("Poisson")
+        || model.contains("Darroch")
+        || model.contains("Gamma");
     if het || model.contains("Mbh") {
         a.push(Assumption::ModelledHeterogeneity);
     } else {
@@ -155,16 +162,28 @@ pub(crate) fn finish(
     let n = fit.n;
     let mut warnings = fit.warnings.clone();
     let mut profile = None;
-    let rank_deficient = fit.warnings.iter().any(|w| matches!(w, Warning::RankDeficient { .. }));
+    let rank_deficient = fit
+        .warnings
+        .iter()
+        .any(|w| matches!(w, Warning::RankDeficient { .. }));
     let interval = match design {
         Some(d) if settings.profile && !rank_deficient => {
-            match profile::profile_interval(d, n as f64, fit.abundance, settings.neg, settings.level, settings.fmax) {
+            match profile::profile_interval(
+                d,
+                n as f64,
+                fit.abundance,
+                settings.neg,
+                settings.level,
+                settings.fmax,
+            ) {
                 Ok(p) => {
                     if p.lower_clipped {
                         warnings.push(Warning::LowerLimitClipped { observed: n as f64 });
                     }
                     if p.upper_limit_hit {
-                        warnings.push(Warning::IntervalSearchLimit { limit: p.search_limit });
+                        warnings.push(Warning::IntervalSearchLimit {
+                            limit: p.search_limit,
+                        });
                     }
                     let i = Interval {
                         lower: p.lower,
@@ -185,14 +204,24 @@ pub(crate) fn finish(
         }
         Some(_) if settings.profile => {
             warnings.push(Warning::Other {
-                message: "profile interval not computed: the design matrix is not of full rank".into(),
+                message: "profile interval not computed: the design matrix is not of full rank"
+                    .into(),
             });
             None
         }
         _ => None,
     };
-    let interval = interval.unwrap_or_else(|| ci::log_normal(fit.abundance, fit.stderr, n as f64, settings.level));
-    let mut e = Estimate::new(method, fit.model.clone(), fit.abundance, fit.stderr, interval, n).with_fit(FitStats {
+    let interval = interval
+        .unwrap_or_else(|| ci::log_normal(fit.abundance, fit.stderr, n as f64, settings.level));
+    let mut e = Estimate::new(
+        method,
+        fit.model.clone(),
+        fit.abundance,
+        fit.stderr,
+        interval,
+        n,
+    )
+    .with_fit(FitStats {
         deviance: fit.deviance,
         df: fit.df,
         aic: fit.aic,
@@ -218,8 +247,18 @@ pub(crate) fn finish(
 ///
 /// # References
 /// `Rcapture::closedp.t`, `Rcapture::closedpCI.t`.
-pub fn fit_standard(h: &CaptureHistories, model: ClosedModel, settings: &ClosedSettings) -> Result<ClosedEstimate> {
-    fit_standard_obs(h.occasions(), h.observed(), design::observed_cells(h), model, settings)
+pub fn fit_standard(
+    h: &CaptureHistories,
+    model: ClosedModel,
+    settings: &ClosedSettings,
+) -> Result<ClosedEstimate> {
+    fit_standard_obs(
+        h.occasions(),
+        h.observed(),
+        design::observed_cells(h),
+        model,
+        settings,
+    )
 }
 
 fn fit_standard_obs(
@@ -239,7 +278,14 @@ fn fit_standard_obs(
     // Profile intervals exist for the models closedpCI.t accepts (not Mb, Mbh).
     let prof = !matches!(model, ClosedModel::Mb | ClosedModel::Mbh) && settings.profile;
     let kept = prof.then(|| design.clone());
-    let (fit, _) = fit_closed(&model.label(), design, n, form, settings.neg, &RGlm::params())?;
+    let (fit, _) = fit_closed(
+        &model.label(),
+        design,
+        n,
+        form,
+        settings.neg,
+        &RGlm::params(),
+    )?;
     let method = "closedp.t";
     Ok(finish(method, fit, kept.as_ref(), settings))
 }
@@ -269,7 +315,10 @@ fn fit_standard_obs(
 ///
 /// # References
 /// `Rcapture::closedp.t`; Baillargeon & Rivest (2007).
-pub fn closedp_t(h: &CaptureHistories, level: f64) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+pub fn closedp_t(
+    h: &CaptureHistories,
+    level: f64,
+) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
     let settings = ClosedSettings {
         level,
         ..Default::default()
@@ -281,7 +330,10 @@ pub fn closedp_t(h: &CaptureHistories, level: f64) -> Result<Vec<(String, Result
 ///
 /// # Errors
 /// As [`closedp_t`].
-pub fn closedp_t_with(h: &CaptureHistories, settings: &ClosedSettings) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+pub fn closedp_t_with(
+    h: &CaptureHistories,
+    settings: &ClosedSettings,
+) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
     settings.check()?;
     let models: Vec<ClosedModel> = if h.occasions() == 2 {
         vec![ClosedModel::M0, ClosedModel::Mt, ClosedModel::Mb]
@@ -341,7 +393,9 @@ pub fn closedp_0(
 fn zero_input(f_k: &[u64], t: Option<usize>, t0: Option<usize>) -> Result<(Vec<f64>, usize, u64)> {
     let n: u64 = f_k.iter().sum();
     if n == 0 {
-        return Err(Error::invalid("no unit was caught: the counts f_k are all zero"));
+        return Err(Error::invalid(
+            "no unit was caught: the counts f_k are all zero",
+        ));
     }
     let kmax = f_k.iter().rposition(|&v| v > 0).map(|i| i + 1).unwrap_or(0);
     let tt = match t {
@@ -350,7 +404,10 @@ fn zero_input(f_k: &[u64], t: Option<usize>, t0: Option<usize>) -> Result<(Vec<f
                 return Err(Error::param("t", tt, "at least 2 occasions"));
             }
             if kmax > tt {
-                return Err(Error::invalid_row(kmax - 1, format!("{kmax} captures with only t = {tt} occasions")));
+                return Err(Error::invalid_row(
+                    kmax - 1,
+                    format!("{kmax} captures with only t = {tt} occasions"),
+                ));
             }
             tt
         }
@@ -359,7 +416,11 @@ fn zero_input(f_k: &[u64], t: Option<usize>, t0: Option<usize>) -> Result<(Vec<f
     let t0 = t0.unwrap_or(tt);
     let max_t0 = if t.is_some() { tt } else { usize::MAX };
     if t0 < 2 || t0 > max_t0 {
-        return Err(Error::param("t0", t0, format!("an integer between 2 and {tt}")));
+        return Err(Error::param(
+            "t0",
+            t0,
+            format!("an integer between 2 and {tt}"),
+        ));
     }
     Ok((f_k.iter().map(|&v| v as f64).collect(), t0, n))
 }
@@ -390,7 +451,14 @@ pub fn fit_zero(
     }
     // Units caught more than t0 times are excluded from the fit but counted in n.
     let design = zero_design(&f, t, t0, heterogeneity)?;
-    let (fit, _) = fit_closed(&label, design.clone(), n, AbundanceForm::Standard, settings.neg, &RGlm::params())?;
+    let (fit, _) = fit_closed(
+        &label,
+        design.clone(),
+        n,
+        AbundanceForm::Standard,
+        settings.neg,
+        &RGlm::params(),
+    )?;
     Ok(finish("closedp.0", fit, Some(&design), settings))
 }
 

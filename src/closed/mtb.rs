@@ -32,7 +32,14 @@ fn sigmoid(x: f64) -> f64 {
 
 impl MtbLik {
     /// η, ∂η (dense) and the non-zero second derivatives of η for one cell.
-    fn cell(&self, th: &DVector<f64>, c: u64, g: &mut [f64], h: &mut [(usize, usize, f64)], nh: &mut usize) -> f64 {
+    fn cell(
+        &self,
+        th: &DVector<f64>,
+        c: u64,
+        g: &mut [f64],
+        h: &mut [(usize, usize, f64)],
+        nh: &mut usize,
+    ) -> f64 {
         let t = self.t;
         let b = th[t + 1];
         for v in g.iter_mut() {
@@ -154,7 +161,9 @@ pub fn closedp_mtb(h: &CaptureHistories, level: f64) -> Result<MtbFit> {
         return Err(Error::param("occasions", t, "at most 20 for Mtb"));
     }
     let counts = h.cell_counts()?;
-    let cells: Vec<(u64, f64)> = (1..counts.len()).map(|c| (c as u64, counts[c] as f64)).collect();
+    let cells: Vec<(u64, f64)> = (1..counts.len())
+        .map(|c| (c as u64, counts[c] as f64))
+        .collect();
     let lfact = cells.iter().map(|(_, y)| ln_gamma(y + 1.0)).sum();
     let n = h.observed();
     let lik = MtbLik { t, cells, lfact };
@@ -173,7 +182,12 @@ pub fn closedp_mtb(h: &CaptureHistories, level: f64) -> Result<MtbFit> {
         reason: "Mtb: the information matrix is singular".into(),
     })?;
     let se = (big_n * big_n * cov[(0, 0)] - big_n).sqrt();
-    let ylogy: f64 = lik.cells.iter().filter(|c| c.1 > 0.0).map(|(_, y)| y * y.ln()).sum();
+    let ylogy: f64 = lik
+        .cells
+        .iter()
+        .filter(|c| c.1 > 0.0)
+        .map(|(_, y)| y * y.ln())
+        .sum();
     // Rcapture: dev = 2 Σ y (max(ln y, 0) − ln μ), i.e. without the −(y − μ) terms.
     let mut ylogmu = 0.0;
     let mut g = vec![0.0; t + 2];
@@ -196,7 +210,9 @@ pub fn closedp_mtb(h: &CaptureHistories, level: f64) -> Result<MtbFit> {
         });
     }
     if !se.is_finite() {
-        return Err(Error::no_estimate("Mtb: the standard error is not defined (N̂² Var(ln N̂) < N̂)"));
+        return Err(Error::no_estimate(
+            "Mtb: the standard error is not defined (N̂² Var(ln N̂) < N̂)",
+        ));
     }
     let p: Vec<f64> = (0..t).map(|j| sigmoid(th[1 + j])).collect();
     let c: Vec<f64> = (1..t).map(|j| sigmoid(th[1 + j] + th[t + 1])).collect();
@@ -235,7 +251,16 @@ pub fn closedp_mtb(h: &CaptureHistories, level: f64) -> Result<MtbFit> {
             aic,
             bic,
         })
-        .with_assumptions(&[Assumption::ClosedPopulation, Assumption::PerfectMatching, Assumption::HomogeneousCapture]);
+        .with_assumptions(&[
+            Assumption::ClosedPopulation,
+            Assumption::PerfectMatching,
+            Assumption::HomogeneousCapture,
+        ]);
     e.warnings = warnings;
-    Ok(MtbFit { fit, p, c, estimate: e })
+    Ok(MtbFit {
+        fit,
+        p,
+        c,
+        estimate: e,
+    })
 }

@@ -13,6 +13,7 @@
 //! so one IRLS step costs O(t⁴) instead of O(2^t p²). The step is R's weighted least
 //! squares step written as normal equations, along R's path (start μ = y + 0.1 per cell,
 //! R's stopping rule, covariance from the last step's weights).
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
 
 use crate::error::{Error, Result};
 use crate::glm::{RGlm, RGlmFit, StopReason};
@@ -47,7 +48,7 @@ struct ObsStats {
     start_b: DVector<f64>,
 }
 
-const C0: f64 = 0.1 * -2.302585092994046 - 0.1;
+const C0: f64 = 0.1 * -std::f64::consts::LN_10 - 0.1;
 
 fn esp(xs: &[f64], out: &mut [f64]) {
     for v in out.iter_mut() {
@@ -257,7 +258,8 @@ impl ProductCounts {
         // Sufficient statistics and constants (observed cells cached, never-seen cell added).
         let st = &self.stats;
         let mut s = st.s.clone();
-        let (mut ylogy, mut lfact, mut total, mut start_dev) = (st.ylogy, st.lfact, st.total, st.start_dev);
+        let (mut ylogy, mut lfact, mut total, mut start_dev) =
+            (st.ylogy, st.lfact, st.total, st.start_dev);
         let mut n_pos = st.n_pos;
         let c0 = C0;
         let mut start_a = st.start_a.clone();
@@ -280,7 +282,10 @@ impl ProductCounts {
         start_b += m0.column(0) * c0;
 
         let mut beta: Vec<f64> = match &settings.start {
-            Some(b) if b.len() == p => b.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect(),
+            Some(b) if b.len() == p => b
+                .iter()
+                .map(|v| if v.is_finite() { *v } else { 0.0 })
+                .collect(),
             Some(b) => return Err(Error::param("start", b.len(), format!("{p} coefficients"))),
             None => vec![0.0; p],
         };
@@ -289,8 +294,16 @@ impl ProductCounts {
             2.0 * (ylogy - sb + mom[(0, 0)] - total)
         };
         let mut have_start = settings.start.is_some();
-        let mut mom = if have_start { self.moments(&beta) } else { DMatrix::zeros(p, p) };
-        let mut devold = if have_start { deviance(&beta, &mom) } else { start_dev };
+        let mut mom = if have_start {
+            self.moments(&beta)
+        } else {
+            DMatrix::zeros(p, p)
+        };
+        let mut devold = if have_start {
+            deviance(&beta, &mom)
+        } else {
+            start_dev
+        };
         let mut coefold: Option<Vec<f64>> = if have_start { Some(beta.clone()) } else { None };
         let mut last_info = DMatrix::zeros(0, 0);
         let mut kept: Vec<usize> = Vec::new();
@@ -298,7 +311,7 @@ impl ProductCounts {
         let mut iterations = 0;
         let mut dev = devold;
         let mut boundary = false;
-        let tol = (1e-7f64).min(settings.epsilon / 1000.0).max(1e-7);
+        let tol = 1e-7;
         for iter in 1..=settings.maxit {
             iterations = iter;
             let (a, b) = if !have_start {
@@ -447,7 +460,11 @@ impl ProductCounts {
 /// Solves A x = b by Cholesky in column order, dropping columns whose residual norm
 /// falls below `tol` times their original norm (R's rank rule on normal equations).
 /// Returns (solution on kept columns, kept indices, A restricted to kept columns).
-fn chol_solve(a: &DMatrix<f64>, b: &DVector<f64>, tol: f64) -> Result<(Vec<f64>, Vec<usize>, DMatrix<f64>)> {
+fn chol_solve(
+    a: &DMatrix<f64>,
+    b: &DVector<f64>,
+    tol: f64,
+) -> Result<(Vec<f64>, Vec<usize>, DMatrix<f64>)> {
     let p = a.nrows();
     let mut kept: Vec<usize> = Vec::new();
     let mut l: Vec<Vec<f64>> = Vec::new(); // rows of L for kept columns

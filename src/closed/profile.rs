@@ -95,7 +95,11 @@ fn brent_min(mut f: impl FnMut(f64) -> f64, a: f64, b: f64, tol: f64) -> (f64, f
             e = if x >= xm { a - x } else { b - x };
             d = c * e;
         }
-        let u = if d.abs() >= tol1 { x + d } else { x + tol1 * d.signum() };
+        let u = if d.abs() >= tol1 {
+            x + d
+        } else {
+            x + tol1 * d.signum()
+        };
         let fu = f(u);
         if fu <= fx {
             if u >= x {
@@ -155,7 +159,11 @@ impl<'a> Profile<'a> {
         let d = self.design.augmented(n0);
         let mut res = fit_design(d.clone(), self.neg, &self.glm);
         let warm = self.glm.start.is_some();
-        if warm && !res.as_ref().is_ok_and(|f| f.glm.stop.converged() && f.glm.deviance.is_finite()) {
+        if warm
+            && !res
+                .as_ref()
+                .is_ok_and(|f| f.glm.stop.converged() && f.glm.deviance.is_finite())
+        {
             // The warm start failed: fall back to R's start.
             self.glm.start = None;
             res = fit_design(d, self.neg, &self.glm);
@@ -164,7 +172,8 @@ impl<'a> Profile<'a> {
             Ok(f) => {
                 // Warm start of the next evaluation (the profile needs converged fits,
                 // not R's path).
-                self.glm.start = (f.dropped.is_empty() && f.glm.stop.converged()).then(|| f.glm.coefficients.clone());
+                self.glm.start = (f.dropped.is_empty() && f.glm.stop.converged())
+                    .then(|| f.glm.coefficients.clone());
                 f.glm.deviance
             }
             Err(_) => {

@@ -51,10 +51,18 @@ pub struct ModelSelection {
 /// Generators are named higher orders first (`[123,24,1]` style).
 pub fn all_models(t: usize, maxorder: usize) -> Result<Vec<LogLinearModel>> {
     if !(2..=9).contains(&t) {
-        return Err(Error::param("occasions", t, "between 2 and 9 for hierarchical model names"));
+        return Err(Error::param(
+            "occasions",
+            t,
+            "between 2 and 9 for hierarchical model names",
+        ));
     }
     if maxorder == 0 || maxorder >= t {
-        return Err(Error::param("maxorder", maxorder, format!("between 1 and {}", t - 1)));
+        return Err(Error::param(
+            "maxorder",
+            maxorder,
+            format!("between 1 and {}", t - 1),
+        ));
     }
     let mut terms: Vec<u64> = (1u64..(1 << t))
         .filter(|m| (2..=maxorder as u32).contains(&m.count_ones()))
@@ -63,7 +71,13 @@ pub fn all_models(t: usize, maxorder: usize) -> Result<Vec<LogLinearModel>> {
     let mut out: Vec<Vec<u64>> = Vec::new();
     let mut cur: Vec<u64> = Vec::new();
     const CAP: usize = 50_000;
-    fn rec(i: usize, terms: &[u64], cur: &mut Vec<u64>, out: &mut Vec<Vec<u64>>, cap: usize) -> bool {
+    fn rec(
+        i: usize,
+        terms: &[u64],
+        cur: &mut Vec<u64>,
+        out: &mut Vec<Vec<u64>>,
+        cap: usize,
+    ) -> bool {
         if out.len() > cap {
             return false;
         }
@@ -74,7 +88,9 @@ pub fn all_models(t: usize, maxorder: usize) -> Result<Vec<LogLinearModel>> {
         let m = terms[i];
         // allowed if every sub-term of one order less (of order ≥ 2) is present
         let ok = m.count_ones() == 2
-            || (0..64).filter(|j| m >> j & 1 == 1).all(|j| cur.contains(&(m & !(1u64 << j))));
+            || (0..64)
+                .filter(|j| m >> j & 1 == 1)
+                .all(|j| cur.contains(&(m & !(1u64 << j))));
         if ok {
             cur.push(m);
             if !rec(i + 1, terms, cur, out, cap) {
@@ -85,7 +101,11 @@ pub fn all_models(t: usize, maxorder: usize) -> Result<Vec<LogLinearModel>> {
         rec(i + 1, terms, cur, out, cap)
     }
     if !rec(0, &terms, &mut cur, &mut out, CAP) {
-        return Err(Error::param("maxorder", maxorder, format!("fewer than {CAP} models: lower maxorder")));
+        return Err(Error::param(
+            "maxorder",
+            maxorder,
+            format!("fewer than {CAP} models: lower maxorder"),
+        ));
     }
     let mut models = Vec::with_capacity(out.len());
     for set in out {
@@ -184,15 +204,23 @@ pub fn select(
         r.fit.as_ref().is_some_and(|f| {
             f.abundance.is_finite()
                 && f.stderr.is_finite()
-                && !f
-                    .warnings
-                    .iter()
-                    .any(|w| matches!(w, Warning::RankDeficient { .. } | Warning::NotConverged { .. }))
+                && !f.warnings.iter().any(|w| {
+                    matches!(
+                        w,
+                        Warning::RankDeficient { .. } | Warning::NotConverged { .. }
+                    )
+                })
         })
     };
-    let best = rows.iter().filter(|r| usable(r)).map(crit).fold(f64::INFINITY, f64::min);
+    let best = rows
+        .iter()
+        .filter(|r| usable(r))
+        .map(crit)
+        .fold(f64::INFINITY, f64::min);
     if !best.is_finite() {
-        return Err(Error::no_estimate("no model could be averaged (every fit failed or was flagged)"));
+        return Err(Error::no_estimate(
+            "no model could be averaged (every fit failed or was flagged)",
+        ));
     }
     let mut total = 0.0;
     for r in rows.iter_mut() {
@@ -204,7 +232,11 @@ pub fn select(
     for r in rows.iter_mut() {
         r.weight /= total;
     }
-    let nbar: f64 = rows.iter().filter(|r| r.weight > 0.0).map(|r| r.weight * r.fit.as_ref().unwrap().abundance).sum();
+    let nbar: f64 = rows
+        .iter()
+        .filter(|r| r.weight > 0.0)
+        .map(|r| r.weight * r.fit.as_ref().unwrap().abundance)
+        .sum();
     let se: f64 = rows
         .iter()
         .filter(|r| r.weight > 0.0)
@@ -229,7 +261,9 @@ pub fn select(
     let dropped = rows.iter().filter(|r| r.weight == 0.0).count();
     if dropped > 0 {
         averaged.warnings.push(Warning::Other {
-            message: format!("{dropped} models left out of the average (failed, rank-deficient or not converged)"),
+            message: format!(
+                "{dropped} models left out of the average (failed, rank-deficient or not converged)"
+            ),
         });
     }
     Ok(ModelSelection {

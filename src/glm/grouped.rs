@@ -13,6 +13,7 @@
 //! least-squares step, floor fitted values at machine epsilon. This is what makes
 //! figures printed by R packages reproducible to 1e-6 and beyond, including those of fits
 //! that R stopped early.
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
 
 use super::StopReason;
 use crate::error::{Error, Result};
@@ -54,7 +55,12 @@ impl GroupedCounts {
     ///
     /// # Errors
     /// [`Error::InvalidData`] for mismatched lengths or negative/non-finite counts.
-    pub fn new(x: DMatrix<f64>, offset: Vec<f64>, counts: &[Vec<f64>], zeros: &[f64]) -> Result<Self> {
+    pub fn new(
+        x: DMatrix<f64>,
+        offset: Vec<f64>,
+        counts: &[Vec<f64>],
+        zeros: &[f64],
+    ) -> Result<Self> {
         let g = x.nrows();
         if offset.len() != g || counts.len() != g || zeros.len() != g {
             return Err(Error::invalid(format!(
@@ -78,7 +84,10 @@ impl GroupedCounts {
         for gi in 0..g {
             let z = zeros[gi];
             if !(z.is_finite() && z >= 0.0) {
-                return Err(Error::invalid_row(gi, "number of empty cells is not a count"));
+                return Err(Error::invalid_row(
+                    gi,
+                    "number of empty cells is not a count",
+                ));
             }
             s.add_cells(gi, z, 0.0);
             for &y in &counts[gi] {
@@ -316,7 +325,11 @@ impl RGlm {
     pub fn fit(&self, d: &GroupedCounts) -> Result<RGlmFit> {
         let (g, p) = d.x.shape();
         if !(self.epsilon > 0.0) || self.maxit == 0 {
-            return Err(Error::param("epsilon/maxit", format!("{}/{}", self.epsilon, self.maxit), "positive"));
+            return Err(Error::param(
+                "epsilon/maxit",
+                format!("{}/{}", self.epsilon, self.maxit),
+                "positive",
+            ));
         }
         let tol = (1e-7f64).min(self.epsilon / 1000.0);
         let mut beta = vec![0.0; p];
@@ -327,7 +340,10 @@ impl RGlm {
                 if s.len() != p {
                     return Err(Error::param("start", s.len(), format!("{p} coefficients")));
                 }
-                beta = s.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect();
+                beta = s
+                    .iter()
+                    .map(|v| if v.is_finite() { *v } else { 0.0 })
+                    .collect();
                 let e = self.eval(d, &beta);
                 eta = e.0;
                 mu = e.1;
@@ -358,7 +374,8 @@ impl RGlm {
                     (d.start_w[i], d.start_wz[i])
                 } else {
                     let w = d.cells[i] * mu[i];
-                    let z = eta[i] - d.offset[i] + (d.y_sum[i] / d.cells[i].max(1e-300) - mu[i]) / mu[i];
+                    let z = eta[i] - d.offset[i]
+                        + (d.y_sum[i] / d.cells[i].max(1e-300) - mu[i]) / mu[i];
                     (w, w * z)
                 };
                 if w <= 0.0 {
@@ -478,12 +495,24 @@ mod tests {
     fn grouped_equals_ungrouped() {
         // 4 cells in 2 groups with identical rows: grouped and ungrouped fits agree.
         let x = DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 1.0, 1.0]);
-        let d = GroupedCounts::new(x, vec![0.0; 2], &[vec![3.0, 5.0], vec![10.0, 0.0]], &[0.0, 0.0]).unwrap();
+        let d = GroupedCounts::new(
+            x,
+            vec![0.0; 2],
+            &[vec![3.0, 5.0], vec![10.0, 0.0]],
+            &[0.0, 0.0],
+        )
+        .unwrap();
         let f = RGlm::params().fit(&d).unwrap();
         assert!((f.coefficients[0] - 4f64.ln()).abs() < 1e-8);
         assert!((f.coefficients[1] - (5f64 / 4.0).ln()).abs() < 1e-8);
         let x2 = DMatrix::from_row_slice(4, 2, &[1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
-        let d2 = GroupedCounts::new(x2, vec![0.0; 4], &[vec![3.0], vec![5.0], vec![10.0], vec![0.0]], &[0.0; 4]).unwrap();
+        let d2 = GroupedCounts::new(
+            x2,
+            vec![0.0; 4],
+            &[vec![3.0], vec![5.0], vec![10.0], vec![0.0]],
+            &[0.0; 4],
+        )
+        .unwrap();
         let f2 = RGlm::params().fit(&d2).unwrap();
         assert!((f.deviance - f2.deviance).abs() < 1e-9);
         assert!((f.covariance[(1, 1)] - f2.covariance[(1, 1)]).abs() < 1e-9);
@@ -493,7 +522,13 @@ mod tests {
     #[test]
     fn detects_aliasing() {
         let x = DMatrix::from_row_slice(3, 3, &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0]);
-        let d = GroupedCounts::new(x, vec![0.0; 3], &[vec![2.0], vec![4.0], vec![9.0]], &[0.0; 3]).unwrap();
+        let d = GroupedCounts::new(
+            x,
+            vec![0.0; 3],
+            &[vec![2.0], vec![4.0], vec![9.0]],
+            &[0.0; 3],
+        )
+        .unwrap();
         let f = RGlm::params().fit(&d).unwrap();
         assert_eq!(f.aliased, vec![2]);
         assert!(f.coefficients[2].is_nan());
