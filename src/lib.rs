@@ -49,3 +49,4 @@ pub mod two_source;
 
 pub use error::{Error, Result};
 pub use estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
+

@@ -5,6 +5,7 @@
 //! `tests/fixtures/closed/`. Tolerances: 1e-6 relative for fits (absolute 1e-6 for
 //! figures below 1e-3 such as deviances of saturated models), 1e-4 relative for
 //! profile-likelihood bounds.
+#![allow(clippy::type_complexity, clippy::needless_range_loop)]
 
 use darkfigure::closed::{self, ClosedEstimate, ClosedFit, Heterogeneity, LogLinearModel};
 use darkfigure::data::CaptureHistories;
@@ -614,5 +615,80 @@ fn soft(m: &mut Vec<String>, what: &str, got: f64, want: f64, rtol: f64) {
             "{what}: got {got}, want {want} (rel {:e})",
             (got - want) / want
         ));
+    }
+}
+
+mod properties {
+    use super::*;
+    use darkfigure::closed::{ClosedModel, ClosedSettings};
+    use darkfigure::glm::{GroupedCounts, RGlm};
+    use nalgebra::DMatrix;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The R-path engine recovers the coefficients of a table of exact expected
+        /// counts (an Mt design with one heterogeneity column on t = 4 lists).
+        #[test]
+        fn engine_recovers_known_coefficients(
+            b0 in 2.0f64..6.0,
+            b in proptest::collection::vec(-1.5f64..0.5, 4),
+            tau in -0.3f64..0.3,
+        ) {
+            let t = 4;
+            let cells = (1usize << t) - 1;
+            let x = DMatrix::from_fn(cells, t + 2, |i, j| {
+                let c = (i + 1) as u64;
+                match j {
+                    0 => 1.0,
+                    j if j <= t => ((c >> (j - 1)) & 1) as f64,
+                    _ => (c.count_ones() as f64).powi(2) / 2.0,
+                }
+            });
+            let beta: Vec<f64> = std::iter::once(b0).chain(b.iter().copied()).chain([tau]).collect();
+            let y: Vec<Vec<f64>> = (0..cells)
+                .map(|i| vec![(0..t + 2).map(|j| x[(i, j)] * beta[j]).sum::<f64>().exp()])
+                .collect();
+            let d = GroupedCounts::new(x, vec![0.0; cells], &y, &vec![0.0; cells]).unwrap();
+            let f = RGlm::params().epsilon(1e-12).maxit(100).fit(&d).unwrap();
+            prop_assert!(f.stop.converged());
+            for j in 0..t + 2 {
+                prop_assert!((f.coefficients[j] - beta[j]).abs() < 1e-6, "{j}: {} vs {}", f.coefficients[j], beta[j]);
+            }
+            prop_assert!(f.deviance.abs() < 1e-8);
+        }
+
+        /// Relabelling the lists (a permutation of the occasions) leaves N̂ of every
+        /// model without a time order unchanged.
+        #[test]
+        fn permuting_lists_keeps_n_hat(perm_seed in 0u64..1000, seed in 0u64..1000) {
+            let t = 4;
+            // a random table of 15 cells
+            let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let mut next = || { state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (state >> 33) % 60 };
+            let counts: Vec<u64> = (0..16).map(|c| if c == 0 { 0 } else { next() + if (c as u64).count_ones() == 1 { 80 } else { 1 } }).collect();
+            let h = CaptureHistories::from_cell_counts(t, &counts).unwrap();
+            let mut perm: Vec<usize> = (0..t).collect();
+            let mut ps = perm_seed;
+            for i in (1..t).rev() { let j = (ps % (i as u64 + 1)) as usize; ps /= i as u64 + 1; perm.swap(i, j); }
+            let mut pc = vec![0u64; 16];
+            for (c, &v) in counts.iter().enumerate() {
+                let mut nc = 0usize;
+                for j in 0..t { if c >> j & 1 == 1 { nc |= 1 << perm[j]; } }
+                pc[nc] = v;
+            }
+            let hp = CaptureHistories::from_cell_counts(t, &pc).unwrap();
+            let s = ClosedSettings { profile: false, ..Default::default() };
+            for m in ClosedModel::closedp_t_models() {
+                if matches!(m, ClosedModel::Mb | ClosedModel::Mbh) { continue; }
+                let a = closed::fit_standard(&h, m, &s);
+                let b = closed::fit_standard(&hp, m, &s);
+                if let (Ok(a), Ok(b)) = (a, b) {
+                    let (x, y) = (a.estimate.n_hat, b.estimate.n_hat);
+                    prop_assert!((x - y).abs() <= 1e-6 * x.abs(), "{}: {x} vs {y}", m.label());
+                }
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 //! Bias-corrected estimators (Rivest & Lévesque 2001), as `Rcapture::closedp.bc`.
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
 
 use super::ClosedModel;
 use super::design::{Design, Heterogeneity, cellwise, zero_design};

@@ -1,9 +1,11 @@
 //! Design matrices of the closed-population log-linear models (Rcapture's `Xclosedp`),
 //! built directly on grouped cells.
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
 
+use super::product::ProductCounts;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
-use crate::glm::GroupedCounts;
+use crate::glm::{GroupedCounts, RGlm, RGlmFit};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
@@ -181,11 +183,35 @@ pub(crate) struct Design {
     pub group_k: Vec<usize>,
     /// First capture occasion (1-based) of each group, when known.
     pub group_first: Vec<usize>,
+    /// When set, the model is fitted from sufficient statistics (Mt, Mth) and
+    /// `counts` is unused.
+    pub product: Option<ProductCounts>,
 }
 
 impl Design {
+    /// Total count over the cells of the fit.
+    pub fn total(&self) -> f64 {
+        match &self.product {
+            Some(pc) => pc.obs.iter().map(|c| c.1).sum::<f64>() + pc.zero_cell.unwrap_or(0.0),
+            None => self.counts.total(),
+        }
+    }
+
+    /// Fits the design along R's path.
+    pub fn fit(&self, glm: &RGlm) -> Result<RGlmFit> {
+        match &self.product {
+            Some(pc) => pc.fit(glm),
+            None => glm.fit(&self.counts),
+        }
+    }
+
     /// Removes coefficient column `j` (not the intercept).
     pub fn drop_column(&mut self, j: usize) {
+        if let Some(pc) = self.product.as_mut() {
+            pc.drop_column(j);
+            self.names.remove(j);
+            return;
+        }
         let x = std::mem::replace(&mut self.counts.x, DMatrix::zeros(0, 0));
         self.counts.x = x.remove_column(j);
         self.names.remove(j);
@@ -195,6 +221,10 @@ impl Design {
     /// 1, offset 0) holding `n0` units.
     pub fn augmented(&self, n0: f64) -> Design {
         let mut d = self.clone();
+        if let Some(pc) = d.product.as_mut() {
+            pc.zero_cell = Some(n0);
+            return d;
+        }
         let g = d.counts.x.nrows();
         let x = std::mem::replace(&mut d.counts.x, DMatrix::zeros(0, 0));
         let mut x = x.insert_row(g, 0.0);
@@ -233,9 +263,13 @@ pub(crate) fn observed_cells(h: &CaptureHistories) -> Vec<(u64, f64)> {
         .collect()
 }
 
-/// Builds the design of one of the standard models on t occasions.
-pub(crate) fn standard_design(h: &CaptureHistories, model: ClosedModel) -> Result<Design> {
-    let t = h.occasions();
+/// Builds the design of one of the standard models on t occasions from the observed
+/// cells.
+pub(crate) fn standard_design_obs(
+    t: usize,
+    obs: Vec<(u64, f64)>,
+    model: ClosedModel,
+) -> Result<Design> {
     if t < model.min_occasions() {
         return Err(Error::TooFewOccasions {
             method: format!(
@@ -246,7 +280,6 @@ pub(crate) fn standard_design(h: &CaptureHistories, model: ClosedModel) -> Resul
             got: t,
         });
     }
-    let obs = observed_cells(h);
     match model {
         ClosedModel::M0 | ClosedModel::Mh(_) => {
             let het = model.heterogeneity();
@@ -336,8 +369,34 @@ pub(crate) fn standard_design(h: &CaptureHistories, model: ClosedModel) -> Resul
             if let Some(hh) = het {
                 names.extend(hh.names(t));
             }
-            let terms: Vec<u64> = (0..t).map(|j| 1u64 << j).collect();
-            cellwise(h, t, &terms, het, names, &obs)
+            let het_cols: Vec<Vec<f64>> = match het {
+                None => Vec::new(),
+                Some(hh) => {
+                    let m = hh.columns(t);
+                    let mut cols = vec![vec![0.0; t + 1]; m];
+                    let mut v = Vec::new();
+                    for k in 1..=t {
+                        v.clear();
+                        hh.values(k as f64, t, &mut v);
+                        for c in 0..m {
+                            cols[c][k] = v[c];
+                        }
+                    }
+                    cols
+                }
+            };
+            Ok(Design {
+                counts: GroupedCounts::new(DMatrix::zeros(0, names.len()), vec![], &[], &[])?,
+                names,
+                chao_nca: if het == Some(Heterogeneity::Chao) {
+                    Some(t + 1)
+                } else {
+                    None
+                },
+                group_k: Vec::new(),
+                group_first: Vec::new(),
+                product: Some(ProductCounts::new(t, het_cols, obs)),
+            })
         }
     }
 }
@@ -373,6 +432,7 @@ fn grouped(
         },
         group_k,
         group_first,
+        product: None,
     })
 }
 
@@ -438,6 +498,7 @@ pub(crate) fn cellwise(
         },
         group_k,
         group_first,
+        product: None,
     })
 }
 
@@ -487,5 +548,6 @@ pub(crate) fn zero_design(
         },
         group_k,
         group_first: vec![0; t0],
+        product: None,
     })
 }

@@ -113,7 +113,23 @@ pub(crate) fn glm_warnings_pub(f: &RGlmFit, names: &[String]) -> Vec<Warning> {
 /// eta, refit, repeat) when the design has Chao columns and `neg` is set.
 pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<DesignFit> {
     let mut design = design;
-    let mut f = glm.fit(&design.counts)?;
+    let p = design.names.len();
+    let glm_first;
+    let glm = if glm.start.as_ref().is_some_and(|s| s.len() != p) {
+        glm_first = RGlm {
+            start: None,
+            ..glm.clone()
+        };
+        &glm_first
+    } else {
+        glm
+    };
+    let mut f = design.fit(glm)?;
+    let glm_refit = RGlm {
+        start: None,
+        ..glm.clone()
+    };
+    let glm = &glm_refit;
     let mut warnings = glm_warnings_pub(&f, &design.names);
     let mut dropped = Vec::new();
     if let (Some(nca), true) = (design.chao_nca, neg) {
@@ -126,7 +142,7 @@ pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<Design
             let mut d2 = design.clone();
             let name = d2.names[j].clone();
             d2.drop_column(j);
-            match glm.fit(&d2.counts) {
+            match d2.fit(glm) {
                 Ok(f2) => {
                     // Rcapture keeps the warnings of every fit of the sequence.
                     for w in glm_warnings_pub(&f2, &d2.names) {
@@ -163,6 +179,9 @@ pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<Design
 pub(crate) fn asymptotic_bias(d: &Design, f: &RGlmFit) -> Option<f64> {
     if !f.aliased.is_empty() {
         return None;
+    }
+    if let Some(pc) = &d.product {
+        return pc.bias(f);
     }
     let x = &d.counts.x;
     let (g, p) = x.shape();
@@ -248,6 +267,16 @@ pub(crate) fn fit_closed(
         )));
     }
     let (abundance, stderr) = abundance(form, nn, f);
+    if !(abundance.is_finite() && stderr.is_finite()) {
+        return Err(Error::no_estimate(format!(
+            "{label}: N̂ = {abundance:.4e} with standard error {stderr:.4e} (the fit ran to the boundary{})",
+            if f.stop.converged() {
+                ""
+            } else {
+                " and did not converge"
+            }
+        )));
+    }
     let bias = asymptotic_bias(&df.design, f);
     let mut warnings = df.warnings.clone();
     if let Some(b) = bias

@@ -35,6 +35,7 @@ mod design;
 mod fit;
 mod loglinear;
 mod mtb;
+mod product;
 mod profile;
 mod select;
 
@@ -51,7 +52,7 @@ use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
 use crate::glm::RGlm;
-use design::{Design, standard_design, zero_design};
+use design::{Design, zero_design};
 use fit::{AbundanceForm, fit_closed};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -251,26 +252,42 @@ pub fn fit_standard(
     model: ClosedModel,
     settings: &ClosedSettings,
 ) -> Result<ClosedEstimate> {
+    fit_standard_obs(
+        h.occasions(),
+        h.observed(),
+        design::observed_cells(h),
+        model,
+        settings,
+    )
+}
+
+fn fit_standard_obs(
+    t: usize,
+    n: u64,
+    obs: Vec<(u64, f64)>,
+    model: ClosedModel,
+    settings: &ClosedSettings,
+) -> Result<ClosedEstimate> {
     settings.check()?;
-    let t = h.occasions();
-    let design = standard_design(h, model)?;
+    let design = design::standard_design_obs(t, obs, model)?;
     let form = match model {
         ClosedModel::Mb => AbundanceForm::Mb { t },
         ClosedModel::Mbh => AbundanceForm::Mbh { t },
         _ => AbundanceForm::Standard,
     };
+    // Profile intervals exist for the models closedpCI.t accepts (not Mb, Mbh).
+    let prof = !matches!(model, ClosedModel::Mb | ClosedModel::Mbh) && settings.profile;
+    let kept = prof.then(|| design.clone());
     let (fit, _) = fit_closed(
         &model.label(),
-        design.clone(),
-        h.observed(),
+        design,
+        n,
         form,
         settings.neg,
         &RGlm::params(),
     )?;
-    // Profile intervals exist for the models closedpCI.t accepts (not Mb, Mbh).
-    let prof = !matches!(model, ClosedModel::Mb | ClosedModel::Mbh);
     let method = "closedp.t";
-    Ok(finish(method, fit, prof.then_some(&design), settings))
+    Ok(finish(method, fit, kept.as_ref(), settings))
 }
 
 /// All the models of `Rcapture::closedp.t` (12 models; M0, Mt and Mb when t = 2), each
@@ -323,9 +340,11 @@ pub fn closedp_t_with(
     } else {
         ClosedModel::closedp_t_models()
     };
+    let obs = design::observed_cells(h);
+    let (t, n) = (h.occasions(), h.observed());
     Ok(models
         .into_iter()
-        .map(|m| (m.label(), fit_standard(h, m, settings)))
+        .map(|m| (m.label(), fit_standard_obs(t, n, obs.clone(), m, settings)))
         .collect())
 }
 

@@ -157,13 +157,33 @@ impl<'a> Profile<'a> {
     pub fn loglik(&mut self, big_n: f64) -> f64 {
         let n0 = (big_n - self.n).max(0.0);
         let d = self.design.augmented(n0);
-        let dev = match fit_design(d, self.neg, &self.glm) {
-            Ok(f) => f.glm.deviance,
-            Err(_) => return f64::NAN,
+        let mut res = fit_design(d.clone(), self.neg, &self.glm);
+        let warm = self.glm.start.is_some();
+        if warm
+            && !res
+                .as_ref()
+                .is_ok_and(|f| f.glm.stop.converged() && f.glm.deviance.is_finite())
+        {
+            // The warm start failed: fall back to R's start.
+            self.glm.start = None;
+            res = fit_design(d, self.neg, &self.glm);
+        }
+        let dev = match res {
+            Ok(f) => {
+                // Warm start of the next evaluation (the profile needs converged fits,
+                // not R's path).
+                self.glm.start = (f.dropped.is_empty() && f.glm.stop.converged())
+                    .then(|| f.glm.coefficients.clone());
+                f.glm.deviance
+            }
+            Err(_) => {
+                self.glm.start = None;
+                return f64::NAN;
+            }
         };
         // Rcapture's N in the correction is the sum of the augmented counts, which
         // leaves out units caught more than t0 times in `.0` fits.
-        let l = -dev / 2.0 + cormack(self.design.counts.total() + n0, n0);
+        let l = -dev / 2.0 + cormack(self.design.total() + n0, n0);
         self.curve.push((big_n, l));
         l
     }

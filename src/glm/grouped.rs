@@ -13,6 +13,7 @@
 //! least-squares step, floor fitted values at machine epsilon. This is what makes
 //! figures printed by R packages reproducible to 1e-6 and beyond, including those of fits
 //! that R stopped early.
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
 
 use super::StopReason;
 use crate::error::{Error, Result};
@@ -106,14 +107,16 @@ impl GroupedCounts {
         }
         let o = self.offset[g];
         let y1 = y + 0.1;
+        let ly1 = y1.ln();
         self.cells[g] += m;
         self.y_sum[g] += m * y;
         self.start_w[g] += m * y1;
-        self.start_wz[g] += m * (y1 * (y1.ln() - o) - 0.1);
+        self.start_wz[g] += m * (y1 * (ly1 - o) - 0.1);
         if y > 0.0 {
-            self.ylogy += m * y * y.ln();
+            let ly = y.ln();
+            self.ylogy += m * y * ly;
             self.lfact += m * ln_gamma(y + 1.0);
-            self.start_dev += m * 2.0 * (y * (y / y1).ln() + 0.1);
+            self.start_dev += m * 2.0 * (y * (ly - ly1) + 0.1);
         } else {
             self.start_dev += m * 2.0 * 0.1;
         }
@@ -359,11 +362,13 @@ impl RGlm {
         let mut last_r = DMatrix::zeros(0, 0);
         let mut kept: Vec<usize> = Vec::new();
         let mut dev = devold;
+        let mut a = DMatrix::zeros(g, p);
+        let mut b = DVector::zeros(g);
         for iter in 1..=self.maxit {
             iterations = iter;
             // Weighted least squares system on groups.
-            let mut a = DMatrix::zeros(g, p);
-            let mut b = DVector::zeros(g);
+            a.fill(0.0);
+            b.fill(0.0);
             for i in 0..g {
                 let (w, wz) = if eta.is_empty() {
                     (d.start_w[i], d.start_wz[i])
