@@ -110,8 +110,8 @@ fn unit_loglik(fam: Family, y: u64, e1: D2, e2: D2) -> D2 {
             // ℓ = yη − λ − ln(1 − e^{−λ}) − ln y!,  ℓ' = y − m,  ℓ'' = −(m − m² e^{−λ}),
             // m = λ/(1 − e^{−λ})
             let lam = eta.exp();
-            let e = (-lam).exp();
             let q = -(-lam).exp_m1();
+            let e = 1.0 - q;
             let m = lam / q;
             let v = yf * eta - lam - q.ln() - super::family::ln_factorial(y);
             D2 { v, g: [yf - m, 0.0], h: [-(m - m * m * e), 0.0, 0.0] }
@@ -195,36 +195,78 @@ impl PopVariance {
     }
 }
 
-/// N̂, its HT term and gradient over the rows of `d` selected by `keep`.
+/// One unit's HT contribution (value, ∂/∂η₁, ∂/∂η₂) and variance term, with a closed
+/// form for the zero-truncated Poisson.
+#[inline]
+fn unit_contribution(family: Family, y: u64, e1: f64, e2: f64) -> (f64, [f64; 2], f64) {
+    if family == Family::ZtPoisson {
+        // c = 1/(1 − e^{−λ}),  ∂c/∂η = −λ e^{−λ}/(1 − e^{−λ})²,  v = e^{−λ}/(1 − e^{−λ})²
+        let lam = e1.exp();
+        let q = -(-lam).exp_m1();
+        let e = 1.0 - q;
+        let v = e / (q * q);
+        return (1.0 / q, [-lam * v, 0.0], v);
+    }
+    let (c, v) = family.contribution(y, D2::var(e1, 0), D2::var(e2, 1));
+    (c.v, c.g, v)
+}
+
+/// N̂, its HT term, its gradient and the largest single contribution over the rows of
+/// `d` selected by `keep`.
 pub(crate) fn pop_parts(
     family: Family,
     d: &Design,
     beta: &[f64],
-    keep: impl Fn(usize) -> bool,
+    keep: impl Fn(usize) -> bool + Sync,
 ) -> (f64, f64, DVector<f64>, f64) {
     let p = d.p();
-    let mut max_c: f64 = 0.0;
-    let mut n = 0.0;
-    let mut f2 = 0.0;
-    let mut g = vec![0.0; p];
-    for i in 0..d.n() {
+    let zero = || (0.0, 0.0, vec![0.0; p], 0.0f64);
+    let one = |acc: &mut (f64, f64, Vec<f64>, f64), i: usize| {
         if !keep(i) || d.w[i] == 0.0 {
-            continue;
+            return;
         }
         let w = d.w[i];
         let (e1, e2) = d.etas(i, beta);
-        let (c, v) = family.contribution(d.y[i], D2::var(e1, 0), D2::var(e2, 1));
-        n += w * c.v;
-        max_c = max_c.max(c.v);
-        f2 += w * v;
+        let (c, cg, v) = unit_contribution(family, d.y[i], e1, e2);
+        acc.0 += w * c;
+        acc.1 += w * v;
+        acc.3 = acc.3.max(c);
         for (a, xa) in d.xrow(i).iter().enumerate() {
-            g[a] += w * c.g[0] * xa;
+            acc.2[a] += w * cg[0] * xa;
         }
         for (a, za) in d.zrow(i).iter().enumerate() {
-            g[d.p1 + a] += w * c.g[1] * za;
+            acc.2[d.p1 + a] += w * cg[1] * za;
         }
-    }
-    (n, f2, DVector::from_vec(g), max_c)
+    };
+    let merge = |mut a: (f64, f64, Vec<f64>, f64), b: (f64, f64, Vec<f64>, f64)| {
+        a.0 += b.0;
+        a.1 += b.1;
+        a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
+        a.3 = a.3.max(b.3);
+        a
+    };
+    let r = if d.n() >= PAR_ROWS {
+        (0..d.n())
+            .into_par_iter()
+            .chunks(8192)
+            .map(|idx| {
+                let mut acc = zero();
+                for i in idx {
+                    one(&mut acc, i);
+                }
+                acc
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold(zero(), merge)
+    } else {
+        let mut acc = zero();
+        for i in 0..d.n() {
+            one(&mut acc, i);
+        }
+        acc
+    };
+    (r.0, r.1, DVector::from_vec(r.2), r.3)
 }
 
 /// Expected (Fisher) information of the coefficients.
@@ -404,6 +446,7 @@ impl CountModel {
             )));
         }
         let p = design.p();
+        check_rank(&design)?;
         let start = match &self.start {
             Some(s) if s.len() == p => DVector::from_vec(s.clone()),
             _ => DVector::from_vec(default_start(fam, &design)),
@@ -544,6 +587,50 @@ impl CountModel {
             design,
         })
     }
+}
+
+/// Refuses designs whose columns are linearly dependent (a covariate constant, or
+/// collinear with others), naming the offending column.
+fn check_rank(d: &Design) -> Result<()> {
+    for (cols, names, block) in [(d.p1, &d.names1, 0usize), (d.p2, &d.names2, 1)] {
+        if cols == 0 {
+            continue;
+        }
+        let mut g = DMatrix::<f64>::zeros(cols, cols);
+        for i in 0..d.n() {
+            let r = if block == 0 { d.xrow(i) } else { d.zrow(i) };
+            for a in 0..cols {
+                for b in 0..=a {
+                    g[(a, b)] += d.w[i] * r[a] * r[b];
+                }
+            }
+        }
+        // Gram-Schmidt on the Gram matrix: column k is dependent when its residual
+        // squared norm is a negligible fraction of its norm.
+        let mut l = DMatrix::<f64>::zeros(cols, cols);
+        for k in 0..cols {
+            for j in 0..=k {
+                let gkj = if k >= j { g[(k, j)] } else { g[(j, k)] };
+                let s: f64 = (0..j).map(|m| l[(k, m)] * l[(j, m)]).sum();
+                if j == k {
+                    let r2 = gkj - s;
+                    if r2 <= 1e-10 * g[(k, k)].max(f64::MIN_POSITIVE) {
+                        return Err(Error::InvalidData {
+                            row: None,
+                            reason: format!(
+                                "design column `{}` is constant or a linear combination of the columns before it",
+                                names[k]
+                            ),
+                        });
+                    }
+                    l[(k, k)] = r2.sqrt();
+                } else if l[(j, j)] > 0.0 {
+                    l[(k, j)] = (gkj - s) / l[(j, j)];
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `family ~ a + b` (or `~ 1`).
