@@ -146,13 +146,15 @@ fn check_fit(key: &str, r: &Value, fit: &CountFit) -> Vec<String> {
 /// with covariates IRLS stops with "non-conformable arguments"), zotpoisson with
 /// covariates on netherlandsimmigrant (coefficients → −∞, N̂ = 3.2e12), ztnegbin
 /// intercept-only on farmsubmission and both ztnegbin fits on carcassubmission (no
-/// convergence, N̂ from 1.8e7 to 1.7e12).
+/// convergence, N̂ from 1.8e7 to 1.7e12), ztHurdlepoisson with covariates on
+/// netherlandsimmigrant (40 iterations, N̂ = 1.7e13).
 ///
 /// darkfigure instead follows the likelihood to the boundary, and marks the fit
 /// `degenerate` with typed warnings (`Boundary` for α or λ, unidentified coefficients,
 /// N̂ more than 1000 × n): the number is kept for inspection but never printed as an
 /// estimate without the warnings.
-const DEGENERATE: [&str; 6] = [
+const DEGENERATE: [&str; 7] = [
+    "netherlandsimmigrant__ztHurdlepoisson__gender_age_nation",
     "netherlandsimmigrant__ztnegbin__intercept",
     "netherlandsimmigrant__ztnegbin__gender_age_nation",
     "netherlandsimmigrant__zotpoisson__gender_age_nation",
@@ -176,7 +178,7 @@ fn regular_fits_match_singlercapture() {
         checked += 1;
     }
     assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
-    assert_eq!(checked, 43);
+    assert_eq!(checked, 46);
 }
 
 #[test]
