@@ -377,3 +377,30 @@ fn bootstrap_is_reproducible_on_any_thread_count() {
     let c = boot(&fit, counts::BootType::NonParametric, 200, 100);
     assert_ne!(a.replicates, c.replicates);
 }
+
+/// The one-call API the `estimate` binary uses: every family intercept-only and with
+/// the covariates; errors and degenerate fits are reported, never panics.
+#[test]
+fn fit_all_runs_every_model() {
+    for name in ["netherlandsimmigrant", "carcassubmission", "farmsubmission"] {
+        let d = data(name);
+        let covs: Vec<String> = d.covariates().iter().map(|c| c.name.clone()).filter(|n| n != "reason").collect();
+        let t = std::time::Instant::now();
+        let all = counts::fit_all(d, &covs, 0.95);
+        assert_eq!(all.len(), 2 * Family::ALL.len());
+        for (label, r) in &all {
+            match r {
+                Ok(f) => {
+                    assert_eq!(&f.estimate.model, label);
+                    assert!(f.degenerate || (f.estimate.n_hat.is_finite() && f.estimate.se.is_finite()), "{label}");
+                }
+                Err(e) => println!("{name} {label}: {e}"),
+            }
+        }
+        println!("{name}: {:?}", t.elapsed());
+    }
+    let all = counts::fit_all(data("netherlandsimmigrant"), &[], 0.95);
+    assert_eq!(all.len(), Family::ALL.len());
+    let zt = all.iter().find(|(l, _)| l == "ztnegbin ~ 1").unwrap().1.as_ref().unwrap();
+    assert!(zt.degenerate);
+}

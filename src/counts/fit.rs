@@ -277,8 +277,8 @@ fn fisher_information(family: Family, d: &Design, beta: &[f64]) -> Option<DMatri
         }
         let (lo, hi_cap) = match family {
             Family::Chao | Family::Zelterman => (1u64, 2u64),
-            Family::ZotPoisson | Family::ZotGeom | Family::ZotNegBin => (2, 100_000),
-            _ => (1, 100_000),
+            Family::ZotPoisson | Family::ZotGeom | Family::ZotNegBin => (2, 1_000),
+            _ => (1, 1_000),
         };
         // E_y[ℓ''(y)] under the distribution of the units entering the likelihood.
         let mut acc = D2::c(0.0);
@@ -287,6 +287,9 @@ fn fisher_information(family: Family, d: &Design, beta: &[f64]) -> Option<DMatri
         loop {
             let l = family.loglik(k, e1, e2);
             let pk = l.v.exp();
+            if !pk.is_finite() {
+                return None;
+            }
             acc = acc + D2 { v: 0.0, g: [0.0; 2], h: [pk * l.h[0], pk * l.h[1], pk * l.h[2]] };
             mass += pk;
             if k >= hi_cap || (mass > 1.0 - 1e-13 && k > lo + 2) {
@@ -385,7 +388,7 @@ impl CountModel {
             covariates: Vec::new(),
             second_covariates: Vec::new(),
             level: 0.95,
-            newton: Newton { tol: 1e-15, grad_tol: 1e-9, max_iter: 200 },
+            newton: Newton { tol: 1e-15, grad_tol: 1e-9, max_iter: crate::prec::MAX_ITER },
             start: None,
         }
     }
