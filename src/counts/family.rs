@@ -35,6 +35,8 @@ fn ln_gamma(x: f64) -> f64 {
 /// oizt*        P(y) = (ω·1[y=1] + (1−ω)·P(y)) / (1 − (1−ω)·P(0))
 /// zelterman    logistic regression of 1[y=2] on units with y ∈ {1,2}, λ/2 = e^{η}
 /// chao         the same fit; N̂ = Σ 1 + 1[y∈{1,2}]/(λ + λ²/2)
+/// ztHurdle*    P(1) = π,  P(y) = (1−π)·P(y)/(1 − P(0) − P(1)), y ≥ 2   (π = logistic(η₂))
+/// Hurdlezt*    P(1) = π(1 − P(1))/D,  P(y) = (1−π)P(y)/D,  D = 1 − (1−π)P(0) − P(1)
 /// ```
 /// # References
 /// singleRcapture 0.2.3, `ztpoisson()`, `ztnegbin()`, `ztgeom()`, `zot*()`, `ztoi*()`,
@@ -67,6 +69,14 @@ pub enum Family {
     Zelterman,
     /// Chao's lower bound with covariates.
     Chao,
+    /// Zero-truncated hurdle Poisson: P(y = 1) = π, counts ≥ 2 zero-one-truncated Poisson.
+    ZtHurdlePoisson,
+    /// Zero-truncated hurdle geometric.
+    ZtHurdleGeom,
+    /// Hurdle zero-truncated Poisson: the hurdle at 1 placed before the zero truncation.
+    HurdleZtPoisson,
+    /// Hurdle zero-truncated geometric.
+    HurdleZtGeom,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -78,7 +88,7 @@ enum Base {
 
 impl Family {
     /// Every family, in the order reports list them.
-    pub const ALL: [Family; 12] = [
+    pub const ALL: [Family; 16] = [
         Family::ZtPoisson,
         Family::ZtNegBin,
         Family::ZtGeom,
@@ -91,6 +101,10 @@ impl Family {
         Family::OiztGeom,
         Family::Zelterman,
         Family::Chao,
+        Family::ZtHurdlePoisson,
+        Family::ZtHurdleGeom,
+        Family::HurdleZtPoisson,
+        Family::HurdleZtGeom,
     ];
 
     /// singleRcapture's family name.
@@ -108,6 +122,10 @@ impl Family {
             Family::OiztGeom => "oiztgeom",
             Family::Zelterman => "zelterman",
             Family::Chao => "chao",
+            Family::ZtHurdlePoisson => "ztHurdlepoisson",
+            Family::ZtHurdleGeom => "ztHurdlegeom",
+            Family::HurdleZtPoisson => "Hurdleztpoisson",
+            Family::HurdleZtGeom => "Hurdleztgeom",
         }
     }
 
@@ -119,8 +137,9 @@ impl Family {
     fn base(self) -> Base {
         use Family::*;
         match self {
-            ZtPoisson | ZotPoisson | ZtoiPoisson | OiztPoisson | Zelterman | Chao => Base::Poisson,
-            ZtGeom | ZotGeom | ZtoiGeom | OiztGeom => Base::Geom,
+            ZtPoisson | ZotPoisson | ZtoiPoisson | OiztPoisson | Zelterman | Chao | ZtHurdlePoisson
+            | HurdleZtPoisson => Base::Poisson,
+            ZtGeom | ZotGeom | ZtoiGeom | OiztGeom | ZtHurdleGeom | HurdleZtGeom => Base::Geom,
             ZtNegBin | ZotNegBin => Base::NegBin,
         }
     }
@@ -131,6 +150,7 @@ impl Family {
         match self {
             ZtNegBin | ZotNegBin => Some("alpha"),
             ZtoiPoisson | OiztPoisson | ZtoiGeom | OiztGeom => Some("omega"),
+            ZtHurdlePoisson | ZtHurdleGeom | HurdleZtPoisson | HurdleZtGeom => Some("pi"),
             _ => None,
         }
     }
@@ -264,6 +284,23 @@ impl Family {
                     (-e2.softplus()) + pzt
                 }
             }
+            ZtHurdlePoisson | ZtHurdleGeom => {
+                if y == 1 {
+                    e2 - e2.softplus()
+                } else {
+                    (-e2.softplus()) + self.base_log_p(y, e1, e2) - self.base_log_1mp01(e1, e2)
+                }
+            }
+            HurdleZtPoisson | HurdleZtGeom => {
+                let pi = e2.logistic();
+                let (lp0, lp1) = self.base_log_p01(e1, e2);
+                let denom = (1.0 - (1.0 - pi) * lp0.exp() - lp1.exp()).ln();
+                if y == 1 {
+                    (e2 - e2.softplus()) + (1.0 - lp1.exp()).ln() - denom
+                } else {
+                    (-e2.softplus()) + self.base_log_p(y, e1, e2) - denom
+                }
+            }
             OiztPoisson | OiztGeom => {
                 let om = e2.logistic();
                 let (lp0, _) = self.base_log_p01(e1, e2);
@@ -280,7 +317,13 @@ impl Family {
 
     /// P(0) of the model (the probability of never being recorded), as a dual.
     fn p0(self, e1: D2, e2: D2) -> D2 {
-        let (lp0, _) = self.base_log_p01(e1, e2);
+        let (lp0, lp1) = self.base_log_p01(e1, e2);
+        if matches!(self, Family::HurdleZtPoisson | Family::HurdleZtGeom) {
+            return (1.0 - e2.logistic()) * lp0.exp() / (1.0 - lp1.exp());
+        }
+        if matches!(self, Family::ZtHurdlePoisson | Family::ZtHurdleGeom) {
+            return lp0.exp() / (1.0 - lp1.exp());
+        }
         if self.one_inflation() == 2 {
             (1.0 - e2.logistic()) * lp0.exp()
         } else {
@@ -318,6 +361,13 @@ impl Family {
                     (D2::c(1.0), 0.0)
                 }
             }
+            ZtHurdlePoisson | ZtHurdleGeom => {
+                // c = (1 − P1)/(1 − P0 − P1), v = (1 − P1)·P0/(1 − P0 − P1)²
+                let (l0, l1) = self.base_log_p01(e1, e2);
+                let (p0, p1) = (l0.exp(), l1.exp());
+                let q = self.base_log_1mp01(e1, e2).exp();
+                ((1.0 - p1) / q, (1.0 - p1.v) * p0.v / (q.v * q.v))
+            }
             OiztGeom => {
                 let p0 = self.p0(e1, e2);
                 let c = D2::c(1.0) / (1.0 - p0);
@@ -328,7 +378,9 @@ impl Family {
             }
             _ => {
                 let p0 = self.p0(e1, e2);
-                let p = if self.one_inflation() == 2 {
+                let p = if self.one_inflation() == 2
+                    || matches!(self, Family::HurdleZtPoisson | Family::HurdleZtGeom)
+                {
                     1.0 - p0
                 } else {
                     self.base_log_1mp0(e1, e2).exp()
@@ -389,6 +441,7 @@ impl Family {
     pub(crate) fn start_second(self) -> f64 {
         match self.second_parameter() {
             Some("alpha") => 0.0,
+            Some("pi") => 0.0,
             Some(_) => -1.0,
             None => 0.0,
         }

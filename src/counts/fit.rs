@@ -110,29 +110,17 @@ fn unit_loglik(fam: Family, y: u64, e1: D2, e2: D2) -> D2 {
             // ℓ = yη − λ − ln(1 − e^{−λ}) − ln y!,  ℓ' = y − m,  ℓ'' = −(m − m² e^{−λ}),
             // m = λ/(1 − e^{−λ})
             let lam = eta.exp();
-            let e = (-lam).exp();
             let q = -(-lam).exp_m1();
+            let e = 1.0 - q;
             let m = lam / q;
             let v = yf * eta - lam - q.ln() - super::family::ln_factorial(y);
-            D2 {
-                v,
-                g: [yf - m, 0.0],
-                h: [-(m - m * m * e), 0.0, 0.0],
-            }
+            D2 { v, g: [yf - m, 0.0], h: [-(m - m * m * e), 0.0, 0.0] }
         }
         Family::ZtGeom => {
             // ℓ = (y − 1)η − y ln(1 + e^η),  ℓ' = (y − 1) − yσ,  ℓ'' = −yσ(1 − σ)
-            let sp = if eta > 30.0 {
-                eta + (-eta).exp().ln_1p()
-            } else {
-                eta.exp().ln_1p()
-            };
+            let sp = if eta > 30.0 { eta + (-eta).exp().ln_1p() } else { eta.exp().ln_1p() };
             let sg = 1.0 / (1.0 + (-eta).exp());
-            D2 {
-                v: (yf - 1.0) * eta - yf * sp,
-                g: [(yf - 1.0) - yf * sg, 0.0],
-                h: [-yf * sg * (1.0 - sg), 0.0, 0.0],
-            }
+            D2 { v: (yf - 1.0) * eta - yf * sp, g: [(yf - 1.0) - yf * sg, 0.0], h: [-yf * sg * (1.0 - sg), 0.0, 0.0] }
         }
         _ => fam.loglik(y, e1, e2),
     }
@@ -207,36 +195,78 @@ impl PopVariance {
     }
 }
 
-/// N̂, its HT term and gradient over the rows of `d` selected by `keep`.
+/// One unit's HT contribution (value, ∂/∂η₁, ∂/∂η₂) and variance term, with a closed
+/// form for the zero-truncated Poisson.
+#[inline]
+fn unit_contribution(family: Family, y: u64, e1: f64, e2: f64) -> (f64, [f64; 2], f64) {
+    if family == Family::ZtPoisson {
+        // c = 1/(1 − e^{−λ}),  ∂c/∂η = −λ e^{−λ}/(1 − e^{−λ})²,  v = e^{−λ}/(1 − e^{−λ})²
+        let lam = e1.exp();
+        let q = -(-lam).exp_m1();
+        let e = 1.0 - q;
+        let v = e / (q * q);
+        return (1.0 / q, [-lam * v, 0.0], v);
+    }
+    let (c, v) = family.contribution(y, D2::var(e1, 0), D2::var(e2, 1));
+    (c.v, c.g, v)
+}
+
+/// N̂, its HT term, its gradient and the largest single contribution over the rows of
+/// `d` selected by `keep`.
 pub(crate) fn pop_parts(
     family: Family,
     d: &Design,
     beta: &[f64],
-    keep: impl Fn(usize) -> bool,
+    keep: impl Fn(usize) -> bool + Sync,
 ) -> (f64, f64, DVector<f64>, f64) {
     let p = d.p();
-    let mut max_c: f64 = 0.0;
-    let mut n = 0.0;
-    let mut f2 = 0.0;
-    let mut g = vec![0.0; p];
-    for i in 0..d.n() {
+    let zero = || (0.0, 0.0, vec![0.0; p], 0.0f64);
+    let one = |acc: &mut (f64, f64, Vec<f64>, f64), i: usize| {
         if !keep(i) || d.w[i] == 0.0 {
-            continue;
+            return;
         }
         let w = d.w[i];
         let (e1, e2) = d.etas(i, beta);
-        let (c, v) = family.contribution(d.y[i], D2::var(e1, 0), D2::var(e2, 1));
-        n += w * c.v;
-        max_c = max_c.max(c.v);
-        f2 += w * v;
+        let (c, cg, v) = unit_contribution(family, d.y[i], e1, e2);
+        acc.0 += w * c;
+        acc.1 += w * v;
+        acc.3 = acc.3.max(c);
         for (a, xa) in d.xrow(i).iter().enumerate() {
-            g[a] += w * c.g[0] * xa;
+            acc.2[a] += w * cg[0] * xa;
         }
         for (a, za) in d.zrow(i).iter().enumerate() {
-            g[d.p1 + a] += w * c.g[1] * za;
+            acc.2[d.p1 + a] += w * cg[1] * za;
         }
-    }
-    (n, f2, DVector::from_vec(g), max_c)
+    };
+    let merge = |mut a: (f64, f64, Vec<f64>, f64), b: (f64, f64, Vec<f64>, f64)| {
+        a.0 += b.0;
+        a.1 += b.1;
+        a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
+        a.3 = a.3.max(b.3);
+        a
+    };
+    let r = if d.n() >= PAR_ROWS {
+        (0..d.n())
+            .into_par_iter()
+            .chunks(8192)
+            .map(|idx| {
+                let mut acc = zero();
+                for i in idx {
+                    one(&mut acc, i);
+                }
+                acc
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold(zero(), merge)
+    } else {
+        let mut acc = zero();
+        for i in 0..d.n() {
+            one(&mut acc, i);
+        }
+        acc
+    };
+    (r.0, r.1, DVector::from_vec(r.2), r.3)
 }
 
 /// Expected (Fisher) information of the coefficients.
@@ -247,8 +277,8 @@ fn fisher_information(family: Family, d: &Design, beta: &[f64]) -> Option<DMatri
         }
         let (lo, hi_cap) = match family {
             Family::Chao | Family::Zelterman => (1u64, 2u64),
-            Family::ZotPoisson | Family::ZotGeom | Family::ZotNegBin => (2, 100_000),
-            _ => (1, 100_000),
+            Family::ZotPoisson | Family::ZotGeom | Family::ZotNegBin => (2, 1_000),
+            _ => (1, 1_000),
         };
         // E_y[ℓ''(y)] under the distribution of the units entering the likelihood.
         let mut acc = D2::c(0.0);
@@ -257,12 +287,10 @@ fn fisher_information(family: Family, d: &Design, beta: &[f64]) -> Option<DMatri
         loop {
             let l = family.loglik(k, e1, e2);
             let pk = l.v.exp();
-            acc = acc
-                + D2 {
-                    v: 0.0,
-                    g: [0.0; 2],
-                    h: [pk * l.h[0], pk * l.h[1], pk * l.h[2]],
-                };
+            if !pk.is_finite() {
+                return None;
+            }
+            acc = acc + D2 { v: 0.0, g: [0.0; 2], h: [pk * l.h[0], pk * l.h[1], pk * l.h[2]] };
             mass += pk;
             if k >= hi_cap || (mass > 1.0 - 1e-13 && k > lo + 2) {
                 break;
@@ -360,11 +388,7 @@ impl CountModel {
             covariates: Vec::new(),
             second_covariates: Vec::new(),
             level: 0.95,
-            newton: Newton {
-                tol: 1e-15,
-                grad_tol: 1e-9,
-                max_iter: 200,
-            },
+            newton: Newton { tol: 1e-15, grad_tol: 1e-9, max_iter: crate::prec::MAX_ITER },
             start: None,
         }
     }
@@ -397,10 +421,7 @@ impl CountModel {
     /// information matrix cannot be inverted.
     pub fn fit(&self, data: &crate::data::CountData) -> Result<CountFit> {
         ci::check_level(self.level)?;
-        let second = self
-            .family
-            .second_parameter()
-            .map(|_| self.second_covariates.as_slice());
+        let second = self.family.second_parameter().map(|_| self.second_covariates.as_slice());
         let rows = Design::rows(data, &self.covariates, second)?;
         // Aggregating identical (count, covariate) rows pays when covariates are
         // categorical or the data are small; with continuous covariates on large data
@@ -409,17 +430,8 @@ impl CountModel {
             .covariates
             .iter()
             .chain(&self.second_covariates)
-            .any(|c| {
-                matches!(
-                    data.covariate(c).map(|c| &c.values),
-                    Some(crate::data::CovariateValues::Numeric(_))
-                )
-            });
-        let mut design = if numeric && rows.n() > 50_000 {
-            rows
-        } else {
-            rows.aggregated()
-        };
+            .any(|c| matches!(data.covariate(c).map(|c| &c.values), Some(crate::data::CovariateValues::Numeric(_))));
+        let mut design = if numeric && rows.n() > 50_000 { rows } else { rows.aggregated() };
         if let Some(s) = self.family.second_parameter() {
             for n in design.names2.iter_mut() {
                 *n = format!("{n}:{s}");
@@ -430,25 +442,19 @@ impl CountModel {
 
     pub(crate) fn fit_design(&self, design: Design) -> Result<CountFit> {
         let fam = self.family;
-        let used: f64 = (0..design.n())
-            .filter(|&i| fam.uses(design.y[i]))
-            .map(|i| design.w[i])
-            .sum();
+        let used: f64 = (0..design.n()).filter(|&i| fam.uses(design.y[i])).map(|i| design.w[i]).sum();
         if used == 0.0 {
             return Err(Error::no_estimate(format!(
                 "{fam}: no unit has a count the model uses (Chao and Zelterman use counts 1 and 2, zero-one-truncated models counts of 2 or more)"
             )));
         }
         let p = design.p();
+        check_rank(&design)?;
         let start = match &self.start {
             Some(s) if s.len() == p => DVector::from_vec(s.clone()),
             _ => DVector::from_vec(default_start(fam, &design)),
         };
-        let obj = LogLik {
-            family: fam,
-            design: &design,
-            cache: std::sync::Mutex::new(None),
-        };
+        let obj = LogLik { family: fam, design: &design, cache: std::sync::Mutex::new(None) };
         let nf = self.newton.maximize(&obj, start)?;
         self.finish(design, nf.theta, nf.value, nf.hessian, nf.stop)
     }
@@ -467,29 +473,23 @@ impl CountModel {
         let (cov, cov_type) = match inverse_pd(&(-&hessian)) {
             Some(c) => (c, CovarianceType::ObservedInformation),
             None => {
-                let info =
-                    fisher_information(fam, &design, beta).ok_or_else(|| Error::Numerical {
-                        reason: "the Fisher information could not be computed".into(),
-                    })?;
+                let info = fisher_information(fam, &design, beta).ok_or_else(|| Error::Numerical {
+                    reason: "the Fisher information could not be computed".into(),
+                })?;
                 let c = inverse_pd(&info)
                     .or_else(|| info.clone().try_inverse())
                     .ok_or_else(|| Error::Numerical {
                         reason: format!("{fam}: the information matrix is singular"),
                     })?;
                 warnings.push(Warning::Other {
-                    message: "observed information not positive definite: Fisher information used"
-                        .into(),
+                    message: "observed information not positive definite: Fisher information used".into(),
                 });
                 (c, CovarianceType::Fisher)
             }
         };
         let (n_hat, ht, grad, max_contr) = pop_parts(fam, &design, beta, |_| true);
         let delta = (grad.transpose() * &cov * &grad)[(0, 0)];
-        let pv = PopVariance {
-            n_hat,
-            ht_term: ht,
-            delta_term: delta,
-        };
+        let pv = PopVariance { n_hat, ht_term: ht, delta_term: delta };
         let observed_f: f64 = design.w.iter().sum();
         let observed = observed_f.round() as u64;
         let var = pv.variance();
@@ -506,10 +506,7 @@ impl CountModel {
         .with_other_interval(ci::wald(n_hat, se, observed_f, level))
         .with_assumptions(&match fam {
             Family::Chao | Family::Zelterman => {
-                vec![
-                    Assumption::ClosedPopulation,
-                    Assumption::LowCountsInformative,
-                ]
+                vec![Assumption::ClosedPopulation, Assumption::LowCountsInformative]
             }
             _ => vec![Assumption::ClosedPopulation, Assumption::CountDistribution],
         });
@@ -523,9 +520,7 @@ impl CountModel {
         });
         // Degeneracy checks.
         if !stop.converged() {
-            warnings.push(Warning::NotConverged {
-                iterations: stop.iterations(),
-            });
+            warnings.push(Warning::NotConverged { iterations: stop.iterations() });
         }
         let std_errors: Vec<f64> = (0..k).map(|i| cov[(i, i)].max(0.0).sqrt()).collect();
         if let Some(s) = fam.second_parameter() {
@@ -547,12 +542,7 @@ impl CountModel {
                 ),
             });
         }
-        let names: Vec<String> = design
-            .names1
-            .iter()
-            .chain(&design.names2)
-            .cloned()
-            .collect();
+        let names: Vec<String> = design.names1.iter().chain(&design.names2).cloned().collect();
         let unidentified: Vec<String> = names
             .iter()
             .zip(&std_errors)
@@ -568,9 +558,7 @@ impl CountModel {
             });
         }
         if !n_hat.is_finite() || !se.is_finite() {
-            warnings.push(Warning::Other {
-                message: "N̂ or its standard error is not finite".into(),
-            });
+            warnings.push(Warning::Other { message: "N̂ or its standard error is not finite".into() });
         } else if n_hat > 1000.0 * observed_f {
             warnings.push(Warning::Other {
                 message: format!(
@@ -602,6 +590,50 @@ impl CountModel {
             design,
         })
     }
+}
+
+/// Refuses designs whose columns are linearly dependent (a covariate constant, or
+/// collinear with others), naming the offending column.
+fn check_rank(d: &Design) -> Result<()> {
+    for (cols, names, block) in [(d.p1, &d.names1, 0usize), (d.p2, &d.names2, 1)] {
+        if cols == 0 {
+            continue;
+        }
+        let mut g = DMatrix::<f64>::zeros(cols, cols);
+        for i in 0..d.n() {
+            let r = if block == 0 { d.xrow(i) } else { d.zrow(i) };
+            for a in 0..cols {
+                for b in 0..=a {
+                    g[(a, b)] += d.w[i] * r[a] * r[b];
+                }
+            }
+        }
+        // Gram-Schmidt on the Gram matrix: column k is dependent when its residual
+        // squared norm is a negligible fraction of its norm.
+        let mut l = DMatrix::<f64>::zeros(cols, cols);
+        for k in 0..cols {
+            for j in 0..=k {
+                let gkj = if k >= j { g[(k, j)] } else { g[(j, k)] };
+                let s: f64 = (0..j).map(|m| l[(k, m)] * l[(j, m)]).sum();
+                if j == k {
+                    let r2 = gkj - s;
+                    if r2 <= 1e-10 * g[(k, k)].max(f64::MIN_POSITIVE) {
+                        return Err(Error::InvalidData {
+                            row: None,
+                            reason: format!(
+                                "design column `{}` is constant or a linear combination of the columns before it",
+                                names[k]
+                            ),
+                        });
+                    }
+                    l[(k, k)] = r2.sqrt();
+                } else if l[(j, j)] > 0.0 {
+                    l[(k, j)] = (gkj - s) / l[(j, j)];
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `family ~ a + b` (or `~ 1`).
@@ -638,18 +670,12 @@ fn default_start(fam: Family, d: &Design) -> Vec<f64> {
 impl CountFit {
     /// The coefficient named `name`.
     pub fn coefficient(&self, name: &str) -> Option<f64> {
-        self.coef_names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| self.coefficients[i])
+        self.coef_names.iter().position(|n| n == name).map(|i| self.coefficients[i])
     }
 
     /// The standard error of the coefficient named `name`.
     pub fn std_error(&self, name: &str) -> Option<f64> {
-        self.coef_names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| self.std_errors[i])
+        self.coef_names.iter().position(|n| n == name).map(|i| self.std_errors[i])
     }
 
     /// Akaike information criterion.
@@ -664,45 +690,23 @@ impl CountFit {
 
     /// Variance of N̂ with another coefficient covariance (e.g. a sandwich).
     pub fn variance_with(&self, cov: &DMatrix<f64>) -> PopVariance {
-        let (n_hat, ht, grad, _) =
-            pop_parts(self.family, &self.design, &self.coefficients, |_| true);
-        PopVariance {
-            n_hat,
-            ht_term: ht,
-            delta_term: (grad.transpose() * cov * &grad)[(0, 0)],
-        }
+        let (n_hat, ht, grad, _) = pop_parts(self.family, &self.design, &self.coefficients, |_| true);
+        PopVariance { n_hat, ht_term: ht, delta_term: (grad.transpose() * cov * &grad)[(0, 0)] }
     }
 }
 
 impl std::fmt::Display for CountFit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.estimate.model)?;
-        writeln!(
-            f,
-            "  {:<28} {:>14} {:>12}",
-            "coefficient", "estimate", "std. error"
-        )?;
-        for ((n, c), s) in self
-            .coef_names
-            .iter()
-            .zip(&self.coefficients)
-            .zip(&self.std_errors)
-        {
+        writeln!(f, "  {:<28} {:>14} {:>12}", "coefficient", "estimate", "std. error")?;
+        for ((n, c), s) in self.coef_names.iter().zip(&self.coefficients).zip(&self.std_errors) {
             writeln!(f, "  {n:<28} {c:>14.6} {s:>12.6}")?;
         }
-        writeln!(
-            f,
-            "  log-likelihood {:.4}, AIC {:.4}, BIC {:.4}",
-            self.log_lik,
-            self.aic(),
-            self.bic()
-        )?;
+        writeln!(f, "  log-likelihood {:.4}, AIC {:.4}, BIC {:.4}", self.log_lik, self.aic(), self.bic())?;
         if self.degenerate {
-            writeln!(
-                f,
-                "  DEGENERATE FIT: N̂ below is not an estimate of the population size"
-            )?;
+            writeln!(f, "  DEGENERATE FIT: N̂ below is not an estimate of the population size")?;
         }
         write!(f, "{}", self.estimate)
     }
 }
+
