@@ -16,8 +16,10 @@ mod demog;
 mod dual;
 mod loglinear;
 mod factored;
+mod js;
 mod robust;
 
+pub use js::{JsInput, JsRow, JsTable, JsVariant, jolly_seber, jolly_seber_from};
 pub use loglinear::{Keep, OpenModel, OpenParams, openp};
 pub use robust::{ClosedModel, Heterogeneity, RobustParams, robustd_0, robustd_t};
 
