@@ -320,3 +320,55 @@ fn jolly_seber_bias_adjusted_reproduces_krebs_table_2_3() {
         close(js.rows[i + 1].marked.estimate, m_k[i], if i == 3 { 0.1 } else { 0.05 }, &format!("M_{}", i + 2));
     }
 }
+
+/// CJS φ(t) p(t) and the log-linear `up` model (without the neg rule) are the same
+/// Jolly-Seber model for survival and capture: their MLEs agree (bunting: no gamma is
+/// negative, so nothing is constrained).
+#[test]
+fn cjs_agrees_with_loglinear_up() {
+    let h = data("bunting");
+    let ll = openp(&h, &OpenParams::params().model(OpenModel::Up).neg(false)).unwrap();
+    let c = cjs(&h, &CjsParams::params()).unwrap();
+    let k = h.occasions();
+    for i in 0..k - 2 {
+        close(c.phi[0][i].estimate, ll.survival[i].estimate.unwrap(), 1e-5 * ll.survival[i].estimate.unwrap(), &format!("phi_{}", i + 1));
+    }
+    for j in 1..k - 1 {
+        close(c.p[0][j - 1].estimate, ll.capture_p[j].estimate.unwrap(), 1e-5, &format!("p_{}", j + 1));
+    }
+}
+
+/// POPAN φ(t) p(.) b(t) and the log-linear `ep` model are the same Jolly-Seber model
+/// (equal capture probabilities): N_i, φ_i, B_i and the total agree where no gamma is
+/// negative (bunting, mvole collapsed to 6 periods).
+#[test]
+fn popan_agrees_with_loglinear_ep() {
+    for (name, h) in [("bunting", data("bunting")), ("mvole", data("mvole").collapse_periods(&[5; 6]).unwrap())] {
+        let ll = openp(&h, &OpenParams::params().model(OpenModel::Ep).neg(false)).unwrap();
+        let f = popan(&h, &PopanParams::params().likelihood(PopanLikelihood::Poisson)).unwrap();
+        let fm = popan(&h, &PopanParams::params()).unwrap();
+        // The multinomial N-hat sits slightly below the Poisson one (Rcapture's profile
+        // N-hat against its Poisson N-hat): within 0.5%.
+        let (nm, np) = (fm.n_super.estimate.unwrap(), f.n_super.estimate.unwrap());
+        assert!(nm < np && (np - nm) / np < 5e-3, "{name}: multinomial {nm} vs Poisson {np}");
+        let k = h.occasions();
+        let rel = |a: Option<f64>, b: Option<f64>, what: &str| {
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{name} {what}: popan {a}, loglinear {b}");
+        };
+        rel(f.n_super.estimate, ll.total.estimate, "N super vs total");
+        rel(f.p[0].estimate, ll.capture_p[0].estimate, "p");
+        for i in 0..k {
+            rel(f.n_hat[i].estimate, ll.n_hat[i].estimate, &format!("N_{}", i + 1));
+        }
+        for i in 0..k - 1 {
+            rel(f.phi[i].estimate, ll.survival[i].estimate, &format!("phi_{}", i + 1));
+            rel(f.births[i].estimate, ll.births[i].estimate, &format!("B_{}", i + 1));
+        }
+        // Same information matrix: Var_popan(N) = Var_loglinear(N) + N, since Rcapture
+        // reports sqrt(Var − N̂) (the Poisson variation of N itself removed).
+        let (a, b) = (f.n_super.se.unwrap(), ll.total.se.unwrap());
+        let nn = ll.total.estimate.unwrap();
+        assert!((a * a - (b * b + nn)).abs() <= 1e-4 * a * a, "{name}: SE(N) popan {a}, loglinear {b}, N {nn}");
+    }
+}
