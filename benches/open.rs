@@ -12,7 +12,10 @@ fn load(name: &str, text: &str) -> CaptureHistories {
 }
 
 fn bench_openp(c: &mut Criterion) {
-    let h = load("bunting.csv", include_str!("../tests/fixtures/open/bunting.csv"));
+    let h = load(
+        "bunting.csv",
+        include_str!("../tests/fixtures/open/bunting.csv"),
+    );
     let mut g = c.benchmark_group("openp_bunting");
     for m in [OpenModel::Up, OpenModel::Ep] {
         g.bench_with_input(BenchmarkId::from_parameter(m.label()), &m, |b, &m| {
@@ -31,12 +34,18 @@ fn models() -> Vec<(&'static str, ClosedModel)> {
         ("Mh_Darroch", ClosedModel::Mh(Heterogeneity::Darroch)),
         ("Mh_Gamma3.5", ClosedModel::Mh(Heterogeneity::Gamma(3.5))),
         ("Mth_Chao", ClosedModel::Mth(Heterogeneity::Chao)),
-        ("Mth_Poisson2", ClosedModel::Mth(Heterogeneity::Poisson(2.0))),
+        (
+            "Mth_Poisson2",
+            ClosedModel::Mth(Heterogeneity::Poisson(2.0)),
+        ),
     ]
 }
 
 fn bench_robust(c: &mut Criterion) {
-    let h = load("rbvole.csv", include_str!("../tests/fixtures/open/rbvole.csv"));
+    let h = load(
+        "rbvole.csv",
+        include_str!("../tests/fixtures/open/rbvole.csv"),
+    );
     let mut g = c.benchmark_group("robustd_t_rbvole");
     for (name, m) in models() {
         g.bench_with_input(BenchmarkId::from_parameter(name), &m, |b, &m| {
@@ -52,7 +61,10 @@ fn bench_robust(c: &mut Criterion) {
     });
     g.finish();
     let mut g = c.benchmark_group("robustd_0_rbvole");
-    for (name, m) in models().into_iter().filter(|(_, m)| !matches!(m, ClosedModel::Mt | ClosedModel::Mth(_))) {
+    for (name, m) in models()
+        .into_iter()
+        .filter(|(_, m)| !matches!(m, ClosedModel::Mt | ClosedModel::Mth(_)))
+    {
         g.bench_with_input(BenchmarkId::from_parameter(name), &m, |b, &m| {
             b.iter(|| robustd_0(black_box(&h), &[3; 6], &RobustParams::params().model(m)).unwrap())
         });

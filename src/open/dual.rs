@@ -135,12 +135,18 @@ impl Sub for &Dual {
     }
 }
 
+#[allow(clippy::suspicious_arithmetic_impl)]
 impl Mul for &Dual {
     type Output = Dual;
     fn mul(self, o: &Dual) -> Dual {
         Dual {
             v: self.v * o.v,
-            g: self.g.iter().zip(&o.g).map(|(a, b)| a * o.v + self.v * b).collect(),
+            g: self
+                .g
+                .iter()
+                .zip(&o.g)
+                .map(|(a, b)| a * o.v + self.v * b)
+                .collect(),
         }
     }
 }
@@ -152,7 +158,12 @@ impl Div for &Dual {
         let q = self.v * inv;
         Dual {
             v: q,
-            g: self.g.iter().zip(&o.g).map(|(a, b)| (a - q * b) * inv).collect(),
+            g: self
+                .g
+                .iter()
+                .zip(&o.g)
+                .map(|(a, b)| (a - q * b) * inv)
+                .collect(),
         }
     }
 }

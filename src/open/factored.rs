@@ -12,6 +12,8 @@
 //! The iterations are those of R's `glm` (start μ = y + 0.1, IRLS = Newton for the
 //! canonical link, stop when the relative deviance change is below 1e-8).
 
+#![allow(clippy::needless_range_loop)]
+
 use super::ModelFit;
 use crate::error::{Error, Result};
 use crate::glm::StopReason;
@@ -133,7 +135,9 @@ impl Factored {
             .zip(&self.offsets)
             .map(|(st, of)| {
                 let q = st[0].len();
-                (0..q).map(|a| st.iter().zip(of).map(|(x, o)| x[a] * o).sum()).collect()
+                (0..q)
+                    .map(|a| st.iter().zip(of).map(|(x, o)| x[a] * o).sum())
+                    .collect()
             })
             .collect();
         let mut t = DVector::zeros(big_p);
@@ -148,7 +152,11 @@ impl Factored {
                 t[col] += zv * so;
             }
             for &i in &inn {
-                let others: f64 = inn.iter().filter(|&&j| j != i).map(|&j| oo[j] * prod / (kk[i] * kk[j])).sum();
+                let others: f64 = inn
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| oo[j] * prod / (kk[i] * kk[j]))
+                    .sum();
                 let b0 = self.block_start[i];
                 for a in 0..x1[i].len() {
                     t[b0 + a] += xo[i][a] * prod / kk[i] + x1[i][a] * others;
@@ -173,7 +181,13 @@ impl Factored {
             let mut si = 0.0;
             for (x, o) in self.states[i].iter().zip(&self.offsets[i]) {
                 let w = match theta {
-                    Some(t) => (x.iter().enumerate().map(|(k, v)| v * t[b0 + k]).sum::<f64>() + o).exp(),
+                    Some(t) => (x
+                        .iter()
+                        .enumerate()
+                        .map(|(k, v)| v * t[b0 + k])
+                        .sum::<f64>()
+                        + o)
+                        .exp(),
                     None => 1.0,
                 };
                 si += w;
@@ -254,7 +268,11 @@ impl Factored {
         Moments { tot, g, h }
     }
 
-    fn solve(h: &DMatrix<f64>, rhs: &DVector<f64>, act: &[usize]) -> Result<(DVector<f64>, DMatrix<f64>)> {
+    fn solve(
+        h: &DMatrix<f64>,
+        rhs: &DVector<f64>,
+        act: &[usize],
+    ) -> Result<(DVector<f64>, DMatrix<f64>)> {
         let q = act.len();
         let hs = DMatrix::from_fn(q, q, |a, b| h[(act[a], act[b])]);
         let rs = DVector::from_fn(q, |a, _| rhs[act[a]]);
@@ -284,7 +302,9 @@ impl Factored {
                 xty[j] += x[j] * y;
             }
         }
-        let eta_of = |x: &[f64], o: f64, t: &[f64]| -> f64 { o + x.iter().zip(t).map(|(a, b)| a * b).sum::<f64>() };
+        let eta_of = |x: &[f64], o: f64, t: &[f64]| -> f64 {
+            o + x.iter().zip(t).map(|(a, b)| a * b).sum::<f64>()
+        };
         let dev_of = |t: &[f64], tot: f64| -> f64 {
             let mut d = 0.0;
             for (x, y, o) in &rows {
@@ -374,13 +394,19 @@ impl Factored {
 
     /// Fit with Rcapture's `neg` rule on the `tested` columns; returns the fit and the
     /// 1-based zeroed positions.
-    pub fn fit_neg(&self, tested: &[usize], neg: bool, extra: &[Vec<f64>]) -> Result<(FactoredFit, Vec<usize>)> {
+    pub fn fit_neg(
+        &self,
+        tested: &[usize],
+        neg: bool,
+        extra: &[Vec<f64>],
+    ) -> Result<(FactoredFit, Vec<usize>)> {
         let mut active = vec![true; self.p + extra.len()];
         let mut fit = self.fit(&active, extra)?;
         if !fit.stop.converged() {
             return Err(Error::NotConverged {
                 iterations: fit.stop.iterations(),
-                reason: "the robust-design log-linear fit (IRLS, as R's glm) did not converge".into(),
+                reason: "the robust-design log-linear fit (IRLS, as R's glm) did not converge"
+                    .into(),
             });
         }
         let mut zeroed = Vec::new();

@@ -27,8 +27,12 @@ impl JsInput {
         let s = h.summary();
         let t = s.occasions;
         let mm = &s.m_array.m;
-        let m: Vec<f64> = (0..t).map(|j| (0..j).map(|i| mm[i][j] as f64).sum()).collect();
-        let r: Vec<f64> = (0..t).map(|i| (i + 1..t).map(|j| mm[i][j] as f64).sum()).collect();
+        let m: Vec<f64> = (0..t)
+            .map(|j| (0..j).map(|i| mm[i][j] as f64).sum())
+            .collect();
+        let r: Vec<f64> = (0..t)
+            .map(|i| (i + 1..t).map(|j| mm[i][j] as f64).sum())
+            .collect();
         let z: Vec<f64> = (0..t)
             .map(|i| {
                 (0..i)
@@ -53,22 +57,43 @@ impl JsInput {
     /// [`Error::InvalidData`] for inconsistent lengths or negative counts.
     pub fn from_m_array(m_array: &[Vec<f64>], n: &[f64], released: &[f64]) -> Result<Self> {
         let t = n.len();
-        if released.len() != t || m_array.len() < t.saturating_sub(1) || m_array.iter().any(|r| r.len() < t) {
+        if released.len() != t
+            || m_array.len() < t.saturating_sub(1)
+            || m_array.iter().any(|r| r.len() < t)
+        {
             return Err(Error::invalid(format!(
                 "m-array and counts disagree on the number of occasions ({t})"
             )));
         }
-        if n.iter().chain(released).chain(m_array.iter().flatten()).any(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(Error::invalid("m-array and counts must be non-negative numbers"));
+        if n.iter()
+            .chain(released)
+            .chain(m_array.iter().flatten())
+            .any(|v| !(v.is_finite() && *v >= 0.0))
+        {
+            return Err(Error::invalid(
+                "m-array and counts must be non-negative numbers",
+            ));
         }
-        let cell = |i: usize, j: usize| if i < m_array.len() && j > i { m_array[i][j] } else { 0.0 };
+        let cell = |i: usize, j: usize| {
+            if i < m_array.len() && j > i {
+                m_array[i][j]
+            } else {
+                0.0
+            }
+        };
         Ok(JsInput {
             n: n.to_vec(),
             m: (0..t).map(|j| (0..j).map(|i| cell(i, j)).sum()).collect(),
             released: released.to_vec(),
-            r: (0..t).map(|i| (i + 1..t).map(|j| cell(i, j)).sum()).collect(),
+            r: (0..t)
+                .map(|i| (i + 1..t).map(|j| cell(i, j)).sum())
+                .collect(),
             z: (0..t)
-                .map(|i| (0..i).map(|hh| (i + 1..t).map(|j| cell(hh, j)).sum::<f64>()).sum())
+                .map(|i| {
+                    (0..i)
+                        .map(|hh| (i + 1..t).map(|j| cell(hh, j)).sum::<f64>())
+                        .sum()
+                })
                 .collect(),
         })
     }
@@ -133,8 +158,8 @@ pub struct JsTable {
 ///     ("1110", 20), ("1100", 30), ("0111", 25), ("0110", 40), ("1011", 10),
 ///     ("0011", 30), ("1000", 60), ("0100", 50), ("0010", 45), ("0001", 40)]).unwrap();
 /// let js = jolly_seber(&h).unwrap();
-/// // M_2 = m_2 + R_2 z_2 / r_2 = 50 + 115 * 10 / 65
-/// assert!((js.rows[1].marked.estimate.unwrap() - (50.0 + 115.0 * 10.0 / 65.0)).abs() < 1e-9);
+/// // occasion 2: m = 50, R = n = 165, r = 85, z = 10;  M_2 = m + R z / r
+/// assert!((js.rows[1].marked.estimate.unwrap() - (50.0 + 165.0 * 10.0 / 85.0)).abs() < 1e-9);
 /// ```
 pub fn jolly_seber(h: &CaptureHistories) -> Result<JsTable> {
     jolly_seber_from(&JsInput::from_histories(h), JsVariant::Original)
@@ -174,11 +199,20 @@ pub fn jolly_seber_from(input: &JsInput, variant: JsVariant) -> Result<JsTable> 
             got: k,
         });
     }
-    if [&input.m, &input.released, &input.r, &input.z].iter().any(|v| v.len() != k) {
-        return Err(Error::invalid("Jolly-Seber summary vectors have different lengths"));
+    if [&input.m, &input.released, &input.r, &input.z]
+        .iter()
+        .any(|v| v.len() != k)
+    {
+        return Err(Error::invalid(
+            "Jolly-Seber summary vectors have different lengths",
+        ));
     }
     let (n, m, rr, r, z) = (&input.n, &input.m, &input.released, &input.r, &input.z);
-    let adj = if variant == JsVariant::BiasAdjusted { 1.0 } else { 0.0 };
+    let adj = if variant == JsVariant::BiasAdjusted {
+        1.0
+    } else {
+        0.0
+    };
     let nan = f64::NAN;
     let ok = |v: f64| if v.is_finite() { v } else { nan };
     // M_i and N_i for i = 2..k-1 (0-based 1..k-2).
@@ -189,12 +223,17 @@ pub fn jolly_seber_from(input: &JsInput, variant: JsVariant) -> Result<JsTable> 
     for i in 1..k - 1 {
         if r[i] + adj > 0.0 {
             big_m[i] = m[i] + (rr[i] + adj) * z[i] / (r[i] + adj);
-            se_m[i] = ok(((big_m[i] - m[i]) * (big_m[i] - m[i] + rr[i]) * (1.0 / r[i] - 1.0 / rr[i])).sqrt());
+            se_m[i] = ok(((big_m[i] - m[i])
+                * (big_m[i] - m[i] + rr[i])
+                * (1.0 / r[i] - 1.0 / rr[i]))
+                .sqrt());
         }
         if m[i] + adj > 0.0 {
             big_n[i] = (n[i] + adj) * big_m[i] / (m[i] + adj);
             let (bn, bm) = (big_n[i], big_m[i]);
-            let v = bn * (bn - n[i]) * ((bm - m[i] + rr[i]) / bm * (1.0 / r[i] - 1.0 / rr[i]) + (bn - bm) / (bn * m[i]));
+            let v = bn
+                * (bn - n[i])
+                * ((bm - m[i] + rr[i]) / bm * (1.0 / r[i] - 1.0 / rr[i]) + (bn - bm) / (bn * m[i]));
             se_n[i] = ok(v.sqrt());
         }
     }
@@ -206,8 +245,13 @@ pub fn jolly_seber_from(input: &JsInput, variant: JsVariant) -> Result<JsTable> 
         let at_risk = mm(i) - m[i] + rr[i];
         phi[i] = big_m[i + 1] / at_risk;
         let a = big_m[i + 1] - m[i + 1];
-        let t1 = a * (a + rr[i + 1]) / (big_m[i + 1] * big_m[i + 1]) * (1.0 / r[i + 1] - 1.0 / rr[i + 1]);
-        let t2 = if i == 0 { 0.0 } else { (mm(i) - m[i]) / at_risk * (1.0 / r[i] - 1.0 / rr[i]) };
+        let t1 = a * (a + rr[i + 1]) / (big_m[i + 1] * big_m[i + 1])
+            * (1.0 / r[i + 1] - 1.0 / rr[i + 1]);
+        let t2 = if i == 0 {
+            0.0
+        } else {
+            (mm(i) - m[i]) / at_risk * (1.0 / r[i] - 1.0 / rr[i])
+        };
         let v = phi[i] * phi[i] * (t1 + t2) + phi[i] * (1.0 - phi[i]) / at_risk;
         se_phi[i] = ok(v.sqrt());
     }
@@ -218,10 +262,13 @@ pub fn jolly_seber_from(input: &JsInput, variant: JsVariant) -> Result<JsTable> 
         b[i] = big_n[i + 1] - phi[i] * (big_n[i] - n[i] + rr[i]);
         let (m1, n1, m2, n2) = (big_m[i], big_n[i], big_m[i + 1], big_n[i + 1]);
         let a2 = m2 - m[i + 1];
-        let t1 = b[i] * b[i] * a2 * (a2 + rr[i + 1]) / (m2 * m2) * (1.0 / r[i + 1] - 1.0 / rr[i + 1]);
-        let t2 = (m1 - m[i]) / (m1 - m[i] + rr[i]) * (phi[i] * rr[i] * (n1 - m1)).powi(2) / (m1 * m1)
+        let t1 =
+            b[i] * b[i] * a2 * (a2 + rr[i + 1]) / (m2 * m2) * (1.0 / r[i + 1] - 1.0 / rr[i + 1]);
+        let t2 = (m1 - m[i]) / (m1 - m[i] + rr[i]) * (phi[i] * rr[i] * (n1 - m1)).powi(2)
+            / (m1 * m1)
             * (1.0 / r[i] - 1.0 / rr[i]);
-        let t3 = (n1 - n[i]) * (n2 - b[i]) * (n1 - m1) * (1.0 - phi[i]) / (n1 * (m1 - m[i] + rr[i]));
+        let t3 =
+            (n1 - n[i]) * (n2 - b[i]) * (n1 - m1) * (1.0 - phi[i]) / (n1 * (m1 - m[i] + rr[i]));
         let t4 = n2 * (n2 - n[i + 1]) * (n2 - m2) / (n2 * m[i + 1]);
         let t5 = phi[i] * phi[i] * n1 * (n1 - n[i]) * (n1 - m1) / (n1 * m[i]);
         se_b[i] = ok((t1 + t2 + t3 + t4 + t5).sqrt());
@@ -263,7 +310,10 @@ impl JsTable {
                     births: r.births.estimate,
                 })
                 .collect(),
-            total: TotalJson { n_hat: None, se: None },
+            total: TotalJson {
+                n_hat: None,
+                se: None,
+            },
             fit: serde_json::json!({}),
         }
     }

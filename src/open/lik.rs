@@ -49,7 +49,14 @@ pub struct Param {
 impl fmt::Display for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "--".into());
-        write!(f, "{:>10} {:>10} [{}, {}]", s(self.estimate), s(self.se), s(self.lower), s(self.upper))
+        write!(
+            f,
+            "{:>10} {:>10} [{}, {}]",
+            s(self.estimate),
+            s(self.se),
+            s(self.lower),
+            s(self.upper)
+        )
     }
 }
 
@@ -121,7 +128,13 @@ pub struct CjsFit {
 }
 
 /// Parameter index sets: `idx[g][t]` lists the θ indices summed into the linear predictor.
-fn index_map(structure: Structure, groups: GroupEffect, n_groups: usize, len: usize, start: usize) -> (Vec<Vec<Vec<usize>>>, usize) {
+fn index_map(
+    structure: Structure,
+    groups: GroupEffect,
+    n_groups: usize,
+    len: usize,
+    start: usize,
+) -> (Vec<Vec<Vec<usize>>>, usize) {
     let per = match structure {
         Structure::Constant => 1,
         Structure::Time => len,
@@ -235,7 +248,9 @@ fn prob_param(eta: &Dual, cov: &DMatrix<f64>, z: f64) -> Param {
 
 fn covariance_of(fit: &crate::glm::NewtonFit) -> Result<DMatrix<f64>> {
     fit.covariance().ok_or_else(|| Error::Numerical {
-        reason: "the information matrix is singular at the maximum (a parameter is not identifiable)".into(),
+        reason:
+            "the information matrix is singular at the maximum (a parameter is not identifiable)"
+                .into(),
     })
 }
 
@@ -304,7 +319,11 @@ pub fn cjs(h: &CaptureHistories, params: &CjsParams) -> Result<CjsFit> {
         (GroupEffect::Pooled, _) | (_, None) => vec![("all".to_string(), h.clone())],
         _ => h.split_by_stratum(),
     };
-    let groups = if parts.len() == 1 { GroupEffect::Pooled } else { params.groups };
+    let groups = if parts.len() == 1 {
+        GroupEffect::Pooled
+    } else {
+        params.groups
+    };
     let ng = parts.len();
     let (phi_idx, nphi) = index_map(params.phi, groups, ng, k - 1, 0);
     let (p_idx, np) = index_map(params.p, groups, ng, k - 1, nphi);
@@ -314,7 +333,9 @@ pub fn cjs(h: &CaptureHistories, params: &CjsParams) -> Result<CjsFit> {
         let pdim = th.len();
         let mut ll = Dual::cst(0.0, pdim);
         for (g, ma) in arrays.iter().enumerate() {
-            let phi: Vec<Dual> = (0..k - 1).map(|t| lin(th, &phi_idx[g][t]).expit()).collect();
+            let phi: Vec<Dual> = (0..k - 1)
+                .map(|t| lin(th, &phi_idx[g][t]).expit())
+                .collect();
             // p[j] for occasion j (0-based), j >= 1
             let p: Vec<Dual> = (0..k - 1).map(|t| lin(th, &p_idx[g][t]).expit()).collect();
             for i in 0..k - 1 {
@@ -358,10 +379,18 @@ pub fn cjs(h: &CaptureHistories, params: &CjsParams) -> Result<CjsFit> {
     let cov = covariance_of(&fit)?;
     let th = duals(&fit.theta);
     let phi = (0..ng)
-        .map(|g| (0..k - 1).map(|t| prob_param(&lin(&th, &phi_idx[g][t]), &cov, z)).collect())
+        .map(|g| {
+            (0..k - 1)
+                .map(|t| prob_param(&lin(&th, &phi_idx[g][t]), &cov, z))
+                .collect()
+        })
         .collect();
     let p = (0..ng)
-        .map(|g| (0..k - 1).map(|t| prob_param(&lin(&th, &p_idx[g][t]), &cov, z)).collect())
+        .map(|g| {
+            (0..k - 1)
+                .map(|t| prob_param(&lin(&th, &p_idx[g][t]), &cov, z))
+                .collect()
+        })
         .collect();
     Ok(CjsFit {
         model: label(params.phi, params.p, groups),
@@ -377,11 +406,23 @@ pub fn cjs(h: &CaptureHistories, params: &CjsParams) -> Result<CjsFit> {
 
 impl fmt::Display for CjsFit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Cormack-Jolly-Seber {}: log L {:.4}, K {}, AIC {:.4}", self.model, self.loglik, self.n_params, self.aic)?;
+        writeln!(
+            f,
+            "Cormack-Jolly-Seber {}: log L {:.4}, K {}, AIC {:.4}",
+            self.model, self.loglik, self.n_params, self.aic
+        )?;
         for (g, name) in self.groups.iter().enumerate() {
             writeln!(f, "group {name}")?;
             for (i, ph) in self.phi[g].iter().enumerate() {
-                writeln!(f, "  phi {}->{}: {}   p {}: {}", i + 1, i + 2, ph, i + 2, self.p[g][i])?;
+                writeln!(
+                    f,
+                    "  phi {}->{}: {}   p {}: {}",
+                    i + 1,
+                    i + 2,
+                    ph,
+                    i + 2,
+                    self.p[g][i]
+                )?;
             }
         }
         Ok(())
@@ -518,19 +559,30 @@ pub fn popan(h: &CaptureHistories, params: &PopanParams) -> Result<PopanFit> {
     }
     let z = check_level(params.level)?;
     let agg = h.aggregated();
-    let hist: Vec<(u64, f64)> = agg.iter().filter(|x| x.1 > 0).map(|(c, f)| (c, f as f64)).collect();
+    let hist: Vec<(u64, f64)> = agg
+        .iter()
+        .filter(|x| x.1 > 0)
+        .map(|(c, f)| (c, f as f64))
+        .collect();
     let n: f64 = hist.iter().map(|x| x.1).sum();
-    let const_term: f64 = hist.iter().map(|x| statrs::function::gamma::ln_gamma(x.1 + 1.0)).sum();
+    let const_term: f64 = hist
+        .iter()
+        .map(|x| statrs::function::gamma::ln_gamma(x.1 + 1.0))
+        .sum();
     let (phi_idx, nphi) = index_map(params.phi, GroupEffect::Pooled, 1, k - 1, k);
     let (p_idx, np) = index_map(params.p, GroupEffect::Pooled, 1, k, k + nphi);
     let npar = k + nphi + np;
     let model = |th: &[Dual]| {
         let pdim = th.len();
         let big_n = th[0].exp().add_c(n);
-        let e: Vec<Dual> = std::iter::once(Dual::cst(1.0, pdim)).chain((1..k).map(|j| th[j].exp())).collect();
+        let e: Vec<Dual> = std::iter::once(Dual::cst(1.0, pdim))
+            .chain((1..k).map(|j| th[j].exp()))
+            .collect();
         let tot = Dual::sum(&e, pdim);
         let b: Vec<Dual> = e.iter().map(|x| x / &tot).collect();
-        let phi: Vec<Dual> = (0..k - 1).map(|t| lin(th, &phi_idx[0][t]).expit()).collect();
+        let phi: Vec<Dual> = (0..k - 1)
+            .map(|t| lin(th, &phi_idx[0][t]).expit())
+            .collect();
         let p: Vec<Dual> = (0..k).map(|t| lin(th, &p_idx[0][t]).expit()).collect();
         (big_n, b, phi, p)
     };
@@ -555,7 +607,8 @@ pub fn popan(h: &CaptureHistories, params: &PopanParams) -> Result<PopanFit> {
         }
         let mut ll = match params.likelihood {
             PopanLikelihood::Multinomial => {
-                &(&big_n.add_c(1.0).ln_gamma() - &th[0].exp().add_c(1.0).ln_gamma()) + &(&p0.ln() * &th[0].exp())
+                &(&big_n.add_c(1.0).ln_gamma() - &th[0].exp().add_c(1.0).ln_gamma())
+                    + &(&p0.ln() * &th[0].exp())
             }
             PopanLikelihood::Poisson => &big_n.ln().scale(n) - &(&big_n * &p0.one_minus()),
         };
@@ -566,7 +619,11 @@ pub fn popan(h: &CaptureHistories, params: &PopanParams) -> Result<PopanFit> {
             let mut pr = &a[first] * &p[first];
             for hh in first + 1..=last {
                 pr = &pr * &phi[hh - 1];
-                pr = if code >> hh & 1 == 1 { &pr * &p[hh] } else { &pr * &p[hh].one_minus() };
+                pr = if code >> hh & 1 == 1 {
+                    &pr * &p[hh]
+                } else {
+                    &pr * &p[hh].one_minus()
+                };
             }
             pr = &pr * &chi[last];
             if pr.v <= 0.0 {
@@ -624,14 +681,26 @@ pub fn popan(h: &CaptureHistories, params: &PopanParams) -> Result<PopanFit> {
     Ok(PopanFit {
         model: format!(
             "POPAN phi{} p{} b(t)",
-            if params.phi == Structure::Time { "(t)" } else { "(.)" },
-            if params.p == Structure::Time { "(t)" } else { "(.)" }
+            if params.phi == Structure::Time {
+                "(t)"
+            } else {
+                "(.)"
+            },
+            if params.p == Structure::Time {
+                "(t)"
+            } else {
+                "(.)"
+            }
         ),
         n: n as u64,
         n_super,
         entry: b.iter().map(wald).collect(),
-        phi: (0..k - 1).map(|t| prob_param(&lin(&th, &phi_idx[0][t]), &cov, z)).collect(),
-        p: (0..k).map(|t| prob_param(&lin(&th, &p_idx[0][t]), &cov, z)).collect(),
+        phi: (0..k - 1)
+            .map(|t| prob_param(&lin(&th, &phi_idx[0][t]), &cov, z))
+            .collect(),
+        p: (0..k)
+            .map(|t| prob_param(&lin(&th, &p_idx[0][t]), &cov, z))
+            .collect(),
         n_hat: nt.iter().map(wald).collect(),
         births: births.iter().map(wald).collect(),
         loglik: fit.value,
@@ -668,10 +737,20 @@ impl PopanFit {
 
 impl fmt::Display for PopanFit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: log L {:.4}, K {}, AIC {:.4}", self.model, self.loglik, self.n_params, self.aic)?;
+        writeln!(
+            f,
+            "{}: log L {:.4}, K {}, AIC {:.4}",
+            self.model, self.loglik, self.n_params, self.aic
+        )?;
         writeln!(f, "super-population N: {}", self.n_super)?;
         for i in 0..self.p.len() {
-            writeln!(f, "  occasion {}: p {}  N {}", i + 1, self.p[i], self.n_hat[i])?;
+            writeln!(
+                f,
+                "  occasion {}: p {}  N {}",
+                i + 1,
+                self.p[i],
+                self.n_hat[i]
+            )?;
             if i + 1 < self.p.len() {
                 writeln!(f, "    phi {}  B {}", self.phi[i], self.births[i])?;
             }

@@ -109,7 +109,10 @@ pub(crate) fn r_glm(
     // (it matters where a coefficient runs off to infinity).
     let k = f.stop.iterations();
     if k >= 2 {
-        let prev = glm.clone().max_iter(k - 1).fit_with(&xs, y, offset, weights)?;
+        let prev = glm
+            .clone()
+            .max_iter(k - 1)
+            .fit_with(&xs, y, offset, weights)?;
         if let Some(cov) = covariance_at(&xs, &prev.fitted, weights, &f.aliased) {
             f.covariance = cov;
         }
@@ -148,7 +151,11 @@ fn covariance_at(
             m[(b, a)] = m[(a, b)];
         }
     }
-    let inv = m.clone().cholesky().map(|c| c.inverse()).or_else(|| m.try_inverse())?;
+    let inv = m
+        .clone()
+        .cholesky()
+        .map(|c| c.inverse())
+        .or_else(|| m.try_inverse())?;
     let mut out = DMatrix::zeros(p, p);
     for a in 0..q {
         for b in 0..q {
@@ -227,10 +234,7 @@ pub(crate) fn neg_loop(
     if neg {
         loop {
             let (beta, _) = expand(&fit, &cols, p);
-            let Some(&pos) = tested
-                .iter()
-                .find(|&&j| cols.contains(&j) && beta[j] < 0.0)
-            else {
+            let Some(&pos) = tested.iter().find(|&&j| cols.contains(&j) && beta[j] < 0.0) else {
                 break;
             };
             removed.push(pos + 1);
@@ -371,7 +375,11 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         )));
     }
     let ncell = (1usize << i_n) - 1;
-    let y: Vec<f64> = h.canonical_frequencies()?.iter().map(|&v| v as f64).collect();
+    let y: Vec<f64> = h
+        .canonical_frequencies()?
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
     let codes: Vec<u64> = (0..ncell).map(|r| canonical_history(i_n, r)).collect();
     let keep: Vec<bool> = match &params.keep {
         Keep::All => vec![true; ncell],
@@ -379,7 +387,11 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         Keep::Exclude(ex) => codes.iter().map(|c| !ex.contains(c)).collect(),
     };
     if keep.iter().filter(|&&k| k).count() < 2 {
-        return Err(Error::param("keep", format!("{:?}", params.keep), "at least two histories kept"));
+        return Err(Error::param(
+            "keep",
+            format!("{:?}", params.keep),
+            "at least two histories kept",
+        ));
     }
     let weights: Vec<f64> = keep.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
     let bit = |c: u64, j: usize| (c >> j & 1) as f64;
@@ -421,12 +433,18 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         .collect();
     let het_cols: Vec<Vec<f64>> = if params.model == OpenModel::Up && i_n >= 5 {
         (1..i_n - 2)
-            .map(|j| (0..1u64 << i_n).map(|c| bit(c, j) * bit(c, j + 1)).collect())
+            .map(|j| {
+                (0..1u64 << i_n)
+                    .map(|c| bit(c, j) * bit(c, j + 1))
+                    .collect()
+            })
             .collect()
     } else {
         Vec::new()
     };
-    let het_names: Vec<String> = (1..i_n - 2).map(|j| format!("period {}_{}", j + 1, j + 2)).collect();
+    let het_names: Vec<String> = (1..i_n - 2)
+        .map(|j| format!("period {}_{}", j + 1, j + 2))
+        .collect();
     let by_code = |col: &[f64]| -> Vec<f64> { codes.iter().map(|&c| col[c as usize]).collect() };
     let mut tests = Vec::new();
     let mut test_params = Vec::new();
@@ -469,7 +487,9 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
                 .collect()
         };
         let hom_names = ["homogenous trap effect".to_string()];
-        let hom = model.fit_extra(&fit.active, std::slice::from_ref(&homog)).ok();
+        let hom = model
+            .fit_extra(&fit.active, std::slice::from_ref(&homog))
+            .ok();
         let het = if het_cols.is_empty() {
             None
         } else {
@@ -523,13 +543,25 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
             test_params.extend(c);
         }
         // Correction for histories set aside with `keep`.
-        let corr: f64 = (0..ncell).filter(|&r| !keep[r]).map(|r| y[r] - fit.fitted[r]).sum();
-        (beta, cov, model_fit("fitted model", &fit), zeroed, fit.stop, corr)
+        let corr: f64 = (0..ncell)
+            .filter(|&r| !keep[r])
+            .map(|r| y[r] - fit.fitted[r])
+            .sum();
+        (
+            beta,
+            cov,
+            model_fit("fitted model", &fit),
+            zeroed,
+            fit.stop,
+            corr,
+        )
     };
 
     // Demographic parameters.
     let interc = Dual::var(beta[0], 0, p);
-    let alpha: Vec<Dual> = (0..2 * i_n - 2).map(|k| Dual::var(beta[1 + k], 1 + k, p)).collect();
+    let alpha: Vec<Dual> = (0..2 * i_n - 2)
+        .map(|k| Dual::var(beta[1 + k], 1 + k, p))
+        .collect();
     let pstar: Vec<Dual> = match params.model {
         OpenModel::Up => (0..i_n)
             .map(|i| {
@@ -549,11 +581,10 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
     };
     let d = demography(&interc, &alpha, pstar);
     let se_of = |v: &Dual| v.variance(&cov).sqrt();
-    let n_se: Vec<f64> = d
-        .n
-        .iter()
-        .map(|v| se_minus(v.variance(&cov), v.v))
-        .collect();
+    let n_se: Vec<f64> =
+        d.n.iter()
+            .map(|v| se_minus(v.variance(&cov), v.v))
+            .collect();
     let n_corr: Vec<Dual> = d.n.iter().map(|v| v.add_c(corr)).collect();
     let b: Vec<Dual> = (0..i_n - 1)
         .map(|i| &n_corr[i + 1] - &(&n_corr[i] * &d.phi[i]))
@@ -571,7 +602,11 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
     };
     let mut capture_p: Vec<Figure> = d.pstar.iter().map(|v| Figure::new(v.v, se_of(v))).collect();
     let mut survival: Vec<Figure> = d.phi.iter().map(|v| Figure::new(v.v, se_of(v))).collect();
-    let mut n_hat: Vec<Figure> = n_corr.iter().zip(&n_se).map(|(v, s)| Figure::new(v.v, *s)).collect();
+    let mut n_hat: Vec<Figure> = n_corr
+        .iter()
+        .zip(&n_se)
+        .map(|(v, s)| Figure::new(v.v, *s))
+        .collect();
     let mut births: Vec<Figure> = b.iter().map(|v| Figure::new(v.v, se_of(v))).collect();
     if params.model == OpenModel::Up {
         capture_p[0] = Figure::na();
@@ -606,7 +641,14 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
 /// the estimated never-caught units that entered after period 1 and left before period I,
 /// a closed form in μ and the gammas; aliased gammas count as 0 in its sums, as in
 /// Rcapture.
-fn up_total(x: &DMatrix<f64>, beta: &[f64], interc: &Dual, alpha: &[Dual], n: f64, i_n: usize) -> Dual {
+fn up_total(
+    x: &DMatrix<f64>,
+    beta: &[f64],
+    interc: &Dual,
+    alpha: &[Dual],
+    n: f64,
+    i_n: usize,
+) -> Dual {
     let p = beta.len();
     // The observed-count term: value n, gradient Σ_c μ_c x_c over all cells.
     let mut g = vec![0.0; p];
@@ -639,7 +681,9 @@ fn up_total(x: &DMatrix<f64>, beta: &[f64], interc: &Dual, alpha: &[Dual], n: f6
     }
     let big_a = (&base + &sum_na(i_n, 2 * i_n - 3)).exp();
     let big_b = (&base + &sum_na(i_n, 2 * i_n - 4)).exp();
-    let e1 = (&sum_na(2, i_n - 2) - &sum_na(i_n + 1, 2 * i_n - 3)).exp().add_c(1.0);
+    let e1 = (&sum_na(2, i_n - 2) - &sum_na(i_n + 1, 2 * i_n - 3))
+        .exp()
+        .add_c(1.0);
     let mut t = &(&nterm + &(&big_a * &e1)) - &big_b;
     for i in 2..=i_n.saturating_sub(3) {
         let ea = (&sum_na(2, i) - &sum_na(2 * i_n - 1 - i, 2 * i_n - 3)).exp();

@@ -14,15 +14,18 @@
 
 mod demog;
 mod dual;
-mod loglinear;
 mod factored;
 mod js;
 mod lik;
+mod loglinear;
 mod robust;
 pub mod sim;
 
 pub use js::{JsInput, JsRow, JsTable, JsVariant, jolly_seber, jolly_seber_from};
-pub use lik::{CjsFit, CjsParams, GroupEffect, Param, PopanFit, PopanLikelihood, PopanParams, Structure, cjs, popan};
+pub use lik::{
+    CjsFit, CjsParams, GroupEffect, Param, PopanFit, PopanLikelihood, PopanParams, Structure, cjs,
+    popan,
+};
 pub use loglinear::{Keep, OpenModel, OpenParams, openp};
 pub use robust::{ClosedModel, Heterogeneity, RobustParams, robustd_0, robustd_t};
 
@@ -54,8 +57,14 @@ impl Figure {
 
 impl fmt::Display for Figure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = self.estimate.map(|v| format!("{v:.4}")).unwrap_or_else(|| "--".into());
-        let s = self.se.map(|v| format!("{v:.4}")).unwrap_or_else(|| "--".into());
+        let e = self
+            .estimate
+            .map(|v| format!("{v:.4}"))
+            .unwrap_or_else(|| "--".into());
+        let s = self
+            .se
+            .map(|v| format!("{v:.4}"))
+            .unwrap_or_else(|| "--".into());
         write!(f, "{e:>12} {s:>12}")
     }
 }
@@ -204,9 +213,17 @@ impl OpenFit {
 
 impl fmt::Display for OpenFit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Open population model `{}` ({} periods, n = {})", self.model, self.periods, self.n)?;
+        writeln!(
+            f,
+            "Open population model `{}` ({} periods, n = {})",
+            self.model, self.periods, self.n
+        )?;
         if !self.period_models.is_empty() {
-            writeln!(f, "Closed models within periods: {}", self.period_models.join(", "))?;
+            writeln!(
+                f,
+                "Closed models within periods: {}",
+                self.period_models.join(", ")
+            )?;
         }
         writeln!(
             f,
@@ -214,7 +231,11 @@ impl fmt::Display for OpenFit {
             self.fit.deviance, self.fit.df, self.fit.aic
         )?;
         for t in &self.tests {
-            writeln!(f, "  {}: deviance {:.3}, df {}, AIC {:.3}", t.label, t.deviance, t.df, t.aic)?;
+            writeln!(
+                f,
+                "  {}: deviance {:.3}, df {}, AIC {:.3}",
+                t.label, t.deviance, t.df, t.aic
+            )?;
         }
         writeln!(
             f,
@@ -225,7 +246,15 @@ impl fmt::Display for OpenFit {
             let na = Figure::na();
             let s = self.survival.get(i).unwrap_or(&na);
             let b = self.births.get(i).unwrap_or(&na);
-            writeln!(f, "{:>8} {} {} {} {}", i + 1, self.capture_p[i], self.n_hat[i], s, b)?;
+            writeln!(
+                f,
+                "{:>8} {} {} {} {}",
+                i + 1,
+                self.capture_p[i],
+                self.n_hat[i],
+                s,
+                b
+            )?;
         }
         writeln!(f, "Total ever present: {}", self.total)?;
         for w in &self.warnings {

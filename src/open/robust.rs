@@ -188,7 +188,11 @@ impl RobustParams {
             | ClosedModel::Mth(Heterogeneity::Poisson(t) | Heterogeneity::Gamma(t)) = model
                 && !(t.is_finite() && *t > 0.0)
             {
-                return Err(Error::param("theta", t, "a positive heterogeneity parameter"));
+                return Err(Error::param(
+                    "theta",
+                    t,
+                    "a positive heterogeneity parameter",
+                ));
             }
         }
         Ok(m)
@@ -225,7 +229,12 @@ impl Layout {
     fn tested(&self) -> Vec<usize> {
         let mut v: Vec<usize> = (1..2 * self.i_n - 1).collect();
         for i in 0..self.i_n {
-            v.extend(self.models[i].eta_columns(self.t[i]).into_iter().map(|c| self.block_start[i] + c));
+            v.extend(
+                self.models[i]
+                    .eta_columns(self.t[i])
+                    .into_iter()
+                    .map(|c| self.block_start[i] + c),
+            );
         }
         v
     }
@@ -256,8 +265,14 @@ impl Layout {
     /// Periods 2..I−1 (0-based) with a closed model, for the emigration tests, and the
     /// number of periods with a model.
     fn emigration_periods(&self) -> (Vec<usize>, usize) {
-        let with = self.models.iter().filter(|m| **m != ClosedModel::None).count();
-        let mid = (1..self.i_n - 1).filter(|&i| self.models[i] != ClosedModel::None).collect();
+        let with = self
+            .models
+            .iter()
+            .filter(|m| **m != ClosedModel::None)
+            .count();
+        let mid = (1..self.i_n - 1)
+            .filter(|&i| self.models[i] != ClosedModel::None)
+            .collect();
         (mid, with)
     }
 
@@ -318,7 +333,9 @@ fn assemble(
     let p = lay.p;
     let i_n = lay.i_n;
     let interc = Dual::var(beta[0], 0, p);
-    let alpha: Vec<Dual> = (0..2 * i_n - 2).map(|k| Dual::var(beta[1 + k], 1 + k, p)).collect();
+    let alpha: Vec<Dual> = (0..2 * i_n - 2)
+        .map(|k| Dual::var(beta[1 + k], 1 + k, p))
+        .collect();
     let pstar: Vec<Dual> = (0..i_n)
         .map(|i| {
             let b0 = lay.block_start[i];
@@ -337,7 +354,9 @@ fn assemble(
         .collect();
     let d = demography(&interc, &alpha, pstar);
     let se = |v: &Dual| v.variance(cov).sqrt();
-    let b: Vec<Dual> = (0..i_n - 1).map(|i| &d.n[i + 1] - &(&d.n[i] * &d.phi[i])).collect();
+    let b: Vec<Dual> = (0..i_n - 1)
+        .map(|i| &d.n[i + 1] - &(&d.n[i] * &d.phi[i]))
+        .collect();
     let tot = &d.n[0] + &Dual::sum(&b, p);
     let names = lay.names();
     OpenFit {
@@ -350,7 +369,11 @@ fn assemble(
         test_params,
         capture_p: d.pstar.iter().map(|v| Figure::new(v.v, se(v))).collect(),
         survival: d.phi.iter().map(|v| Figure::new(v.v, se(v))).collect(),
-        n_hat: d.n.iter().map(|v| Figure::new(v.v, se_minus(v.variance(cov), v.v))).collect(),
+        n_hat: d
+            .n
+            .iter()
+            .map(|v| Figure::new(v.v, se_minus(v.variance(cov), v.v)))
+            .collect(),
         births: b.iter().map(|v| Figure::new(v.v, se(v))).collect(),
         total: Figure::new(tot.v, se_minus(tot.variance(cov), tot.v)),
         coefficients: names
@@ -373,7 +396,11 @@ fn label_of(models: &[ClosedModel]) -> String {
     if models.iter().all(|m| m.label() == first) {
         first
     } else {
-        models.iter().map(|m| m.label()).collect::<Vec<_>>().join("/")
+        models
+            .iter()
+            .map(|m| m.label())
+            .collect::<Vec<_>>()
+            .join("/")
     }
 }
 
@@ -421,7 +448,11 @@ fn split(code: u64, t: &[usize]) -> Vec<u64> {
 /// let f = robustd_0(&h, &[2, 2, 2], &RobustParams::params()).unwrap();
 /// assert!(f.total.estimate.unwrap() >= 48.0);
 /// ```
-pub fn robustd_0(h: &CaptureHistories, periods: &[usize], params: &RobustParams) -> Result<RobustFit> {
+pub fn robustd_0(
+    h: &CaptureHistories,
+    periods: &[usize],
+    params: &RobustParams,
+) -> Result<RobustFit> {
     check_periods(h, periods)?;
     let models = params.resolve(periods.len())?;
     if let Some(m) = models.iter().find(|m| m.has_time()) {
@@ -437,7 +468,11 @@ pub fn robustd_0(h: &CaptureHistories, periods: &[usize], params: &RobustParams)
 /// The same fit as [`robustd_0`] on the explicit Π(t_i + 1) − 1 cells with the shared
 /// [`crate::glm::PoissonGlm`] engine (a cross-check of the factorised fit).
 #[cfg(test)]
-pub(crate) fn robustd_0_dense(h: &CaptureHistories, periods: &[usize], params: &RobustParams) -> Result<RobustFit> {
+pub(crate) fn robustd_0_dense(
+    h: &CaptureHistories,
+    periods: &[usize],
+    params: &RobustParams,
+) -> Result<RobustFit> {
     check_periods(h, periods)?;
     let i_n = periods.len();
     let models = params.resolve(i_n)?;
@@ -450,7 +485,9 @@ pub(crate) fn robustd_0_dense(h: &CaptureHistories, periods: &[usize], params: &
     }
     let ncell: f64 = periods.iter().map(|&t| (t + 1) as f64).product::<f64>() - 1.0;
     if ncell > 2e6 {
-        return Err(Error::invalid(format!("{ncell} cells: robustd_0 accepts at most 2 million")));
+        return Err(Error::invalid(format!(
+            "{ncell} cells: robustd_0 accepts at most 2 million"
+        )));
     }
     let lay = Layout::new(periods, models);
     let ncell = ncell as usize;
@@ -468,7 +505,10 @@ pub(crate) fn robustd_0_dense(h: &CaptureHistories, periods: &[usize], params: &
         if f == 0 {
             continue;
         }
-        let k: Vec<usize> = split(code, periods).iter().map(|c| c.count_ones() as usize).collect();
+        let k: Vec<usize> = split(code, periods)
+            .iter()
+            .map(|c| c.count_ones() as usize)
+            .collect();
         y[index_of(&k)] += f as f64;
     }
     let mut x = DMatrix::zeros(ncell, lay.p);
@@ -489,7 +529,11 @@ pub(crate) fn robustd_0_dense(h: &CaptureHistories, periods: &[usize], params: &
             if k[i] > 0 {
                 delta |= 1 << i;
                 offset[r] += binom(periods[i], k[i]).ln();
-                for (c, v) in lay.models[i].features_0(k[i], periods[i]).into_iter().enumerate() {
+                for (c, v) in lay.models[i]
+                    .features_0(k[i], periods[i])
+                    .into_iter()
+                    .enumerate()
+                {
                     x[(r, lay.block_start[i] + c)] = v;
                 }
             }
@@ -515,8 +559,18 @@ pub(crate) fn robustd_0_dense(h: &CaptureHistories, periods: &[usize], params: &
         let het_names: Vec<String> = mid.iter().map(|i| format!("period {}", i + 1)).collect();
         let het = test_fit(&x, &cols, &het_cols, &het_names, &y, Some(&offset), None)?;
         if with > 3 {
-            let sum: Vec<f64> = (0..ncell).map(|r| het_cols.iter().map(|c| c[r]).sum()).collect();
-            let hom = test_fit(&x, &cols, &[sum], &["homogenous".to_string()], &y, Some(&offset), None)?;
+            let sum: Vec<f64> = (0..ncell)
+                .map(|r| het_cols.iter().map(|c| c[r]).sum())
+                .collect();
+            let hom = test_fit(
+                &x,
+                &cols,
+                &[sum],
+                &["homogenous".to_string()],
+                &y,
+                Some(&offset),
+                None,
+            )?;
             if let Some((f, _)) = &hom {
                 tests.push(model_fit("model with homogeneous temporary emigration", f));
             }
@@ -581,7 +635,11 @@ pub(crate) fn robustd_0_dense(h: &CaptureHistories, periods: &[usize], params: &
 /// let f = robustd_t(&h, &[2, 2, 2], &RobustParams::params().model(ClosedModel::Mt)).unwrap();
 /// assert!(f.total.estimate.unwrap() >= 48.0);
 /// ```
-pub fn robustd_t(h: &CaptureHistories, periods: &[usize], params: &RobustParams) -> Result<RobustFit> {
+pub fn robustd_t(
+    h: &CaptureHistories,
+    periods: &[usize],
+    params: &RobustParams,
+) -> Result<RobustFit> {
     check_periods(h, periods)?;
     let i_n = periods.len();
     if i_n > 20 || periods.iter().any(|&t| t > 20) {
@@ -596,12 +654,21 @@ pub fn robustd_t(h: &CaptureHistories, periods: &[usize], params: &RobustParams)
 /// Both robust-design forms on the factorised Poisson engine: states are the
 /// within-period patterns (`counts = false`) or the numbers of captures with offset
 /// ln C(t, k) (`counts = true`).
-fn factored_robust(h: &CaptureHistories, periods: &[usize], lay: Layout, counts: bool, neg: bool) -> Result<RobustFit> {
+fn factored_robust(
+    h: &CaptureHistories,
+    periods: &[usize],
+    lay: Layout,
+    counts: bool,
+    neg: bool,
+) -> Result<RobustFit> {
     let i_n = periods.len();
     let (states, offsets): (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>) = (0..i_n)
         .map(|i| {
             let st = lay.states(i, counts);
-            (st.iter().map(|s| s.1.clone()).collect(), st.iter().map(|s| s.0.ln()).collect())
+            (
+                st.iter().map(|s| s.1.clone()).collect(),
+                st.iter().map(|s| s.0.ln()).collect(),
+            )
         })
         .unzip();
     // Observed histories, aggregated, as per-period states (pattern or count).
@@ -616,13 +683,21 @@ fn factored_robust(h: &CaptureHistories, periods: &[usize], lay: Layout, counts:
         }
     }
     let observed: Vec<(Vec<u64>, f64)> = obs.into_iter().collect();
-    let model = Factored::new(i_n, lay.block_start.clone(), lay.p, states, offsets, observed);
+    let model = Factored::new(
+        i_n,
+        lay.block_start.clone(),
+        lay.p,
+        states,
+        offsets,
+        observed,
+    );
     let tested = lay.tested();
     let (fit, zeroed) = model.fit_neg(&tested, neg, &[])?;
     let (mid, with) = lay.emigration_periods();
     let mut tests = Vec::new();
     let mut test_params = Vec::new();
-    let delta_col = |i: usize| -> Vec<f64> { (0..1usize << i_n).map(|d| (d >> i & 1) as f64).collect() };
+    let delta_col =
+        |i: usize| -> Vec<f64> { (0..1usize << i_n).map(|d| (d >> i & 1) as f64).collect() };
     let run_test = |cols: Vec<Vec<f64>>, names: Vec<String>| -> Result<(FactoredFit, Vec<Coef>)> {
         let f = model.fit_extra(&fit.active, &cols)?;
         let coefs = names
@@ -641,7 +716,9 @@ fn factored_robust(h: &CaptureHistories, periods: &[usize], lay: Layout, counts:
         let het_names: Vec<String> = mid.iter().map(|i| format!("period {}", i + 1)).collect();
         let (hf, hc) = run_test(het_cols.clone(), het_names)?;
         if with > 3 {
-            let sum: Vec<f64> = (0..1usize << i_n).map(|d| het_cols.iter().map(|c| c[d]).sum()).collect();
+            let sum: Vec<f64> = (0..1usize << i_n)
+                .map(|d| het_cols.iter().map(|c| c[d]).sum())
+                .collect();
             let (of, oc) = run_test(vec![sum], vec!["homogenous".into()])?;
             tests.push(of.model_fit("model with homogeneous temporary emigration"));
             tests.push(hf.model_fit("model with temporary emigration"));
@@ -683,7 +760,10 @@ mod tests {
     #[test]
     fn factorised_matches_dense_cells() {
         let h = mvole();
-        for m in [ClosedModel::M0, ClosedModel::Mh(Heterogeneity::Poisson(2.0))] {
+        for m in [
+            ClosedModel::M0,
+            ClosedModel::Mh(Heterogeneity::Poisson(2.0)),
+        ] {
             let p = RobustParams::params().model(m);
             let a = robustd_0(&h, &[5; 6], &p).unwrap();
             let b = robustd_0_dense(&h, &[5; 6], &p).unwrap();
@@ -702,13 +782,20 @@ mod tests {
     #[test]
     fn bad_settings_are_typed_errors() {
         let h = mvole();
-        assert!(matches!(robustd_0(&h, &[5; 5], &RobustParams::params()), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(
+            robustd_0(&h, &[5; 5], &RobustParams::params()),
+            Err(Error::InvalidParameter { .. })
+        ));
         assert!(matches!(
             robustd_0(&h, &[5; 6], &RobustParams::params().model(ClosedModel::Mt)),
             Err(Error::InvalidParameter { .. })
         ));
         assert!(matches!(
-            robustd_t(&h, &[5; 6], &RobustParams::params().models(vec![ClosedModel::M0; 4])),
+            robustd_t(
+                &h,
+                &[5; 6],
+                &RobustParams::params().models(vec![ClosedModel::M0; 4])
+            ),
             Err(Error::InvalidParameter { .. })
         ));
     }

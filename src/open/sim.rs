@@ -8,7 +8,7 @@ use rand_xoshiro::rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 /// A Jolly-Seber scenario: `n_super` units enter over K occasions with probabilities
-/// `entry` (entry[0]: present at occasion 1), survive from occasion t to t + 1 with
+/// `entry` (`entry[0]`: present at occasion 1), survive from occasion t to t + 1 with
 /// `phi[t]` and are caught on occasion t with `p[t]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JsScenario {
@@ -38,16 +38,27 @@ impl JsScenario {
     /// [`Error::InvalidParameter`] for inconsistent lengths or probabilities outside [0, 1].
     pub fn validate(&self) -> Result<()> {
         let k = self.p.len();
-        if k < 2 || k > 64 || self.entry.len() != k || self.phi.len() + 1 != k {
+        if !(2..=64).contains(&k) || self.entry.len() != k || self.phi.len() + 1 != k {
             return Err(Error::param(
                 "scenario",
-                format!("entry {}, phi {}, p {}", self.entry.len(), self.phi.len(), k),
+                format!(
+                    "entry {}, phi {}, p {}",
+                    self.entry.len(),
+                    self.phi.len(),
+                    k
+                ),
                 "K entry and capture probabilities and K − 1 survivals, 2 ≤ K ≤ 64",
             ));
         }
         let all = self.entry.iter().chain(&self.phi).chain(&self.p);
-        if all.clone().any(|v| !(0.0..=1.0).contains(v)) || (self.entry.iter().sum::<f64>() - 1.0).abs() > 1e-9 {
-            return Err(Error::param("scenario", "probabilities", "values in [0, 1], entries summing to 1"));
+        if all.clone().any(|v| !(0.0..=1.0).contains(v))
+            || (self.entry.iter().sum::<f64>() - 1.0).abs() > 1e-9
+        {
+            return Err(Error::param(
+                "scenario",
+                "probabilities",
+                "values in [0, 1], entries summing to 1",
+            ));
         }
         Ok(())
     }
