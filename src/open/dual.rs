@@ -31,6 +31,33 @@ impl Dual {
         }
     }
 
+    pub fn ln(&self) -> Self {
+        let inv = 1.0 / self.v;
+        Dual {
+            v: self.v.ln(),
+            g: self.g.iter().map(|d| d * inv).collect(),
+        }
+    }
+
+    /// ln Γ(x).
+    pub fn ln_gamma(&self) -> Self {
+        let dg = statrs::function::gamma::digamma(self.v);
+        Dual {
+            v: statrs::function::gamma::ln_gamma(self.v),
+            g: self.g.iter().map(|d| d * dg).collect(),
+        }
+    }
+
+    /// Logistic function 1 / (1 + e^{−x}).
+    pub fn expit(&self) -> Self {
+        let e = 1.0 / (1.0 + (-self.v).exp());
+        let d = e * (1.0 - e);
+        Dual {
+            v: e,
+            g: self.g.iter().map(|x| x * d).collect(),
+        }
+    }
+
     pub fn scale(&self, c: f64) -> Self {
         Dual {
             v: self.v * c,
@@ -108,6 +135,7 @@ impl Sub for &Dual {
     }
 }
 
+#[allow(clippy::suspicious_arithmetic_impl)]
 impl Mul for &Dual {
     type Output = Dual;
     fn mul(self, o: &Dual) -> Dual {

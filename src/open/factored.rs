@@ -12,6 +12,8 @@
 //! The iterations are those of R's `glm` (start μ = y + 0.1, IRLS = Newton for the
 //! canonical link, stop when the relative deviance change is below 1e-8).
 
+#![allow(clippy::needless_range_loop)]
+
 use super::ModelFit;
 use crate::error::{Error, Result};
 use crate::glm::StopReason;
@@ -24,6 +26,8 @@ pub(crate) struct Factored {
     p: usize,
     /// Per period, per state (pattern code − 1), the block features.
     states: Vec<Vec<Vec<f64>>>,
+    /// Per period, per state, the offset (ln of the multiplicity; 0 for histories).
+    offsets: Vec<Vec<f64>>,
     /// Observed histories: per-period patterns and frequency.
     observed: Vec<(Vec<u64>, f64)>,
     ncells: f64,
@@ -62,6 +66,7 @@ impl Factored {
         block_start: Vec<usize>,
         p: usize,
         states: Vec<Vec<Vec<f64>>>,
+        offsets: Vec<Vec<f64>>,
         observed: Vec<(Vec<u64>, f64)>,
     ) -> Self {
         let ncells = states.iter().map(|s| (s.len() + 1) as f64).product::<f64>() - 1.0;
@@ -70,6 +75,7 @@ impl Factored {
             block_start,
             p,
             states,
+            offsets,
             observed,
             ncells,
         }
@@ -81,16 +87,18 @@ impl Factored {
         z
     }
 
-    /// Dense design row of an observed history.
-    fn obs_row(&self, pats: &[u64], extra: &[Vec<f64>]) -> Vec<f64> {
+    /// Dense design row and offset of an observed history.
+    fn obs_row(&self, pats: &[u64], extra: &[Vec<f64>]) -> (Vec<f64>, f64) {
         let big_p = self.p + extra.len();
         let mut x = vec![0.0; big_p];
+        let mut off = 0.0;
         let mut delta = 0usize;
         for (i, &pt) in pats.iter().enumerate() {
             if pt != 0 {
                 delta |= 1 << i;
+                off += self.offsets[i][pt as usize - 1];
                 for (c, v) in self.states[i][pt as usize - 1].iter().enumerate() {
-                    x[self.block_start[i] + c] = *v;
+                    x[self.block_start[i] + c] += *v;
                 }
             }
         }
@@ -104,7 +112,58 @@ impl Factored {
                 x[self.p + k - nz] = *v;
             }
         }
-        x
+        (x, off)
+    }
+
+    /// Σ over all cells of x_c · o_c (unit weights), for the first IRLS step with offsets.
+    fn offset_moment(&self, extra: &[Vec<f64>]) -> DVector<f64> {
+        let big_p = self.p + extra.len();
+        let nz = 2 * self.i_n - 2;
+        let kk: Vec<f64> = self.states.iter().map(|s| s.len() as f64).collect();
+        let oo: Vec<f64> = self.offsets.iter().map(|o| o.iter().sum()).collect();
+        let x1: Vec<Vec<f64>> = self
+            .states
+            .iter()
+            .map(|st| {
+                let q = st[0].len();
+                (0..q).map(|a| st.iter().map(|x| x[a]).sum()).collect()
+            })
+            .collect();
+        let xo: Vec<Vec<f64>> = self
+            .states
+            .iter()
+            .zip(&self.offsets)
+            .map(|(st, of)| {
+                let q = st[0].len();
+                (0..q)
+                    .map(|a| st.iter().zip(of).map(|(x, o)| x[a] * o).sum())
+                    .collect()
+            })
+            .collect();
+        let mut t = DVector::zeros(big_p);
+        for delta in 1..(1usize << self.i_n) {
+            let inn: Vec<usize> = (0..self.i_n).filter(|&i| delta >> i & 1 == 1).collect();
+            let prod: f64 = inn.iter().map(|&i| kk[i]).product();
+            let so: f64 = inn.iter().map(|&i| oo[i] * prod / kk[i]).sum();
+            let z = self.z_row(delta, extra);
+            t[0] += so;
+            for (k, zv) in z.iter().enumerate() {
+                let col = if k < nz { 1 + k } else { self.p + k - nz };
+                t[col] += zv * so;
+            }
+            for &i in &inn {
+                let others: f64 = inn
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| oo[j] * prod / (kk[i] * kk[j]))
+                    .sum();
+                let b0 = self.block_start[i];
+                for a in 0..x1[i].len() {
+                    t[b0 + a] += xo[i][a] * prod / kk[i] + x1[i][a] * others;
+                }
+            }
+        }
+        t
     }
 
     /// Σ μ, Xᵀμ and XᵀWX over all cells at θ (`None`: every cell has μ = 1).
@@ -120,13 +179,14 @@ impl Factored {
             let mut m1 = vec![0.0; q];
             let mut m2 = DMatrix::zeros(q, q);
             let mut si = 0.0;
-            for x in &self.states[i] {
+            for (x, o) in self.states[i].iter().zip(&self.offsets[i]) {
                 let w = match theta {
-                    Some(t) => x
+                    Some(t) => (x
                         .iter()
                         .enumerate()
                         .map(|(k, v)| v * t[b0 + k])
                         .sum::<f64>()
+                        + o)
                         .exp(),
                     None => 1.0,
                 };
@@ -181,7 +241,7 @@ impl Factored {
                 if delta >> i & 1 == 1 {
                     a_i[i] += m;
                     for (k, ev) in e[i].iter().enumerate() {
-                        v[self.block_start[i] + k] = *ev;
+                        v[self.block_start[i] + k] += *ev;
                     }
                 }
             }
@@ -226,24 +286,29 @@ impl Factored {
     pub fn fit(&self, active: &[bool], extra: &[Vec<f64>]) -> Result<FactoredFit> {
         let big_p = self.p + extra.len();
         let act: Vec<usize> = (0..big_p).filter(|&j| active[j]).collect();
-        let rows: Vec<(Vec<f64>, f64)> = self
+        let rows: Vec<(Vec<f64>, f64, f64)> = self
             .observed
             .iter()
-            .map(|(pats, y)| (self.obs_row(pats, extra), *y))
+            .map(|(pats, y)| {
+                let (x, o) = self.obs_row(pats, extra);
+                (x, *y, o)
+            })
             .collect();
         let n: f64 = rows.iter().map(|r| r.1).sum();
         let nobs = rows.len() as f64;
         let mut xty = DVector::zeros(big_p);
-        for (x, y) in &rows {
+        for (x, y, _) in &rows {
             for j in 0..big_p {
                 xty[j] += x[j] * y;
             }
         }
-        let eta_of = |x: &[f64], t: &[f64]| -> f64 { x.iter().zip(t).map(|(a, b)| a * b).sum() };
+        let eta_of = |x: &[f64], o: f64, t: &[f64]| -> f64 {
+            o + x.iter().zip(t).map(|(a, b)| a * b).sum::<f64>()
+        };
         let dev_of = |t: &[f64], tot: f64| -> f64 {
             let mut d = 0.0;
-            for (x, y) in &rows {
-                d += y * (y.ln() - eta_of(x, t));
+            for (x, y, o) in &rows {
+                d += y * (y.ln() - eta_of(x, *o, t));
             }
             2.0 * (d - (n - tot))
         };
@@ -252,9 +317,12 @@ impl Factored {
         let c0 = 0.1 * 0.1f64.ln() - 0.1;
         let mut h1 = &all.h * 0.1;
         let mut rhs = &all.g * c0;
-        for (x, y) in &rows {
+        if self.offsets.iter().flatten().any(|&o| o != 0.0) {
+            rhs -= self.offset_moment(extra) * 0.1;
+        }
+        for (x, y, o) in &rows {
             let w = y + 0.1;
-            let add = w * w.ln() - 0.1 * 0.1f64.ln();
+            let add = w * (w.ln() - o) - 0.1 * (0.1f64.ln() - o);
             for a in 0..big_p {
                 if x[a] == 0.0 {
                     continue;
@@ -272,7 +340,7 @@ impl Factored {
         }
         let mut devold = {
             let mut d = 0.0;
-            for (_, y) in &rows {
+            for (_, y, _) in &rows {
                 d += y * (y / (y + 0.1)).ln() + 0.1;
             }
             2.0 * (d + 0.1 * (self.ncells - nobs))
@@ -309,8 +377,8 @@ impl Factored {
             }
         }
         let mut ll = -mom.tot;
-        for (x, y) in &rows {
-            ll += y * eta_of(x, &theta) - ln_gamma(y + 1.0);
+        for (x, y, o) in &rows {
+            ll += y * eta_of(x, *o, &theta) - ln_gamma(y + 1.0);
         }
         let rank = act.len();
         Ok(FactoredFit {

@@ -2,6 +2,7 @@
 
 use super::demog::demography;
 use super::dual::Dual;
+use super::factored::{Factored, FactoredFit};
 use super::{Coef, Figure, ModelFit, OpenFit};
 use crate::data::CaptureHistories;
 use crate::data::canonical_history;
@@ -427,53 +428,134 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         OpenModel::Ep => (1..2 * i_n - 1).collect(),
         OpenModel::Up => (2..i_n - 1).chain(i_n + 1..2 * i_n - 1).collect(),
     };
-    let (fit, cols, zeroed) = neg_loop(&x, &y, None, Some(&weights), &tested, params.neg)?;
-    let mut warnings = Vec::new();
-    if !fit.aliased.is_empty() {
-        warnings.push(
-            "the design matrix is not of full rank; some loglinear parameter estimations cannot be evaluated"
-                .to_string(),
-        );
-    }
-    let (beta, cov) = expand(&fit, &cols, p);
-
-    // Trap-effect tests.
+    let homog: Vec<f64> = (0..1u64 << i_n)
+        .map(|c| (0..i_n - 1).map(|j| bit(c, j) * bit(c, j + 1)).sum())
+        .collect();
+    let het_cols: Vec<Vec<f64>> = if params.model == OpenModel::Up && i_n >= 5 {
+        (1..i_n - 2)
+            .map(|j| {
+                (0..1u64 << i_n)
+                    .map(|c| bit(c, j) * bit(c, j + 1))
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let het_names: Vec<String> = (1..i_n - 2)
+        .map(|j| format!("period {}_{}", j + 1, j + 2))
+        .collect();
+    let by_code = |col: &[f64]| -> Vec<f64> { codes.iter().map(|&c| col[c as usize]).collect() };
     let mut tests = Vec::new();
     let mut test_params = Vec::new();
-    let homog: Vec<f64> = codes
-        .iter()
-        .map(|&c| (0..i_n - 1).map(|j| bit(c, j) * bit(c, j + 1)).sum())
-        .collect();
-    let hom = test_fit(
-        &x,
-        &cols,
-        &[homog],
-        &["homogenous trap effect".to_string()],
-        &y,
-        None,
-        Some(&weights),
-    )?;
-    let het = if params.model == OpenModel::Up && i_n >= 5 {
-        let extra: Vec<Vec<f64>> = (1..i_n - 2)
-            .map(|j| codes.iter().map(|&c| bit(c, j) * bit(c, j + 1)).collect())
+    let mut warnings = Vec::new();
+    let (beta, cov, main, zeroed, stop, corr) = if params.keep == Keep::All {
+        // All histories: the factorised engine (each period one state, "caught").
+        let block_start: Vec<usize> = (0..i_n)
+            .map(|i| match params.model {
+                OpenModel::Ep => 2 * i_n - 1,
+                OpenModel::Up if i >= 1 && i + 1 < i_n => 2 * i_n - 1 + (i - 1),
+                OpenModel::Up => 0,
+            })
             .collect();
-        let nm: Vec<String> = (1..i_n - 2)
-            .map(|j| format!("period {}_{}", j + 1, j + 2))
+        let states: Vec<Vec<Vec<f64>>> = (0..i_n)
+            .map(|i| {
+                if params.model == OpenModel::Up && (i == 0 || i + 1 == i_n) {
+                    vec![vec![]]
+                } else {
+                    vec![vec![1.0]]
+                }
+            })
             .collect();
-        test_fit(&x, &cols, &extra, &nm, &y, None, Some(&weights))?
+        let observed: Vec<(Vec<u64>, f64)> = codes
+            .iter()
+            .zip(&y)
+            .filter(|(_, f)| **f > 0.0)
+            .map(|(&c, &f)| ((0..i_n).map(|i| c >> i & 1).collect(), f))
+            .collect();
+        let model = Factored::new(i_n, block_start, p, states, vec![vec![0.0]; i_n], observed);
+        let (fit, zeroed) = model.fit_neg(&tested, params.neg, &[])?;
+        let coefs = |f: &FactoredFit, names: &[String]| -> Vec<Coef> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(b, nm)| Coef {
+                    name: nm.clone(),
+                    estimate: Some(f.beta[p + b]),
+                    se: Some(f.cov[(p + b, p + b)].max(0.0).sqrt()),
+                })
+                .collect()
+        };
+        let hom_names = ["homogenous trap effect".to_string()];
+        let hom = model
+            .fit_extra(&fit.active, std::slice::from_ref(&homog))
+            .ok();
+        let het = if het_cols.is_empty() {
+            None
+        } else {
+            model.fit_extra(&fit.active, &het_cols).ok()
+        };
+        if let Some(f) = &hom {
+            tests.push(f.model_fit("model with homogenous trap effect"));
+        }
+        if let Some(f) = &het {
+            tests.push(f.model_fit("model with trap effect"));
+            test_params.extend(coefs(f, &het_names));
+        }
+        if let Some(f) = &hom {
+            test_params.extend(coefs(f, &hom_names));
+        }
+        let main = fit.model_fit("fitted model");
+        (fit.beta, fit.cov, main, zeroed, fit.stop, 0.0)
     } else {
-        None
+        // A subset of histories: the shared PoissonGlm engine with zero weights.
+        let (fit, cols, zeroed) = neg_loop(&x, &y, None, Some(&weights), &tested, params.neg)?;
+        if !fit.aliased.is_empty() {
+            warnings.push(
+                "the design matrix is not of full rank; some loglinear parameter estimations cannot be evaluated"
+                    .to_string(),
+            );
+        }
+        let (beta, cov) = expand(&fit, &cols, p);
+        let hom = test_fit(
+            &x,
+            &cols,
+            &[by_code(&homog)],
+            &["homogenous trap effect".to_string()],
+            &y,
+            None,
+            Some(&weights),
+        )?;
+        let het = if het_cols.is_empty() {
+            None
+        } else {
+            let extra: Vec<Vec<f64>> = het_cols.iter().map(|c| by_code(c)).collect();
+            test_fit(&x, &cols, &extra, &het_names, &y, None, Some(&weights))?
+        };
+        if let Some((f, _)) = &hom {
+            tests.push(model_fit("model with homogenous trap effect", f));
+        }
+        if let Some((f, c)) = &het {
+            tests.push(model_fit("model with trap effect", f));
+            test_params.extend(c.iter().cloned());
+        }
+        if let Some((_, c)) = hom {
+            test_params.extend(c);
+        }
+        // Correction for histories set aside with `keep`.
+        let corr: f64 = (0..ncell)
+            .filter(|&r| !keep[r])
+            .map(|r| y[r] - fit.fitted[r])
+            .sum();
+        (
+            beta,
+            cov,
+            model_fit("fitted model", &fit),
+            zeroed,
+            fit.stop,
+            corr,
+        )
     };
-    if let Some((f, _)) = &hom {
-        tests.push(model_fit("model with homogenous trap effect", f));
-    }
-    if let Some((f, c)) = &het {
-        tests.push(model_fit("model with trap effect", f));
-        test_params.extend(c.iter().cloned());
-    }
-    if let Some((_, c)) = hom {
-        test_params.extend(c);
-    }
 
     // Demographic parameters.
     let interc = Dual::var(beta[0], 0, p);
@@ -503,11 +585,6 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         d.n.iter()
             .map(|v| se_minus(v.variance(&cov), v.v))
             .collect();
-    // Correction for histories set aside with `keep`.
-    let corr: f64 = (0..ncell)
-        .filter(|&r| !keep[r])
-        .map(|r| y[r] - fit.fitted[r])
-        .sum();
     let n_corr: Vec<Dual> = d.n.iter().map(|v| v.add_c(corr)).collect();
     let b: Vec<Dual> = (0..i_n - 1)
         .map(|i| &n_corr[i + 1] - &(&n_corr[i] * &d.phi[i]))
@@ -545,7 +622,7 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         period_models: Vec::new(),
         n: h.observed(),
         periods: i_n,
-        fit: model_fit("fitted model", &fit),
+        fit: main,
         tests,
         test_params,
         capture_p,
@@ -556,7 +633,7 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         coefficients: coef_list(&names, &beta, &cov),
         zeroed,
         warnings,
-        stop: fit.stop,
+        stop,
     })
 }
 

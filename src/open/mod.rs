@@ -15,9 +15,17 @@
 mod demog;
 mod dual;
 mod factored;
+mod js;
+mod lik;
 mod loglinear;
 mod robust;
+pub mod sim;
 
+pub use js::{JsInput, JsRow, JsTable, JsVariant, jolly_seber, jolly_seber_from};
+pub use lik::{
+    CjsFit, CjsParams, GroupEffect, Param, PopanFit, PopanLikelihood, PopanParams, Structure, cjs,
+    popan,
+};
 pub use loglinear::{Keep, OpenModel, OpenParams, openp};
 pub use robust::{ClosedModel, Heterogeneity, RobustParams, robustd_0, robustd_t};
 

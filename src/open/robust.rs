@@ -3,7 +3,9 @@
 use super::demog::demography;
 use super::dual::Dual;
 use super::factored::{Factored, FactoredFit};
-use super::loglinear::{model_fit, neg_loop, se_minus, test_fit, z_delta};
+use super::loglinear::se_minus;
+#[cfg(test)]
+use super::loglinear::{model_fit, neg_loop, test_fit, z_delta};
 use super::{Coef, Figure, ModelFit, OpenFit, RobustFit};
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
@@ -452,6 +454,26 @@ pub fn robustd_0(
     params: &RobustParams,
 ) -> Result<RobustFit> {
     check_periods(h, periods)?;
+    let models = params.resolve(periods.len())?;
+    if let Some(m) = models.iter().find(|m| m.has_time()) {
+        return Err(Error::param(
+            "models",
+            m.label(),
+            "none, M0 or Mh in robustd_0 (time effects need robustd_t)",
+        ));
+    }
+    factored_robust(h, periods, Layout::new(periods, models), true, params.neg)
+}
+
+/// The same fit as [`robustd_0`] on the explicit Π(t_i + 1) − 1 cells with the shared
+/// [`crate::glm::PoissonGlm`] engine (a cross-check of the factorised fit).
+#[cfg(test)]
+pub(crate) fn robustd_0_dense(
+    h: &CaptureHistories,
+    periods: &[usize],
+    params: &RobustParams,
+) -> Result<RobustFit> {
+    check_periods(h, periods)?;
     let i_n = periods.len();
     let models = params.resolve(i_n)?;
     if let Some(m) = models.iter().find(|m| m.has_time()) {
@@ -626,24 +648,51 @@ pub fn robustd_t(
         ));
     }
     let models = params.resolve(i_n)?;
-    let lay = Layout::new(periods, models);
-    let states: Vec<Vec<Vec<f64>>> = (0..i_n)
-        .map(|i| lay.states(i, false).into_iter().map(|s| s.1).collect())
-        .collect();
-    // Observed histories, aggregated.
-    let mut obs: std::collections::BTreeMap<u64, f64> = std::collections::BTreeMap::new();
+    factored_robust(h, periods, Layout::new(periods, models), false, params.neg)
+}
+
+/// Both robust-design forms on the factorised Poisson engine: states are the
+/// within-period patterns (`counts = false`) or the numbers of captures with offset
+/// ln C(t, k) (`counts = true`).
+fn factored_robust(
+    h: &CaptureHistories,
+    periods: &[usize],
+    lay: Layout,
+    counts: bool,
+    neg: bool,
+) -> Result<RobustFit> {
+    let i_n = periods.len();
+    let (states, offsets): (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>) = (0..i_n)
+        .map(|i| {
+            let st = lay.states(i, counts);
+            (
+                st.iter().map(|s| s.1.clone()).collect(),
+                st.iter().map(|s| s.0.ln()).collect(),
+            )
+        })
+        .unzip();
+    // Observed histories, aggregated, as per-period states (pattern or count).
+    let mut obs: std::collections::BTreeMap<Vec<u64>, f64> = std::collections::BTreeMap::new();
     for (code, f) in h.iter() {
         if f > 0 {
-            *obs.entry(code).or_default() += f as f64;
+            let mut key = split(code, periods);
+            if counts {
+                key.iter_mut().for_each(|c| *c = c.count_ones() as u64);
+            }
+            *obs.entry(key).or_default() += f as f64;
         }
     }
-    let observed: Vec<(Vec<u64>, f64)> = obs
-        .into_iter()
-        .map(|(c, f)| (split(c, periods), f))
-        .collect();
-    let model = Factored::new(i_n, lay.block_start.clone(), lay.p, states, observed);
+    let observed: Vec<(Vec<u64>, f64)> = obs.into_iter().collect();
+    let model = Factored::new(
+        i_n,
+        lay.block_start.clone(),
+        lay.p,
+        states,
+        offsets,
+        observed,
+    );
     let tested = lay.tested();
-    let (fit, zeroed) = model.fit_neg(&tested, params.neg, &[])?;
+    let (fit, zeroed) = model.fit_neg(&tested, neg, &[])?;
     let (mid, with) = lay.emigration_periods();
     let mut tests = Vec::new();
     let mut test_params = Vec::new();
@@ -683,7 +732,7 @@ pub fn robustd_t(
     let label = label_of(&lay.models);
     Ok(assemble(
         &lay,
-        false,
+        counts,
         label,
         h.observed(),
         &fit.beta,
@@ -695,4 +744,59 @@ pub fn robustd_t(
         Vec::new(),
         fit.stop,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::csv_io::{ReadOptions, read_histories_str};
+
+    fn mvole() -> CaptureHistories {
+        let text = include_str!("../../tests/fixtures/open/mvole.csv");
+        read_histories_str(text, "mvole.csv", &ReadOptions::default()).unwrap()
+    }
+
+    /// The factorised fit and the shared PoissonGlm engine on the explicit cells agree.
+    #[test]
+    fn factorised_matches_dense_cells() {
+        let h = mvole();
+        for m in [
+            ClosedModel::M0,
+            ClosedModel::Mh(Heterogeneity::Poisson(2.0)),
+        ] {
+            let p = RobustParams::params().model(m);
+            let a = robustd_0(&h, &[5; 6], &p).unwrap();
+            let b = robustd_0_dense(&h, &[5; 6], &p).unwrap();
+            assert_eq!(a.fit.df, b.fit.df);
+            assert!((a.fit.deviance - b.fit.deviance).abs() < 1e-6 * b.fit.deviance);
+            assert!((a.fit.aic - b.fit.aic).abs() < 1e-6 * b.fit.aic);
+            for i in 0..6 {
+                let (x, y) = (a.n_hat[i].estimate.unwrap(), b.n_hat[i].estimate.unwrap());
+                assert!((x - y).abs() < 1e-6 * y, "{x} {y}");
+                let (x, y) = (a.n_hat[i].se.unwrap(), b.n_hat[i].se.unwrap());
+                assert!((x - y).abs() < 1e-5 * y, "{x} {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_typed_errors() {
+        let h = mvole();
+        assert!(matches!(
+            robustd_0(&h, &[5; 5], &RobustParams::params()),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            robustd_0(&h, &[5; 6], &RobustParams::params().model(ClosedModel::Mt)),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            robustd_t(
+                &h,
+                &[5; 6],
+                &RobustParams::params().models(vec![ClosedModel::M0; 4])
+            ),
+            Err(Error::InvalidParameter { .. })
+        ));
+    }
 }

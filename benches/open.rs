@@ -1,0 +1,76 @@
+//! Open-population benchmarks: openp on bunting, the robust design on rbvole
+//! (6 periods x 3 occasions; Rcapture's robustd.t takes 21-61 s per model there).
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use darkfigure::data::CaptureHistories;
+use darkfigure::data::csv_io::{ReadOptions, read_histories_str};
+use darkfigure::open::*;
+use std::hint::black_box;
+
+fn load(name: &str, text: &str) -> CaptureHistories {
+    read_histories_str(text, name, &ReadOptions::default()).unwrap()
+}
+
+fn bench_openp(c: &mut Criterion) {
+    let h = load(
+        "bunting.csv",
+        include_str!("../tests/fixtures/open/bunting.csv"),
+    );
+    let mut g = c.benchmark_group("openp_bunting");
+    for m in [OpenModel::Up, OpenModel::Ep] {
+        g.bench_with_input(BenchmarkId::from_parameter(m.label()), &m, |b, &m| {
+            b.iter(|| openp(black_box(&h), &OpenParams::params().model(m)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn models() -> Vec<(&'static str, ClosedModel)> {
+    vec![
+        ("M0", ClosedModel::M0),
+        ("Mt", ClosedModel::Mt),
+        ("Mh_Chao", ClosedModel::Mh(Heterogeneity::Chao)),
+        ("Mh_Poisson2", ClosedModel::Mh(Heterogeneity::Poisson(2.0))),
+        ("Mh_Darroch", ClosedModel::Mh(Heterogeneity::Darroch)),
+        ("Mh_Gamma3.5", ClosedModel::Mh(Heterogeneity::Gamma(3.5))),
+        ("Mth_Chao", ClosedModel::Mth(Heterogeneity::Chao)),
+        (
+            "Mth_Poisson2",
+            ClosedModel::Mth(Heterogeneity::Poisson(2.0)),
+        ),
+    ]
+}
+
+fn bench_robust(c: &mut Criterion) {
+    let h = load(
+        "rbvole.csv",
+        include_str!("../tests/fixtures/open/rbvole.csv"),
+    );
+    let mut g = c.benchmark_group("robustd_t_rbvole");
+    for (name, m) in models() {
+        g.bench_with_input(BenchmarkId::from_parameter(name), &m, |b, &m| {
+            b.iter(|| robustd_t(black_box(&h), &[3; 6], &RobustParams::params().model(m)).unwrap())
+        });
+    }
+    g.bench_function("all_models", |b| {
+        b.iter(|| {
+            for (_, m) in models() {
+                black_box(robustd_t(&h, &[3; 6], &RobustParams::params().model(m)).unwrap());
+            }
+        })
+    });
+    g.finish();
+    let mut g = c.benchmark_group("robustd_0_rbvole");
+    for (name, m) in models()
+        .into_iter()
+        .filter(|(_, m)| !matches!(m, ClosedModel::Mt | ClosedModel::Mth(_)))
+    {
+        g.bench_with_input(BenchmarkId::from_parameter(name), &m, |b, &m| {
+            b.iter(|| robustd_0(black_box(&h), &[3; 6], &RobustParams::params().model(m)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_openp, bench_robust);
+criterion_main!(benches);
