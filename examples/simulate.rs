@@ -77,14 +77,16 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
     }
     study.validate()?;
     if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()?;
     }
     let total = study.replicates * study.scenarios.len() as u64;
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(total);
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} replicates, {elapsed} elapsed, ETA {eta}")?,
-        );
+        b.set_style(ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} replicates, {elapsed} elapsed, ETA {eta}",
+        )?);
         Some(b)
     } else {
         None

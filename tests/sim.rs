@@ -6,8 +6,9 @@
 
 use darkfigure::ci;
 use darkfigure::sim::{
-    self, Behaviour, CellSampler, CountDist, Dependence, Generator, Heterogeneity, Model, RawResults,
-    RunOptions, SimData, Study, UnitSampler, builtin_estimators, cell_probabilities, stream,
+    self, Behaviour, CellSampler, CountDist, Dependence, Generator, Heterogeneity, Model,
+    RawResults, RunOptions, SimData, Study, UnitSampler, builtin_estimators, cell_probabilities,
+    stream,
 };
 use darkfigure::two_source::{TwoSample, chapman};
 
@@ -52,20 +53,41 @@ fn chi2_two_sample(a: &[u64], b: &[u64]) -> f64 {
 
 fn with_retries(name: &str, mut attempt: impl FnMut(u64) -> f64) {
     let ps: Vec<f64> = (0..3).map(|k| attempt(1000 + k)).collect();
-    assert!(ps.iter().any(|&p| p > 1e-3), "{name}: chi-square p-values {ps:?}");
+    assert!(
+        ps.iter().any(|&p| p > 1e-3),
+        "{name}: chi-square p-values {ps:?}"
+    );
 }
 
 fn cases() -> Vec<(&'static str, Vec<f64>, Heterogeneity, Option<Behaviour>)> {
     vec![
         ("M0", vec![0.3; 4], Heterogeneity::None, None),
         ("Mt", vec![0.1, 0.4, 0.25, 0.6], Heterogeneity::None, None),
-        ("Mb trap-shy", vec![0.3; 4], Heterogeneity::None, Some(Behaviour { logit_shift: -1.0 })),
-        ("Mh logit-normal", vec![0.2; 4], Heterogeneity::LogitNormal { sd: 1.5 }, None),
-        ("Mh beta", vec![0.25; 4], Heterogeneity::Beta { a: 1.0, b: 3.0 }, None),
+        (
+            "Mb trap-shy",
+            vec![0.3; 4],
+            Heterogeneity::None,
+            Some(Behaviour { logit_shift: -1.0 }),
+        ),
+        (
+            "Mh logit-normal",
+            vec![0.2; 4],
+            Heterogeneity::LogitNormal { sd: 1.5 },
+            None,
+        ),
+        (
+            "Mh beta",
+            vec![0.25; 4],
+            Heterogeneity::Beta { a: 1.0, b: 3.0 },
+            None,
+        ),
         (
             "Mh mixture + Mtb",
             vec![0.1, 0.2, 0.3, 0.4],
-            Heterogeneity::Mixture { weights: vec![0.7, 0.3], shifts: vec![-1.0, 1.5] },
+            Heterogeneity::Mixture {
+                weights: vec![0.7, 0.3],
+                shifts: vec![-1.0, 1.5],
+            },
             Some(Behaviour { logit_shift: 0.7 }),
         ),
         (
@@ -117,7 +139,10 @@ fn unit_generator_matches_cell_probabilities_and_aggregated() {
 
 #[test]
 fn list_dependence_matches_loglinear_probabilities() {
-    let dep = [Dependence { lists: [1, 2], log_odds_ratio: 1.2 }];
+    let dep = [Dependence {
+        lists: [1, 2],
+        log_odds_ratio: 1.2,
+    }];
     let p = [0.3, 0.2, 0.25];
     let probs = cell_probabilities(&p, &Heterogeneity::None, None, &dep).unwrap();
     // odds ratio of lists 1 and 2 given list 3 absent: p(11)p(00)/(p(10)p(01)) = e^1.2
@@ -141,8 +166,14 @@ fn count_generators_match_their_pmf() {
     // aggregated Poisson-gamma and unit-by-unit one-inflated (a zero covariate effect
     // forces the unit path) against count_pmf
     for (dist, cov) in [
-        (r#"{"kind": "poisson_gamma", "mean": 0.8, "shape": 0.7}"#, false),
-        (r#"{"kind": "one_inflated", "lambda": 1.1, "omega": 0.3}"#, true),
+        (
+            r#"{"kind": "poisson_gamma", "mean": 0.8, "shape": 0.7}"#,
+            false,
+        ),
+        (
+            r#"{"kind": "one_inflated", "lambda": 1.1, "omega": 0.3}"#,
+            true,
+        ),
         (r#"{"kind": "poisson", "lambda": 1.3}"#, true),
     ] {
         let covj = if cov {
@@ -154,12 +185,16 @@ fn count_generators_match_their_pmf() {
             r#"{{"name": "c", "scenarios": [{{"name": "c", "model": {{"kind": "counts",
                "strata": [{{"n": 100000, "dist": {dist}{covj}}}]}}}}]}}"#
         ));
-        let Model::Counts(spec) = &s.scenarios[0].model else { unreachable!() };
+        let Model::Counts(spec) = &s.scenarios[0].model else {
+            unreachable!()
+        };
         let pmf = sim::generate::count_pmf(&spec.strata[0].dist);
         let g = Generator::new(&s.scenarios[0]).unwrap();
         with_retries(dist, |seed| {
             let rep = g.generate(&mut stream(seed, 0, 0));
-            let Ok(SimData::Counts(d)) = &rep.targets[0].data else { panic!() };
+            let Ok(SimData::Counts(d)) = &rep.targets[0].data else {
+                panic!()
+            };
             let mut obs = vec![0u64; pmf.len()];
             obs[0] = 100_000 - d.observed();
             for (k, f) in d.frequency_table().iter().enumerate() {
@@ -184,7 +219,9 @@ fn closed_open_population_equals_m0() {
     let probs = cell_probabilities(&[0.3; 4], &Heterogeneity::None, None, &[]).unwrap();
     with_retries("open = M0", |seed| {
         let rep = g.generate(&mut stream(seed, 0, 0));
-        let Ok(SimData::Histories(h)) = &rep.targets[0].data else { panic!() };
+        let Ok(SimData::Histories(h)) = &rep.targets[0].data else {
+            panic!()
+        };
         let mut cells = h.cell_counts().unwrap();
         cells[0] = 100_000 - h.observed();
         chi2_p(&cells, &probs)
@@ -223,7 +260,8 @@ fn exact_chapman_coverage(n: usize, p: f64, level: f64) -> (f64, f64) {
                 mass += w * h;
                 let (a, b, mm) = (n1 as f64, n2 as f64, m as f64);
                 let nh = (a + 1.0) * (b + 1.0) / (mm + 1.0) - 1.0;
-                let var = (a + 1.0) * (b + 1.0) * (a - mm) * (b - mm) / ((mm + 1.0).powi(2) * (mm + 2.0));
+                let var =
+                    (a + 1.0) * (b + 1.0) * (a - mm) * (b - mm) / ((mm + 1.0).powi(2) * (mm + 2.0));
                 let iv = ci::log_normal(nh, var.sqrt(), (n1 + n2 - m) as f64, level);
                 if iv.contains(n as f64) {
                     cover += w * h;
@@ -256,10 +294,16 @@ fn chapman_coverage_matches_exact_theory() {
         let c = r.primary().unwrap();
         assert_eq!(c.method, "log-normal");
         let mcse = (exact * (1.0 - exact) / c.n as f64).sqrt();
-        eprintln!("Chapman coverage: simulated {:.4}, exact {exact:.5}, MCSE {mcse:.4}", c.coverage);
+        eprintln!(
+            "Chapman coverage: simulated {:.4}, exact {exact:.5}, MCSE {mcse:.4}",
+            c.coverage
+        );
         (c.coverage - exact).abs() <= 2.0 * mcse
     });
-    assert!(ok, "simulated coverage not within 2 MCSE of the exact {exact}");
+    assert!(
+        ok,
+        "simulated coverage not within 2 MCSE of the exact {exact}"
+    );
 }
 
 fn chao_row(sd: f64) -> sim::MetricRow {
@@ -268,7 +312,11 @@ fn chao_row(sd: f64) -> sim::MetricRow {
            "scenarios": [{{"name": "s", "model": {{"kind": "closed", "occasions": 5,
            "strata": [{{"n": 1000, "p": 0.3, "heterogeneity": {{"kind": "logit_normal", "sd": {sd}}}}}]}}}}]}}"#
     ));
-    sim::run_study(&s, None).unwrap().row("s", "all", "Chao LB").unwrap().clone()
+    sim::run_study(&s, None)
+        .unwrap()
+        .row("s", "all", "Chao LB")
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -281,7 +329,11 @@ fn chao_biased_low_under_heterogeneity_unbiased_under_m0() {
         m0.rel_bias_mcse
     );
     let mh = chao_row(2.0);
-    assert!(mh.rel_bias + 3.0 * mh.rel_bias_mcse < -0.05, "Mh: relative bias {}", mh.rel_bias);
+    assert!(
+        mh.rel_bias + 3.0 * mh.rel_bias_mcse < -0.05,
+        "Mh: relative bias {}",
+        mh.rel_bias
+    );
 }
 
 fn small_study() -> Study {
@@ -296,7 +348,17 @@ fn run_on(threads: usize, s: &Study, range: Option<std::ops::Range<u64>>) -> Raw
         .num_threads(threads)
         .build()
         .unwrap()
-        .install(|| sim::run(s, &est, &RunOptions { replicates: range, progress: None }).unwrap())
+        .install(|| {
+            sim::run(
+                s,
+                &est,
+                &RunOptions {
+                    replicates: range,
+                    progress: None,
+                },
+            )
+            .unwrap()
+        })
 }
 
 #[test]
@@ -310,7 +372,10 @@ fn same_seed_same_numbers_on_1_and_2_threads() {
     // a different seed changes the numbers
     let mut s2 = s.clone();
     s2.seed += 1;
-    assert_ne!(ja, sim::report::to_json(&run_on(2, &s2, None).metrics()).unwrap());
+    assert_ne!(
+        ja,
+        sim::report::to_json(&run_on(2, &s2, None).metrics()).unwrap()
+    );
 }
 
 #[test]
@@ -335,7 +400,10 @@ fn shards_merge_to_the_unsharded_result() {
     for (x, y) in mb.rows.iter().zip(&mf.rows) {
         assert_eq!((x.estimates, x.replicates), (y.estimates, y.replicates));
         assert!((x.mean_n_hat - y.mean_n_hat).abs() <= 1e-9 * y.mean_n_hat.abs());
-        assert_eq!(x.primary().map(|i| i.coverage), y.primary().map(|i| i.coverage));
+        assert_eq!(
+            x.primary().map(|i| i.coverage),
+            y.primary().map(|i| i.coverage)
+        );
     }
 }
 

@@ -65,7 +65,9 @@ impl SimEstimator for TwoSource {
     }
 
     fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
-        let Some(h) = data.histories() else { return Vec::new() };
+        let Some(h) = data.histories() else {
+            return Vec::new();
+        };
         if h.occasions() != 2 {
             return Vec::new();
         }
@@ -106,7 +108,9 @@ impl SimEstimator for Ratio {
     }
 
     fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
-        let Some(h) = data.histories() else { return Vec::new() };
+        let Some(h) = data.histories() else {
+            return Vec::new();
+        };
         if h.occasions() < 3 {
             return Vec::new();
         }
@@ -148,7 +152,9 @@ pub struct ChaoLowerBound {
 pub fn chao_lower_bound(n: u64, f1: u64, f2: u64, a: f64, level: f64) -> Result<Estimate> {
     ci::check_level(level)?;
     if f1 + f2 == 0 {
-        return Err(Error::no_estimate("no unit was seen once or twice: Chao's bound is undefined"));
+        return Err(Error::no_estimate(
+            "no unit was seen once or twice: Chao's bound is undefined",
+        ));
     }
     let (f1f, f2f) = (f1 as f64, f2 as f64);
     let nf = n as f64;
@@ -164,13 +170,20 @@ pub fn chao_lower_bound(n: u64, f1: u64, f2: u64, a: f64, level: f64) -> Result<
     };
     let se = var.max(0.0).sqrt();
     let interval = ci::log_normal(n_hat, se, nf, level);
-    let mut e = Estimate::new("chao-lb (sim stand-in)", "Mh Chao (LB)", n_hat, se, interval, n)
-        .with_assumptions(&[
-            Assumption::ClosedPopulation,
-            Assumption::ModelledHeterogeneity,
-            Assumption::LowCountsInformative,
-        ])
-        .with_other_interval(ci::wald(n_hat, se, nf, level));
+    let mut e = Estimate::new(
+        "chao-lb (sim stand-in)",
+        "Mh Chao (LB)",
+        n_hat,
+        se,
+        interval,
+        n,
+    )
+    .with_assumptions(&[
+        Assumption::ClosedPopulation,
+        Assumption::ModelledHeterogeneity,
+        Assumption::LowCountsInformative,
+    ])
+    .with_other_interval(ci::wald(n_hat, se, nf, level));
     if flag {
         e = e.with_warning(Warning::Other {
             message: "nobody was seen twice: bias-corrected form used".into(),
@@ -186,9 +199,17 @@ impl SimEstimator for ChaoLowerBound {
 
     fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
         let r = match data {
-            SimData::Counts(c) => chao_lower_bound(c.observed(), c.frequency_of(1), c.frequency_of(2), 1.0, self.level),
+            SimData::Counts(c) => chao_lower_bound(
+                c.observed(),
+                c.frequency_of(1),
+                c.frequency_of(2),
+                1.0,
+                self.level,
+            ),
             _ => {
-                let Some(h) = data.histories() else { return Vec::new() };
+                let Some(h) = data.histories() else {
+                    return Vec::new();
+                };
                 let t = h.occasions();
                 if t < 2 {
                     return Vec::new();
@@ -201,7 +222,13 @@ impl SimEstimator for ChaoLowerBound {
                         _ => {}
                     }
                 }
-                chao_lower_bound(h.observed(), f1, f2, (t as f64 - 1.0) / t as f64, self.level)
+                chao_lower_bound(
+                    h.observed(),
+                    f1,
+                    f2,
+                    (t as f64 - 1.0) / t as f64,
+                    self.level,
+                )
             }
         };
         vec![(self.name(), r)]
@@ -223,7 +250,10 @@ where
 {
     /// Wraps `f` under `name`.
     pub fn new(name: impl Into<String>, f: F) -> Self {
-        HistoriesFn { name: name.into(), f }
+        HistoriesFn {
+            name: name.into(),
+            f,
+        }
     }
 }
 
@@ -236,7 +266,9 @@ where
     }
 
     fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
-        let Some(h) = data.histories() else { return Vec::new() };
+        let Some(h) = data.histories() else {
+            return Vec::new();
+        };
         match (self.f)(&h) {
             Ok(v) => v.into_iter().map(|e| (e.model.clone(), Ok(e))).collect(),
             Err(e) => vec![(self.name.clone(), Err(e))],
@@ -256,7 +288,10 @@ where
 {
     /// Wraps `f` under `name`.
     pub fn new(name: impl Into<String>, f: F) -> Self {
-        DataFn { name: name.into(), f }
+        DataFn {
+            name: name.into(),
+            f,
+        }
     }
 }
 
@@ -282,11 +317,26 @@ pub fn builtin_estimators(names: &[String], level: f64) -> Result<Vec<Box<dyn Si
         .iter()
         .map(|n| -> Result<Box<dyn SimEstimator>> {
             Ok(match n.as_str() {
-                "lincoln-petersen" => Box::new(TwoSource { kind: TwoSourceKind::LincolnPetersen, level }),
-                "chapman" => Box::new(TwoSource { kind: TwoSourceKind::Chapman, level }),
-                "bailey" => Box::new(TwoSource { kind: TwoSourceKind::Bailey, level }),
-                "schnabel" => Box::new(Ratio { kind: RatioKind::Schnabel, level }),
-                "schumacher-eschmeyer" => Box::new(Ratio { kind: RatioKind::SchumacherEschmeyer, level }),
+                "lincoln-petersen" => Box::new(TwoSource {
+                    kind: TwoSourceKind::LincolnPetersen,
+                    level,
+                }),
+                "chapman" => Box::new(TwoSource {
+                    kind: TwoSourceKind::Chapman,
+                    level,
+                }),
+                "bailey" => Box::new(TwoSource {
+                    kind: TwoSourceKind::Bailey,
+                    level,
+                }),
+                "schnabel" => Box::new(Ratio {
+                    kind: RatioKind::Schnabel,
+                    level,
+                }),
+                "schumacher-eschmeyer" => Box::new(Ratio {
+                    kind: RatioKind::SchumacherEschmeyer,
+                    level,
+                }),
                 "chao-lb" | "chao" => Box::new(ChaoLowerBound { level }),
                 other => {
                     return Err(Error::param(
@@ -308,7 +358,11 @@ mod tests {
     fn chao_on_dutch_immigrants() {
         // literature.md §2.1: 1880 + 1645²/(2·183) = 9273.5, SE 662.6
         let e = chao_lower_bound(1880, 1645, 183, 1.0, 0.95).unwrap();
-        assert!((e.n_hat - (1880.0 + 1645.0f64.powi(2) / 366.0)).abs() < 1e-9, "{}", e.n_hat);
+        assert!(
+            (e.n_hat - (1880.0 + 1645.0f64.powi(2) / 366.0)).abs() < 1e-9,
+            "{}",
+            e.n_hat
+        );
         assert!((e.se - 662.6).abs() < 0.05, "{}", e.se);
         assert!(e.interval.contains(e.n_hat));
         assert!(chao_lower_bound(0, 0, 0, 1.0, 0.95).is_err());

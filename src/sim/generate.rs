@@ -15,6 +15,7 @@ use super::scenario::{
 };
 use crate::data::{CaptureHistories, CountData, CovariateValues, ListTable};
 use crate::error::{Error, Result};
+use rand::Rng;
 use rand_distr::{Beta, Distribution, Gamma, Poisson, StandardNormal};
 
 /// Simulated data, in the crate's own types, so every estimator runs on it unchanged.
@@ -106,7 +107,11 @@ pub fn effect_nodes(het: &Heterogeneity) -> Vec<(f64, f64)> {
         Heterogeneity::None => vec![(1.0, 0.0)],
         Heterogeneity::LogitNormal { sd } => normal_nodes(0.0, *sd),
         Heterogeneity::Mixture { weights, shifts } => {
-            let mut v: Vec<(f64, f64)> = weights.iter().copied().zip(shifts.iter().copied()).collect();
+            let mut v: Vec<(f64, f64)> = weights
+                .iter()
+                .copied()
+                .zip(shifts.iter().copied())
+                .collect();
             normalise(&mut v);
             v
         }
@@ -173,7 +178,9 @@ pub fn cell_probabilities(
                 .map(|h| {
                     let s: f64 = dependence
                         .iter()
-                        .filter(|d| h >> (d.lists[0] - 1) & 1 == 1 && h >> (d.lists[1] - 1) & 1 == 1)
+                        .filter(|d| {
+                            h >> (d.lists[0] - 1) & 1 == 1 && h >> (d.lists[1] - 1) & 1 == 1
+                        })
                         .map(|d| d.log_odds_ratio)
                         .sum();
                     s.exp()
@@ -234,7 +241,8 @@ impl EffectSampler {
             Heterogeneity::None => EffectSampler::Zero,
             Heterogeneity::LogitNormal { sd } => EffectSampler::Normal { mean: 0.0, sd: *sd },
             Heterogeneity::Beta { a, b } => EffectSampler::Beta {
-                dist: Beta::new(*a, *b).map_err(|e| Error::invalid(format!("beta heterogeneity: {e}")))?,
+                dist: Beta::new(*a, *b)
+                    .map_err(|e| Error::invalid(format!("beta heterogeneity: {e}")))?,
                 centre: (a / b).ln(),
             },
             Heterogeneity::Mixture { weights, shifts } => Self::discrete(weights, shifts),
@@ -258,7 +266,10 @@ impl EffectSampler {
                 acc
             })
             .collect();
-        EffectSampler::Discrete { cum, shifts: shifts.to_vec() }
+        EffectSampler::Discrete {
+            cum,
+            shifts: shifts.to_vec(),
+        }
     }
 
     fn is_zero(&self) -> bool {
@@ -315,13 +326,22 @@ impl UnitSampler {
         }
         het.validate("unit sampler")?;
         let b = behaviour.map(|b| b.logit_shift).unwrap_or(0.0);
-        let inv = |p: f64| if p <= 0.0 { f64::INFINITY } else { (1.0 - p) / p };
+        let inv = |p: f64| {
+            if p <= 0.0 {
+                f64::INFINITY
+            } else {
+                (1.0 - p) / p
+            }
+        };
         Ok(UnitSampler {
             t,
             inv_odds: p.iter().map(|&p| inv(p)).collect(),
             inv_odds_after: p.iter().map(|&p| inv(logistic_shift(p, b))).collect(),
             first: p.iter().map(|&p| Threshold::new(p)).collect(),
-            after: p.iter().map(|&p| Threshold::new(logistic_shift(p, b))).collect(),
+            after: p
+                .iter()
+                .map(|&p| Threshold::new(logistic_shift(p, b)))
+                .collect(),
             effect: EffectSampler::new(het)?,
         })
     }
@@ -334,15 +354,18 @@ impl UnitSampler {
     /// Draws the histories of `n` units and hands each code (0 = never caught) to `sink`.
     #[inline]
     pub fn for_each_unit(&self, rng: &mut SimRng, n: u64, mut sink: impl FnMut(u64)) {
-        let mut hw = HalfWords::new();
+        let t = self.t;
         if self.effect.is_zero() {
             for _ in 0..n {
                 let mut code = 0u64;
-                for j in 0..self.t {
-                    let th = if code == 0 { &self.first[j] } else { &self.after[j] };
-                    if th.draw(hw.next(rng), rng) {
-                        code |= 1 << j;
+                let mut j = 0;
+                while j < t {
+                    let w = rng.next_u64();
+                    code |= self.bit_homogeneous(j, code, w as u32, rng) << j;
+                    if j + 1 < t {
+                        code |= self.bit_homogeneous(j + 1, code, (w >> 32) as u32, rng) << (j + 1);
                     }
+                    j += 2;
                 }
                 sink(code);
             }
@@ -350,15 +373,54 @@ impl UnitSampler {
             for _ in 0..n {
                 let ex = (-self.effect.sample(rng)).exp();
                 let mut code = 0u64;
-                for j in 0..self.t {
-                    let io = if code == 0 { self.inv_odds[j] } else { self.inv_odds_after[j] };
-                    let th = Threshold::new(1.0 / (1.0 + io * ex));
-                    if th.draw(hw.next(rng), rng) {
-                        code |= 1 << j;
+                let mut j = 0;
+                while j < t {
+                    let w = rng.next_u64();
+                    code |= self.bit_effect(j, code, ex, w as u32, rng) << j;
+                    if j + 1 < t {
+                        code |= self.bit_effect(j + 1, code, ex, (w >> 32) as u32, rng) << (j + 1);
                     }
+                    j += 2;
                 }
                 sink(code);
             }
+        }
+    }
+
+    /// One capture draw with a prepared threshold (branch-free except on an exact tie).
+    #[inline(always)]
+    fn bit_homogeneous(&self, j: usize, code: u64, u: u32, rng: &mut SimRng) -> u64 {
+        let th = if code == 0 {
+            self.first[j]
+        } else {
+            self.after[j]
+        };
+        if u != th.hi {
+            (u < th.hi) as u64
+        } else {
+            th.draw(u, rng) as u64
+        }
+    }
+
+    /// One capture draw for a unit with effect multiplier `ex = exp(−e)`:
+    /// success iff `(u + v)·d < 2^32` with `d = 1 + odds_j⁻¹·ex = 1/p_ij` and `v` a
+    /// uniform on [0, 1) drawn only when the 32-bit uniform `u` alone cannot decide.
+    #[inline(always)]
+    fn bit_effect(&self, j: usize, code: u64, ex: f64, u: u32, rng: &mut SimRng) -> u64 {
+        const TWO32: f64 = 4_294_967_296.0;
+        let io = if code == 0 {
+            self.inv_odds[j]
+        } else {
+            self.inv_odds_after[j]
+        };
+        let d = 1.0 + io * ex;
+        let y = u as f64 * d;
+        if y + d <= TWO32 {
+            1
+        } else if y >= TWO32 || !d.is_finite() {
+            0
+        } else {
+            ((u as f64 + open01(rng)) * d < TWO32) as u64
         }
     }
 
@@ -430,7 +492,11 @@ impl CellSampler {
         let multinomial = Multinomial::new(&probs).ok_or_else(|| Error::Numerical {
             reason: "cell probabilities do not sum to a positive number".into(),
         })?;
-        Ok(CellSampler { t: p.len(), probs, multinomial })
+        Ok(CellSampler {
+            t: p.len(),
+            probs,
+            multinomial,
+        })
     }
 
     /// The 2^t cell probabilities.
@@ -477,7 +543,11 @@ struct OpenPlan {
 enum CountMethod {
     /// pmf over 0..=K, multinomial.
     Aggregated(Multinomial, usize),
-    Unit { dist: CountDist, coef: f64, cov: CovariateDist },
+    Unit {
+        dist: CountDist,
+        coef: f64,
+        cov: CovariateDist,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -489,9 +559,19 @@ struct CountPlan {
 
 #[derive(Debug, Clone)]
 enum Plan {
-    Closed { t: usize, output: Output, strata: Vec<ClosedPlan> },
-    Open { t: usize, strata: Vec<OpenPlan> },
-    Counts { strata: Vec<CountPlan>, covariate: bool },
+    Closed {
+        t: usize,
+        output: Output,
+        strata: Vec<ClosedPlan>,
+    },
+    Open {
+        t: usize,
+        strata: Vec<OpenPlan>,
+    },
+    Counts {
+        strata: Vec<CountPlan>,
+        covariate: bool,
+    },
 }
 
 /// A scenario prepared for generation: validated, with cell probabilities and samplers
@@ -506,12 +586,16 @@ pub struct Generator {
 /// the remaining tail is below 1e-17 (at most 100,000 terms).
 pub fn count_pmf(dist: &CountDist) -> Vec<f64> {
     let (first, ratio): (f64, Box<dyn Fn(usize) -> f64>) = match *dist {
-        CountDist::Poisson { lambda } | CountDist::OneInflated { lambda, .. } => {
-            ((-lambda).exp(), Box::new(move |k| lambda / (k as f64 + 1.0)))
-        }
+        CountDist::Poisson { lambda } | CountDist::OneInflated { lambda, .. } => (
+            (-lambda).exp(),
+            Box::new(move |k| lambda / (k as f64 + 1.0)),
+        ),
         CountDist::PoissonGamma { mean, shape } => {
             let q = mean / (shape + mean);
-            ((shape * (shape / (shape + mean)).ln()).exp(), Box::new(move |k| (k as f64 + shape) / (k as f64 + 1.0) * q))
+            (
+                (shape * (shape / (shape + mean)).ln()).exp(),
+                Box::new(move |k| (k as f64 + shape) / (k as f64 + 1.0) * q),
+            )
         }
     };
     let mut pmf = vec![first];
@@ -579,7 +663,9 @@ fn draw_count(rng: &mut SimRng, dist: &CountDist, scale: f64) -> u64 {
     match *dist {
         CountDist::Poisson { lambda } => poisson(rng, lambda * scale),
         CountDist::PoissonGamma { mean, shape } => {
-            let g = Gamma::new(shape, mean * scale / shape).map(|g| g.sample(rng)).unwrap_or(0.0);
+            let g = Gamma::new(shape, mean * scale / shape)
+                .map(|g| g.sample(rng))
+                .unwrap_or(0.0);
             poisson(rng, g)
         }
         CountDist::OneInflated { lambda, omega } => {
@@ -608,7 +694,11 @@ fn histories_from(t: usize, parts: &[(&str, &[(u64, u64)])]) -> Result<CaptureHi
         return Err(Error::no_estimate("no unit was caught in this replicate"));
     }
     let h = CaptureHistories::new(t, codes, freq)?;
-    if parts.len() > 1 { h.with_strata(&labels) } else { Ok(h) }
+    if parts.len() > 1 {
+        h.with_strata(&labels)
+    } else {
+        Ok(h)
+    }
 }
 
 fn lists_from(t: usize, parts: &[&[(u64, u64)]]) -> Result<ListTable> {
@@ -636,7 +726,10 @@ impl Generator {
             Model::Open(o) => Self::open_plan(o)?,
             Model::Counts(c) => Self::count_plan(c),
         };
-        Ok(Generator { by_stratum: s.by_stratum, plan })
+        Ok(Generator {
+            by_stratum: s.by_stratum,
+            plan,
+        })
     }
 
     fn closed_plan(c: &ClosedSpec) -> Result<Plan> {
@@ -647,18 +740,32 @@ impl Generator {
             .map(|s| {
                 let p = s.p.expand(t, "p")?;
                 let method = match c.generation {
-                    Generation::Unit => ClosedMethod::Units(UnitSampler::new(&p, &s.heterogeneity, s.behaviour.as_ref())?),
-                    Generation::Auto | Generation::Aggregated => ClosedMethod::Cells(CellSampler::new(
+                    Generation::Unit => ClosedMethod::Units(UnitSampler::new(
                         &p,
                         &s.heterogeneity,
                         s.behaviour.as_ref(),
-                        &c.dependence,
                     )?),
+                    Generation::Auto | Generation::Aggregated => {
+                        ClosedMethod::Cells(CellSampler::new(
+                            &p,
+                            &s.heterogeneity,
+                            s.behaviour.as_ref(),
+                            &c.dependence,
+                        )?)
+                    }
                 };
-                Ok(ClosedPlan { name: s.name.clone(), n: s.n, method })
+                Ok(ClosedPlan {
+                    name: s.name.clone(),
+                    n: s.n,
+                    method,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Plan::Closed { t, output: c.output, strata })
+        Ok(Plan::Closed {
+            t,
+            output: c.output,
+            strata,
+        })
     }
 
     fn open_plan(o: &OpenSpec) -> Result<Plan> {
@@ -672,7 +779,12 @@ impl Generator {
                     name: s.name.clone(),
                     initial: s.initial,
                     entries: s.entries.expand(t - 1, "entries")?,
-                    survival: s.survival.expand(t - 1, "survival")?.into_iter().map(Threshold::new).collect(),
+                    survival: s
+                        .survival
+                        .expand(t - 1, "survival")?
+                        .into_iter()
+                        .map(Threshold::new)
+                        .collect(),
                     units: UnitSampler::new(&p, &s.heterogeneity, s.behaviour.as_ref())?,
                 })
             })
@@ -687,14 +799,22 @@ impl Generator {
             .iter()
             .map(|s| {
                 let method = match &s.covariate {
-                    Some(cv) => CountMethod::Unit { dist: s.dist.clone(), coef: cv.coef, cov: cv.covariate.clone() },
+                    Some(cv) => CountMethod::Unit {
+                        dist: s.dist.clone(),
+                        coef: cv.coef,
+                        cov: cv.covariate.clone(),
+                    },
                     None => {
                         let pmf = count_pmf(&s.dist);
                         let k = pmf.len();
                         CountMethod::Aggregated(Multinomial::new(&pmf).expect("pmf has mass"), k)
                     }
                 };
-                CountPlan { name: s.name.clone(), n: s.n, method }
+                CountPlan {
+                    name: s.name.clone(),
+                    n: s.n,
+                    method,
+                }
             })
             .collect();
         Plan::Counts { strata, covariate }
@@ -761,7 +881,11 @@ impl Generator {
         let mut hw = HalfWords::new();
         let mut super_n = 0u64;
         for entry in 0..t {
-            let n = if entry == 0 { s.initial } else { poisson(rng, s.entries[entry - 1]) };
+            let n = if entry == 0 {
+                s.initial
+            } else {
+                poisson(rng, s.entries[entry - 1])
+            };
             super_n += n;
             for _ in 0..n {
                 // last occasion present
@@ -771,17 +895,18 @@ impl Generator {
                 }
                 let mut code = 0u64;
                 // capture occasions entry..=last, with this unit's effect
-                let ex = if s.units.effect.is_zero() { 1.0 } else { (-s.units.effect.sample(rng)).exp() };
+                let ex = if s.units.effect.is_zero() {
+                    1.0
+                } else {
+                    (-s.units.effect.sample(rng)).exp()
+                };
                 for j in entry..=last {
-                    let th = if s.units.effect.is_zero() {
-                        if code == 0 { s.units.first[j] } else { s.units.after[j] }
+                    let u = hw.next(rng);
+                    code |= if s.units.effect.is_zero() {
+                        s.units.bit_homogeneous(j, code, u, rng)
                     } else {
-                        let io = if code == 0 { s.units.inv_odds[j] } else { s.units.inv_odds_after[j] };
-                        Threshold::new(1.0 / (1.0 + io * ex))
-                    };
-                    if th.draw(hw.next(rng), rng) {
-                        code |= 1 << j;
-                    }
+                        s.units.bit_effect(j, code, ex, u, rng)
+                    } << j;
                 }
                 if code != 0 {
                     codes.push(code);
@@ -802,13 +927,15 @@ impl Generator {
         let make = |parts: &[(&str, &[(u64, u64)])]| -> Result<SimData> {
             match output {
                 Output::Histories => histories_from(t, parts).map(SimData::Histories),
-                Output::Lists => {
-                    lists_from(t, &parts.iter().map(|p| p.1).collect::<Vec<_>>()).map(SimData::Lists)
-                }
+                Output::Lists => lists_from(t, &parts.iter().map(|p| p.1).collect::<Vec<_>>())
+                    .map(SimData::Lists),
             }
         };
-        let parts: Vec<(&str, &[(u64, u64)])> =
-            names.iter().zip(rows).map(|(n, r)| (*n, r.as_slice())).collect();
+        let parts: Vec<(&str, &[(u64, u64)])> = names
+            .iter()
+            .zip(rows)
+            .map(|(n, r)| (*n, r.as_slice()))
+            .collect();
         let mut targets = vec![Target {
             name: "all".into(),
             truth: truths.iter().sum(),
@@ -835,7 +962,13 @@ impl Generator {
                 CountMethod::Aggregated(m, k) => {
                     let mut f = vec![0u64; *k];
                     m.sample_into(rng, s.n, &mut f);
-                    rows.extend(f.iter().enumerate().skip(1).filter(|x| *x.1 > 0).map(|(c, &n)| (c as u64, n, 0.0)));
+                    rows.extend(
+                        f.iter()
+                            .enumerate()
+                            .skip(1)
+                            .filter(|x| *x.1 > 0)
+                            .map(|(c, &n)| (c as u64, n, 0.0)),
+                    );
                 }
                 CountMethod::Unit { dist, coef, cov } => {
                     for _ in 0..s.n {
@@ -882,7 +1015,11 @@ impl Generator {
         }];
         if self.split() {
             for (k, s) in strata.iter().enumerate() {
-                targets.push(Target { name: s.name.clone(), truth: s.n as f64, data: build(&[k]) });
+                targets.push(Target {
+                    name: s.name.clone(),
+                    truth: s.n as f64,
+                    data: build(&[k]),
+                });
             }
         }
         Replicate { targets }
@@ -927,8 +1064,12 @@ mod tests {
         let (a, b) = (0.8, 2.4);
         let mean = a / (a + b);
         let t = 4;
-        let pr = cell_probabilities(&vec![mean; t], &Heterogeneity::Beta { a, b }, None, &[]).unwrap();
-        let lbeta = |x: f64, y: f64| statrs::function::gamma::ln_gamma(x) + statrs::function::gamma::ln_gamma(y) - statrs::function::gamma::ln_gamma(x + y);
+        let pr =
+            cell_probabilities(&vec![mean; t], &Heterogeneity::Beta { a, b }, None, &[]).unwrap();
+        let lbeta = |x: f64, y: f64| {
+            statrs::function::gamma::ln_gamma(x) + statrs::function::gamma::ln_gamma(y)
+                - statrs::function::gamma::ln_gamma(x + y)
+        };
         for (h, &x) in pr.iter().enumerate() {
             let k = (h as u32).count_ones() as f64;
             let e = (lbeta(a + k, b + t as f64 - k) - lbeta(a, b)).exp();
@@ -939,7 +1080,8 @@ mod tests {
     #[test]
     fn logit_normal_marginal_matches_fine_integration() {
         let sd = 1.5;
-        let pr = cell_probabilities(&[0.2, 0.2], &Heterogeneity::LogitNormal { sd }, None, &[]).unwrap();
+        let pr =
+            cell_probabilities(&[0.2, 0.2], &Heterogeneity::LogitNormal { sd }, None, &[]).unwrap();
         // P(caught on neither) = ∫ (1 − p(z))² φ(z) dz by a very fine midpoint rule
         let n = 200_000;
         let (lo, hi) = (-12.0, 12.0);
@@ -958,8 +1100,14 @@ mod tests {
     fn count_pmf_sums_to_one() {
         for d in [
             CountDist::Poisson { lambda: 0.7 },
-            CountDist::PoissonGamma { mean: 0.7, shape: 0.5 },
-            CountDist::OneInflated { lambda: 0.7, omega: 0.3 },
+            CountDist::PoissonGamma {
+                mean: 0.7,
+                shape: 0.5,
+            },
+            CountDist::OneInflated {
+                lambda: 0.7,
+                omega: 0.3,
+            },
         ] {
             let s: f64 = count_pmf(&d).iter().sum();
             assert!((s - 1.0).abs() < 1e-12, "{d:?}: {s}");

@@ -150,7 +150,11 @@ impl Moments {
         self.values.push(x);
     }
     fn mean(&self) -> f64 {
-        if self.n == 0 { f64::NAN } else { self.sum / self.n as f64 }
+        if self.n == 0 {
+            f64::NAN
+        } else {
+            self.sum / self.n as f64
+        }
     }
     fn sd(&self) -> f64 {
         if self.n < 2 {
@@ -182,8 +186,13 @@ impl RawResults {
                 }
                 None => (s.records.len() as u64, f64::NAN, 0),
             };
-            let (mut nh, mut err, mut rel, mut sq, mut se) =
-                (Moments::default(), Moments::default(), Moments::default(), Moments::default(), Moments::default());
+            let (mut nh, mut err, mut rel, mut sq, mut se) = (
+                Moments::default(),
+                Moments::default(),
+                Moments::default(),
+                Moments::default(),
+                Moments::default(),
+            );
             let mut flagged = 0u64;
             // interval accumulators in first-seen order
             struct Acc {
@@ -196,7 +205,15 @@ impl RawResults {
             }
             let mut accs: Vec<Acc> = Vec::new();
             for r in &s.records {
-                let Outcome::Ok { n_hat, se: s_e, flagged: fl, intervals } = &r.outcome else { continue };
+                let Outcome::Ok {
+                    n_hat,
+                    se: s_e,
+                    flagged: fl,
+                    intervals,
+                } = &r.outcome
+                else {
+                    continue;
+                };
                 nh.push(*n_hat);
                 let e = n_hat - r.truth;
                 err.push(e);
@@ -247,7 +264,11 @@ impl RawResults {
             let intervals = accs
                 .into_iter()
                 .map(|a| {
-                    let c = if a.n == 0 { f64::NAN } else { a.covered as f64 / a.n as f64 };
+                    let c = if a.n == 0 {
+                        f64::NAN
+                    } else {
+                        a.covered as f64 / a.n as f64
+                    };
                     IntervalMetrics {
                         method: a.method,
                         primary: a.primary,
@@ -267,8 +288,16 @@ impl RawResults {
                 truth,
                 replicates,
                 estimates: ok,
-                failed_share: if replicates == 0 { 0.0 } else { 1.0 - ok as f64 / replicates as f64 },
-                flagged_share: if replicates == 0 { 0.0 } else { flagged as f64 / replicates as f64 },
+                failed_share: if replicates == 0 {
+                    0.0
+                } else {
+                    1.0 - ok as f64 / replicates as f64
+                },
+                flagged_share: if replicates == 0 {
+                    0.0
+                } else {
+                    flagged as f64 / replicates as f64
+                },
                 no_data,
                 mean_n_hat: nh.mean(),
                 mean_n_hat_mcse: nh.mcse(),

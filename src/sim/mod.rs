@@ -41,7 +41,9 @@ pub use estimators::{
     BUILTIN_ESTIMATORS, ChaoLowerBound, DataFn, HistoriesFn, SimEstimator, builtin_estimators,
     chao_lower_bound,
 };
-pub use generate::{CellSampler, Generator, Replicate, SimData, Target, UnitSampler, cell_probabilities};
+pub use generate::{
+    CellSampler, Generator, Replicate, SimData, Target, UnitSampler, cell_probabilities,
+};
 pub use metrics::{IntervalMetrics, MetricRow, MetricsTable};
 pub use rng::{SimRng, mix, stream};
 pub use runner::{RawResults, RunOptions, run};
@@ -57,9 +59,19 @@ pub use scenario::{
 /// # Errors
 /// Validation errors of the study; [`crate::Error::InvalidParameter`] for an unknown
 /// estimator name.
-pub fn run_study(study: &Study, progress: Option<&(dyn Fn() + Sync)>) -> crate::Result<MetricsTable> {
+pub fn run_study(
+    study: &Study,
+    progress: Option<&(dyn Fn() + Sync)>,
+) -> crate::Result<MetricsTable> {
     let est = builtin_estimators(&study.estimators, study.level)?;
-    let raw = run(study, &est, &RunOptions { replicates: None, progress })?;
+    let raw = run(
+        study,
+        &est,
+        &RunOptions {
+            replicates: None,
+            progress,
+        },
+    )?;
     Ok(raw.metrics())
 }
 
@@ -101,12 +113,28 @@ pub fn police_study() -> Study {
     let seasonal = || Each(vec![0.05, 0.07, 0.12, 0.10, 0.06, 0.09]);
     let buyers_p = 0.08;
     let scenarios = vec![
-        closed("M0: 6 operations", 6, vec![stratum("buyers", 2000, Same(buyers_p), H::None, None)], false),
-        closed("Mt: seasonal effort", 6, vec![stratum("buyers", 2000, seasonal(), H::None, None)], false),
+        closed(
+            "M0: 6 operations",
+            6,
+            vec![stratum("buyers", 2000, Same(buyers_p), H::None, None)],
+            false,
+        ),
+        closed(
+            "Mt: seasonal effort",
+            6,
+            vec![stratum("buyers", 2000, seasonal(), H::None, None)],
+            false,
+        ),
         closed(
             "Mh: buyers differ (logit-normal sd 1)",
             6,
-            vec![stratum("buyers", 2000, Same(buyers_p), H::LogitNormal { sd: 1.0 }, None)],
+            vec![stratum(
+                "buyers",
+                2000,
+                Same(buyers_p),
+                H::LogitNormal { sd: 1.0 },
+                None,
+            )],
             false,
         ),
         closed(
@@ -119,8 +147,20 @@ pub fn police_study() -> Study {
             "Market: buyers Mthb, sellers Mh trap-happy",
             6,
             vec![
-                stratum("buyers", 2000, seasonal(), H::LogitNormal { sd: 1.0 }, Some(-1.5)),
-                stratum("sellers", 300, Same(0.25), H::Beta { a: 2.0, b: 6.0 }, Some(0.5)),
+                stratum(
+                    "buyers",
+                    2000,
+                    seasonal(),
+                    H::LogitNormal { sd: 1.0 },
+                    Some(-1.5),
+                ),
+                stratum(
+                    "sellers",
+                    300,
+                    Same(0.25),
+                    H::Beta { a: 2.0, b: 6.0 },
+                    Some(0.5),
+                ),
             ],
             true,
         ),
@@ -140,11 +180,22 @@ pub fn police_study() -> Study {
                 }],
             }),
         },
-        closed("Two operations: M0", 2, vec![stratum("buyers", 2000, Same(0.15), H::None, None)], false),
+        closed(
+            "Two operations: M0",
+            2,
+            vec![stratum("buyers", 2000, Same(0.15), H::None, None)],
+            false,
+        ),
         closed(
             "Two operations: Mh (logit-normal sd 1)",
             2,
-            vec![stratum("buyers", 2000, Same(0.15), H::LogitNormal { sd: 1.0 }, None)],
+            vec![stratum(
+                "buyers",
+                2000,
+                Same(0.15),
+                H::LogitNormal { sd: 1.0 },
+                None,
+            )],
             false,
         ),
         Scenario {
@@ -154,7 +205,10 @@ pub fn police_study() -> Study {
                 strata: vec![CountStratum {
                     name: "buyers".into(),
                     n: 5000,
-                    dist: CountDist::PoissonGamma { mean: 0.4, shape: 1.0 },
+                    dist: CountDist::PoissonGamma {
+                        mean: 0.4,
+                        shape: 1.0,
+                    },
                     covariate: None,
                 }],
             }),
@@ -166,7 +220,10 @@ pub fn police_study() -> Study {
                 strata: vec![CountStratum {
                     name: "buyers".into(),
                     n: 5000,
-                    dist: CountDist::OneInflated { lambda: 0.4, omega: 0.3 },
+                    dist: CountDist::OneInflated {
+                        lambda: 0.4,
+                        omega: 0.3,
+                    },
                     covariate: None,
                 }],
             }),

@@ -14,7 +14,11 @@ fn num(x: f64, digits: usize) -> String {
 }
 
 fn pct(x: f64) -> String {
-    if x.is_finite() { format!("{:.1}", 100.0 * x) } else { "NA".into() }
+    if x.is_finite() {
+        format!("{:.1}", 100.0 * x)
+    } else {
+        "NA".into()
+    }
 }
 
 fn with_se(x: f64, se: f64, pct_scale: bool) -> String {
@@ -27,7 +31,11 @@ fn with_se(x: f64, se: f64, pct_scale: bool) -> String {
 
 fn cells(r: &MetricRow) -> Vec<String> {
     let (cov, width, method) = match r.primary() {
-        Some(p) => (with_se(p.coverage, p.coverage_mcse, true), num(p.mean_width, 0), p.method.clone()),
+        Some(p) => (
+            with_se(p.coverage, p.coverage_mcse, true),
+            num(p.mean_width, 0),
+            p.method.clone(),
+        ),
         None => ("NA".into(), "NA".into(), "-".into()),
     };
     vec![
@@ -101,7 +109,11 @@ pub fn to_text(t: &MetricsTable) -> String {
             .enumerate()
             .map(|(k, c)| {
                 let pad = w[k] - c.chars().count();
-                if k < 3 || k == 8 { format!("{c}{}", " ".repeat(pad)) } else { format!("{}{c}", " ".repeat(pad)) }
+                if k < 3 || k == 8 {
+                    format!("{c}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{c}", " ".repeat(pad))
+                }
             })
             .collect::<Vec<_>>()
             .join("  ")
@@ -130,7 +142,9 @@ pub fn to_text(t: &MetricsTable) -> String {
 /// # Errors
 /// [`Error::Numerical`] if serialisation fails (it does not for these types).
 pub fn to_json(t: &MetricsTable) -> Result<String> {
-    serde_json::to_string_pretty(t).map_err(|e| Error::Numerical { reason: format!("JSON: {e}") })
+    serde_json::to_string_pretty(t).map_err(|e| Error::Numerical {
+        reason: format!("JSON: {e}"),
+    })
 }
 
 /// Long-format CSV: one line per (scenario, target, estimator, interval type); rows with
@@ -140,16 +154,45 @@ pub fn to_json(t: &MetricsTable) -> Result<String> {
 /// [`Error::Numerical`] if the CSV writer fails (it does not write to memory).
 pub fn to_csv(t: &MetricsTable) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| Error::Numerical { reason: format!("CSV: {e}") };
+    let fail = |e: csv::Error| Error::Numerical {
+        reason: format!("CSV: {e}"),
+    };
     w.write_record([
-        "scenario", "target", "estimator", "truth", "replicates", "estimates", "failed_share",
-        "flagged_share", "no_data", "mean_n_hat", "mean_n_hat_mcse", "bias", "bias_mcse",
-        "rel_bias", "rel_bias_mcse", "rmse", "rmse_mcse", "empirical_se", "mean_se",
-        "interval", "primary", "coverage", "coverage_mcse", "mean_width", "mean_width_mcse",
+        "scenario",
+        "target",
+        "estimator",
+        "truth",
+        "replicates",
+        "estimates",
+        "failed_share",
+        "flagged_share",
+        "no_data",
+        "mean_n_hat",
+        "mean_n_hat_mcse",
+        "bias",
+        "bias_mcse",
+        "rel_bias",
+        "rel_bias_mcse",
+        "rmse",
+        "rmse_mcse",
+        "empirical_se",
+        "mean_se",
+        "interval",
+        "primary",
+        "coverage",
+        "coverage_mcse",
+        "mean_width",
+        "mean_width_mcse",
         "unbounded",
     ])
     .map_err(fail)?;
-    let f = |x: f64| if x.is_finite() { format!("{x}") } else { String::new() };
+    let f = |x: f64| {
+        if x.is_finite() {
+            format!("{x}")
+        } else {
+            String::new()
+        }
+    };
     for r in &t.rows {
         let base = vec![
             r.scenario.clone(),
@@ -191,6 +234,10 @@ pub fn to_csv(t: &MetricsTable) -> Result<String> {
             w.write_record(&rec).map_err(fail)?;
         }
     }
-    let bytes = w.into_inner().map_err(|e| Error::Numerical { reason: format!("CSV: {e}") })?;
-    String::from_utf8(bytes).map_err(|e| Error::Numerical { reason: format!("CSV: {e}") })
+    let bytes = w.into_inner().map_err(|e| Error::Numerical {
+        reason: format!("CSV: {e}"),
+    })?;
+    String::from_utf8(bytes).map_err(|e| Error::Numerical {
+        reason: format!("CSV: {e}"),
+    })
 }

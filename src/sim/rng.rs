@@ -47,7 +47,7 @@ pub fn stream(seed: u64, scenario: u64, replicate: u64) -> SimRng {
 /// tie (probability 2^-32) success with probability `lo / 2^32` from a fresh word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Threshold {
-    hi: u32,
+    pub(crate) hi: u32,
     lo: u32,
     one: bool,
 }
@@ -57,14 +57,30 @@ impl Threshold {
     #[inline]
     pub fn new(p: f64) -> Self {
         if p.is_nan() || p <= 0.0 {
-            return Threshold { hi: 0, lo: 0, one: false };
+            return Threshold {
+                hi: 0,
+                lo: 0,
+                one: false,
+            };
         }
         if p >= 1.0 {
-            return Threshold { hi: u32::MAX, lo: u32::MAX, one: true };
+            return Threshold {
+                hi: u32::MAX,
+                lo: u32::MAX,
+                one: true,
+            };
         }
         let x = p * 18_446_744_073_709_551_616.0; // p · 2^64, < 2^64
-        let v = if x >= 18_446_744_073_709_551_615.0 { u64::MAX } else { x as u64 };
-        Threshold { hi: (v >> 32) as u32, lo: v as u32, one: false }
+        let v = if x >= 18_446_744_073_709_551_615.0 {
+            u64::MAX
+        } else {
+            x as u64
+        };
+        Threshold {
+            hi: (v >> 32) as u32,
+            lo: v as u32,
+            one: false,
+        }
     }
 
     /// One draw from a 32-bit uniform `u`; `rng` is only touched on a tie.
@@ -94,7 +110,10 @@ impl Default for HalfWords {
 impl HalfWords {
     /// An empty buffer.
     pub fn new() -> Self {
-        HalfWords { word: 0, have: false }
+        HalfWords {
+            word: 0,
+            have: false,
+        }
     }
 
     /// The next 32-bit uniform.
@@ -151,8 +170,14 @@ impl Multinomial {
             .iter()
             .map(|&p| if p.is_finite() && p > 0.0 { p } else { 0.0 })
             .collect();
-        let mut order: Vec<u32> = (0..clean.len() as u32).filter(|&i| clean[i as usize] > 0.0).collect();
-        order.sort_by(|&a, &b| clean[b as usize].total_cmp(&clean[a as usize]).then(a.cmp(&b)));
+        let mut order: Vec<u32> = (0..clean.len() as u32)
+            .filter(|&i| clean[i as usize] > 0.0)
+            .collect();
+        order.sort_by(|&a, &b| {
+            clean[b as usize]
+                .total_cmp(&clean[a as usize])
+                .then(a.cmp(&b))
+        });
         // suffix sums from the smallest up, for accuracy
         let mut suffix = vec![0.0; order.len() + 1];
         for k in (0..order.len()).rev() {
@@ -180,7 +205,11 @@ impl Multinomial {
             if left == 0 {
                 break;
             }
-            let x = if self.cond[k] >= 1.0 { left } else { binomial(rng, left, self.cond[k]) };
+            let x = if self.cond[k] >= 1.0 {
+                left
+            } else {
+                binomial(rng, left, self.cond[k])
+            };
             out[c as usize] += x;
             left -= x;
         }
@@ -218,7 +247,9 @@ mod tests {
         let p = 0.3;
         let t = Threshold::new(p);
         let n = 400_000;
-        let hits = (0..n).filter(|_| t.draw(hw.next(&mut rng), &mut rng)).count() as f64;
+        let hits = (0..n)
+            .filter(|_| t.draw(hw.next(&mut rng), &mut rng))
+            .count() as f64;
         let se = (p * (1.0 - p) / n as f64).sqrt();
         assert!(((hits / n as f64) - p).abs() < 5.0 * se);
     }

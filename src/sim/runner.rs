@@ -32,7 +32,11 @@ pub struct IntervalRecord {
 mod inf_as_null {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if x.is_finite() { s.serialize_f64(*x) } else { s.serialize_none() }
+        if x.is_finite() {
+            s.serialize_f64(*x)
+        } else {
+            s.serialize_none()
+        }
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
@@ -184,7 +188,9 @@ impl RawResults {
         }
         for s in other.series {
             match self.series.iter_mut().find(|x| {
-                x.scenario_index == s.scenario_index && x.target == s.target && x.estimator == s.estimator
+                x.scenario_index == s.scenario_index
+                    && x.target == s.target
+                    && x.estimator == s.estimator
             }) {
                 Some(x) => {
                     x.records.extend(s.records);
@@ -200,8 +206,9 @@ impl RawResults {
     fn canonical_order(&mut self) {
         // targets: by scenario, then `all` first, then name; series likewise, then estimator
         let key = |t: &str| (t != "all", t.to_string());
-        self.targets
-            .sort_by(|a, b| (a.scenario_index, key(&a.target)).cmp(&(b.scenario_index, key(&b.target))));
+        self.targets.sort_by(|a, b| {
+            (a.scenario_index, key(&a.target)).cmp(&(b.scenario_index, key(&b.target)))
+        });
         self.series.sort_by(|a, b| {
             (a.scenario_index, key(&a.target), a.estimator.clone()).cmp(&(
                 b.scenario_index,
@@ -230,10 +237,19 @@ fn to_outcome(r: Result<crate::Estimate>) -> Outcome {
                     upper: i.upper,
                 });
             }
-            Outcome::Ok { n_hat: e.n_hat, se: e.se, flagged: e.is_flagged(), intervals }
+            Outcome::Ok {
+                n_hat: e.n_hat,
+                se: e.se,
+                flagged: e.is_flagged(),
+                intervals,
+            }
         }
-        Ok(e) => Outcome::Failed { error: format!("non-finite estimate {}", e.n_hat) },
-        Err(e) => Outcome::Failed { error: e.to_string() },
+        Ok(e) => Outcome::Failed {
+            error: format!("non-finite estimate {}", e.n_hat),
+        },
+        Err(e) => Outcome::Failed {
+            error: e.to_string(),
+        },
     }
 }
 
@@ -243,7 +259,11 @@ fn to_outcome(r: Result<crate::Estimate>) -> Outcome {
 /// # Errors
 /// The study's validation errors; [`Error::InvalidParameter`] for a shard range beyond
 /// the study's replicates.
-pub fn run(study: &Study, estimators: &[Box<dyn SimEstimator>], opts: &RunOptions<'_>) -> Result<RawResults> {
+pub fn run(
+    study: &Study,
+    estimators: &[Box<dyn SimEstimator>],
+    opts: &RunOptions<'_>,
+) -> Result<RawResults> {
     study.validate()?;
     let range = opts.replicates.clone().unwrap_or(0..study.replicates);
     if range.end > study.replicates || range.start > range.end {
@@ -253,7 +273,11 @@ pub fn run(study: &Study, estimators: &[Box<dyn SimEstimator>], opts: &RunOption
             format!("a range within 0..{}", study.replicates),
         ));
     }
-    let gens: Vec<Generator> = study.scenarios.iter().map(Generator::new).collect::<Result<_>>()?;
+    let gens: Vec<Generator> = study
+        .scenarios
+        .iter()
+        .map(Generator::new)
+        .collect::<Result<_>>()?;
     let per = range.end - range.start;
     let total = per * gens.len() as u64;
     let outs: Vec<RepOut> = (0..total)
@@ -284,14 +308,22 @@ pub fn run(study: &Study, estimators: &[Box<dyn SimEstimator>], opts: &RunOption
             if let Some(p) = opts.progress {
                 p();
             }
-            RepOut { scenario: s, replicate: i, targets }
+            RepOut {
+                scenario: s,
+                replicate: i,
+                targets,
+            }
         })
         .collect();
     let mut raw = RawResults {
         study: study.name.clone(),
         seed: study.seed,
         level: study.level,
-        ranges: if per > 0 { vec![(range.start, range.end)] } else { Vec::new() },
+        ranges: if per > 0 {
+            vec![(range.start, range.end)]
+        } else {
+            Vec::new()
+        },
         targets: Vec::new(),
         series: Vec::new(),
     };
@@ -321,7 +353,11 @@ pub fn run(study: &Study, estimators: &[Box<dyn SimEstimator>], opts: &RunOption
                 let pos = raw.series.iter().position(|x| {
                     x.scenario_index == o.scenario && x.target == tname && x.estimator == label
                 });
-                let rec = Record { replicate: o.replicate, truth, outcome };
+                let rec = Record {
+                    replicate: o.replicate,
+                    truth,
+                    outcome,
+                };
                 match pos {
                     Some(p) => raw.series[p].records.push(rec),
                     None => raw.series.push(Series {

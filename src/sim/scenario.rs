@@ -99,8 +99,8 @@ impl Study {
     /// [`Error::InvalidData`] naming the JSON line and column of a syntax or schema error,
     /// or the field of an out-of-range value.
     pub fn from_json(text: &str) -> Result<Study> {
-        let s: Study = serde_json::from_str(text)
-            .map_err(|e| Error::invalid(format!("study file: {e}")))?;
+        let s: Study =
+            serde_json::from_str(text).map_err(|e| Error::invalid(format!("study file: {e}")))?;
         s.validate()?;
         Ok(s)
     }
@@ -398,21 +398,27 @@ pub enum CountDist {
 
 fn check_prob(v: f64, what: &str) -> Result<()> {
     if !(0.0..=1.0).contains(&v) {
-        return Err(Error::invalid(format!("{what} = {v}: expected a probability in [0, 1]")));
+        return Err(Error::invalid(format!(
+            "{what} = {v}: expected a probability in [0, 1]"
+        )));
     }
     Ok(())
 }
 
 fn check_finite(v: f64, what: &str) -> Result<()> {
     if !v.is_finite() {
-        return Err(Error::invalid(format!("{what} = {v}: expected a finite number")));
+        return Err(Error::invalid(format!(
+            "{what} = {v}: expected a finite number"
+        )));
     }
     Ok(())
 }
 
 fn check_pos(v: f64, what: &str) -> Result<()> {
     if !(v > 0.0 && v.is_finite()) {
-        return Err(Error::invalid(format!("{what} = {v}: expected a positive number")));
+        return Err(Error::invalid(format!(
+            "{what} = {v}: expected a positive number"
+        )));
     }
     Ok(())
 }
@@ -483,7 +489,9 @@ impl CovariateDist {
 
 fn check_n(n: u64, at: &str) -> Result<()> {
     if n > MAX_SIM_N {
-        return Err(Error::invalid(format!("{at}: n = {n}: at most {MAX_SIM_N} units per stratum")));
+        return Err(Error::invalid(format!(
+            "{at}: n = {n}: at most {MAX_SIM_N} units per stratum"
+        )));
     }
     Ok(())
 }
@@ -500,7 +508,9 @@ fn check_occasions(t: usize, min: usize, at: &str) -> Result<()> {
 fn check_unique(names: &[&str], at: &str) -> Result<()> {
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {
-            return Err(Error::invalid(format!("{at}: stratum name `{n}` used twice")));
+            return Err(Error::invalid(format!(
+                "{at}: stratum name `{n}` used twice"
+            )));
         }
     }
     Ok(())
@@ -519,11 +529,18 @@ impl Scenario {
                 if c.strata.is_empty() {
                     return Err(Error::invalid(format!("{sc}: no strata")));
                 }
-                check_unique(&c.strata.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), &sc)?;
+                check_unique(
+                    &c.strata.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+                    &sc,
+                )?;
                 for s in &c.strata {
                     let at = format!("{sc}, stratum `{}`", s.name);
                     check_n(s.n, &at)?;
-                    for (j, p) in s.p.expand(c.occasions, &format!("{at}: p"))?.iter().enumerate() {
+                    for (j, p) in
+                        s.p.expand(c.occasions, &format!("{at}: p"))?
+                            .iter()
+                            .enumerate()
+                    {
                         check_prob(*p, &format!("{at}: p[{}]", j + 1))?;
                     }
                     s.heterogeneity.validate(&at)?;
@@ -539,7 +556,10 @@ impl Scenario {
                             c.occasions
                         )));
                     }
-                    check_finite(d.log_odds_ratio, &format!("{sc}: dependence.log_odds_ratio"))?;
+                    check_finite(
+                        d.log_odds_ratio,
+                        &format!("{sc}: dependence.log_odds_ratio"),
+                    )?;
                 }
                 if !c.dependence.is_empty() && c.generation == Generation::Unit {
                     return Err(Error::invalid(format!(
@@ -547,7 +567,9 @@ impl Scenario {
                     )));
                 }
                 if c.output == Output::Lists && c.occasions < 2 {
-                    return Err(Error::invalid(format!("{sc}: a list table needs at least 2 lists")));
+                    return Err(Error::invalid(format!(
+                        "{sc}: a list table needs at least 2 lists"
+                    )));
                 }
                 Ok(())
             }
@@ -556,7 +578,10 @@ impl Scenario {
                 if o.strata.is_empty() {
                     return Err(Error::invalid(format!("{sc}: no strata")));
                 }
-                check_unique(&o.strata.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), &sc)?;
+                check_unique(
+                    &o.strata.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+                    &sc,
+                )?;
                 let t = o.occasions;
                 for s in &o.strata {
                     let at = format!("{sc}, stratum `{}`", s.name);
@@ -564,7 +589,12 @@ impl Scenario {
                     for (j, p) in s.p.expand(t, &format!("{at}: p"))?.iter().enumerate() {
                         check_prob(*p, &format!("{at}: p[{}]", j + 1))?;
                     }
-                    for (j, e) in s.entries.expand(t - 1, &format!("{at}: entries"))?.iter().enumerate() {
+                    for (j, e) in s
+                        .entries
+                        .expand(t - 1, &format!("{at}: entries"))?
+                        .iter()
+                        .enumerate()
+                    {
                         if !(*e >= 0.0 && *e <= MAX_SIM_N as f64) {
                             return Err(Error::invalid(format!(
                                 "{at}: entries[{}] = {e}: expected a mean number of entrants in [0, {MAX_SIM_N}]",
@@ -572,7 +602,12 @@ impl Scenario {
                             )));
                         }
                     }
-                    for (j, f) in s.survival.expand(t - 1, &format!("{at}: survival"))?.iter().enumerate() {
+                    for (j, f) in s
+                        .survival
+                        .expand(t - 1, &format!("{at}: survival"))?
+                        .iter()
+                        .enumerate()
+                    {
                         check_prob(*f, &format!("{at}: survival[{}]", j + 1))?;
                     }
                     s.heterogeneity.validate(&at)?;
@@ -586,7 +621,10 @@ impl Scenario {
                 if c.strata.is_empty() {
                     return Err(Error::invalid(format!("{sc}: no strata")));
                 }
-                check_unique(&c.strata.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), &sc)?;
+                check_unique(
+                    &c.strata.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+                    &sc,
+                )?;
                 let with_cov = c.strata.iter().filter(|s| s.covariate.is_some()).count();
                 if with_cov != 0 && with_cov != c.strata.len() {
                     return Err(Error::invalid(format!(
@@ -629,7 +667,9 @@ impl Scenario {
 
 fn check_lambda(l: f64, at: &str) -> Result<()> {
     if !(l > 0.0 && l <= 1e4) {
-        return Err(Error::invalid(format!("{at}: mean count = {l}: expected a number in (0, 10000]")));
+        return Err(Error::invalid(format!(
+            "{at}: mean count = {l}: expected a number in (0, 10000]"
+        )));
     }
     Ok(())
 }
@@ -661,6 +701,11 @@ mod tests {
         assert!(e.contains("buyers") && e.contains("p[2]"), "{e}");
         let bad = r#"{"name": "x", "scenarios": [{"name": "t", "model": {"kind": "closed",
             "occasions": 21, "strata": [{"n": 100, "p": 0.1}]}}]}"#;
-        assert!(Study::from_json(bad).unwrap_err().to_string().contains("occasions = 21"));
+        assert!(
+            Study::from_json(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("occasions = 21")
+        );
     }
 }
