@@ -192,17 +192,16 @@ pub fn cell_probabilities(
     let mut buf = vec![0.0; cells];
     for (w, e) in effect_nodes(het) {
         buf[0] = 1.0;
-        for j in 0..t {
-            let first = logistic_shift(p[j], e);
-            let after = logistic_shift(p[j], e + b);
+        for (j, &pj) in p.iter().enumerate() {
+            let first = logistic_shift(pj, e);
+            let after = logistic_shift(pj, e + b);
             let bit = 1usize << j;
-            let v = buf[0];
-            buf[bit] = v * first;
-            buf[0] = v * (1.0 - first);
-            for h in 1..bit {
-                let v = buf[h];
-                buf[h | bit] = v * after;
-                buf[h] = v * (1.0 - after);
+            let (lo, hi) = buf[..2 * bit].split_at_mut(bit);
+            hi[0] = lo[0] * first;
+            lo[0] *= 1.0 - first;
+            for (l, h) in lo[1..].iter_mut().zip(hi[1..].iter_mut()) {
+                *h = *l * after;
+                *l *= 1.0 - after;
             }
         }
         if let Some(d) = &dep {
@@ -631,7 +630,7 @@ fn mean_of(d: &CountDist) -> f64 {
 }
 
 fn poisson(rng: &mut SimRng, lambda: f64) -> u64 {
-    if !(lambda > 0.0) || !lambda.is_finite() {
+    if lambda.is_nan() || lambda <= 0.0 || !lambda.is_finite() {
         return 0;
     }
     match Poisson::new(lambda) {

@@ -219,11 +219,14 @@ impl RawResults {
     }
 }
 
+/// Per target of a replicate: name, truth, whether there were data, the outcomes.
+type TargetOut = (String, f64, bool, Vec<(String, Outcome)>);
+
 /// What one replicate produced: per target, truth, data-or-not and the estimates.
 struct RepOut {
     scenario: usize,
     replicate: u64,
-    targets: Vec<(String, f64, bool, Vec<(String, Outcome)>)>,
+    targets: Vec<TargetOut>,
 }
 
 fn to_outcome(r: Result<crate::Estimate>) -> Outcome {
