@@ -188,7 +188,7 @@ fn count_generators_match_their_pmf() {
         let Model::Counts(spec) = &s.scenarios[0].model else {
             unreachable!()
         };
-        let pmf = sim::generate::count_pmf(&spec.strata[0].dist);
+        let pmf = sim::generate::count_pmf(&spec.strata[0].dist).unwrap();
         let g = Generator::new(&s.scenarios[0]).unwrap();
         with_retries(dist, |seed| {
             let rep = g.generate(&mut stream(seed, 0, 0));
