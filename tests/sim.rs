@@ -188,7 +188,7 @@ fn count_generators_match_their_pmf() {
         let Model::Counts(spec) = &s.scenarios[0].model else {
             unreachable!()
         };
-        let pmf = sim::generate::count_pmf(&spec.strata[0].dist);
+        let pmf = sim::generate::count_pmf(&spec.strata[0].dist).unwrap();
         let g = Generator::new(&s.scenarios[0]).unwrap();
         with_retries(dist, |seed| {
             let rep = g.generate(&mut stream(seed, 0, 0));
@@ -454,4 +454,29 @@ fn count_distribution_settings_are_checked() {
     let e = Study::from_json(bad).unwrap_err().to_string();
     assert!(e.contains("buyers") && e.contains("omega"), "{e}");
     let _ = CountDist::Poisson { lambda: 1.0 };
+}
+
+#[test]
+fn grid_file_exercises_every_generator() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/grid.json");
+    let mut s = Study::from_path(path).unwrap();
+    s.replicates = 20;
+    let t = sim::run_study(&s, None).unwrap();
+    for sc in &s.scenarios {
+        assert!(
+            t.rows.iter().any(|r| r.scenario == sc.name),
+            "no rows for {}",
+            sc.name
+        );
+    }
+    // per-stratum targets of the open and count scenarios
+    assert!(t.rows.iter().any(|r| r.target == "sellers"));
+    assert!(t.rows.iter().any(|r| r.target == "women"));
+    // open populations: the truth is the realised super-population (> initial)
+    let open = t
+        .rows
+        .iter()
+        .find(|r| r.scenario.starts_with("Open") && r.target == "buyers")
+        .unwrap();
+    assert!(open.truth > 2000.0 + 4.0 * 200.0 * 0.8, "{}", open.truth);
 }

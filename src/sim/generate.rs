@@ -15,6 +15,7 @@ use super::scenario::{
 };
 use crate::data::{CaptureHistories, CountData, CovariateValues, ListTable};
 use crate::error::{Error, Result};
+use rand::Rng;
 use rand_distr::{Beta, Distribution, Gamma, Poisson, StandardNormal};
 
 /// Simulated data, in the crate's own types, so every estimator runs on it unchanged.
@@ -191,17 +192,16 @@ pub fn cell_probabilities(
     let mut buf = vec![0.0; cells];
     for (w, e) in effect_nodes(het) {
         buf[0] = 1.0;
-        for j in 0..t {
-            let first = logistic_shift(p[j], e);
-            let after = logistic_shift(p[j], e + b);
+        for (j, &pj) in p.iter().enumerate() {
+            let first = logistic_shift(pj, e);
+            let after = logistic_shift(pj, e + b);
             let bit = 1usize << j;
-            let v = buf[0];
-            buf[bit] = v * first;
-            buf[0] = v * (1.0 - first);
-            for h in 1..bit {
-                let v = buf[h];
-                buf[h | bit] = v * after;
-                buf[h] = v * (1.0 - after);
+            let (lo, hi) = buf[..2 * bit].split_at_mut(bit);
+            hi[0] = lo[0] * first;
+            lo[0] *= 1.0 - first;
+            for (l, h) in lo[1..].iter_mut().zip(hi[1..].iter_mut()) {
+                *h = *l * after;
+                *l *= 1.0 - after;
             }
         }
         if let Some(d) = &dep {
@@ -353,19 +353,18 @@ impl UnitSampler {
     /// Draws the histories of `n` units and hands each code (0 = never caught) to `sink`.
     #[inline]
     pub fn for_each_unit(&self, rng: &mut SimRng, n: u64, mut sink: impl FnMut(u64)) {
-        let mut hw = HalfWords::new();
+        let t = self.t;
         if self.effect.is_zero() {
             for _ in 0..n {
                 let mut code = 0u64;
-                for j in 0..self.t {
-                    let th = if code == 0 {
-                        &self.first[j]
-                    } else {
-                        &self.after[j]
-                    };
-                    if th.draw(hw.next(rng), rng) {
-                        code |= 1 << j;
+                let mut j = 0;
+                while j < t {
+                    let w = rng.next_u64();
+                    code |= self.bit_homogeneous(j, code, w as u32, rng) << j;
+                    if j + 1 < t {
+                        code |= self.bit_homogeneous(j + 1, code, (w >> 32) as u32, rng) << (j + 1);
                     }
+                    j += 2;
                 }
                 sink(code);
             }
@@ -373,19 +372,54 @@ impl UnitSampler {
             for _ in 0..n {
                 let ex = (-self.effect.sample(rng)).exp();
                 let mut code = 0u64;
-                for j in 0..self.t {
-                    let io = if code == 0 {
-                        self.inv_odds[j]
-                    } else {
-                        self.inv_odds_after[j]
-                    };
-                    let th = Threshold::new(1.0 / (1.0 + io * ex));
-                    if th.draw(hw.next(rng), rng) {
-                        code |= 1 << j;
+                let mut j = 0;
+                while j < t {
+                    let w = rng.next_u64();
+                    code |= self.bit_effect(j, code, ex, w as u32, rng) << j;
+                    if j + 1 < t {
+                        code |= self.bit_effect(j + 1, code, ex, (w >> 32) as u32, rng) << (j + 1);
                     }
+                    j += 2;
                 }
                 sink(code);
             }
+        }
+    }
+
+    /// One capture draw with a prepared threshold (branch-free except on an exact tie).
+    #[inline(always)]
+    fn bit_homogeneous(&self, j: usize, code: u64, u: u32, rng: &mut SimRng) -> u64 {
+        let th = if code == 0 {
+            self.first[j]
+        } else {
+            self.after[j]
+        };
+        if u != th.hi {
+            (u < th.hi) as u64
+        } else {
+            th.draw(u, rng) as u64
+        }
+    }
+
+    /// One capture draw for a unit with effect multiplier `ex = exp(−e)`:
+    /// success iff `(u + v)·d < 2^32` with `d = 1 + odds_j⁻¹·ex = 1/p_ij` and `v` a
+    /// uniform on [0, 1) drawn only when the 32-bit uniform `u` alone cannot decide.
+    #[inline(always)]
+    fn bit_effect(&self, j: usize, code: u64, ex: f64, u: u32, rng: &mut SimRng) -> u64 {
+        const TWO32: f64 = 4_294_967_296.0;
+        let io = if code == 0 {
+            self.inv_odds[j]
+        } else {
+            self.inv_odds_after[j]
+        };
+        let d = 1.0 + io * ex;
+        let y = u as f64 * d;
+        if y + d <= TWO32 {
+            1
+        } else if y >= TWO32 || !d.is_finite() {
+            0
+        } else {
+            ((u as f64 + open01(rng)) * d < TWO32) as u64
         }
     }
 
@@ -547,45 +581,69 @@ pub struct Generator {
     plan: Plan,
 }
 
-/// Probabilities of the counts 0, 1, …, K of one count distribution, truncated where
-/// the remaining tail is below 1e-17 (at most 100,000 terms).
-pub fn count_pmf(dist: &CountDist) -> Vec<f64> {
-    let (first, ratio): (f64, Box<dyn Fn(usize) -> f64>) = match *dist {
-        CountDist::Poisson { lambda } | CountDist::OneInflated { lambda, .. } => (
-            (-lambda).exp(),
-            Box::new(move |k| lambda / (k as f64 + 1.0)),
-        ),
+/// Probabilities of the counts 0, 1, …, K of one count distribution: the ratios
+/// `p(k+1)/p(k)` are applied outwards from the mode (value 1) and the terms normalised,
+/// so large means do not underflow; the upper tail is cut beyond the mode where a
+/// geometric bound on the remaining mass falls below 1e-20 of the mode's term. `None`
+/// when that needs
+/// more than 200,000 terms (very heavy Poisson-gamma tails); such strata are drawn unit
+/// by unit.
+pub fn count_pmf(dist: &CountDist) -> Option<Vec<f64>> {
+    // limit of the ratio as k grows (bounds the tail beyond the cut)
+    let mut q_limit = 0.0;
+    let (mode, ratio): (f64, Box<dyn Fn(usize) -> f64>) = match *dist {
+        CountDist::Poisson { lambda } | CountDist::OneInflated { lambda, .. } => {
+            (lambda.floor(), Box::new(move |k| lambda / (k as f64 + 1.0)))
+        }
         CountDist::PoissonGamma { mean, shape } => {
             let q = mean / (shape + mean);
+            q_limit = q;
+            let mode = if shape > 1.0 {
+                ((shape - 1.0) * mean / shape).floor()
+            } else {
+                0.0
+            };
             (
-                (shape * (shape / (shape + mean)).ln()).exp(),
+                mode,
                 Box::new(move |k| (k as f64 + shape) / (k as f64 + 1.0) * q),
             )
         }
     };
-    let mut pmf = vec![first];
-    let mut cum = first;
-    let mut k = 0;
-    while 1.0 - cum > 1e-17 && k < 100_000 {
+    if mode > 150_000.0 {
+        return None;
+    }
+    let m = mode as usize;
+    let mut pmf = vec![0.0; m + 1];
+    pmf[m] = 1.0;
+    for k in (0..m).rev() {
+        pmf[k] = pmf[k + 1] / ratio(k);
+    }
+    let mut k = m;
+    loop {
         let next = pmf[k] * ratio(k);
-        pmf.push(next);
-        cum += next;
         k += 1;
-        if next == 0.0 && k as f64 > 10.0 * mean_of(dist) + 50.0 {
+        pmf.push(next);
+        // remaining tail ≤ next · r/(1 − r) with r bounding the later ratios
+        let r = ratio(k).max(q_limit);
+        if k > m && r < 1.0 && next * r / (1.0 - r) < 1e-20 {
             break;
         }
+        if k > 200_000 {
+            return None;
+        }
+    }
+    let z: f64 = pmf.iter().sum();
+    for x in pmf.iter_mut() {
+        *x /= z;
     }
     if let CountDist::OneInflated { omega, .. } = *dist {
         let p0 = pmf[0];
         for x in pmf.iter_mut().skip(1) {
             *x *= 1.0 - omega;
         }
-        if pmf.len() < 2 {
-            pmf.push(0.0);
-        }
         pmf[1] += omega * (1.0 - p0);
     }
-    pmf
+    Some(pmf)
 }
 
 fn mean_of(d: &CountDist) -> f64 {
@@ -596,7 +654,7 @@ fn mean_of(d: &CountDist) -> f64 {
 }
 
 fn poisson(rng: &mut SimRng, lambda: f64) -> u64 {
-    if !(lambda > 0.0) || !lambda.is_finite() {
+    if lambda.is_nan() || lambda <= 0.0 || !lambda.is_finite() {
         return 0;
     }
     match Poisson::new(lambda) {
@@ -769,11 +827,18 @@ impl Generator {
                         coef: cv.coef,
                         cov: cv.covariate.clone(),
                     },
-                    None => {
-                        let pmf = count_pmf(&s.dist);
+                    None => match count_pmf(&s.dist).and_then(|pmf| {
                         let k = pmf.len();
-                        CountMethod::Aggregated(Multinomial::new(&pmf).expect("pmf has mass"), k)
-                    }
+                        Multinomial::new(&pmf).map(|m| (m, k))
+                    }) {
+                        Some((m, k)) => CountMethod::Aggregated(m, k),
+                        // heavy tail: unit by unit with no covariate effect
+                        None => CountMethod::Unit {
+                            dist: s.dist.clone(),
+                            coef: 0.0,
+                            cov: CovariateDist::Normal { mean: 0.0, sd: 0.0 },
+                        },
+                    },
                 };
                 CountPlan {
                     name: s.name.clone(),
@@ -866,23 +931,12 @@ impl Generator {
                     (-s.units.effect.sample(rng)).exp()
                 };
                 for j in entry..=last {
-                    let th = if s.units.effect.is_zero() {
-                        if code == 0 {
-                            s.units.first[j]
-                        } else {
-                            s.units.after[j]
-                        }
+                    let u = hw.next(rng);
+                    code |= if s.units.effect.is_zero() {
+                        s.units.bit_homogeneous(j, code, u, rng)
                     } else {
-                        let io = if code == 0 {
-                            s.units.inv_odds[j]
-                        } else {
-                            s.units.inv_odds_after[j]
-                        };
-                        Threshold::new(1.0 / (1.0 + io * ex))
-                    };
-                    if th.draw(hw.next(rng), rng) {
-                        code |= 1 << j;
-                    }
+                        s.units.bit_effect(j, code, ex, u, rng)
+                    } << j;
                 }
                 if code != 0 {
                     codes.push(code);
@@ -946,7 +1000,7 @@ impl Generator {
                             .map(|(c, &n)| (c as u64, n, 0.0)),
                     );
                 }
-                CountMethod::Unit { dist, coef, cov } => {
+                CountMethod::Unit { dist, coef, cov } if covariate => {
                     for _ in 0..s.n {
                         let x = covariate_value(rng, cov);
                         let y = draw_count(rng, dist, (coef * x).exp());
@@ -954,6 +1008,17 @@ impl Generator {
                             rows.push((y, 1, x));
                         }
                     }
+                }
+                CountMethod::Unit { dist, .. } => {
+                    // no covariate column: keep a frequency table, not the units
+                    let mut table = std::collections::BTreeMap::<u64, u64>::new();
+                    for _ in 0..s.n {
+                        let y = draw_count(rng, dist, 1.0);
+                        if y > 0 {
+                            *table.entry(y).or_insert(0) += 1;
+                        }
+                    }
+                    rows.extend(table.into_iter().map(|(c, f)| (c, f, 0.0)));
                 }
             }
             per.push(rows);
@@ -1073,6 +1138,30 @@ mod tests {
     }
 
     #[test]
+    fn count_pmf_large_means_and_heavy_tails() {
+        let p = count_pmf(&CountDist::Poisson { lambda: 5000.0 }).unwrap();
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(
+            count_pmf(&CountDist::PoissonGamma {
+                mean: 1e4,
+                shape: 0.01
+            })
+            .is_none()
+        );
+        let s = crate::sim::Study::from_json(
+            r#"{"name": "h", "scenarios": [{"name": "h", "model": {"kind": "counts",
+               "strata": [{"n": 1000, "dist": {"kind": "poisson_gamma", "mean": 10000, "shape": 0.01}}]}}]}"#,
+        )
+        .unwrap();
+        let g = Generator::new(&s.scenarios[0]).unwrap();
+        let rep = g.generate(&mut crate::sim::stream(1, 0, 0));
+        let Ok(SimData::Counts(d)) = &rep.targets[0].data else {
+            panic!("no data")
+        };
+        assert!(d.observed() > 0 && d.observed() <= 1000);
+    }
+
+    #[test]
     fn count_pmf_sums_to_one() {
         for d in [
             CountDist::Poisson { lambda: 0.7 },
@@ -1085,7 +1174,7 @@ mod tests {
                 omega: 0.3,
             },
         ] {
-            let s: f64 = count_pmf(&d).iter().sum();
+            let s: f64 = count_pmf(&d).unwrap().iter().sum();
             assert!((s - 1.0).abs() < 1e-12, "{d:?}: {s}");
         }
     }

@@ -321,3 +321,72 @@ impl RawResults {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::runner::{IntervalRecord, Outcome, RawResults, Record, Series, TargetTally};
+
+    fn ok(rep: u64, n_hat: f64, lo: f64, hi: f64) -> Record {
+        Record {
+            replicate: rep,
+            truth: 100.0,
+            outcome: Outcome::Ok {
+                n_hat,
+                se: 10.0,
+                flagged: rep == 1,
+                intervals: vec![IntervalRecord {
+                    method: "wald".into(),
+                    lower: lo,
+                    upper: hi,
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn hand_computed_metrics() {
+        let raw = RawResults {
+            study: "s".into(),
+            seed: 1,
+            level: 0.95,
+            ranges: vec![(0, 4)],
+            targets: vec![TargetTally {
+                scenario_index: 0,
+                scenario: "a".into(),
+                target: "all".into(),
+                truths: (0..4).map(|i| (i, 100.0)).collect(),
+                no_data: vec![3],
+            }],
+            series: vec![Series {
+                scenario_index: 0,
+                scenario: "a".into(),
+                target: "all".into(),
+                estimator: "E".into(),
+                records: vec![
+                    ok(0, 90.0, 80.0, 99.0),
+                    ok(1, 110.0, 95.0, f64::INFINITY),
+                    Record {
+                        replicate: 2,
+                        truth: 100.0,
+                        outcome: Outcome::Failed { error: "x".into() },
+                    },
+                ],
+            }],
+        };
+        let t = raw.metrics();
+        let r = &t.rows[0];
+        assert_eq!((r.replicates, r.estimates, r.no_data), (4, 2, 1));
+        assert_eq!(r.failed_share, 0.5);
+        assert_eq!(r.flagged_share, 0.25);
+        assert_eq!(r.mean_n_hat, 100.0);
+        assert_eq!(r.bias, 0.0);
+        assert_eq!(r.rmse, 10.0);
+        // sd of (−10, 10) = √200; MCSE = √200/√2 = 10
+        assert!((r.bias_mcse - 10.0).abs() < 1e-12);
+        let w = r.primary().unwrap();
+        assert_eq!((w.n, w.unbounded), (2, 1));
+        assert_eq!(w.coverage, 0.5);
+        assert_eq!(w.mean_width, 19.0);
+        assert!((w.coverage_mcse - 0.5f64.powi(2).sqrt() / 2f64.sqrt()).abs() < 1e-12);
+    }
+}

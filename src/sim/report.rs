@@ -31,11 +31,20 @@ fn with_se(x: f64, se: f64, pct_scale: bool) -> String {
 
 fn cells(r: &MetricRow) -> Vec<String> {
     let (cov, width, method) = match r.primary() {
-        Some(p) => (
-            with_se(p.coverage, p.coverage_mcse, true),
-            num(p.mean_width, 0),
-            p.method.clone(),
-        ),
+        Some(p) => {
+            let width = if p.unbounded == 0 {
+                num(p.mean_width, 0)
+            } else if p.unbounded == p.n {
+                "∞".to_string()
+            } else {
+                format!("{} ({} ∞)", num(p.mean_width, 0), p.unbounded)
+            };
+            (
+                with_se(p.coverage, p.coverage_mcse, true),
+                width,
+                p.method.clone(),
+            )
+        }
         None => ("NA".into(), "NA".into(), "-".into()),
     };
     vec![
@@ -70,7 +79,8 @@ const HEADER: [&str; 12] = [
 ];
 
 /// A Markdown table: one line per (scenario, target, estimator), coverage of the primary
-/// interval, Monte-Carlo SEs in parentheses.
+/// interval, Monte-Carlo SEs in parentheses. The mean width is over bounded intervals;
+/// `(k ∞)` counts the intervals unbounded above, `∞` means all were.
 pub fn to_markdown(t: &MetricsTable) -> String {
     let mut s = format!(
         "**{}**: {} replicates per scenario, seed {}, {:.0}% intervals.\n\n",

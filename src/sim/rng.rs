@@ -47,7 +47,7 @@ pub fn stream(seed: u64, scenario: u64, replicate: u64) -> SimRng {
 /// tie (probability 2^-32) success with probability `lo / 2^32` from a fresh word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Threshold {
-    hi: u32,
+    pub(crate) hi: u32,
     lo: u32,
     one: bool,
 }
@@ -140,7 +140,7 @@ pub fn open01<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 /// [0, 1].
 #[inline]
 pub fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
-    if n == 0 || !(p > 0.0) {
+    if n == 0 || p.is_nan() || p <= 0.0 {
         return 0;
     }
     if p >= 1.0 {

@@ -219,11 +219,17 @@ impl RawResults {
     }
 }
 
+/// Replicates run per parallel batch.
+const CHUNK: u64 = 8192;
+
+/// Per target of a replicate: name, truth, whether there were data, the outcomes.
+type TargetOut = (String, f64, bool, Vec<(String, Outcome)>);
+
 /// What one replicate produced: per target, truth, data-or-not and the estimates.
 struct RepOut {
     scenario: usize,
     replicate: u64,
-    targets: Vec<(String, f64, bool, Vec<(String, Outcome)>)>,
+    targets: Vec<TargetOut>,
 }
 
 fn to_outcome(r: Result<crate::Estimate>) -> Outcome {
@@ -280,41 +286,6 @@ pub fn run(
         .collect::<Result<_>>()?;
     let per = range.end - range.start;
     let total = per * gens.len() as u64;
-    let outs: Vec<RepOut> = (0..total)
-        .into_par_iter()
-        .map(|k| {
-            let s = (k / per) as usize;
-            let i = range.start + k % per;
-            let mut rng = stream(study.seed, s as u64, i);
-            let rep = gens[s].generate(&mut rng);
-            let targets = rep
-                .targets
-                .into_iter()
-                .map(|t| {
-                    let (has, res) = match &t.data {
-                        Ok(d) => (
-                            true,
-                            estimators
-                                .iter()
-                                .flat_map(|e| e.estimate(d))
-                                .map(|(l, r)| (l, to_outcome(r)))
-                                .collect(),
-                        ),
-                        Err(_) => (false, Vec::new()),
-                    };
-                    (t.name, t.truth, has, res)
-                })
-                .collect();
-            if let Some(p) = opts.progress {
-                p();
-            }
-            RepOut {
-                scenario: s,
-                replicate: i,
-                targets,
-            }
-        })
-        .collect();
     let mut raw = RawResults {
         study: study.name.clone(),
         seed: study.seed,
@@ -338,38 +309,79 @@ pub fn run(
             });
         }
     }
-    for o in outs {
-        for (tname, truth, has, res) in o.targets {
-            let tally = raw
-                .targets
-                .iter_mut()
-                .find(|x| x.scenario_index == o.scenario && x.target == tname)
-                .expect("target registered");
-            tally.truths.push((o.replicate, truth));
-            if !has {
-                tally.no_data.push(o.replicate);
-            }
-            for (label, outcome) in res {
-                let pos = raw.series.iter().position(|x| {
-                    x.scenario_index == o.scenario && x.target == tname && x.estimator == label
-                });
-                let rec = Record {
-                    replicate: o.replicate,
-                    truth,
-                    outcome,
-                };
-                match pos {
-                    Some(p) => raw.series[p].records.push(rec),
-                    None => raw.series.push(Series {
-                        scenario_index: o.scenario,
-                        scenario: study.scenarios[o.scenario].name.clone(),
-                        target: tname.clone(),
-                        estimator: label,
-                        records: vec![rec],
-                    }),
+    // replicates are run in chunks so that only one chunk's outputs are held besides
+    // the compact records
+    let mut chunk = 0u64;
+    while chunk < total {
+        let outs: Vec<RepOut> = (chunk..(chunk + CHUNK).min(total))
+            .into_par_iter()
+            .map(|k| {
+                let s = (k / per) as usize;
+                let i = range.start + k % per;
+                let mut rng = stream(study.seed, s as u64, i);
+                let rep = gens[s].generate(&mut rng);
+                let targets = rep
+                    .targets
+                    .into_iter()
+                    .map(|t| {
+                        let (has, res) = match &t.data {
+                            Ok(d) => (
+                                true,
+                                estimators
+                                    .iter()
+                                    .flat_map(|e| e.estimate(d))
+                                    .map(|(l, r)| (l, to_outcome(r)))
+                                    .collect(),
+                            ),
+                            Err(_) => (false, Vec::new()),
+                        };
+                        (t.name, t.truth, has, res)
+                    })
+                    .collect();
+                if let Some(p) = opts.progress {
+                    p();
+                }
+                RepOut {
+                    scenario: s,
+                    replicate: i,
+                    targets,
+                }
+            })
+            .collect();
+        for o in outs {
+            for (tname, truth, has, res) in o.targets {
+                let tally = raw
+                    .targets
+                    .iter_mut()
+                    .find(|x| x.scenario_index == o.scenario && x.target == tname)
+                    .expect("target registered");
+                tally.truths.push((o.replicate, truth));
+                if !has {
+                    tally.no_data.push(o.replicate);
+                }
+                for (label, outcome) in res {
+                    let pos = raw.series.iter().position(|x| {
+                        x.scenario_index == o.scenario && x.target == tname && x.estimator == label
+                    });
+                    let rec = Record {
+                        replicate: o.replicate,
+                        truth,
+                        outcome,
+                    };
+                    match pos {
+                        Some(p) => raw.series[p].records.push(rec),
+                        None => raw.series.push(Series {
+                            scenario_index: o.scenario,
+                            scenario: study.scenarios[o.scenario].name.clone(),
+                            target: tname.clone(),
+                            estimator: label,
+                            records: vec![rec],
+                        }),
+                    }
                 }
             }
         }
+        chunk += CHUNK;
     }
     raw.canonical_order();
     Ok(raw)
