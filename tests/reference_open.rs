@@ -524,13 +524,27 @@ fn popan_agrees_with_loglinear_ep() {
         let ll = openp(&h, &OpenParams::params().model(OpenModel::Ep).neg(false)).unwrap();
         let f = popan(
             &h,
-            &PopanParams::params().likelihood(PopanLikelihood::Poisson),
+            &PopanParams::params()
+                .likelihood(PopanLikelihood::Poisson)
+                .profile(false),
         )
         .unwrap();
         let fm = popan(&h, &PopanParams::params()).unwrap();
         // The multinomial N-hat sits slightly below the Poisson one (Rcapture's profile
         // N-hat against its Poisson N-hat): within 0.5%.
         let (nm, np) = (fm.n_super.estimate.unwrap(), f.n_super.estimate.unwrap());
+        // The profile-likelihood interval brackets the MLE and lies above n.
+        let (lo, hi) = fm.n_super_profile;
+        let (lo, hi) = (lo.unwrap(), hi.unwrap());
+        assert!(
+            lo >= fm.n as f64 && lo < nm && nm < hi,
+            "{name}: profile [{lo}, {hi}] vs {nm}"
+        );
+        eprintln!(
+            "{name}: N {nm:.2}, profile [{lo:.2}, {hi:.2}], Wald-log [{:.2}, {:.2}]",
+            fm.n_super.lower.unwrap(),
+            fm.n_super.upper.unwrap()
+        );
         assert!(
             nm < np && (np - nm) / np < 5e-3,
             "{name}: multinomial {nm} vs Poisson {np}"
@@ -626,7 +640,8 @@ fn replicate(i: usize) -> [f64; 7] {
         &buyers,
         &PopanParams::params()
             .phi(Structure::Constant)
-            .p(Structure::Constant),
+            .p(Structure::Constant)
+            .profile(false),
     )
     .unwrap();
     [
