@@ -14,11 +14,18 @@ use serde_json::Value;
 const RTOL: f64 = 1e-6;
 
 thread_local! {
+    static LOOSE: std::cell::RefCell<usize> = const { std::cell::RefCell::new(0) };
     static FAILED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Panics with every failure collected in this test.
 fn assert_all_passed() {
+    LOOSE.with(|l| {
+        eprintln!(
+            "checks at a loosened tolerance (boundary / diverged figures): {}",
+            l.borrow()
+        )
+    });
     FAILED.with(|f| {
         let f = f.borrow();
         assert!(
@@ -69,6 +76,9 @@ impl Checker {
     }
     fn num_tol(&mut self, label: &str, got: Option<f64>, want: &Value, rtol: f64, atol: f64) {
         self.checks += 1;
+        if rtol > RTOL {
+            LOOSE.with(|l| *l.borrow_mut() += 1);
+        }
         match (got, want.as_f64()) {
             (None, None) => {}
             (Some(g), Some(w)) => {
@@ -514,13 +524,27 @@ fn popan_agrees_with_loglinear_ep() {
         let ll = openp(&h, &OpenParams::params().model(OpenModel::Ep).neg(false)).unwrap();
         let f = popan(
             &h,
-            &PopanParams::params().likelihood(PopanLikelihood::Poisson),
+            &PopanParams::params()
+                .likelihood(PopanLikelihood::Poisson)
+                .profile(false),
         )
         .unwrap();
         let fm = popan(&h, &PopanParams::params()).unwrap();
         // The multinomial N-hat sits slightly below the Poisson one (Rcapture's profile
         // N-hat against its Poisson N-hat): within 0.5%.
         let (nm, np) = (fm.n_super.estimate.unwrap(), f.n_super.estimate.unwrap());
+        // The profile-likelihood interval brackets the MLE and lies above n.
+        let (lo, hi) = fm.n_super_profile;
+        let (lo, hi) = (lo.unwrap(), hi.unwrap());
+        assert!(
+            lo >= fm.n as f64 && lo < nm && nm < hi,
+            "{name}: profile [{lo}, {hi}] vs {nm}"
+        );
+        eprintln!(
+            "{name}: N {nm:.2}, profile [{lo:.2}, {hi:.2}], Wald-log [{:.2}, {:.2}]",
+            fm.n_super.lower.unwrap(),
+            fm.n_super.upper.unwrap()
+        );
         assert!(
             nm < np && (np - nm) / np < 5e-3,
             "{name}: multinomial {nm} vs Poisson {np}"
@@ -616,7 +640,8 @@ fn replicate(i: usize) -> [f64; 7] {
         &buyers,
         &PopanParams::params()
             .phi(Structure::Constant)
-            .p(Structure::Constant),
+            .p(Structure::Constant)
+            .profile(false),
     )
     .unwrap();
     [
@@ -736,4 +761,63 @@ fn bad_input_is_a_typed_error() {
         p: vec![0.5, 0.5],
     };
     assert!(bad.simulate(1).is_err());
+}
+
+/// With every capture released, Jolly's moment estimators are the MLEs of the
+/// unconstrained Jolly-Seber model, i.e. Rcapture's `openp(m = "up", neg = FALSE)`:
+/// N_i, phi_i and B_i agree, and so do the SEs of N_i and phi_i (bunting, duck, mvole
+/// collapsed).
+#[test]
+fn jolly_seber_equals_loglinear_up() {
+    for (name, h) in [
+        ("bunting", data("bunting")),
+        ("duck", data("duck")),
+        ("mvole", data("mvole").collapse_periods(&[5; 6]).unwrap()),
+    ] {
+        let js = jolly_seber(&h).unwrap();
+        let ll = openp(&h, &OpenParams::params().neg(false)).unwrap();
+        let k = h.occasions();
+        // openp stops where R's glm stops (relative deviance change 1e-8); on mvole a
+        // gamma runs off to infinity and its SEs sit 5e-6 from the closed form.
+        let tol = if name == "mvole" { 1e-4 } else { 1e-6 };
+        let eq = |a: Option<f64>, b: Option<f64>, what: String| {
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert!(
+                (a - b).abs() <= tol * b.abs().max(1.0),
+                "{name} {what}: JS {a}, openp {b}"
+            );
+        };
+        for i in 1..k - 1 {
+            eq(
+                js.rows[i].n_hat.estimate,
+                ll.n_hat[i].estimate,
+                format!("N_{}", i + 1),
+            );
+            // Jolly's Var(N_i) is Rcapture's linearised Var(N_i) − N_i.
+            eq(
+                js.rows[i].n_hat.se,
+                ll.n_hat[i].se,
+                format!("se(N_{})", i + 1),
+            );
+        }
+        for i in 0..k - 2 {
+            eq(
+                js.rows[i].phi.estimate,
+                ll.survival[i].estimate,
+                format!("phi_{}", i + 1),
+            );
+            eq(
+                js.rows[i].phi.se,
+                ll.survival[i].se,
+                format!("se(phi_{})", i + 1),
+            );
+        }
+        for i in 1..k - 2 {
+            eq(
+                js.rows[i].births.estimate,
+                ll.births[i].estimate,
+                format!("B_{}", i + 1),
+            );
+        }
+    }
 }

@@ -41,12 +41,14 @@ impl JsInput {
             })
             .collect();
         let n: Vec<f64> = s.n_j.iter().map(|&v| v as f64).collect();
+        // (+ 0.0 turns the −0.0 of an empty float sum into 0.)
+        let fix = |v: Vec<f64>| v.into_iter().map(|x| x + 0.0).collect::<Vec<f64>>();
         JsInput {
             released: n.clone(),
             n,
-            m,
-            r,
-            z,
+            m: fix(m),
+            r: fix(r),
+            z: fix(z),
         }
     }
 

@@ -123,6 +123,8 @@ pub struct CjsFit {
     pub n_params: usize,
     /// AIC = −2 log L + 2 K.
     pub aic: f64,
+    /// Boundary or non-identifiable parameters.
+    pub warnings: Vec<String>,
     /// Why Newton stopped.
     pub stop: StopReason,
 }
@@ -243,6 +245,19 @@ fn prob_param(eta: &Dual, cov: &DMatrix<f64>, z: f64) -> Param {
         se: super::finite(se),
         lower: super::finite(ex(eta.v - z * sd)),
         upper: super::finite(ex(eta.v + z * sd)),
+    }
+}
+
+/// Warnings for probabilities on the boundary or not identifiable.
+fn flag(name: &str, p: &Param, out: &mut Vec<String>) {
+    match (p.estimate, p.se) {
+        (Some(e), Some(se)) if se > 1.0 => out.push(format!(
+            "{name} = {e:.4} is not identifiable (SE {se:.3e}): only a product with a neighbouring parameter is estimable"
+        )),
+        (Some(e), _) if !(1e-6..=1.0 - 1e-6).contains(&e) => {
+            out.push(format!("{name} = {e:.6} is on the boundary of [0, 1]; its SE and interval are not reliable"))
+        }
+        _ => {}
     }
 }
 
@@ -378,20 +393,35 @@ pub fn cjs(h: &CaptureHistories, params: &CjsParams) -> Result<CjsFit> {
     }
     let cov = covariance_of(&fit)?;
     let th = duals(&fit.theta);
-    let phi = (0..ng)
+    let phi: Vec<Vec<Param>> = (0..ng)
         .map(|g| {
             (0..k - 1)
                 .map(|t| prob_param(&lin(&th, &phi_idx[g][t]), &cov, z))
                 .collect()
         })
         .collect();
-    let p = (0..ng)
+    let p: Vec<Vec<Param>> = (0..ng)
         .map(|g| {
             (0..k - 1)
                 .map(|t| prob_param(&lin(&th, &p_idx[g][t]), &cov, z))
                 .collect()
         })
         .collect();
+    let mut warnings = Vec::new();
+    for g in 0..ng {
+        for t in 0..k - 1 {
+            flag(
+                &format!("phi {}->{} ({})", t + 1, t + 2, parts[g].0),
+                &phi[g][t],
+                &mut warnings,
+            );
+            flag(
+                &format!("p {} ({})", t + 2, parts[g].0),
+                &p[g][t],
+                &mut warnings,
+            );
+        }
+    }
     Ok(CjsFit {
         model: label(params.phi, params.p, groups),
         groups: parts.into_iter().map(|p| p.0).collect(),
@@ -400,6 +430,7 @@ pub fn cjs(h: &CaptureHistories, params: &CjsParams) -> Result<CjsFit> {
         loglik: fit.value,
         n_params: npar,
         aic: -2.0 * fit.value + 2.0 * npar as f64,
+        warnings,
         stop: fit.stop,
     })
 }
@@ -450,6 +481,8 @@ pub struct PopanParams {
     pub p: Structure,
     /// Likelihood for the never-caught count.
     pub likelihood: PopanLikelihood,
+    /// Compute the profile-likelihood interval for N (a few dozen refits).
+    pub profile: bool,
     /// Confidence level.
     pub level: f64,
 }
@@ -460,12 +493,19 @@ impl Default for PopanParams {
             phi: Structure::Time,
             p: Structure::Constant,
             likelihood: PopanLikelihood::Multinomial,
+            profile: true,
             level: 0.95,
         }
     }
 }
 
 impl PopanParams {
+    /// Whether to compute the profile-likelihood interval for N.
+    pub fn profile(mut self, on: bool) -> Self {
+        self.profile = on;
+        self
+    }
+
     /// Sets the likelihood for the never-caught count.
     pub fn likelihood(mut self, l: PopanLikelihood) -> Self {
         self.likelihood = l;
@@ -494,8 +534,11 @@ pub struct PopanFit {
     pub model: String,
     /// Units caught.
     pub n: u64,
-    /// Super-population size (total ever present).
+    /// Super-population size (total ever present); interval Wald on ln(N − n).
     pub n_super: Param,
+    /// Profile-likelihood interval for N (`None` where the profile does not cross the
+    /// critical value within the search range: unbounded).
+    pub n_super_profile: (Option<f64>, Option<f64>),
     /// Entry probabilities b_0..b_{k−1} (b_0: present at occasion 1).
     pub entry: Vec<Param>,
     /// Survival from occasion i + 1 to i + 2.
@@ -512,6 +555,8 @@ pub struct PopanFit {
     pub n_params: usize,
     /// AIC.
     pub aic: f64,
+    /// Boundary or non-identifiable parameters.
+    pub warnings: Vec<String>,
     /// Why Newton stopped.
     pub stop: StopReason,
 }
@@ -678,6 +723,62 @@ pub fn popan(h: &CaptureHistories, params: &PopanParams) -> Result<PopanFit> {
         nt.push(next);
     }
     let births: Vec<Dual> = (1..k).map(|t| &big_n * &b[t]).collect();
+    // Profile likelihood for ln(N − n): maximise over the rest with θ_0 fixed.
+    let lmax = fit.value;
+    let crit = crate::ci::chi2_quantile(params.level, 1.0) / 2.0;
+    let rest0 = DVector::from_iterator(npar - 1, fit.theta.iter().skip(1).copied());
+    let profile = |t0: f64| -> f64 {
+        let g = |thr: &[Dual]| -> Option<Dual> {
+            let mut full = Vec::with_capacity(npar);
+            full.push(Dual::cst(t0, thr.len()));
+            full.extend(thr.iter().cloned());
+            f(&full)
+        };
+        let o = LikObjective { f: g };
+        match Newton::params().maximize(&o, rest0.clone()) {
+            Ok(r) if r.stop.converged() => lmax - r.value - crit,
+            _ => f64::NAN,
+        }
+    };
+    let t_hat = fit.theta[0];
+    let search = |dir: f64| -> Option<f64> {
+        let mut step = 0.25;
+        let mut inner = t_hat;
+        for _ in 0..40 {
+            let outer = t_hat + dir * step;
+            let v = profile(outer);
+            if !v.is_finite() {
+                return None;
+            }
+            if v > 0.0 {
+                return crate::ci::find_root(profile, inner, outer, 1e-9).map(|t| n + t.exp());
+            }
+            inner = outer;
+            step *= 2.0;
+            if step > 40.0 {
+                break;
+            }
+        }
+        None
+    };
+    let n_super_profile = if params.profile {
+        (search(-1.0).or(Some(n)), search(1.0))
+    } else {
+        (None, None)
+    };
+    let phi_p: Vec<Param> = (0..k - 1)
+        .map(|t| prob_param(&lin(&th, &phi_idx[0][t]), &cov, z))
+        .collect();
+    let p_p: Vec<Param> = (0..k)
+        .map(|t| prob_param(&lin(&th, &p_idx[0][t]), &cov, z))
+        .collect();
+    let mut warnings = Vec::new();
+    for (t, x) in phi_p.iter().enumerate() {
+        flag(&format!("phi {}->{}", t + 1, t + 2), x, &mut warnings);
+    }
+    for (t, x) in p_p.iter().enumerate() {
+        flag(&format!("p {}", t + 1), x, &mut warnings);
+    }
     Ok(PopanFit {
         model: format!(
             "POPAN phi{} p{} b(t)",
@@ -695,17 +796,15 @@ pub fn popan(h: &CaptureHistories, params: &PopanParams) -> Result<PopanFit> {
         n: n as u64,
         n_super,
         entry: b.iter().map(wald).collect(),
-        phi: (0..k - 1)
-            .map(|t| prob_param(&lin(&th, &phi_idx[0][t]), &cov, z))
-            .collect(),
-        p: (0..k)
-            .map(|t| prob_param(&lin(&th, &p_idx[0][t]), &cov, z))
-            .collect(),
+        n_super_profile,
+        phi: phi_p,
+        p: p_p,
         n_hat: nt.iter().map(wald).collect(),
         births: births.iter().map(wald).collect(),
         loglik: fit.value,
         n_params: npar,
         aic: -2.0 * fit.value + 2.0 * npar as f64,
+        warnings,
         stop: fit.stop,
     })
 }
@@ -743,6 +842,16 @@ impl fmt::Display for PopanFit {
             self.model, self.loglik, self.n_params, self.aic
         )?;
         writeln!(f, "super-population N: {}", self.n_super)?;
+        let s = |v: Option<f64>| {
+            v.map(|x| format!("{x:.2}"))
+                .unwrap_or_else(|| "unbounded".into())
+        };
+        writeln!(
+            f,
+            "  profile-likelihood interval: [{}, {}]",
+            s(self.n_super_profile.0),
+            s(self.n_super_profile.1)
+        )?;
         for i in 0..self.p.len() {
             writeln!(
                 f,
@@ -754,6 +863,9 @@ impl fmt::Display for PopanFit {
             if i + 1 < self.p.len() {
                 writeln!(f, "    phi {}  B {}", self.phi[i], self.births[i])?;
             }
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
         }
         Ok(())
     }
