@@ -156,6 +156,7 @@ impl Default for AnalysisOptions {
 pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
     ci::check_level(opts.level)?;
     let mut open_fits = Vec::new();
+    let mut js = None;
     let (summary, sections) = match data {
         DataSet::Histories { data: h, layout } => {
             let strata: Vec<String> = h.strata().map(|s| s.names.clone()).unwrap_or_default();
@@ -170,6 +171,11 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
             };
             if opts.open {
                 open_fits = open_models(h, opts)?;
+                let periods = match &opts.periods {
+                    Some(p) => h.collapse_periods(p)?,
+                    None => h.clone(),
+                };
+                js = open::jolly_seber(&periods).ok();
                 (summary, Vec::new())
             } else {
                 (summary, histories_sections(h, opts)?)
@@ -193,6 +199,7 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
         truth: opts.truth.clone(),
         sections,
         open: open_fits,
+        jolly_seber: js,
         level: opts.level,
     })
 }

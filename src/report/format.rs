@@ -85,6 +85,8 @@ struct JsonReport<'a> {
     failures: Vec<JsonFailure<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     open: Vec<crate::open::OpenJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jolly_seber: Option<&'a crate::open::JsTable>,
 }
 
 impl Report {
@@ -156,6 +158,7 @@ impl Report {
             estimates,
             failures,
             open: self.open.iter().map(|f| f.to_json()).collect(),
+            jolly_seber: self.jolly_seber.as_ref(),
         };
         serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
@@ -354,6 +357,9 @@ impl Report {
         for f in &self.open {
             let _ = writeln!(out, "\n== open population: {} ==\n{f}", f.model);
         }
+        if let Some(js) = &self.jolly_seber {
+            let _ = writeln!(out, "\n== classical Jolly-Seber (Seber 1982) ==\n{js}");
+        }
         let a = self.assumptions();
         if !a.is_empty() {
             let _ = writeln!(out, "\nassumptions behind these estimates:");
@@ -397,6 +403,9 @@ impl Report {
         }
         for f in &self.open {
             let _ = writeln!(out, "\n### Open population: {}\n\n```text\n{f}```", f.model);
+        }
+        if let Some(js) = &self.jolly_seber {
+            let _ = writeln!(out, "\n### Classical Jolly-Seber (Seber 1982)\n\n```text\n{js}```");
         }
         let a = self.assumptions();
         if !a.is_empty() {

@@ -152,6 +152,8 @@ pub struct Report {
     pub sections: Vec<Section>,
     /// Open-population fits (Jolly-Seber, robust design), printed per period.
     pub open: Vec<crate::open::OpenFit>,
+    /// The classical Jolly-Seber table (Seber 1982), printed with the open models.
+    pub jolly_seber: Option<crate::open::JsTable>,
     /// The confidence level used.
     pub level: f64,
 }
