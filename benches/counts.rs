@@ -50,21 +50,49 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for n in [100_000usize, 1_000_000] {
         let d = synthetic(n, 2024);
-        g.bench_with_input(BenchmarkId::new("ztp_4cov_fit_and_variance", n), &d, |b, d| {
-            b.iter(|| {
-                let f = CountModel::params(Family::ZtPoisson).covariates(&["x1", "x2", "x3", "x4"]).fit(black_box(d)).unwrap();
-                black_box(f.estimate.se)
-            })
-        });
+        g.bench_with_input(
+            BenchmarkId::new("ztp_4cov_fit_and_variance", n),
+            &d,
+            |b, d| {
+                b.iter(|| {
+                    let f = CountModel::params(Family::ZtPoisson)
+                        .covariates(&["x1", "x2", "x3", "x4"])
+                        .fit(black_box(d))
+                        .unwrap();
+                    black_box(f.estimate.se)
+                })
+            },
+        );
     }
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/counts/netherlandsimmigrant.csv")).unwrap();
-    let opts = ReadOptions { count_column: Some("capture".into()), ..Default::default() };
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/counts/netherlandsimmigrant.csv"
+    ))
+    .unwrap();
+    let opts = ReadOptions {
+        count_column: Some("capture".into()),
+        ..Default::default()
+    };
     let d = read_counts_str(&text, "netherlandsimmigrant", &opts).unwrap();
-    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(&d).unwrap();
-    for reps in [1000usize] {
-        g.bench_with_input(BenchmarkId::new("bootstrap_nonparametric", reps), &reps, |b, &reps| {
-            b.iter(|| black_box(bootstrap(&fit, &Bootstrap::new(BootType::NonParametric, reps, 1)).unwrap().estimate.se))
-        });
+    let fit = CountModel::params(Family::ZtPoisson)
+        .covariates(&["gender", "age", "nation"])
+        .fit(&d)
+        .unwrap();
+    for reps in [200usize, 1000] {
+        g.bench_with_input(
+            BenchmarkId::new("bootstrap_nonparametric", reps),
+            &reps,
+            |b, &reps| {
+                b.iter(|| {
+                    black_box(
+                        bootstrap(&fit, &Bootstrap::new(BootType::NonParametric, reps, 1))
+                            .unwrap()
+                            .estimate
+                            .se,
+                    )
+                })
+            },
+        );
     }
     g.finish();
 }

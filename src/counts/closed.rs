@@ -6,14 +6,28 @@ use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate};
 
 fn f12(data: &CountData) -> (f64, f64, f64) {
-    (data.frequency_of(1) as f64, data.frequency_of(2) as f64, data.observed() as f64)
+    (
+        data.frequency_of(1) as f64,
+        data.frequency_of(2) as f64,
+        data.observed() as f64,
+    )
 }
 
 fn finish(method: &str, n: f64, var: f64, observed: f64, level: f64) -> Result<Estimate> {
     let se = var.sqrt();
-    Ok(Estimate::new(method, method, n, se, ci::log_normal(n, se, observed, level), observed as u64)
-        .with_other_interval(ci::wald(n, se, observed, level))
-        .with_assumptions(&[Assumption::ClosedPopulation, Assumption::LowCountsInformative]))
+    Ok(Estimate::new(
+        method,
+        method,
+        n,
+        se,
+        ci::log_normal(n, se, observed, level),
+        observed as u64,
+    )
+    .with_other_interval(ci::wald(n, se, observed, level))
+    .with_assumptions(&[
+        Assumption::ClosedPopulation,
+        Assumption::LowCountsInformative,
+    ]))
 }
 
 /// Chao's (1987) lower bound with its variance and log-normal interval.
@@ -43,7 +57,9 @@ pub fn chao_lower_bound(data: &CountData, level: f64) -> Result<Estimate> {
     ci::check_level(level)?;
     let (f1, f2, n) = f12(data);
     if f2 == 0.0 {
-        return Err(Error::no_estimate("Chao's lower bound needs units seen twice (f2 = 0); use the bias-corrected form"));
+        return Err(Error::no_estimate(
+            "Chao's lower bound needs units seen twice (f2 = 0); use the bias-corrected form",
+        ));
     }
     let r = f1 / f2;
     let var = f2 * (r.powi(4) / 4.0 + r.powi(3) + r * r / 2.0);
@@ -102,7 +118,9 @@ pub fn zelterman(data: &CountData, level: f64) -> Result<Estimate> {
     ci::check_level(level)?;
     let (f1, f2, n) = f12(data);
     if f1 == 0.0 || f2 == 0.0 {
-        return Err(Error::no_estimate("Zelterman's estimator needs units seen once and twice (f1, f2 > 0)"));
+        return Err(Error::no_estimate(
+            "Zelterman's estimator needs units seen once and twice (f1, f2 > 0)",
+        ));
     }
     let lam = 2.0 * f2 / f1;
     let e = (-lam).exp();

@@ -32,9 +32,9 @@ fn columns(data: &CountData, covs: &[String]) -> Result<(Vec<String>, Vec<Vec<f6
     let mut names = vec!["(Intercept)".to_string()];
     let mut cols = vec![vec![1.0; n]];
     for c in covs {
-        let cov = data
-            .covariate(c)
-            .ok_or_else(|| Error::param("covariates", c, "names of covariate columns in the data"))?;
+        let cov = data.covariate(c).ok_or_else(|| {
+            Error::param("covariates", c, "names of covariate columns in the data")
+        })?;
         match &cov.values {
             CovariateValues::Numeric(v) => {
                 names.push(c.clone());
@@ -43,7 +43,12 @@ fn columns(data: &CountData, covs: &[String]) -> Result<(Vec<String>, Vec<Vec<f6
             CovariateValues::Categorical { levels, codes } => {
                 for (l, level) in levels.iter().enumerate().skip(1) {
                     names.push(format!("{c}{level}"));
-                    cols.push(codes.iter().map(|&k| if k as usize == l { 1.0 } else { 0.0 }).collect());
+                    cols.push(
+                        codes
+                            .iter()
+                            .map(|&k| if k as usize == l { 1.0 } else { 0.0 })
+                            .collect(),
+                    );
                 }
             }
         }
@@ -94,7 +99,12 @@ impl Design {
             if self.w[i] <= 0.0 {
                 continue;
             }
-            let key: Vec<u64> = self.xrow(i).iter().chain(self.zrow(i)).map(|v| v.to_bits()).collect();
+            let key: Vec<u64> = self
+                .xrow(i)
+                .iter()
+                .chain(self.zrow(i))
+                .map(|v| v.to_bits())
+                .collect();
             match map.get(&(self.y[i], key.clone())) {
                 Some(&j) => out.w[j] += self.w[i],
                 None => {
@@ -134,8 +144,18 @@ impl Design {
     /// Linear predictors of row i.
     #[inline]
     pub fn etas(&self, i: usize, beta: &[f64]) -> (f64, f64) {
-        let e1 = self.xrow(i).iter().zip(&beta[..self.p1]).map(|(a, b)| a * b).sum();
-        let e2 = self.zrow(i).iter().zip(&beta[self.p1..]).map(|(a, b)| a * b).sum();
+        let e1 = self
+            .xrow(i)
+            .iter()
+            .zip(&beta[..self.p1])
+            .map(|(a, b)| a * b)
+            .sum();
+        let e2 = self
+            .zrow(i)
+            .iter()
+            .zip(&beta[self.p1..])
+            .map(|(a, b)| a * b)
+            .sum();
         (e1, e2)
     }
 }

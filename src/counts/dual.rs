@@ -18,7 +18,11 @@ pub(crate) struct D2 {
 impl D2 {
     /// A constant.
     pub fn c(v: f64) -> Self {
-        D2 { v, g: [0.0; 2], h: [0.0; 3] }
+        D2 {
+            v,
+            g: [0.0; 2],
+            h: [0.0; 3],
+        }
     }
 
     /// The variable `i` (0 or 1) at value `v`.
@@ -56,7 +60,11 @@ impl D2 {
     /// ln(1 + eˣ), computed stably.
     pub fn softplus(self) -> Self {
         let x = self.v;
-        let f = if x > 30.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() };
+        let f = if x > 30.0 {
+            x + (-x).exp().ln_1p()
+        } else {
+            x.exp().ln_1p()
+        };
         let s = 1.0 / (1.0 + (-x).exp());
         self.chain(f, s, s * (1.0 - s))
     }
@@ -71,7 +79,11 @@ impl D2 {
     /// ln(1 − e⁻ˣ) for x > 0, computed stably.
     pub fn log1mexp(self) -> Self {
         let x = self.v;
-        let f = if x < std::f64::consts::LN_2 { (-(-x).exp_m1()).ln() } else { (-(-x).exp()).ln_1p() };
+        let f = if x < std::f64::consts::LN_2 {
+            (-(-x).exp_m1()).ln()
+        } else {
+            (-(-x).exp()).ln_1p()
+        };
         // f' = 1/(eˣ − 1), f'' = −eˣ/(eˣ − 1)²
         let em1 = x.exp_m1();
         let d1 = 1.0 / em1;
@@ -126,7 +138,11 @@ impl Neg for D2 {
     type Output = D2;
     #[inline]
     fn neg(self) -> D2 {
-        D2 { v: -self.v, g: [-self.g[0], -self.g[1]], h: [-self.h[0], -self.h[1], -self.h[2]] }
+        D2 {
+            v: -self.v,
+            g: [-self.g[0], -self.g[1]],
+            h: [-self.h[0], -self.h[1], -self.h[2]],
+        }
     }
 }
 
@@ -211,8 +227,10 @@ mod tests {
 
     #[test]
     fn derivatives_match_finite_differences() {
-        let f = |a: D2, b: D2| (a.exp() * b.logistic() + a.softplus()).ln() - (a.exp() + b.exp()).log1mexp()
-            + a.exp().log_p_ge2_pois() / (b * b + 1.0);
+        let f = |a: D2, b: D2| {
+            (a.exp() * b.logistic() + a.softplus()).ln() - (a.exp() + b.exp()).log1mexp()
+                + a.exp().log_p_ge2_pois() / (b * b + 1.0)
+        };
         let (x, y) = (0.3, -0.7);
         let d = f(D2::var(x, 0), D2::var(y, 1));
         let n = num(|a, b| f(D2::c(a), D2::c(b)).v, x, y);

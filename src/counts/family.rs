@@ -15,7 +15,7 @@ pub(crate) fn ln_factorial(y: u64) -> f64 {
 /// ln Γ(x) with a table for the integer arguments 1..=1024 (ln k! of the counts).
 fn ln_gamma(x: f64) -> f64 {
     static T: OnceLock<Vec<f64>> = OnceLock::new();
-    if x >= 1.0 && x <= 1024.0 && x.fract() == 0.0 {
+    if (1.0..=1024.0).contains(&x) && x.fract() == 0.0 {
         let t = T.get_or_init(|| (0..=1024).map(|k| statrs_ln_gamma(k as f64)).collect());
         t[x as usize]
     } else {
@@ -137,8 +137,8 @@ impl Family {
     fn base(self) -> Base {
         use Family::*;
         match self {
-            ZtPoisson | ZotPoisson | ZtoiPoisson | OiztPoisson | Zelterman | Chao | ZtHurdlePoisson
-            | HurdleZtPoisson => Base::Poisson,
+            ZtPoisson | ZotPoisson | ZtoiPoisson | OiztPoisson | Zelterman | Chao
+            | ZtHurdlePoisson | HurdleZtPoisson => Base::Poisson,
             ZtGeom | ZotGeom | ZtoiGeom | OiztGeom | ZtHurdleGeom | HurdleZtGeom => Base::Geom,
             ZtNegBin | ZotNegBin => Base::NegBin,
         }
@@ -175,7 +175,10 @@ impl Family {
     }
 
     fn zot(self) -> bool {
-        matches!(self, Family::ZotPoisson | Family::ZotNegBin | Family::ZotGeom)
+        matches!(
+            self,
+            Family::ZotPoisson | Family::ZotNegBin | Family::ZotGeom
+        )
     }
 
     /// λ as a dual number.
@@ -260,10 +263,18 @@ impl Family {
         match self {
             Zelterman | Chao => {
                 // P(y = 2 | y ∈ {1,2}) = (λ/2)/(1 + λ/2) = logistic(η)
-                if y == 2 { e1 - e1.softplus() } else { -e1.softplus() }
+                if y == 2 {
+                    e1 - e1.softplus()
+                } else {
+                    -e1.softplus()
+                }
             }
-            ZtPoisson | ZtGeom | ZtNegBin => self.base_log_p(y, e1, e2) - self.base_log_1mp0(e1, e2),
-            ZotPoisson | ZotGeom | ZotNegBin => self.base_log_p(y, e1, e2) - self.base_log_1mp01(e1, e2),
+            ZtPoisson | ZtGeom | ZtNegBin => {
+                self.base_log_p(y, e1, e2) - self.base_log_1mp0(e1, e2)
+            }
+            ZotPoisson | ZotGeom | ZotNegBin => {
+                self.base_log_p(y, e1, e2) - self.base_log_1mp01(e1, e2)
+            }
             ZtoiPoisson | ZtoiGeom => {
                 let om = e2.logistic();
                 let pzt = self.base_log_p(y, e1, e2) - self.base_log_1mp0(e1, e2);
@@ -387,7 +398,9 @@ impl Family {
         let (e1, e2) = (D2::c(eta1), D2::c(eta2));
         use Family::*;
         match self {
-            Zelterman | Chao => (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2)).v.exp(),
+            Zelterman | Chao => (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2))
+                .v
+                .exp(),
             _ if self.zot() => {
                 if k < 2 {
                     0.0
@@ -412,10 +425,13 @@ impl Family {
             return p0;
         }
         let zt = match self {
-            Family::Chao | Family::Zelterman => {
-                (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2)).v.exp()
-            }
-            _ if self.zot() => (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2)).v.exp(),
+            Family::Chao | Family::Zelterman => (self.base_log_p(k, e1, e2)
+                - self.base_log_1mp0(e1, e2))
+            .v
+            .exp(),
+            _ if self.zot() => (self.base_log_p(k, e1, e2) - self.base_log_1mp0(e1, e2))
+                .v
+                .exp(),
             _ => self.loglik(k, e1, e2).v.exp(),
         };
         (1.0 - p0) * zt

@@ -44,13 +44,24 @@ use crate::error::Result;
 /// error, a degenerate one carries warnings in its estimate (see [`CountFit::degenerate`]).
 ///
 /// This is the call the `estimate` binary makes on count input.
-pub fn fit_all(data: &CountData, covariates: &[String], level: f64) -> Vec<(String, Result<CountFit>)> {
+pub fn fit_all(
+    data: &CountData,
+    covariates: &[String],
+    level: f64,
+) -> Vec<(String, Result<CountFit>)> {
     let mut out = Vec::new();
-    let sets: Vec<&[String]> = if covariates.is_empty() { vec![&[]] } else { vec![&[], covariates] };
+    let sets: Vec<&[String]> = if covariates.is_empty() {
+        vec![&[]]
+    } else {
+        vec![&[], covariates]
+    };
     for fam in Family::ALL {
         for covs in &sets {
             let label = fit::model_label(fam, covs);
-            let r = CountModel::params(fam).covariates(covs).level(level).fit(data);
+            let r = CountModel::params(fam)
+                .covariates(covs)
+                .level(level)
+                .fit(data);
             out.push((label, r));
         }
     }

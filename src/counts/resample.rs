@@ -30,12 +30,21 @@ use std::collections::HashMap;
 /// # References
 /// Zeileis (2006) J. Stat. Softw. 16(9); singleRcapture `redoPopEstimation(fit, cov =
 /// vcovHC(fit))`.
-pub fn robust_variance(fit: &CountFit, data: &CountData, cluster: Option<&str>) -> Result<Estimate> {
-    let second = fit.family.second_parameter().map(|_| fit.second_covariates.as_slice());
+pub fn robust_variance(
+    fit: &CountFit,
+    data: &CountData,
+    cluster: Option<&str>,
+) -> Result<Estimate> {
+    let second = fit
+        .family
+        .second_parameter()
+        .map(|_| fit.second_covariates.as_slice());
     let d = Design::rows(data, &fit.covariates, second)?;
     let labels: Option<Vec<String>> = match cluster {
         Some(c) => {
-            let cov = data.covariate(c).ok_or_else(|| Error::param("cluster", c, "the name of a covariate column"))?;
+            let cov = data
+                .covariate(c)
+                .ok_or_else(|| Error::param("cluster", c, "the name of a covariate column"))?;
             Some((0..data.n_rows()).map(|i| cov.values.label(i)).collect())
         }
         None => None,
@@ -59,7 +68,9 @@ pub fn robust_variance(fit: &CountFit, data: &CountData, cluster: Option<&str>) 
         }
         match &labels {
             Some(lab) => {
-                let e = sums.entry(lab[i].clone()).or_insert_with(|| DVector::zeros(p));
+                let e = sums
+                    .entry(lab[i].clone())
+                    .or_insert_with(|| DVector::zeros(p));
                 *e += s * d.w[i];
             }
             None => meat += &s * s.transpose() * d.w[i],
@@ -78,7 +89,13 @@ pub fn robust_variance(fit: &CountFit, data: &CountData, cluster: Option<&str>) 
     e.interval = ci::log_normal(pv.n_hat, se, n, level);
     e.dark_figure_interval = e.interval.shifted(n);
     e.other_intervals = vec![ci::wald(pv.n_hat, se, n, level)];
-    e.model = format!("{} [{}]", e.model, cluster.map(|c| format!("cluster-robust by {c}")).unwrap_or("sandwich HC0".into()));
+    e.model = format!(
+        "{} [{}]",
+        e.model,
+        cluster
+            .map(|c| format!("cluster-robust by {c}"))
+            .unwrap_or("sandwich HC0".into())
+    );
     Ok(e)
 }
 
@@ -124,7 +141,12 @@ pub struct Bootstrap {
 impl Bootstrap {
     /// `replicates` replicates of `kind` with percentile intervals.
     pub fn new(kind: BootType, replicates: usize, seed: u64) -> Self {
-        Bootstrap { kind, ci: BootCi::Percentile, replicates, seed }
+        Bootstrap {
+            kind,
+            ci: BootCi::Percentile,
+            replicates,
+            seed,
+        }
     }
 }
 
@@ -194,7 +216,9 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
     let n_obs: f64 = d.w.iter().sum();
     let n_hat = fit.estimate.n_hat;
     if !n_hat.is_finite() {
-        return Err(Error::no_estimate("the fitted N̂ is not finite: nothing to bootstrap"));
+        return Err(Error::no_estimate(
+            "the fitted N̂ is not finite: nothing to bootstrap",
+        ));
     }
     let model = CountModel {
         start: Some(fit.coefficients.clone()),
@@ -235,7 +259,9 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
         let design = match b.kind {
             BootType::NonParametric => with_weights(d, draw(&mut rng, &cum_w, n_obs as u64)),
             BootType::SemiParametric => {
-                let m = Binomial::new(n_hat.round() as u64, (n_obs / n_hat).min(1.0)).ok()?.sample(&mut rng);
+                let m = Binomial::new(n_hat.round() as u64, (n_obs / n_hat).min(1.0))
+                    .ok()?
+                    .sample(&mut rng);
                 with_weights(d, draw(&mut rng, &cum_w, m))
             }
             BootType::Parametric => {
@@ -251,8 +277,14 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
                     }
                 }
                 let mut keys: Vec<_> = cells.into_iter().collect();
-                keys.sort_by(|a, b| a.0.cmp(&b.0));
-                let mut nd = Design { p1: d.p1, p2: d.p2, names1: d.names1.clone(), names2: d.names2.clone(), ..Default::default() };
+                keys.sort_by_key(|a| a.0);
+                let mut nd = Design {
+                    p1: d.p1,
+                    p2: d.p2,
+                    names1: d.names1.clone(),
+                    names2: d.names2.clone(),
+                    ..Default::default()
+                };
                 for ((i, k), w) in keys {
                     nd.y.push(k);
                     nd.w.push(w);
@@ -266,14 +298,19 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
             return None;
         }
         let f = model.fit_design(design).ok()?;
-        f.estimate.n_hat.is_finite().then_some((f.estimate.n_hat, f.degenerate))
+        f.estimate
+            .n_hat
+            .is_finite()
+            .then_some((f.estimate.n_hat, f.degenerate))
     };
     let reps: Vec<Option<(f64, bool)>> = (0..b.replicates).into_par_iter().map(one).collect();
     let failed = reps.iter().filter(|r| r.is_none()).count();
     let degenerate = reps.iter().flatten().filter(|r| r.1).count();
     let values: Vec<f64> = reps.iter().flatten().map(|r| r.0).collect();
     if values.len() < 2 {
-        return Err(Error::no_estimate("fewer than 2 bootstrap replicates could be refitted"));
+        return Err(Error::no_estimate(
+            "fewer than 2 bootstrap replicates could be refitted",
+        ));
     }
     let mean = values.iter().sum::<f64>() / values.len() as f64;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64;
@@ -283,7 +320,11 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
     let level = fit.estimate.interval.level;
     let a = (1.0 - level) / 2.0;
     let (lower, upper, method) = match b.ci {
-        BootCi::Percentile => (quantile7(&sorted, a), quantile7(&sorted, 1.0 - a), IntervalMethod::BootstrapPercentile),
+        BootCi::Percentile => (
+            quantile7(&sorted, a),
+            quantile7(&sorted, 1.0 - a),
+            IntervalMethod::BootstrapPercentile,
+        ),
         BootCi::Normal => {
             let w = ci::wald(n_hat, se, n_obs, level);
             (w.lower, w.upper, IntervalMethod::BootstrapNormal)
@@ -294,7 +335,12 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
             IntervalMethod::BootstrapBasic,
         ),
     };
-    let interval = Interval { lower, upper, level, method };
+    let interval = Interval {
+        lower,
+        upper,
+        level,
+        method,
+    };
     let mut e = fit.estimate.clone();
     e.se = se;
     e.interval = interval;
@@ -308,6 +354,43 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
             ),
         });
     }
-    Ok(BootResult { estimate: e, replicates: values, failed, degenerate })
+    Ok(BootResult {
+        estimate: e,
+        replicates: values,
+        failed,
+        degenerate,
+    })
 }
 
+impl std::fmt::Display for BootResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "bootstrap: {} replicates ({} failed, {} degenerate)",
+            self.replicates.len() + self.failed,
+            self.failed,
+            self.degenerate
+        )?;
+        write!(f, "{}", self.estimate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_type7_matches_r() {
+        // quantile(1:10, c(.025, .5, .975)) = 1.225 5.5 9.775
+        let v: Vec<f64> = (1..=10).map(|x| x as f64).collect();
+        assert!((quantile7(&v, 0.025) - 1.225).abs() < 1e-12);
+        assert!((quantile7(&v, 0.5) - 5.5).abs() < 1e-12);
+        assert!((quantile7(&v, 0.975) - 9.775).abs() < 1e-12);
+    }
+
+    #[test]
+    fn replicate_streams_differ() {
+        assert_ne!(mix(1, 0), mix(1, 1));
+        assert_ne!(mix(1, 0), mix(2, 0));
+    }
+}
