@@ -381,6 +381,20 @@ pub struct CountFit {
 /// singleRcapture 0.2.3 `estimatePopsize` (analytic `popVar`, `covType = "observedInform"`
 /// with the Fisher fallback); van der Heijden et al. (2003) Statistical Modelling 3,
 /// 305-322.
+///
+/// # Examples
+/// ```
+/// use darkfigure::counts::{CountModel, Family};
+/// use darkfigure::data::csv_io::{ReadOptions, read_counts_str};
+/// let csv = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/counts/netherlandsimmigrant.csv"));
+/// let opts = ReadOptions { count_column: Some("capture".into()), ..Default::default() };
+/// let d = read_counts_str(csv, "netherlandsimmigrant", &opts)?;
+/// let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(&d)?;
+/// assert!((fit.estimate.n_hat - 12690.353652568).abs() < 1e-5);   // van der Heijden et al. (2003)
+/// assert!((fit.estimate.se - 2808.168836225).abs() < 1e-5);
+/// assert!((fit.coefficient("gendermale").unwrap() - 0.397179258670).abs() < 1e-8);
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountModel {
     /// The family.
