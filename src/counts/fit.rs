@@ -614,16 +614,33 @@ impl CountModel {
             .chain(&design.names2)
             .cloned()
             .collect();
+        // A coefficient is unidentified when its uncertainty moves the linear predictor of
+        // a typical unit by more than 50 (root-mean-square of its column as the scale).
+        let wsum: f64 = design.w.iter().sum();
+        let scale = |j: usize| -> f64 {
+            let ss: f64 = (0..design.n())
+                .map(|i| {
+                    let v = if j < design.p1 {
+                        design.xrow(i)[j]
+                    } else {
+                        design.zrow(i)[j - design.p1]
+                    };
+                    design.w[i] * v * v
+                })
+                .sum();
+            (ss / wsum).sqrt()
+        };
         let unidentified: Vec<String> = names
             .iter()
             .zip(&std_errors)
-            .filter(|(_, s)| **s > 100.0 || !s.is_finite())
-            .map(|(n, _)| n.clone())
+            .enumerate()
+            .filter(|(j, (_, s))| !s.is_finite() || **s * scale(*j) > 50.0)
+            .map(|(_, (n, _))| n.clone())
             .collect();
         if !unidentified.is_empty() {
             warnings.push(Warning::Other {
                 message: format!(
-                    "coefficients not identified (standard error above 100): {}",
+                    "coefficients not identified (standard error × column scale above 50): {}",
                     unidentified.join(", ")
                 ),
             });
