@@ -671,3 +671,28 @@ fn frequency_csv_input() {
     close("SE", f.estimate.se, r["N_se"].as_f64().unwrap(), 1e-9);
     close("BIC", f.bic(), r["BIC"].as_f64().unwrap(), 1e-9);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// N̂ ≥ n, SE ≥ 0 and the intervals contain N̂ for every non-degenerate fit of a
+        /// random frequency table.
+        #[test]
+        fn n_hat_at_least_observed(f1 in 1u64..500, f2 in 1u64..200, f3 in 0u64..60, f4 in 0u64..20) {
+            let d = CountData::from_frequency_table(&[(1, f1), (2, f2), (3, f3), (4, f4)]).unwrap();
+            for fam in [Family::ZtPoisson, Family::ZtGeom, Family::Chao, Family::Zelterman, Family::OiztPoisson] {
+                if let Ok(fit) = CountModel::params(fam).fit(&d)
+                    && !fit.degenerate
+                {
+                    let e = &fit.estimate;
+                    prop_assert!(e.n_hat >= d.observed() as f64 - 1e-9, "{fam}: {}", e.n_hat);
+                    prop_assert!(e.se >= 0.0);
+                    prop_assert!(e.interval.contains(e.n_hat) && e.other_intervals[0].contains(e.n_hat));
+                }
+            }
+        }
+    }
+}
