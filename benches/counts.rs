@@ -78,7 +78,7 @@ fn bench(c: &mut Criterion) {
         .covariates(&["gender", "age", "nation"])
         .fit(&d)
         .unwrap();
-    for reps in [1000usize] {
+    for reps in [200usize, 1000] {
         g.bench_with_input(
             BenchmarkId::new("bootstrap_nonparametric", reps),
             &reps,

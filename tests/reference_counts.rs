@@ -14,7 +14,10 @@ use serde_json::Value;
 use std::sync::OnceLock;
 
 fn fixture(name: &str) -> String {
-    let p = format!("{}/tests/fixtures/counts/{name}", env!("CARGO_MANIFEST_DIR"));
+    let p = format!(
+        "{}/tests/fixtures/counts/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
@@ -24,8 +27,15 @@ fn reference() -> &'static Value {
 }
 
 fn dataset(name: &str) -> CountData {
-    let col = if name == "netherlandsimmigrant" { "capture" } else { "TOTAL_SUB" };
-    let opts = ReadOptions { count_column: Some(col.into()), ..Default::default() };
+    let col = if name == "netherlandsimmigrant" {
+        "capture"
+    } else {
+        "TOTAL_SUB"
+    };
+    let opts = ReadOptions {
+        count_column: Some(col.into()),
+        ..Default::default()
+    };
     read_counts_str(&fixture(&format!("{name}.csv")), name, &opts).unwrap()
 }
 
@@ -61,7 +71,10 @@ fn near(what: &str, got: f64, want: f64, rtol: f64) -> Result<(), String> {
     if (got - want).abs() <= rtol * want.abs().max(1.0) {
         Ok(())
     } else {
-        Err(format!("{what}: got {got}, reference {want} (rel. diff {:.2e})", (got - want).abs() / want.abs()))
+        Err(format!(
+            "{what}: got {got}, reference {want} (rel. diff {:.2e})",
+            (got - want).abs() / want.abs()
+        ))
     }
 }
 
@@ -69,7 +82,9 @@ fn fit_key(key: &str) -> (String, Family, Vec<String>, darkfigure::Result<CountF
     let parts: Vec<&str> = key.split("__").collect();
     let fam = Family::from_label(parts[1]).unwrap();
     let covs = covariates(parts[0], parts[2]);
-    let r = CountModel::params(fam).covariates(&covs).fit(data(parts[0]));
+    let r = CountModel::params(fam)
+        .covariates(&covs)
+        .fit(data(parts[0]));
     (parts[0].to_string(), fam, covs, r)
 }
 
@@ -118,26 +133,83 @@ fn check_fit(key: &str, r: &Value, fit: &CountFit) -> Vec<String> {
         }
     };
     for (name, want) in r["coefficients"].as_object().unwrap() {
-        let got = fit.coefficient(name).unwrap_or_else(|| panic!("{key}: no coefficient {name}"));
-        close(&format!("{key} coef {name}"), got, want.as_f64().unwrap(), tol);
+        let got = fit
+            .coefficient(name)
+            .unwrap_or_else(|| panic!("{key}: no coefficient {name}"));
+        close(
+            &format!("{key} coef {name}"),
+            got,
+            want.as_f64().unwrap(),
+            tol,
+        );
     }
     for (name, want) in r["std_errors"].as_object().unwrap() {
         let got = fit.std_error(name).unwrap();
-        close(&format!("{key} se {name}"), got, want.as_f64().unwrap(), tol);
+        close(
+            &format!("{key} se {name}"),
+            got,
+            want.as_f64().unwrap(),
+            tol,
+        );
     }
     let e = &fit.estimate;
-    close(&format!("{key} N"), e.n_hat, r["N_hat"].as_f64().unwrap(), tol);
+    close(
+        &format!("{key} N"),
+        e.n_hat,
+        r["N_hat"].as_f64().unwrap(),
+        tol,
+    );
     close(&format!("{key} SE"), e.se, r["N_se"].as_f64().unwrap(), tol);
     let ln = &r["N_confint"]["logNormal"];
-    close(&format!("{key} lnorm lo"), e.interval.lower, ln["lowerBound"].as_f64().unwrap(), tol);
-    close(&format!("{key} lnorm hi"), e.interval.upper, ln["upperBound"].as_f64().unwrap(), tol);
+    close(
+        &format!("{key} lnorm lo"),
+        e.interval.lower,
+        ln["lowerBound"].as_f64().unwrap(),
+        tol,
+    );
+    close(
+        &format!("{key} lnorm hi"),
+        e.interval.upper,
+        ln["upperBound"].as_f64().unwrap(),
+        tol,
+    );
     let no = &r["N_confint"]["normal"];
-    close(&format!("{key} normal lo"), e.other_intervals[0].lower, no["lowerBound"].as_f64().unwrap(), tol);
-    close(&format!("{key} normal hi"), e.other_intervals[0].upper, no["upperBound"].as_f64().unwrap(), tol);
-    close(&format!("{key} logLik"), fit.log_lik, r["logLik"].as_f64().unwrap(), tol);
-    close(&format!("{key} AIC"), fit.aic(), r["AIC"].as_f64().unwrap(), tol);
-    close(&format!("{key} BIC"), fit.bic(), r["BIC"].as_f64().unwrap(), tol);
-    close(&format!("{key} logLik (1e-10)"), fit.log_lik, r["logLik"].as_f64().unwrap(), 1e-10);
+    close(
+        &format!("{key} normal lo"),
+        e.other_intervals[0].lower,
+        no["lowerBound"].as_f64().unwrap(),
+        tol,
+    );
+    close(
+        &format!("{key} normal hi"),
+        e.other_intervals[0].upper,
+        no["upperBound"].as_f64().unwrap(),
+        tol,
+    );
+    close(
+        &format!("{key} logLik"),
+        fit.log_lik,
+        r["logLik"].as_f64().unwrap(),
+        tol,
+    );
+    close(
+        &format!("{key} AIC"),
+        fit.aic(),
+        r["AIC"].as_f64().unwrap(),
+        tol,
+    );
+    close(
+        &format!("{key} BIC"),
+        fit.bic(),
+        r["BIC"].as_f64().unwrap(),
+        tol,
+    );
+    close(
+        &format!("{key} logLik (1e-10)"),
+        fit.log_lik,
+        r["logLik"].as_f64().unwrap(),
+        1e-10,
+    );
     bad
 }
 
@@ -173,11 +245,20 @@ fn regular_fits_match_singlercapture() {
         }
         let (_, _, _, r) = fit_key(&key);
         let fit = r.unwrap_or_else(|e| panic!("{key}: {e}"));
-        assert!(!fit.degenerate, "{key}: flagged {:?}", fit.estimate.warnings);
+        assert!(
+            !fit.degenerate,
+            "{key}: flagged {:?}",
+            fit.estimate.warnings
+        );
         bad.extend(check_fit(&key, &reference()["fits"][&key], &fit));
         checked += 1;
     }
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     assert_eq!(checked, 46);
 }
 
@@ -199,7 +280,10 @@ fn degenerate_fits_are_flagged() {
 #[test]
 fn van_der_heijden_2003() {
     let d = data("netherlandsimmigrant");
-    let with = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(d).unwrap();
+    let with = CountModel::params(Family::ZtPoisson)
+        .covariates(&["gender", "age", "nation"])
+        .fit(d)
+        .unwrap();
     assert_eq!(with.estimate.n_hat.round(), 12690.0); // 12,690.35: "12,691" in the paper
     let without = CountModel::params(Family::ZtPoisson).fit(d).unwrap();
     assert_eq!(without.estimate.n_hat.round(), 7080.0);
@@ -211,11 +295,28 @@ fn closed_forms_equal_intercept_only_models() {
         let d = data(name);
         let f = &reference()["fits"];
         let chao = counts::chao_lower_bound(d, 0.95).unwrap();
-        close(&format!("{name} chao"), chao.n_hat, f[format!("{name}__chao__intercept")]["N_hat"].as_f64().unwrap(), 1e-9);
+        close(
+            &format!("{name} chao"),
+            chao.n_hat,
+            f[format!("{name}__chao__intercept")]["N_hat"]
+                .as_f64()
+                .unwrap(),
+            1e-9,
+        );
         let z = counts::zelterman(d, 0.95).unwrap();
         let r = &f[format!("{name}__zelterman__intercept")];
-        close(&format!("{name} zelterman"), z.n_hat, r["N_hat"].as_f64().unwrap(), 1e-9);
-        close(&format!("{name} zelterman se"), z.se, r["N_se"].as_f64().unwrap(), 1e-9);
+        close(
+            &format!("{name} zelterman"),
+            z.n_hat,
+            r["N_hat"].as_f64().unwrap(),
+            1e-9,
+        );
+        close(
+            &format!("{name} zelterman se"),
+            z.se,
+            r["N_se"].as_f64().unwrap(),
+            1e-9,
+        );
         let bc = counts::chao_bias_corrected(d, 0.95).unwrap();
         assert!(bc.n_hat < chao.n_hat && bc.n_hat > d.observed() as f64);
     }
@@ -224,7 +325,12 @@ fn closed_forms_equal_intercept_only_models() {
 #[test]
 fn frequency_table_gives_the_unit_level_fit() {
     let d = data("netherlandsimmigrant");
-    let t: Vec<(u64, u64)> = d.frequency_table().iter().enumerate().map(|(k, &f)| (k as u64 + 1, f)).collect();
+    let t: Vec<(u64, u64)> = d
+        .frequency_table()
+        .iter()
+        .enumerate()
+        .map(|(k, &f)| (k as u64 + 1, f))
+        .collect();
     let ft = CountData::from_frequency_table(&t).unwrap();
     for fam in [Family::ZtPoisson, Family::ZtGeom, Family::OiztPoisson] {
         let a = CountModel::params(fam).fit(d).unwrap();
@@ -266,13 +372,24 @@ fn survey() {
 /// rounds the statistics to 2 decimals, so they are compared to ±0.005).
 #[test]
 fn goodness_of_fit_matches() {
-    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(data("netherlandsimmigrant")).unwrap();
+    let fit = CountModel::params(Family::ZtPoisson)
+        .covariates(&["gender", "age", "nation"])
+        .fit(data("netherlandsimmigrant"))
+        .unwrap();
     let m = counts::marginal_freq(&fit);
     let t = m.gof(Some(1.0)).unwrap();
     let r = &reference()["gof_netherlandsimmigrant_ztpoisson_gender_age_nation"]["test"];
     let stats = r["Test statistics"].as_array().unwrap();
-    assert!((t.chi2 - stats[0].as_f64().unwrap()).abs() <= 0.005 + 1e-9, "chi2 {}", t.chi2);
-    assert!((t.g - stats[1].as_f64().unwrap()).abs() <= 0.005 + 1e-9, "G {}", t.g);
+    assert!(
+        (t.chi2 - stats[0].as_f64().unwrap()).abs() <= 0.005 + 1e-9,
+        "chi2 {}",
+        t.chi2
+    );
+    assert!(
+        (t.g - stats[1].as_f64().unwrap()).abs() <= 0.005 + 1e-9,
+        "G {}",
+        t.g
+    );
     let p = r["P(>X^2)"].as_array().unwrap();
     assert!((t.p_chi2 / p[0].as_f64().unwrap() - 1.0).abs() < 0.05);
     assert!((t.p_g / p[1].as_f64().unwrap() - 1.0).abs() < 0.05);
@@ -286,7 +403,10 @@ fn goodness_of_fit_matches() {
 #[test]
 fn stratified_estimates_match() {
     let d = data("netherlandsimmigrant");
-    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(d).unwrap();
+    let fit = CountModel::params(Family::ZtPoisson)
+        .covariates(&["gender", "age", "nation"])
+        .fit(d)
+        .unwrap();
     let s = counts::stratify(&fit, d, "gender", 0.95).unwrap();
     let r = &reference()["strata_netherlandsimmigrant_ztpoisson_gender_age_nation_by_gender"];
     for (j, st) in s.iter().enumerate() {
@@ -298,19 +418,37 @@ fn stratified_estimates_match() {
         close("se", st.se, g("StdError"), 1e-6);
         close("normal lo", st.normal.lower, g("normalLowerBound"), 1e-6);
         close("normal hi", st.normal.upper, g("normalUpperBound"), 1e-6);
-        close("lnorm lo", st.log_normal.lower, g("logNormalLowerBound"), 1e-6);
-        close("lnorm hi", st.log_normal.upper, g("logNormalUpperBound"), 1e-6);
+        close(
+            "lnorm lo",
+            st.log_normal.lower,
+            g("logNormalLowerBound"),
+            1e-6,
+        );
+        close(
+            "lnorm hi",
+            st.log_normal.upper,
+            g("logNormalUpperBound"),
+            1e-6,
+        );
     }
 }
 
 #[test]
 fn sandwich_and_cluster_variances_are_sane() {
     let d = data("netherlandsimmigrant");
-    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(d).unwrap();
+    let fit = CountModel::params(Family::ZtPoisson)
+        .covariates(&["gender", "age", "nation"])
+        .fit(d)
+        .unwrap();
     let hc = counts::robust_variance(&fit, d, None).unwrap();
     assert_eq!(hc.n_hat, fit.estimate.n_hat);
     // the ZTP is overdispersed here: the sandwich SE exceeds the model-based one
-    assert!(hc.se > fit.estimate.se && hc.se < 3.0 * fit.estimate.se, "{} vs {}", hc.se, fit.estimate.se);
+    assert!(
+        hc.se > fit.estimate.se && hc.se < 3.0 * fit.estimate.se,
+        "{} vs {}",
+        hc.se,
+        fit.estimate.se
+    );
     let cl = counts::robust_variance(&fit, d, Some("nation")).unwrap();
     assert!(cl.se.is_finite() && cl.se > 0.0);
     assert!(counts::robust_variance(&fit, d, Some("nope")).is_err());
@@ -328,16 +466,30 @@ fn boot(fit: &CountFit, kind: counts::BootType, b: usize, seed: u64) -> counts::
 /// tolerances are 4 of those (200 on each limit, 12% on the SE).
 #[test]
 fn parametric_bootstrap_agrees_within_monte_carlo_error() {
-    let fit = CountModel::params(Family::ZtPoisson).fit(data("netherlandsimmigrant")).unwrap();
+    let fit = CountModel::params(Family::ZtPoisson)
+        .fit(data("netherlandsimmigrant"))
+        .unwrap();
     let r = &reference()["fits"]["netherlandsimmigrant__ztpoisson__intercept__boot_parametric"];
     let b = boot(&fit, counts::BootType::Parametric, 1000, 2024);
     assert_eq!(b.failed, 0);
     let se = r["N_se"].as_f64().unwrap();
-    assert!((b.estimate.se / se - 1.0).abs() < 0.12, "SE {} vs {se}", b.estimate.se);
+    assert!(
+        (b.estimate.se / se - 1.0).abs() < 0.12,
+        "SE {} vs {se}",
+        b.estimate.se
+    );
     let lo = r["N_confint"]["lowerBound"].as_f64().unwrap();
     let hi = r["N_confint"]["upperBound"].as_f64().unwrap();
-    assert!((b.estimate.interval.lower - lo).abs() < 200.0, "{} vs {lo}", b.estimate.interval.lower);
-    assert!((b.estimate.interval.upper - hi).abs() < 200.0, "{} vs {hi}", b.estimate.interval.upper);
+    assert!(
+        (b.estimate.interval.lower - lo).abs() < 200.0,
+        "{} vs {lo}",
+        b.estimate.interval.lower
+    );
+    assert!(
+        (b.estimate.interval.upper - hi).abs() < 200.0,
+        "{} vs {hi}",
+        b.estimate.interval.upper
+    );
 }
 
 /// The covariate model's bootstrap distributions have outlying replicates (sparse nation
@@ -346,24 +498,42 @@ fn parametric_bootstrap_agrees_within_monte_carlo_error() {
 /// 10,000) are compared, within 10% (several times their Monte-Carlo error).
 #[test]
 fn covariate_bootstrap_lower_limits_agree() {
-    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(data("netherlandsimmigrant")).unwrap();
+    let fit = CountModel::params(Family::ZtPoisson)
+        .covariates(&["gender", "age", "nation"])
+        .fit(data("netherlandsimmigrant"))
+        .unwrap();
     for (kind, key) in [
         (counts::BootType::Parametric, "parametric"),
         (counts::BootType::NonParametric, "nonparametric"),
         (counts::BootType::SemiParametric, "semiparametric"),
     ] {
-        let r = &reference()["fits"][format!("netherlandsimmigrant__ztpoisson__gender_age_nation__boot_{key}")];
+        let r = &reference()["fits"]
+            [format!("netherlandsimmigrant__ztpoisson__gender_age_nation__boot_{key}")];
         let lo = r["N_confint"]["lowerBound"].as_f64().unwrap();
         let b = boot(&fit, kind, 500, 7);
-        println!("{key}: {} {} se {} failed {} degenerate {}", b.estimate.interval.lower, b.estimate.interval.upper, b.estimate.se, b.failed, b.degenerate);
-        assert!((b.estimate.interval.lower / lo - 1.0).abs() < 0.10, "{key}: {} vs {lo}", b.estimate.interval.lower);
+        println!(
+            "{key}: {} {} se {} failed {} degenerate {}",
+            b.estimate.interval.lower,
+            b.estimate.interval.upper,
+            b.estimate.se,
+            b.failed,
+            b.degenerate
+        );
+        assert!(
+            (b.estimate.interval.lower / lo - 1.0).abs() < 0.10,
+            "{key}: {} vs {lo}",
+            b.estimate.interval.lower
+        );
         assert!(b.estimate.interval.upper > fit.estimate.n_hat);
     }
 }
 
 #[test]
 fn bootstrap_is_reproducible_on_any_thread_count() {
-    let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(data("netherlandsimmigrant")).unwrap();
+    let fit = CountModel::params(Family::ZtPoisson)
+        .covariates(&["gender", "age", "nation"])
+        .fit(data("netherlandsimmigrant"))
+        .unwrap();
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -384,7 +554,12 @@ fn bootstrap_is_reproducible_on_any_thread_count() {
 fn fit_all_runs_every_model() {
     for name in ["netherlandsimmigrant", "carcassubmission", "farmsubmission"] {
         let d = data(name);
-        let covs: Vec<String> = d.covariates().iter().map(|c| c.name.clone()).filter(|n| n != "reason").collect();
+        let covs: Vec<String> = d
+            .covariates()
+            .iter()
+            .map(|c| c.name.clone())
+            .filter(|n| n != "reason")
+            .collect();
         let t = std::time::Instant::now();
         let all = counts::fit_all(d, &covs, 0.95);
         assert_eq!(all.len(), 2 * Family::ALL.len());
@@ -392,7 +567,10 @@ fn fit_all_runs_every_model() {
             match r {
                 Ok(f) => {
                     assert_eq!(&f.estimate.model, label);
-                    assert!(f.degenerate || (f.estimate.n_hat.is_finite() && f.estimate.se.is_finite()), "{label}");
+                    assert!(
+                        f.degenerate || (f.estimate.n_hat.is_finite() && f.estimate.se.is_finite()),
+                        "{label}"
+                    );
                 }
                 Err(e) => println!("{name} {label}: {e}"),
             }
@@ -401,6 +579,120 @@ fn fit_all_runs_every_model() {
     }
     let all = counts::fit_all(data("netherlandsimmigrant"), &[], 0.95);
     assert_eq!(all.len(), Family::ALL.len());
-    let zt = all.iter().find(|(l, _)| l == "ztnegbin ~ 1").unwrap().1.as_ref().unwrap();
+    let zt = all
+        .iter()
+        .find(|(l, _)| l == "ztnegbin ~ 1")
+        .unwrap()
+        .1
+        .as_ref()
+        .unwrap();
     assert!(zt.degenerate);
+}
+
+/// The 100,000-unit synthetic size test (`singleRcapture-synthetic.json`, fits on
+/// `shared/data/synthetic/ztpois_100k_3cov_seed2024.csv`). The 4 MB data file is not
+/// copied into the fixtures, so this test is `#[ignore]`d and skips when the shared
+/// folder is absent; run with `--ignored`.
+#[test]
+#[ignore]
+fn synthetic_100k_matches() {
+    let path = "/work/shared/data/synthetic/ztpois_100k_3cov_seed2024.csv";
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("skipped: {path} not present");
+        return;
+    };
+    let r: Value = serde_json::from_str(&fixture("singleRcapture-synthetic.json")).unwrap();
+    let opts = ReadOptions {
+        count_column: Some("y".into()),
+        ..Default::default()
+    };
+    let d = read_counts_str(&text, "synthetic", &opts).unwrap();
+    for fam in ["ztpoisson", "ztgeom", "zelterman", "chao"] {
+        let f = CountModel::params(Family::from_label(fam).unwrap())
+            .covariates(&["x1", "x2", "x3"])
+            .fit(&d)
+            .unwrap();
+        let rf = &r[fam];
+        for (name, want) in rf["coefficients"].as_object().unwrap() {
+            close(
+                &format!("{fam} {name}"),
+                f.coefficient(name).unwrap(),
+                want.as_f64().unwrap(),
+                1e-6,
+            );
+        }
+        close(
+            &format!("{fam} N"),
+            f.estimate.n_hat,
+            rf["N_hat"].as_f64().unwrap(),
+            1e-6,
+        );
+        close(
+            &format!("{fam} SE"),
+            f.estimate.se,
+            rf["N_se"].as_f64().unwrap(),
+            1e-6,
+        );
+        close(
+            &format!("{fam} AIC"),
+            f.aic(),
+            rf["AIC"].as_f64().unwrap(),
+            1e-6,
+        );
+        let ln = &rf["confint"]["logNormal"];
+        close(
+            &format!("{fam} lo"),
+            f.estimate.interval.lower,
+            ln["lowerBound"].as_f64().unwrap(),
+            1e-6,
+        );
+        close(
+            &format!("{fam} hi"),
+            f.estimate.interval.upper,
+            ln["upperBound"].as_f64().unwrap(),
+            1e-6,
+        );
+    }
+}
+
+/// A frequency table as CSV (`capture,freq`) runs without expanding to units.
+#[test]
+fn frequency_csv_input() {
+    let csv = "capture,freq\n1,1645\n2,183\n3,37\n4,13\n5,1\n6,1\n";
+    let opts = ReadOptions {
+        count_column: Some("capture".into()),
+        ..Default::default()
+    };
+    let d = read_counts_str(csv, "table", &opts).unwrap();
+    assert_eq!(d.observed(), 1880);
+    let f = CountModel::params(Family::ZtPoisson).fit(&d).unwrap();
+    let r = &reference()["fits"]["netherlandsimmigrant__ztpoisson__intercept"];
+    close("N", f.estimate.n_hat, r["N_hat"].as_f64().unwrap(), 1e-9);
+    close("SE", f.estimate.se, r["N_se"].as_f64().unwrap(), 1e-9);
+    close("BIC", f.bic(), r["BIC"].as_f64().unwrap(), 1e-9);
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// N̂ ≥ n, SE ≥ 0 and the intervals contain N̂ for every non-degenerate fit of a
+        /// random frequency table.
+        #[test]
+        fn n_hat_at_least_observed(f1 in 1u64..500, f2 in 1u64..200, f3 in 0u64..60, f4 in 0u64..20) {
+            let d = CountData::from_frequency_table(&[(1, f1), (2, f2), (3, f3), (4, f4)]).unwrap();
+            for fam in [Family::ZtPoisson, Family::ZtGeom, Family::Chao, Family::Zelterman, Family::OiztPoisson] {
+                if let Ok(fit) = CountModel::params(fam).fit(&d)
+                    && !fit.degenerate
+                {
+                    let e = &fit.estimate;
+                    prop_assert!(e.n_hat >= d.observed() as f64 - 1e-9, "{fam}: {}", e.n_hat);
+                    prop_assert!(e.se >= 0.0);
+                    prop_assert!(e.interval.contains(e.n_hat) && e.other_intervals[0].contains(e.n_hat));
+                }
+            }
+        }
+    }
 }

@@ -94,15 +94,15 @@ impl MarginalFreq {
             .filter(|(k, o, _)| *o > 0 && !(zot && *k == 1))
             .map(|&(_, o, e)| (o as f64, e))
             .collect();
-        let (mut big, small): (Vec<(f64, f64)>, Vec<(f64, f64)>) =
-            cells.iter().partition(|(_, e)| *e >= 5.0);
+        type Cells = Vec<(f64, f64)>;
+        let (mut big, small): (Cells, Cells) = cells.iter().partition(|(_, e)| *e >= 5.0);
         if !small.is_empty() {
             let o = small.iter().map(|c| c.0).sum();
             let e = small.iter().map(|c| c.1).sum();
             big.push((o, e));
         }
         let df = df.unwrap_or_else(|| (cells.len() as f64 - self.n_params as f64).max(1.0));
-        if !(df > 0.0) {
+        if df.is_nan() || df <= 0.0 {
             return Err(Error::param(
                 "df",
                 df,
@@ -193,4 +193,92 @@ pub fn stratify(
         });
     }
     Ok(out)
+}
+
+impl CountFit {
+    /// Observed against fitted frequencies ([`marginal_freq`]).
+    pub fn marginal_freq(&self) -> MarginalFreq {
+        marginal_freq(self)
+    }
+
+    /// χ² and G goodness-of-fit tests with the default degrees of freedom
+    /// ([`MarginalFreq::gof`]).
+    ///
+    /// # Errors
+    /// As [`MarginalFreq::gof`].
+    pub fn gof(&self) -> Result<GofTest> {
+        marginal_freq(self).gof(None)
+    }
+}
+
+impl std::fmt::Display for MarginalFreq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}: observed and fitted frequencies", self.family)?;
+        writeln!(f, "  {:>6} {:>10} {:>12}", "count", "observed", "fitted")?;
+        writeln!(f, "  {:>6} {:>10} {:>12.3}", 0, "-", self.fitted_zeros)?;
+        for (k, o, e) in &self.table {
+            writeln!(f, "  {k:>6} {o:>10} {e:>12.3}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for GofTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "chi-squared {:.2} (p = {:.2e}), G {:.2} (p = {:.2e}) on {} df",
+            self.chi2, self.p_chi2, self.g, self.p_g, self.df
+        )
+    }
+}
+
+impl std::fmt::Display for StratumEstimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: observed {}, N̂ {:.2} (SE {:.2}), {} {}",
+            self.name, self.observed, self.estimated, self.se, self.log_normal, self.normal
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::counts::{CountModel, Family};
+
+    #[test]
+    fn fitted_frequencies_of_intercept_ztp_sum_to_n() {
+        let d = CountData::from_frequency_table(&[(1, 60), (2, 25), (3, 10), (4, 5)]).unwrap();
+        let fit = CountModel::params(Family::ZtPoisson).fit(&d).unwrap();
+        let m = fit.marginal_freq();
+        let tot: f64 = m.table.iter().map(|r| r.2).sum();
+        assert!(tot < 100.0 && tot > 99.0);
+        // the ZTP MLE matches the mean: Σ k Ê f_k ≈ Σ k f_k up to the tail above 4
+        let g = fit.gof().unwrap();
+        assert!(g.chi2 >= 0.0 && g.g >= 0.0 && g.p_chi2 <= 1.0);
+        assert!(m.gof(Some(0.0)).is_err());
+        assert!(!m.to_string().is_empty() && !g.to_string().is_empty());
+    }
+
+    #[test]
+    fn stratify_sums_to_the_total() {
+        let d =
+            CountData::from_frequency_table(&[(1, 60), (2, 25), (3, 10), (1, 40), (2, 10), (3, 2)])
+                .unwrap()
+                .with_covariate(
+                    "g",
+                    crate::data::CovariateValues::categorical(&["a", "a", "a", "b", "b", "b"]),
+                )
+                .unwrap();
+        let fit = CountModel::params(Family::ZtPoisson)
+            .covariates(&["g"])
+            .fit(&d)
+            .unwrap();
+        let s = stratify(&fit, &d, "g", 0.95).unwrap();
+        let tot: f64 = s.iter().map(|x| x.estimated).sum();
+        assert!((tot - fit.estimate.n_hat).abs() < 1e-9 * tot);
+        assert!(stratify(&fit, &d, "nope", 0.95).is_err());
+    }
 }

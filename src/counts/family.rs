@@ -15,7 +15,7 @@ pub(crate) fn ln_factorial(y: u64) -> f64 {
 /// ln Γ(x) with a table for the integer arguments 1..=1024 (ln k! of the counts).
 fn ln_gamma(x: f64) -> f64 {
     static T: OnceLock<Vec<f64>> = OnceLock::new();
-    if x >= 1.0 && x <= 1024.0 && x.fract() == 0.0 {
+    if (1.0..=1024.0).contains(&x) && x.fract() == 0.0 {
         let t = T.get_or_init(|| (0..=1024).map(|k| statrs_ln_gamma(k as f64)).collect());
         t[x as usize]
     } else {
@@ -137,8 +137,8 @@ impl Family {
     fn base(self) -> Base {
         use Family::*;
         match self {
-            ZtPoisson | ZotPoisson | ZtoiPoisson | OiztPoisson | Zelterman | Chao | ZtHurdlePoisson
-            | HurdleZtPoisson => Base::Poisson,
+            ZtPoisson | ZotPoisson | ZtoiPoisson | OiztPoisson | Zelterman | Chao
+            | ZtHurdlePoisson | HurdleZtPoisson => Base::Poisson,
             ZtGeom | ZotGeom | ZtoiGeom | OiztGeom | ZtHurdleGeom | HurdleZtGeom => Base::Geom,
             ZtNegBin | ZotNegBin => Base::NegBin,
         }

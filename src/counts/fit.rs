@@ -60,7 +60,8 @@ pub(crate) fn accumulate(
     };
     let zero = || (0.0, vec![0.0; p], vec![0.0; p * p]);
     let (v, g, h) = if d.n() >= PAR_ROWS {
-        let chunks: Vec<Option<(f64, Vec<f64>, Vec<f64>)>> = (0..d.n())
+        type Partial = Option<(f64, Vec<f64>, Vec<f64>)>;
+        let chunks: Vec<Partial> = (0..d.n())
             .into_par_iter()
             .chunks(8192)
             .map(|idx| {
@@ -114,13 +115,25 @@ fn unit_loglik(fam: Family, y: u64, e1: D2, e2: D2) -> D2 {
             let e = 1.0 - q;
             let m = lam / q;
             let v = yf * eta - lam - q.ln() - super::family::ln_factorial(y);
-            D2 { v, g: [yf - m, 0.0], h: [-(m - m * m * e), 0.0, 0.0] }
+            D2 {
+                v,
+                g: [yf - m, 0.0],
+                h: [-(m - m * m * e), 0.0, 0.0],
+            }
         }
         Family::ZtGeom => {
             // ℓ = (y − 1)η − y ln(1 + e^η),  ℓ' = (y − 1) − yσ,  ℓ'' = −yσ(1 − σ)
-            let sp = if eta > 30.0 { eta + (-eta).exp().ln_1p() } else { eta.exp().ln_1p() };
+            let sp = if eta > 30.0 {
+                eta + (-eta).exp().ln_1p()
+            } else {
+                eta.exp().ln_1p()
+            };
             let sg = 1.0 / (1.0 + (-eta).exp());
-            D2 { v: (yf - 1.0) * eta - yf * sp, g: [(yf - 1.0) - yf * sg, 0.0], h: [-yf * sg * (1.0 - sg), 0.0, 0.0] }
+            D2 {
+                v: (yf - 1.0) * eta - yf * sp,
+                g: [(yf - 1.0) - yf * sg, 0.0],
+                h: [-yf * sg * (1.0 - sg), 0.0, 0.0],
+            }
         }
         _ => fam.loglik(y, e1, e2),
     }
@@ -290,7 +303,12 @@ fn fisher_information(family: Family, d: &Design, beta: &[f64]) -> Option<DMatri
             if !pk.is_finite() {
                 return None;
             }
-            acc = acc + D2 { v: 0.0, g: [0.0; 2], h: [pk * l.h[0], pk * l.h[1], pk * l.h[2]] };
+            acc = acc
+                + D2 {
+                    v: 0.0,
+                    g: [0.0; 2],
+                    h: [pk * l.h[0], pk * l.h[1], pk * l.h[2]],
+                };
             mass += pk;
             if k >= hi_cap || (mass > 1.0 - 1e-13 && k > lo + 2) {
                 break;
@@ -363,6 +381,20 @@ pub struct CountFit {
 /// singleRcapture 0.2.3 `estimatePopsize` (analytic `popVar`, `covType = "observedInform"`
 /// with the Fisher fallback); van der Heijden et al. (2003) Statistical Modelling 3,
 /// 305-322.
+///
+/// # Examples
+/// ```
+/// use darkfigure::counts::{CountModel, Family};
+/// use darkfigure::data::csv_io::{ReadOptions, read_counts_str};
+/// let csv = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/counts/netherlandsimmigrant.csv"));
+/// let opts = ReadOptions { count_column: Some("capture".into()), ..Default::default() };
+/// let d = read_counts_str(csv, "netherlandsimmigrant", &opts)?;
+/// let fit = CountModel::params(Family::ZtPoisson).covariates(&["gender", "age", "nation"]).fit(&d)?;
+/// assert!((fit.estimate.n_hat - 12690.353652568).abs() < 1e-5);   // van der Heijden et al. (2003)
+/// assert!((fit.estimate.se - 2808.168836225).abs() < 1e-5);
+/// assert!((fit.coefficient("gendermale").unwrap() - 0.397179258670).abs() < 1e-8);
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountModel {
     /// The family.
@@ -388,7 +420,11 @@ impl CountModel {
             covariates: Vec::new(),
             second_covariates: Vec::new(),
             level: 0.95,
-            newton: Newton { tol: 1e-15, grad_tol: 1e-9, max_iter: crate::prec::MAX_ITER },
+            newton: Newton {
+                tol: 1e-15,
+                grad_tol: 1e-9,
+                max_iter: crate::prec::MAX_ITER,
+            },
             start: None,
         }
     }
@@ -421,7 +457,10 @@ impl CountModel {
     /// information matrix cannot be inverted.
     pub fn fit(&self, data: &crate::data::CountData) -> Result<CountFit> {
         ci::check_level(self.level)?;
-        let second = self.family.second_parameter().map(|_| self.second_covariates.as_slice());
+        let second = self
+            .family
+            .second_parameter()
+            .map(|_| self.second_covariates.as_slice());
         let rows = Design::rows(data, &self.covariates, second)?;
         // Aggregating identical (count, covariate) rows pays when covariates are
         // categorical or the data are small; with continuous covariates on large data
@@ -430,8 +469,17 @@ impl CountModel {
             .covariates
             .iter()
             .chain(&self.second_covariates)
-            .any(|c| matches!(data.covariate(c).map(|c| &c.values), Some(crate::data::CovariateValues::Numeric(_))));
-        let mut design = if numeric && rows.n() > 50_000 { rows } else { rows.aggregated() };
+            .any(|c| {
+                matches!(
+                    data.covariate(c).map(|c| &c.values),
+                    Some(crate::data::CovariateValues::Numeric(_))
+                )
+            });
+        let mut design = if numeric && rows.n() > 50_000 {
+            rows
+        } else {
+            rows.aggregated()
+        };
         if let Some(s) = self.family.second_parameter() {
             for n in design.names2.iter_mut() {
                 *n = format!("{n}:{s}");
@@ -442,7 +490,10 @@ impl CountModel {
 
     pub(crate) fn fit_design(&self, design: Design) -> Result<CountFit> {
         let fam = self.family;
-        let used: f64 = (0..design.n()).filter(|&i| fam.uses(design.y[i])).map(|i| design.w[i]).sum();
+        let used: f64 = (0..design.n())
+            .filter(|&i| fam.uses(design.y[i]))
+            .map(|i| design.w[i])
+            .sum();
         if used == 0.0 {
             return Err(Error::no_estimate(format!(
                 "{fam}: no unit has a count the model uses (Chao and Zelterman use counts 1 and 2, zero-one-truncated models counts of 2 or more)"
@@ -454,7 +505,11 @@ impl CountModel {
             Some(s) if s.len() == p => DVector::from_vec(s.clone()),
             _ => DVector::from_vec(default_start(fam, &design)),
         };
-        let obj = LogLik { family: fam, design: &design, cache: std::sync::Mutex::new(None) };
+        let obj = LogLik {
+            family: fam,
+            design: &design,
+            cache: std::sync::Mutex::new(None),
+        };
         let nf = self.newton.maximize(&obj, start)?;
         self.finish(design, nf.theta, nf.value, nf.hessian, nf.stop)
     }
@@ -473,23 +528,29 @@ impl CountModel {
         let (cov, cov_type) = match inverse_pd(&(-&hessian)) {
             Some(c) => (c, CovarianceType::ObservedInformation),
             None => {
-                let info = fisher_information(fam, &design, beta).ok_or_else(|| Error::Numerical {
-                    reason: "the Fisher information could not be computed".into(),
-                })?;
+                let info =
+                    fisher_information(fam, &design, beta).ok_or_else(|| Error::Numerical {
+                        reason: "the Fisher information could not be computed".into(),
+                    })?;
                 let c = inverse_pd(&info)
                     .or_else(|| info.clone().try_inverse())
                     .ok_or_else(|| Error::Numerical {
                         reason: format!("{fam}: the information matrix is singular"),
                     })?;
                 warnings.push(Warning::Other {
-                    message: "observed information not positive definite: Fisher information used".into(),
+                    message: "observed information not positive definite: Fisher information used"
+                        .into(),
                 });
                 (c, CovarianceType::Fisher)
             }
         };
         let (n_hat, ht, grad, max_contr) = pop_parts(fam, &design, beta, |_| true);
         let delta = (grad.transpose() * &cov * &grad)[(0, 0)];
-        let pv = PopVariance { n_hat, ht_term: ht, delta_term: delta };
+        let pv = PopVariance {
+            n_hat,
+            ht_term: ht,
+            delta_term: delta,
+        };
         let observed_f: f64 = design.w.iter().sum();
         let observed = observed_f.round() as u64;
         let var = pv.variance();
@@ -506,7 +567,10 @@ impl CountModel {
         .with_other_interval(ci::wald(n_hat, se, observed_f, level))
         .with_assumptions(&match fam {
             Family::Chao | Family::Zelterman => {
-                vec![Assumption::ClosedPopulation, Assumption::LowCountsInformative]
+                vec![
+                    Assumption::ClosedPopulation,
+                    Assumption::LowCountsInformative,
+                ]
             }
             _ => vec![Assumption::ClosedPopulation, Assumption::CountDistribution],
         });
@@ -520,7 +584,9 @@ impl CountModel {
         });
         // Degeneracy checks.
         if !stop.converged() {
-            warnings.push(Warning::NotConverged { iterations: stop.iterations() });
+            warnings.push(Warning::NotConverged {
+                iterations: stop.iterations(),
+            });
         }
         let std_errors: Vec<f64> = (0..k).map(|i| cov[(i, i)].max(0.0).sqrt()).collect();
         if let Some(s) = fam.second_parameter() {
@@ -542,23 +608,47 @@ impl CountModel {
                 ),
             });
         }
-        let names: Vec<String> = design.names1.iter().chain(&design.names2).cloned().collect();
+        let names: Vec<String> = design
+            .names1
+            .iter()
+            .chain(&design.names2)
+            .cloned()
+            .collect();
+        // A coefficient is unidentified when its uncertainty moves the linear predictor of
+        // a typical unit by more than 50 (root-mean-square of its column as the scale).
+        let wsum: f64 = design.w.iter().sum();
+        let scale = |j: usize| -> f64 {
+            let ss: f64 = (0..design.n())
+                .map(|i| {
+                    let v = if j < design.p1 {
+                        design.xrow(i)[j]
+                    } else {
+                        design.zrow(i)[j - design.p1]
+                    };
+                    design.w[i] * v * v
+                })
+                .sum();
+            (ss / wsum).sqrt()
+        };
         let unidentified: Vec<String> = names
             .iter()
             .zip(&std_errors)
-            .filter(|(_, s)| **s > 100.0 || !s.is_finite())
-            .map(|(n, _)| n.clone())
+            .enumerate()
+            .filter(|(j, (_, s))| !s.is_finite() || **s * scale(*j) > 50.0)
+            .map(|(_, (n, _))| n.clone())
             .collect();
         if !unidentified.is_empty() {
             warnings.push(Warning::Other {
                 message: format!(
-                    "coefficients not identified (standard error above 100): {}",
+                    "coefficients not identified (standard error × column scale above 50): {}",
                     unidentified.join(", ")
                 ),
             });
         }
         if !n_hat.is_finite() || !se.is_finite() {
-            warnings.push(Warning::Other { message: "N̂ or its standard error is not finite".into() });
+            warnings.push(Warning::Other {
+                message: "N̂ or its standard error is not finite".into(),
+            });
         } else if n_hat > 1000.0 * observed_f {
             warnings.push(Warning::Other {
                 message: format!(
@@ -670,12 +760,18 @@ fn default_start(fam: Family, d: &Design) -> Vec<f64> {
 impl CountFit {
     /// The coefficient named `name`.
     pub fn coefficient(&self, name: &str) -> Option<f64> {
-        self.coef_names.iter().position(|n| n == name).map(|i| self.coefficients[i])
+        self.coef_names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.coefficients[i])
     }
 
     /// The standard error of the coefficient named `name`.
     pub fn std_error(&self, name: &str) -> Option<f64> {
-        self.coef_names.iter().position(|n| n == name).map(|i| self.std_errors[i])
+        self.coef_names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.std_errors[i])
     }
 
     /// Akaike information criterion.
@@ -690,23 +786,121 @@ impl CountFit {
 
     /// Variance of N̂ with another coefficient covariance (e.g. a sandwich).
     pub fn variance_with(&self, cov: &DMatrix<f64>) -> PopVariance {
-        let (n_hat, ht, grad, _) = pop_parts(self.family, &self.design, &self.coefficients, |_| true);
-        PopVariance { n_hat, ht_term: ht, delta_term: (grad.transpose() * cov * &grad)[(0, 0)] }
+        let (n_hat, ht, grad, _) =
+            pop_parts(self.family, &self.design, &self.coefficients, |_| true);
+        PopVariance {
+            n_hat,
+            ht_term: ht,
+            delta_term: (grad.transpose() * cov * &grad)[(0, 0)],
+        }
     }
 }
 
 impl std::fmt::Display for CountFit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.estimate.model)?;
-        writeln!(f, "  {:<28} {:>14} {:>12}", "coefficient", "estimate", "std. error")?;
-        for ((n, c), s) in self.coef_names.iter().zip(&self.coefficients).zip(&self.std_errors) {
+        writeln!(
+            f,
+            "  {:<28} {:>14} {:>12}",
+            "coefficient", "estimate", "std. error"
+        )?;
+        for ((n, c), s) in self
+            .coef_names
+            .iter()
+            .zip(&self.coefficients)
+            .zip(&self.std_errors)
+        {
             writeln!(f, "  {n:<28} {c:>14.6} {s:>12.6}")?;
         }
-        writeln!(f, "  log-likelihood {:.4}, AIC {:.4}, BIC {:.4}", self.log_lik, self.aic(), self.bic())?;
+        writeln!(
+            f,
+            "  log-likelihood {:.4}, AIC {:.4}, BIC {:.4}",
+            self.log_lik,
+            self.aic(),
+            self.bic()
+        )?;
         if self.degenerate {
-            writeln!(f, "  DEGENERATE FIT: N̂ below is not an estimate of the population size")?;
+            writeln!(
+                f,
+                "  DEGENERATE FIT: N̂ below is not an estimate of the population size"
+            )?;
         }
         write!(f, "{}", self.estimate)
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{CountData, CovariateValues};
+
+    fn small() -> CountData {
+        CountData::from_frequency_table(&[(1, 60), (2, 25), (3, 10), (1, 40), (2, 10), (3, 2)])
+            .unwrap()
+            .with_covariate(
+                "g",
+                CovariateValues::categorical(&["a", "a", "a", "b", "b", "b"]),
+            )
+            .unwrap()
+            .with_covariate("c", CovariateValues::Numeric(vec![1.0; 6]))
+            .unwrap()
+    }
+
+    #[test]
+    fn bad_settings_are_typed_errors() {
+        let d = small();
+        assert!(matches!(
+            CountModel::params(Family::ZtPoisson)
+                .covariates(&["nope"])
+                .fit(&d),
+            Err(Error::InvalidParameter {
+                name: "covariates",
+                ..
+            })
+        ));
+        assert!(matches!(
+            CountModel::params(Family::ZtPoisson).level(1.5).fit(&d),
+            Err(Error::InvalidParameter { name: "level", .. })
+        ));
+        // a constant covariate is aliased with the intercept
+        let e = CountModel::params(Family::ZtPoisson)
+            .covariates(&["c"])
+            .fit(&d)
+            .unwrap_err();
+        assert!(e.to_string().contains("`c`"), "{e}");
+        // Chao needs counts 1 or 2; zot models counts ≥ 2
+        let ones = CountData::from_frequency_table(&[(3, 5), (4, 2)]).unwrap();
+        assert!(matches!(
+            CountModel::params(Family::Chao).fit(&ones),
+            Err(Error::EstimateDoesNotExist { .. })
+        ));
+        let only1 = CountData::from_frequency_table(&[(1, 5)]).unwrap();
+        assert!(CountModel::params(Family::ZotPoisson).fit(&only1).is_err());
+    }
+
+    #[test]
+    fn all_ones_is_flagged_not_printed_as_a_number() {
+        // Nobody seen twice: the ZTP MLE runs to λ → 0 and N̂ → ∞.
+        let d = CountData::from_frequency_table(&[(1, 50)]).unwrap();
+        match CountModel::params(Family::ZtPoisson).fit(&d) {
+            Ok(f) => {
+                assert!(f.degenerate, "{f}");
+                assert!(f.to_string().contains("DEGENERATE"));
+            }
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    #[test]
+    fn categorical_names_follow_r() {
+        let f = CountModel::params(Family::ZtGeom)
+            .covariates(&["g"])
+            .fit(&small())
+            .unwrap();
+        assert_eq!(f.coef_names, vec!["(Intercept)", "gb"]);
+        let o = CountModel::params(Family::OiztPoisson)
+            .fit(&small())
+            .unwrap();
+        assert_eq!(o.coef_names, vec!["(Intercept)", "(Intercept):omega"]);
+    }
+}

@@ -277,7 +277,7 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
                     }
                 }
                 let mut keys: Vec<_> = cells.into_iter().collect();
-                keys.sort_by(|a, b| a.0.cmp(&b.0));
+                keys.sort_by_key(|a| a.0);
                 let mut nd = Design {
                     p1: d.p1,
                     p2: d.p2,
@@ -360,4 +360,37 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
         failed,
         degenerate,
     })
+}
+
+impl std::fmt::Display for BootResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "bootstrap: {} replicates ({} failed, {} degenerate)",
+            self.replicates.len() + self.failed,
+            self.failed,
+            self.degenerate
+        )?;
+        write!(f, "{}", self.estimate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_type7_matches_r() {
+        // quantile(1:10, c(.025, .5, .975)) = 1.225 5.5 9.775
+        let v: Vec<f64> = (1..=10).map(|x| x as f64).collect();
+        assert!((quantile7(&v, 0.025) - 1.225).abs() < 1e-12);
+        assert!((quantile7(&v, 0.5) - 5.5).abs() < 1e-12);
+        assert!((quantile7(&v, 0.975) - 9.775).abs() < 1e-12);
+    }
+
+    #[test]
+    fn replicate_streams_differ() {
+        assert_ne!(mix(1, 0), mix(1, 1));
+        assert_ne!(mix(1, 0), mix(2, 0));
+    }
 }
