@@ -1,5 +1,9 @@
 //! Bias-corrected estimators (Rivest & Lévesque 2001), as `Rcapture::closedp.bc`.
-#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::neg_cmp_op_on_partial_ord,
+    clippy::redundant_guards
+)]
 
 use super::ClosedModel;
 use super::design::{Design, Heterogeneity, cellwise, zero_design};
@@ -390,4 +394,16 @@ pub fn closedp_bc_all(h: &CaptureHistories, level: f64) -> Vec<(String, Result<E
         .into_iter()
         .map(|m| (m.label(), closedp_bc(h, m, level)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroin_finds_root() {
+        let r = r_zeroin(|x| x * x - 2.0, 0.0, 2.0, 1e-12, 1000).unwrap();
+        assert!((r - 2f64.sqrt()).abs() < 1e-10);
+        assert!(r_zeroin(|x| x * x + 1.0, 0.0, 2.0, 1e-12, 1000).is_none());
+    }
 }

@@ -13,7 +13,11 @@
 //! so one IRLS step costs O(t⁴) instead of O(2^t p²). The step is R's weighted least
 //! squares step written as normal equations, along R's path (start μ = y + 0.1 per cell,
 //! R's stopping rule, covariance from the last step's weights).
-#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::neg_cmp_op_on_partial_ord,
+    clippy::redundant_guards
+)]
 
 use crate::error::{Error, Result};
 use crate::glm::{RGlm, RGlmFit, StopReason};
@@ -514,4 +518,50 @@ fn chol_solve(
     }
     let ak = DMatrix::from_fn(r, r, |i, jj| a[(kept[i], kept[jj])]);
     Ok((x, kept, ak))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_match_enumeration() {
+        let t = 5;
+        let het = vec![
+            (0..=t)
+                .map(|k| (k as f64) * (k as f64) / 2.0)
+                .collect::<Vec<f64>>(),
+        ];
+        let mut pc = ProductCounts::new(t, het, vec![(3, 4.0), (31, 1.0)]);
+        pc.zero_cell = Some(7.0);
+        let beta = [0.3, -0.5, 0.2, -1.0, 0.7, 0.1, -0.2];
+        let m = pc.moments(&beta);
+        let p = pc.p();
+        let mut want: DMatrix<f64> = DMatrix::zeros(p, p);
+        let mut row = vec![0.0; p];
+        for code in 0..(1u64 << t) {
+            pc.row(code, &mut row);
+            let mu = (0..p).map(|i| row[i] * beta[i]).sum::<f64>().exp();
+            for a in 0..p {
+                for b in 0..p {
+                    want[(a, b)] += mu * row[a] * row[b];
+                }
+            }
+        }
+        for a in 0..p {
+            for b in 0..p {
+                assert!(
+                    (m[(a, b)] - want[(a, b)]).abs() < 1e-10 * want[(a, b)].abs().max(1.0),
+                    "{a},{b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn esp_of_small_list() {
+        let mut out = [0.0; 4];
+        esp(&[1.0, 2.0, 3.0], &mut out);
+        assert_eq!(out, [1.0, 6.0, 11.0, 6.0]);
+    }
 }
