@@ -54,6 +54,24 @@ struct ObsStats {
 
 const C0: f64 = 0.1 * -std::f64::consts::LN_10 - 0.1;
 
+/// Elementary symmetric polynomials of `xs` leaving out indices `s1` and `s2`.
+fn esp_skip(xs: &[f64], s1: usize, s2: usize, out: &mut [f64]) {
+    for v in out.iter_mut() {
+        *v = 0.0;
+    }
+    out[0] = 1.0;
+    let mut len = 0;
+    for (i, &x) in xs.iter().enumerate() {
+        if i == s1 || i == s2 {
+            continue;
+        }
+        len += 1;
+        for k in (1..=len.min(out.len() - 1)).rev() {
+            out[k] += x * out[k - 1];
+        }
+    }
+}
+
 fn esp(xs: &[f64], out: &mut [f64]) {
     for v in out.iter_mut() {
         *v = 0.0;
@@ -175,15 +193,12 @@ impl ProductCounts {
         for k in kmin..=t {
             m_k[k] = g[k] * e_all[k];
         }
-        let mut a = vec![vec![0.0; t + 1]; t];
+        let mut a = vec![0.0; t * (t + 1)];
         let mut buf = vec![0.0; t + 1];
-        let mut rest: Vec<f64> = Vec::with_capacity(t);
         for j in 0..t {
-            rest.clear();
-            rest.extend((0..t).filter(|&i| i != j).map(|i| x[i]));
-            esp(&rest, &mut buf[..t]);
+            esp_skip(&x, j, usize::MAX, &mut buf[..t]);
             for k in 1..=t {
-                a[j][k] = g[k] * x[j] * buf[k - 1];
+                a[j * (t + 1) + k] = g[k] * x[j] * buf[k - 1];
             }
         }
         let mut mom = DMatrix::zeros(p, p);
@@ -202,9 +217,10 @@ impl ProductCounts {
         for j in 0..t {
             let mut s = 0.0;
             for k in 1..=t {
-                s += a[j][k];
+                let ajk = a[j * (t + 1) + k];
+                s += ajk;
                 for c in 0..hc {
-                    mom[(1 + t + c, 1 + j)] += self.het[c][k] * a[j][k];
+                    mom[(1 + t + c, 1 + j)] += self.het[c][k] * ajk;
                 }
             }
             mom[(0, 1 + j)] = s;
@@ -214,9 +230,7 @@ impl ProductCounts {
             let mut buf2 = vec![0.0; t.max(2) - 1];
             for j in 0..t {
                 for l in 0..j {
-                    rest.clear();
-                    rest.extend((0..t).filter(|&i| i != j && i != l).map(|i| x[i]));
-                    esp(&rest, &mut buf2);
+                    esp_skip(&x, j, l, &mut buf2);
                     let mut s = 0.0;
                     for k in 2..=t {
                         s += g[k] * x[j] * x[l] * buf2[k - 2];
