@@ -7,6 +7,7 @@
 //! profile-likelihood bounds.
 #![allow(clippy::type_complexity, clippy::needless_range_loop)]
 
+use darkfigure::Warning;
 use darkfigure::closed::{self, ClosedEstimate, ClosedFit, Heterogeneity, LogLinearModel};
 use darkfigure::data::CaptureHistories;
 use darkfigure::error::Result;
@@ -185,6 +186,21 @@ fn check_ci(what: &str, e: &ClosedEstimate, want: &Value) {
         "{what}"
     );
     assert!(e.estimate.interval.contains(p.ci_abundance));
+    let has = |f: fn(&Warning) -> bool| e.estimate.warnings.iter().any(f);
+    assert_eq!(
+        p.lower_clipped,
+        has(|w| matches!(w, Warning::LowerLimitClipped { .. })),
+        "{what}"
+    );
+    assert_eq!(
+        p.upper_limit_hit,
+        has(|w| matches!(w, Warning::IntervalSearchLimit { .. })),
+        "{what}"
+    );
+    assert_eq!(
+        e.estimate.interval.method,
+        darkfigure::IntervalMethod::ProfileLikelihood
+    );
 }
 
 #[test]

@@ -367,6 +367,13 @@ pub(crate) fn standard_design_obs(
             )
         }
         ClosedModel::Mt | ClosedModel::Mth(_) => {
+            if t > 62 {
+                return Err(Error::param(
+                    "occasions",
+                    t,
+                    "at most 62 for models with time effects",
+                ));
+            }
             let het = model.heterogeneity();
             let mut names = vec!["(Intercept)".to_string()];
             names.extend((1..=t).map(|j| format!("beta{j}")));
