@@ -708,3 +708,17 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn results_serialise_to_json() {
+    let h = data_t("HIV");
+    for (label, r) in closed::closedp_t(&h, 0.95).unwrap() {
+        let e = r.unwrap();
+        let j = serde_json::to_string(&e).unwrap_or_else(|err| panic!("{label}: {err}"));
+        assert!(j.contains("\"profile\""));
+        println!("{e}");
+    }
+    let sel = closed::select(&h, Some(2), None, closed::Criterion::Aic, 0.95).unwrap();
+    assert!(serde_json::to_string(&sel).is_ok());
+    assert!(sel.to_string().contains("model average"));
+}
