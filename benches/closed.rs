@@ -81,5 +81,22 @@ fn bench_zero(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_closedp, bench_profile, bench_zero);
+fn bench_large(c: &mut Criterion) {
+    let mut g = c.benchmark_group("closedp_t_12_models_large");
+    g.sample_size(10);
+    let h = simulate(100_000, 20, 20);
+    let s = no_profile();
+    g.bench_with_input(BenchmarkId::new("t20", 100_000), &h, |b, h| {
+        b.iter(|| black_box(closed::closedp_t_with(h, &s).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_closedp,
+    bench_profile,
+    bench_zero,
+    bench_large
+);
 criterion_main!(benches);

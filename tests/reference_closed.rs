@@ -7,6 +7,7 @@
 //! profile-likelihood bounds.
 #![allow(clippy::type_complexity, clippy::needless_range_loop)]
 
+use darkfigure::Warning;
 use darkfigure::closed::{self, ClosedEstimate, ClosedFit, Heterogeneity, LogLinearModel};
 use darkfigure::data::CaptureHistories;
 use darkfigure::error::Result;
@@ -185,6 +186,21 @@ fn check_ci(what: &str, e: &ClosedEstimate, want: &Value) {
         "{what}"
     );
     assert!(e.estimate.interval.contains(p.ci_abundance));
+    let has = |f: fn(&Warning) -> bool| e.estimate.warnings.iter().any(f);
+    assert_eq!(
+        p.lower_clipped,
+        has(|w| matches!(w, Warning::LowerLimitClipped { .. })),
+        "{what}"
+    );
+    assert_eq!(
+        p.upper_limit_hit,
+        has(|w| matches!(w, Warning::IntervalSearchLimit { .. })),
+        "{what}"
+    );
+    assert_eq!(
+        e.estimate.interval.method,
+        darkfigure::IntervalMethod::ProfileLikelihood
+    );
 }
 
 #[test]
@@ -691,4 +707,18 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn results_serialise_to_json() {
+    let h = data_t("HIV");
+    for (label, r) in closed::closedp_t(&h, 0.95).unwrap() {
+        let e = r.unwrap();
+        let j = serde_json::to_string(&e).unwrap_or_else(|err| panic!("{label}: {err}"));
+        assert!(j.contains("\"profile\""));
+        println!("{e}");
+    }
+    let sel = closed::select(&h, Some(2), None, closed::Criterion::Aic, 0.95).unwrap();
+    assert!(serde_json::to_string(&sel).is_ok());
+    assert!(sel.to_string().contains("model average"));
 }

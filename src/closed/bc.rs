@@ -1,8 +1,12 @@
 //! Bias-corrected estimators (Rivest & Lévesque 2001), as `Rcapture::closedp.bc`.
-#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::neg_cmp_op_on_partial_ord,
+    clippy::redundant_guards
+)]
 
 use super::ClosedModel;
-use super::design::{Design, Heterogeneity, cellwise, zero_design};
+use super::design::{Design, Heterogeneity, observed_cells, standard_design_obs, zero_design};
 use super::fit::{fit_design, glm_warnings_pub};
 use crate::ci;
 use crate::data::CaptureHistories;
@@ -255,6 +259,20 @@ pub(crate) fn r_zeroin(
     Some(b)
 }
 
+/// Calls `f` with every bit mask of k of the t occasions.
+fn for_each_subset(t: usize, k: usize, mut f: impl FnMut(u64)) {
+    fn rec(start: usize, t: usize, k: usize, cur: u64, f: &mut dyn FnMut(u64)) {
+        if k == 0 {
+            f(cur);
+            return;
+        }
+        for j in start..t {
+            rec(j + 1, t, k - 1, cur | (1u64 << j), f);
+        }
+    }
+    rec(0, t, k, 0, &mut f);
+}
+
 /// Bias-corrected estimate of one model on capture histories (`Rcapture::closedp.bc`):
 /// Mt by Chapman (t = 2) or the corrected estimating equation (t > 2); the others by a
 /// Poisson regression on frequency-modified counts.
@@ -317,22 +335,27 @@ pub fn closedp_bc(h: &CaptureHistories, model: ClosedModel, level: f64) -> Resul
                     ));
                 }
             };
-            if t > super::design::MAX_CELLWISE_T {
-                return Err(Error::param("occasions", t, "at most 20 for Mth"));
+            if t > 62 {
+                return Err(Error::param("occasions", t, "at most 62 for Mth"));
             }
-            let cells = h.cell_counts()?;
-            let obs: Vec<(u64, f64)> = (1..cells.len())
-                .map(|c| {
-                    let k = (c as u64).count_ones() as usize;
-                    let d = if k <= 3 { del[k - 1] } else { 0.0 };
-                    (c as u64, (cells[c] as f64 + d).max(0.0))
-                })
+            // Frequency modification of every cell caught 1, 2 or 3 times (empty ones
+            // included); the model is then fitted from sufficient statistics.
+            let observed: std::collections::HashMap<u64, f64> =
+                observed_cells(h).into_iter().collect();
+            let mut obs: Vec<(u64, f64)> = observed
+                .iter()
+                .filter(|(c, _)| c.count_ones() > 3)
+                .map(|(c, y)| (*c, *y))
                 .collect();
-            let mut names = vec!["(Intercept)".to_string()];
-            names.extend((1..=t).map(|j| format!("beta{j}")));
-            names.extend(het.names(t));
-            let terms: Vec<u64> = (0..t).map(|j| 1u64 << j).collect();
-            let design = cellwise(h, t, &terms, Some(het), names, &obs)?;
+            for k in 1..=3usize.min(t) {
+                for_each_subset(t, k, |c| {
+                    let y = observed.get(&c).copied().unwrap_or(0.0) + del[k - 1];
+                    if y > 0.0 {
+                        obs.push((c, y));
+                    }
+                });
+            }
+            let design = standard_design_obs(t, obs, ClosedModel::Mth(het))?;
             let (nh, se, w) = fit_standard_bc(design, nn, true)?;
             let mut e = estimate(&label, nh, se, n, level)?;
             e.warnings = w;
@@ -390,4 +413,16 @@ pub fn closedp_bc_all(h: &CaptureHistories, level: f64) -> Vec<(String, Result<E
         .into_iter()
         .map(|m| (m.label(), closedp_bc(h, m, level)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroin_finds_root() {
+        let r = r_zeroin(|x| x * x - 2.0, 0.0, 2.0, 1e-12, 1000).unwrap();
+        assert!((r - 2f64.sqrt()).abs() < 1e-10);
+        assert!(r_zeroin(|x| x * x + 1.0, 0.0, 2.0, 1e-12, 1000).is_none());
+    }
 }

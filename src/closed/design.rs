@@ -1,6 +1,10 @@
 //! Design matrices of the closed-population log-linear models (Rcapture's `Xclosedp`),
 //! built directly on grouped cells.
-#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::neg_cmp_op_on_partial_ord,
+    clippy::redundant_guards
+)]
 
 use super::product::ProductCounts;
 use crate::data::CaptureHistories;
@@ -363,6 +367,13 @@ pub(crate) fn standard_design_obs(
             )
         }
         ClosedModel::Mt | ClosedModel::Mth(_) => {
+            if t > 62 {
+                return Err(Error::param(
+                    "occasions",
+                    t,
+                    "at most 62 for models with time effects",
+                ));
+            }
             let het = model.heterogeneity();
             let mut names = vec!["(Intercept)".to_string()];
             names.extend((1..=t).map(|j| format!("beta{j}")));
@@ -550,4 +561,32 @@ pub(crate) fn zero_design(
         group_first: vec![0; t0],
         product: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_as_rcapture() {
+        let labels: Vec<String> = ClosedModel::closedp_t_models()
+            .iter()
+            .map(|m| m.label())
+            .collect();
+        assert_eq!(labels[2], "Mh Chao (LB)");
+        assert_eq!(labels[3], "Mh Poisson2");
+        assert_eq!(labels[5], "Mh Gamma3.5");
+        assert_eq!(labels[9], "Mth Gamma3.5");
+        assert_eq!(
+            Heterogeneity::parse("gamma:2.5").unwrap(),
+            Heterogeneity::Gamma(2.5)
+        );
+        assert!(Heterogeneity::parse("normal").is_err());
+    }
+
+    #[test]
+    fn binomials() {
+        assert_eq!(binom(50, 25), 126410606437752.0);
+        assert_eq!(binom(4, 5), 0.0);
+    }
 }

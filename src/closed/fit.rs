@@ -310,3 +310,25 @@ pub(crate) fn fit_closed(
     };
     Ok((fit, df))
 }
+
+impl std::fmt::Display for ClosedFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::estimate::fmt_num;
+        write!(
+            f,
+            "{:<16} N̂ {} (SE {}), deviance {:.3} on {} df, AIC {:.3}, BIC {:.3}, infoFit {}",
+            self.model,
+            fmt_num(self.abundance),
+            fmt_num(self.stderr),
+            self.deviance,
+            self.df,
+            self.aic,
+            self.bic,
+            self.info_code()
+        )?;
+        if !self.dropped_eta.is_empty() {
+            write!(f, " (dropped {})", self.dropped_eta.join(", "))?;
+        }
+        Ok(())
+    }
+}

@@ -21,6 +21,17 @@
 //! of 1e-8), so the figures, warnings included, are those Rcapture prints. Cells that
 //! share a design row are grouped, so M0, Mh, Mb and Mbh cost O(t²) whatever t.
 //!
+//! ## Entry points
+//! - [`closedp_t`]: the 12 models of `closedp.t`, each with its profile interval
+//!   (`closedpCI.t`); [`fit_standard`] for one model.
+//! - [`closedp_0`] / [`fit_zero`]: the `closedp.0` models from the counts f_k (any t,
+//!   t = ∞ for continuous time, truncation at t0), with profile intervals.
+//! - [`fit_model`] / [`LogLinearModel`]: custom hierarchical models (`"[12,13,4]"`),
+//!   optionally with heterogeneity.
+//! - [`select`]: `closedpMS.t` model selection with a model-averaged N̂.
+//! - [`closedp_bc`], [`closedp_bc_all`], [`closedp_bc_counts`]: bias-corrected
+//!   estimators; [`closedp_mtb`]: model Mtb.
+//!
 //! # References
 //! Baillargeon, S. & Rivest, L.-P. (2007) Rcapture: loglinear models for
 //! capture-recapture in R. *J. Stat. Software* 19(5).

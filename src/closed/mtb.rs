@@ -264,3 +264,10 @@ pub fn closedp_mtb(h: &CaptureHistories, level: f64) -> Result<MtbFit> {
         estimate: e,
     })
 }
+
+impl std::fmt::Display for MtbFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.fit)?;
+        write!(f, "{}", self.estimate)
+    }
+}

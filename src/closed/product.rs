@@ -13,7 +13,11 @@
 //! so one IRLS step costs O(t⁴) instead of O(2^t p²). The step is R's weighted least
 //! squares step written as normal equations, along R's path (start μ = y + 0.1 per cell,
 //! R's stopping rule, covariance from the last step's weights).
-#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::neg_cmp_op_on_partial_ord,
+    clippy::redundant_guards
+)]
 
 use crate::error::{Error, Result};
 use crate::glm::{RGlm, RGlmFit, StopReason};
@@ -49,6 +53,24 @@ struct ObsStats {
 }
 
 const C0: f64 = 0.1 * -std::f64::consts::LN_10 - 0.1;
+
+/// Elementary symmetric polynomials of `xs` leaving out indices `s1` and `s2`.
+fn esp_skip(xs: &[f64], s1: usize, s2: usize, out: &mut [f64]) {
+    for v in out.iter_mut() {
+        *v = 0.0;
+    }
+    out[0] = 1.0;
+    let mut len = 0;
+    for (i, &x) in xs.iter().enumerate() {
+        if i == s1 || i == s2 {
+            continue;
+        }
+        len += 1;
+        for k in (1..=len.min(out.len() - 1)).rev() {
+            out[k] += x * out[k - 1];
+        }
+    }
+}
 
 fn esp(xs: &[f64], out: &mut [f64]) {
     for v in out.iter_mut() {
@@ -171,15 +193,12 @@ impl ProductCounts {
         for k in kmin..=t {
             m_k[k] = g[k] * e_all[k];
         }
-        let mut a = vec![vec![0.0; t + 1]; t];
+        let mut a = vec![0.0; t * (t + 1)];
         let mut buf = vec![0.0; t + 1];
-        let mut rest: Vec<f64> = Vec::with_capacity(t);
         for j in 0..t {
-            rest.clear();
-            rest.extend((0..t).filter(|&i| i != j).map(|i| x[i]));
-            esp(&rest, &mut buf[..t]);
+            esp_skip(&x, j, usize::MAX, &mut buf[..t]);
             for k in 1..=t {
-                a[j][k] = g[k] * x[j] * buf[k - 1];
+                a[j * (t + 1) + k] = g[k] * x[j] * buf[k - 1];
             }
         }
         let mut mom = DMatrix::zeros(p, p);
@@ -198,9 +217,10 @@ impl ProductCounts {
         for j in 0..t {
             let mut s = 0.0;
             for k in 1..=t {
-                s += a[j][k];
+                let ajk = a[j * (t + 1) + k];
+                s += ajk;
                 for c in 0..hc {
-                    mom[(1 + t + c, 1 + j)] += self.het[c][k] * a[j][k];
+                    mom[(1 + t + c, 1 + j)] += self.het[c][k] * ajk;
                 }
             }
             mom[(0, 1 + j)] = s;
@@ -210,9 +230,7 @@ impl ProductCounts {
             let mut buf2 = vec![0.0; t.max(2) - 1];
             for j in 0..t {
                 for l in 0..j {
-                    rest.clear();
-                    rest.extend((0..t).filter(|&i| i != j && i != l).map(|i| x[i]));
-                    esp(&rest, &mut buf2);
+                    esp_skip(&x, j, l, &mut buf2);
                     let mut s = 0.0;
                     for k in 2..=t {
                         s += g[k] * x[j] * x[l] * buf2[k - 2];
@@ -514,4 +532,50 @@ fn chol_solve(
     }
     let ak = DMatrix::from_fn(r, r, |i, jj| a[(kept[i], kept[jj])]);
     Ok((x, kept, ak))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_match_enumeration() {
+        let t = 5;
+        let het = vec![
+            (0..=t)
+                .map(|k| (k as f64) * (k as f64) / 2.0)
+                .collect::<Vec<f64>>(),
+        ];
+        let mut pc = ProductCounts::new(t, het, vec![(3, 4.0), (31, 1.0)]);
+        pc.zero_cell = Some(7.0);
+        let beta = [0.3, -0.5, 0.2, -1.0, 0.7, 0.1, -0.2];
+        let m = pc.moments(&beta);
+        let p = pc.p();
+        let mut want: DMatrix<f64> = DMatrix::zeros(p, p);
+        let mut row = vec![0.0; p];
+        for code in 0..(1u64 << t) {
+            pc.row(code, &mut row);
+            let mu = (0..p).map(|i| row[i] * beta[i]).sum::<f64>().exp();
+            for a in 0..p {
+                for b in 0..p {
+                    want[(a, b)] += mu * row[a] * row[b];
+                }
+            }
+        }
+        for a in 0..p {
+            for b in 0..p {
+                assert!(
+                    (m[(a, b)] - want[(a, b)]).abs() < 1e-10 * want[(a, b)].abs().max(1.0),
+                    "{a},{b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn esp_of_small_list() {
+        let mut out = [0.0; 4];
+        esp(&[1.0, 2.0, 3.0], &mut out);
+        assert_eq!(out, [1.0, 6.0, 11.0, 6.0]);
+    }
 }

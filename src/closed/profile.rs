@@ -246,3 +246,19 @@ pub(crate) fn profile_interval(
         curve,
     })
 }
+
+impl std::fmt::Display for ProfileInterval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::estimate::fmt_num;
+        write!(
+            f,
+            "multinomial N̂ {} [{}{}, {}{}] ({:.0}% profile likelihood)",
+            fmt_num(self.ci_abundance),
+            if self.lower_clipped { "=n " } else { "" },
+            fmt_num(self.lower),
+            if self.upper_limit_hit { ">" } else { "" },
+            fmt_num(self.upper),
+            self.level * 100.0
+        )
+    }
+}

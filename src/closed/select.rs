@@ -273,3 +273,43 @@ pub fn select(
         averaged,
     })
 }
+
+impl std::fmt::Display for ModelSelection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::estimate::fmt_num;
+        let crit = match self.criterion {
+            Criterion::Aic => "AIC",
+            Criterion::Bic => "BIC",
+        };
+        writeln!(
+            f,
+            "{:<22} {:>12} {:>10} {:>10} {:>4} {:>10} {:>10} {:>5} {:>7}",
+            "model", "abundance", "stderr", "deviance", "df", "AIC", "BIC", "info", "weight"
+        )?;
+        for r in &self.rows {
+            match &r.fit {
+                Some(x) => writeln!(
+                    f,
+                    "{:<22} {:>12} {:>10} {:>10.3} {:>4} {:>10.3} {:>10.3} {:>5} {:>7.4}",
+                    r.name,
+                    fmt_num(x.abundance),
+                    fmt_num(x.stderr),
+                    x.deviance,
+                    x.df,
+                    x.aic,
+                    x.bic,
+                    x.info_code(),
+                    r.weight
+                )?,
+                None => writeln!(
+                    f,
+                    "{:<22} error: {}",
+                    r.name,
+                    r.error.as_deref().unwrap_or("?")
+                )?,
+            }
+        }
+        writeln!(f, "ranked by {crit}; model average ({crit} weights):")?;
+        write!(f, "{}", self.averaged)
+    }
+}

@@ -13,7 +13,11 @@
 //! least-squares step, floor fitted values at machine epsilon. This is what makes
 //! figures printed by R packages reproducible to 1e-6 and beyond, including those of fits
 //! that R stopped early.
-#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord, clippy::redundant_guards)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::neg_cmp_op_on_partial_ord,
+    clippy::redundant_guards
+)]
 
 use super::StopReason;
 use crate::error::{Error, Result};
