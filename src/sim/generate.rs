@@ -646,13 +646,6 @@ pub fn count_pmf(dist: &CountDist) -> Option<Vec<f64>> {
     Some(pmf)
 }
 
-fn mean_of(d: &CountDist) -> f64 {
-    match *d {
-        CountDist::Poisson { lambda } | CountDist::OneInflated { lambda, .. } => lambda,
-        CountDist::PoissonGamma { mean, .. } => mean,
-    }
-}
-
 fn poisson(rng: &mut SimRng, lambda: f64) -> u64 {
     if lambda.is_nan() || lambda <= 0.0 || !lambda.is_finite() {
         return 0;
