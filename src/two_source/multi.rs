@@ -18,12 +18,7 @@ fn sessions(h: &CaptureHistories, method: &str) -> Result<(Vec<f64>, Vec<f64>, V
     }
     let s = h.summary();
     let c: Vec<f64> = s.n_j.iter().map(|&x| x as f64).collect();
-    let r: Vec<f64> = s
-        .n_j
-        .iter()
-        .zip(&s.u_j)
-        .map(|(&n, &u)| (n - u) as f64)
-        .collect();
+    let r: Vec<f64> = s.n_j.iter().zip(&s.u_j).map(|(&n, &u)| (n - u) as f64).collect();
     let mut m = Vec::with_capacity(c.len());
     let mut marked = 0.0;
     for &u in &s.u_j {
@@ -120,16 +115,9 @@ pub fn schumacher_eschmeyer(h: &CaptureHistories, level: f64) -> Result<Estimate
         })?;
     let n = h.observed();
     let interval = inverse_wald(inv, se_inv, q, level, n as f64);
-    let mut e = Estimate::new(
-        super::METHOD,
-        "Schumacher-Eschmeyer",
-        n_hat,
-        se,
-        interval,
-        n,
-    )
-    .with_assumptions(ASSUMPTIONS)
-    .with_other_interval(ci::log_normal(n_hat, se, n as f64, level));
+    let mut e = Estimate::new(super::METHOD, "Schumacher-Eschmeyer", n_hat, se, interval, n)
+        .with_assumptions(ASSUMPTIONS)
+        .with_other_interval(ci::log_normal(n_hat, se, n as f64, level));
     if (sr as u64) < super::FEW_RECAPTURES {
         e.warnings.push(Warning::FewRecaptures { m: sr as u64 });
     }
