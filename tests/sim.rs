@@ -412,7 +412,11 @@ fn failures_are_counted_not_hidden() {
     let ch = t.row("sparse", "all", "Chapman").unwrap();
     assert_eq!(lp.replicates, 300);
     assert!(lp.failed_share > 0.5, "{}", lp.failed_share);
-    assert!(lp.failures[0].0.contains("no recaptures"), "{:?}", lp.failures);
+    assert!(
+        lp.failures[0].0.contains("no recaptures"),
+        "{:?}",
+        lp.failures
+    );
     assert!(ch.no_data > 0);
     assert_eq!(ch.estimates + ch.no_data, 300);
     assert!(ch.flagged_share > 0.5);
