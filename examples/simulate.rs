@@ -8,6 +8,9 @@
 //! Writes `metrics.csv`, `metrics.json` and `metrics.md` into `--out` (default
 //! `sim-out`); prints the table to stdout in `--format` (text, markdown, json). A
 //! progress bar goes to stderr, only when stderr is a terminal.
+//!
+//! Sharding: `--shard 1/2 --raw a.json` and `--shard 2/2 --raw b.json` (e.g. on two
+//! machines), then `--merge a.json b.json` reports exactly what the unsharded run does.
 
 use clap::{Parser, ValueEnum};
 use darkfigure::sim::{self, Study, report};
@@ -47,6 +50,15 @@ struct Args {
     /// Write the built-in study as JSON to stdout and exit.
     #[arg(long)]
     print_builtin: bool,
+    /// Run only shard K of M (e.g. `2/4`): an equal share of the replicates.
+    #[arg(long, value_name = "K/M")]
+    shard: Option<String>,
+    /// Also write the raw per-replicate results (mergeable) to this file.
+    #[arg(long, value_name = "FILE")]
+    raw: Option<PathBuf>,
+    /// Merge raw result files (from --raw) instead of running a study.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    merge: Vec<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +77,38 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{}", serde_json::to_string_pretty(&sim::police_study())?);
         return Ok(());
     }
+    let raw = if !args.merge.is_empty() {
+        let mut acc: Option<sim::RawResults> = None;
+        for p in &args.merge {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+            let r = sim::RawResults::from_json(&text)?;
+            acc = Some(match acc {
+                None => r,
+                Some(a) => a.merge(r)?,
+            });
+        }
+        acc.ok_or("--merge needs at least one file")?
+    } else {
+        run(&args)?
+    };
+    if let Some(p) = &args.raw {
+        std::fs::write(p, raw.to_json()?)?;
+    }
+    let table = raw.metrics();
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("metrics.csv"), report::to_csv(&table)?)?;
+    std::fs::write(args.out.join("metrics.json"), report::to_json(&table)?)?;
+    std::fs::write(args.out.join("metrics.md"), report::to_markdown(&table))?;
+    match args.format {
+        Format::Text => print!("{}", report::to_text(&table)),
+        Format::Markdown => print!("{}", report::to_markdown(&table)),
+        Format::Json => println!("{}", report::to_json(&table)?),
+    }
+    Ok(())
+}
+
+fn run(args: &Args) -> Result<sim::RawResults, Box<dyn std::error::Error>> {
     let mut study = match &args.study {
         Some(p) => Study::from_path(p)?,
         None => sim::police_study(),
@@ -76,12 +120,26 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
         study.replicates = r;
     }
     study.validate()?;
+    let range = match &args.shard {
+        None => None,
+        Some(spec) => {
+            let (k, m) = spec
+                .split_once('/')
+                .and_then(|(k, m)| Some((k.trim().parse().ok()?, m.trim().parse().ok()?)))
+                .ok_or_else(|| format!("--shard `{spec}`: expected K/M, e.g. 1/4"))?;
+            Some(sim::shard_range(study.replicates, k, m)?)
+        }
+    };
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()?;
     }
-    let total = study.replicates * study.scenarios.len() as u64;
+    let total = range
+        .as_ref()
+        .map(|r| r.end - r.start)
+        .unwrap_or(study.replicates)
+        * study.scenarios.len() as u64;
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(total);
         b.set_style(ProgressStyle::with_template(
@@ -96,18 +154,9 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
             b.inc(1);
         }
     };
-    let table = sim::run_study(&study, Some(&tick))?;
+    let raw = sim::run_study_raw(&study, range, Some(&tick))?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    std::fs::create_dir_all(&args.out)?;
-    std::fs::write(args.out.join("metrics.csv"), report::to_csv(&table)?)?;
-    std::fs::write(args.out.join("metrics.json"), report::to_json(&table)?)?;
-    std::fs::write(args.out.join("metrics.md"), report::to_markdown(&table))?;
-    match args.format {
-        Format::Text => print!("{}", report::to_text(&table)),
-        Format::Markdown => print!("{}", report::to_markdown(&table)),
-        Format::Json => println!("{}", report::to_json(&table)?),
-    }
-    Ok(())
+    Ok(raw)
 }

@@ -239,6 +239,22 @@ impl SimEstimator for ChaoLowerBound {
 /// Each estimate is labelled with its `model`; an error is reported under the adapter's
 /// name (the replicate then counts as failed for every model of the family). Data that
 /// are not histories (or list tables) are skipped.
+///
+/// # Examples
+/// ```
+/// use darkfigure::sim::{self, HistoriesFn, RunOptions, SimEstimator, Study};
+/// use darkfigure::two_source::schnabel;
+/// let study = Study::from_json(r#"{"name": "plug-in", "replicates": 100, "seed": 7,
+///   "scenarios": [{"name": "M0", "model": {"kind": "closed", "occasions": 5,
+///                  "strata": [{"n": 2000, "p": 0.2}]}}]}"#)?;
+/// let est: Vec<Box<dyn SimEstimator>> =
+///     vec![Box::new(HistoriesFn::new("schnabel", |h| Ok(vec![schnabel(h, 0.95)?])))];
+/// let table = sim::run(&study, &est, &RunOptions::default())?.metrics();
+/// let row = &table.rows[0];
+/// assert_eq!((row.estimator.as_str(), row.estimates), ("Schnabel", 100));
+/// assert!(row.rel_bias.abs() < 0.02);
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
 pub struct HistoriesFn<F> {
     name: String,
     f: F,

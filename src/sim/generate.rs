@@ -414,12 +414,12 @@ impl UnitSampler {
         };
         let d = 1.0 + io * ex;
         let y = u as f64 * d;
-        if y + d <= TWO32 {
-            1
-        } else if y >= TWO32 || !d.is_finite() {
-            0
-        } else {
+        // y + d ≤ 2^32: success whatever v is; y ≥ 2^32 (or NaN/∞ when p_ij = 0):
+        // failure; in between (probability d/2^32) v decides
+        if y < TWO32 && y + d > TWO32 {
             ((u as f64 + open01(rng)) * d < TWO32) as u64
+        } else {
+            (y + d <= TWO32) as u64
         }
     }
 
@@ -644,13 +644,6 @@ pub fn count_pmf(dist: &CountDist) -> Option<Vec<f64>> {
         pmf[1] += omega * (1.0 - p0);
     }
     Some(pmf)
-}
-
-fn mean_of(d: &CountDist) -> f64 {
-    match *d {
-        CountDist::Poisson { lambda } | CountDist::OneInflated { lambda, .. } => lambda,
-        CountDist::PoissonGamma { mean, .. } => mean,
-    }
 }
 
 fn poisson(rng: &mut SimRng, lambda: f64) -> u64 {

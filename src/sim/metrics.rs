@@ -96,6 +96,9 @@ pub struct MetricRow {
     pub mean_se: f64,
     /// Per interval type, primary first.
     pub intervals: Vec<IntervalMetrics>,
+    /// The most frequent reasons for failure (up to 3) with their counts (replicates
+    /// without data are counted in `no_data`, not here).
+    pub failures: Vec<(String, u64)>,
 }
 
 impl MetricRow {
@@ -204,7 +207,11 @@ impl RawResults {
                 unbounded: u64,
             }
             let mut accs: Vec<Acc> = Vec::new();
+            let mut errors: std::collections::BTreeMap<&str, u64> = Default::default();
             for r in &s.records {
+                if let Outcome::Failed { error } = &r.outcome {
+                    *errors.entry(error.as_str()).or_insert(0) += 1;
+                }
                 let Outcome::Ok {
                     n_hat,
                     se: s_e,
@@ -281,6 +288,12 @@ impl RawResults {
                     }
                 })
                 .collect();
+            let mut failures: Vec<(String, u64)> = errors
+                .into_iter()
+                .map(|(e, n)| (e.to_string(), n))
+                .collect();
+            failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            failures.truncate(3);
             rows.push(MetricRow {
                 scenario: s.scenario.clone(),
                 target: s.target.clone(),
@@ -310,6 +323,7 @@ impl RawResults {
                 empirical_se: nh.sd(),
                 mean_se: se.mean(),
                 intervals,
+                failures,
             });
         }
         MetricsTable {
@@ -377,6 +391,7 @@ mod tests {
         let r = &t.rows[0];
         assert_eq!((r.replicates, r.estimates, r.no_data), (4, 2, 1));
         assert_eq!(r.failed_share, 0.5);
+        assert_eq!(r.failures, vec![("x".to_string(), 1)]);
         assert_eq!(r.flagged_share, 0.25);
         assert_eq!(r.mean_n_hat, 100.0);
         assert_eq!(r.bias, 0.0);

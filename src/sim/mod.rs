@@ -46,12 +46,33 @@ pub use generate::{
 };
 pub use metrics::{IntervalMetrics, MetricRow, MetricsTable};
 pub use rng::{SimRng, mix, stream};
-pub use runner::{RawResults, RunOptions, run};
+pub use runner::{RawResults, RunOptions, run, shard_range};
 pub use scenario::{
     Behaviour, ClosedSpec, CountCovariate, CountDist, CountSpec, CountStratum, CovariateDist,
     Dependence, Generation, Heterogeneity, Model, OpenSpec, OpenStratum, Output, PerOccasion,
     Scenario, Stratum, Study,
 };
+
+/// Runs a study (or the replicates `range` of it, a shard) with its built-in estimators
+/// and returns the raw, mergeable results.
+///
+/// # Errors
+/// As [`run_study`].
+pub fn run_study_raw(
+    study: &Study,
+    range: Option<std::ops::Range<u64>>,
+    progress: Option<&(dyn Fn() + Sync)>,
+) -> crate::Result<RawResults> {
+    let est = builtin_estimators(&study.estimators, study.level)?;
+    run(
+        study,
+        &est,
+        &RunOptions {
+            replicates: range,
+            progress,
+        },
+    )
+}
 
 /// Runs a study with its built-in estimators (`study.estimators`) on the current rayon
 /// pool and returns the metrics. `progress` is called once per finished replicate.

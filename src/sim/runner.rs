@@ -23,23 +23,45 @@ pub struct IntervalRecord {
     /// Method label (`log-normal`, `wald`, `profile-likelihood`...).
     pub method: String,
     /// Lower limit.
+    #[serde(with = "exact")]
     pub lower: f64,
-    /// Upper limit (`null` in JSON when unbounded).
-    #[serde(with = "inf_as_null")]
+    /// Upper limit (`inf` when unbounded).
+    #[serde(with = "exact")]
     pub upper: f64,
 }
 
-mod inf_as_null {
-    use serde::{Deserialize, Deserializer, Serializer};
+/// Floats written as strings in Rust's shortest round-trip form and read back with the
+/// correctly rounded `str::parse`, so shard files merge bit-exactly (`inf`, `NaN` kept).
+mod exact {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
     pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if x.is_finite() {
-            s.serialize_f64(*x)
-        } else {
-            s.serialize_none()
-        }
+        s.serialize_str(&format!("{x:?}"))
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
+        let t = String::deserialize(d)?;
+        t.parse::<f64>()
+            .map_err(|e| D::Error::custom(format!("`{t}` is not a number: {e}")))
+    }
+}
+
+/// [`exact`] for `(replicate, value)` pairs.
+mod exact_pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+    pub fn serialize<S: Serializer>(v: &[(u64, f64)], s: S) -> Result<S::Ok, S::Error> {
+        v.iter()
+            .map(|(i, x)| (*i, format!("{x:?}")))
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(u64, f64)>, D::Error> {
+        Vec::<(u64, String)>::deserialize(d)?
+            .into_iter()
+            .map(|(i, t)| {
+                t.parse::<f64>()
+                    .map(|x| (i, x))
+                    .map_err(|e| D::Error::custom(format!("`{t}` is not a number: {e}")))
+            })
+            .collect()
     }
 }
 
@@ -50,9 +72,10 @@ pub enum Outcome {
     /// An estimate.
     Ok {
         /// N̂.
+        #[serde(with = "exact")]
         n_hat: f64,
-        /// Its standard error (`null` when not finite).
-        #[serde(with = "inf_as_null")]
+        /// Its standard error.
+        #[serde(with = "exact")]
         se: f64,
         /// Whether it carried warnings.
         flagged: bool,
@@ -72,6 +95,7 @@ pub struct Record {
     /// Replicate index.
     pub replicate: u64,
     /// True population size of this replicate.
+    #[serde(with = "exact")]
     pub truth: f64,
     /// The outcome.
     pub outcome: Outcome,
@@ -102,12 +126,15 @@ pub struct TargetTally {
     /// Target name.
     pub target: String,
     /// `(replicate, true size)` for every replicate run, by index.
+    #[serde(with = "exact_pairs")]
     pub truths: Vec<(u64, f64)>,
     /// Replicates without data (nobody caught), by index.
     pub no_data: Vec<u64>,
 }
 
-/// Raw results of a study (or of a shard of it): mergeable, serialisable.
+/// Raw results of a study (or of a shard of it): mergeable, serialisable. Floats are
+/// written as strings in shortest round-trip form, so shards saved as JSON and merged
+/// give bit-identical metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RawResults {
     /// Study name.
@@ -115,6 +142,7 @@ pub struct RawResults {
     /// Base seed.
     pub seed: u64,
     /// Confidence level.
+    #[serde(with = "exact")]
     pub level: f64,
     /// Replicate ranges covered, sorted and disjoint.
     pub ranges: Vec<(u64, u64)>,
@@ -133,7 +161,41 @@ pub struct RunOptions<'a> {
     pub progress: Option<&'a (dyn Fn() + Sync)>,
 }
 
+/// The replicate range of shard `k` (1-based) of `m` equal shards of `replicates`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] unless 1 ≤ k ≤ m.
+pub fn shard_range(replicates: u64, k: u64, m: u64) -> Result<Range<u64>> {
+    if m == 0 || k == 0 || k > m {
+        return Err(Error::param(
+            "shard",
+            format!("{k}/{m}"),
+            "k/m with 1 ≤ k ≤ m",
+        ));
+    }
+    let at = |j: u64| ((replicates as u128 * j as u128) / m as u128) as u64;
+    Ok(at(k - 1)..at(k))
+}
+
 impl RawResults {
+    /// Writes the raw results as JSON (floats exact, see the type's docs).
+    ///
+    /// # Errors
+    /// [`Error::Numerical`] if serialisation fails.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| Error::Numerical {
+            reason: format!("JSON: {e}"),
+        })
+    }
+
+    /// Reads raw results written by [`RawResults::to_json`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] naming the JSON position of a malformed file.
+    pub fn from_json(text: &str) -> Result<RawResults> {
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("raw results: {e}")))
+    }
+
     /// Number of replicates covered.
     pub fn replicates(&self) -> u64 {
         self.ranges.iter().map(|r| r.1 - r.0).sum()
@@ -385,4 +447,17 @@ pub fn run(
     }
     raw.canonical_order();
     Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_ranges_tile_the_replicates() {
+        let r: Vec<Range<u64>> = (1..=3).map(|k| shard_range(10, k, 3).unwrap()).collect();
+        assert_eq!(r, vec![0..3, 3..6, 6..10]);
+        assert!(shard_range(10, 0, 3).is_err());
+        assert!(shard_range(10, 4, 3).is_err());
+    }
 }
