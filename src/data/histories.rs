@@ -409,6 +409,24 @@ impl CaptureHistories {
         out.aggregated()
     }
 
+    /// The numbers of captures as single-source counts: one row per distinct number of
+    /// captures k ≥ 1 with the number of units caught exactly k times (f_k), so that
+    /// the count estimators (Chao, Zelterman, zero-truncated models) run on capture
+    /// histories.
+    ///
+    /// # Errors
+    /// Never in practice (validated histories have at least one unit seen).
+    pub fn capture_counts(&self) -> Result<crate::data::CountData> {
+        let f = self.summary().f_k;
+        let table: Vec<(u64, u64)> = f
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(k, &n)| (k as u64 + 1, n))
+            .collect();
+        crate::data::CountData::from_frequency_table(&table)
+    }
+
     /// Collapses consecutive occasions into periods, a unit counting as caught in a
     /// period when caught on any of its occasions (Rcapture's `periodhist`). `lengths`
     /// gives the number of occasions per period and must sum to t.
