@@ -253,6 +253,15 @@ pub mod bootstrap {
         use super::*;
 
         #[test]
+        fn quantile_type7_matches_r() {
+            // quantile(1:10, c(.025, .5, .975)) = 1.225 5.5 9.775
+            let v: Vec<f64> = (1..=10).map(|x| x as f64).collect();
+            assert!((quantile_sorted(&v, 0.025) - 1.225).abs() < 1e-12);
+            assert!((quantile_sorted(&v, 0.5) - 5.5).abs() < 1e-12);
+            assert!((quantile_sorted(&v, 0.975) - 9.775).abs() < 1e-12);
+        }
+
+        #[test]
         fn symmetric_replicates_give_matching_intervals() {
             let reps: Vec<f64> = (0..1001)
                 .map(|i| 100.0 + (i as f64 - 500.0) / 50.0)

@@ -8,7 +8,7 @@ use crate::data::CountData;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Interval, IntervalMethod, Warning};
 use nalgebra::{DMatrix, DVector};
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_distr::{Binomial, Distribution};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -133,7 +133,7 @@ pub struct Bootstrap {
     pub ci: BootCi,
     /// Number of replicates.
     pub replicates: usize,
-    /// Seed: replicate i uses `Xoshiro256PlusPlus::seed_from_u64(mix(seed, i))`, so the
+    /// Seed: replicate i uses `darkfigure::rng::stream(seed, &[i])`, so the
     /// result does not depend on the number of threads.
     pub seed: u64,
 }
@@ -163,25 +163,6 @@ pub struct BootResult {
     pub degenerate: usize,
 }
 
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Stream seed of replicate `i`.
-fn mix(seed: u64, i: u64) -> u64 {
-    splitmix(seed ^ splitmix(i.wrapping_add(0x5851_F42D_4C95_7F2D)))
-}
-
-/// R's `quantile(type = 7)` of sorted data.
-fn quantile7(sorted: &[f64], p: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
 
 /// Draws `m` rows with probabilities ∝ `cum` increments, returns counts per row.
 fn draw(rng: &mut Xoshiro256PlusPlus, cum: &[f64], m: u64) -> Vec<f64> {
@@ -255,7 +236,7 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
         }
     }
     let one = |rep: usize| -> Option<(f64, bool)> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(b.seed, rep as u64));
+        let mut rng = crate::rng::stream(b.seed, &[rep as u64]);
         let design = match b.kind {
             BootType::NonParametric => with_weights(d, draw(&mut rng, &cum_w, n_obs as u64)),
             BootType::SemiParametric => {
@@ -321,8 +302,8 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
     let a = (1.0 - level) / 2.0;
     let (lower, upper, method) = match b.ci {
         BootCi::Percentile => (
-            quantile7(&sorted, a),
-            quantile7(&sorted, 1.0 - a),
+            crate::ci::bootstrap::quantile_sorted(&sorted, a),
+            crate::ci::bootstrap::quantile_sorted(&sorted, 1.0 - a),
             IntervalMethod::BootstrapPercentile,
         ),
         BootCi::Normal => {
@@ -330,8 +311,8 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
             (w.lower, w.upper, IntervalMethod::BootstrapNormal)
         }
         BootCi::Basic => (
-            2.0 * n_hat - quantile7(&sorted, 1.0 - a),
-            2.0 * n_hat - quantile7(&sorted, a),
+            2.0 * n_hat - crate::ci::bootstrap::quantile_sorted(&sorted, 1.0 - a),
+            2.0 * n_hat - crate::ci::bootstrap::quantile_sorted(&sorted, a),
             IntervalMethod::BootstrapBasic,
         ),
     };
@@ -372,25 +353,5 @@ impl std::fmt::Display for BootResult {
             self.degenerate
         )?;
         write!(f, "{}", self.estimate)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantile_type7_matches_r() {
-        // quantile(1:10, c(.025, .5, .975)) = 1.225 5.5 9.775
-        let v: Vec<f64> = (1..=10).map(|x| x as f64).collect();
-        assert!((quantile7(&v, 0.025) - 1.225).abs() < 1e-12);
-        assert!((quantile7(&v, 0.5) - 5.5).abs() < 1e-12);
-        assert!((quantile7(&v, 0.975) - 9.775).abs() < 1e-12);
-    }
-
-    #[test]
-    fn replicate_streams_differ() {
-        assert_ne!(mix(1, 0), mix(1, 1));
-        assert_ne!(mix(1, 0), mix(2, 0));
     }
 }

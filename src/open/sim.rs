@@ -22,13 +22,10 @@ pub struct JsScenario {
     pub p: Vec<f64>,
 }
 
-/// Mixes a base seed and a replicate index into a stream seed (SplitMix64 finaliser),
-/// so that replicate i gets the same stream on any number of threads.
+/// Mixes a base seed and a replicate index into a stream seed (the crate-wide
+/// [`crate::rng::mix`]), so that replicate i gets the same stream on any number of threads.
 pub fn mix_seed(seed: u64, i: u64) -> u64 {
-    let mut z = seed ^ i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    crate::rng::mix(seed, &[i])
 }
 
 impl JsScenario {

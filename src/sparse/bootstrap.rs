@@ -5,9 +5,8 @@ use super::{StepwiseFit, StepwiseParams, pnorm, qnorm, stepwise};
 use crate::data::ListTable;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Interval, IntervalMethod, Warning, fmt_num};
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_distr::{Binomial, Distribution};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt;
@@ -17,7 +16,7 @@ use std::fmt;
 pub struct BootstrapParams {
     /// Number of bootstrap replicates (SparseMSE default 1000).
     pub replicates: usize,
-    /// Seed; replicate i draws from `Xoshiro256PlusPlus::seed_from_u64(mix(seed, i))`.
+    /// Seed; replicate i draws from `darkfigure::rng::stream(seed, &[i])`.
     pub seed: u64,
     /// Level of the BCa interval reported in the [`Estimate`].
     pub level: f64,
@@ -123,16 +122,6 @@ impl fmt::Display for BootstrapFit {
     }
 }
 
-/// Stream seed of replicate `i`: SplitMix64 finalisers of the seed and the index.
-fn mix(seed: u64, i: u64) -> u64 {
-    fn sm(mut z: u64) -> u64 {
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    sm(seed ^ sm(i.wrapping_add(0xD1B5_4A32_D192_ED03)))
-}
 
 /// Multinomial draw of `n` cases over the cells `rows` with probabilities ∝ `counts`.
 fn resample<R: Rng>(rng: &mut R, counts: &[u64], rows: &[usize], n: u64) -> Result<Vec<u64>> {
@@ -164,20 +153,6 @@ fn resample<R: Rng>(rng: &mut R, counts: &[u64], rows: &[usize], n: u64) -> Resu
 /// R's `quantile(x, p, type = 8)` (Hyndman & Fan 1996, median-unbiased), on sorted x.
 pub(crate) fn quantile_type8(sorted: &[f64], p: f64) -> f64 {
     quantile_ab(sorted, p, 1.0 / 3.0)
-}
-
-/// R's `quantile(x, p, type = 7)` on sorted x.
-fn quantile_type7(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
-    let h = (n - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    let g = h - lo as f64;
-    if g == 0.0 || sorted[lo] == sorted[hi] {
-        sorted[lo]
-    } else {
-        sorted[lo] + g * (sorted[hi] - sorted[lo])
-    }
 }
 
 fn quantile_ab(sorted: &[f64], p: f64, a: f64) -> f64 {
@@ -259,7 +234,7 @@ pub fn jackknife_acceleration(table: &ListTable, pthresh: f64) -> Result<(f64, V
 /// limit(α) = quantile_type8( N̂*, Φ(z0 + (z0 + z_α)/(1 − â(z0 + z_α))) )
 /// ```
 /// Replicates run in parallel (rayon); replicate i uses its own
-/// `Xoshiro256PlusPlus::seed_from_u64(mix(seed, i))` stream, so the draws and limits do
+/// `darkfigure::rng::stream(seed, &[i])` stream, so the draws and limits do
 /// not depend on the number of threads. Each resample first drops non-informative lists
 /// (a resample may empty a small list). A resample whose selected model fails the
 /// existence check (only possible for the main-effects model: every added effect passed
@@ -317,7 +292,7 @@ pub fn bootstrap(table: &ListTable, params: &BootstrapParams) -> Result<Bootstra
     let draws: Vec<f64> = (0..params.replicates)
         .into_par_iter()
         .map(|i| {
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(params.seed, i as u64));
+            let mut rng = crate::rng::stream(params.seed, &[i as u64]);
             let rc = resample(&mut rng, counts, &rows, n)?;
             Ok(core::replicate_n_hat(&rc, k, &rows, pthresh)?.unwrap_or(f64::INFINITY))
         })
@@ -395,9 +370,9 @@ pub fn bootstrap(table: &ListTable, params: &BootstrapParams) -> Result<Bootstra
     let summary = DrawSummary {
         mean,
         sd,
-        q025: quantile_type7(&sorted, 0.025),
-        median: quantile_type7(&sorted, 0.5),
-        q975: quantile_type7(&sorted, 0.975),
+        q025: crate::ci::bootstrap::quantile_sorted(&sorted, 0.025),
+        median: crate::ci::bootstrap::quantile_sorted(&sorted, 0.5),
+        q975: crate::ci::bootstrap::quantile_sorted(&sorted, 0.975),
         n_nonexistent,
     };
 
@@ -463,7 +438,7 @@ mod tests {
     #[test]
     fn resample_keeps_total() {
         let counts = [0, 5, 7, 0, 9];
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let mut rng = crate::rng::stream(1, &[]);
         let r = resample(&mut rng, &counts, &[1, 2, 4], 21).unwrap();
         assert_eq!(r.iter().sum::<u64>(), 21);
         assert_eq!(r[3], 0);
