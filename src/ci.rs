@@ -11,7 +11,11 @@ pub fn check_level(level: f64) -> Result<()> {
     if level.is_finite() && level > 0.0 && level < 1.0 {
         Ok(())
     } else {
-        Err(Error::param("level", level, "a number strictly between 0 and 1"))
+        Err(Error::param(
+            "level",
+            level,
+            "a number strictly between 0 and 1",
+        ))
     }
 }
 

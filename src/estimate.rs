@@ -77,7 +77,10 @@ pub struct Interval {
     #[serde(serialize_with = "finite_or_null", deserialize_with = "null_as_nan")]
     pub lower: f64,
     /// Upper limit (`f64::INFINITY` when unbounded).
-    #[serde(serialize_with = "finite_or_null", deserialize_with = "null_as_infinity")]
+    #[serde(
+        serialize_with = "finite_or_null",
+        deserialize_with = "null_as_infinity"
+    )]
     pub upper: f64,
     /// Confidence level, e.g. 0.95.
     pub level: f64,
@@ -207,14 +210,20 @@ impl fmt::Display for Warning {
             Warning::RankDeficient { dropped } => {
                 write!(f, "design not of full rank; dropped {}", dropped.join(", "))
             }
-            Warning::UnboundedInterval { reason } => write!(f, "interval unbounded above: {reason}"),
+            Warning::UnboundedInterval { reason } => {
+                write!(f, "interval unbounded above: {reason}")
+            }
             Warning::IntervalSearchLimit { limit } => write!(
                 f,
                 "upper limit search stopped at {}: the true limit is higher",
                 fmt_num(*limit)
             ),
             Warning::LowerLimitClipped { observed } => {
-                write!(f, "lower limit clipped at the {} observed", fmt_num(*observed))
+                write!(
+                    f,
+                    "lower limit clipped at the {} observed",
+                    fmt_num(*observed)
+                )
             }
             Warning::LargeBias { bias } => {
                 write!(f, "asymptotic bias is large ({})", fmt_num(*bias))
@@ -275,9 +284,7 @@ impl Assumption {
                 "independence: occasions or lists capture each unit independently"
             }
             Assumption::PerfectMatching => "records are matched without error across occasions",
-            Assumption::ModelledHeterogeneity => {
-                "heterogeneity follows the form the model names"
-            }
+            Assumption::ModelledHeterogeneity => "heterogeneity follows the form the model names",
             Assumption::NoHighestOrderInteraction => {
                 "list dependence is captured by the model's interaction terms"
             }

@@ -49,4 +49,3 @@ pub mod two_source;
 
 pub use error::{Error, Result};
 pub use estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
-

@@ -163,7 +163,6 @@ pub struct BootResult {
     pub degenerate: usize,
 }
 
-
 /// Draws `m` rows with probabilities ∝ `cum` increments, returns counts per row.
 fn draw(rng: &mut Xoshiro256PlusPlus, cum: &[f64], m: u64) -> Vec<f64> {
     let total = *cum.last().unwrap_or(&0.0);

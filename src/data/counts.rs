@@ -27,7 +27,11 @@ impl CovariateValues {
         levels.dedup();
         let codes = labels
             .iter()
-            .map(|l| levels.binary_search_by(|x| x.as_str().cmp(l.as_ref())).unwrap_or(0) as u32)
+            .map(|l| {
+                levels
+                    .binary_search_by(|x| x.as_str().cmp(l.as_ref()))
+                    .unwrap_or(0) as u32
+            })
             .collect();
         CovariateValues::Categorical { levels, codes }
     }
@@ -104,7 +108,11 @@ impl CountData {
                 freq.len()
             )));
         }
-        if let Some(i) = counts.iter().zip(&freq).position(|(&c, &f)| c == 0 && f > 0) {
+        if let Some(i) = counts
+            .iter()
+            .zip(&freq)
+            .position(|(&c, &f)| c == 0 && f > 0)
+        {
             return Err(Error::invalid_row(
                 i,
                 "count 0: a unit never recorded cannot be in single-source data",
@@ -134,7 +142,11 @@ impl CountData {
     /// # Errors
     /// [`Error::InvalidData`] for a length mismatch, a duplicate name or a non-finite
     /// numeric value.
-    pub fn with_covariate(mut self, name: impl Into<String>, values: CovariateValues) -> Result<Self> {
+    pub fn with_covariate(
+        mut self,
+        name: impl Into<String>,
+        values: CovariateValues,
+    ) -> Result<Self> {
         let name = name.into();
         if values.len() != self.counts.len() {
             return Err(Error::invalid(format!(

@@ -301,9 +301,8 @@ fn detect(raw: &Raw, opts: &ReadOptions) -> Layout {
         return Layout::Counts;
     }
     let freq = wide_freq_column(raw, opts);
-    let special = |c: usize| {
-        Some(c) == freq || Some(c) == raw.col("id") || Some(c) == raw.col("stratum")
-    };
+    let special =
+        |c: usize| Some(c) == freq || Some(c) == raw.col("id") || Some(c) == raw.col("stratum");
     let all_binary = raw.rows.iter().all(|(_, r)| {
         r.iter()
             .enumerate()
@@ -385,7 +384,15 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
         }
     }
     let names = occ.iter().map(|&c| raw.headers[c].clone()).collect();
-    finish(raw, occ.len(), hist, freq, names, id_col.map(|_| ids), stratum_col.map(|_| strata))
+    finish(
+        raw,
+        occ.len(),
+        hist,
+        freq,
+        names,
+        id_col.map(|_| ids),
+        stratum_col.map(|_| strata),
+    )
 }
 
 fn finish(
@@ -442,7 +449,8 @@ fn parse_long(raw: &Raw) -> Result<CaptureHistories> {
             )
         }
         None => {
-            let mut labels: Vec<String> = raw.rows.iter().map(|(_, r)| r[occ_col].clone()).collect();
+            let mut labels: Vec<String> =
+                raw.rows.iter().map(|(_, r)| r[occ_col].clone()).collect();
             labels.sort();
             labels.dedup();
             if let Some((line, r)) = raw.rows.iter().find(|(_, r)| r[occ_col].is_empty()) {
@@ -513,7 +521,9 @@ fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
     })?;
     let freq_col = match &opts.freq_column {
         Some(n) => raw.col(n),
-        None => ["freq", "frequency", "n", "count"].iter().find_map(|n| raw.col(n)),
+        None => ["freq", "frequency", "n", "count"]
+            .iter()
+            .find_map(|n| raw.col(n)),
     };
     let stratum_col = raw.col("stratum");
     let first = &raw.rows[0];
@@ -532,7 +542,12 @@ fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
     let mut strata = Vec::new();
     for (line, r) in &raw.rows {
         let code = parse_history(&r[hcol], t).map_err(|why| {
-            raw.value_err(*line, hcol, &r[hcol], &format!("a 0/1 history of {t} occasions ({why})"))
+            raw.value_err(
+                *line,
+                hcol,
+                &r[hcol],
+                &format!("a 0/1 history of {t} occasions ({why})"),
+            )
         })?;
         let f = match freq_col {
             Some(c) => parse_freq(raw, *line, c, &r[c])?,
@@ -585,7 +600,12 @@ fn parse_counts(raw: &Raw, opts: &ReadOptions) -> Result<(CountData, String)> {
     let mut counts = Vec::with_capacity(raw.rows.len());
     let mut freq = Vec::with_capacity(raw.rows.len());
     for (line, r) in &raw.rows {
-        let c = raw.parse_u64(*line, ccol, &r[ccol], "a count: a whole number of at least 1")?;
+        let c = raw.parse_u64(
+            *line,
+            ccol,
+            &r[ccol],
+            "a count: a whole number of at least 1",
+        )?;
         let f = match fcol {
             Some(fc) => parse_freq(raw, *line, fc, &r[fc])?,
             None => 1,
@@ -622,7 +642,12 @@ fn parse_counts(raw: &Raw, opts: &ReadOptions) -> Result<(CountData, String)> {
     for c in cov_cols {
         let vals: Vec<&str> = raw.rows.iter().map(|(_, r)| r[c].as_str()).collect();
         if let Some(i) = vals.iter().position(|v| v.is_empty()) {
-            return Err(raw.value_err(raw.rows[i].0, c, "", "a value (missing values are not supported)"));
+            return Err(raw.value_err(
+                raw.rows[i].0,
+                c,
+                "",
+                "a value (missing values are not supported)",
+            ));
         }
         let nums: Option<Vec<f64>> = vals.iter().map(|v| v.parse::<f64>().ok()).collect();
         let values = match nums {

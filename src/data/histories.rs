@@ -169,8 +169,8 @@ impl CaptureHistories {
         let mut hist = Vec::with_capacity(rows.len());
         let mut freq = Vec::with_capacity(rows.len());
         for (i, (s, f)) in rows.iter().enumerate() {
-            let code = parse_history(s.as_ref(), t)
-                .map_err(|reason| Error::invalid_row(i, reason))?;
+            let code =
+                parse_history(s.as_ref(), t).map_err(|reason| Error::invalid_row(i, reason))?;
             hist.push(code);
             freq.push(*f);
         }
@@ -299,7 +299,10 @@ impl CaptureHistories {
 
     /// Iterates over `(history, frequency)` pairs.
     pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.histories.iter().copied().zip(self.freq.iter().copied())
+        self.histories
+            .iter()
+            .copied()
+            .zip(self.freq.iter().copied())
     }
 
     /// The histories of one stratum, or `None` if there is no such stratum.
@@ -526,7 +529,9 @@ pub(crate) fn parse_history(s: &str, t: usize) -> std::result::Result<u64, Strin
         ));
     }
     if t > MAX_OCCASIONS {
-        return Err(format!("{t} occasions: at most {MAX_OCCASIONS} are supported"));
+        return Err(format!(
+            "{t} occasions: at most {MAX_OCCASIONS} are supported"
+        ));
     }
     let mut code = 0u64;
     for (j, ch) in s.chars().enumerate() {

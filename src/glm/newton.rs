@@ -109,7 +109,11 @@ impl Newton {
                 if let Some(c) = m.cholesky() {
                     break c.solve(&g);
                 }
-                lambda = if lambda == 0.0 { 1e-8 * scale } else { lambda * 10.0 };
+                lambda = if lambda == 0.0 {
+                    1e-8 * scale
+                } else {
+                    lambda * 10.0
+                };
                 if lambda > 1e12 * scale {
                     break g.clone() / scale;
                 }
@@ -155,7 +159,11 @@ impl Newton {
 }
 
 /// Central-difference Hessian of a scalar function (step `h·max(1, |θ_i|)`).
-pub fn numerical_hessian(f: impl Fn(&DVector<f64>) -> f64, theta: &DVector<f64>, h: f64) -> DMatrix<f64> {
+pub fn numerical_hessian(
+    f: impl Fn(&DVector<f64>) -> f64,
+    theta: &DVector<f64>,
+    h: f64,
+) -> DMatrix<f64> {
     let p = theta.len();
     let mut out = DMatrix::zeros(p, p);
     let steps: Vec<f64> = theta.iter().map(|t| h * t.abs().max(1.0)).collect();
@@ -202,14 +210,20 @@ mod tests {
                 -2.0 * (t[0] - 1.0) - 4.0 * (t[0] - 1.0).powi(3),
                 -4.0 * (t[1] + 3.0),
             ]);
-            let h = DMatrix::from_row_slice(2, 2, &[-2.0 - 12.0 * (t[0] - 1.0).powi(2), 0.0, 0.0, -4.0]);
+            let h = DMatrix::from_row_slice(
+                2,
+                2,
+                &[-2.0 - 12.0 * (t[0] - 1.0).powi(2), 0.0, 0.0, -4.0],
+            );
             Some((v, g, h))
         }
     }
 
     #[test]
     fn finds_maximum() {
-        let f = Newton::params().maximize(&Quad, DVector::from_vec(vec![5.0, 5.0])).unwrap();
+        let f = Newton::params()
+            .maximize(&Quad, DVector::from_vec(vec![5.0, 5.0]))
+            .unwrap();
         assert!(f.stop.converged(), "{:?}", f.stop);
         assert!((f.theta[0] - 1.0).abs() < 1e-6);
         assert!((f.theta[1] + 3.0).abs() < 1e-8);

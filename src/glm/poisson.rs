@@ -148,10 +148,16 @@ impl PoissonGlm {
             ));
         }
         if y.len() != n {
-            return Err(Error::invalid(format!("{} responses for {n} design rows", y.len())));
+            return Err(Error::invalid(format!(
+                "{} responses for {n} design rows",
+                y.len()
+            )));
         }
         if let Some(i) = y.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(Error::invalid_row(i, format!("response {} is not a count", y[i])));
+            return Err(Error::invalid_row(
+                i,
+                format!("response {} is not a count", y[i]),
+            ));
         }
         let off: Vec<f64> = match offset {
             Some(o) if o.len() == n => o.to_vec(),
@@ -167,7 +173,10 @@ impl PoissonGlm {
             None => vec![1.0; n],
         };
         if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(Error::invalid_row(i, "prior weight is negative or not finite"));
+            return Err(Error::invalid_row(
+                i,
+                "prior weight is negative or not finite",
+            ));
         }
         if x.iter().any(|v| !v.is_finite()) {
             return Err(Error::invalid("design matrix has a non-finite entry"));
@@ -213,7 +222,14 @@ impl PoissonGlm {
         for it in 1..=self.max_iter {
             let mu: Vec<f64> = eta.iter().map(|e| e.exp()).collect();
             let z: Vec<f64> = (0..n)
-                .map(|i| eta[i] - off[i] + if mu[i] > 0.0 { (y[i] - mu[i]) / mu[i] } else { 0.0 })
+                .map(|i| {
+                    eta[i] - off[i]
+                        + if mu[i] > 0.0 {
+                            (y[i] - mu[i]) / mu[i]
+                        } else {
+                            0.0
+                        }
+                })
                 .collect();
             let ww: Vec<f64> = (0..n).map(|i| w[i] * mu[i]).collect();
             let mut new_beta = wls(&xr, &ww, &z)?;
@@ -270,7 +286,9 @@ impl PoissonGlm {
                 if w[i] == 0.0 {
                     0.0
                 } else {
-                    w[i] * (if y[i] > 0.0 { y[i] * eta[i] } else { 0.0 } - mu[i] - ln_gamma(y[i] + 1.0))
+                    w[i] * (if y[i] > 0.0 { y[i] * eta[i] } else { 0.0 }
+                        - mu[i]
+                        - ln_gamma(y[i] + 1.0))
                 }
             })
             .sum();

@@ -405,7 +405,10 @@ impl Report {
             let _ = writeln!(out, "\n### Open population: {}\n\n```text\n{f}```", f.model);
         }
         if let Some(js) = &self.jolly_seber {
-            let _ = writeln!(out, "\n### Classical Jolly-Seber (Seber 1982)\n\n```text\n{js}```");
+            let _ = writeln!(
+                out,
+                "\n### Classical Jolly-Seber (Seber 1982)\n\n```text\n{js}```"
+            );
         }
         let a = self.assumptions();
         if !a.is_empty() {

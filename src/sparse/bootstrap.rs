@@ -122,7 +122,6 @@ impl fmt::Display for BootstrapFit {
     }
 }
 
-
 /// Multinomial draw of `n` cases over the cells `rows` with probabilities ∝ `counts`.
 fn resample<R: Rng>(rng: &mut R, counts: &[u64], rows: &[usize], n: u64) -> Result<Vec<u64>> {
     let mut out = vec![0u64; counts.len()];

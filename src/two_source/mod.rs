@@ -10,7 +10,7 @@ mod multi;
 mod profile;
 
 pub use multi::{schnabel, schumacher_eschmeyer};
-pub use profile::{mt_profile_interval, MtProfile};
+pub use profile::{MtProfile, mt_profile_interval};
 
 use crate::ci;
 use crate::data::CaptureHistories;
@@ -214,12 +214,22 @@ pub fn all(h: &CaptureHistories, level: f64) -> Vec<(&'static str, Result<Estima
     }
 }
 
-pub(crate) fn inverse_wald(n_hat_inv: f64, se_inv: f64, q: f64, level: f64, observed: f64) -> Interval {
+pub(crate) fn inverse_wald(
+    n_hat_inv: f64,
+    se_inv: f64,
+    q: f64,
+    level: f64,
+    observed: f64,
+) -> Interval {
     let lo_inv = n_hat_inv - q * se_inv;
     let hi_inv = n_hat_inv + q * se_inv;
     Interval {
         lower: (1.0 / hi_inv).max(observed),
-        upper: if lo_inv > 0.0 { 1.0 / lo_inv } else { f64::INFINITY },
+        upper: if lo_inv > 0.0 {
+            1.0 / lo_inv
+        } else {
+            f64::INFINITY
+        },
         level,
         method: IntervalMethod::InverseWald,
     }
@@ -250,10 +260,11 @@ mod tests {
         let c = chapman(&s, 0.95).unwrap();
         assert!(c.n_hat.is_finite());
         assert!(c.interval.is_unbounded_above());
-        assert!(c
-            .warnings
-            .iter()
-            .any(|w| matches!(w, Warning::UnboundedInterval { .. })));
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| matches!(w, Warning::UnboundedInterval { .. }))
+        );
     }
 
     #[test]

@@ -18,7 +18,12 @@ fn sessions(h: &CaptureHistories, method: &str) -> Result<(Vec<f64>, Vec<f64>, V
     }
     let s = h.summary();
     let c: Vec<f64> = s.n_j.iter().map(|&x| x as f64).collect();
-    let r: Vec<f64> = s.n_j.iter().zip(&s.u_j).map(|(&n, &u)| (n - u) as f64).collect();
+    let r: Vec<f64> = s
+        .n_j
+        .iter()
+        .zip(&s.u_j)
+        .map(|(&n, &u)| (n - u) as f64)
+        .collect();
     let mut m = Vec::with_capacity(c.len());
     let mut marked = 0.0;
     for &u in &s.u_j {
@@ -66,6 +71,7 @@ pub fn schnabel(h: &CaptureHistories, level: f64) -> Result<Estimate> {
     if (sr as u64) < super::FEW_RECAPTURES {
         e.warnings.push(Warning::FewRecaptures { m: sr as u64 });
     }
+    flag_unbounded(&mut e);
     Ok(e.clamp_to_observed())
 }
 
@@ -115,11 +121,28 @@ pub fn schumacher_eschmeyer(h: &CaptureHistories, level: f64) -> Result<Estimate
         })?;
     let n = h.observed();
     let interval = inverse_wald(inv, se_inv, q, level, n as f64);
-    let mut e = Estimate::new(super::METHOD, "Schumacher-Eschmeyer", n_hat, se, interval, n)
-        .with_assumptions(ASSUMPTIONS)
-        .with_other_interval(ci::log_normal(n_hat, se, n as f64, level));
+    let mut e = Estimate::new(
+        super::METHOD,
+        "Schumacher-Eschmeyer",
+        n_hat,
+        se,
+        interval,
+        n,
+    )
+    .with_assumptions(ASSUMPTIONS)
+    .with_other_interval(ci::log_normal(n_hat, se, n as f64, level));
     if (sr as u64) < super::FEW_RECAPTURES {
         e.warnings.push(Warning::FewRecaptures { m: sr as u64 });
     }
+    flag_unbounded(&mut e);
     Ok(e.clamp_to_observed())
+}
+
+/// Flags an interval whose inversion left it unbounded above (1/N̂'s lower limit ≤ 0).
+fn flag_unbounded(e: &mut Estimate) {
+    if e.interval.is_unbounded_above() {
+        e.warnings.push(Warning::UnboundedInterval {
+            reason: "the interval for 1/N reaches 0: too few recaptures to bound N above".into(),
+        });
+    }
 }
