@@ -25,9 +25,16 @@
 //!   [`data::ListTable`]), summaries and CSV input/output.
 //! - [`estimate`]: the [`Estimate`] every estimator returns.
 //! - [`ci`]: the interval toolkit.
+//! - [`glm`]: the Poisson-GLM engine (IRLS) and the Newton maximiser every model uses.
 //! - [`two_source`]: Lincoln-Petersen, Chapman, Bailey, Schnabel, Schumacher-Eschmeyer.
-//! - [`report`]: text, Markdown and JSON reports.
+//! - [`closed`]: the Otis models and multiple-systems log-linear models (Rcapture's
+//!   `closedp.t`, `closedp.0`, `closedpCI`, `closedpMS.t`, `closedp.bc`, `closedp.Mtb`).
+//! - [`sparse`]: multiple-systems estimation for sparse lists (SparseMSE).
+//! - [`counts`]: single-source count models with covariates (singleRcapture).
+//! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
+//! - [`report`]: text, Markdown and JSON reports.
+//! - [`rng`]: thread-independent random streams.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -49,3 +56,8 @@ pub mod two_source;
 
 pub use error::{Error, Result};
 pub use estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
