@@ -466,6 +466,7 @@ fn counts_sections(d: &CountData, opts: &AnalysisOptions) -> Result<Vec<Section>
             }
             let mut all = count_models(d, &covs, Some(POOLED.into()), opts)?;
             out.append(&mut all);
+            out.push(stratified(d, &covs, by, opts.level));
         }
     }
     Ok(out)
@@ -525,6 +526,48 @@ fn count_models(
     });
     out.push(c0);
     Ok(out)
+}
+
+/// `stratifyPopsize`: N̂ per level of `by` from one zero-truncated Poisson fit on all the
+/// data (with `by` among its covariates), rather than separate fits per level.
+fn stratified(d: &CountData, covs: &[String], by: &str, level: f64) -> Section {
+    let mut model_covs = covs.to_vec();
+    if !model_covs.iter().any(|c| c == by) {
+        model_covs.push(by.to_string());
+    }
+    let label = format!("ztpoisson ~ {}", model_covs.join(" + "));
+    let mut s = Section::new(
+        format!("stratifyPopsize ({label})"),
+        Some(format!("by {by}")),
+        d.observed(),
+    );
+    let r = counts::CountModel::params(counts::Family::ZtPoisson)
+        .covariates(&model_covs)
+        .level(level)
+        .fit(d)
+        .and_then(|fit| counts::stratify(&fit, d, by, level));
+    match r {
+        Ok(rows) => {
+            for st in rows {
+                let observed = st.observed.round() as u64;
+                let e = Estimate::new(
+                    "stratifyPopsize",
+                    st.name.clone(),
+                    st.estimated,
+                    st.se,
+                    st.log_normal,
+                    observed,
+                )
+                .with_other_interval(st.normal);
+                s.rows.push(e.into());
+            }
+        }
+        Err(e) => s.failures.push(super::Failure {
+            model: label,
+            reason: e.to_string(),
+        }),
+    }
+    s
 }
 
 /// Sums each model's estimate over strata (models present in every stratum):
