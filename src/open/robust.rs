@@ -13,46 +13,21 @@ use crate::glm::StopReason;
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
-/// Heterogeneity form f(k) of an Mh / Mth model (k = captures within the period).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Heterogeneity {
-    /// Chao's lower bound: columns max(k − j + 1, 0), j = 3..t (Rivest & Baillargeon 2007).
-    Chao,
-    /// Poisson: θ^k − 1 (Rcapture's default θ = 2).
-    Poisson(f64),
-    /// Darroch: k²/2.
-    Darroch,
-    /// Gamma: −ln(θ + k) + ln θ.
-    Gamma(f64),
+pub use crate::closed::Heterogeneity;
+
+/// Rcapture's `robustd` label of a heterogeneity form (`Chao`, `Poisson2`, ...).
+fn het_label(h: &Heterogeneity) -> String {
+    match h {
+        Heterogeneity::Chao => "Chao".into(),
+        other => other.label(),
+    }
 }
 
-impl Heterogeneity {
-    fn label(&self) -> String {
-        match self {
-            Heterogeneity::Chao => "Chao".into(),
-            Heterogeneity::Poisson(t) => format!("Poisson{t}"),
-            Heterogeneity::Darroch => "Darroch".into(),
-            Heterogeneity::Gamma(t) => format!("Gamma{t}"),
-        }
-    }
-
-    /// Columns for k captures out of t.
-    fn columns(&self, k: usize, t: usize) -> Vec<f64> {
-        let kf = k as f64;
-        match *self {
-            Heterogeneity::Chao => (3..=t).map(|j| (kf - j as f64 + 1.0).max(0.0)).collect(),
-            Heterogeneity::Poisson(th) => vec![th.powf(kf) - 1.0],
-            Heterogeneity::Darroch => vec![kf * kf / 2.0],
-            Heterogeneity::Gamma(th) => vec![-(th + kf).ln() + th.ln()],
-        }
-    }
-
-    fn n_columns(&self, t: usize) -> usize {
-        match self {
-            Heterogeneity::Chao => t.saturating_sub(2),
-            _ => 1,
-        }
-    }
+/// Heterogeneity columns for k captures out of t.
+fn het_columns(h: &Heterogeneity, k: usize, t: usize) -> Vec<f64> {
+    let mut v = Vec::new();
+    h.values(k as f64, t, &mut v);
+    v
 }
 
 /// Closed-population model within a primary period.
@@ -77,8 +52,8 @@ impl ClosedModel {
             ClosedModel::None => "none".into(),
             ClosedModel::M0 => "M0".into(),
             ClosedModel::Mt => "Mt".into(),
-            ClosedModel::Mh(h) => format!("Mh {}", h.label()),
-            ClosedModel::Mth(h) => format!("Mth {}", h.label()),
+            ClosedModel::Mh(h) => format!("Mh {}", het_label(h)),
+            ClosedModel::Mth(h) => format!("Mth {}", het_label(h)),
         }
     }
 
@@ -91,8 +66,8 @@ impl ClosedModel {
         match self {
             ClosedModel::None | ClosedModel::M0 => 1,
             ClosedModel::Mt => t,
-            ClosedModel::Mh(h) => 1 + h.n_columns(t),
-            ClosedModel::Mth(h) => t + h.n_columns(t),
+            ClosedModel::Mh(h) => 1 + h.columns(t),
+            ClosedModel::Mth(h) => t + h.columns(t),
         }
     }
 
@@ -104,8 +79,8 @@ impl ClosedModel {
             ClosedModel::None => vec![1.0],
             ClosedModel::M0 => vec![k as f64],
             ClosedModel::Mt => bits().collect(),
-            ClosedModel::Mh(h) => std::iter::once(k as f64).chain(h.columns(k, t)).collect(),
-            ClosedModel::Mth(h) => bits().chain(h.columns(k, t)).collect(),
+            ClosedModel::Mh(h) => std::iter::once(k as f64).chain(het_columns(h, k, t)).collect(),
+            ClosedModel::Mth(h) => bits().chain(het_columns(h, k, t)).collect(),
         }
     }
 
@@ -114,7 +89,7 @@ impl ClosedModel {
         match self {
             ClosedModel::None => vec![1.0],
             ClosedModel::M0 => vec![k as f64],
-            ClosedModel::Mh(h) => std::iter::once(k as f64).chain(h.columns(k, t)).collect(),
+            ClosedModel::Mh(h) => std::iter::once(k as f64).chain(het_columns(h, k, t)).collect(),
             ClosedModel::Mt | ClosedModel::Mth(_) => unreachable!("checked in robustd_0"),
         }
     }
