@@ -38,8 +38,10 @@ pub mod runner;
 pub mod scenario;
 
 pub use estimators::{
-    BUILTIN_ESTIMATORS, ChaoLowerBound, DataFn, HistoriesFn, SimEstimator, builtin_estimators,
-    chao_lower_bound,
+    BUILTIN_ESTIMATORS, ClosedChoice, ClosedLogLinear, DEFAULT_ESTIMATORS, DEFAULT_PROFILE_MODELS,
+    DataFn,
+    Frequency, FrequencyKind, HistoriesFn, Mtb, SimEstimator, SparseStepwise,
+    builtin_estimators, parse_closed_model,
 };
 pub use generate::{
     CellSampler, Generator, Replicate, SimData, Target, UnitSampler, cell_probabilities,
@@ -119,6 +121,20 @@ fn stratum(name: &str, n: u64, p: PerOccasion, het: Heterogeneity, b: Option<f64
         behaviour: b.map(|logit_shift| Behaviour { logit_shift }),
     }
 }
+
+/// The estimators of [`police_study`]: the two-source and ratio estimators, the
+/// frequency estimators and the 12 `closedp.t` models (`closedp.0` on the count
+/// scenarios) with profile intervals for M0, Mt and Mh Chao (LB).
+pub const POLICE_ESTIMATORS: &[&str] = &[
+    "lincoln-petersen",
+    "chapman",
+    "bailey",
+    "schnabel",
+    "schumacher-eschmeyer",
+    "chao-lb",
+    "zelterman",
+    "closedp",
+];
 
 /// The built-in study: police operations against a street sex market.
 ///
@@ -255,7 +271,7 @@ pub fn police_study() -> Study {
         seed: scenario::DEFAULT_SEED,
         replicates: 1000,
         level: 0.95,
-        estimators: BUILTIN_ESTIMATORS.iter().map(|s| s.to_string()).collect(),
+        estimators: POLICE_ESTIMATORS.iter().map(|s| s.to_string()).collect(),
         scenarios,
     }
 }
