@@ -153,13 +153,7 @@ fn studies(c: &mut Criterion) {
     // Mt and Mh Chao (LB), each with its profile interval; aggregated generation (the
     // units are exchangeable) and, for comparison, unit by unit
     for generation in ["auto", "unit"] {
-        let s = closed_study_gen(
-            10_000_000,
-            10,
-            1,
-            &["closedp:M0*,Mt*,Mh Chao*"],
-            generation,
-        );
+        let s = closed_study_gen(10_000_000, 10, 1, &["closedp:M0*,Mt*,Mh Chao*"], generation);
         let est = builtin_estimators(&s.estimators, s.level).unwrap();
         g.bench_function(
             BenchmarkId::new(format!("1rep_M0_Mt_MhChao_{generation}"), "N1e7_t10"),

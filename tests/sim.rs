@@ -327,7 +327,11 @@ fn unbiased(r: &sim::MetricRow) -> bool {
 fn chao_biased_low_under_heterogeneity_unbiased_under_homogeneity() {
     // single-source counts: f1²/(2 f2) estimates f0 = N e^{-λ} without bias under
     // Poisson counts and is a lower bound under Poisson-gamma (mixed) counts
-    let m0 = count_row(r#"{"kind": "poisson", "lambda": 1.0}"#, "chao-lb", "Chao LB");
+    let m0 = count_row(
+        r#"{"kind": "poisson", "lambda": 1.0}"#,
+        "chao-lb",
+        "Chao LB",
+    );
     assert!(
         unbiased(&m0),
         "Poisson: relative bias {} (MCSE {})",
@@ -393,7 +397,11 @@ fn closed_models_in_a_study() {
     // under heterogeneity M0 is biased low and Mh Chao (LB) much less so
     let m0h = t.row("Mh", "all", "M0").unwrap();
     let chao = t.row("Mh", "all", "Mh Chao (LB)").unwrap();
-    assert!(m0h.rel_bias + 3.0 * m0h.rel_bias_mcse < -0.1, "{}", m0h.rel_bias);
+    assert!(
+        m0h.rel_bias + 3.0 * m0h.rel_bias_mcse < -0.1,
+        "{}",
+        m0h.rel_bias
+    );
     assert!(
         chao.rel_bias.abs() + 3.0 * chao.rel_bias_mcse < m0h.rel_bias.abs(),
         "Mh Chao {} vs M0 {}",

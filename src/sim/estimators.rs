@@ -621,9 +621,10 @@ pub fn builtin_estimators(names: &[String], level: f64) -> Result<Vec<Box<dyn Si
                 )?),
                 "mtb" => Box::new(Mtb { level }),
                 "sparse-stepwise" => Box::new(SparseStepwise { level }),
-                spec if spec.starts_with("closedp:") => {
-                    Box::new(ClosedLogLinear::from_spec(&spec["closedp:".len()..], level)?)
-                }
+                spec if spec.starts_with("closedp:") => Box::new(ClosedLogLinear::from_spec(
+                    &spec["closedp:".len()..],
+                    level,
+                )?),
                 other => {
                     return Err(Error::param(
                         "estimators",
@@ -661,7 +662,10 @@ mod tests {
         };
         let r = e.estimate(&SimData::Counts(c));
         let n = r[0].1.as_ref().unwrap().n_hat;
-        assert!((n - (1880.0 + 1645.0f64.powi(2) / 366.0)).abs() < 1e-9, "{n}");
+        assert!(
+            (n - (1880.0 + 1645.0f64.powi(2) / 366.0)).abs() < 1e-9,
+            "{n}"
+        );
         // histories: f1 = 3, f2 = 2 (codes 1, 2, 4 once; 3, 6 twice), n = 6
         let h = CaptureHistories::from_strings(&[
             ("100", 1),
@@ -703,12 +707,7 @@ mod tests {
 
     #[test]
     fn closedp_labels_and_intervals() {
-        let h = CaptureHistories::from_strings(&[
-            ("11", 167),
-            ("10", 781),
-            ("01", 254),
-        ])
-        .unwrap();
+        let h = CaptureHistories::from_strings(&[("11", 167), ("10", 781), ("01", 254)]).unwrap();
         let est = builtin_estimators(&["closedp".into()], 0.95).unwrap();
         let r = est[0].estimate(&SimData::Histories(h));
         // two occasions: only M0, Mt and Mb apply
@@ -721,7 +720,10 @@ mod tests {
             crate::estimate::IntervalMethod::ProfileLikelihood
         );
         let mb = r[2].1.as_ref().unwrap();
-        assert_eq!(mb.interval.method, crate::estimate::IntervalMethod::LogNormal);
+        assert_eq!(
+            mb.interval.method,
+            crate::estimate::IntervalMethod::LogNormal
+        );
     }
 
     #[test]
