@@ -540,6 +540,24 @@ fn grid_file_exercises_every_generator() {
             sc.name
         );
     }
+    // list tables get the closed log-linear models and SparseMSE's stepwise search;
+    // counts get closedp.0 (M0 and Mh) but no time or behaviour model
+    let lists = "Three lists, positive dependence between lists 1 and 2";
+    for label in ["Stepwise (SparseMSE)", "Mt", "Mh Chao (LB)"] {
+        let r = t
+            .row(lists, "all", label)
+            .unwrap_or_else(|| panic!("{label}"));
+        assert!(r.estimates > 0, "{label}");
+    }
+    // Mtb (t + 2 parameters on 7 cells) often has no finite MLE on three lists: its
+    // failures are reported, not dropped
+    let mtb = t.row(lists, "all", "Mtb").unwrap();
+    assert_eq!(mtb.replicates, 20);
+    assert!(mtb.failed_share == 0.0 || !mtb.failures.is_empty());
+    let counts = "Police records with a covariate (Poisson)";
+    assert!(t.row(counts, "all", "M0").is_some());
+    assert!(t.row(counts, "all", "Mt").is_none());
+    assert!(t.row(counts, "all", "Stepwise (SparseMSE)").is_none());
     // per-stratum targets of the open and count scenarios
     assert!(t.rows.iter().any(|r| r.target == "sellers"));
     assert!(t.rows.iter().any(|r| r.target == "women"));

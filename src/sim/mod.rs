@@ -5,9 +5,19 @@
 //! Study (JSON) ──► Generator (per scenario, prepared once) ──► SimData per replicate
 //!      ──► SimEstimator(s) ──► Records (per replicate) ──► MetricsTable ──► report
 //! ```
-//! Replicate i of scenario s draws from `Xoshiro256PlusPlus::seed_from_u64(mix(seed, s, i))`,
-//! so results are identical on any number of threads and shards merge exactly
+//! Replicate i of scenario s draws from [`crate::rng::stream`]`(seed, &[s, i])`, so results
+//! are identical on any number of threads and shards merge exactly
 //! ([`RawResults::merge`]).
+//!
+//! # Estimators
+//! [`builtin_estimators`] by name: `lincoln-petersen`, `chapman`, `bailey` (two
+//! occasions), `schnabel`, `schumacher-eschmeyer` (t ≥ 3), `chao-lb`, `chao-bc`,
+//! `zelterman` (the counts module's estimators on the frequencies f_k), `closedp` (the 12
+//! `closedp.t` models, labelled as Rcapture prints them, with profile intervals for M0,
+//! Mt and Mh Chao (LB); `closedp.0` on single-source counts), `closedp-profile` (profile
+//! intervals for all), `closedp:<models>` (a selection, `*` = profile interval, e.g.
+//! `closedp:M0*,Mt*,Mh Chao*,Mb,Mth Chao`), `mtb` and `sparse-stepwise` (list tables).
+//! Other estimators plug in through [`HistoriesFn`], [`DataFn`] or [`SimEstimator`].
 //!
 //! # One call
 //! ```
