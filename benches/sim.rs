@@ -70,11 +70,24 @@ fn generation(c: &mut Criterion) {
 }
 
 fn closed_study(n: u64, t: usize, replicates: u64, estimators: &[&str]) -> Study {
+    closed_study_gen(n, t, replicates, estimators, "auto")
+}
+
+/// An Mth study (Rcapture timing shape, logit-normal sd 1) with generation `generation`
+/// (`auto`: aggregated multinomial over the 2^t cells; `unit`: unit by unit).
+fn closed_study_gen(
+    n: u64,
+    t: usize,
+    replicates: u64,
+    estimators: &[&str],
+    generation: &str,
+) -> Study {
     let p: Vec<String> = rcapture_p(t).iter().map(|x| x.to_string()).collect();
     Study::from_json(&format!(
         r#"{{"name": "bench", "replicates": {replicates}, "seed": 3,
             "estimators": [{}],
             "scenarios": [{{"name": "Mth", "model": {{"kind": "closed", "occasions": {t},
+            "generation": "{generation}",
             "strata": [{{"n": {n}, "p": [{}], "heterogeneity": {{"kind": "logit_normal", "sd": 1.0}}}}]}}}}]}}"#,
         estimators.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(", "),
         p.join(", ")
@@ -89,7 +102,18 @@ fn estimators(c: &mut Criterion) {
             2usize,
             vec!["lincoln-petersen", "chapman", "bailey", "chao-lb"],
         ),
-        (5, vec!["schnabel", "schumacher-eschmeyer", "chao-lb"]),
+        (
+            5,
+            vec![
+                "schnabel",
+                "schumacher-eschmeyer",
+                "chao-lb",
+                "zelterman",
+                "mtb",
+                "closedp",
+                "closedp-profile",
+            ],
+        ),
     ] {
         let s = closed_study(10_000, t, 1, &[]);
         let gen_ = sim::Generator::new(&s.scenarios[0]).unwrap();
@@ -100,8 +124,8 @@ fn estimators(c: &mut Criterion) {
             .data
             .unwrap();
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        for e in builtin_estimators(&names, 0.95).unwrap() {
-            g.bench_function(BenchmarkId::new(e.name(), format!("N10000_t{t}")), |b| {
+        for (name, e) in names.iter().zip(builtin_estimators(&names, 0.95).unwrap()) {
+            g.bench_function(BenchmarkId::new(name, format!("N10000_t{t}")), |b| {
                 b.iter(|| black_box(e.estimate(black_box(&data))))
             });
         }
@@ -112,16 +136,11 @@ fn estimators(c: &mut Criterion) {
 fn studies(c: &mut Criterion) {
     let mut g = c.benchmark_group("sim/study");
     g.sample_size(10);
-    // the target study's shape: 1,000 replicates at N = 10,000, t = 5 (with the
-    // estimators available on this branch)
-    let s = closed_study(
-        10_000,
-        5,
-        1000,
-        &["schnabel", "schumacher-eschmeyer", "chao-lb"],
-    );
+    // issue target (a): 1,000 replicates at N = 10,000, t = 5, each with all 12 closedp
+    // models and profile intervals for M0, Mt and Mh Chao (LB)
+    let s = closed_study(10_000, 5, 1000, &["closedp"]);
     let est = builtin_estimators(&s.estimators, s.level).unwrap();
-    g.bench_function(BenchmarkId::new("1000reps", "N10000_t5"), |b| {
+    g.bench_function(BenchmarkId::new("1000reps_closedp", "N10000_t5"), |b| {
         b.iter(|| {
             black_box(
                 sim::run(&s, &est, &RunOptions::default())
@@ -130,18 +149,25 @@ fn studies(c: &mut Criterion) {
             )
         })
     });
-    // one replicate at N = 10^7, t = 10: prepare, generate, estimate (Chao LB stand-in)
-    let s = closed_study(10_000_000, 10, 1, &["chao-lb"]);
-    let est = builtin_estimators(&s.estimators, s.level).unwrap();
-    g.bench_function(BenchmarkId::new("1rep", "N1e7_t10"), |b| {
-        b.iter(|| {
-            black_box(
-                sim::run(&s, &est, &RunOptions::default())
-                    .unwrap()
-                    .metrics(),
-            )
-        })
-    });
+    // issue target (b): one replicate at N = 10^7, t = 10, generated and fitted with M0,
+    // Mt and Mh Chao (LB), each with its profile interval; aggregated generation (the
+    // units are exchangeable) and, for comparison, unit by unit
+    for generation in ["auto", "unit"] {
+        let s = closed_study_gen(10_000_000, 10, 1, &["closedp:M0*,Mt*,Mh Chao*"], generation);
+        let est = builtin_estimators(&s.estimators, s.level).unwrap();
+        g.bench_function(
+            BenchmarkId::new(format!("1rep_M0_Mt_MhChao_{generation}"), "N1e7_t10"),
+            |b| {
+                b.iter(|| {
+                    black_box(
+                        sim::run(&s, &est, &RunOptions::default())
+                            .unwrap()
+                            .metrics(),
+                    )
+                })
+            },
+        );
+    }
     // the built-in police study at 200 replicates
     let mut p = sim::police_study();
     p.replicates = 200;

@@ -9,6 +9,10 @@
 //! `sim-out`); prints the table to stdout in `--format` (text, markdown, json). A
 //! progress bar goes to stderr, only when stderr is a terminal.
 //!
+//! Estimators are named in the study file (`"estimators": [...]`, see
+//! `darkfigure::sim::builtin_estimators`), e.g. `"closedp"` for the 12 Rcapture models or
+//! `"closedp:M0*,Mt*,Mh Chao*,Mb"` for a selection with profile intervals (`*`).
+//!
 //! Sharding: `--shard 1/2 --raw a.json` and `--shard 2/2 --raw b.json` (e.g. on two
 //! machines), then `--merge a.json b.json` reports exactly what the unsharded run does.
 

@@ -306,33 +306,107 @@ fn chapman_coverage_matches_exact_theory() {
     );
 }
 
-fn chao_row(sd: f64) -> sim::MetricRow {
+fn count_row(dist: &str, estimator: &str, label: &str) -> sim::MetricRow {
     let s = study(&format!(
-        r#"{{"name": "chao", "replicates": 2000, "seed": 5, "estimators": ["chao-lb"],
-           "scenarios": [{{"name": "s", "model": {{"kind": "closed", "occasions": 5,
-           "strata": [{{"n": 1000, "p": 0.3, "heterogeneity": {{"kind": "logit_normal", "sd": {sd}}}}}]}}}}]}}"#
+        r#"{{"name": "chao", "replicates": 1000, "seed": 5, "estimators": ["{estimator}"],
+           "scenarios": [{{"name": "s", "model": {{"kind": "counts",
+           "strata": [{{"name": "all", "n": 2000, "dist": {dist}}}]}}}}]}}"#
     ));
     sim::run_study(&s, None)
         .unwrap()
-        .row("s", "all", "Chao LB")
+        .row("s", "all", label)
         .unwrap()
         .clone()
 }
 
+fn unbiased(r: &sim::MetricRow) -> bool {
+    r.rel_bias.abs() < 3.0 * r.rel_bias_mcse.max(1e-3)
+}
+
 #[test]
-fn chao_biased_low_under_heterogeneity_unbiased_under_m0() {
-    let m0 = chao_row(0.0);
+fn chao_biased_low_under_heterogeneity_unbiased_under_homogeneity() {
+    // single-source counts: f1²/(2 f2) estimates f0 = N e^{-λ} without bias under
+    // Poisson counts and is a lower bound under Poisson-gamma (mixed) counts
+    let m0 = count_row(
+        r#"{"kind": "poisson", "lambda": 1.0}"#,
+        "chao-lb",
+        "Chao LB",
+    );
     assert!(
-        m0.rel_bias.abs() < 3.0 * m0.rel_bias_mcse.max(1e-3),
-        "M0: relative bias {} (MCSE {})",
+        unbiased(&m0),
+        "Poisson: relative bias {} (MCSE {})",
         m0.rel_bias,
         m0.rel_bias_mcse
     );
-    let mh = chao_row(2.0);
+    let mh = count_row(
+        r#"{"kind": "poisson_gamma", "mean": 1.0, "shape": 0.5}"#,
+        "chao-lb",
+        "Chao LB",
+    );
     assert!(
         mh.rel_bias + 3.0 * mh.rel_bias_mcse < -0.05,
-        "Mh: relative bias {}",
+        "Poisson-gamma: relative bias {}",
         mh.rel_bias
+    );
+    // closedp.0 in continuous time: M0 unbiased under Poisson counts
+    let m0 = count_row(r#"{"kind": "poisson", "lambda": 1.0}"#, "closedp:M0", "M0");
+    assert!(unbiased(&m0), "closedp.0 M0: {}", m0.rel_bias);
+}
+
+/// The closed log-linear models in a study: M0 with its profile interval under M0, the
+/// Chao (LB) model under logit-normal heterogeneity.
+#[test]
+fn closed_models_in_a_study() {
+    let s = study(
+        r#"{"name": "closed", "replicates": 400, "seed": 11,
+            "estimators": ["closedp:M0*, Mt, Mh Chao (LB)*, Mb, Mth Chao"],
+            "scenarios": [
+              {"name": "M0", "model": {"kind": "closed", "occasions": 5,
+               "strata": [{"n": 1000, "p": 0.3}]}},
+              {"name": "Mh", "model": {"kind": "closed", "occasions": 5,
+               "strata": [{"n": 1000, "p": 0.3,
+                           "heterogeneity": {"kind": "logit_normal", "sd": 1.5}}]}},
+              {"name": "two", "model": {"kind": "closed", "occasions": 2,
+               "strata": [{"n": 1000, "p": 0.3}]}}]}"#,
+    );
+    let t = sim::run_study(&s, None).unwrap();
+    // Rcapture's labels; heterogeneous models are not reported on two occasions
+    for label in ["M0", "Mt", "Mh Chao (LB)", "Mb", "Mth Chao (LB)"] {
+        let r = t.row("M0", "all", label).unwrap();
+        assert_eq!(r.replicates, 400, "{label}");
+        assert!(r.failed_share < 0.01, "{label}: {}", r.failed_share);
+    }
+    assert!(t.row("two", "all", "Mh Chao (LB)").is_none());
+    assert!(t.row("two", "all", "Mt").is_some());
+    // profile intervals only where asked for
+    let m0 = t.row("M0", "all", "M0").unwrap();
+    assert_eq!(m0.primary().unwrap().method, "profile-likelihood");
+    assert_eq!(
+        t.row("M0", "all", "Mt").unwrap().primary().unwrap().method,
+        "log-normal"
+    );
+    // M0 is unbiased under M0 and its profile interval covers near 95%
+    assert!(unbiased(m0), "M0: {} ({})", m0.rel_bias, m0.rel_bias_mcse);
+    let c = m0.primary().unwrap();
+    assert!(
+        (c.coverage - 0.95).abs() < 3.0 * c.coverage_mcse.max(0.011),
+        "M0 coverage {} ({})",
+        c.coverage,
+        c.coverage_mcse
+    );
+    // under heterogeneity M0 is biased low and Mh Chao (LB) much less so
+    let m0h = t.row("Mh", "all", "M0").unwrap();
+    let chao = t.row("Mh", "all", "Mh Chao (LB)").unwrap();
+    assert!(
+        m0h.rel_bias + 3.0 * m0h.rel_bias_mcse < -0.1,
+        "{}",
+        m0h.rel_bias
+    );
+    assert!(
+        chao.rel_bias.abs() + 3.0 * chao.rel_bias_mcse < m0h.rel_bias.abs(),
+        "Mh Chao {} vs M0 {}",
+        chao.rel_bias,
+        m0h.rel_bias
     );
 }
 
@@ -466,6 +540,24 @@ fn grid_file_exercises_every_generator() {
             sc.name
         );
     }
+    // list tables get the closed log-linear models and SparseMSE's stepwise search;
+    // counts get closedp.0 (M0 and Mh) but no time or behaviour model
+    let lists = "Three lists, positive dependence between lists 1 and 2";
+    for label in ["Stepwise (SparseMSE)", "Mt", "Mh Chao (LB)"] {
+        let r = t
+            .row(lists, "all", label)
+            .unwrap_or_else(|| panic!("{label}"));
+        assert!(r.estimates > 0, "{label}");
+    }
+    // Mtb (t + 2 parameters on 7 cells) often has no finite MLE on three lists: its
+    // failures are reported, not dropped
+    let mtb = t.row(lists, "all", "Mtb").unwrap();
+    assert_eq!(mtb.replicates, 20);
+    assert!(mtb.failed_share == 0.0 || !mtb.failures.is_empty());
+    let counts = "Police records with a covariate (Poisson)";
+    assert!(t.row(counts, "all", "M0").is_some());
+    assert!(t.row(counts, "all", "Mt").is_none());
+    assert!(t.row(counts, "all", "Stepwise (SparseMSE)").is_none());
     // per-stratum targets of the open and count scenarios
     assert!(t.rows.iter().any(|r| r.target == "sellers"));
     assert!(t.rows.iter().any(|r| r.target == "women"));

@@ -7,10 +7,12 @@
 //! modules plug in without new types.
 
 use super::generate::SimData;
-use crate::ci;
+use crate::closed::{self, ClosedModel, ClosedSettings};
+use crate::counts;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
-use crate::estimate::{Assumption, Estimate, Warning};
+use crate::estimate::Estimate;
+use crate::sparse;
 use crate::two_source::{self, TwoSample};
 
 /// An estimator (or a family of estimators) run on every simulated data set.
@@ -24,7 +26,9 @@ pub trait SimEstimator: Send + Sync {
     fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)>;
 }
 
-/// Names accepted by [`builtin_estimators`].
+/// Names accepted by [`builtin_estimators`]; besides these, `closedp:<models>` selects
+/// closed log-linear models ([`ClosedLogLinear::from_spec`], e.g.
+/// `closedp:M0*,Mt*,Mh Chao*,Mb,Mth Chao`, `*` = profile interval).
 pub const BUILTIN_ESTIMATORS: &[&str] = &[
     "lincoln-petersen",
     "chapman",
@@ -32,6 +36,25 @@ pub const BUILTIN_ESTIMATORS: &[&str] = &[
     "schnabel",
     "schumacher-eschmeyer",
     "chao-lb",
+    "chao-bc",
+    "zelterman",
+    "closedp",
+    "closedp-profile",
+    "mtb",
+    "sparse-stepwise",
+];
+
+/// The estimators of a study file that names none: the two-source and ratio estimators,
+/// Chao's lower bound and the 12 `closedp` models (profile intervals for M0, Mt and
+/// Mh Chao (LB)).
+pub const DEFAULT_ESTIMATORS: &[&str] = &[
+    "lincoln-petersen",
+    "chapman",
+    "bailey",
+    "schnabel",
+    "schumacher-eschmeyer",
+    "chao-lb",
+    "closedp",
 ];
 
 /// Which two-source estimator.
@@ -122,116 +145,331 @@ impl SimEstimator for Ratio {
     }
 }
 
-/// **Stand-in** for the counts module's Chao estimator (to be replaced by `counts::chao`
-/// when the modules merge): Chao's (1987) lower bound from the units seen once and twice.
+/// Which frequency-of-capture estimator ([`Frequency`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrequencyKind {
+    /// [`counts::chao_lower_bound`] (label `Chao LB`).
+    ChaoLowerBound,
+    /// [`counts::chao_bias_corrected`] (label `Chao BC`).
+    ChaoBiasCorrected,
+    /// [`counts::zelterman`] (label `Zelterman`).
+    Zelterman,
+}
+
+/// Chao's lower bound, its bias-corrected form or Zelterman's estimator, from the
+/// frequencies f_k of units seen k times: single-source counts as they are, capture
+/// histories and list tables through [`CaptureHistories::capture_counts`].
 ///
 /// ```text
-/// N̂ = n + A f1² / (2 f2)                          (f2 > 0)
-/// N̂ = n + A f1 (f1 − 1) / 2                        (f2 = 0, flagged)
-/// Var = f2 [ A/2 r² + A² r³ + A²/4 r⁴ ],  r = f1/f2
-/// A = (t − 1)/t for t capture occasions, A = 1 for single-source counts
+/// Chao LB    N̂ = n + f1² / (2 f2)
+/// Chao BC    N̂ = n + f1 (f1 − 1) / (2 (f2 + 1))
+/// Zelterman  N̂ = n / (1 − exp(−2 f2 / f1))
 /// ```
-/// The interval is the log-normal interval on the dark figure ([`ci::log_normal`]).
-/// With A = 1 the variance is Chao's (1987) formula; the factor A removes the bias
-/// t/(t − 1) of f1²/(2 f2) under binomial capture counts (model M0).
+/// These are the counts module's estimators unchanged. On t capture occasions under M0
+/// the f1²/(2f2) term estimates the dark figure times t/(t − 1) (the count-data form
+/// assumes Poisson counts); the log-linear `Mh Chao (LB)` of [`ClosedLogLinear`] is the
+/// t-occasion version.
 ///
 /// # References
-/// Chao, A. (1987) *Biometrics* 43, 783-791; Chao, A. (1989) *Biometrics* 45, 427-438.
+/// Chao, A. (1987) *Biometrics* 43, 783-791; Zelterman, D. (1988) *J. Statist. Plann.
+/// Inference* 18, 225-237; singleRcapture `chao()`, `zelterman()`.
 #[derive(Debug, Clone, Copy)]
-pub struct ChaoLowerBound {
+pub struct Frequency {
+    /// Which estimator.
+    pub kind: FrequencyKind,
     /// Confidence level.
     pub level: f64,
 }
 
-/// The Chao lower bound from the number seen `n`, seen once `f1`, twice `f2`, and the
-/// factor `A` ((t−1)/t, or 1 for counts). See [`ChaoLowerBound`].
-///
-/// # Errors
-/// [`Error::EstimateDoesNotExist`] when nobody was seen once or twice at all;
-/// [`Error::InvalidParameter`] for a bad level.
-pub fn chao_lower_bound(n: u64, f1: u64, f2: u64, a: f64, level: f64) -> Result<Estimate> {
-    ci::check_level(level)?;
-    if f1 + f2 == 0 {
-        return Err(Error::no_estimate(
-            "no unit was seen once or twice: Chao's bound is undefined",
-        ));
-    }
-    let (f1f, f2f) = (f1 as f64, f2 as f64);
-    let nf = n as f64;
-    let (n_hat, var, flag) = if f2 > 0 {
-        let r = f1f / f2f;
-        let var = f2f * (a / 2.0 * r * r + a * a * r.powi(3) + a * a / 4.0 * r.powi(4));
-        (nf + a * f1f * f1f / (2.0 * f2f), var, false)
-    } else {
-        // bias-corrected form (Chao 1989) with f2 = 0
-        let f0 = a * f1f * (f1f - 1.0) / 2.0;
-        let var = a * f1f * (f1f - 1.0) / 2.0 + a * a * f1f * (2.0 * f1f - 1.0).powi(2) / 4.0;
-        (nf + f0, var, true)
-    };
-    let se = var.max(0.0).sqrt();
-    let interval = ci::log_normal(n_hat, se, nf, level);
-    let mut e = Estimate::new(
-        "chao-lb (sim stand-in)",
-        "Mh Chao (LB)",
-        n_hat,
-        se,
-        interval,
-        n,
-    )
-    .with_assumptions(&[
-        Assumption::ClosedPopulation,
-        Assumption::ModelledHeterogeneity,
-        Assumption::LowCountsInformative,
-    ])
-    .with_other_interval(ci::wald(n_hat, se, nf, level));
-    if flag {
-        e = e.with_warning(Warning::Other {
-            message: "nobody was seen twice: bias-corrected form used".into(),
-        });
-    }
-    Ok(e)
-}
-
-impl SimEstimator for ChaoLowerBound {
+impl SimEstimator for Frequency {
     fn name(&self) -> String {
-        "Chao LB".into()
+        match self.kind {
+            FrequencyKind::ChaoLowerBound => "Chao LB",
+            FrequencyKind::ChaoBiasCorrected => "Chao BC",
+            FrequencyKind::Zelterman => "Zelterman",
+        }
+        .into()
     }
 
     fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
-        let r = match data {
-            SimData::Counts(c) => chao_lower_bound(
-                c.observed(),
-                c.frequency_of(1),
-                c.frequency_of(2),
-                1.0,
-                self.level,
-            ),
+        let converted;
+        let counts = match data {
+            SimData::Counts(c) => c,
             _ => {
                 let Some(h) = data.histories() else {
                     return Vec::new();
                 };
-                let t = h.occasions();
-                if t < 2 {
+                if h.occasions() < 2 {
                     return Vec::new();
                 }
-                let (mut f1, mut f2) = (0u64, 0u64);
-                for (code, f) in h.iter() {
-                    match code.count_ones() {
-                        1 => f1 += f,
-                        2 => f2 += f,
-                        _ => {}
+                match h.capture_counts() {
+                    Ok(c) => {
+                        converted = c;
+                        &converted
                     }
+                    Err(e) => return vec![(self.name(), Err(e))],
                 }
-                chao_lower_bound(
-                    h.observed(),
-                    f1,
-                    f2,
-                    (t as f64 - 1.0) / t as f64,
-                    self.level,
-                )
             }
         };
+        let r = match self.kind {
+            FrequencyKind::ChaoLowerBound => counts::chao_lower_bound(counts, self.level),
+            FrequencyKind::ChaoBiasCorrected => counts::chao_bias_corrected(counts, self.level),
+            FrequencyKind::Zelterman => counts::zelterman(counts, self.level),
+        };
         vec![(self.name(), r)]
+    }
+}
+
+/// One closed log-linear model of [`ClosedLogLinear`] and whether it gets a profile
+/// interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClosedChoice {
+    /// The model.
+    pub model: ClosedModel,
+    /// Profile-likelihood interval (`closedpCI.t`); otherwise the log-normal interval of
+    /// `closedp.t`. Ignored for Mb and Mbh, which have no profile interval in Rcapture.
+    pub profile: bool,
+}
+
+/// The models of `Rcapture::closedp.t` whose profile intervals the speed target of the
+/// simulation issue asks for: M0, Mt and Mh Chao (LB).
+pub const DEFAULT_PROFILE_MODELS: &[&str] = &["M0", "Mt", "Mh Chao (LB)"];
+
+/// Closed-population log-linear models ([`crate::closed`]): on capture histories and
+/// list tables the `closedp.t` models ([`closed::fit_standard`]), on single-source counts
+/// the `closedp.0` models in continuous time ([`closed::fit_zero`] with t = ∞: M0 and
+/// the Mh models of the selection). Each estimate is labelled as Rcapture prints it
+/// (`M0`, `Mt`, `Mh Chao (LB)`, `Mth Poisson2`, `Mb`, ...); models that need more
+/// occasions than the data have are not reported.
+///
+/// ```text
+/// E[y_ω] = exp(β₀ + x_ωᵀβ),  N̂ = n + exp(β̂₀)      (see crate::closed)
+/// ```
+/// Profile-likelihood intervals cost several refits each, so they are computed only for
+/// the models chosen ([`ClosedChoice::profile`]); the others get the log-normal interval.
+///
+/// # References
+/// `Rcapture::closedp.t`, `Rcapture::closedpCI.t`, `Rcapture::closedp.0`; Baillargeon,
+/// S. & Rivest, L.-P. (2007) *J. Stat. Software* 19(5).
+#[derive(Debug, Clone)]
+pub struct ClosedLogLinear {
+    /// Models to fit, in order.
+    pub models: Vec<ClosedChoice>,
+    /// Settings (the `profile` flag is taken per model from `models`).
+    pub settings: ClosedSettings,
+}
+
+impl ClosedLogLinear {
+    /// The 12 `closedp.t` models, with profile intervals for the models named in
+    /// `profile` (labels as [`parse_closed_model`] reads them).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an unknown model name.
+    pub fn closedp(profile: &[&str], level: f64) -> Result<Self> {
+        let prof = profile
+            .iter()
+            .map(|s| parse_closed_model(s))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ClosedLogLinear {
+            models: ClosedModel::closedp_t_models()
+                .into_iter()
+                .map(|m| ClosedChoice {
+                    model: m,
+                    profile: prof.contains(&m),
+                })
+                .collect(),
+            settings: ClosedSettings {
+                level,
+                ..ClosedSettings::default()
+            },
+        })
+    }
+
+    /// A selection from a specification such as `M0*, Mt*, Mh Chao*, Mb, Mth Chao`:
+    /// comma-separated model names ([`parse_closed_model`]), a trailing `*` asking for
+    /// the profile interval.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an empty list or an unknown model name.
+    pub fn from_spec(spec: &str, level: f64) -> Result<Self> {
+        let models = spec
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let (name, profile) = match s.strip_suffix('*') {
+                    Some(n) => (n, true),
+                    None => (s, false),
+                };
+                Ok(ClosedChoice {
+                    model: parse_closed_model(name)?,
+                    profile,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if models.is_empty() {
+            return Err(Error::param(
+                "estimators",
+                spec,
+                "closedp: followed by model names, e.g. closedp:M0*,Mt*,Mh Chao*,Mb",
+            ));
+        }
+        Ok(ClosedLogLinear {
+            models,
+            settings: ClosedSettings {
+                level,
+                ..ClosedSettings::default()
+            },
+        })
+    }
+
+    fn settings_for(&self, profile: bool) -> ClosedSettings {
+        ClosedSettings {
+            profile,
+            ..self.settings.clone()
+        }
+    }
+}
+
+/// Reads a closed model name: `M0`, `Mt`, `Mb`, `Mbh`, or `Mh`/`Mth` followed by a
+/// heterogeneity form as Rcapture labels it or as [`closed::Heterogeneity::parse`] reads
+/// it (`Mh Chao (LB)`, `Mh Chao`, `Mth Poisson2`, `Mh poisson:3`, `Mth Gamma3.5`,
+/// `Mh Darroch`); case-insensitive.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for another name.
+pub fn parse_closed_model(name: &str) -> Result<ClosedModel> {
+    let bad = || {
+        Error::param(
+            "model",
+            name,
+            "M0, Mt, Mb, Mbh, or Mh/Mth with Chao (LB), Poisson2, Darroch or Gamma3.5",
+        )
+    };
+    let lower = name.trim().to_ascii_lowercase();
+    let (head, rest) = match lower.split_once(char::is_whitespace) {
+        Some((h, r)) => (h.to_string(), r.trim().to_string()),
+        None => (lower.clone(), String::new()),
+    };
+    let het = |r: &str| -> Result<closed::Heterogeneity> {
+        let r = r.trim_end_matches("(lb)").trim();
+        // Rcapture's labels glue θ to the name: Poisson2, Gamma3.5
+        let split = r
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .filter(|&i| i > 0 && !r.contains(':'));
+        let r = match split {
+            Some(i) => format!("{}:{}", &r[..i], &r[i..]),
+            None => r.to_string(),
+        };
+        closed::Heterogeneity::parse(&r).map_err(|_| bad())
+    };
+    match (head.as_str(), rest.is_empty()) {
+        ("m0", true) => Ok(ClosedModel::M0),
+        ("mt", true) => Ok(ClosedModel::Mt),
+        ("mb", true) => Ok(ClosedModel::Mb),
+        ("mbh", true) => Ok(ClosedModel::Mbh),
+        ("mh", false) => Ok(ClosedModel::Mh(het(&rest)?)),
+        ("mth", false) => Ok(ClosedModel::Mth(het(&rest)?)),
+        _ => Err(bad()),
+    }
+}
+
+impl SimEstimator for ClosedLogLinear {
+    fn name(&self) -> String {
+        "closedp".into()
+    }
+
+    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+        if let SimData::Counts(c) = data {
+            let f_k = c.frequency_table();
+            let t0 = f_k.len();
+            return self
+                .models
+                .iter()
+                .filter_map(|ch| match ch.model {
+                    ClosedModel::M0 => Some((None, ch)),
+                    ClosedModel::Mh(h) if t0 >= 3 => Some((Some(h), ch)),
+                    _ => None,
+                })
+                .map(|(h, ch)| {
+                    let r = closed::fit_zero(&f_k, None, None, h, &self.settings_for(ch.profile))
+                        .map(|e| e.estimate);
+                    (ch.model.label(), r)
+                })
+                .collect();
+        }
+        let Some(h) = data.histories() else {
+            return Vec::new();
+        };
+        let t = h.occasions();
+        self.models
+            .iter()
+            .filter(|ch| t >= ch.model.min_occasions())
+            .map(|ch| {
+                let r = closed::fit_standard(&h, ch.model, &self.settings_for(ch.profile))
+                    .map(|e| e.estimate);
+                (ch.model.label(), r)
+            })
+            .collect()
+    }
+}
+
+/// Model Mtb (`Rcapture::closedp.Mtb`, [`closed::closedp_mtb`]) on histories and list
+/// tables with t ≥ 3 (label `Mtb`).
+#[derive(Debug, Clone, Copy)]
+pub struct Mtb {
+    /// Confidence level.
+    pub level: f64,
+}
+
+impl SimEstimator for Mtb {
+    fn name(&self) -> String {
+        "Mtb".into()
+    }
+
+    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+        let Some(h) = data.histories() else {
+            return Vec::new();
+        };
+        if h.occasions() < 3 {
+            return Vec::new();
+        }
+        vec![(
+            self.name(),
+            closed::closedp_mtb(&h, self.level).map(|f| f.estimate),
+        )]
+    }
+}
+
+/// SparseMSE's stepwise model selection ([`sparse::stepwise`]) on list tables only
+/// (label `Stepwise (SparseMSE)`), with the default threshold 0.02.
+///
+/// # References
+/// `SparseMSE::estimatepopulation.0(method = "stepwise")`; Chan, Silverman & Vincent
+/// (2021).
+#[derive(Debug, Clone, Copy)]
+pub struct SparseStepwise {
+    /// Confidence level.
+    pub level: f64,
+}
+
+impl SimEstimator for SparseStepwise {
+    fn name(&self) -> String {
+        "Stepwise (SparseMSE)".into()
+    }
+
+    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+        let SimData::Lists(l) = data else {
+            return Vec::new();
+        };
+        let params = sparse::StepwiseParams {
+            level: self.level,
+            ..Default::default()
+        };
+        vec![(
+            self.name(),
+            sparse::stepwise(l, &params).map(|f| f.estimate),
+        )]
     }
 }
 
@@ -353,12 +591,48 @@ pub fn builtin_estimators(names: &[String], level: f64) -> Result<Vec<Box<dyn Si
                     kind: RatioKind::SchumacherEschmeyer,
                     level,
                 }),
-                "chao-lb" | "chao" => Box::new(ChaoLowerBound { level }),
+                "chao-lb" | "chao" => Box::new(Frequency {
+                    kind: FrequencyKind::ChaoLowerBound,
+                    level,
+                }),
+                "chao-bc" => Box::new(Frequency {
+                    kind: FrequencyKind::ChaoBiasCorrected,
+                    level,
+                }),
+                "zelterman" => Box::new(Frequency {
+                    kind: FrequencyKind::Zelterman,
+                    level,
+                }),
+                "closedp" => Box::new(ClosedLogLinear::closedp(DEFAULT_PROFILE_MODELS, level)?),
+                "closedp-profile" => Box::new(ClosedLogLinear::closedp(
+                    &[
+                        "M0",
+                        "Mt",
+                        "Mh Chao",
+                        "Mh Poisson2",
+                        "Mh Darroch",
+                        "Mh Gamma3.5",
+                        "Mth Chao",
+                        "Mth Poisson2",
+                        "Mth Darroch",
+                        "Mth Gamma3.5",
+                    ],
+                    level,
+                )?),
+                "mtb" => Box::new(Mtb { level }),
+                "sparse-stepwise" => Box::new(SparseStepwise { level }),
+                spec if spec.starts_with("closedp:") => Box::new(ClosedLogLinear::from_spec(
+                    &spec["closedp:".len()..],
+                    level,
+                )?),
                 other => {
                     return Err(Error::param(
                         "estimators",
                         other,
-                        format!("one of {}", BUILTIN_ESTIMATORS.join(", ")),
+                        format!(
+                            "one of {}, or closedp:<models>",
+                            BUILTIN_ESTIMATORS.join(", ")
+                        ),
                     ));
                 }
             })
@@ -371,17 +645,85 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chao_on_dutch_immigrants() {
-        // literature.md §2.1: 1880 + 1645²/(2·183) = 9273.5, SE 662.6
-        let e = chao_lower_bound(1880, 1645, 183, 1.0, 0.95).unwrap();
+    fn chao_from_counts_and_from_histories_agree() {
+        // the Dutch immigrants (literature.md §2.1): 1880 + 1645²/(2·183) = 9273.5
+        let c = crate::data::CountData::from_frequency_table(&[
+            (1, 1645),
+            (2, 183),
+            (3, 37),
+            (4, 13),
+            (5, 1),
+            (6, 1),
+        ])
+        .unwrap();
+        let e = Frequency {
+            kind: FrequencyKind::ChaoLowerBound,
+            level: 0.95,
+        };
+        let r = e.estimate(&SimData::Counts(c));
+        let n = r[0].1.as_ref().unwrap().n_hat;
         assert!(
-            (e.n_hat - (1880.0 + 1645.0f64.powi(2) / 366.0)).abs() < 1e-9,
-            "{}",
-            e.n_hat
+            (n - (1880.0 + 1645.0f64.powi(2) / 366.0)).abs() < 1e-9,
+            "{n}"
         );
-        assert!((e.se - 662.6).abs() < 0.05, "{}", e.se);
-        assert!(e.interval.contains(e.n_hat));
-        assert!(chao_lower_bound(0, 0, 0, 1.0, 0.95).is_err());
+        // histories: f1 = 3, f2 = 2 (codes 1, 2, 4 once; 3, 6 twice), n = 6
+        let h = CaptureHistories::from_strings(&[
+            ("100", 1),
+            ("010", 1),
+            ("001", 1),
+            ("110", 1),
+            ("011", 1),
+            ("111", 1),
+        ])
+        .unwrap();
+        let r = e.estimate(&SimData::Histories(h));
+        assert_eq!(r[0].0, "Chao LB");
+        let n = r[0].1.as_ref().unwrap().n_hat;
+        assert!((n - (6.0 + 9.0 / 4.0)).abs() < 1e-12, "{n}");
+    }
+
+    #[test]
+    fn closed_model_names_read_rcapture_labels() {
+        for m in ClosedModel::closedp_t_models() {
+            assert_eq!(parse_closed_model(&m.label()).unwrap(), m, "{}", m.label());
+        }
+        assert_eq!(
+            parse_closed_model("mh chao").unwrap(),
+            ClosedModel::Mh(closed::Heterogeneity::Chao)
+        );
+        assert_eq!(
+            parse_closed_model("Mth poisson:3").unwrap(),
+            ClosedModel::Mth(closed::Heterogeneity::Poisson(3.0))
+        );
+        assert!(parse_closed_model("Mx").is_err());
+        assert!(parse_closed_model("Mh nothing").is_err());
+        let c = ClosedLogLinear::from_spec("M0*, Mt, Mh Chao (LB)*", 0.95).unwrap();
+        assert_eq!(
+            c.models.iter().map(|m| m.profile).collect::<Vec<_>>(),
+            [true, false, true]
+        );
+        assert!(ClosedLogLinear::from_spec(" , ", 0.95).is_err());
+    }
+
+    #[test]
+    fn closedp_labels_and_intervals() {
+        let h = CaptureHistories::from_strings(&[("11", 167), ("10", 781), ("01", 254)]).unwrap();
+        let est = builtin_estimators(&["closedp".into()], 0.95).unwrap();
+        let r = est[0].estimate(&SimData::Histories(h));
+        // two occasions: only M0, Mt and Mb apply
+        let labels: Vec<&str> = r.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["M0", "Mt", "Mb"]);
+        let mt = r[1].1.as_ref().unwrap();
+        assert!((mt.n_hat - 2389.86826347304).abs() < 1e-6); // Rcapture closedp.t
+        assert_eq!(
+            mt.interval.method,
+            crate::estimate::IntervalMethod::ProfileLikelihood
+        );
+        let mb = r[2].1.as_ref().unwrap();
+        assert_eq!(
+            mb.interval.method,
+            crate::estimate::IntervalMethod::LogNormal
+        );
     }
 
     #[test]

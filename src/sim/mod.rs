@@ -5,9 +5,19 @@
 //! Study (JSON) ──► Generator (per scenario, prepared once) ──► SimData per replicate
 //!      ──► SimEstimator(s) ──► Records (per replicate) ──► MetricsTable ──► report
 //! ```
-//! Replicate i of scenario s draws from `Xoshiro256PlusPlus::seed_from_u64(mix(seed, s, i))`,
-//! so results are identical on any number of threads and shards merge exactly
+//! Replicate i of scenario s draws from [`crate::rng::stream`]`(seed, &[s, i])`, so results
+//! are identical on any number of threads and shards merge exactly
 //! ([`RawResults::merge`]).
+//!
+//! # Estimators
+//! [`builtin_estimators`] by name: `lincoln-petersen`, `chapman`, `bailey` (two
+//! occasions), `schnabel`, `schumacher-eschmeyer` (t ≥ 3), `chao-lb`, `chao-bc`,
+//! `zelterman` (the counts module's estimators on the frequencies f_k), `closedp` (the 12
+//! `closedp.t` models, labelled as Rcapture prints them, with profile intervals for M0,
+//! Mt and Mh Chao (LB); `closedp.0` on single-source counts), `closedp-profile` (profile
+//! intervals for all), `closedp:<models>` (a selection, `*` = profile interval, e.g.
+//! `closedp:M0*,Mt*,Mh Chao*,Mb,Mth Chao`), `mtb` and `sparse-stepwise` (list tables).
+//! Other estimators plug in through [`HistoriesFn`], [`DataFn`] or [`SimEstimator`].
 //!
 //! # One call
 //! ```
@@ -38,8 +48,9 @@ pub mod runner;
 pub mod scenario;
 
 pub use estimators::{
-    BUILTIN_ESTIMATORS, ChaoLowerBound, DataFn, HistoriesFn, SimEstimator, builtin_estimators,
-    chao_lower_bound,
+    BUILTIN_ESTIMATORS, ClosedChoice, ClosedLogLinear, DEFAULT_ESTIMATORS, DEFAULT_PROFILE_MODELS,
+    DataFn, Frequency, FrequencyKind, HistoriesFn, Mtb, SimEstimator, SparseStepwise,
+    builtin_estimators, parse_closed_model,
 };
 pub use generate::{
     CellSampler, Generator, Replicate, SimData, Target, UnitSampler, cell_probabilities,
@@ -119,6 +130,20 @@ fn stratum(name: &str, n: u64, p: PerOccasion, het: Heterogeneity, b: Option<f64
         behaviour: b.map(|logit_shift| Behaviour { logit_shift }),
     }
 }
+
+/// The estimators of [`police_study`]: the two-source and ratio estimators, the
+/// frequency estimators and the 12 `closedp.t` models (`closedp.0` on the count
+/// scenarios) with profile intervals for M0, Mt and Mh Chao (LB).
+pub const POLICE_ESTIMATORS: &[&str] = &[
+    "lincoln-petersen",
+    "chapman",
+    "bailey",
+    "schnabel",
+    "schumacher-eschmeyer",
+    "chao-lb",
+    "zelterman",
+    "closedp",
+];
 
 /// The built-in study: police operations against a street sex market.
 ///
@@ -255,7 +280,7 @@ pub fn police_study() -> Study {
         seed: scenario::DEFAULT_SEED,
         replicates: 1000,
         level: 0.95,
-        estimators: BUILTIN_ESTIMATORS.iter().map(|s| s.to_string()).collect(),
+        estimators: POLICE_ESTIMATORS.iter().map(|s| s.to_string()).collect(),
         scenarios,
     }
 }

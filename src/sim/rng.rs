@@ -1,43 +1,33 @@
 //! Random streams and the fast primitive draws of the generators.
 //!
-//! Every replicate owns its stream, `Xoshiro256PlusPlus::seed_from_u64(mix(seed, s, i))`,
-//! so a study gives the same numbers on any number of threads and in any shard split.
-//! Bernoulli draws compare 32-bit halves of one `u64` with a precomputed threshold (two
-//! draws per generator call) and resolve the rare tie exactly from a further word, so a
-//! draw has probability `p` to 2^-64.
+//! Every replicate owns its stream, `crate::rng::stream(seed, &[s, i])`, so a study gives
+//! the same numbers on any number of threads and in any shard split; [`mix`] and
+//! [`stream`] are thin wrappers over the crate-wide [`crate::rng`] (the one mixing
+//! function of the crate). Bernoulli draws compare 32-bit halves of one `u64` with a
+//! precomputed threshold (two draws per generator call) and resolve the rare tie exactly
+//! from a further word, so a draw has probability `p` to 2^-64.
 
 use rand::Rng;
 use rand_distr::{Binomial, Distribution};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use rand_xoshiro::rand_core::SeedableRng;
+
+pub use crate::rng::splitmix64;
 
 /// The generator every replicate uses.
 pub type SimRng = Xoshiro256PlusPlus;
 
-/// SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective avalanche on `u64`.
+/// The seed of replicate `replicate` of scenario `scenario` in a study seeded with `seed`:
+/// [`crate::rng::mix`]`(seed, &[scenario, replicate])`.
 #[inline]
-pub fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// The seed of replicate `replicate` of scenario `scenario` in a study seeded with `seed`.
-///
-/// ```text
-/// mix(seed, s, i) = sm(sm(sm(seed) ⊕ sm(s + 1)) ⊕ sm(i + 2^63))
-/// ```
-/// with `sm` the SplitMix64 finaliser; distinct `(s, i)` give unrelated streams.
 pub fn mix(seed: u64, scenario: u64, replicate: u64) -> u64 {
-    let a = splitmix64(seed);
-    let b = splitmix64(a ^ splitmix64(scenario.wrapping_add(1)));
-    splitmix64(b ^ splitmix64(replicate ^ (1u64 << 63)))
+    crate::rng::mix(seed, &[scenario, replicate])
 }
 
-/// The random stream of replicate `replicate` of scenario `scenario`.
+/// The random stream of replicate `replicate` of scenario `scenario`:
+/// [`crate::rng::stream`]`(seed, &[scenario, replicate])`.
+#[inline]
 pub fn stream(seed: u64, scenario: u64, replicate: u64) -> SimRng {
-    SimRng::seed_from_u64(mix(seed, scenario, replicate))
+    crate::rng::stream(seed, &[scenario, replicate])
 }
 
 /// A Bernoulli probability prepared for fast comparison with 32-bit uniforms.
@@ -228,6 +218,13 @@ mod tests {
         assert_ne!(a, mix(2, 0, 0));
         assert_ne!(mix(1, 0, 1), mix(1, 1, 0));
         assert_eq!(a, mix(1, 0, 0));
+        // the crate-wide mixer, not a private one
+        assert_eq!(a, crate::rng::mix(1, &[0, 0]));
+        use rand::Rng;
+        assert_eq!(
+            stream(1, 2, 3).next_u64(),
+            crate::rng::stream(1, &[2, 3]).next_u64()
+        );
     }
 
     #[test]

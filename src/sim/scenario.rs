@@ -86,7 +86,7 @@ fn default_level() -> f64 {
     0.95
 }
 fn default_estimators() -> Vec<String> {
-    super::estimators::BUILTIN_ESTIMATORS
+    super::estimators::DEFAULT_ESTIMATORS
         .iter()
         .map(|s| s.to_string())
         .collect()
