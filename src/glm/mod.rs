@@ -49,4 +49,6 @@ impl StopReason {
 }
 
 mod grouped;
-pub use grouped::{GroupedCounts, RGlm, RGlmFit};
+mod irls;
+pub use grouped::{GroupedCounts, GroupedState};
+pub use irls::{IrlsModel, IrlsSummary, RGlm, RGlmFit, WlsSystem, irls_r_path};
