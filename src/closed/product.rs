@@ -281,16 +281,19 @@ impl ProductCounts {
         let mut row = vec![0.0; p];
         let first = if self.zero_cell.is_some() { 0u64 } else { 1 };
         let mut vx = vec![0.0; p];
+        // V x accumulated column by column (contiguous in V's column-major storage, so
+        // it vectorises; each vx[i] still sums over j in order, as V·x row by row).
+        let vs = v.as_slice();
         for code in first..(1u64 << self.t) {
             self.row(code, &mut row);
             let eta: f64 = (0..p).map(|i| row[i] * beta[i]).sum();
             let mu = eta.exp();
-            for i in 0..p {
-                let mut acc = 0.0;
-                for j in 0..p {
-                    acc += v[(i, j)] * row[j];
+            vx.fill(0.0);
+            for (j, col) in vs.chunks_exact(p).enumerate() {
+                let xj = row[j];
+                for (acc, &vij) in vx.iter_mut().zip(col) {
+                    *acc += vij * xj;
                 }
-                vx[i] = acc;
             }
             let q: f64 = (0..p).map(|i| vx[i] * row[i]).sum();
             for i in 0..p {

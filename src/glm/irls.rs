@@ -6,13 +6,13 @@
 //! iteration k:  β_k = argmin ‖√W (z − Xβ)‖²   at W = μ, z = η − o + (y − μ)/μ
 //! stop when     |dev_k − dev_{k−1}| / (|dev_k| + 0.1) < ε   (ε = 1e-8, maxit 25)
 //! non-finite deviance: halve towards β_{k−1} (R's "inner loop 1"), flag `boundary`
-//! covariance:   (RᵀR)⁻¹ from the last step's factor (R's chol2inv of the QR's R)
+//! covariance:   (XᵀWX)⁻¹ at the last step's weights (R's chol2inv of the QR's R)
 //! ```
 //! A model ([`IrlsModel`]) says how the step's system is formed — weighted rows for R's
 //! pivoted QR ([`WlsSystem::Rows`]: cells grouped by design row) or the normal equations
-//! ([`WlsSystem::Normal`]: sums over 2^t cells from sufficient statistics, factorised
-//! robust-design cells) — and how the deviance and the final log-likelihood follow from
-//! β. [`irls_r_path`] runs the iterations, the rank detection, the step-halving and the
+//! ([`WlsSystem::Normal`]: sums over 2^t cells from sufficient statistics; or, as a
+//! Newton step for the change in β, [`WlsSystem::Newton`]: factorised robust-design
+//! cells) — and how the deviance and the final log-likelihood follow from β. [`irls_r_path`] runs the iterations, the rank detection, the step-halving and the
 //! covariance the same way for all of them.
 //!
 //! # References
@@ -125,6 +125,18 @@ pub enum WlsSystem {
         /// XᵀWz.
         xtwz: DVector<f64>,
     },
+    /// A full-rank Newton step: XᵀWX and the score Xᵀ(y − μ) at the current β (β = 0
+    /// at the start), solved by Cholesky for the change in β. In exact arithmetic the
+    /// same iterate as [`WlsSystem::Normal`] (XᵀWz = XᵀWX β + Xᵀ(y − μ)), but rounded
+    /// relative to the change rather than to β. For models whose columns the caller has
+    /// chosen: no column is dropped, and an XᵀWX that is not positive definite is an
+    /// error.
+    Newton {
+        /// XᵀWX.
+        xtwx: DMatrix<f64>,
+        /// Xᵀ(y − μ).
+        score: DVector<f64>,
+    },
 }
 
 /// What the model-specific parts of a fit report once the iterations are done.
@@ -168,13 +180,35 @@ pub trait IrlsModel {
     fn summary(&self, beta: &[f64], state: Self::State) -> IrlsSummary;
 }
 
-/// Fits `model` along R's `glm.fit` path (see the [module docs](self)).
+/// Fits `model` along R's `glm.fit` path.
+///
+/// ```text
+/// iteration 1:  the model's system at μ = y + 0.1 (or at `settings.start`)
+/// iteration k:  β_k from the WLS system at β_{k−1}; non-finite deviance: halve towards
+///               β_{k−1} (R's "inner loop 1", flags `boundary`)
+/// stop when     |dev_k − dev_{k−1}| / (|dev_k| + 0.1) < ε, or after maxit steps
+/// covariance:   (XᵀWX)⁻¹ on the kept columns, from the last step's weights
+/// ```
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for a bad ε, iteration cap or start length;
 /// [`Error::Numerical`] when no finite deviance can be reached (R: "inner loop 1; cannot
 /// correct step size"), no valid coefficients are found or the design has no estimable
 /// column.
+///
+/// # Examples
+/// ```
+/// use darkfigure::glm::{GroupedCounts, RGlm, irls_r_path};
+/// use nalgebra::DMatrix;
+/// // Two groups of two cells: log μ = β₀ + β₁ [group 2]; the means are 4 and 5.
+/// let x = DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 1.0, 1.0]);
+/// let counts = [vec![3.0, 5.0], vec![10.0, 0.0]];
+/// let d = GroupedCounts::new(x, vec![0.0; 2], &counts, &[0.0; 2])?;
+/// let fit = irls_r_path(&d, &RGlm::params())?;
+/// assert!((fit.coefficients[1] - (5.0f64 / 4.0).ln()).abs() < 1e-8);
+/// assert!(fit.stop.converged());
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
 ///
 /// # References
 /// R's `glm.fit` (`stats`), with `control = glm.control(epsilon, maxit)`.
@@ -210,21 +244,22 @@ pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &RGlm) -> Result<
     let mut conv = false;
     let mut boundary = false;
     let mut iterations = 0;
-    let mut last_r = DMatrix::zeros(0, 0);
+    let mut last = Factor::R(DMatrix::zeros(0, 0));
     let mut kept: Vec<usize> = Vec::new();
     let mut dev = devold;
     for iter in 1..=settings.maxit {
         iterations = iter;
         let system = model.system(state.as_ref().map(|s| (beta.as_slice(), s)));
-        let (sol, r, k) = solve_wls(system, qr_tol)?;
+        let increment = matches!(system, WlsSystem::Newton { .. });
+        let (sol, factor, k) = solve_wls(system, qr_tol)?;
         let mut newbeta = vec![0.0; p];
         for (i, &j) in k.iter().enumerate() {
-            newbeta[j] = sol[i];
+            newbeta[j] = if increment { beta[j] + sol[i] } else { sol[i] };
         }
         if newbeta.iter().any(|v| !v.is_finite()) {
             break;
         }
-        last_r = r;
+        last = factor;
         kept = k;
         let (mut st2, mut d2) = model.evaluate(&newbeta);
         if !d2.is_finite() {
@@ -265,7 +300,7 @@ pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &RGlm) -> Result<
     };
     let rank = kept.len();
     let aliased: Vec<usize> = (0..p).filter(|j| !kept.contains(j)).collect();
-    let cov_r = chol2inv(&last_r);
+    let cov_r = last.inverse()?;
     let mut covariance = DMatrix::from_element(p, p, f64::NAN);
     for (a, &ja) in kept.iter().enumerate() {
         for (b, &jb) in kept.iter().enumerate() {
@@ -296,17 +331,53 @@ pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &RGlm) -> Result<
     })
 }
 
-/// Solves one WLS step: (solution on the kept columns, upper-triangular R with
-/// RᵀR = XᵀWX on the kept columns, kept column indices).
-fn solve_wls(system: WlsSystem, qr_tol: f64) -> Result<(Vec<f64>, DMatrix<f64>, Vec<usize>)> {
+/// What the covariance (XᵀWX)⁻¹ on the kept columns is computed from.
+enum Factor {
+    /// The QR's upper-triangular R (RᵀR = XᵀWX): R's `chol2inv`.
+    R(DMatrix<f64>),
+    /// XᵀWX itself (normal equations): inverted by Cholesky.
+    Info(DMatrix<f64>),
+}
+
+impl Factor {
+    fn inverse(&self) -> Result<DMatrix<f64>> {
+        match self {
+            Factor::R(r) => Ok(chol2inv(r)),
+            Factor::Info(a) => a
+                .clone()
+                .cholesky()
+                .map(|c| c.inverse())
+                .or_else(|| a.clone().try_inverse())
+                .ok_or_else(|| Error::Numerical {
+                    reason: "singular information matrix".into(),
+                }),
+        }
+    }
+}
+
+/// Solves one WLS step: (solution on the kept columns, what the covariance follows
+/// from, kept column indices).
+fn solve_wls(system: WlsSystem, qr_tol: f64) -> Result<(Vec<f64>, Factor, Vec<usize>)> {
     let (sol, r, kept) = match system {
         WlsSystem::Rows { mut a, mut b } => {
             let (r, kept) = qr_solve(&mut a, &mut b, qr_tol);
             let qtb: Vec<f64> = (0..kept.len()).map(|i| b[i]).collect();
             let sol = back_solve(&r, &qtb);
-            (sol, r, kept)
+            (sol, Factor::R(r), kept)
         }
-        WlsSystem::Normal { xtwx, xtwz } => chol_solve(&xtwx, &xtwz, 1e-7),
+        WlsSystem::Normal { xtwx, xtwz } => {
+            let (sol, kept) = chol_solve(&xtwx, &xtwz, 1e-7);
+            let info = DMatrix::from_fn(kept.len(), kept.len(), |i, j| xtwx[(kept[i], kept[j])]);
+            (sol, Factor::Info(info), kept)
+        }
+        WlsSystem::Newton { xtwx, score } => {
+            let ch = xtwx.clone().cholesky().ok_or_else(|| Error::Numerical {
+                reason: "the information matrix XᵀWX of the Newton step is singular".into(),
+            })?;
+            let sol = ch.solve(&score).as_slice().to_vec();
+            let kept = (0..xtwx.nrows()).collect();
+            (sol, Factor::Info(xtwx), kept)
+        }
     };
     if kept.is_empty() {
         return Err(Error::Numerical {
@@ -366,8 +437,8 @@ fn qr_solve(a: &mut DMatrix<f64>, b: &mut DVector<f64>, tol: f64) -> (DMatrix<f6
 
 /// Solves A x = b by Cholesky in column order, dropping columns whose residual norm
 /// falls below `tol` times their original norm (R's rank rule on normal equations).
-/// Returns (solution on kept columns, Lᵀ on the kept columns, kept indices).
-fn chol_solve(a: &DMatrix<f64>, b: &DVector<f64>, tol: f64) -> (Vec<f64>, DMatrix<f64>, Vec<usize>) {
+/// Returns (solution on kept columns, kept indices).
+fn chol_solve(a: &DMatrix<f64>, b: &DVector<f64>, tol: f64) -> (Vec<f64>, Vec<usize>) {
     let p = a.nrows();
     let mut kept: Vec<usize> = Vec::new();
     let mut l: Vec<Vec<f64>> = Vec::new(); // rows of L for kept columns
@@ -410,8 +481,7 @@ fn chol_solve(a: &DMatrix<f64>, b: &DVector<f64>, tol: f64) -> (Vec<f64>, DMatri
         }
         x[i] = s / l[i][i];
     }
-    let lt = DMatrix::from_fn(r, r, |i, jj| if jj >= i { l[jj][i] } else { 0.0 });
-    (x, lt, kept)
+    (x, kept)
 }
 
 fn back_solve(r: &DMatrix<f64>, b: &[f64]) -> Vec<f64> {
@@ -476,7 +546,7 @@ mod tests {
         for i in 0..2 {
             assert!((s1[i] - s2[i]).abs() < 1e-10);
         }
-        let (c1, c2) = (chol2inv(&r1), chol2inv(&r2));
+        let (c1, c2) = (r1.inverse().unwrap(), r2.inverse().unwrap());
         assert!((&c1 - &c2).norm() < 1e-10);
     }
 }

@@ -275,11 +275,6 @@ impl Factored {
         let big_p = self.p + extra.len();
         let model = FactoredModel::new(self, active, extra);
         let f = irls_r_path(&model, &RGlm::default())?;
-        if !f.aliased.is_empty() {
-            return Err(Error::Numerical {
-                reason: "the Fisher information of the robust-design fit is singular".into(),
-            });
-        }
         let act = &model.act;
         let mut beta = vec![0.0; big_p];
         let mut cov = DMatrix::zeros(big_p, big_p);
@@ -428,15 +423,19 @@ impl IrlsModel for FactoredModel<'_> {
         (mom, dev)
     }
 
-    /// At β: XᵀWX = H and XᵀWz = Hβ + Xᵀy − Xᵀμ; at the start (μ = y + 0.1, 0.1 in the
-    /// unobserved cells): 0.1 × the unit-μ moments plus the observed cells' y + 0.1 − 0.1.
+    /// Full-rank Newton steps on the active columns. At β: XᵀWX = H and the score
+    /// Xᵀy − Xᵀμ. At the start (β = 0; μ = y + 0.1, 0.1 in the unobserved cells): XᵀWX
+    /// is 0.1 × the unit-μ moments plus Σ y x xᵀ over the observed cells, and XᵀWz the
+    /// same with the working responses.
     fn system(&self, at: Option<(&[f64], &Moments)>) -> WlsSystem {
         let big_p = self.f.p + self.extra.len();
         match at {
-            Some((beta, mom)) => {
+            Some((_, mom)) => {
                 let (h, g) = self.restrict(&mom.h, &mom.g);
-                let rhs = &h * DVector::from_column_slice(beta) + &self.xty - g;
-                WlsSystem::Normal { xtwx: h, xtwz: rhs }
+                WlsSystem::Newton {
+                    xtwx: h,
+                    score: &self.xty - g,
+                }
             }
             None => {
                 let all = self.f.moments(None, self.extra);
@@ -459,8 +458,8 @@ impl IrlsModel for FactoredModel<'_> {
                         }
                     }
                 }
-                let (xtwx, xtwz) = self.restrict(&h1, &rhs);
-                WlsSystem::Normal { xtwx, xtwz }
+                let (xtwx, score) = self.restrict(&h1, &rhs);
+                WlsSystem::Newton { xtwx, score }
             }
         }
     }
