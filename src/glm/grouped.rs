@@ -12,7 +12,8 @@
 //! otherwise), report the covariance from the QR factor of the last weighted
 //! least-squares step, floor fitted values at machine epsilon. This is what makes
 //! figures printed by R packages reproducible to 1e-6 and beyond, including those of fits
-//! that R stopped early.
+//! that R stopped early. The iterations are the crate's one R-path loop,
+//! [`irls_r_path`]; this module supplies the grouped weighted rows ([`WlsSystem::Rows`]).
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
 use super::irls::{IrlsModel, IrlsSummary, RGlm, RGlmFit, WlsSystem, irls_r_path};
