@@ -13,14 +13,10 @@
 //! so one IRLS step costs O(t⁴) instead of O(2^t p²). The step is R's weighted least
 //! squares step written as normal equations, along R's path (start μ = y + 0.1 per cell,
 //! R's stopping rule, covariance from the last step's weights).
-#![allow(
-    clippy::needless_range_loop,
-    clippy::neg_cmp_op_on_partial_ord,
-    clippy::redundant_guards
-)]
+#![allow(clippy::needless_range_loop)]
 
-use crate::error::{Error, Result};
-use crate::glm::{RGlm, RGlmFit, StopReason};
+use crate::error::Result;
+use crate::glm::{IrlsModel, IrlsSummary, RGlm, RGlmFit, WlsSystem, irls_r_path};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 
@@ -268,169 +264,9 @@ impl ProductCounts {
         best
     }
 
-    /// Fits along R's path with normal equations.
+    /// Fits along R's path ([`irls_r_path`]) with normal equations.
     pub fn fit(&self, settings: &RGlm) -> Result<RGlmFit> {
-        let p = self.p();
-        let t = self.t;
-        let mut row = vec![0.0; p];
-        // Sufficient statistics and constants (observed cells cached, never-seen cell added).
-        let st = &self.stats;
-        let mut s = st.s.clone();
-        let (mut ylogy, mut lfact, mut total, mut start_dev) =
-            (st.ylogy, st.lfact, st.total, st.start_dev);
-        let mut n_pos = st.n_pos;
-        let c0 = C0;
-        let mut start_a = st.start_a.clone();
-        let mut start_b = st.start_b.clone();
-        if let Some(y) = self.zero_cell.filter(|&y| y > 0.0) {
-            s[0] += y;
-            ylogy += y * y.ln();
-            lfact += ln_gamma(y + 1.0);
-            total += y;
-            n_pos += 1.0;
-            start_dev += 2.0 * (y * (y / (y + 0.1)).ln() + 0.1);
-            start_a[(0, 0)] += y;
-            start_b[0] += (y + 0.1) * (y + 0.1).ln() - 0.1 - c0;
-        }
-        let _ = &mut row;
-        start_dev += 0.2 * (self.n_cells() - n_pos);
-        let zero_beta = vec![0.0; p];
-        let m0 = self.moments(&zero_beta);
-        start_a += &m0 * 0.1;
-        start_b += m0.column(0) * c0;
-
-        let mut beta: Vec<f64> = match &settings.start {
-            Some(b) if b.len() == p => b
-                .iter()
-                .map(|v| if v.is_finite() { *v } else { 0.0 })
-                .collect(),
-            Some(b) => return Err(Error::param("start", b.len(), format!("{p} coefficients"))),
-            None => vec![0.0; p],
-        };
-        let deviance = |beta: &[f64], mom: &DMatrix<f64>| -> f64 {
-            let sb: f64 = (0..p).map(|i| s[i] * beta[i]).sum();
-            2.0 * (ylogy - sb + mom[(0, 0)] - total)
-        };
-        let mut have_start = settings.start.is_some();
-        let mut mom = if have_start {
-            self.moments(&beta)
-        } else {
-            DMatrix::zeros(p, p)
-        };
-        let mut devold = if have_start {
-            deviance(&beta, &mom)
-        } else {
-            start_dev
-        };
-        let mut coefold: Option<Vec<f64>> = if have_start { Some(beta.clone()) } else { None };
-        let mut last_info = DMatrix::zeros(0, 0);
-        let mut kept: Vec<usize> = Vec::new();
-        let mut conv = false;
-        let mut iterations = 0;
-        let mut dev = devold;
-        let mut boundary = false;
-        let tol = 1e-7;
-        for iter in 1..=settings.maxit {
-            iterations = iter;
-            let (a, b) = if !have_start {
-                (start_a.clone(), start_b.clone())
-            } else {
-                let bv = DVector::from_column_slice(&beta);
-                let xmu = mom.column(0).into_owned();
-                let rhs = &mom * &bv + &s - xmu;
-                (mom.clone(), rhs)
-            };
-            have_start = true;
-            // Cholesky in column order, dropping columns with a negligible residual.
-            let (sol, k, info) = chol_solve(&a, &b, tol)?;
-            let mut newbeta = vec![0.0; p];
-            for (i, &j) in k.iter().enumerate() {
-                newbeta[j] = sol[i];
-            }
-            if newbeta.iter().any(|v| !v.is_finite()) {
-                break;
-            }
-            last_info = info;
-            kept = k;
-            let mut m2 = self.moments(&newbeta);
-            let mut d2 = deviance(&newbeta, &m2);
-            if !d2.is_finite() {
-                let Some(old) = coefold.clone() else {
-                    return Err(Error::Numerical {
-                        reason: "no valid set of coefficients has been found".into(),
-                    });
-                };
-                let mut ii = 1;
-                while !d2.is_finite() {
-                    if ii > settings.maxit {
-                        return Err(Error::Numerical {
-                            reason: "inner loop 1; cannot correct step size".into(),
-                        });
-                    }
-                    ii += 1;
-                    for j in 0..p {
-                        newbeta[j] = (newbeta[j] + old[j]) / 2.0;
-                    }
-                    m2 = self.moments(&newbeta);
-                    d2 = deviance(&newbeta, &m2);
-                }
-                boundary = true;
-            }
-            beta = newbeta;
-            mom = m2;
-            dev = d2;
-            if (dev - devold).abs() / (dev.abs() + 0.1) < settings.epsilon {
-                conv = true;
-                break;
-            }
-            devold = dev;
-            coefold = Some(beta.clone());
-        }
-        if kept.is_empty() {
-            return Err(Error::Numerical {
-                reason: "IRLS produced no valid step".into(),
-            });
-        }
-        let cov_k = last_info
-            .clone()
-            .cholesky()
-            .map(|c| c.inverse())
-            .or_else(|| last_info.clone().try_inverse())
-            .ok_or_else(|| Error::Numerical {
-                reason: "singular information matrix".into(),
-            })?;
-        let mut covariance = DMatrix::from_element(p, p, f64::NAN);
-        for (a, &ja) in kept.iter().enumerate() {
-            for (b, &jb) in kept.iter().enumerate() {
-                covariance[(ja, jb)] = cov_k[(a, b)];
-            }
-        }
-        let aliased: Vec<usize> = (0..p).filter(|j| !kept.contains(j)).collect();
-        let mut coefficients = beta.clone();
-        for &j in &aliased {
-            coefficients[j] = f64::NAN;
-        }
-        let sb: f64 = (0..p).map(|i| s[i] * beta[i]).sum();
-        let loglik = sb - mom[(0, 0)] - lfact;
-        let rank = kept.len();
-        let _ = t;
-        Ok(RGlmFit {
-            coefficients,
-            aliased,
-            covariance,
-            fitted: Vec::new(),
-            deviance: dev,
-            loglik,
-            rank,
-            df_residual: self.n_cells() as i64 - rank as i64,
-            stop: if conv {
-                StopReason::Converged { iterations }
-            } else {
-                StopReason::MaxIterations { iterations }
-            },
-            fitted_zero: self.min_mu(&beta) < 10.0 * f64::EPSILON,
-            boundary,
-        })
+        irls_r_path(&ProductFit::new(self), settings)
     }
 
     /// Rcapture's asymptotic bias of n + exp(β₀), by enumerating the cells.
@@ -445,16 +281,19 @@ impl ProductCounts {
         let mut row = vec![0.0; p];
         let first = if self.zero_cell.is_some() { 0u64 } else { 1 };
         let mut vx = vec![0.0; p];
+        // V x accumulated column by column (contiguous in V's column-major storage, so
+        // it vectorises; each vx[i] still sums over j in order, as V·x row by row).
+        let vs = v.as_slice();
         for code in first..(1u64 << self.t) {
             self.row(code, &mut row);
             let eta: f64 = (0..p).map(|i| row[i] * beta[i]).sum();
             let mu = eta.exp();
-            for i in 0..p {
-                let mut acc = 0.0;
-                for j in 0..p {
-                    acc += v[(i, j)] * row[j];
+            vx.fill(0.0);
+            for (j, col) in vs.chunks_exact(p).enumerate() {
+                let xj = row[j];
+                for (acc, &vij) in vx.iter_mut().zip(col) {
+                    *acc += vij * xj;
                 }
-                vx[i] = acc;
             }
             let q: f64 = (0..p).map(|i| vx[i] * row[i]).sum();
             for i in 0..p {
@@ -475,63 +314,98 @@ impl ProductCounts {
     }
 }
 
-/// Solves A x = b by Cholesky in column order, dropping columns whose residual norm
-/// falls below `tol` times their original norm (R's rank rule on normal equations).
-/// Returns (solution on kept columns, kept indices, A restricted to kept columns).
-fn chol_solve(
-    a: &DMatrix<f64>,
-    b: &DVector<f64>,
-    tol: f64,
-) -> Result<(Vec<f64>, Vec<usize>, DMatrix<f64>)> {
-    let p = a.nrows();
-    let mut kept: Vec<usize> = Vec::new();
-    let mut l: Vec<Vec<f64>> = Vec::new(); // rows of L for kept columns
-    for j in 0..p {
-        let ajj = a[(j, j)];
-        if !(ajj > 0.0) {
-            continue;
+/// A [`ProductCounts`] with the never-seen cell (when part of the fit) folded into the
+/// sufficient statistics and R's starting system: the model [`irls_r_path`] iterates on.
+struct ProductFit<'a> {
+    pc: &'a ProductCounts,
+    s: DVector<f64>,
+    ylogy: f64,
+    lfact: f64,
+    total: f64,
+    start_dev: f64,
+    start_a: DMatrix<f64>,
+    start_b: DVector<f64>,
+}
+
+impl<'a> ProductFit<'a> {
+    fn new(pc: &'a ProductCounts) -> Self {
+        let st = &pc.stats;
+        let mut f = ProductFit {
+            pc,
+            s: st.s.clone(),
+            ylogy: st.ylogy,
+            lfact: st.lfact,
+            total: st.total,
+            start_dev: st.start_dev,
+            start_a: st.start_a.clone(),
+            start_b: st.start_b.clone(),
+        };
+        let mut n_pos = st.n_pos;
+        if let Some(y) = pc.zero_cell.filter(|&y| y > 0.0) {
+            f.s[0] += y;
+            f.ylogy += y * y.ln();
+            f.lfact += ln_gamma(y + 1.0);
+            f.total += y;
+            n_pos += 1.0;
+            f.start_dev += 2.0 * (y * (y / (y + 0.1)).ln() + 0.1);
+            f.start_a[(0, 0)] += y;
+            f.start_b[0] += (y + 0.1) * (y + 0.1).ln() - 0.1 - C0;
         }
-        let mut lrow = Vec::with_capacity(kept.len() + 1);
-        for (r, &kr) in kept.iter().enumerate() {
-            let mut s = a[(j, kr)];
-            for c in 0..r {
-                s -= lrow[c] * l[r][c];
+        f.start_dev += 0.2 * (pc.n_cells() - n_pos);
+        let m0 = pc.moments(&vec![0.0; pc.p()]);
+        f.start_a += &m0 * 0.1;
+        f.start_b += m0.column(0) * C0;
+        f
+    }
+}
+
+impl IrlsModel for ProductFit<'_> {
+    /// Σ μ x xᵀ over all cells at β.
+    type State = DMatrix<f64>;
+
+    fn n_coef(&self) -> usize {
+        self.pc.p()
+    }
+
+    fn start_deviance(&self) -> f64 {
+        self.start_dev
+    }
+
+    fn evaluate(&self, beta: &[f64]) -> (DMatrix<f64>, f64) {
+        let mom = self.pc.moments(beta);
+        let sb: f64 = (0..beta.len()).map(|i| self.s[i] * beta[i]).sum();
+        let dev = 2.0 * (self.ylogy - sb + mom[(0, 0)] - self.total);
+        (mom, dev)
+    }
+
+    /// XᵀWX = Σ μ x xᵀ and XᵀWz = XᵀWX β + Xᵀy − Xᵀμ.
+    fn system(&self, at: Option<(&[f64], &DMatrix<f64>)>) -> WlsSystem {
+        match at {
+            None => WlsSystem::Normal {
+                xtwx: self.start_a.clone(),
+                xtwz: self.start_b.clone(),
+            },
+            Some((beta, mom)) => {
+                let bv = DVector::from_column_slice(beta);
+                let xmu = mom.column(0).into_owned();
+                let rhs = mom * &bv + &self.s - xmu;
+                WlsSystem::Normal {
+                    xtwx: mom.clone(),
+                    xtwz: rhs,
+                }
             }
-            lrow.push(s / l[r][r]);
         }
-        let d = ajj - lrow.iter().map(|v| v * v).sum::<f64>();
-        if d <= tol * tol * ajj || !(d.is_finite()) {
-            continue;
+    }
+
+    fn summary(&self, beta: &[f64], mom: DMatrix<f64>) -> IrlsSummary {
+        let sb: f64 = (0..beta.len()).map(|i| self.s[i] * beta[i]).sum();
+        IrlsSummary {
+            loglik: sb - mom[(0, 0)] - self.lfact,
+            fitted: Vec::new(),
+            fitted_zero: self.pc.min_mu(beta) < 10.0 * f64::EPSILON,
+            n_cells: self.pc.n_cells() as i64,
         }
-        lrow.push(d.sqrt());
-        l.push(lrow);
-        kept.push(j);
     }
-    let r = kept.len();
-    if r == 0 {
-        return Err(Error::Numerical {
-            reason: "no estimable column".into(),
-        });
-    }
-    // forward then backward substitution
-    let mut y = vec![0.0; r];
-    for i in 0..r {
-        let mut s = b[kept[i]];
-        for c in 0..i {
-            s -= l[i][c] * y[c];
-        }
-        y[i] = s / l[i][i];
-    }
-    let mut x = vec![0.0; r];
-    for i in (0..r).rev() {
-        let mut s = y[i];
-        for rr in i + 1..r {
-            s -= l[rr][i] * x[rr];
-        }
-        x[i] = s / l[i][i];
-    }
-    let ak = DMatrix::from_fn(r, r, |i, jj| a[(kept[i], kept[jj])]);
-    Ok((x, kept, ak))
 }
 
 #[cfg(test)]

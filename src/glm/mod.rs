@@ -1,6 +1,12 @@
 //! The one Poisson-GLM engine (IRLS with step-halving) shared by every log-linear and
 //! count model, and a damped Newton maximiser for likelihoods that are not GLMs.
 //!
+//! [`irls_r_path`] runs R's `glm.fit` iterations for any [`IrlsModel`]: cells grouped by
+//! design row ([`GroupedCounts`], fitted by [`RGlm::fit`]), the closed Mt/Mth models from
+//! sufficient statistics and the robust design's factorised cells. [`PoissonGlm`] is the
+//! plain dense fit (its own path: step-halving on any deviance increase, covariance at the
+//! final fit).
+//!
 //! Both say why they stopped ([`StopReason`]), as argmin's `TerminationReason` does.
 
 mod newton;
@@ -49,4 +55,6 @@ impl StopReason {
 }
 
 mod grouped;
-pub use grouped::{GroupedCounts, RGlm, RGlmFit};
+mod irls;
+pub use grouped::{GroupedCounts, GroupedState};
+pub use irls::{IrlsModel, IrlsSummary, RGlm, RGlmFit, WlsSystem, irls_r_path};

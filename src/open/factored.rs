@@ -9,14 +9,15 @@
 //! M_δ = e^{θ_0 + z(δ)ᵀθ_z} Π_{i∈δ} S_i,  v_δ = (1, z(δ), e_i for i ∈ δ)
 //! Xᵀμ = Σ_δ M_δ v_δ,   XᵀWX = Σ_δ M_δ v_δ v_δᵀ + Σ_i C_i Σ_{δ∋i} M_δ
 //! ```
-//! The iterations are those of R's `glm` (start μ = y + 0.1, IRLS = Newton for the
-//! canonical link, stop when the relative deviance change is below 1e-8).
+//! The iterations are R's `glm` path, run by the crate's one engine
+//! ([`crate::glm::irls_r_path`]): start μ = y + 0.1, IRLS = Newton for the canonical
+//! link, stop when the relative deviance change is below 1e-8.
 
 #![allow(clippy::needless_range_loop)]
 
 use super::ModelFit;
 use crate::error::{Error, Result};
-use crate::glm::StopReason;
+use crate::glm::{IrlsModel, IrlsSummary, RGlm, StopReason, WlsSystem, irls_r_path};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 
@@ -268,126 +269,28 @@ impl Factored {
         Moments { tot, g, h }
     }
 
-    fn solve(
-        h: &DMatrix<f64>,
-        rhs: &DVector<f64>,
-        act: &[usize],
-    ) -> Result<(DVector<f64>, DMatrix<f64>)> {
-        let q = act.len();
-        let hs = DMatrix::from_fn(q, q, |a, b| h[(act[a], act[b])]);
-        let rs = DVector::from_fn(q, |a, _| rhs[act[a]]);
-        let ch = hs.cholesky().ok_or_else(|| Error::Numerical {
-            reason: "the Fisher information of the robust-design fit is singular".into(),
-        })?;
-        Ok((ch.solve(&rs), ch.inverse()))
-    }
-
-    /// R-style IRLS with the columns in `active` (length p + extra.len()).
+    /// R-style IRLS ([`irls_r_path`]) with the columns in `active` (length p +
+    /// extra.len()); the others are held at 0.
     pub fn fit(&self, active: &[bool], extra: &[Vec<f64>]) -> Result<FactoredFit> {
         let big_p = self.p + extra.len();
-        let act: Vec<usize> = (0..big_p).filter(|&j| active[j]).collect();
-        let rows: Vec<(Vec<f64>, f64, f64)> = self
-            .observed
-            .iter()
-            .map(|(pats, y)| {
-                let (x, o) = self.obs_row(pats, extra);
-                (x, *y, o)
-            })
-            .collect();
-        let n: f64 = rows.iter().map(|r| r.1).sum();
-        let nobs = rows.len() as f64;
-        let mut xty = DVector::zeros(big_p);
-        for (x, y, _) in &rows {
-            for j in 0..big_p {
-                xty[j] += x[j] * y;
-            }
-        }
-        let eta_of = |x: &[f64], o: f64, t: &[f64]| -> f64 {
-            o + x.iter().zip(t).map(|(a, b)| a * b).sum::<f64>()
-        };
-        let dev_of = |t: &[f64], tot: f64| -> f64 {
-            let mut d = 0.0;
-            for (x, y, o) in &rows {
-                d += y * (y.ln() - eta_of(x, *o, t));
-            }
-            2.0 * (d - (n - tot))
-        };
-        // Iteration 1 from μ = y + 0.1 (unobserved cells 0.1).
-        let all = self.moments(None, extra);
-        let c0 = 0.1 * 0.1f64.ln() - 0.1;
-        let mut h1 = &all.h * 0.1;
-        let mut rhs = &all.g * c0;
-        if self.offsets.iter().flatten().any(|&o| o != 0.0) {
-            rhs -= self.offset_moment(extra) * 0.1;
-        }
-        for (x, y, o) in &rows {
-            let w = y + 0.1;
-            let add = w * (w.ln() - o) - 0.1 * (0.1f64.ln() - o);
-            for a in 0..big_p {
-                if x[a] == 0.0 {
-                    continue;
-                }
-                rhs[a] += x[a] * add;
-                for b in 0..big_p {
-                    h1[(a, b)] += y * x[a] * x[b];
-                }
-            }
-        }
-        let (sol, mut cov_act) = Self::solve(&h1, &rhs, &act)?;
-        let mut theta = vec![0.0; big_p];
-        for (a, &j) in act.iter().enumerate() {
-            theta[j] = sol[a];
-        }
-        let mut devold = {
-            let mut d = 0.0;
-            for (_, y, _) in &rows {
-                d += y * (y / (y + 0.1)).ln() + 0.1;
-            }
-            2.0 * (d + 0.1 * (self.ncells - nobs))
-        };
-        let mut mom = self.moments(Some(&theta), extra);
-        let mut dev = dev_of(&theta, mom.tot);
-        let mut stop = StopReason::MaxIterations { iterations: 25 };
-        for it in 1..=25 {
-            if !dev.is_finite() {
-                stop = StopReason::Diverged { iterations: it };
-                break;
-            }
-            if (dev - devold).abs() / (dev.abs() + 0.1) < 1e-8 {
-                stop = StopReason::Converged { iterations: it };
-                break;
-            }
-            if it == 25 {
-                break;
-            }
-            let grad = &xty - &mom.g;
-            let (step, cov) = Self::solve(&mom.h, &grad, &act)?;
-            cov_act = cov;
-            for (a, &j) in act.iter().enumerate() {
-                theta[j] += step[a];
-            }
-            mom = self.moments(Some(&theta), extra);
-            devold = dev;
-            dev = dev_of(&theta, mom.tot);
-        }
+        let model = FactoredModel::new(self, active, extra);
+        let f = irls_r_path(&model, &RGlm::default())?;
+        let act = &model.act;
+        let mut beta = vec![0.0; big_p];
         let mut cov = DMatrix::zeros(big_p, big_p);
         for (a, &ja) in act.iter().enumerate() {
+            beta[ja] = f.coefficients[a];
             for (b, &jb) in act.iter().enumerate() {
-                cov[(ja, jb)] = cov_act[(a, b)];
+                cov[(ja, jb)] = f.covariance[(a, b)];
             }
         }
-        let mut ll = -mom.tot;
-        for (x, y, o) in &rows {
-            ll += y * eta_of(x, *o, &theta) - ln_gamma(y + 1.0);
-        }
-        let rank = act.len();
         Ok(FactoredFit {
-            beta: theta,
+            beta,
             cov,
-            deviance: dev,
-            aic: -2.0 * ll + 2.0 * rank as f64,
-            df: self.ncells as i64 - rank as i64,
-            stop,
+            deviance: f.deviance,
+            aic: f.aic(),
+            df: f.df_residual,
+            stop: f.stop,
             active: active.to_vec(),
         })
     }
@@ -426,5 +329,152 @@ impl Factored {
         let mut active = base_active[..self.p].to_vec();
         active.extend(std::iter::repeat_n(true, extra.len()));
         self.fit(&active, extra)
+    }
+}
+
+/// A [`Factored`] model restricted to its active columns, with the observed histories'
+/// design rows formed once: the model [`irls_r_path`] iterates on.
+struct FactoredModel<'a> {
+    f: &'a Factored,
+    extra: &'a [Vec<f64>],
+    /// Active column indices into θ (length p + extra.len()).
+    act: Vec<usize>,
+    /// Observed histories: full design row, count, offset.
+    rows: Vec<(Vec<f64>, f64, f64)>,
+    /// Σ y over the observed histories.
+    n: f64,
+    /// Xᵀy on the active columns.
+    xty: DVector<f64>,
+}
+
+impl<'a> FactoredModel<'a> {
+    fn new(f: &'a Factored, active: &[bool], extra: &'a [Vec<f64>]) -> Self {
+        let big_p = f.p + extra.len();
+        let act: Vec<usize> = (0..big_p).filter(|&j| active[j]).collect();
+        let rows: Vec<(Vec<f64>, f64, f64)> = f
+            .observed
+            .iter()
+            .map(|(pats, y)| {
+                let (x, o) = f.obs_row(pats, extra);
+                (x, *y, o)
+            })
+            .collect();
+        let n: f64 = rows.iter().map(|r| r.1).sum();
+        let mut xty = DVector::zeros(act.len());
+        for (x, y, _) in &rows {
+            for (a, &j) in act.iter().enumerate() {
+                xty[a] += x[j] * y;
+            }
+        }
+        FactoredModel {
+            f,
+            extra,
+            act,
+            rows,
+            n,
+            xty,
+        }
+    }
+
+    /// θ with the active coefficients `beta` and the others 0.
+    fn theta(&self, beta: &[f64]) -> Vec<f64> {
+        let mut theta = vec![0.0; self.f.p + self.extra.len()];
+        for (a, &j) in self.act.iter().enumerate() {
+            theta[j] = beta[a];
+        }
+        theta
+    }
+
+    fn eta(x: &[f64], o: f64, theta: &[f64]) -> f64 {
+        o + x.iter().zip(theta).map(|(a, b)| a * b).sum::<f64>()
+    }
+
+    fn restrict(&self, h: &DMatrix<f64>, g: &DVector<f64>) -> (DMatrix<f64>, DVector<f64>) {
+        let q = self.act.len();
+        let hs = DMatrix::from_fn(q, q, |a, b| h[(self.act[a], self.act[b])]);
+        let gs = DVector::from_fn(q, |a, _| g[self.act[a]]);
+        (hs, gs)
+    }
+}
+
+impl IrlsModel for FactoredModel<'_> {
+    type State = Moments;
+
+    fn n_coef(&self) -> usize {
+        self.act.len()
+    }
+
+    fn start_deviance(&self) -> f64 {
+        let mut d = 0.0;
+        for (_, y, _) in &self.rows {
+            d += y * (y / (y + 0.1)).ln() + 0.1;
+        }
+        2.0 * (d + 0.1 * (self.f.ncells - self.rows.len() as f64))
+    }
+
+    fn evaluate(&self, beta: &[f64]) -> (Moments, f64) {
+        let theta = self.theta(beta);
+        let mom = self.f.moments(Some(&theta), self.extra);
+        let mut d = 0.0;
+        for (x, y, o) in &self.rows {
+            d += y * (y.ln() - Self::eta(x, *o, &theta));
+        }
+        let dev = 2.0 * (d - (self.n - mom.tot));
+        (mom, dev)
+    }
+
+    /// Full-rank Newton steps on the active columns. At β: XᵀWX = H and the score
+    /// Xᵀy − Xᵀμ. At the start (β = 0; μ = y + 0.1, 0.1 in the unobserved cells): XᵀWX
+    /// is 0.1 × the unit-μ moments plus Σ y x xᵀ over the observed cells, and XᵀWz the
+    /// same with the working responses.
+    fn system(&self, at: Option<(&[f64], &Moments)>) -> WlsSystem {
+        let big_p = self.f.p + self.extra.len();
+        match at {
+            Some((_, mom)) => {
+                let (h, g) = self.restrict(&mom.h, &mom.g);
+                WlsSystem::Newton {
+                    xtwx: h,
+                    score: &self.xty - g,
+                }
+            }
+            None => {
+                let all = self.f.moments(None, self.extra);
+                let c0 = 0.1 * 0.1f64.ln() - 0.1;
+                let mut h1 = &all.h * 0.1;
+                let mut rhs = &all.g * c0;
+                if self.f.offsets.iter().flatten().any(|&o| o != 0.0) {
+                    rhs -= self.f.offset_moment(self.extra) * 0.1;
+                }
+                for (x, y, o) in &self.rows {
+                    let w = y + 0.1;
+                    let add = w * (w.ln() - o) - 0.1 * (0.1f64.ln() - o);
+                    for a in 0..big_p {
+                        if x[a] == 0.0 {
+                            continue;
+                        }
+                        rhs[a] += x[a] * add;
+                        for b in 0..big_p {
+                            h1[(a, b)] += y * x[a] * x[b];
+                        }
+                    }
+                }
+                let (xtwx, score) = self.restrict(&h1, &rhs);
+                WlsSystem::Newton { xtwx, score }
+            }
+        }
+    }
+
+    fn summary(&self, beta: &[f64], mom: Moments) -> IrlsSummary {
+        let theta = self.theta(beta);
+        let mut ll = -mom.tot;
+        for (x, y, o) in &self.rows {
+            ll += y * Self::eta(x, *o, &theta) - ln_gamma(y + 1.0);
+        }
+        IrlsSummary {
+            loglik: ll,
+            fitted: Vec::new(),
+            fitted_zero: false,
+            n_cells: self.f.ncells as i64,
+        }
     }
 }

@@ -1,0 +1,552 @@
+//! The one R-path IRLS loop: R's `glm.fit` iterations for a Poisson log-linear model,
+//! whatever way the model forms its weighted least-squares step.
+//!
+//! ```text
+//! iteration 1:  W, z from μ = y + 0.1                      (R's poisson()$initialize)
+//! iteration k:  β_k = argmin ‖√W (z − Xβ)‖²   at W = μ, z = η − o + (y − μ)/μ
+//! stop when     |dev_k − dev_{k−1}| / (|dev_k| + 0.1) < ε   (ε = 1e-8, maxit 25)
+//! non-finite deviance: halve towards β_{k−1} (R's "inner loop 1"), flag `boundary`
+//! covariance:   (XᵀWX)⁻¹ at the last step's weights (R's chol2inv of the QR's R)
+//! ```
+//! A model ([`IrlsModel`]) says how the step's system is formed — weighted rows for R's
+//! pivoted QR ([`WlsSystem::Rows`]: cells grouped by design row) or the normal equations
+//! ([`WlsSystem::Normal`]: sums over 2^t cells from sufficient statistics; or, as a
+//! Newton step for the change in β, [`WlsSystem::Newton`]: factorised robust-design
+//! cells) — and how the deviance and the final log-likelihood follow from β. [`irls_r_path`] runs the iterations, the rank detection, the step-halving and the
+//! covariance the same way for all of them.
+//!
+//! # References
+//! R's `glm.fit` (R Core Team, `stats` package) and LINPACK `dqrdc2`.
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
+
+use super::StopReason;
+use crate::error::{Error, Result};
+use nalgebra::{DMatrix, DVector};
+
+/// Settings of the R-path fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RGlm {
+    /// R's `glm.control(epsilon)`: relative deviance change at which to stop.
+    pub epsilon: f64,
+    /// R's `glm.control(maxit)`.
+    pub maxit: usize,
+    /// Starting coefficients (R's `start`); `None` starts from μ = y + 0.1.
+    pub start: Option<Vec<f64>>,
+}
+
+impl Default for RGlm {
+    fn default() -> Self {
+        RGlm {
+            epsilon: 1e-8,
+            maxit: 25,
+            start: None,
+        }
+    }
+}
+
+impl RGlm {
+    /// R's defaults (ε = 1e-8, 25 iterations).
+    pub fn params() -> Self {
+        Self::default()
+    }
+
+    /// Sets ε.
+    pub fn epsilon(mut self, e: f64) -> Self {
+        self.epsilon = e;
+        self
+    }
+
+    /// Sets the iteration cap.
+    pub fn maxit(mut self, m: usize) -> Self {
+        self.maxit = m;
+        self
+    }
+
+    /// Sets starting coefficients.
+    pub fn start(mut self, b: Vec<f64>) -> Self {
+        self.start = Some(b);
+        self
+    }
+}
+
+/// The result of an R-path fit ([`irls_r_path`], [`RGlm::fit`](crate::glm::RGlm::fit)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RGlmFit {
+    /// Coefficients (NaN for aliased columns).
+    pub coefficients: Vec<f64>,
+    /// Aliased column indices.
+    pub aliased: Vec<usize>,
+    /// Unscaled covariance (R's `vcov`), full size with NaN rows/columns for aliased
+    /// coefficients.
+    pub covariance: DMatrix<f64>,
+    /// Fitted mean of each cell of each group (empty for models that never form the
+    /// cells).
+    pub fitted: Vec<f64>,
+    /// Deviance.
+    pub deviance: f64,
+    /// Poisson log-likelihood Σ [y ln μ − μ − ln y!].
+    pub loglik: f64,
+    /// Rank.
+    pub rank: usize,
+    /// Residual degrees of freedom: cells − rank.
+    pub df_residual: i64,
+    /// Why the iteration stopped.
+    pub stop: StopReason,
+    /// Whether some fitted value fell below 10·ε (R: "fitted rates numerically 0").
+    pub fitted_zero: bool,
+    /// Whether step-halving was needed (R's `boundary`).
+    pub boundary: bool,
+}
+
+impl RGlmFit {
+    /// AIC = −2 log L + 2 rank (R's `glm()$aic`).
+    pub fn aic(&self) -> f64 {
+        -2.0 * self.loglik + 2.0 * self.rank as f64
+    }
+}
+
+/// One weighted least-squares step, in the form the model can build it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WlsSystem {
+    /// √W X and √W z, one row per (group of) cell(s); solved by Householder QR with R's
+    /// limited column pivoting (`dqrdc2`), tolerance min(1e-7, ε/1000) as `glm.fit`.
+    Rows {
+        /// √W X.
+        a: DMatrix<f64>,
+        /// √W z.
+        b: DVector<f64>,
+    },
+    /// XᵀWX and XᵀWz; solved by Cholesky in column order with the same rank rule on the
+    /// pivots. The normal equations square the condition number, so the tolerance is
+    /// 1e-7 whatever ε (its square, 1e-14, is just above the rounding of the pivots).
+    Normal {
+        /// XᵀWX.
+        xtwx: DMatrix<f64>,
+        /// XᵀWz.
+        xtwz: DVector<f64>,
+    },
+    /// A full-rank Newton step: XᵀWX and the score Xᵀ(y − μ) at the current β (β = 0
+    /// at the start), solved by Cholesky for the change in β. In exact arithmetic the
+    /// same iterate as [`WlsSystem::Normal`] (XᵀWz = XᵀWX β + Xᵀ(y − μ)), but rounded
+    /// relative to the change rather than to β. For models whose columns the caller has
+    /// chosen: no column is dropped, and an XᵀWX that is not positive definite is an
+    /// error.
+    Newton {
+        /// XᵀWX.
+        xtwx: DMatrix<f64>,
+        /// Xᵀ(y − μ).
+        score: DVector<f64>,
+    },
+}
+
+/// What the model-specific parts of a fit report once the iterations are done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IrlsSummary {
+    /// Poisson log-likelihood at β.
+    pub loglik: f64,
+    /// Fitted means (empty when the model never forms its cells).
+    pub fitted: Vec<f64>,
+    /// Whether some fitted cell mean is below 10·ε.
+    pub fitted_zero: bool,
+    /// Number of cells (for the residual degrees of freedom).
+    pub n_cells: i64,
+}
+
+/// A Poisson log-linear model as the R-path IRLS loop sees it.
+///
+/// ```text
+/// log μ_c = o_c + x_cᵀβ over cells c;  the model forms, for a given β,
+/// the deviance 2 Σ [y ln(y/μ) − (y − μ)] and the WLS system at W = μ
+/// ```
+pub trait IrlsModel {
+    /// What [`IrlsModel::evaluate`] computes at β and the next step reuses (η and μ,
+    /// or the moments Σ μ x xᵀ).
+    type State;
+
+    /// Number of coefficients.
+    fn n_coef(&self) -> usize;
+
+    /// Deviance of R's starting values μ = y + 0.1.
+    fn start_deviance(&self) -> f64;
+
+    /// The state at β and the deviance there (not finite when μ overflows).
+    fn evaluate(&self, beta: &[f64]) -> (Self::State, f64);
+
+    /// The weighted least-squares system at R's starting values (`None`) or at an
+    /// evaluated β.
+    fn system(&self, at: Option<(&[f64], &Self::State)>) -> WlsSystem;
+
+    /// Log-likelihood, fitted values and cell count at the final β.
+    fn summary(&self, beta: &[f64], state: Self::State) -> IrlsSummary;
+}
+
+/// Fits `model` along R's `glm.fit` path.
+///
+/// ```text
+/// iteration 1:  the model's system at μ = y + 0.1 (or at `settings.start`)
+/// iteration k:  β_k from the WLS system at β_{k−1}; non-finite deviance: halve towards
+///               β_{k−1} (R's "inner loop 1", flags `boundary`)
+/// stop when     |dev_k − dev_{k−1}| / (|dev_k| + 0.1) < ε, or after maxit steps
+/// covariance:   (XᵀWX)⁻¹ on the kept columns, from the last step's weights
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a bad ε, iteration cap or start length;
+/// [`Error::Numerical`] when no finite deviance can be reached (R: "inner loop 1; cannot
+/// correct step size"), no valid coefficients are found or the design has no estimable
+/// column.
+///
+/// # Examples
+/// ```
+/// use darkfigure::glm::{GroupedCounts, RGlm, irls_r_path};
+/// use nalgebra::DMatrix;
+/// // Two groups of two cells: log μ = β₀ + β₁ [group 2]; the means are 4 and 5.
+/// let x = DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 1.0, 1.0]);
+/// let counts = [vec![3.0, 5.0], vec![10.0, 0.0]];
+/// let d = GroupedCounts::new(x, vec![0.0; 2], &counts, &[0.0; 2])?;
+/// let fit = irls_r_path(&d, &RGlm::params())?;
+/// assert!((fit.coefficients[1] - (5.0f64 / 4.0).ln()).abs() < 1e-8);
+/// assert!(fit.stop.converged());
+/// # Ok::<(), darkfigure::Error>(())
+/// ```
+///
+/// # References
+/// R's `glm.fit` (`stats`), with `control = glm.control(epsilon, maxit)`.
+pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &RGlm) -> Result<RGlmFit> {
+    let p = model.n_coef();
+    if !(settings.epsilon > 0.0) || settings.maxit == 0 {
+        return Err(Error::param(
+            "epsilon/maxit",
+            format!("{}/{}", settings.epsilon, settings.maxit),
+            "positive",
+        ));
+    }
+    let qr_tol = (1e-7f64).min(settings.epsilon / 1000.0);
+    let mut beta = vec![0.0; p];
+    let mut coefold: Option<Vec<f64>> = None;
+    let mut state: Option<M::State> = None;
+    let mut devold = match &settings.start {
+        Some(s) => {
+            if s.len() != p {
+                return Err(Error::param("start", s.len(), format!("{p} coefficients")));
+            }
+            beta = s
+                .iter()
+                .map(|v| if v.is_finite() { *v } else { 0.0 })
+                .collect();
+            let (st, d) = model.evaluate(&beta);
+            state = Some(st);
+            coefold = Some(beta.clone());
+            d
+        }
+        None => model.start_deviance(),
+    };
+    let mut conv = false;
+    let mut boundary = false;
+    let mut iterations = 0;
+    let mut last = Factor::R(DMatrix::zeros(0, 0));
+    let mut kept: Vec<usize> = Vec::new();
+    let mut dev = devold;
+    for iter in 1..=settings.maxit {
+        iterations = iter;
+        let system = model.system(state.as_ref().map(|s| (beta.as_slice(), s)));
+        let increment = matches!(system, WlsSystem::Newton { .. });
+        let (sol, factor, k) = solve_wls(system, qr_tol)?;
+        let mut newbeta = vec![0.0; p];
+        for (i, &j) in k.iter().enumerate() {
+            newbeta[j] = if increment { beta[j] + sol[i] } else { sol[i] };
+        }
+        if newbeta.iter().any(|v| !v.is_finite()) {
+            break;
+        }
+        last = factor;
+        kept = k;
+        let (mut st2, mut d2) = model.evaluate(&newbeta);
+        if !d2.is_finite() {
+            let Some(old) = coefold.as_ref() else {
+                return Err(Error::Numerical {
+                    reason: "no valid set of coefficients has been found".into(),
+                });
+            };
+            let mut ii = 1;
+            while !d2.is_finite() {
+                if ii > settings.maxit {
+                    return Err(Error::Numerical {
+                        reason: "inner loop 1; cannot correct step size".into(),
+                    });
+                }
+                ii += 1;
+                for j in 0..p {
+                    newbeta[j] = (newbeta[j] + old[j]) / 2.0;
+                }
+                (st2, d2) = model.evaluate(&newbeta);
+            }
+            boundary = true;
+        }
+        beta = newbeta;
+        state = Some(st2);
+        dev = d2;
+        if (dev - devold).abs() / (dev.abs() + 0.1) < settings.epsilon {
+            conv = true;
+            break;
+        }
+        devold = dev;
+        coefold = Some(beta.clone());
+    }
+    let Some(state) = state else {
+        return Err(Error::Numerical {
+            reason: "IRLS produced no valid step".into(),
+        });
+    };
+    let rank = kept.len();
+    let aliased: Vec<usize> = (0..p).filter(|j| !kept.contains(j)).collect();
+    let cov_r = last.inverse()?;
+    let mut covariance = DMatrix::from_element(p, p, f64::NAN);
+    for (a, &ja) in kept.iter().enumerate() {
+        for (b, &jb) in kept.iter().enumerate() {
+            covariance[(ja, jb)] = cov_r[(a, b)];
+        }
+    }
+    let summary = model.summary(&beta, state);
+    let mut coefficients = beta;
+    for &j in &aliased {
+        coefficients[j] = f64::NAN;
+    }
+    Ok(RGlmFit {
+        coefficients,
+        aliased,
+        covariance,
+        fitted: summary.fitted,
+        deviance: dev,
+        loglik: summary.loglik,
+        rank,
+        df_residual: summary.n_cells - rank as i64,
+        stop: if conv {
+            StopReason::Converged { iterations }
+        } else {
+            StopReason::MaxIterations { iterations }
+        },
+        fitted_zero: summary.fitted_zero,
+        boundary,
+    })
+}
+
+/// What the covariance (XᵀWX)⁻¹ on the kept columns is computed from.
+enum Factor {
+    /// The QR's upper-triangular R (RᵀR = XᵀWX): R's `chol2inv`.
+    R(DMatrix<f64>),
+    /// XᵀWX itself (normal equations): inverted by Cholesky.
+    Info(DMatrix<f64>),
+}
+
+impl Factor {
+    fn inverse(&self) -> Result<DMatrix<f64>> {
+        match self {
+            Factor::R(r) => Ok(chol2inv(r)),
+            Factor::Info(a) => a
+                .clone()
+                .cholesky()
+                .map(|c| c.inverse())
+                .or_else(|| a.clone().try_inverse())
+                .ok_or_else(|| Error::Numerical {
+                    reason: "singular information matrix".into(),
+                }),
+        }
+    }
+}
+
+/// Solves one WLS step: (solution on the kept columns, what the covariance follows
+/// from, kept column indices).
+fn solve_wls(system: WlsSystem, qr_tol: f64) -> Result<(Vec<f64>, Factor, Vec<usize>)> {
+    let (sol, r, kept) = match system {
+        WlsSystem::Rows { mut a, mut b } => {
+            let (r, kept) = qr_solve(&mut a, &mut b, qr_tol);
+            let qtb: Vec<f64> = (0..kept.len()).map(|i| b[i]).collect();
+            let sol = back_solve(&r, &qtb);
+            (sol, Factor::R(r), kept)
+        }
+        WlsSystem::Normal { xtwx, xtwz } => {
+            let (sol, kept) = chol_solve(&xtwx, &xtwz, 1e-7);
+            let info = DMatrix::from_fn(kept.len(), kept.len(), |i, j| xtwx[(kept[i], kept[j])]);
+            (sol, Factor::Info(info), kept)
+        }
+        WlsSystem::Newton { xtwx, score } => {
+            let ch = xtwx.clone().cholesky().ok_or_else(|| Error::Numerical {
+                reason: "the information matrix XᵀWX of the Newton step is singular".into(),
+            })?;
+            let sol = ch.solve(&score).as_slice().to_vec();
+            let kept = (0..xtwx.nrows()).collect();
+            (sol, Factor::Info(xtwx), kept)
+        }
+    };
+    if kept.is_empty() {
+        return Err(Error::Numerical {
+            reason: "the design has no estimable column".into(),
+        });
+    }
+    Ok((sol, r, kept))
+}
+
+/// Householder QR with R's limited column pivoting (LINPACK `dqrdc2`): a column whose
+/// remaining norm falls below `tol` times its original norm is moved to the end.
+/// Returns (R factor of the kept columns, kept column indices); `b` becomes Qᵀb.
+fn qr_solve(a: &mut DMatrix<f64>, b: &mut DVector<f64>, tol: f64) -> (DMatrix<f64>, Vec<usize>) {
+    let (n, p) = a.shape();
+    let orig: Vec<f64> = (0..p).map(|j| a.column(j).norm()).collect();
+    let mut kept: Vec<usize> = Vec::with_capacity(p);
+    let mut k = 0; // next pivot row
+    for j in 0..p {
+        if k >= n {
+            break;
+        }
+        let norm = a.view((k, j), (n - k, 1)).norm();
+        if orig[j] == 0.0 || norm < tol * orig[j] || norm == 0.0 {
+            continue;
+        }
+        // Householder vector for column j, rows k..n.
+        let alpha = if a[(k, j)] > 0.0 { -norm } else { norm };
+        let mut v: Vec<f64> = (k..n).map(|i| a[(i, j)]).collect();
+        v[0] -= alpha;
+        let vnorm2: f64 = v.iter().map(|x| x * x).sum();
+        if vnorm2 > 0.0 {
+            for jj in j..p {
+                let d: f64 = (k..n).map(|i| v[i - k] * a[(i, jj)]).sum::<f64>() * 2.0 / vnorm2;
+                for i in k..n {
+                    a[(i, jj)] -= d * v[i - k];
+                }
+            }
+            let d: f64 = (k..n).map(|i| v[i - k] * b[i]).sum::<f64>() * 2.0 / vnorm2;
+            for i in k..n {
+                b[i] -= d * v[i - k];
+            }
+        }
+        kept.push(j);
+        k += 1;
+    }
+    let r = kept.len();
+    let mut rm = DMatrix::zeros(r, r);
+    for (row, _) in kept.iter().enumerate() {
+        for (col, &jc) in kept.iter().enumerate() {
+            if col >= row {
+                rm[(row, col)] = a[(row, jc)];
+            }
+        }
+    }
+    (rm, kept)
+}
+
+/// Solves A x = b by Cholesky in column order, dropping columns whose residual norm
+/// falls below `tol` times their original norm (R's rank rule on normal equations).
+/// Returns (solution on kept columns, kept indices).
+fn chol_solve(a: &DMatrix<f64>, b: &DVector<f64>, tol: f64) -> (Vec<f64>, Vec<usize>) {
+    let p = a.nrows();
+    let mut kept: Vec<usize> = Vec::new();
+    let mut l: Vec<Vec<f64>> = Vec::new(); // rows of L for kept columns
+    for j in 0..p {
+        let ajj = a[(j, j)];
+        if !(ajj > 0.0) {
+            continue;
+        }
+        let mut lrow = Vec::with_capacity(kept.len() + 1);
+        for (r, &kr) in kept.iter().enumerate() {
+            let mut s = a[(j, kr)];
+            for c in 0..r {
+                s -= lrow[c] * l[r][c];
+            }
+            lrow.push(s / l[r][r]);
+        }
+        let d = ajj - lrow.iter().map(|v| v * v).sum::<f64>();
+        if d <= tol * tol * ajj || !(d.is_finite()) {
+            continue;
+        }
+        lrow.push(d.sqrt());
+        l.push(lrow);
+        kept.push(j);
+    }
+    let r = kept.len();
+    // forward then backward substitution
+    let mut y = vec![0.0; r];
+    for i in 0..r {
+        let mut s = b[kept[i]];
+        for c in 0..i {
+            s -= l[i][c] * y[c];
+        }
+        y[i] = s / l[i][i];
+    }
+    let mut x = vec![0.0; r];
+    for i in (0..r).rev() {
+        let mut s = y[i];
+        for rr in i + 1..r {
+            s -= l[rr][i] * x[rr];
+        }
+        x[i] = s / l[i][i];
+    }
+    (x, kept)
+}
+
+fn back_solve(r: &DMatrix<f64>, b: &[f64]) -> Vec<f64> {
+    let k = r.nrows();
+    let mut x = vec![0.0; k];
+    for i in (0..k).rev() {
+        let mut s = b[i];
+        for j in i + 1..k {
+            s -= r[(i, j)] * x[j];
+        }
+        x[i] = s / r[(i, i)];
+    }
+    x
+}
+
+/// (RᵀR)⁻¹ for upper-triangular R (R's `chol2inv`).
+fn chol2inv(r: &DMatrix<f64>) -> DMatrix<f64> {
+    let k = r.nrows();
+    let mut rinv = DMatrix::zeros(k, k);
+    for c in 0..k {
+        let mut e = vec![0.0; k];
+        e[c] = 1.0;
+        let col = back_solve(r, &e);
+        for i in 0..k {
+            rinv[(i, c)] = col[i];
+        }
+    }
+    &rinv * rinv.transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_and_normal_equations_agree() {
+        // Same system both ways: solutions and RᵀR agree, an aliased column is dropped.
+        let x = DMatrix::from_row_slice(
+            4,
+            3,
+            &[1.0, 0.0, 0.0, 1.0, 1.0, 2.0, 1.0, 2.0, 4.0, 1.0, 3.0, 6.0],
+        );
+        let z = DVector::from_column_slice(&[0.5, 1.0, 2.5, 2.0]);
+        let (s1, r1, k1) = solve_wls(
+            WlsSystem::Rows {
+                a: x.clone(),
+                b: z.clone(),
+            },
+            1e-11,
+        )
+        .unwrap();
+        let (s2, r2, k2) = solve_wls(
+            WlsSystem::Normal {
+                xtwx: x.transpose() * &x,
+                xtwz: x.transpose() * &z,
+            },
+            1e-11,
+        )
+        .unwrap();
+        assert_eq!(k1, vec![0, 1]);
+        assert_eq!(k1, k2);
+        for i in 0..2 {
+            assert!((s1[i] - s2[i]).abs() < 1e-10);
+        }
+        let (c1, c2) = (r1.inverse().unwrap(), r2.inverse().unwrap());
+        assert!((&c1 - &c2).norm() < 1e-10);
+    }
+}
