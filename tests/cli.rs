@@ -264,3 +264,18 @@ fn stepwise_open_and_counts() {
     assert_eq!(ztp["covariates"], serde_json::json!(["sex"]));
     assert!(est.iter().any(|e| e["model"] == "ztpoisson ~ 1"));
 }
+
+/// Deterministic fits: the same input gives byte-identical output from run to run (no
+/// hash-map iteration order leaks into a sum).
+#[test]
+fn output_is_identical_from_run_to_run() {
+    for args in [
+        &["--example", "hare", "--format", "json"][..],
+        &["--format", "json"][..],
+    ] {
+        let a = run(args);
+        let b = run(args);
+        assert!(a.status.success());
+        assert_eq!(a.stdout, b.stdout, "{args:?}");
+    }
+}

@@ -340,7 +340,7 @@ pub fn closedp_bc(h: &CaptureHistories, model: ClosedModel, level: f64) -> Resul
             }
             // Frequency modification of every cell caught 1, 2 or 3 times (empty ones
             // included); the model is then fitted from sufficient statistics.
-            let observed: std::collections::HashMap<u64, f64> =
+            let observed: std::collections::BTreeMap<u64, f64> =
                 observed_cells(h).into_iter().collect();
             let mut obs: Vec<(u64, f64)> = observed
                 .iter()

@@ -51,7 +51,7 @@ pub fn robust_variance(
     };
     let p = d.p();
     let fam = fit.family;
-    let mut sums: HashMap<String, DVector<f64>> = HashMap::new();
+    let mut sums: std::collections::BTreeMap<String, DVector<f64>> = Default::default();
     let mut meat = DMatrix::zeros(p, p);
     for i in 0..d.n() {
         if !fam.uses(d.y[i]) || d.w[i] == 0.0 {
