@@ -79,7 +79,9 @@ impl ClosedModel {
             ClosedModel::None => vec![1.0],
             ClosedModel::M0 => vec![k as f64],
             ClosedModel::Mt => bits().collect(),
-            ClosedModel::Mh(h) => std::iter::once(k as f64).chain(het_columns(h, k, t)).collect(),
+            ClosedModel::Mh(h) => std::iter::once(k as f64)
+                .chain(het_columns(h, k, t))
+                .collect(),
             ClosedModel::Mth(h) => bits().chain(het_columns(h, k, t)).collect(),
         }
     }
@@ -89,7 +91,9 @@ impl ClosedModel {
         match self {
             ClosedModel::None => vec![1.0],
             ClosedModel::M0 => vec![k as f64],
-            ClosedModel::Mh(h) => std::iter::once(k as f64).chain(het_columns(h, k, t)).collect(),
+            ClosedModel::Mh(h) => std::iter::once(k as f64)
+                .chain(het_columns(h, k, t))
+                .collect(),
             ClosedModel::Mt | ClosedModel::Mth(_) => unreachable!("checked in robustd_0"),
         }
     }
