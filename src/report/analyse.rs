@@ -18,6 +18,11 @@ pub const MAX_T_FOR_HISTORY_MODELS: usize = 20;
 /// Largest t for which model Mtb (a non-linear fit over 2^t − 1 cells) is added.
 pub const MAX_T_FOR_MTB: usize = 12;
 
+/// Most lists for `--select stepwise`: each step fits every remaining two-list effect on
+/// the 2^t − 1 cells, which grows too slow for an interactive command beyond this (the
+/// SparseMSE data sets have 3 to 8 lists; 18 lists take about a minute).
+pub const MAX_LISTS_FOR_STEPWISE: usize = 12;
+
 /// Most hierarchical models a `--select aic|bic` table fits (Rcapture's `closedpMS.t`
 /// stops at 10,000 unless told otherwise).
 pub const MAX_SELECTION_MODELS: usize = 10_000;
@@ -408,8 +413,19 @@ fn one_population(
         }
         Some(Selection::Stepwise) => {
             let mut s = Section::new("SparseMSE stepwise", stratum.clone(), n);
-            let r = ListTable::from_histories(h)
-                .and_then(|table| sparse::stepwise(&table, &sparse::StepwiseParams::default()));
+            let r = if t > MAX_LISTS_FOR_STEPWISE {
+                Err(Error::param(
+                    "select",
+                    "stepwise",
+                    format!(
+                        "at most {MAX_LISTS_FOR_STEPWISE} lists for the stepwise search over \
+                         two-list effects (the data have {t}); merge lists or fit one --model"
+                    ),
+                ))
+            } else {
+                ListTable::from_histories(h)
+                    .and_then(|table| sparse::stepwise(&table, &sparse::StepwiseParams::default()))
+            };
             match r {
                 Ok(fit) => {
                     for d in &fit.dropped {
