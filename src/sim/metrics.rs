@@ -70,6 +70,9 @@ pub struct MetricRow {
     /// Its MCSE.
     #[serde(serialize_with = "finite_or_null")]
     pub mean_n_hat_mcse: f64,
+    /// Median of N̂ over the fits that gave an estimate: unlike the mean, not dominated
+    /// by a few runaway fits.
+    pub median_n_hat: f64,
     /// Mean N̂ − N.
     #[serde(serialize_with = "finite_or_null")]
     pub bias: f64,
@@ -208,6 +211,7 @@ impl RawResults {
             }
             let mut accs: Vec<Acc> = Vec::new();
             let mut errors: std::collections::BTreeMap<&str, u64> = Default::default();
+            let mut all_n_hat: Vec<f64> = Vec::new();
             for r in &s.records {
                 if let Outcome::Failed { error } = &r.outcome {
                     *errors.entry(error.as_str()).or_insert(0) += 1;
@@ -222,6 +226,7 @@ impl RawResults {
                     continue;
                 };
                 nh.push(*n_hat);
+                all_n_hat.push(*n_hat);
                 let e = n_hat - r.truth;
                 err.push(e);
                 rel.push(e / r.truth);
@@ -294,6 +299,8 @@ impl RawResults {
                 .collect();
             failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             failures.truncate(3);
+            all_n_hat.sort_by(|a, b| a.total_cmp(b));
+            let median_n_hat = crate::ci::bootstrap::quantile_sorted(&all_n_hat, 0.5);
             rows.push(MetricRow {
                 scenario: s.scenario.clone(),
                 target: s.target.clone(),
@@ -314,6 +321,7 @@ impl RawResults {
                 no_data,
                 mean_n_hat: nh.mean(),
                 mean_n_hat_mcse: nh.mcse(),
+                median_n_hat,
                 bias: err.mean(),
                 bias_mcse: err.mcse(),
                 rel_bias: rel.mean(),
@@ -394,6 +402,7 @@ mod tests {
         assert_eq!(r.failures, vec![("x".to_string(), 1)]);
         assert_eq!(r.flagged_share, 0.25);
         assert_eq!(r.mean_n_hat, 100.0);
+        assert_eq!(r.median_n_hat, 100.0);
         assert_eq!(r.bias, 0.0);
         assert_eq!(r.rmse, 10.0);
         // sd of (−10, 10) = √200; MCSE = √200/√2 = 10

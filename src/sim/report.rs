@@ -53,6 +53,7 @@ fn cells(r: &MetricRow) -> Vec<String> {
         r.estimator.clone(),
         num(r.truth, 0),
         with_se(r.mean_n_hat, r.mean_n_hat_mcse, false),
+        num(r.median_n_hat, 1),
         with_se(r.rel_bias, r.rel_bias_mcse, true),
         num(r.rmse, 1),
         cov,
@@ -63,12 +64,13 @@ fn cells(r: &MetricRow) -> Vec<String> {
     ]
 }
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "scenario",
     "target",
     "estimator",
     "N",
     "mean N̂ (MCSE)",
+    "median N̂",
     "rel. bias % (MCSE)",
     "RMSE",
     "coverage % (MCSE)",
@@ -95,7 +97,7 @@ pub fn to_markdown(t: &MetricsTable) -> String {
         HEADER
             .iter()
             .enumerate()
-            .map(|(i, _)| if i < 3 || i == 8 { "---" } else { "---:" })
+            .map(|(i, _)| if i < 3 || i == 9 { "---" } else { "---:" })
             .collect::<Vec<_>>()
             .join("|")
     ));
@@ -119,7 +121,7 @@ pub fn to_text(t: &MetricsTable) -> String {
             .enumerate()
             .map(|(k, c)| {
                 let pad = w[k] - c.chars().count();
-                if k < 3 || k == 8 {
+                if k < 3 || k == 9 {
                     format!("{c}{}", " ".repeat(pad))
                 } else {
                     format!("{}{c}", " ".repeat(pad))
@@ -179,6 +181,7 @@ pub fn to_csv(t: &MetricsTable) -> Result<String> {
         "no_data",
         "mean_n_hat",
         "mean_n_hat_mcse",
+        "median_n_hat",
         "bias",
         "bias_mcse",
         "rel_bias",
@@ -216,6 +219,7 @@ pub fn to_csv(t: &MetricsTable) -> Result<String> {
             r.no_data.to_string(),
             f(r.mean_n_hat),
             f(r.mean_n_hat_mcse),
+            f(r.median_n_hat),
             f(r.bias),
             f(r.bias_mcse),
             f(r.rel_bias),
