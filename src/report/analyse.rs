@@ -2,7 +2,7 @@
 
 use super::{DataSummary, Gof, POOLED, Report, Row, SUMMED, Section, Truth};
 use crate::ci;
-use crate::closed::{self, ClosedEstimate, ClosedFit, Heterogeneity};
+use crate::closed::{self, ClosedFit, Heterogeneity};
 use crate::counts;
 use crate::data::{CaptureHistories, CountData, DataSet, ListTable};
 use crate::error::{Error, Result};
@@ -268,11 +268,6 @@ fn histories_sections(h: &CaptureHistories, opts: &AnalysisOptions) -> Result<Ve
     Ok(out)
 }
 
-/// The estimate of a closed log-linear fit, with its profile interval when computed.
-fn closed_row(c: ClosedEstimate) -> Row {
-    Row::from(c.estimate)
-}
-
 /// An [`Estimate`] for a fit without its own interval (model-selection rows): the
 /// log-normal interval (Chao 1987) around the Poisson-regression N̂.
 fn fit_estimate(method: &str, f: &ClosedFit, level: f64) -> Estimate {
@@ -318,7 +313,7 @@ fn one_population(
             n,
         );
         for (label, r) in closed::closedp_t(h, level)? {
-            s.push_row(&label, r.map(closed_row));
+            s.push_row(&label, r.map(|c| c.estimate.into()));
         }
         if (3..=MAX_T_FOR_MTB).contains(&t) {
             s.push("Mtb", closed::closedp_mtb(h, level).map(|m| m.estimate));
@@ -333,7 +328,7 @@ fn one_population(
         let f_k = h.summary().f_k;
         let mut s = Section::new("closedp.0 (from the capture counts)", stratum.clone(), n);
         for (label, r) in closed::closedp_0(&f_k, Some(t), None, level)? {
-            s.push_row(&label, r.map(closed_row));
+            s.push_row(&label, r.map(|c| c.estimate.into()));
         }
         s.notes.push(format!(
             "t = {t} > {MAX_T_FOR_HISTORY_MODELS}: models without time effects, fitted to f_1..f_t"
@@ -350,7 +345,7 @@ fn one_population(
     if let Some(name) = &opts.model {
         let mut s = Section::new(format!("model {name}"), stratum.clone(), n);
         let r = closed::fit_model(h, name, opts.heterogeneity, level)?;
-        s.rows.push(closed_row(r));
+        s.rows.push(r.estimate.into());
         out.push(s);
     }
 
@@ -528,7 +523,7 @@ fn count_models(
     match closed::closedp_0(&f_k, t, opts.t0, level) {
         Ok(v) => {
             for (label, r) in v {
-                c0.push_row(&label, r.map(closed_row));
+                c0.push_row(&label, r.map(|c| c.estimate.into()));
             }
         }
         Err(e) => c0.failures.push(super::Failure {

@@ -1,6 +1,6 @@
 //! Text, Markdown and JSON renderings of a [`Report`].
 
-use super::{Report, Section, covers};
+use super::{Report, Section};
 use crate::estimate::{FitStats, Interval, fmt_num};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -222,7 +222,7 @@ impl Report {
                 flags.push(format!("{} warning(s)", e.warnings.len()));
             }
             if let Some(t) = truth {
-                let c = if covers(&e.interval, t as f64) {
+                let c = if e.interval.contains(t as f64) {
                     "covers truth"
                 } else {
                     "MISSES truth"

@@ -10,7 +10,7 @@ pub use analyse::{
 };
 pub use format::Format;
 
-use crate::estimate::{Estimate, Interval};
+use crate::estimate::Estimate;
 use serde::Serialize;
 
 /// What was read: the layout, the number of units, occasions and strata.
@@ -183,11 +183,6 @@ impl Report {
             .find(|t| t.stratum.as_deref() == stratum)
             .map(|t| t.n)
     }
-}
-
-/// Whether an interval contains a value (used to mark truths in reports).
-pub(crate) fn covers(i: &Interval, x: f64) -> bool {
-    i.contains(x)
 }
 
 /// Section label of the strata-pooled analysis.
