@@ -33,6 +33,7 @@
 //! - [`counts`]: single-source count models with covariates (singleRcapture).
 //! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
+//! - [`recommend`]: from the candidate estimates to the headline, the figure to cite.
 //! - [`report`]: text, Markdown and JSON reports.
 //! - [`rng`]: thread-independent random streams.
 #![forbid(unsafe_code)]
@@ -48,6 +49,7 @@ pub mod glm;
 pub mod open;
 pub mod prec;
 pub mod prelude;
+pub mod recommend;
 pub mod report;
 pub mod rng;
 pub mod sim;

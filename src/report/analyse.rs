@@ -200,6 +200,7 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
         }
     };
     Ok(Report {
+        headline: Vec::new(),
         data: summary,
         truth: opts.truth.clone(),
         sections,

@@ -144,6 +144,9 @@ impl Section {
 /// A whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The figures to cite: one per stratum and one for the total (or one when there are
+    /// no strata). Filled by [`analyse`]; every output prints these first.
+    pub headline: Vec<crate::recommend::Headline>,
     /// What was read.
     pub data: DataSummary,
     /// Known truths (simulated data only).
