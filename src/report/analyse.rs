@@ -123,6 +123,9 @@ pub struct AnalysisOptions {
     pub occasions: Option<Occasions>,
     /// Fit `closedp.0` models only to units caught at most this many times.
     pub t0: Option<usize>,
+    /// Run only the estimators the headline rests on (no bias-corrected table, no
+    /// Schnabel or Schumacher-Eschmeyer): for simulations and benchmarks of the headline.
+    pub headline_only: bool,
 }
 
 impl Default for AnalysisOptions {
@@ -140,6 +143,7 @@ impl Default for AnalysisOptions {
             by: None,
             occasions: None,
             t0: None,
+            headline_only: false,
         }
     }
 }
@@ -388,7 +392,7 @@ fn one_population(
     let lists = h.is_lists();
     let mut classic = Section::new("Classic estimators", stratum.clone(), n);
     for (label, r) in two_source::all(h, level) {
-        if lists && ORDER_DEPENDENT.contains(&label) {
+        if (lists && ORDER_DEPENDENT.contains(&label)) || (opts.headline_only && t > 2) {
             continue;
         }
         classic.push(label, r);
@@ -446,12 +450,17 @@ fn one_population(
 
     let mut bc = Section::new("closedp.bc (bias-corrected)", stratum.clone(), n);
     for (label, r) in closed::closedp_bc_all(h, level) {
+        if opts.headline_only {
+            break;
+        }
         if lists && ORDER_DEPENDENT.contains(&label.as_str()) {
             continue;
         }
         bc.push(&label, r);
     }
-    out.push(bc);
+    if !opts.headline_only {
+        out.push(bc);
+    }
 
     if let Some(name) = &opts.model {
         let mut s = Section::new(format!("model {name}"), stratum.clone(), n);
