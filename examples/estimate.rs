@@ -163,6 +163,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
             by: args.by.clone(),
             occasions: args.occasions.as_deref().map(str::parse).transpose()?,
             t0: args.t0,
+            headline_only: false,
         },
     )?;
     Ok(r.render_with(format, args.all))
