@@ -641,8 +641,20 @@ mod properties {
     use nalgebra::DMatrix;
     use proptest::prelude::*;
 
+    /// Proptest configuration with the random stream pinned (ChaCha, fixed seed), so CI meets
+    /// the same cases on every run; saved regressions (`*.proptest-regressions`) replay first.
+    /// Edit the seed here to explore new cases deliberately.
+    fn pinned(cases: u32) -> ProptestConfig {
+        ProptestConfig {
+            cases,
+            rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x6461_726b_0003),
+            ..ProptestConfig::default()
+        }
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(24))]
+        #![proptest_config(pinned(24))]
 
         /// The R-path engine recovers the coefficients of a table of exact expected
         /// counts (an Mt design with one heterogeneity column on t = 4 lists).
