@@ -791,7 +791,10 @@ fn bad_input_is_a_typed_error() {
         phi: vec![0.5],
         p: vec![0.5, 0.5],
     };
-    assert!(bad.simulate(1).is_err());
+    assert!(matches!(
+        bad.simulate(1),
+        Err(darkfigure::Error::InvalidParameter { .. })
+    ));
 }
 
 /// With every capture released, Jolly's moment estimators are the MLEs of the
