@@ -70,6 +70,10 @@ struct Args {
     /// Occasions per primary period, e.g. 5,5,5 (robust design; implies --open).
     #[arg(long, value_delimiter = ',')]
     periods: Option<Vec<usize>>,
+    /// Long layout: the occasion labels in order, comma-separated (numeric order when
+    /// every label is a number, otherwise order of first appearance).
+    #[arg(long, value_delimiter = ',')]
+    occasion_order: Option<Vec<String>>,
 }
 
 fn run(args: Args) -> darkfigure::Result<String> {
@@ -79,6 +83,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
         count_column: args.count.clone(),
         freq_column: args.freq.clone(),
         covariates: None,
+        occasion_order: args.occasion_order.clone(),
     };
     let (data, source, truth) = match &args.file {
         Some(path) => (

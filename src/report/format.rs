@@ -385,14 +385,14 @@ impl Report {
             if rows.is_empty() {
                 let _ = writeln!(out, "(no estimate)");
             } else {
-                let _ = writeln!(out, "| {} |", headers.join(" | "));
+                let _ = writeln!(out, "| {} |", md_cells(&headers).join(" | "));
                 let align: Vec<&str> = right
                     .iter()
                     .map(|&r| if r { "---:" } else { "---" })
                     .collect();
                 let _ = writeln!(out, "|{}|", align.join("|"));
                 for r in &rows {
-                    let _ = writeln!(out, "| {} |", r.join(" | "));
+                    let _ = writeln!(out, "| {} |", md_cells(r).join(" | "));
                 }
             }
             let mut notes = String::new();
@@ -419,4 +419,13 @@ impl Report {
         }
         out
     }
+}
+
+/// Escapes what would break a Markdown table cell: `|` (a column name such as `a|b`) and
+/// line ends.
+fn md_cells<S: AsRef<str>>(cells: &[S]) -> Vec<String> {
+    cells
+        .iter()
+        .map(|c| c.as_ref().replace('|', "\\|").replace(['\n', '\r'], " "))
+        .collect()
 }

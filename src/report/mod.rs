@@ -6,7 +6,8 @@ mod analyse;
 mod format;
 
 pub use analyse::{
-    AnalysisOptions, Occasions, Selection, analyse, parse_heterogeneity, sum_over_strata,
+    AnalysisOptions, MAX_OCCASIONS_COUNTS, Occasions, Selection, analyse, parse_heterogeneity,
+    sum_over_strata,
 };
 pub use format::Format;
 
