@@ -405,11 +405,12 @@ pub fn closedp_0(
 /// The t0 the `.0` models use when none is given and the counts reach beyond it: units
 /// caught more often are counted in n but not modelled. Rcapture's default (t0 = t, or
 /// the largest count in continuous time) costs O(t0³) per iteration of the Chao model,
-/// which has t0 − 2 columns; a count of 200 took minutes. See [`zero_t0`].
-pub const ZERO_T0_AUTO: usize = 30;
+/// which has t0 − 2 columns; a count of 200 took minutes. 50 keeps Rcapture's default
+/// for its BBS2001 example (t = 50). See [`zero_t0`].
+pub const ZERO_T0_AUTO: usize = 50;
 
 /// The largest t0 accepted for the `.0` models (a few seconds for the five models).
-pub const ZERO_T0_MAX: usize = 50;
+pub const ZERO_T0_MAX: usize = 60;
 
 /// The truncation t0 the `.0` models use for counts `f_k` over `t` occasions (`None`:
 /// continuous time) when the caller gives `t0` (or not): the given value, or the number

@@ -314,16 +314,25 @@ fn read_raw(text: &str, file: &str) -> Result<Raw> {
             });
         }
     }
+    // Line numbers from byte offsets: the csv crate's own count is off with CRLF ends.
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    // (a record after a CRLF is reported as starting at its `\n`: count that one too)
+    let line_of = |byte: u64| newlines.partition_point(|&i| (i as u64) <= byte) + 1;
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize);
+            let line = e.position().map(|p| line_of(p.byte()));
             Error::CsvFormat {
                 at: loc(line),
                 reason: format!("cannot parse the row: {e}"),
             }
         })?;
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = rec.position().map(|p| line_of(p.byte())).unwrap_or(0);
         if rec.len() == 1 && rec.get(0) == Some("") {
             continue; // blank line
         }
