@@ -123,6 +123,13 @@ fn run(args: Args) -> darkfigure::Result<String> {
         Some(t) => report::truth_from_csv(t, "police_operations_truth.csv", has_strata)?,
         None => Vec::new(),
     };
+    // A spinner on the terminal while the models run (selection over many models, large
+    // files and robust designs can take seconds); nothing when stderr is redirected.
+    let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let s = indicatif::ProgressBar::new_spinner().with_message("fitting the models…");
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    });
     let r = report::analyse(
         &data,
         &AnalysisOptions {
@@ -143,8 +150,11 @@ fn run(args: Args) -> darkfigure::Result<String> {
             occasions: args.occasions.as_deref().map(str::parse).transpose()?,
             t0: args.t0,
         },
-    )?;
-    Ok(r.render(format))
+    );
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    Ok(r?.render(format))
 }
 
 fn main() -> ExitCode {

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 dir="${1:-../shared/data}"
 limit="${2:-10}"
 bin=target/release/examples/estimate
+[ -d "$dir" ] || { echo "no data folder $dir (pass it as the first argument)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "build first: cargo build --release --example estimate" >&2; exit 2; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
