@@ -95,6 +95,16 @@ fn long_layout_numbered_from_zero_equals_numbered_from_one() {
 }
 
 #[test]
+fn long_layout_report_says_how_occasions_were_ordered() {
+    let d = read_str(POLICE, "police.csv", &opts()).unwrap();
+    let r = report::analyse(&d, &AnalysisOptions::default()).unwrap();
+    assert!(
+        r.render(Format::Text)
+            .contains("long layout: occasions in numeric order of their labels")
+    );
+}
+
+#[test]
 fn long_layout_decimal_labels_sort_numerically() {
     let text = "id,occasion\na,10.5\na,2.5\nb,2.5\nc,9\n";
     let h = histories(read_str(text, "x.csv", &opts()).unwrap());
@@ -424,4 +434,15 @@ fn runaway_bootstrap_replicates_are_reported_not_averaged() {
     let b0 = counts::bootstrap(&fit0, &Bootstrap::new(BootType::NonParametric, 200, 7)).unwrap();
     assert_eq!(b0.runaway, 0);
     assert!(b0.estimate.se.is_finite() && b0.estimate.interval.lower.is_finite());
+}
+
+#[test]
+fn read_csv_at_the_crate_root_detects_everything() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/seber1982_t2.csv"
+    );
+    let d = darkfigure::read_csv(path).unwrap();
+    // Seber (1982): 167 + 781 + 254 units seen.
+    assert_eq!(histories(d).observed(), 1202);
 }

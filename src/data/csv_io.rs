@@ -381,6 +381,16 @@ pub fn read_path(path: impl AsRef<std::path::Path>, opts: &ReadOptions) -> Resul
     read_str(&text, &p.display().to_string(), opts)
 }
 
+/// Reads a CSV file with everything detected (layout, frequency and count columns): the
+/// one call from a file to data the estimators take. Also at the crate root as
+/// `darkfigure::read_csv`.
+///
+/// # Errors
+/// As [`read_path`].
+pub fn read_csv(path: impl AsRef<std::path::Path>) -> Result<DataSet> {
+    read_path(path, &ReadOptions::default())
+}
+
 /// Decodes file contents as UTF-8, or says on which line (and at which byte of it) the
 /// first invalid byte sits.
 ///

@@ -186,7 +186,7 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
             let strata: Vec<String> = h.strata().map(|s| s.names.clone()).unwrap_or_default();
             let summary = DataSummary {
                 source: opts.source.clone(),
-                layout: data.layout_label(),
+                layout: data.layout().name().into(),
                 observed: h.observed(),
                 occasions: Some(h.occasions()),
                 rows: h.n_rows(),
@@ -202,7 +202,18 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 js = open::jolly_seber(&periods).ok();
                 (summary, Vec::new())
             } else {
-                (summary, histories_sections(h, opts)?)
+                let mut sections = histories_sections(h, opts)?;
+                if let (
+                    DataSet::Histories {
+                        occasion_order: Some(o),
+                        ..
+                    },
+                    Some(first),
+                ) = (data, sections.first_mut())
+                {
+                    first.notes.push(format!("long layout: {}", o.describe()));
+                }
+                (summary, sections)
             }
         }
         DataSet::Counts { data: d, .. } => {
