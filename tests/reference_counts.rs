@@ -545,7 +545,9 @@ fn bootstrap_is_reproducible_on_any_thread_count() {
     };
     let (a, b) = (run(1), run(2));
     assert_eq!(a.replicates, b.replicates);
-    assert_eq!(a.estimate.interval, b.estimate.interval);
+    // (the estimate's own interval is NaN here: too many replicates run away)
+    assert_eq!(a.percentile_all, b.percentile_all);
+    assert_eq!(a.runaway, b.runaway);
     let c = boot(&fit, counts::BootType::NonParametric, 200, 100);
     assert_ne!(a.replicates, c.replicates);
 }
