@@ -56,6 +56,7 @@ pub mod sim;
 pub mod sparse;
 pub mod two_source;
 
+pub use data::csv_io::read_csv;
 pub use error::{Error, Result};
 pub use estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
 
