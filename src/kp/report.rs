@@ -1,0 +1,1 @@
+//! Headline-first reports for the key-population methods.
