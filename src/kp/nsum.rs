@@ -484,7 +484,8 @@ pub struct HoldOut {
     pub known_size: f64,
     /// Scale-up estimate with degrees from the other known populations.
     pub estimate: f64,
-    /// Σ d̂ᵢ used.
+    /// Σ d̂ᵢ over all respondents with a degree, as networkreporting prints it (the
+    /// estimate itself uses only respondents who answered for the held-out group).
     pub d_hat_sum: f64,
     /// Killworth SE.
     pub killworth_se: f64,
@@ -529,7 +530,7 @@ pub fn internal_consistency(survey: &ArdSurvey, known: &KnownPopulations, total:
                 name: known.names[j].clone(),
                 known_size: known.sizes[j],
                 estimate: f.estimate.n_hat,
-                d_hat_sum: f.sum_d_hat,
+                d_hat_sum: d.iter().filter(|x| x.is_finite()).sum(),
                 killworth_se: f.killworth_se,
                 err,
                 relerr: err.abs() / known.sizes[j],

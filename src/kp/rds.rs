@@ -14,8 +14,8 @@
 //!     oᵢⱼ = (yᵢ + yⱼ)/2, ê = Σ_{i>j} oᵢⱼwᵢⱼ / Σ_{i>j} wᵢⱼ,
 //!     Gᵢ = Σ_{j<i} wᵢⱼ²(oᵢⱼ − ê),  V = 4 Σ Gᵢ² / (Σ_{i>j} wᵢⱼ²)²,
 //!     SE = sqrt((N − n)/(N − 1) · V)   (no finite-population factor without N)
-//! design effect = SE² / ((N − n)/(N − 1) · s²/n), s² = p̂(1 − p̂) (RDS-I) or the weighted
-//!     variance Σ wᵢ(yᵢ − p̂)²/(Σ wᵢ − 1) with wᵢ summing to N (RDS-II, RDS-SS)
+//! design effect = SE² / ((N − n)/(N − 1) · s²/n), s² the weighted variance
+//!     Σ wᵢ(yᵢ − p̂)²/(Σ wᵢ − 1) with the weights wᵢ summing to N (Hmisc's `wtd.var`)
 //! ```
 //!
 //! # References
@@ -361,9 +361,9 @@ pub fn estimate(
         ));
     }
     let y = &sample.outcome;
-    let (weights, factor_outcome) = match weighting {
-        RdsWeighting::RdsII => (vh_weights(&sample.degree, population_size), false),
-        RdsWeighting::RdsI => (rds_i_weights(sample, population_size)?, true),
+    let weights = match weighting {
+        RdsWeighting::RdsII => vh_weights(&sample.degree, population_size),
+        RdsWeighting::RdsI => rds_i_weights(sample, population_size)?,
         RdsWeighting::SuccessiveSampling {
             samples_per_iteration,
             iterations,
@@ -372,21 +372,15 @@ pub fn estimate(
             let nn = population_size.ok_or_else(|| {
                 Error::param("population_size", "none", "N is required for successive-sampling weights")
             })?;
-            (
-                ss_weights(&sample.degree, nn, samples_per_iteration, iterations, seed)?,
-                false,
-            )
+            ss_weights(&sample.degree, nn, samples_per_iteration, iterations, seed)?
         }
     };
     let sw: f64 = weights.iter().sum();
     let est = weights.iter().zip(y).map(|(w, y)| w * y).sum::<f64>() / sw;
     let se = el_se(&weights, y, population_size);
     let fpc = population_size.map_or(1.0, |nn| (nn - n as f64) / (nn - 1.0));
-    let var_outcome = if factor_outcome {
-        est * (1.0 - est)
-    } else {
-        weights.iter().zip(y).map(|(w, y)| w * (y - est).powi(2)).sum::<f64>() / (sw - 1.0)
-    };
+    let var_outcome =
+        weights.iter().zip(y).map(|(w, y)| w * (y - est).powi(2)).sum::<f64>() / (sw - 1.0);
     let var_srs = fpc * var_outcome / n as f64;
     let z = ci::z_two_sided(level);
     Ok(RdsProportion {
