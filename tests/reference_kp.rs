@@ -36,15 +36,21 @@ fn reference() -> &'static Value {
 fn num(v: &Value, path: &str) -> f64 {
     let mut cur = v;
     for k in path.split('/') {
-        cur = cur.get(k).unwrap_or_else(|| panic!("kp.json: no key {path}"));
+        cur = cur
+            .get(k)
+            .unwrap_or_else(|| panic!("kp.json: no key {path}"));
     }
-    cur.as_f64().unwrap_or_else(|| panic!("kp.json: {path} is not a number"))
+    cur.as_f64()
+        .unwrap_or_else(|| panic!("kp.json: {path} is not a number"))
 }
 
 #[track_caller]
 fn close(got: f64, want: f64, tol: f64, what: &str) {
     let rel = (got - want).abs() / want.abs().max(1e-300);
-    assert!(rel <= tol, "{what}: got {got}, want {want} (rel {rel:.2e} > {tol:.0e})");
+    assert!(
+        rel <= tol,
+        "{what}: got {got}, want {want} (rel {rel:.2e} > {tol:.0e})"
+    );
 }
 
 #[track_caller]
@@ -57,11 +63,23 @@ fn within_mc(got: f64, spread: &Value, what: &str) {
 }
 
 fn fsw() -> ReceiptSurvey {
-    ReceiptSurvey::from_table(&table("fsw_unique_object.csv"), "received_object", None, false).unwrap()
+    ReceiptSurvey::from_table(
+        &table("fsw_unique_object.csv"),
+        "received_object",
+        None,
+        false,
+    )
+    .unwrap()
 }
 
 fn fsw_weighted() -> ReceiptSurvey {
-    ReceiptSurvey::from_table(&table("fsw_unique_object.csv"), "received_object", Some("weight"), true).unwrap()
+    ReceiptSurvey::from_table(
+        &table("fsw_unique_object.csv"),
+        "received_object",
+        Some("weight"),
+        true,
+    )
+    .unwrap()
 }
 
 /// multiplier.FSW.naive: Lincoln-Petersen, Seber variance, Chapman, Wald 95%.
@@ -78,8 +96,18 @@ fn multiplier_fsw_naive() {
     close(lp.interval.upper, num(r, "wald95_upper"), REL, "LP upper");
     close(f.chapman.n_hat, num(r, "chapman"), REL, "Chapman");
     close(f.chapman.se, num(r, "chapman_se"), REL, "Chapman SE");
-    close(f.chapman.interval.lower, num(r, "chapman_wald95_lower"), REL, "Chapman lower");
-    close(f.chapman.interval.upper, num(r, "chapman_wald95_upper"), REL, "Chapman upper");
+    close(
+        f.chapman.interval.lower,
+        num(r, "chapman_wald95_lower"),
+        REL,
+        "Chapman lower",
+    );
+    close(
+        f.chapman.interval.upper,
+        num(r, "chapman_wald95_upper"),
+        REL,
+        "Chapman upper",
+    );
 }
 
 /// multiplier.FSW.rds_weighted and delta_method (deff 1 and 2, naive and weighted P).
@@ -92,11 +120,24 @@ fn multiplier_fsw_weighted_and_delta() {
     for (key, survey) in [("naive_P", fsw()), ("weighted_P", fsw_weighted())] {
         for deff in [1.0, 2.0] {
             let k = format!("delta_method/{key}_deff{deff}");
-            let f = Multiplier::new(1000.0).design_effect(deff).fit(&survey).unwrap();
+            let f = Multiplier::new(1000.0)
+                .design_effect(deff)
+                .fit(&survey)
+                .unwrap();
             close(f.estimate.n_hat, num(r, &format!("{k}/N")), REL, &k);
             close(f.estimate.se, num(r, &format!("{k}/se")), REL, &k);
-            close(f.estimate.interval.lower, num(r, &format!("{k}/wald95_lower")), REL, &k);
-            close(f.estimate.interval.upper, num(r, &format!("{k}/wald95_upper")), REL, &k);
+            close(
+                f.estimate.interval.lower,
+                num(r, &format!("{k}/wald95_lower")),
+                REL,
+                &k,
+            );
+            close(
+                f.estimate.interval.upper,
+                num(r, &format!("{k}/wald95_upper")),
+                REL,
+                &k,
+            );
         }
     }
 }
@@ -111,8 +152,16 @@ fn multiplier_fsw_bootstrap_within_mc_spread() {
         .fit(&fsw_weighted())
         .unwrap();
     let b = f.bootstrap.unwrap();
-    within_mc(b.percentile.lower, &r["mc_spread_perc95_lower"], "boot lower");
-    within_mc(b.percentile.upper, &r["mc_spread_perc95_upper"], "boot upper");
+    within_mc(
+        b.percentile.lower,
+        &r["mc_spread_perc95_lower"],
+        "boot lower",
+    );
+    within_mc(
+        b.percentile.upper,
+        &r["mc_spread_perc95_upper"],
+        "boot upper",
+    );
 }
 
 /// Same bootstrap numbers on 1 and 2 threads.
@@ -140,17 +189,49 @@ fn multiplier_bootstrap_thread_independent() {
 fn multiplier_luanda() {
     let r = &reference()["multiplier"]["Luanda_MSM"];
     let rec: Vec<bool> = (0..353).map(|i| i < 45).collect();
-    let f = Multiplier::new(792.0).fit(&ReceiptSurvey::new(rec, None).unwrap()).unwrap();
-    close(f.lincoln_petersen.n_hat, num(r, "lincoln_petersen"), REL, "LP");
+    let f = Multiplier::new(792.0)
+        .fit(&ReceiptSurvey::new(rec, None).unwrap())
+        .unwrap();
+    close(
+        f.lincoln_petersen.n_hat,
+        num(r, "lincoln_petersen"),
+        REL,
+        "LP",
+    );
     close(f.lincoln_petersen.se, num(r, "seber_se"), REL, "Seber SE");
-    close(f.lincoln_petersen.interval.lower, num(r, "wald95_lower"), REL, "lower");
-    close(f.lincoln_petersen.interval.upper, num(r, "wald95_upper"), REL, "upper");
+    close(
+        f.lincoln_petersen.interval.lower,
+        num(r, "wald95_lower"),
+        REL,
+        "lower",
+    );
+    close(
+        f.lincoln_petersen.interval.upper,
+        num(r, "wald95_upper"),
+        REL,
+        "upper",
+    );
     close(f.chapman.n_hat, num(r, "chapman"), REL, "Chapman");
     close(f.chapman.se, num(r, "chapman_se"), REL, "Chapman SE");
-    close(f.chapman.interval.lower, num(r, "chapman_wald95_lower"), REL, "Chapman lower");
-    close(f.chapman.interval.upper, num(r, "chapman_wald95_upper"), REL, "Chapman upper");
+    close(
+        f.chapman.interval.lower,
+        num(r, "chapman_wald95_lower"),
+        REL,
+        "Chapman lower",
+    );
+    close(
+        f.chapman.interval.upper,
+        num(r, "chapman_wald95_upper"),
+        REL,
+        "Chapman upper",
+    );
     // Rcapture's bias-corrected Mt is Chapman
-    close(f.chapman.n_hat, num(r, "Rcapture/Mt_bias_corrected"), REL, "closedp.bc");
+    close(
+        f.chapman.n_hat,
+        num(r, "Rcapture/Mt_bias_corrected"),
+        REL,
+        "closedp.bc",
+    );
     // two multipliers combined on the log scale lie between them
     let g = Multiplier::new(1000.0).fit(&fsw()).unwrap();
     let c = combine(&[f.estimate.clone(), g.estimate.clone()], 0.95).unwrap();
@@ -163,7 +244,14 @@ fn nsum_data() -> (ArdSurvey, KnownPopulations) {
     let mut cols: Vec<&str> = known.names.iter().map(String::as_str).collect();
     cols.extend(["sex.workers", "msm", "idu", "clients"]);
     let t = table("nsum_example_survey.csv");
-    let mut s = ArdSurvey::from_table(&t, &cols, Some("indweight"), Some("cluster"), Some("region")).unwrap();
+    let mut s = ArdSurvey::from_table(
+        &t,
+        &cols,
+        Some("indweight"),
+        Some("cluster"),
+        Some("region"),
+    )
+    .unwrap();
     let kn: Vec<&str> = known.names.iter().map(String::as_str).collect();
     s.topcode(&kn, 30.0).unwrap();
     (s, known)
@@ -191,7 +279,10 @@ fn nsum_degrees() {
         assert!((g - w).abs() <= REL * w.max(1.0), "d_hat[{i}]: {g} vs {w}");
     }
     close(d.iter().sum::<f64>(), num(r, "sum"), REL, "sum");
-    assert_eq!(d.iter().filter(|x| **x == 0.0).count() as f64, num(r, "n_zero"));
+    assert_eq!(
+        d.iter().filter(|x| **x == 0.0).count() as f64,
+        num(r, "n_zero")
+    );
 }
 
 /// nsum.basic_unweighted, basic_weighted, adjusted: estimate, connections, Σd, Killworth SEs.
@@ -212,11 +303,31 @@ fn nsum_basic_weighted_adjusted() {
             close(f.tot_connections, num(r, "tot.connections"), REL, &what);
             close(f.sum_d_hat, num(r, "sum.d.hat"), REL, &what);
             close(f.killworth_se, num(r, "killworth.se"), REL, &what);
-            close(f.killworth_se_wgtdenom, num(r, "killworth.se.wgtdenom"), REL, &what);
-            close(f.estimate.n_hat - z * f.killworth_se, num(r, "killworth_wald95_lower"), REL, &what);
-            close(f.estimate.n_hat + z * f.killworth_se, num(r, "killworth_wald95_upper"), REL, &what);
+            close(
+                f.killworth_se_wgtdenom,
+                num(r, "killworth.se.wgtdenom"),
+                REL,
+                &what,
+            );
+            close(
+                f.estimate.n_hat - z * f.killworth_se,
+                num(r, "killworth_wald95_lower"),
+                REL,
+                &what,
+            );
+            close(
+                f.estimate.n_hat + z * f.killworth_se,
+                num(r, "killworth_wald95_upper"),
+                REL,
+                &what,
+            );
             if key != "adjusted" {
-                close(f.estimate.interval.lower, num(r, "killworth_wald95_lower"), REL, &what);
+                close(
+                    f.estimate.interval.lower,
+                    num(r, "killworth_wald95_lower"),
+                    REL,
+                    &what,
+                );
             }
         }
     }
@@ -298,7 +409,14 @@ fn nsum_rescaled_bootstrap() {
 }
 
 fn faux() -> RdsSample {
-    RdsSample::from_table(&table("fauxmadrona.csv"), "id", "recruiter.id", "degree", "disease").unwrap()
+    RdsSample::from_table(
+        &table("fauxmadrona.csv"),
+        "id",
+        "recruiter.id",
+        "degree",
+        "disease",
+    )
+    .unwrap()
 }
 
 /// rds.rds_ii_package and rds_i_package: estimate, SE, design effect (N = 1000), and the
@@ -308,17 +426,42 @@ fn rds_i_and_ii() {
     let r = &reference()["rds"];
     let s = faux();
     assert_eq!(s.n(), 500);
-    close(s.outcome.iter().sum::<f64>() / 500.0, num(r, "sample_mean_disease"), REL, "mean");
-    for (key, w) in [("rds_ii_package", RdsWeighting::RdsII), ("rds_i_package", RdsWeighting::RdsI)] {
+    close(
+        s.outcome.iter().sum::<f64>() / 500.0,
+        num(r, "sample_mean_disease"),
+        REL,
+        "mean",
+    );
+    for (key, w) in [
+        ("rds_ii_package", RdsWeighting::RdsII),
+        ("rds_i_package", RdsWeighting::RdsI),
+    ] {
         let e = rds::estimate(&s, w, Some(1000.0), 0.95).unwrap();
         close(e.estimate, num(r, &format!("{key}/estimate")), REL, key);
         close(e.se, num(r, &format!("{key}/se")), REL, key);
-        close(e.design_effect, num(r, &format!("{key}/design_effect")), REL, key);
-        close(e.estimate - 1.96 * e.se, num(r, &format!("{key}/lower95")), REL, key);
-        close(e.estimate + 1.96 * e.se, num(r, &format!("{key}/upper95")), REL, key);
+        close(
+            e.design_effect,
+            num(r, &format!("{key}/design_effect")),
+            REL,
+            key,
+        );
+        close(
+            e.estimate - 1.96 * e.se,
+            num(r, &format!("{key}/lower95")),
+            REL,
+            key,
+        );
+        close(
+            e.estimate + 1.96 * e.se,
+            num(r, &format!("{key}/upper95")),
+            REL,
+            key,
+        );
     }
     close(
-        rds::estimate(&s, RdsWeighting::RdsII, None, 0.95).unwrap().estimate,
+        rds::estimate(&s, RdsWeighting::RdsII, None, 0.95)
+            .unwrap()
+            .estimate,
         num(r, "rds_ii_formula/estimate"),
         REL,
         "VH formula",
@@ -354,30 +497,90 @@ fn triangulation_closed_form() {
     let r = &reference()["triangulation"];
     let studies = docs_example();
     for (i, s) in studies.iter().enumerate() {
-        close(s.estimate.ln(), r["inputs"]["y"][i].as_f64().unwrap(), REL, "y");
-        close(s.sigma(), r["inputs"]["sigma"][i].as_f64().unwrap(), REL, "sigma");
+        close(
+            s.estimate.ln(),
+            r["inputs"]["y"][i].as_f64().unwrap(),
+            REL,
+            "y",
+        );
+        close(
+            s.sigma(),
+            r["inputs"]["sigma"][i].as_f64().unwrap(),
+            REL,
+            "sigma",
+        );
     }
-    let fit = triangulate(&studies, &Triangulation::new(Prior::MedianQ75 { median: 3000.0, q75: 4000.0 })).unwrap();
+    let fit = triangulate(
+        &studies,
+        &Triangulation::new(Prior::MedianQ75 {
+            median: 3000.0,
+            q75: 4000.0,
+        }),
+    )
+    .unwrap();
     close(fit.prior_log.0, num(r, "inputs/prior_mu"), REL, "prior mu");
     close(fit.prior_log.1, num(r, "inputs/prior_sd"), REL, "prior sd");
     close(fit.tau_scale, num(r, "inputs/tau_scale"), REL, "tau scale");
     let t0 = &fit.tau0;
-    close(t0.mean_log, num(r, "tau0_closed_form/post_mean_log"), REL, "mean log");
-    close(t0.sd_log, num(r, "tau0_closed_form/post_sd_log"), REL, "sd log");
+    close(
+        t0.mean_log,
+        num(r, "tau0_closed_form/post_mean_log"),
+        REL,
+        "mean log",
+    );
+    close(
+        t0.sd_log,
+        num(r, "tau0_closed_form/post_sd_log"),
+        REL,
+        "sd log",
+    );
     close(t0.median, num(r, "tau0_closed_form/median"), REL, "median");
     close(t0.mean, num(r, "tau0_closed_form/mean"), REL, "mean");
-    close(t0.interval.lower, r["tau0_closed_form"]["eq95"][0].as_f64().unwrap(), REL, "eq95 lower");
-    close(t0.interval.upper, r["tau0_closed_form"]["eq95"][1].as_f64().unwrap(), REL, "eq95 upper");
-    let q = |p: f64| t0.quantiles.iter().find(|x| (x.0 - p).abs() < 1e-12).unwrap().1;
-    close(q(0.05), r["tau0_closed_form"]["eq90"][0].as_f64().unwrap(), REL, "eq90 lower");
-    close(q(0.95), r["tau0_closed_form"]["eq90"][1].as_f64().unwrap(), REL, "eq90 upper");
+    close(
+        t0.interval.lower,
+        r["tau0_closed_form"]["eq95"][0].as_f64().unwrap(),
+        REL,
+        "eq95 lower",
+    );
+    close(
+        t0.interval.upper,
+        r["tau0_closed_form"]["eq95"][1].as_f64().unwrap(),
+        REL,
+        "eq95 upper",
+    );
+    let q = |p: f64| {
+        t0.quantiles
+            .iter()
+            .find(|x| (x.0 - p).abs() < 1e-12)
+            .unwrap()
+            .1
+    };
+    close(
+        q(0.05),
+        r["tau0_closed_form"]["eq90"][0].as_f64().unwrap(),
+        REL,
+        "eq90 lower",
+    );
+    close(
+        q(0.95),
+        r["tau0_closed_form"]["eq90"][1].as_f64().unwrap(),
+        REL,
+        "eq90 upper",
+    );
 }
 
 /// triangulation.full_model_quadrature: median, mean, SD and 13 quantiles to 1e-4.
 #[test]
 fn triangulation_full_model() {
     let r = &reference()["triangulation"]["full_model_quadrature"];
-    let fit = triangulate(&docs_example(), &Triangulation::new(Prior::MedianQ75 { median: 3000.0, q75: 4000.0 })).unwrap();
+    let fit = triangulate(
+        &docs_example(),
+        &Triangulation::new(Prior::MedianQ75 {
+            median: 3000.0,
+            q75: 4000.0,
+        }),
+    )
+    .unwrap();
     let p = &fit.posterior;
     close(p.median, num(r, "median"), QUAD, "median");
     close(p.mean, num(r, "mean"), QUAD, "mean");
@@ -386,14 +589,27 @@ fn triangulation_full_model() {
         let key = format!("{}%", prob * 100.0);
         close(*got, num(&r["quantiles"], &key), QUAD, &key);
     }
-    close(p.interval.lower, r["eq95"][0].as_f64().unwrap(), QUAD, "eq95 lower");
-    close(p.interval.upper, r["eq95"][1].as_f64().unwrap(), QUAD, "eq95 upper");
+    close(
+        p.interval.lower,
+        r["eq95"][0].as_f64().unwrap(),
+        QUAD,
+        "eq95 lower",
+    );
+    close(
+        p.interval.upper,
+        r["eq95"][1].as_f64().unwrap(),
+        QUAD,
+        "eq95 upper",
+    );
     assert_eq!(p.interval.method, darkfigure::IntervalMethod::Credible);
     // the published (Stan) screenshot agrees within its Monte-Carlo error (~0.5%)
     let s = &reference()["triangulation"]["published_screenshot"];
     close(p.median, num(s, "median"), 5e-3, "screenshot median");
     // the quadrature is converged: doubling the panels moves nothing beyond 1e-9
-    let mut t2 = Triangulation::new(Prior::MedianQ75 { median: 3000.0, q75: 4000.0 });
+    let mut t2 = Triangulation::new(Prior::MedianQ75 {
+        median: 3000.0,
+        q75: 4000.0,
+    });
     t2.panels *= 2;
     let fit2 = triangulate(&docs_example(), &t2).unwrap();
     close(fit2.posterior.median, p.median, 1e-9, "panel doubling");
@@ -416,6 +632,9 @@ fn okal_median_of_methods() {
         let pop = t.cell(r, 0);
         let want = &reference()["triangulation"]["okal2013_nairobi"][pop];
         assert_eq!(m.point, want[0].as_f64().unwrap());
-        assert_eq!((m.lower, m.upper), (want[1].as_f64().unwrap(), want[2].as_f64().unwrap()));
+        assert_eq!(
+            (m.lower, m.upper),
+            (want[1].as_f64().unwrap(), want[2].as_f64().unwrap())
+        );
     }
 }

@@ -21,6 +21,7 @@
 //! - [`sim`]: simulation of a population on a random network with a unique-object
 //!   distribution, an RDS survey and an NSUM survey; bias and coverage of the estimators.
 
+pub mod jobs;
 pub mod multiplier;
 pub mod nsum;
 pub mod rds;

@@ -110,7 +110,7 @@ impl ReceiptSurvey {
             rec.push(t.indicator(r, rc)?);
             if let Some(c) = wc {
                 let x = t.number(r, c)?;
-                if !(x > 0.0) {
+                if x <= 0.0 {
                     return Err(t.value_error(r, c, "a positive weight"));
                 }
                 w.push(if inclusion { 1.0 / x } else { x });
@@ -283,7 +283,12 @@ impl Multiplier {
     }
 
     /// Adds a respondent bootstrap.
-    pub fn bootstrap(mut self, replicates: usize, seed: u64, benchmark: BenchmarkInBootstrap) -> Self {
+    pub fn bootstrap(
+        mut self,
+        replicates: usize,
+        seed: u64,
+        benchmark: BenchmarkInBootstrap,
+    ) -> Self {
         self.bootstrap = Some(BootstrapSettings {
             replicates,
             seed,
@@ -304,7 +309,11 @@ impl Multiplier {
     fn check(&self) -> Result<()> {
         ci::check_level(self.level)?;
         if !(self.benchmark.is_finite() && self.benchmark > 0.0) {
-            return Err(Error::param("benchmark", self.benchmark, "a positive count M"));
+            return Err(Error::param(
+                "benchmark",
+                self.benchmark,
+                "a positive count M",
+            ));
         }
         if !(self.design_effect.is_finite() && self.design_effect > 0.0) {
             return Err(Error::param(
@@ -370,7 +379,9 @@ impl Multiplier {
         }
         let (n1, n2, mm) = (big_m, n as f64, m as f64);
         let lp = n1 * n2 / mm;
-        let lp_se = (n1 * n2 * (n1 - mm) * (n2 - mm) / mm.powi(3)).max(0.0).sqrt();
+        let lp_se = (n1 * n2 * (n1 - mm) * (n2 - mm) / mm.powi(3))
+            .max(0.0)
+            .sqrt();
         let ch = (n1 + 1.0) * (n2 + 1.0) / (mm + 1.0) - 1.0;
         let ch_se = ((n1 + 1.0) * (n2 + 1.0) * (n1 - mm) * (n2 - mm)
             / ((mm + 1.0).powi(2) * (mm + 2.0)))
@@ -384,7 +395,10 @@ impl Multiplier {
             ci::wald(lp, lp_se, big_m, self.level),
             observed,
         )
-        .with_assumptions(&[Assumption::IndependentSources, Assumption::HomogeneousCapture]);
+        .with_assumptions(&[
+            Assumption::IndependentSources,
+            Assumption::HomogeneousCapture,
+        ]);
         let chapman = Estimate::new(
             "two-source",
             "Chapman",
@@ -393,7 +407,10 @@ impl Multiplier {
             ci::wald(ch, ch_se, big_m, self.level),
             observed,
         )
-        .with_assumptions(&[Assumption::IndependentSources, Assumption::HomogeneousCapture]);
+        .with_assumptions(&[
+            Assumption::IndependentSources,
+            Assumption::HomogeneousCapture,
+        ]);
         let bootstrap = self.bootstrap.map(|b| {
             let reps = bootstrap_replicates(survey, big_m, &b);
             BootstrapSummary::from_replicates(&reps, b.seed, self.level)
@@ -602,7 +619,11 @@ pub fn combine(estimates: &[Estimate], level: f64) -> Result<Combined> {
         weights: w.iter().map(|x| x / sw).collect(),
         q,
         q_p_value: q_p,
-        i_squared: if q > 0.0 { ((q - df) / q).max(0.0) } else { 0.0 },
+        i_squared: if q > 0.0 {
+            ((q - df) / q).max(0.0)
+        } else {
+            0.0
+        },
     })
 }
 
@@ -632,7 +653,10 @@ mod tests {
     fn flags_estimate_below_benchmark() {
         let rec: Vec<bool> = (0..10).map(|_| true).collect();
         let s = ReceiptSurvey::new(rec, None).unwrap();
-        let f = Multiplier::new(100.0).observed_count("register", 150.0).fit(&s).unwrap();
+        let f = Multiplier::new(100.0)
+            .observed_count("register", 150.0)
+            .fit(&s)
+            .unwrap();
         assert!(!f.checks[1].estimate_ok);
         assert!(f.estimate.is_flagged());
     }

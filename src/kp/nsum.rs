@@ -104,7 +104,7 @@ impl ArdSurvey {
                 let mut v = Vec::with_capacity(t.len());
                 for r in 0..t.len() {
                     let x = t.number(r, wc)?;
-                    if !(x > 0.0) {
+                    if x <= 0.0 {
                         return Err(t.value_error(r, wc, "a positive survey weight"));
                     }
                     v.push(x);
@@ -113,8 +113,12 @@ impl ArdSurvey {
             }
             None => None,
         };
-        let cluster = cluster.map(|c| t.column(c).map(|ci| label_index(t, ci))).transpose()?;
-        let strata = strata.map(|c| t.column(c).map(|ci| label_index(t, ci))).transpose()?;
+        let cluster = cluster
+            .map(|c| t.column(c).map(|ci| label_index(t, ci)))
+            .transpose()?;
+        let strata = strata
+            .map(|c| t.column(c).map(|ci| label_index(t, ci)))
+            .transpose()?;
         Ok(ArdSurvey {
             columns: counts.iter().map(|s| s.to_string()).collect(),
             data,
@@ -132,10 +136,15 @@ impl ArdSurvey {
     pub fn new(columns: Vec<String>, data: Vec<Vec<Option<f64>>>) -> Result<Self> {
         let n = data.first().map_or(0, Vec::len);
         if columns.len() != data.len() || data.iter().any(|c| c.len() != n) || n == 0 {
-            return Err(Error::invalid("ARD columns must be non-empty and of equal length"));
+            return Err(Error::invalid(
+                "ARD columns must be non-empty and of equal length",
+            ));
         }
         for col in &data {
-            if let Some(i) = col.iter().position(|v| v.is_some_and(|x| x < 0.0 || !x.is_finite())) {
+            if let Some(i) = col
+                .iter()
+                .position(|v| v.is_some_and(|x| x < 0.0 || !x.is_finite()))
+            {
                 return Err(Error::invalid_row(i, "a count is negative or not finite"));
             }
         }
@@ -154,10 +163,13 @@ impl ArdSurvey {
     /// # Errors
     /// [`Error::InvalidParameter`] naming the column.
     pub fn col(&self, name: &str) -> Result<usize> {
-        self.columns
-            .iter()
-            .position(|c| c == name)
-            .ok_or_else(|| Error::param("column", name.to_string(), format!("one of {}", self.columns.join(", "))))
+        self.columns.iter().position(|c| c == name).ok_or_else(|| {
+            Error::param(
+                "column",
+                name.to_string(),
+                format!("one of {}", self.columns.join(", ")),
+            )
+        })
     }
 
     /// Answers above `max` in the named columns are set to `max`
@@ -194,10 +206,15 @@ impl KnownPopulations {
     /// [`Error::InvalidData`] for a size that is not positive (row given).
     pub fn new(names: Vec<String>, sizes: Vec<f64>) -> Result<Self> {
         if names.len() != sizes.len() || names.is_empty() {
-            return Err(Error::invalid("known populations: names and sizes differ in length or are empty"));
+            return Err(Error::invalid(
+                "known populations: names and sizes differ in length or are empty",
+            ));
         }
         if let Some(i) = sizes.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(Error::invalid_row(i, format!("known-population size {} is not positive", sizes[i])));
+            return Err(Error::invalid_row(
+                i,
+                format!("known-population size {} is not positive", sizes[i]),
+            ));
         }
         Ok(KnownPopulations { names, sizes })
     }
@@ -215,7 +232,7 @@ impl KnownPopulations {
         let mut sizes = Vec::new();
         for r in 0..t.len() {
             let s = t.number(r, sc)?;
-            if !(s > 0.0) {
+            if s <= 0.0 {
                 return Err(t.value_error(r, sc, "a known-population size > 0"));
             }
             names.push(t.cell(r, nc).to_string());
@@ -236,7 +253,11 @@ impl KnownPopulations {
 /// # Errors
 /// [`Error::InvalidParameter`] when a known population is not a survey column or N is not
 /// positive.
-pub fn killworth_degrees(survey: &ArdSurvey, known: &KnownPopulations, total: f64) -> Result<Vec<f64>> {
+pub fn killworth_degrees(
+    survey: &ArdSurvey,
+    known: &KnownPopulations,
+    total: f64,
+) -> Result<Vec<f64>> {
     degrees_excluding(survey, known, total, None)
 }
 
@@ -311,11 +332,22 @@ impl ScaleUp {
     fn check(&self) -> Result<()> {
         ci::check_level(self.level)?;
         if !(self.total.is_finite() && self.total > 0.0) {
-            return Err(Error::param("total", self.total, "a positive population size N"));
+            return Err(Error::param(
+                "total",
+                self.total,
+                "a positive population size N",
+            ));
         }
-        for (name, v) in [("degree_ratio", self.degree_ratio), ("transmission", self.transmission)] {
+        for (name, v) in [
+            ("degree_ratio", self.degree_ratio),
+            ("transmission", self.transmission),
+        ] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(Error::param(name, v, "a positive factor (1 = no adjustment)"));
+                return Err(Error::param(
+                    name,
+                    v,
+                    "a positive factor (1 = no adjustment)",
+                ));
             }
         }
         Ok(())
@@ -365,10 +397,18 @@ pub fn scale_up(survey: &ArdSurvey, degrees: &[f64], hidden: &str, p: &ScaleUp) 
         return Err(Error::invalid("one degree per respondent is needed"));
     }
     if p.weighted && survey.weights.is_none() {
-        return Err(Error::invalid("weighted scale-up asked for, but the survey has no weights"));
+        return Err(Error::invalid(
+            "weighted scale-up asked for, but the survey has no weights",
+        ));
     }
     let rows = complete(survey, y, degrees);
-    let w = |i: usize| if p.weighted { survey.weights.as_ref().map_or(1.0, |w| w[i]) } else { 1.0 };
+    let w = |i: usize| {
+        if p.weighted {
+            survey.weights.as_ref().map_or(1.0, |w| w[i])
+        } else {
+            1.0
+        }
+    };
     let (mut sy, mut sd, mut uy, mut ud) = (0.0, 0.0, 0.0, 0.0);
     for &i in &rows {
         let yi = survey.data[y][i].unwrap_or(0.0);
@@ -377,8 +417,10 @@ pub fn scale_up(survey: &ArdSurvey, degrees: &[f64], hidden: &str, p: &ScaleUp) 
         uy += yi;
         ud += degrees[i];
     }
-    if !(sd > 0.0) {
-        return Err(Error::no_estimate("the respondents' degrees sum to zero: nothing to scale up"));
+    if sd.is_nan() || sd <= 0.0 {
+        return Err(Error::no_estimate(
+            "the respondents' degrees sum to zero: nothing to scale up",
+        ));
     }
     let adj = p.degree_ratio * p.transmission;
     let n_hat = p.total * sy / sd / adj;
@@ -445,7 +487,13 @@ pub fn pimle(survey: &ArdSurvey, degrees: &[f64], hidden: &str, p: &ScaleUp) -> 
     if rows.is_empty() {
         return Err(Error::no_estimate("no respondent has a positive degree"));
     }
-    let w = |i: usize| if p.weighted { survey.weights.as_ref().map_or(1.0, |w| w[i]) } else { 1.0 };
+    let w = |i: usize| {
+        if p.weighted {
+            survey.weights.as_ref().map_or(1.0, |w| w[i])
+        } else {
+            1.0
+        }
+    };
     let r: Vec<f64> = rows
         .iter()
         .map(|&i| survey.data[y][i].unwrap_or(0.0) / degrees[i])
@@ -516,9 +564,15 @@ pub struct InternalConsistency {
 ///
 /// # Errors
 /// As [`killworth_degrees`] and [`scale_up`]; at least two known populations are needed.
-pub fn internal_consistency(survey: &ArdSurvey, known: &KnownPopulations, total: f64) -> Result<InternalConsistency> {
+pub fn internal_consistency(
+    survey: &ArdSurvey,
+    known: &KnownPopulations,
+    total: f64,
+) -> Result<InternalConsistency> {
     if known.names.len() < 2 {
-        return Err(Error::invalid("the internal-consistency check needs at least two known populations"));
+        return Err(Error::invalid(
+            "the internal-consistency check needs at least two known populations",
+        ));
     }
     let results = (0..known.names.len())
         .into_par_iter()
@@ -615,7 +669,11 @@ pub fn rescaled_bootstrap_replicates(
         }
     }
     for &i in &rows {
-        let w = if p.weighted { survey.weights.as_ref().map_or(1.0, |w| w[i]) } else { 1.0 };
+        let w = if p.weighted {
+            survey.weights.as_ref().map_or(1.0, |w| w[i])
+        } else {
+            1.0
+        };
         cy[cluster[i]] += w * survey.data[y][i].unwrap_or(0.0);
         cd[cluster[i]] += w * degrees[i];
     }
@@ -648,7 +706,11 @@ pub fn rescaled_bootstrap_replicates(
                     sd += f * cd[c];
                 }
             }
-            if sd > 0.0 { p.total * sy / sd / adj } else { f64::NAN }
+            if sd > 0.0 {
+                p.total * sy / sd / adj
+            } else {
+                f64::NAN
+            }
         })
         .collect())
 }

@@ -86,9 +86,14 @@ impl RdsSample {
             }
         }
         for (i, r) in recruiter.iter().enumerate() {
-            if let Some(r) = r {
-                if *r >= n || *r == i {
-                    return Err(Error::invalid_row(i, format!("recruiter index {r} is not valid")));
+            if let Some(r) = r
+                && (*r >= n || *r == i)
+            {
+                {
+                    return Err(Error::invalid_row(
+                        i,
+                        format!("recruiter index {r} is not valid"),
+                    ));
                 }
             }
         }
@@ -161,7 +166,11 @@ impl RdsSample {
                 return Err(t.value_error(r, ic, "a respondent id"));
             }
             if index.insert(v, r).is_some() {
-                return Err(t.value_error(r, ic, "a unique respondent id (this one appears twice)"));
+                return Err(t.value_error(
+                    r,
+                    ic,
+                    "a unique respondent id (this one appears twice)",
+                ));
             }
         }
         let zero_is_seed = !index.contains_key("0");
@@ -175,7 +184,13 @@ impl RdsSample {
             } else {
                 match index.get(v) {
                     Some(&j) if j != r => Some(j),
-                    Some(_) => return Err(t.value_error(r, rc, "another respondent's id (a respondent cannot recruit themself)")),
+                    Some(_) => {
+                        return Err(t.value_error(
+                            r,
+                            rc,
+                            "another respondent's id (a respondent cannot recruit themself)",
+                        ));
+                    }
                     None => {
                         return Err(t.value_error(
                             r,
@@ -197,7 +212,10 @@ impl RdsSample {
         }
         let ids = (0..t.len()).map(|r| t.cell(r, ic).to_string()).collect();
         RdsSample::new(ids, recs, degs, outs).map_err(|e| match e {
-            Error::InvalidData { row: Some(r), reason } => Error::CsvValue {
+            Error::InvalidData {
+                row: Some(r),
+                reason,
+            } => Error::CsvValue {
                 at: crate::error::Location {
                     file: t.file.clone(),
                     line: Some(t.rows[r].0),
@@ -249,7 +267,9 @@ impl RdsSample {
     /// [`Error::InvalidData`] when the length differs.
     pub fn with_outcome(&self, outcome: Vec<f64>) -> Result<Self> {
         if outcome.len() != self.n() {
-            return Err(Error::invalid("outcome length differs from the sample size"));
+            return Err(Error::invalid(
+                "outcome length differs from the sample size",
+            ));
         }
         Ok(RdsSample {
             outcome,
@@ -370,7 +390,11 @@ pub fn estimate(
             seed,
         } => {
             let nn = population_size.ok_or_else(|| {
-                Error::param("population_size", "none", "N is required for successive-sampling weights")
+                Error::param(
+                    "population_size",
+                    "none",
+                    "N is required for successive-sampling weights",
+                )
             })?;
             ss_weights(&sample.degree, nn, samples_per_iteration, iterations, seed)?
         }
@@ -379,8 +403,12 @@ pub fn estimate(
     let est = weights.iter().zip(y).map(|(w, y)| w * y).sum::<f64>() / sw;
     let se = el_se(&weights, y, population_size);
     let fpc = population_size.map_or(1.0, |nn| (nn - n as f64) / (nn - 1.0));
-    let var_outcome =
-        weights.iter().zip(y).map(|(w, y)| w * (y - est).powi(2)).sum::<f64>() / (sw - 1.0);
+    let var_outcome = weights
+        .iter()
+        .zip(y)
+        .map(|(w, y)| w * (y - est).powi(2))
+        .sum::<f64>()
+        / (sw - 1.0);
     let var_srs = fpc * var_outcome / n as f64;
     let z = ci::z_two_sided(level);
     Ok(RdsProportion {
@@ -464,7 +492,9 @@ pub fn rds_i_weights(sample: &RdsSample, population_size: Option<f64>) -> Result
         })
         .collect();
     let q = stationary(&p).ok_or_else(|| {
-        Error::no_estimate("the recruitment transition matrix has no unique stationary distribution")
+        Error::no_estimate(
+            "the recruitment transition matrix has no unique stationary distribution",
+        )
     })?;
     let mut h = vec![0.0; k];
     let mut cnt = vec![0usize; k];
@@ -661,10 +691,18 @@ fn class_counts(props: &[f64], big_n: usize, seed: u64, it: u64) -> Vec<usize> {
             let dif: Vec<f64> = props
                 .iter()
                 .zip(&nby)
-                .map(|(p, &c)| if c <= 1 { 0.0 } else { (c as f64 / nf - p).max(0.0) })
+                .map(|(p, &c)| {
+                    if c <= 1 {
+                        0.0
+                    } else {
+                        (c as f64 / nf - p).max(0.0)
+                    }
+                })
                 .collect();
             let dif = if dif.iter().all(|x| *x == 0.0) {
-                nby.iter().map(|&c| if c <= 1 { 0.0 } else { 1.0 }).collect()
+                nby.iter()
+                    .map(|&c| if c <= 1 { 0.0 } else { 1.0 })
+                    .collect()
             } else {
                 dif
             };

@@ -126,10 +126,7 @@ impl Table {
                 line: Some(1),
                 column: None,
             },
-            reason: format!(
-                "no column `{name}` (columns: {})",
-                self.headers.join(", ")
-            ),
+            reason: format!("no column `{name}` (columns: {})", self.headers.join(", ")),
         })
     }
 
@@ -172,8 +169,9 @@ impl Table {
     /// # Errors
     /// [`Error::CsvValue`] when the cell is missing or not a number.
     pub fn number(&self, row: usize, col: usize) -> Result<f64> {
-        self.number_or_missing(row, col)?
-            .ok_or_else(|| self.value_error(row, col, "a number (missing values are not allowed here)"))
+        self.number_or_missing(row, col)?.ok_or_else(|| {
+            self.value_error(row, col, "a number (missing values are not allowed here)")
+        })
     }
 
     /// A 0/1 (or true/false, yes/no) indicator.
