@@ -89,12 +89,10 @@ impl RdsSample {
             if let Some(r) = r
                 && (*r >= n || *r == i)
             {
-                {
-                    return Err(Error::invalid_row(
-                        i,
-                        format!("recruiter index {r} is not valid"),
-                    ));
-                }
+                return Err(Error::invalid_row(
+                    i,
+                    format!("recruiter index {r} is not valid"),
+                ));
             }
         }
         // cycle check: following recruiters must reach a seed within n steps

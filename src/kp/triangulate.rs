@@ -358,7 +358,13 @@ fn comp(st: &Setup, w: f64, m: f64, s: f64) -> Comp {
     }
 }
 
-fn summarise(st: &Setup, comps: &[Comp], level: f64, tau_mean: f64) -> Result<Posterior> {
+fn summarise(
+    st: &Setup,
+    comps: &[Comp],
+    level: f64,
+    tau_mean: f64,
+    full: bool,
+) -> Result<Posterior> {
     let nd = norm();
     let cdf = |x: f64| -> f64 {
         comps
@@ -389,11 +395,6 @@ fn summarise(st: &Setup, comps: &[Comp], level: f64, tau_mean: f64) -> Result<Po
             }
         })
         .fold(f64::NEG_INFINITY, f64::max);
-    let q = |p: f64| -> Result<f64> {
-        ci::find_root(|x| cdf(x) - p, lo, hi, 1e-13).ok_or_else(|| Error::Numerical {
-            reason: format!("posterior quantile {p} not bracketed"),
-        })
-    };
     // moments of e^θ and θ under truncated normals
     let mut e1 = 0.0;
     let mut e2 = 0.0;
@@ -419,7 +420,69 @@ fn summarise(st: &Setup, comps: &[Comp], level: f64, tau_mean: f64) -> Result<Po
         t1 += c.w * mean;
         t2 += c.w * (var + mean * mean);
     }
+    let sd_log = (t2 - t1 * t1).max(0.0).sqrt();
+    let pdf = |x: f64| -> f64 {
+        comps
+            .iter()
+            .map(|c| {
+                let z = (x - c.m) / c.s;
+                if z < c.za || z > c.zb {
+                    0.0
+                } else {
+                    c.w * (-0.5 * z * z).exp() / (c.s * c.z * (2.0 * std::f64::consts::PI).sqrt())
+                }
+            })
+            .sum()
+    };
+    // safeguarded Newton from the normal approximation, bisection when a step leaves
+    // the bracket
+    let q = |p: f64| -> Result<f64> {
+        let (mut a, mut b) = (lo, hi);
+        let mut x = (t1 + sd_log * nd.inverse_cdf(p)).clamp(lo, hi);
+        for _ in 0..200 {
+            let f = cdf(x) - p;
+            if f == 0.0 {
+                return Ok(x);
+            }
+            if f < 0.0 {
+                a = x;
+            } else {
+                b = x;
+            }
+            let d = pdf(x);
+            let mut nx = if d > 0.0 { x - f / d } else { f64::NAN };
+            if !(nx > a && nx < b) {
+                nx = 0.5 * (a + b);
+            }
+            if (nx - x).abs() <= 1e-14 * (1.0 + x.abs()) || (b - a) <= 1e-14 * (1.0 + x.abs()) {
+                return Ok(nx);
+            }
+            x = nx;
+        }
+        Err(Error::Numerical {
+            reason: format!("posterior quantile {p} did not converge"),
+        })
+    };
     let a = (1.0 - level) / 2.0;
+    if !full {
+        let med = q(0.5)?.exp();
+        let nan = f64::NAN;
+        return Ok(Posterior {
+            median: med,
+            mean: e1,
+            sd: (e2 - e1 * e1).max(0.0).sqrt(),
+            interval: Interval {
+                lower: nan,
+                upper: nan,
+                level,
+                method: IntervalMethod::Credible,
+            },
+            quantiles: Vec::new(),
+            mean_log: t1,
+            sd_log,
+            tau_mean,
+        });
+    }
     let probs = [
         0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.975,
     ];
@@ -439,7 +502,7 @@ fn summarise(st: &Setup, comps: &[Comp], level: f64, tau_mean: f64) -> Result<Po
         },
         quantiles,
         mean_log: t1,
-        sd_log: (t2 - t1 * t1).max(0.0).sqrt(),
+        sd_log,
         tau_mean,
     })
 }
@@ -563,10 +626,14 @@ fn check_inputs(studies: &[Study], t: &Triangulation) -> Result<()> {
     Ok(())
 }
 
-fn posterior_full(studies: &[Study], t: &Triangulation) -> Result<(Posterior, Setup, f64)> {
+fn posterior_full(
+    studies: &[Study],
+    t: &Triangulation,
+    full: bool,
+) -> Result<(Posterior, Setup, f64)> {
     let st = setup(studies, t)?;
     let (comps, tau_mean, tau2) = full_components(&st, t.panels);
-    let post = summarise(&st, &comps, t.level, tau_mean)?;
+    let post = summarise(&st, &comps, t.level, tau_mean, full)?;
     Ok((post, st, tau2))
 }
 
@@ -592,10 +659,10 @@ fn posterior_full(studies: &[Study], t: &Triangulation) -> Result<(Posterior, Se
 /// ```
 pub fn triangulate(studies: &[Study], t: &Triangulation) -> Result<TriangulationFit> {
     check_inputs(studies, t)?;
-    let (posterior, st, tau2) = posterior_full(studies, t)?;
+    let (posterior, st, tau2) = posterior_full(studies, t, true)?;
     let (m0, s0, _) = conditional(&st, 0.0);
     let c0 = comp(&st, 1.0, m0, s0);
-    let tau0 = summarise(&st, &[c0], t.level, f64::NAN)?;
+    let tau0 = summarise(&st, &[c0], t.level, f64::NAN, true)?;
     // pulls
     let prec: Vec<f64> = st.s2.iter().map(|s2| 1.0 / (tau2 + s2)).collect();
     let tot = prec.iter().sum::<f64>() + st.p0;
@@ -610,7 +677,7 @@ pub fn triangulate(studies: &[Study], t: &Triangulation) -> Result<Triangulation
                     .filter(|(j, _)| *j != i)
                     .map(|(_, s)| s.clone())
                     .collect();
-                posterior_full(&rest, t).ok().map(|p| p.0.median)
+                posterior_full(&rest, t, false).ok().map(|p| p.0.median)
             } else {
                 None
             };
