@@ -10,6 +10,7 @@
 //!     --total 10000000 --hidden clients --topcode 30 --weight indweight --cluster cluster --strata region --bootstrap 1000
 //! cargo run --release --example keypop -- rds $D/fauxmadrona.csv --outcome disease --recruiter recruiter.id --population-size 1000
 //! cargo run --release --example keypop -- triangulate $D/triangulator_docs_example.csv --prior-median 3000 --prior-q75 4000
+//! cargo run --release --example keypop -- simulate --replicates 1000 --seed 2026
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -122,6 +123,13 @@ enum Cmd {
         /// Population size N (enables successive-sampling weights).
         #[arg(long)]
         population_size: Option<f64>,
+    },
+    /// Simulation study: multiplier bias under degree-related receipt (RDS survey on a
+    /// random network) and NSUM under barrier and transmission effects.
+    Simulate {
+        /// Replicates per scenario.
+        #[arg(long, default_value_t = 200)]
+        replicates: usize,
     },
     /// Combine several estimates into one consensus figure.
     Triangulate {
@@ -239,6 +247,13 @@ fn run(a: Args) -> darkfigure::Result<String> {
             level: a.level,
         }
         .run()?,
+        Cmd::Simulate { replicates } => {
+            let rows = darkfigure::kp::sim::run_default(replicates, a.seed)?;
+            return Ok(match format {
+                Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default(),
+                _ => darkfigure::kp::sim::to_markdown(&rows),
+            });
+        }
         Cmd::Triangulate {
             file,
             prior_median,
