@@ -32,6 +32,7 @@
 //! - [`sparse`]: multiple-systems estimation for sparse lists (SparseMSE).
 //! - [`counts`]: single-source count models with covariates (singleRcapture).
 //! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
+//! - [`kp`]: key-population methods (SS-PSE from respondent-driven samples).
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
 //! - [`recommend`]: from the candidate estimates to the headline, the figure to cite.
 //! - [`report`]: text, Markdown and JSON reports.
@@ -46,6 +47,7 @@ pub mod data;
 pub mod error;
 pub mod estimate;
 pub mod glm;
+pub mod kp;
 pub mod open;
 pub mod prec;
 pub mod prelude;

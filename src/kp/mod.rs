@@ -1,0 +1,2 @@
+//! Key-population size estimation from respondent-driven samples (SS-PSE).
+pub mod sspse;
