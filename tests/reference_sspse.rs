@@ -1,0 +1,106 @@
+//! SS-PSE against sspse 1.1.0-6 (`tests/fixtures/sspse/kp_sspse.json`, the `sspse`
+//! section of `shared/reference/kp.json`).
+//!
+//! sspse is MCMC: its figures move between seeds. The reference records five seeds at the
+//! package defaults (1,000 draws) and their spread; we compare our 4-chain posterior
+//! (4,000 draws, seed 1) with the across-seed mean and allow `SEED_SDS` seed standard
+//! deviations, the tolerance the issue asks for (a 1e-6 tolerance is meaningless here).
+
+use darkfigure::kp::sspse::{RdsSample, SizePrior, Sspse};
+use serde_json::Value;
+
+const SEED_SDS: f64 = 3.0;
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/sspse/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn reference() -> Value {
+    let text = std::fs::read_to_string(fixture("kp_sspse.json")).expect("fixture kp_sspse.json");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn within(got: f64, spread: &Value, what: &str) {
+    let mean = spread["mean"].as_f64().unwrap();
+    let sd = spread["sd"].as_f64().unwrap();
+    let z = (got - mean) / sd;
+    assert!(
+        z.abs() <= SEED_SDS,
+        "{what}: got {got:.1}, sspse {mean:.1} ± {sd:.1} (z = {z:.2})"
+    );
+    eprintln!("{what}: {got:.1} vs sspse {mean:.1} ± {sd:.1} (z = {z:+.2})");
+}
+
+#[test]
+fn fauxmadrona_no_visibility_matches_sspse_within_seed_spread() {
+    // posteriorsize(fauxmadrona, median.prior.size = 1000, visibility = FALSE, seed = s)
+    let r = reference();
+    let spread = &r["sspse"]["no_visibility"]["mc_spread"];
+    let s = RdsSample::from_csv_path(fixture("fauxmadrona.csv")).unwrap();
+    let fit = Sspse::params(SizePrior::Beta { median: 1000.0 })
+        .seed(1)
+        .fit(&s)
+        .unwrap();
+    within(fit.n.median, &spread["sample_median"], "median");
+    within(fit.n.mean, &spread["sample_mean"], "mean");
+    within(fit.n.eq90[0], &spread["eq90_lower"], "90% lower");
+    within(fit.n.eq90[1], &spread["eq90_upper"], "90% upper");
+    within(fit.n.eq95[0], &spread["eq95_lower"], "95% lower");
+    within(fit.n.eq95[1], &spread["eq95_upper"], "95% upper");
+    assert!(fit.n.rhat < 1.1, "R-hat {}", fit.n.rhat);
+    assert_eq!(fit.estimate.n_hat, fit.n.median);
+    assert!(fit.estimate.interval.contains(1000.0));
+}
+
+#[test]
+fn same_seed_same_draws_on_one_and_two_threads() {
+    let s = RdsSample::from_csv_path(fixture("fauxmadrona.csv")).unwrap();
+    let p = Sspse::params(SizePrior::Beta { median: 1000.0 })
+        .seed(7)
+        .chains(3)
+        .warmup(300)
+        .samples(100)
+        .interval(2);
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| p.fit(&s).unwrap())
+    };
+    let (a, b) = (run(1), run(2));
+    assert_eq!(a.draws, b.draws);
+    assert_ne!(a.draws[0], a.draws[1], "chains must have their own streams");
+    let other = p.clone().seed(8).fit(&s).unwrap();
+    assert_ne!(a.draws, other.draws);
+}
+
+#[test]
+fn recapture_form_is_tighter_and_covers_the_truth() {
+    // NOT a match to sspse: sspse 1.1.0-6 gives a posterior median of 1,148 ± 6 (seeds)
+    // and a 95% interval (1026, 1305) that misses the true N = 1,000; this implementation
+    // gives about 960 (877, 1063). The gap is reported in the README; this test checks
+    // what can be checked without the package: the two-survey posterior is far tighter
+    // than the one-survey one, lies above Lincoln-Petersen (400·350/164 = 854, which
+    // ignores the degree-proportional sampling) and covers the true N.
+    let s1 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds1.csv")).unwrap();
+    let s2 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds2.csv")).unwrap();
+    assert_eq!(s2.recaptured.as_ref().unwrap().iter().filter(|&&b| b).count(), 164);
+    let fit = Sspse::params(SizePrior::Beta { median: 1250.0 })
+        .seed(1)
+        .fit_recapture(&s1, &s2)
+        .unwrap();
+    assert_eq!(fit.n_seen, 400 + 350 - 164);
+    assert!(fit.n.eq95[0] <= 1000.0 && 1000.0 <= fit.n.eq95[1], "{:?}", fit.n.eq95);
+    assert!(fit.n.median > 854.0);
+    assert!(fit.n.sd < 100.0, "sd {}", fit.n.sd);
+    assert!(fit.n.rhat < 1.05);
+}
+
+#[test]
+fn bad_csv_value_names_line_and_column() {
+    let e = RdsSample::from_csv_str("id,degree\n1,4\n2,x\n", "t.csv").unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("line 3") && msg.contains("degree") && msg.contains("`x`"), "{msg}");
+    assert!(RdsSample::from_csv_str("id,size\n1,4\n", "t.csv").is_err());
+}
