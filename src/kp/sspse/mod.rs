@@ -74,6 +74,12 @@ pub struct SspseParams {
     /// Two surveys: map the second survey's degrees onto the first's by rank (sspse
     /// `equalize = TRUE`).
     pub equalize: bool,
+    /// Two surveys: reproduce sspse 1.1.0-6's arithmetic for the sizes outside each survey
+    /// (`gcmp2` overwrites the second-survey-only sizes of survey 1 and adds n − n₂
+    /// phantom units to survey 2, both drawn from each survey's last 10 recruits) instead
+    /// of the model's exact totals. Off by default; for comparison with the package only.
+    #[serde(default)]
+    pub sspse_compat: bool,
     /// Prior mean μ₀ of the unit-size distribution (default: from the data, see `fit`).
     pub mean_prior_degree: Option<f64>,
     /// Prior s.d. σ₀ of the unit-size distribution (default: from the data).
@@ -105,6 +111,7 @@ impl Sspse {
             seed: 1,
             include_tree: true,
             equalize: true,
+            sspse_compat: false,
             mean_prior_degree: None,
             sd_prior_degree: None,
             df_mean_prior: 1.0,
@@ -274,6 +281,11 @@ impl SspseParams {
         self.level = l;
         self
     }
+    /// Whether to reproduce sspse's two-survey arithmetic (see the field).
+    pub fn sspse_compat(mut self, b: bool) -> Self {
+        self.sspse_compat = b;
+        self
+    }
     /// Whether to raise degrees to recruits + 1 (sspse `include.tree`).
     pub fn include_tree(mut self, b: bool) -> Self {
         self.include_tree = b;
@@ -399,17 +411,31 @@ impl SspseParams {
             }
         }
         let total1: f64 = d1.iter().sum();
+        let mut outside1 = only2;
+        let mut outside2 = (total1 - rc2).max(0.0);
+        let n = (n1 + n2 - n0) as u64;
+        if self.sspse_compat {
+            use rand::RngExt;
+            let mut rng = crate::rng::stream(self.seed, &[u64::MAX - 1]);
+            let mut last10 = |d: &[f64], count: usize| -> f64 {
+                let lo = d.len().saturating_sub(10);
+                (0..count)
+                    .map(|_| d[rng.random_range(lo..d.len())])
+                    .sum::<f64>()
+            };
+            outside1 = last10(&d1, n as usize - n1);
+            outside2 += last10(&d2, n as usize - n2);
+        }
         let passes = vec![
             Pass {
                 suffix: suffix(&d1),
-                outside: only2,
+                outside: outside1,
             },
             Pass {
                 suffix: suffix(&d2),
-                outside: (total1 - rc2).max(0.0),
+                outside: outside2,
             },
         ];
-        let n = (n1 + n2 - n0) as u64;
         let (mu0, sd0) = degree_prior(&prior_sizes, &first.degrees, k);
         self.run(
             SspseForm::Recapture,
