@@ -22,6 +22,14 @@ fn bench(c: &mut Criterion) {
     g.bench_function("no_visibility_4_chains_parallel", |b| {
         b.iter(|| black_box(four.fit(black_box(&s)).unwrap().n.median))
     });
+    let vis = p.clone().chains(1).visibility(true);
+    g.bench_function("visibility_1_chain", |b| {
+        b.iter(|| black_box(vis.fit(black_box(&s)).unwrap().n.median))
+    });
+    let vis4 = p.clone().chains(4).visibility(true);
+    g.bench_function("visibility_4_chains_parallel", |b| {
+        b.iter(|| black_box(vis4.fit(black_box(&s)).unwrap().n.median))
+    });
     let r1 = RdsSample::from_csv_path(format!(
         "{}/tests/fixtures/sspse/fauxmadrona2_rds1.csv",
         env!("CARGO_MANIFEST_DIR")

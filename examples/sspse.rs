@@ -19,9 +19,12 @@ struct Args {
     /// Prior median of N (beta prior on n/N, sspse's default).
     #[arg(long)]
     prior_median: f64,
-    /// Visibility (reporting-error) model: not implemented yet; refused.
+    /// Visibility (reporting-error) model: reported degree as a noisy measure of visibility.
     #[arg(long)]
     visibility: bool,
+    /// Size φ of the negative-binomial reporting model of --visibility.
+    #[arg(long, default_value_t = 15.0)]
+    overdispersion: f64,
     /// Second survey (capture-recapture SS-PSE); needs a `recapture` column or ids.
     #[arg(long)]
     second: Option<std::path::PathBuf>,
@@ -38,19 +41,17 @@ struct Args {
 
 fn run(a: Args) -> darkfigure::Result<String> {
     let format: ReportFormat = a.format.parse()?;
-    if a.visibility {
-        return Err(darkfigure::Error::InvalidParameter {
-            name: "visibility",
-            value: "true".into(),
-            expected: "false: the visibility model is not implemented in this version".into(),
-        });
-    }
     let first = RdsSample::from_csv_path(&a.file)?;
     let p = Sspse::params(SizePrior::Beta {
         median: a.prior_median,
     })
     .chains(a.chains)
-    .seed(a.seed);
+    .seed(a.seed)
+    .visibility(a.visibility);
+    let p = darkfigure::kp::sspse::SspseParams {
+        visibility_overdispersion: a.overdispersion,
+        ..p
+    };
     let fit = match &a.second {
         None => p.fit(&first)?,
         Some(f) => {

@@ -27,6 +27,16 @@ pub(crate) struct Pass {
     pub outside: f64,
 }
 
+/// The visibility (measurement-error) model of one survey: respondent i's unit size
+/// (visibility) u_i is latent, and the reported degree d_i ~ NegBin(mean ω·u_i, size φ).
+#[derive(Debug, Clone)]
+pub(crate) struct Visibility {
+    /// P(d_i | u), row-major n × K (u = 1..K).
+    pub p_reported: Vec<f64>,
+    /// Initial visibilities (1..=K).
+    pub init: Vec<usize>,
+}
+
 /// Everything a chain needs that does not change during sampling.
 #[derive(Debug, Clone)]
 pub(crate) struct Model {
@@ -34,6 +44,7 @@ pub(crate) struct Model {
     /// Counts of the (capped) sizes of the n distinct seen units, index k−1.
     pub seen_counts: Vec<u64>,
     pub passes: Vec<Pass>,
+    pub visibility: Option<Visibility>,
     pub n: u64,
     pub prior: TabulatedPrior,
     /// Prior hyperparameters on the mean and s.d. of the size distribution.
@@ -87,6 +98,7 @@ impl Model {
             k,
             seen_counts,
             passes,
+            visibility: None,
             n,
             prior,
             mu0,
@@ -198,6 +210,19 @@ impl Model {
     pub fn run(&self, s: &ChainSettings, rng: &mut Xoshiro256PlusPlus) -> ChainDraws {
         let k = self.k;
         let mut probs = vec![0.0; k];
+        let mut seen = self.seen_counts.clone();
+        let mut vis_u: Vec<usize> = Vec::new();
+        let mut vis_suffix: Vec<f64> = Vec::new();
+        let mut times: Vec<f64> = Vec::new();
+        if let Some(v) = &self.visibility {
+            vis_u = v.init.clone();
+            seen = vec![0; k];
+            for &x in &vis_u {
+                seen[x - 1] += 1;
+            }
+            vis_suffix = vec![0.0; vis_u.len()];
+            times = vec![0.0; vis_u.len()];
+        }
         let mut weights = vec![0.0; k];
         let mut unseen = vec![0u64; k];
         let mut scratch = vec![0.0; self.c.len()];
@@ -212,10 +237,10 @@ impl Model {
         // initial N: a prior draw; initial unseen sizes from the seen size distribution
         let u0: f64 = rng.random();
         let mut m = (self.prior.quantile(u0.clamp(0.05, 0.95)) - self.n) as usize;
-        let seen_total: u64 = self.seen_counts.iter().sum();
+        let seen_total: u64 = seen.iter().sum();
         for _ in 0..m {
             let mut pick = rng.random_range(0..seen_total);
-            for (j, &cnt) in self.seen_counts.iter().enumerate() {
+            for (j, &cnt) in seen.iter().enumerate() {
                 if pick < cnt {
                     unseen[j] += 1;
                     break;
@@ -228,7 +253,11 @@ impl Model {
             .enumerate()
             .map(|(j, &c)| (j + 1) as f64 * c as f64)
             .sum();
-        let mut r = self.draw_r(u_total, rng);
+        let mut r = if self.visibility.is_some() {
+            self.draw_times(u_total, &vis_u, &mut vis_suffix, &mut times, rng)
+        } else {
+            self.draw_r(u_total, rng)
+        };
         let mut out = ChainDraws::default();
         // proposal scales, tuned during warm-up only (towards 30% acceptance), then fixed
         let (mut sd_lnlam, mut sd_nu) = (self.lnlam_proposal, self.nu_proposal);
@@ -238,7 +267,7 @@ impl Model {
             // θ | all sizes
             let (mut s1, mut sl, mut ntot) = (0.0, 0.0, 0.0);
             for j in 0..k {
-                let c = (self.seen_counts[j] + unseen[j]) as f64;
+                let c = (seen[j] + unseen[j]) as f64;
                 s1 += c * (j + 1) as f64;
                 sl += c * self.lgk[j];
                 ntot += c;
@@ -305,7 +334,36 @@ impl Model {
                 u_total += unseen[j] as f64 * (j + 1) as f64;
             }
             // r | sizes
-            r = self.draw_r(u_total, rng);
+            if let Some(v) = &self.visibility {
+                r = self.draw_times(u_total, &vis_u, &mut vis_suffix, &mut times, rng);
+                // visibilities | arrival times, θ, reported degrees:
+                // p(u_i = u) ∝ π_u · P(d_i | u) · u · e^{−u t_i}
+                for (i, ui) in vis_u.iter_mut().enumerate() {
+                    let q = (-times[i]).exp();
+                    let row = &v.p_reported[i * k..(i + 1) * k];
+                    let mut qp = 1.0;
+                    let mut tot = 0.0;
+                    for j in 0..k {
+                        qp *= q;
+                        weights[j] = probs[j] * row[j] * (j + 1) as f64 * qp;
+                        tot += weights[j];
+                    }
+                    let mut x = rng.random::<f64>() * tot;
+                    let mut pick = k - 1;
+                    for (j, w) in weights.iter().enumerate() {
+                        x -= w;
+                        if x <= 0.0 {
+                            pick = j;
+                            break;
+                        }
+                    }
+                    seen[*ui - 1] -= 1;
+                    *ui = pick + 1;
+                    seen[pick] += 1;
+                }
+            } else {
+                r = self.draw_r(u_total, rng);
+            }
             if step > s.warmup && (step - s.warmup) % s.interval == 0 {
                 out.n.push((self.n + m as u64) as f64);
                 out.mu.push(cur.mean);
@@ -313,6 +371,30 @@ impl Model {
             }
         }
         out
+    }
+
+    /// Arrival times of the respondents given all sizes (one survey): gaps
+    /// Exp(rate = total size not yet sampled); returns the last time.
+    fn draw_times(
+        &self,
+        u_total: f64,
+        u: &[usize],
+        suffix: &mut [f64],
+        times: &mut [f64],
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> f64 {
+        let mut acc = 0.0;
+        for i in (0..u.len()).rev() {
+            acc += u[i] as f64;
+            suffix[i] = acc;
+        }
+        let mut t = 0.0;
+        for i in 0..u.len() {
+            let e: f64 = rng.sample(Exp1);
+            t += e / (u_total + suffix[i]);
+            times[i] = t;
+        }
+        t
     }
 
     fn draw_r(&self, u_total: f64, rng: &mut Xoshiro256PlusPlus) -> f64 {

@@ -17,7 +17,11 @@
 //! The sampler (module `mcmc`) augments the order with exponential arrival times, so that
 //! the unseen sizes and N have closed-form full conditionals; see [`SspseParams::fit`].
 //!
-//! Not implemented: sspse's visibility (measurement-error) model, `visibility = TRUE`.
+//! Visibility (`visibility(true)`, one survey): the sizes that drive the sampling are latent
+//! visibilities u_i; the reported degree is d_i ~ NegBin(mean ω·u_i, size φ = 15) with
+//! ω = mean(d)/8 fixed (sspse 1.1.0-6 fixes its optimism the same way). This is our own,
+//! simpler reporting model: sspse's `visibility = TRUE` uses an exponentially weighted
+//! Poisson and also models the number of recruits by recruitment time (not done here).
 //!
 //! # References
 //! - Handcock, M. S., Gile, K. J. & Mar, C. M. (2014). Estimating hidden population size
@@ -33,6 +37,7 @@ mod data;
 mod mcmc;
 mod prior;
 mod report;
+pub mod sim;
 mod summary;
 
 pub use data::RdsSample;
@@ -42,7 +47,7 @@ pub use summary::{PosteriorSummary, ess, hpd_sorted, quantile_sorted, split_rhat
 
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, Interval, IntervalMethod, Warning};
-use mcmc::{ChainDraws, ChainSettings, Model, Pass};
+use mcmc::{ChainDraws, ChainSettings, Model, Pass, Visibility};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +85,14 @@ pub struct SspseParams {
     /// of the model's exact totals. Off by default; for comparison with the package only.
     #[serde(default)]
     pub sspse_compat: bool,
+    /// Visibility model (one survey): the unit sizes are latent visibilities and the
+    /// reported degree d ~ NegBin(mean ω·u, size φ) with ω = mean(d)/8 (sspse 1.1.0-6's
+    /// fixed `mem.optimism.prior`) and φ = `visibility_overdispersion`.
+    #[serde(default)]
+    pub visibility: bool,
+    /// Size φ of the negative binomial reporting model (sspse's `mem.overdispersion`, 15).
+    #[serde(default = "default_overdispersion")]
+    pub visibility_overdispersion: f64,
     /// Prior mean μ₀ of the unit-size distribution (default: from the data, see `fit`).
     pub mean_prior_degree: Option<f64>,
     /// Prior s.d. σ₀ of the unit-size distribution (default: from the data).
@@ -90,6 +103,10 @@ pub struct SspseParams {
     pub df_sd_prior: f64,
     /// Level of the credible interval carried by the [`Estimate`] (0.90).
     pub level: f64,
+}
+
+fn default_overdispersion() -> f64 {
+    15.0
 }
 
 /// Entry point of SS-PSE.
@@ -112,6 +129,8 @@ impl Sspse {
             include_tree: true,
             equalize: true,
             sspse_compat: false,
+            visibility: false,
+            visibility_overdispersion: 15.0,
             mean_prior_degree: None,
             sd_prior_degree: None,
             df_mean_prior: 1.0,
@@ -220,6 +239,38 @@ fn degree_prior(prior_sizes: &[u32], raw: &[u32], k: usize) -> (f64, f64) {
     (mu, sd)
 }
 
+/// The reporting model table P(d_i | u), u = 1..K: negative binomial with mean ω·u and
+/// size φ, ω = mean(reported degree)/8.
+fn visibility_model(sizes: &[u32], raw: &[u32], k: usize, phi: f64) -> Result<Visibility> {
+    use statrs::function::gamma::ln_gamma;
+    if !(phi.is_finite() && phi > 0.0) {
+        return Err(Error::param(
+            "visibility_overdispersion",
+            phi,
+            "a positive number",
+        ));
+    }
+    let mean_raw = raw.iter().map(|&d| d as f64).sum::<f64>() / raw.len() as f64;
+    let omega = if mean_raw > 0.0 { mean_raw / 8.0 } else { 1.0 };
+    let mut table = Vec::with_capacity(sizes.len() * k);
+    let mut init = Vec::with_capacity(sizes.len());
+    for &d in sizes {
+        let df = d as f64;
+        for u in 1..=k {
+            let mu = omega * u as f64;
+            let lp = ln_gamma(df + phi) - ln_gamma(phi) - ln_gamma(df + 1.0)
+                + phi * (phi / (phi + mu)).ln()
+                + df * (mu / (phi + mu)).ln();
+            table.push(lp.exp());
+        }
+        init.push(((df / omega).round() as usize).clamp(1, k));
+    }
+    Ok(Visibility {
+        p_reported: table,
+        init,
+    })
+}
+
 fn suffix(d: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; d.len()];
     let mut acc = 0.0;
@@ -279,6 +330,11 @@ impl SspseParams {
     /// Sets the level of the reported credible interval.
     pub fn level(mut self, l: f64) -> Self {
         self.level = l;
+        self
+    }
+    /// Whether to fit the visibility (reporting-error) model (one survey only).
+    pub fn visibility(mut self, b: bool) -> Self {
+        self.visibility = b;
         self
     }
     /// Whether to reproduce sspse's two-survey arithmetic (see the field).
@@ -342,10 +398,21 @@ impl SspseParams {
             outside: 0.0,
         }];
         let (mu0, sd0) = degree_prior(&raw, &s.degrees, k);
+        let vis = if self.visibility {
+            Some(visibility_model(
+                &raw,
+                &s.degrees,
+                k,
+                self.visibility_overdispersion,
+            )?)
+        } else {
+            None
+        };
         self.run(
             SspseForm::OneSample,
             counts,
             passes,
+            vis,
             n,
             vec![n],
             None,
@@ -437,10 +504,18 @@ impl SspseParams {
             },
         ];
         let (mu0, sd0) = degree_prior(&prior_sizes, &first.degrees, k);
+        if self.visibility {
+            return Err(Error::param(
+                "visibility",
+                "true",
+                "false for two surveys: the two-survey visibility model is not implemented",
+            ));
+        }
         self.run(
             SspseForm::Recapture,
             counts,
             passes,
+            None,
             n,
             vec![n1 as u64, n2 as u64],
             Some(n0 as u64),
@@ -454,6 +529,7 @@ impl SspseParams {
         form: SspseForm,
         counts: Vec<u64>,
         passes: Vec<Pass>,
+        vis: Option<Visibility>,
         n: u64,
         survey_sizes: Vec<u64>,
         recaptures: Option<u64>,
@@ -472,7 +548,7 @@ impl SspseParams {
         let prior_median = prior.quantile(0.5) as f64;
         let max_n = prior.max_n;
         let shapes = [prior.alpha, prior.beta];
-        let model = Model::new(
+        let mut model = Model::new(
             self.k,
             counts,
             passes,
@@ -483,6 +559,7 @@ impl SspseParams {
             self.df_mean_prior,
             self.df_sd_prior,
         );
+        model.visibility = vis;
         let settings = ChainSettings {
             warmup: self.warmup,
             samples: self.samples,

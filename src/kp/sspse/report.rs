@@ -41,7 +41,7 @@ impl SspseFit {
     pub fn headline(&self) -> String {
         let e = &self.estimate;
         format!(
-            "N ≈ {} ({:.0}% credible interval {}–{}), posterior median of SS-PSE{}",
+            "N ≈ {} ({:.0}% credible interval {}–{}), posterior median of SS-PSE{}{}",
             r0(e.n_hat),
             100.0 * e.interval.level,
             r0(e.interval.lower),
@@ -49,6 +49,11 @@ impl SspseFit {
             match self.form {
                 SspseForm::OneSample => "",
                 SspseForm::Recapture => " with two surveys",
+            },
+            if self.params.visibility {
+                " with the visibility model"
+            } else {
+                ""
             }
         )
     }
@@ -83,7 +88,14 @@ impl SspseFit {
             "network sizes follow a Conway-Maxwell-Poisson law (prior mean {:.2}, s.d. {:.2})",
             self.degree_prior[0], self.degree_prior[1]
         ));
-        v.push("no visibility (reporting-error) model: reported degrees taken as exact".into());
+        if self.params.visibility {
+            v.push(format!(
+                "visibility model: reported degree ~ negative binomial (mean ω·visibility, size {}), ω = mean degree / 8; not sspse's reporting model",
+                self.params.visibility_overdispersion
+            ));
+        } else {
+            v.push("no visibility (reporting-error) model: reported degrees taken as exact".into());
+        }
         if self.form == SspseForm::Recapture {
             v.push(
                 "the two surveys are independent and respondents are matched without error".into(),
