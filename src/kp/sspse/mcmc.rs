@@ -300,7 +300,7 @@ impl Model {
                     win_acc += 1;
                 }
             }
-            if step <= s.warmup && step % 50 == 0 && win_prop > 0 {
+            if step <= s.warmup && step.is_multiple_of(50) && win_prop > 0 {
                 let rate = win_acc as f64 / win_prop as f64;
                 let f = (2.0 * (rate - 0.3)).exp().clamp(0.5, 2.0);
                 sd_lnlam *= f;
@@ -364,7 +364,7 @@ impl Model {
             } else {
                 r = self.draw_r(u_total, rng);
             }
-            if step > s.warmup && (step - s.warmup) % s.interval == 0 {
+            if step > s.warmup && (step - s.warmup).is_multiple_of(s.interval) {
                 out.n.push((self.n + m as u64) as f64);
                 out.mu.push(cur.mean);
                 out.sigma.push(cur.var.sqrt());
