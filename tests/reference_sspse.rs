@@ -74,6 +74,22 @@ fn same_seed_same_draws_on_one_and_two_threads() {
     };
     let (a, b) = (run(1), run(2));
     assert_eq!(a.draws, b.draws);
+    // headline first in every format
+    use darkfigure::kp::sspse::ReportFormat;
+    let json = a.report(ReportFormat::Json).unwrap();
+    assert!(
+        json.starts_with("{\n  \"headline\": \"N ≈"),
+        "{}",
+        &json[..40]
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["estimate"]["interval"]["method"], "credible");
+    assert!(a.report(ReportFormat::Text).unwrap().starts_with("N ≈"));
+    assert!(
+        a.report(ReportFormat::Markdown)
+            .unwrap()
+            .starts_with("**N ≈")
+    );
     assert_ne!(a.draws[0], a.draws[1], "chains must have their own streams");
     let other = p.clone().seed(8).fit(&s).unwrap();
     assert_ne!(a.draws, other.draws);

@@ -169,24 +169,45 @@ impl SspseFit {
         let mut s = String::new();
         match format {
             ReportFormat::Json => {
-                let v = serde_json::json!({
-                    "headline": self.headline(),
-                    "estimate": self.estimate,
-                    "rests_on": self.rests_on(),
-                    "posterior_n": self.n,
-                    "posterior_mean_degree": self.mean_degree,
-                    "fit": {
-                        "form": self.form,
-                        "params": self.params,
-                        "n_seen": self.n_seen,
-                        "survey_sizes": self.survey_sizes,
-                        "recaptures": self.recaptures,
-                        "degree_prior": self.degree_prior,
-                        "max_n": self.max_n,
-                        "prior_median": self.prior_median,
-                        "theta_acceptance": self.theta_acceptance,
+                #[derive(serde::Serialize)]
+                struct Fit<'a> {
+                    form: super::SspseForm,
+                    params: &'a super::SspseParams,
+                    n_seen: u64,
+                    survey_sizes: &'a [u64],
+                    recaptures: Option<u64>,
+                    degree_prior: [f64; 2],
+                    max_n: u64,
+                    prior_median: f64,
+                    theta_acceptance: f64,
+                }
+                #[derive(serde::Serialize)]
+                struct Out<'a> {
+                    headline: String,
+                    estimate: &'a crate::estimate::Estimate,
+                    rests_on: Vec<String>,
+                    posterior_n: &'a super::PosteriorSummary,
+                    posterior_mean_degree: &'a super::PosteriorSummary,
+                    fit: Fit<'a>,
+                }
+                let v = Out {
+                    headline: self.headline(),
+                    estimate: &self.estimate,
+                    rests_on: self.rests_on(),
+                    posterior_n: &self.n,
+                    posterior_mean_degree: &self.mean_degree,
+                    fit: Fit {
+                        form: self.form,
+                        params: &self.params,
+                        n_seen: self.n_seen,
+                        survey_sizes: &self.survey_sizes,
+                        recaptures: self.recaptures,
+                        degree_prior: self.degree_prior,
+                        max_n: self.max_n,
+                        prior_median: self.prior_median,
+                        theta_acceptance: self.theta_acceptance,
                     },
-                });
+                };
                 s = serde_json::to_string_pretty(&v).map_err(|e| Error::Numerical {
                     reason: format!("JSON output failed: {e}"),
                 })?;
