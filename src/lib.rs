@@ -32,7 +32,8 @@
 //! - [`sparse`]: multiple-systems estimation for sparse lists (SparseMSE).
 //! - [`counts`]: single-source count models with covariates (singleRcapture).
 //! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
-//! - [`kp`]: key-population methods: multiplier, RDS, network scale-up, triangulation.
+//! - [`kp`]: key-population methods: multiplier, RDS, network scale-up, triangulation,
+//!   and SS-PSE from respondent-driven samples.
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
 //! - [`recommend`]: from the candidate estimates to the headline, the figure to cite.
 //! - [`report`]: text, Markdown and JSON reports.

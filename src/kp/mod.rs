@@ -17,6 +17,8 @@
 //!   leave-one-out internal-consistency check and the rescaled bootstrap.
 //! - [`triangulate`]: the triangulator app's log-scale hierarchical model by quadrature, its
 //!   τ = 0 closed form, each input's pull, and the median-of-methods convention.
+//! - [`sspse`]: successive-sampling population size estimation (SS-PSE) from one RDS
+//!   survey, or two with matched respondents, by MCMC (Handcock, Gile & Mar 2014).
 //! - [`report`]: headline-first text, Markdown and JSON reports for the `keypop` binary.
 //! - [`sim`]: simulation of a population on a random network with a unique-object
 //!   distribution, an RDS survey and an NSUM survey; bias and coverage of the estimators.
@@ -27,6 +29,6 @@ pub mod nsum;
 pub mod rds;
 pub mod report;
 pub mod sim;
+pub mod sspse;
 pub mod table;
 pub mod triangulate;
-// pub mod sspse;  (SS-PSE, issue 14: merged by the lead)
