@@ -33,6 +33,8 @@
 //! - [`counts`]: single-source count models with covariates (singleRcapture).
 //! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
+//! - [`plan`]: planning a study by simulation: the smallest design whose interval meets a
+//!   precision target, with closed forms (Robson & Regier) as checks.
 //! - [`recommend`]: from the candidate estimates to the headline, the figure to cite.
 //! - [`report`]: text, Markdown and JSON reports.
 //! - [`rng`]: thread-independent random streams.
@@ -47,6 +49,7 @@ pub mod error;
 pub mod estimate;
 pub mod glm;
 pub mod open;
+pub mod plan;
 pub mod prec;
 pub mod prelude;
 pub mod recommend;
