@@ -138,31 +138,63 @@ pub fn answer_lines(plan: &Plan) -> Vec<String> {
                 )
             }
             None => {
+                // the closest: fewest unmet conditions, then the smallest criterion
                 let best = plan
                     .designs
                     .iter()
                     .filter_map(|d| d.worst(label).map(|w| (d, w)))
                     .min_by(|a, b| {
-                        a.1.criterion
-                            .value
-                            .partial_cmp(&b.1.criterion.value)
-                            .unwrap_or(std::cmp::Ordering::Equal)
+                        let ka = (shortfalls(plan, a.1).len(), a.1.criterion.value);
+                        let kb = (shortfalls(plan, b.1).len(), b.1.criterion.value);
+                        ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal)
                     });
                 match best {
                     Some((d, w)) => format!(
-                        "{label}: no design in the space meets the target; the closest simulated, {} operations with {}, gives ±{} (median) at N = {}, coverage {}, failures {}",
+                        "{label}: no design in the space meets the target; the closest simulated, {} operations with {}, gives ±{} (median) at N = {}, but {}",
                         d.operations,
                         effort_phrase(plan, d.effort, d.operations),
                         pct(w.half_width_median.value),
                         w.population,
-                        pct(w.coverage.value),
-                        pct(w.failure.value)
+                        shortfalls(plan, w).join(", ")
                     ),
                     None => format!("{label}: no design in the space meets the target"),
                 }
             }
         })
         .collect()
+}
+
+/// The conditions of the goal a row misses, in words.
+pub fn shortfalls(plan: &Plan, r: &PlanRow) -> Vec<String> {
+    let g = &plan.spec.goal;
+    let mut v = Vec::new();
+    if !(r.criterion.value <= g.criterion.max()) {
+        v.push(match g.criterion {
+            Criterion::HalfWidth { .. } => format!(
+                "the half-width criterion is {} > {}",
+                pct(r.criterion.value),
+                pct(g.criterion.max())
+            ),
+            Criterion::Rmse { max } => {
+                format!("relative RMSE {} > {}", pct(r.rel_rmse.value), pct(max))
+            }
+        });
+    }
+    if !(r.coverage.value >= g.min_coverage) {
+        v.push(format!(
+            "coverage {} < {}",
+            pct(r.coverage.value),
+            pct(g.min_coverage)
+        ));
+    }
+    if !(r.failure.value <= g.max_failure) {
+        v.push(format!(
+            "failures {} > {}",
+            pct(r.failure.value),
+            pct(g.max_failure)
+        ));
+    }
+    v
 }
 
 fn search_line(plan: &Plan) -> String {
