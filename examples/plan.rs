@@ -123,7 +123,7 @@ fn parse_f64s(what: &str, s: &str, points: usize) -> Result<Vec<f64>, String> {
             None => (num(rest)?, None),
         };
         let a = num(a)?;
-        if !(b >= a) {
+        if b < a || b.is_nan() {
             return Err(bad());
         }
         return Ok(match step {

@@ -146,6 +146,7 @@ fn adaptive_search_matches_exhaustive_grid() {
     let ge: Vec<_> = grid.frontier.iter().map(|f| f.effort).collect();
     let ae: Vec<_> = adaptive.frontier.iter().map(|f| f.effort).collect();
     assert_eq!(ge, ae);
+    assert!(adaptive.frontier.iter().all(|f| f.simulated));
     let (g, a) = (grid.answer().unwrap(), adaptive.answer().unwrap());
     assert_eq!((g.operations, g.effort), (a.operations, a.effort));
     assert_eq!(g.worst, a.worst); // common random numbers: the same simulation
@@ -169,6 +170,34 @@ fn adaptive_search_matches_exhaustive_grid() {
     let (g, a) = (g1.answer().unwrap(), a1.answer().unwrap());
     assert_eq!((g.operations, g.effort), (a.operations, a.effort));
     assert!(g.operations > 2 && g.operations < 10, "{}", g.operations);
+}
+
+/// A misspecified model (Mt under heterogeneity) loses coverage as effort grows: the
+/// designs meeting the goal form a band, not an upper set. The adaptive search (which
+/// bisects on precision only, then steps up) still finds the grid's answer.
+#[test]
+fn adaptive_search_handles_coverage_falling_with_effort() {
+    let run = |search| {
+        let mut s = small_spec(search);
+        s.effort = Effort::MetPerOperation(vec![40.0]);
+        s.operations = (3..=12).collect();
+        s.population = vec![150, 300];
+        s.heterogeneity = Some(Visibility::top10(1.5));
+        s.replicates = 200;
+        s.goal.criterion = Criterion::HalfWidth {
+            max: 0.25,
+            quantile: 0.5,
+        };
+        plan::run_plan(&s, None).unwrap()
+    };
+    let (g, a) = (run(Search::Grid), run(Search::Adaptive));
+    let meets: Vec<bool> = g.designs.iter().map(|d| d.meets("Mt")).collect();
+    let first = meets.iter().position(|m| *m).expect("some design meets");
+    // coverage is lost again further up
+    assert!(meets[first..].iter().any(|m| !m), "{meets:?}");
+    let (ga, aa) = (g.answer().unwrap(), a.answer().unwrap());
+    assert_eq!(ga.operations, aa.operations);
+    assert!(a.designs.len() < g.designs.len());
 }
 
 /// Same seed, same plan, on 1 and 2 threads (heterogeneity and behaviour included).

@@ -43,13 +43,19 @@
 //! `dependence` adds log-linear two-list interactions ([`crate::sim::Dependence`]).
 //!
 //! # Search
-//! Precision improves with effort and with the number of operations. With
-//! [`Search::Adaptive`] the runner bisects over effort for each number of operations,
-//! using the previous frontier as the upper bound (a staircase: the least effort meeting
-//! the target cannot grow with more operations); with a single effort value it bisects
-//! over the number of operations. A design assumed to meet the target by monotonicity is
-//! always simulated before it is reported as the answer; if it fails (Monte-Carlo noise)
-//! the search steps up. [`Search::Grid`] simulates every design. Every design's replicate
+//! Precision (and the failure share) improve with effort and with the number of
+//! operations; coverage need not: a model that ignores the heterogeneity is biased, and
+//! as its interval narrows with effort it covers the truth less often. With
+//! [`Search::Adaptive`] the runner bisects the precision part of the goal over effort for
+//! each number of operations, using the previous precision frontier as the upper bound
+//! (a staircase: the least effort reaching the precision cannot grow with more
+//! operations), then steps up from there until coverage is kept as well; with a single
+//! effort value it bisects over the number of operations, then steps up. Every design
+//! reported was simulated; a design assumed precise by monotonicity that is not
+//! (Monte-Carlo noise) makes the search step up. Because precision is monotone, the
+//! answer is the grid's whenever the designs meeting the whole goal above the precision
+//! frontier form a block; [`Search::Grid`] simulates every design and shows where
+//! coverage breaks down. Every design's replicate
 //! i at population size j draws from `stream(seed, j, i)` whatever the design (common
 //! random numbers), so neighbouring designs differ by their design, not by noise, and a
 //! plan is identical on any number of threads.
@@ -623,6 +629,8 @@ pub struct PlanRow {
     pub failure: Mc,
     /// Whether this row meets the goal.
     pub meets: bool,
+    /// Whether it meets the precision criterion and the failure share (coverage aside).
+    pub precise: bool,
 }
 
 /// One design: a number of operations and an effort, at every population size.
@@ -645,6 +653,20 @@ impl DesignResult {
         for r in self.rows.iter().filter(|r| r.estimator == label) {
             any = true;
             if !r.meets {
+                return false;
+            }
+        }
+        any
+    }
+
+    /// Whether `label` meets the precision criterion and the failure share (not
+    /// necessarily the coverage) at every population size: the part of the goal that
+    /// improves with effort.
+    pub fn precise(&self, label: &str) -> bool {
+        let mut any = false;
+        for r in self.rows.iter().filter(|r| r.estimator == label) {
+            any = true;
+            if !r.precise {
                 return false;
             }
         }
@@ -696,9 +718,11 @@ pub struct Answer {
 pub struct FrontierPoint {
     /// Number of operations.
     pub operations: usize,
-    /// Least effort per operation meeting the goal (`None`: none in the grid).
+    /// Least effort per operation meeting the goal (`None`: none found).
     pub effort: Option<f64>,
-    /// Whether that design was simulated (otherwise implied by monotonicity).
+    /// Whether the designs with this number of operations were searched (the adaptive
+    /// search skips numbers of operations that cannot reach the precision, and stops
+    /// early when a single effort is given).
     pub simulated: bool,
 }
 
@@ -880,9 +904,8 @@ fn row_from_records(
         Criterion::HalfWidth { quantile: q, .. } => quantile_mc(&hw, q),
         Criterion::Rmse { .. } => rel_rmse,
     };
-    let meets = criterion.value <= goal.criterion.max()
-        && coverage.value >= goal.min_coverage
-        && failure.value <= goal.max_failure;
+    let precise = criterion.value <= goal.criterion.max() && failure.value <= goal.max_failure;
+    let meets = precise && coverage.value >= goal.min_coverage;
     PlanRow {
         estimator: label.to_string(),
         population,
@@ -899,6 +922,7 @@ fn row_from_records(
         coverage,
         failure,
         meets,
+        precise,
     }
 }
 
@@ -1054,6 +1078,7 @@ pub fn run_plan_with(
             let first = eval(&mut cache, ops.len() - 1, eff.len() - 1)?;
             let label = judge_of(&first)?;
             let meets = |d: &DesignResult| d.meets(&label);
+            let precise = |d: &DesignResult| d.precise(&label);
             frontier = ops
                 .iter()
                 .map(|&t| FrontierPoint {
@@ -1062,37 +1087,41 @@ pub fn run_plan_with(
                     simulated: false,
                 })
                 .collect();
+            // precision (and the failure share) improve with effort: bisect on them; the
+            // coverage of a misspecified model may fall with effort, so from the least
+            // precise-enough design step up until the whole goal is met
             if eff.len() == 1 {
                 // bisection over operations
-                if meets(&eval(&mut cache, ops.len() - 1, 0)?) {
+                if precise(&eval(&mut cache, ops.len() - 1, 0)?) {
                     let (mut lo, mut hi) = (0usize, ops.len() - 1);
                     while lo < hi {
                         let mid = (lo + hi) / 2;
-                        if meets(&eval(&mut cache, mid, 0)?) {
+                        if precise(&eval(&mut cache, mid, 0)?) {
                             hi = mid;
                         } else {
                             lo = mid + 1;
                         }
                     }
-                    for (ti, f) in frontier.iter_mut().enumerate().skip(hi) {
-                        f.effort = Some(eff[0]);
-                        f.simulated = cache.contains_key(&(ti, 0));
+                    for ti in hi..ops.len() {
+                        if meets(&eval(&mut cache, ti, 0)?) {
+                            frontier[ti].effort = Some(eff[0]);
+                            break;
+                        }
                     }
                 }
+                for (ti, point) in frontier.iter_mut().enumerate() {
+                    point.simulated = cache.contains_key(&(ti, 0));
+                }
             } else {
-                // staircase: bisection over effort, bounded by the previous frontier
+                // staircase: bisection over effort, bounded by the previous frontier of
+                // precision (which cannot rise with more operations)
                 let mut bound: Option<usize> = None;
-                for ti in 0..ops.len() {
-                    if bound == Some(0) {
-                        // the least effort already meets the goal: implied onwards
-                        frontier[ti].effort = Some(eff[0]);
-                        frontier[ti].simulated = cache.contains_key(&(ti, 0));
-                        continue;
-                    }
+                for (ti, point) in frontier.iter_mut().enumerate() {
+                    point.simulated = true;
                     let mut hi = match bound {
                         Some(b) => b,
                         None => {
-                            if !meets(&eval(&mut cache, ti, eff.len() - 1)?) {
+                            if !precise(&eval(&mut cache, ti, eff.len() - 1)?) {
                                 continue;
                             }
                             eff.len() - 1
@@ -1101,24 +1130,28 @@ pub fn run_plan_with(
                     let mut lo = 0usize;
                     while lo < hi {
                         let mid = (lo + hi) / 2;
-                        if meets(&eval(&mut cache, ti, mid)?) {
+                        if precise(&eval(&mut cache, ti, mid)?) {
                             hi = mid;
                         } else {
                             lo = mid + 1;
                         }
                     }
-                    // confirm the design assumed by monotonicity; step up on noise
-                    let mut found = None;
+                    // confirm the design assumed by monotonicity (step up on noise), then
+                    // step up until coverage is kept as well
+                    let mut precise_at = None;
                     for ei in hi..eff.len() {
-                        if meets(&eval(&mut cache, ti, ei)?) {
-                            found = Some(ei);
+                        let d = eval(&mut cache, ti, ei)?;
+                        if precise_at.is_none() && precise(&d) {
+                            precise_at = Some(ei);
+                        }
+                        if meets(&d) {
+                            point.effort = Some(eff[ei]);
+                            point.simulated = true;
                             break;
                         }
                     }
-                    if let Some(ei) = found {
-                        frontier[ti].effort = Some(eff[ei]);
-                        frontier[ti].simulated = true;
-                        bound = Some(ei);
+                    if precise_at.is_some() {
+                        bound = precise_at;
                     }
                 }
             }

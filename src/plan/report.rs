@@ -138,16 +138,40 @@ pub fn answer_lines(plan: &Plan) -> Vec<String> {
                 )
             }
             None => {
-                // the closest: fewest unmet conditions, then the smallest criterion
-                let best = plan
+                // the closest: among designs that keep coverage and failures, the most
+                // precise; otherwise the one with the best coverage
+                let cands: Vec<_> = plan
                     .designs
                     .iter()
                     .filter_map(|d| d.worst(label).map(|w| (d, w)))
-                    .min_by(|a, b| {
-                        let ka = (shortfalls(plan, a.1).len(), a.1.criterion.value);
-                        let kb = (shortfalls(plan, b.1).len(), b.1.criterion.value);
-                        ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal)
-                    });
+                    .collect();
+                let keeps = |d: &super::DesignResult| {
+                    d.rows.iter().filter(|r| &r.estimator == label).all(|r| {
+                        r.coverage.value >= plan.spec.goal.min_coverage
+                            && r.failure.value <= plan.spec.goal.max_failure
+                    })
+                };
+                let min_cov = |d: &super::DesignResult| {
+                    d.rows
+                        .iter()
+                        .filter(|r| &r.estimator == label)
+                        .map(|r| r.coverage.value)
+                        .fold(f64::INFINITY, f64::min)
+                };
+                let best = if cands.iter().any(|(d, _)| keeps(d)) {
+                    cands.into_iter().filter(|(d, _)| keeps(d)).min_by(|a, b| {
+                        a.1.criterion
+                            .value
+                            .partial_cmp(&b.1.criterion.value)
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                    })
+                } else {
+                    cands.into_iter().max_by(|a, b| {
+                        min_cov(a.0)
+                            .partial_cmp(&min_cov(b.0))
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                    })
+                };
                 match best {
                     Some((d, w)) => format!(
                         "{label}: no design in the space meets the target; the closest simulated, {} operations with {}, gives ±{} (median) at N = {}, but {}",
@@ -155,7 +179,16 @@ pub fn answer_lines(plan: &Plan) -> Vec<String> {
                         effort_phrase(plan, d.effort, d.operations),
                         pct(w.half_width_median.value),
                         w.population,
-                        shortfalls(plan, w).join(", ")
+                        d.rows
+                            .iter()
+                            .filter(|r| &r.estimator == label && !r.meets)
+                            .map(|r| format!(
+                                "at N = {}: {}",
+                                r.population,
+                                shortfalls(plan, r).join(", ")
+                            ))
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     ),
                     None => format!("{label}: no design in the space meets the target"),
                 }
@@ -168,7 +201,10 @@ pub fn answer_lines(plan: &Plan) -> Vec<String> {
 pub fn shortfalls(plan: &Plan, r: &PlanRow) -> Vec<String> {
     let g = &plan.spec.goal;
     let mut v = Vec::new();
-    if !(r.criterion.value <= g.criterion.max()) {
+    let precise = r.criterion.value <= g.criterion.max();
+    let covers = r.coverage.value >= g.min_coverage;
+    let fits = r.failure.value <= g.max_failure;
+    if !precise {
         v.push(match g.criterion {
             Criterion::HalfWidth { .. } => format!(
                 "the half-width criterion is {} > {}",
@@ -180,14 +216,14 @@ pub fn shortfalls(plan: &Plan, r: &PlanRow) -> Vec<String> {
             }
         });
     }
-    if !(r.coverage.value >= g.min_coverage) {
+    if !covers {
         v.push(format!(
             "coverage {} < {}",
             pct(r.coverage.value),
             pct(g.min_coverage)
         ));
     }
-    if !(r.failure.value <= g.max_failure) {
+    if !fits {
         v.push(format!(
             "failures {} > {}",
             pct(r.failure.value),
@@ -218,12 +254,12 @@ fn frontier_rows(plan: &Plan) -> Vec<[String; 2]> {
         .iter()
         .map(|f| {
             let e = match f.effort {
-                Some(e) if f.simulated => num(e),
-                Some(e) => format!("{} (implied)", num(e)),
-                None => format!(
+                Some(e) => num(e),
+                None if f.simulated || plan.spec.search == Search::Grid => format!(
                     "none up to {}",
                     num(*plan.spec.effort.values().last().unwrap_or(&0.0))
                 ),
+                None => "not searched".into(),
             };
             [f.operations.to_string(), e]
         })
