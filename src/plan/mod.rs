@@ -1102,9 +1102,9 @@ pub fn run_plan_with(
                             lo = mid + 1;
                         }
                     }
-                    for ti in hi..ops.len() {
+                    for (ti, point) in frontier.iter_mut().enumerate().skip(hi) {
                         if meets(&eval(&mut cache, ti, 0)?) {
-                            frontier[ti].effort = Some(eff[0]);
+                            point.effort = Some(eff[0]);
                             break;
                         }
                     }
@@ -1139,13 +1139,13 @@ pub fn run_plan_with(
                     // confirm the design assumed by monotonicity (step up on noise), then
                     // step up until coverage is kept as well
                     let mut precise_at = None;
-                    for ei in hi..eff.len() {
+                    for (ei, &e) in eff.iter().enumerate().skip(hi) {
                         let d = eval(&mut cache, ti, ei)?;
                         if precise_at.is_none() && precise(&d) {
                             precise_at = Some(ei);
                         }
                         if meets(&d) {
-                            point.effort = Some(eff[ei]);
+                            point.effort = Some(e);
                             point.simulated = true;
                             break;
                         }
