@@ -1,6 +1,7 @@
 //! Benchmarks of the planning layer: a plan over 20 designs × 500 replicates.
 //!
 //! `cargo bench --bench plan -- --warm-up-time 1 --measurement-time 3`
+//! (`-- closedp` for the 12-model plan only)
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use darkfigure::plan::{self, CLOSEDP_LOGNORMAL, Effort, PlanSpec, Search, Visibility};
@@ -26,6 +27,12 @@ fn plans(c: &mut Criterion) {
     g.sample_size(10);
     let s = spec(CLOSEDP_LOGNORMAL);
     g.bench_function("closedp_12_models", |b| {
+        b.iter(|| black_box(plan::run_plan(&s, None).unwrap().designs.len()))
+    });
+    // the recommended headline (the whole `estimate` analysis per replicate) is about
+    // 30 times slower than the 12 models: criterion's 10 samples take minutes
+    let s = spec(plan::DEFAULT_PLAN_ESTIMATOR);
+    g.bench_function("recommended", |b| {
         b.iter(|| black_box(plan::run_plan(&s, None).unwrap().designs.len()))
     });
     g.finish();

@@ -28,7 +28,8 @@ fn num(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e9 {
         format!("{x:.0}")
     } else {
-        format!("{x:.3}")
+        let s = format!("{x:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
