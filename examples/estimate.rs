@@ -78,6 +78,11 @@ struct Args {
     /// Print every estimator's full table after the headlines.
     #[arg(long)]
     all: bool,
+    /// A 0/1 column marking a subgroup within each stratum (e.g. `minor`): adds a headline
+    /// for the subgroup of every stratum (long or aggregated layout). The embedded police
+    /// example uses `minor`.
+    #[arg(long)]
+    subgroup: Option<String>,
 }
 
 fn run(args: Args) -> darkfigure::Result<String> {
@@ -88,12 +93,17 @@ fn run(args: Args) -> darkfigure::Result<String> {
         freq_column: args.freq.clone(),
         covariates: None,
     };
+    let subgroup_text: Option<String>;
     let (data, source, truth) = match &args.file {
-        Some(path) => (
-            csv_io::read_path(path, &opts)?,
-            path.display().to_string(),
-            None,
-        ),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| darkfigure::Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let data = csv_io::read_str(&text, &path.display().to_string(), &opts)?;
+            subgroup_text = Some(text);
+            (data, path.display().to_string(), None)
+        }
         None => {
             let (text, name, truth) = match args.example.as_str() {
                 "police" => (
@@ -111,6 +121,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
                     });
                 }
             };
+            subgroup_text = Some(text.to_string());
             (
                 csv_io::read_str(text, name, &opts)?,
                 name.to_string(),
@@ -144,28 +155,34 @@ fn run(args: Args) -> darkfigure::Result<String> {
         Some(t) => report::truth_from_csv(t, "police_operations_truth.csv", has_strata)?,
         None => Vec::new(),
     };
-    let r = report::analyse(
-        &data,
-        &AnalysisOptions {
-            level: args.level,
-            source,
-            truth,
-            select: args.select.as_deref().map(str::parse).transpose()?,
-            model: args.model.clone(),
-            heterogeneity: args
-                .heterogeneity
-                .as_deref()
-                .map(report::parse_heterogeneity)
-                .transpose()?,
-            open: args.open || args.periods.is_some(),
-            periods: args.periods.clone(),
-            covariates: args.covariates.clone(),
-            by: args.by.clone(),
-            occasions: args.occasions.as_deref().map(str::parse).transpose()?,
-            t0: args.t0,
-            headline_only: false,
-        },
-    )?;
+    let subgroup = args
+        .subgroup
+        .clone()
+        .or_else(|| (args.file.is_none() && args.example == "police").then(|| "minor".to_string()));
+    let analysis = AnalysisOptions {
+        level: args.level,
+        source,
+        truth,
+        select: args.select.as_deref().map(str::parse).transpose()?,
+        model: args.model.clone(),
+        heterogeneity: args
+            .heterogeneity
+            .as_deref()
+            .map(report::parse_heterogeneity)
+            .transpose()?,
+        open: args.open || args.periods.is_some(),
+        periods: args.periods.clone(),
+        covariates: args.covariates.clone(),
+        by: args.by.clone(),
+        occasions: args.occasions.as_deref().map(str::parse).transpose()?,
+        t0: args.t0,
+        headline_only: false,
+    };
+    let mut r = report::analyse(&data, &analysis)?;
+    if let (Some(col), Some(text)) = (&subgroup, &subgroup_text) {
+        let sub = csv_io::read_str_where(text, &analysis.source, &opts, col)?;
+        report::add_subgroup(&mut r, &sub, col, &analysis)?;
+    }
     Ok(r.render_with(format, args.all))
 }
 

@@ -8,7 +8,8 @@ mod headline;
 mod headline_fmt;
 
 pub use analyse::{
-    AnalysisOptions, Occasions, Selection, analyse, parse_heterogeneity, sum_over_strata,
+    AnalysisOptions, Occasions, Selection, add_subgroup, analyse, parse_heterogeneity,
+    sum_over_strata,
 };
 pub use format::Format;
 
