@@ -35,6 +35,8 @@
 //! - [`kp`]: key-population methods: multiplier, RDS, network scale-up, triangulation,
 //!   and SS-PSE from respondent-driven samples.
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
+//! - [`plan`]: planning a study by simulation: the smallest design whose interval meets a
+//!   precision target, with closed forms (Robson & Regier) as checks.
 //! - [`recommend`]: from the candidate estimates to the headline, the figure to cite.
 //! - [`report`]: text, Markdown and JSON reports.
 //! - [`rng`]: thread-independent random streams.
@@ -50,6 +52,7 @@ pub mod estimate;
 pub mod glm;
 pub mod kp;
 pub mod open;
+pub mod plan;
 pub mod prec;
 pub mod prelude;
 pub mod recommend;
