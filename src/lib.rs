@@ -31,6 +31,8 @@
 //!   `closedp.t`, `closedp.0`, `closedpCI`, `closedpMS.t`, `closedp.bc`, `closedp.Mtb`).
 //! - [`sparse`]: multiple-systems estimation for sparse lists (SparseMSE).
 //! - [`counts`]: single-source count models with covariates (singleRcapture).
+//! - [`huggins`]: Huggins conditional-likelihood models with individual covariates (VGAM's
+//!   `posbernoulli.t/.b/.tb`, `posbinomial`).
 //! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
 //! - [`recommend`]: from the candidate estimates to the headline, the figure to cite.
@@ -46,6 +48,7 @@ pub mod data;
 pub mod error;
 pub mod estimate;
 pub mod glm;
+pub mod huggins;
 pub mod open;
 pub mod prec;
 pub mod prelude;

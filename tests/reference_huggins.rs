@@ -1,0 +1,384 @@
+//! Huggins conditional-likelihood models against VGAM 1.1-7 (`tests/fixtures/huggins/vgam.json`):
+//! `posbernoulli.t`, `posbernoulli.b`, `posbernoulli.tb` and `posbinomial` on the snowshoe
+//! hares (Rcapture's `hare`), the deer mice and the prinia data (VGAM's `deermice`,
+//! `prinia`).
+//!
+//! Two checks per fit:
+//!
+//! 1. **At VGAM's coefficients**, our log-likelihood, AIC, BIC and N̂ equal VGAM's at 1e-6
+//!    relative (they agree to ~1e-12): the likelihood and the Horvitz-Thompson estimate
+//!    are VGAM's exactly.
+//! 2. **At our maximum**, coefficients, N̂, log-likelihood, AIC and BIC at 1e-6 relative,
+//!    and our log-likelihood is at least VGAM's — except for the four behavioural fits in
+//!    [`VGAM_STOPPED_SHORT`]: VGAM's Fisher scoring (expected information, which differs
+//!    from the observed one when capture depends on the first-capture time) converges
+//!    only linearly there and stops with its log-likelihood 4e-10 to 2e-8 below our
+//!    maximum (hare Mtb 4.1e-9, deermice Mb + sex + weight 8.8e-9, deermice Mtb 4.0e-10,
+//!    deermice Mtb + sex + weight 2.1e-8), so its coefficients sit up to 1e-4 (absolute)
+//!    from the maximum and its N̂ up to 3.1e-5 relative (deermice Mtb + sex + weight
+//!    51.0208 vs our 51.0192). Those are compared at [`SHORT_COEF_ATOL`] and
+//!    [`SHORT_NHAT_RTOL`].
+//!
+//! The SE of N̂ follows VGAM (Huggins's variance with the *expected* information). VGAM
+//! takes the information from the R factor of its last IRLS iteration, whose weights are
+//! those of the penultimate coefficients, not of the estimate it prints; the same model
+//! fitted twice by VGAM shows the effect (hare M0 by `posbernoulli.t` SE 3.454972487, by
+//! `posbernoulli.b` 3.454999941; we give 3.454999953). The entries of [`LOOSE_SE`] differ
+//! from ours by more than 1e-6 for that reason (largest: prinia Mb, 266.2302 vs our
+//! 266.3504, 4.5e-4) and are compared at [`SE_VGAM_RTOL`]; the other nine at 1e-6.
+
+use darkfigure::data::{
+    CountData, CovariateHistories, CovariateValues, read_covariate_histories_path,
+    read_covariate_histories_str,
+};
+use darkfigure::huggins::{Huggins, HugginsFit, HugginsParams, posbinomial};
+use serde_json::Value;
+
+const RTOL: f64 = 1e-6;
+/// The SE tolerance forced by VGAM's last-iteration weights (prinia Mb: 4.5e-4).
+const SE_VGAM_RTOL: f64 = 5e-4;
+/// Entries whose VGAM SE uses weights of its penultimate iteration (data set, key).
+const LOOSE_SE: &[(&str, &str)] = &[
+    ("hare", "M0 posbernoulli.t(parallel.t=TRUE~1)"),
+    ("hare", "Mt posbernoulli.t()"),
+    ("hare", "Mb posbernoulli.b()"),
+    ("hare", "Mtb posbernoulli.tb()"),
+    ("deermice", "Mb posbernoulli.b()"),
+    ("deermice", "Mtb posbernoulli.tb()"),
+    ("deermice", "Mb + sex + weight posbernoulli.b()"),
+    ("deermice", "Mtb + sex + weight posbernoulli.tb()"),
+    ("prinia", "M0 posbernoulli.b(drop.b=FALSE~0)"),
+    ("prinia", "Mb posbernoulli.b()"),
+    (
+        "prinia",
+        "M0 + length + fat posbinomial(omit.constant=TRUE)",
+    ),
+];
+/// Fits where VGAM's Fisher scoring stopped short of the maximum (see the module docs).
+const VGAM_STOPPED_SHORT: &[(&str, &str)] = &[
+    ("hare", "Mtb posbernoulli.tb()"),
+    ("deermice", "Mtb posbernoulli.tb()"),
+    ("deermice", "Mb + sex + weight posbernoulli.b()"),
+    ("deermice", "Mtb + sex + weight posbernoulli.tb()"),
+];
+/// Coefficient tolerance (absolute, logit scale) for [`VGAM_STOPPED_SHORT`]: deermice
+/// Mtb + sex + weight `(Intercept):1` 1.701534 (ours) vs 1.701634 (VGAM), 9.9e-5.
+const SHORT_COEF_ATOL: f64 = 2e-4;
+/// N̂ tolerance for [`VGAM_STOPPED_SHORT`]: deermice Mtb + sex + weight, 3.1e-5.
+const SHORT_NHAT_RTOL: f64 = 5e-5;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/huggins")
+        .join(name)
+}
+
+fn reference() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture("vgam.json")).unwrap()).unwrap()
+}
+
+fn data(set: &str) -> CovariateHistories {
+    let covs: Vec<String> = match set {
+        "hare" => vec![],
+        "deermice" => vec!["sex".into(), "age".into(), "weight".into()],
+        "prinia" => vec!["length".into(), "fat".into()],
+        _ => unreachable!(),
+    };
+    let d = read_covariate_histories_path(fixture(&format!("{set}.csv")), &covs).unwrap();
+    let t = match set {
+        "prinia" => 19,
+        _ => 6,
+    };
+    assert_eq!(d.histories().occasions(), t, "{set}");
+    d
+}
+
+/// The model of a vgam.json key: `"Mtb + sex + weight posbernoulli.tb()"`.
+fn spec(key: &str) -> (HugginsParams, bool) {
+    let mut words = key.split_whitespace();
+    let mut p = match words.next().unwrap() {
+        "M0" => Huggins::m0(),
+        "Mt" => Huggins::mt(),
+        "Mb" => Huggins::mb(),
+        "Mtb" => Huggins::mtb(),
+        m => panic!("unknown model {m}"),
+    };
+    let mut covs = Vec::new();
+    let mut binomial = false;
+    while let Some(w) = words.next() {
+        if w == "+" {
+            covs.push(words.next().unwrap().to_string());
+        } else {
+            binomial = w.starts_with("posbinomial");
+            break;
+        }
+    }
+    p = p.covariates(&covs);
+    (p, binomial)
+}
+
+fn close(bad: &mut Vec<String>, ours: f64, theirs: f64, tol: f64, what: &str) {
+    let rel = (ours - theirs).abs() / theirs.abs().max(1e-300);
+    if rel > tol || rel.is_nan() {
+        bad.push(format!(
+            "{what}: ours {ours:.12} VGAM {theirs:.12} (relative {rel:.2e} > {tol:.0e})"
+        ));
+    }
+}
+
+fn fit_entry(set: &str, key: &str, d: &CovariateHistories) -> HugginsFit {
+    let (p, binomial) = spec(key);
+    if binomial {
+        // Times caught out of 19, with the covariates (VGAM: cbind(cap, noncap) ~ length + fat).
+        let caps: Vec<u64> = (0..d.histories().n_rows())
+            .map(|i| u64::from(d.histories().histories()[i].count_ones()))
+            .collect();
+        let mut c = CountData::new(caps).unwrap();
+        for cov in d.covariates() {
+            c = c
+                .with_covariate(cov.name.clone(), cov.values.clone())
+                .unwrap();
+        }
+        let covs: Vec<&str> = key
+            .split(" + ")
+            .skip(1)
+            .map(|s| s.split(' ').next().unwrap())
+            .collect();
+        posbinomial(&c, d.histories().occasions(), &covs, 0.95).unwrap()
+    } else {
+        p.fit(d).unwrap_or_else(|e| panic!("{set} {key}: {e}"))
+    }
+}
+
+/// Evaluated at VGAM's own coefficients, our likelihood, N̂ and SE formulas give VGAM's
+/// figures: this checks the likelihood and the Horvitz-Thompson variance exactly,
+/// whatever VGAM's convergence.
+#[test]
+fn our_formulas_at_vgam_coefficients_give_vgam_figures() {
+    let r = reference();
+    let mut bad = Vec::new();
+    let mut checked = 0;
+    for set in ["hare", "deermice", "prinia"] {
+        let d = data(set);
+        for (key, v) in r[set]["vglm"].as_object().unwrap() {
+            let (p, binomial) = spec(key);
+            let fit0 = fit_entry(set, key, &d);
+            let coef: Vec<f64> = fit0
+                .coef_names
+                .iter()
+                .map(|n| {
+                    v["coef"][n.as_str()]
+                        .as_f64()
+                        .unwrap_or_else(|| panic!("{set} {key}: {n}"))
+                })
+                .collect();
+            let at = if binomial {
+                posbinomial_at(&d, key, &coef)
+            } else {
+                p.evaluate(&d, &coef).unwrap()
+            };
+            let what = format!("{set} {key} at VGAM's coefficients");
+            // Our maximum is at least VGAM's.
+            assert!(fit0.loglik >= at.loglik - 1e-12 * at.loglik.abs(), "{what}");
+            close(
+                &mut bad,
+                at.loglik,
+                v["loglik"].as_f64().unwrap(),
+                RTOL,
+                &format!("{what}: logLik"),
+            );
+            close(
+                &mut bad,
+                at.aic,
+                v["AIC"].as_f64().unwrap(),
+                RTOL,
+                &format!("{what}: AIC"),
+            );
+            close(
+                &mut bad,
+                at.bic,
+                v["BIC"].as_f64().unwrap(),
+                RTOL,
+                &format!("{what}: BIC"),
+            );
+            close(
+                &mut bad,
+                at.estimate.n_hat,
+                v["abundance"].as_f64().unwrap(),
+                RTOL,
+                &format!("{what}: N̂"),
+            );
+            let se_tol = if LOOSE_SE.contains(&(set, key.as_str())) {
+                SE_VGAM_RTOL
+            } else {
+                RTOL
+            };
+            close(
+                &mut bad,
+                at.estimate.se,
+                v["stderr"].as_f64().unwrap(),
+                se_tol,
+                &format!("{what}: SE"),
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+    assert_eq!(checked, 20);
+}
+
+fn posbinomial_at(d: &CovariateHistories, _key: &str, coef: &[f64]) -> HugginsFit {
+    // posbinomial is M0 with covariates on the times caught: the same likelihood.
+    Huggins::m0()
+        .covariates(&["length", "fat"])
+        .evaluate(d, coef)
+        .unwrap()
+}
+
+#[test]
+fn every_vgam_fit_matches() {
+    let r = reference();
+    let mut checked = 0;
+    let mut bad = Vec::new();
+    for set in ["hare", "deermice", "prinia"] {
+        let d = data(set);
+        assert_eq!(d.histories().observed(), r[set]["n"].as_u64().unwrap());
+        for (key, v) in r[set]["vglm"].as_object().unwrap() {
+            let fit = fit_entry(set, key, &d);
+            let what = format!("{set} {key}");
+            let short = VGAM_STOPPED_SHORT.contains(&(set, key.as_str()));
+            let coef = v["coef"].as_object().unwrap();
+            assert_eq!(fit.coef.len(), coef.len(), "{what}: number of coefficients");
+            for (name, c) in coef {
+                let i = fit
+                    .coef_names
+                    .iter()
+                    .position(|n| n == name)
+                    .unwrap_or_else(|| {
+                        panic!("{what}: no coefficient {name} in {:?}", fit.coef_names)
+                    });
+                // Coefficients near 0 compared absolutely at the same scale.
+                let c = c.as_f64().unwrap();
+                let tol = if short {
+                    SHORT_COEF_ATOL / c.abs()
+                } else if c.abs() < 1e-2 {
+                    // weight (0.006 per g): compared at the scale of the other coefficients.
+                    RTOL * 1e-2 / c.abs()
+                } else {
+                    RTOL
+                };
+                close(
+                    &mut bad,
+                    fit.coef[i],
+                    c,
+                    tol,
+                    &format!("{what} coef {name}"),
+                );
+            }
+            let ll = v["loglik"].as_f64().unwrap();
+            close(&mut bad, fit.loglik, ll, RTOL, &format!("{what} logLik"));
+            assert!(
+                fit.loglik >= ll - 1e-9 * ll.abs(),
+                "{what}: our logLik {} below VGAM's {ll}",
+                fit.loglik
+            );
+            close(
+                &mut bad,
+                fit.aic,
+                v["AIC"].as_f64().unwrap(),
+                RTOL,
+                &format!("{what} AIC"),
+            );
+            close(
+                &mut bad,
+                fit.bic,
+                v["BIC"].as_f64().unwrap(),
+                RTOL,
+                &format!("{what} BIC"),
+            );
+            close(
+                &mut bad,
+                fit.estimate.n_hat,
+                v["abundance"].as_f64().unwrap(),
+                if short { SHORT_NHAT_RTOL } else { RTOL },
+                &format!("{what} N̂"),
+            );
+            let se_tol = if LOOSE_SE.contains(&(set, key.as_str())) {
+                SE_VGAM_RTOL
+            } else {
+                RTOL
+            };
+            close(
+                &mut bad,
+                fit.estimate.se,
+                v["stderr"].as_f64().unwrap(),
+                se_tol,
+                &format!("{what} SE"),
+            );
+            assert!(fit.estimate.interval.contains(fit.estimate.n_hat));
+            assert!(
+                fit.estimate.warnings.is_empty(),
+                "{what}: {:?}",
+                fit.estimate.warnings
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+    assert_eq!(checked, 6 + 10 + 4);
+}
+
+#[test]
+fn aliased_design_is_a_typed_error() {
+    // Huggins (1989) table 1: the time-varying covariate is the same for every animal, so
+    // beside occasion intercepts it is aliased; with one intercept it is identified.
+    // Two animals of the table were never caught (all zeros); a conditional likelihood
+    // cannot use them, and the reader refuses them, so they are dropped here.
+    let text = std::fs::read_to_string(fixture("Huggins89table1.csv")).unwrap();
+    let e = read_covariate_histories_str(&text, "Huggins89table1.csv", &["x2".to_string()])
+        .unwrap_err();
+    assert!(e.to_string().contains("line 7"), "{e}");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("0,0,0,0,0,0,0,0,0,0,"))
+        .collect();
+    let d = read_covariate_histories_str(
+        &kept.join("\n"),
+        "Huggins89table1.csv",
+        &["x2".to_string(), "t".to_string()],
+    )
+    .unwrap();
+    assert_eq!(d.histories().occasions(), 10);
+    let e = Huggins::mt().time_varying(&["t"]).fit(&d).unwrap_err();
+    assert!(e.to_string().contains("not of full rank"), "{e}");
+    let fit = Huggins::m0()
+        .covariates(&["x2"])
+        .time_varying(&["t"])
+        .fit(&d)
+        .unwrap();
+    assert_eq!(fit.coef_names, vec!["(Intercept)", "x2", "t"]);
+    assert!(fit.estimate.n_hat >= 18.0 && fit.estimate.se > 0.0);
+}
+
+#[test]
+fn unknown_covariate_is_named() {
+    let d = data("deermice");
+    let e = Huggins::m0().covariates(&["colour"]).fit(&d).unwrap_err();
+    assert!(e.to_string().contains("colour"), "{e}");
+    let e = Huggins::m0()
+        .behaviour_covariates(&["sex"])
+        .fit(&d)
+        .unwrap_err();
+    assert!(e.to_string().contains("behaviour"), "{e}");
+    let _ = CovariateValues::Numeric(vec![]);
+}
