@@ -1,5 +1,15 @@
 //! The Huggins conditional log-likelihood, its gradient and information, on units grouped
-//! by identical (history, covariate row) with a frequency weight.
+//! by first-capture occasion and covariate row.
+//!
+//! The likelihood depends on a unit's history only through its first capture f (which
+//! occasions are in the not-yet-caught state) and, linearly, through the captures y_ij.
+//! Units with the same covariate row and the same f therefore collapse into one group
+//! holding their number W and, per occasion, their number of captures Y_j:
+//!
+//! ```text
+//! ℓ_g = Σ_j [ Y_j η_j − W log(1 + e^{η_j}) ] − W log(1 − Q_g)
+//! ```
+//! so a fit on 10⁵ units with a few categorical covariates works on a few hundred groups.
 //!
 //! Sums run over fixed chunks of groups in parallel and are added in chunk order, so the
 //! result does not depend on the number of threads.
@@ -9,7 +19,7 @@
 use crate::glm::Objective;
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// Groups per parallel chunk (fixed, so that sums do not depend on the thread count).
 const CHUNK: usize = 512;
@@ -47,23 +57,11 @@ impl Layout {
     }
 }
 
-/// One unit's row before grouping.
-pub(crate) struct RawRow {
-    pub history: u64,
-    pub weight: f64,
-    /// Individual design values (length n_x).
-    pub x: Vec<f64>,
-    /// Behaviour-modifying covariates (length n_b).
-    pub b: Vec<f64>,
-    /// Time-varying values, occasion-major (length t × n_z).
-    pub z: Vec<f64>,
-}
-
 /// One group of identical units.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Group {
-    /// Capture history (bit j = caught on occasion j + 1).
-    pub history: u64,
+    /// First-capture occasion (0-based).
+    pub first: usize,
     /// Number of units.
     pub weight: f64,
 }
@@ -73,6 +71,8 @@ pub(crate) struct Group {
 pub(crate) struct Groups {
     pub(crate) layout: Layout,
     groups: Vec<Group>,
+    /// Per group and occasion, the number of captures Y_j (row-major, t per group).
+    ycount: Vec<f64>,
     x: Vec<f64>,
     b: Vec<f64>,
     z: Vec<f64>,
@@ -112,43 +112,73 @@ fn sigmoid(x: f64) -> f64 {
 }
 
 impl Groups {
-    pub(crate) fn new(layout: Layout, rows: Vec<RawRow>) -> Groups {
-        let mut map: BTreeMap<(u64, Vec<u64>), usize> = BTreeMap::new();
+    /// Groups units given as columns: `histories[i]`, `freq[i]`, the individual design
+    /// columns `x_cols[c][i]`, behaviour columns `b_cols[c][i]` and time-varying values
+    /// `z_vals[c][i * t + j]`.
+    pub(crate) fn from_columns(
+        layout: Layout,
+        histories: &[u64],
+        freq: &[u64],
+        x_cols: &[Vec<f64>],
+        b_cols: &[Vec<f64>],
+        z_vals: &[&[f64]],
+    ) -> Groups {
+        // Group by (first capture, covariate values); then order groups by that key, so
+        // the result does not depend on the order of the rows.
+        let t = layout.t;
+        let mut map: HashMap<Vec<u64>, usize> = HashMap::new();
+        // Per group: the key, the weight, Y_j.
+        let mut slots: Vec<(Vec<u64>, usize, f64, Vec<f64>)> = Vec::new();
+        let mut key: Vec<u64> = Vec::new();
+        for (i, (&h, &f)) in histories.iter().zip(freq).enumerate() {
+            if f == 0 || h == 0 {
+                continue;
+            }
+            key.clear();
+            key.push(u64::from(h.trailing_zeros()));
+            key.extend(x_cols.iter().map(|c| c[i].to_bits()));
+            key.extend(b_cols.iter().map(|c| c[i].to_bits()));
+            for j in 0..t {
+                key.extend(z_vals.iter().map(|v| v[i * t + j].to_bits()));
+            }
+            let g = match map.get(key.as_slice()) {
+                Some(&g) => g,
+                None => {
+                    map.insert(key.clone(), slots.len());
+                    slots.push((key.clone(), i, 0.0, vec![0.0; t]));
+                    slots.len() - 1
+                }
+            };
+            let w = f as f64;
+            let slot = &mut slots[g];
+            slot.2 += w;
+            let mut bits = h;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                slot.3[j] += w;
+                bits &= bits - 1;
+            }
+        }
+        slots.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut out = Groups {
             layout,
-            groups: Vec::new(),
+            groups: Vec::with_capacity(slots.len()),
+            ycount: Vec::with_capacity(slots.len() * t),
             x: Vec::new(),
             b: Vec::new(),
             z: Vec::new(),
         };
-        let mut order: Vec<(usize, f64)> = Vec::new();
-        let mut firsts: Vec<RawRow> = Vec::new();
-        for r in rows {
-            let key: Vec<u64> =
-                r.x.iter()
-                    .chain(&r.b)
-                    .chain(&r.z)
-                    .map(|v| v.to_bits())
-                    .collect();
-            match map.get(&(r.history, key.clone())) {
-                Some(&g) => order[g].1 += r.weight,
-                None => {
-                    map.insert((r.history, key), order.len());
-                    order.push((order.len(), r.weight));
-                    firsts.push(r);
-                }
-            }
-        }
-        // Deterministic order: the map's key order.
-        for (_, &g) in map.iter() {
-            let r = &firsts[g];
+        for (key, i, w, y) in slots {
             out.groups.push(Group {
-                history: r.history,
-                weight: order[g].1,
+                first: key[0] as usize,
+                weight: w,
             });
-            out.x.extend_from_slice(&r.x);
-            out.b.extend_from_slice(&r.b);
-            out.z.extend_from_slice(&r.z);
+            out.ycount.extend_from_slice(&y);
+            out.x.extend(x_cols.iter().map(|c| c[i]));
+            out.b.extend(b_cols.iter().map(|c| c[i]));
+            for j in 0..t {
+                out.z.extend(z_vals.iter().map(|v| v[i * t + j]));
+            }
         }
         out
     }
@@ -159,6 +189,12 @@ impl Groups {
         &self.groups
     }
 
+    /// Number of groups.
+    #[allow(dead_code)]
+    pub(crate) fn n_groups(&self) -> usize {
+        self.groups.len()
+    }
+
     /// Number of units, Σ weights.
     pub(crate) fn n_units(&self) -> f64 {
         self.groups.iter().map(|g| g.weight).sum()
@@ -167,10 +203,7 @@ impl Groups {
     /// Starting values: intercepts at the logit of the overall capture rate.
     pub(crate) fn start(&self) -> DVector<f64> {
         let l = &self.layout;
-        let mut caps = 0.0;
-        for g in &self.groups {
-            caps += g.weight * f64::from(g.history.count_ones());
-        }
+        let caps: f64 = self.ycount.iter().sum();
         let rate = (caps / (self.n_units() * l.t as f64)).clamp(0.02, 0.98);
         let mut th = DVector::zeros(l.n_params());
         for a in 0..l.n_a() {
@@ -239,14 +272,14 @@ impl Groups {
                 gsum.fill(0.0);
                 amat.fill(0.0);
             }
-            let mut seen = false;
+            let yc = &self.ycount[g * l.t..(g + 1) * l.t];
             for j in 0..l.t {
                 let (ep, shift) = self.etas(g, theta, j);
-                let y = grp.history >> j & 1 == 1;
+                let y = yc[j];
                 lq -= softplus(ep);
-                let cstate = seen && l.behaviour;
+                let cstate = l.behaviour && j > grp.first;
                 let eta = if cstate { ep + shift } else { ep };
-                ll += if y { eta } else { 0.0 } - softplus(eta);
+                ll += y * eta - w * softplus(eta);
                 if want_derivs {
                     let p = sigmoid(ep);
                     self.design(g, j, false, &mut dp);
@@ -271,26 +304,23 @@ impl Groups {
                     } else {
                         &dp
                     };
-                    let resid = f64::from(u8::from(y)) - pi;
+                    let resid = y - w * pi;
                     let wpi = w * pi * (1.0 - pi);
                     for a in 0..k {
                         if dsr[a] == 0.0 {
                             continue;
                         }
-                        acc.grad[a] += w * resid * dsr[a];
+                        acc.grad[a] += resid * dsr[a];
                         let s = wpi * dsr[a];
                         for bb in 0..=a {
                             acc.info[a * k + bb] += s * dsr[bb];
                         }
                     }
                 }
-                if y {
-                    seen = true;
-                }
             }
             // log(1 − Q) with Q = exp(lq).
             let log_seen = (-lq.exp_m1()).ln();
-            acc.ll += w * (ll - log_seen);
+            acc.ll += ll - w * log_seen;
             if want_derivs {
                 let q = lq.exp();
                 let one_m_q = -lq.exp_m1();

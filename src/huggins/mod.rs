@@ -239,7 +239,6 @@ impl HugginsParams {
             ));
         }
         // Individual design columns.
-        let n_rows = data.histories().n_rows();
         let mut x_names = Vec::new();
         let mut x_cols: Vec<Vec<f64>> = Vec::new();
         let expand =
@@ -314,19 +313,14 @@ impl HugginsParams {
             n_z: z_vals.len(),
         };
         let h = data.histories();
-        let rows: Vec<engine::RawRow> = (0..n_rows)
-            .map(|i| engine::RawRow {
-                history: h.histories()[i],
-                weight: h.frequencies()[i] as f64,
-                x: x_cols.iter().map(|c| c[i]).collect(),
-                b: b_cols.iter().map(|c| c[i]).collect(),
-                z: (0..t)
-                    .flat_map(|j| z_vals.iter().map(move |v| v[i * t + j]))
-                    .collect(),
-            })
-            .filter(|r| r.weight > 0.0)
-            .collect();
-        let groups = Groups::new(layout, rows);
+        let groups = Groups::from_columns(
+            layout,
+            h.histories(),
+            h.frequencies(),
+            &x_cols,
+            &b_cols,
+            &z_vals,
+        );
         let mut names = Vec::new();
         if self.behaviour {
             names.push("(Intercept):1".to_string());
