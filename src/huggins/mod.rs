@@ -43,6 +43,9 @@
 //!   R: `VGAM::posbernoulli.t`, `posbernoulli.b`, `posbernoulli.tb`, `posbinomial`.
 
 mod engine;
+mod normal;
+
+pub use normal::{GH_POINTS, NormalFit, NormalModel, closedp_normal, gauss_hermite};
 
 use engine::Groups;
 
