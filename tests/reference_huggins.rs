@@ -463,3 +463,22 @@ fn mh_normal_matches_rcapture_on_hare() {
         bad.join("\n")
     );
 }
+
+/// The embedded police example with covariates (`examples/make_police_covariates.rs`,
+/// N = 1500): the covariate model recovers N, the model without covariates falls short.
+#[test]
+fn police_covariates_example() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/data/police_covariates.csv");
+    let covs = ["sex".to_string(), "age".into(), "prior".into()];
+    let d = read_covariate_histories_path(path, &covs).unwrap();
+    assert_eq!(d.histories().occasions(), 6);
+    let with = Huggins::m0().covariates(&covs).fit(&d).unwrap();
+    let without = Huggins::m0().fit(&d).unwrap();
+    assert!(with.estimate.interval.contains(1500.0), "{with}");
+    assert!(without.estimate.interval.upper < 1500.0, "{without}");
+    assert!(with.aic < without.aic);
+    let s = darkfigure::report::huggins::section(&d, &covs, 0.95).unwrap();
+    assert_eq!(s.fits.len() + s.failed.len(), 8);
+    assert_eq!(s.fits[0].covariates, covs.to_vec());
+}

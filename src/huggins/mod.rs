@@ -366,7 +366,8 @@ pub struct HugginsFit {
     pub iterations: usize,
     /// Smallest fitted probability of being seen, 1 − Q̂_i, over units.
     pub min_seen_prob: f64,
-    /// Names of the covariates in the model (individual, time-varying, behavioural).
+    /// Names of the covariates in the model, as given (individual, time-varying,
+    /// behavioural); empty for models without covariates.
     pub covariates: Vec<String>,
     /// N̂, SE, intervals, warnings and assumptions.
     pub estimate: Estimate,
