@@ -183,13 +183,22 @@ impl HugginsParams {
     /// [`Error::EstimateDoesNotExist`] when the fitted probability of being seen is 0.
     pub fn fit(&self, data: &CovariateHistories) -> Result<HugginsFit> {
         let (groups, names) = self.prepare(data)?;
-        fit_groups(
-            &groups,
-            names,
-            self.label(),
-            self.level,
-            data.histories().observed(),
-        )
+        let observed = data.histories().observed();
+        let mut fit = fit_groups(&groups, names, self.label(), self.level, observed)?;
+        fit.covariates = self.covariate_names();
+        Ok(fit)
+    }
+
+    /// The covariates the model uses, as given: individual, time-varying, behavioural.
+    pub fn covariate_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        let all = self.covariates.iter().chain(&self.time_varying);
+        for c in all.chain(&self.behaviour_covariates) {
+            if !v.contains(c) {
+                v.push(c.clone());
+            }
+        }
+        v
     }
 
     /// Everything a fit reports (log-likelihood, AIC, BIC, N̂, SE, interval), evaluated at
@@ -212,7 +221,7 @@ impl HugginsParams {
         let loglik = groups.value(&theta).ok_or_else(|| Error::Numerical {
             reason: "the log-likelihood is undefined at these coefficients".into(),
         })?;
-        summarize(
+        let mut fit = summarize(
             &groups,
             names,
             self.label(),
@@ -221,7 +230,9 @@ impl HugginsParams {
             theta,
             loglik,
             StopReason::Converged { iterations: 0 },
-        )
+        )?;
+        fit.covariates = self.covariate_names();
+        Ok(fit)
     }
 
     fn prepare(&self, data: &CovariateHistories) -> Result<(Groups, Vec<String>)> {
