@@ -6,7 +6,6 @@
 //! ```
 
 use darkfigure::data::read_covariate_histories_path;
-use darkfigure::huggins::Huggins;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

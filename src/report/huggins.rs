@@ -95,3 +95,54 @@ pub fn table(data: &CovariateHistories, covariates: &[String], level: f64) -> Re
     }
     Ok(out)
 }
+
+/// Reads `path` as capture histories with the named covariates when it is one: a file
+/// without a count column (`count`, `nbcap` or `count_column`) whose other columns give at
+/// least two 0/1 occasions. `Ok(None)` means "not histories with covariates" (a counts file).
+///
+/// # Errors
+/// [`crate::Error::Io`] when the file cannot be read; the reader's errors for a histories
+/// file with a bad value.
+pub fn histories_with_covariates(
+    path: &std::path::Path,
+    covariates: &[String],
+    count_column: Option<&str>,
+) -> Result<Option<CovariateHistories>> {
+    let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let header = text.lines().next().unwrap_or_default();
+    let is_counts = header.split(',').any(|h| {
+        let h = h.trim().trim_matches('"');
+        h.eq_ignore_ascii_case("count")
+            || h.eq_ignore_ascii_case("nbcap")
+            || count_column.is_some_and(|c| h.eq_ignore_ascii_case(c))
+    });
+    if is_counts || covariates.is_empty() {
+        return Ok(None);
+    }
+    let d =
+        crate::data::read_covariate_histories_str(&text, &path.display().to_string(), covariates)?;
+    Ok((d.histories().occasions() >= 2).then_some(d))
+}
+
+/// The section rendered as Markdown, or as JSON when `json` is set.
+///
+/// # Errors
+/// As [`section`].
+pub fn render(
+    data: &CovariateHistories,
+    covariates: &[String],
+    level: f64,
+    json: bool,
+) -> Result<String> {
+    if json {
+        let s = section(data, covariates, level)?;
+        serde_json::to_string_pretty(&s).map_err(|e| crate::Error::Numerical {
+            reason: format!("cannot write JSON: {e}"),
+        })
+    } else {
+        table(data, covariates, level)
+    }
+}
