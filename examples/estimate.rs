@@ -91,6 +91,14 @@ struct Args {
 
 fn run(args: Args) -> darkfigure::Result<String> {
     let format: Format = args.format.parse()?;
+    // Histories with covariate columns: the Huggins models (issue 12).
+    if let (Some(path), Some(covs)) = (&args.file, &args.covariates)
+        && let Some(d) =
+            report::huggins::histories_with_covariates(path, covs, args.count.as_deref())?
+    {
+        let json = args.format.eq_ignore_ascii_case("json");
+        return report::huggins::render(&d, covs, args.level, json);
+    }
     let opts = ReadOptions {
         layout: args.layout.as_deref().map(str::parse).transpose()?,
         count_column: args.count.clone(),

@@ -31,6 +31,8 @@
 //!   `closedp.t`, `closedp.0`, `closedpCI`, `closedpMS.t`, `closedp.bc`, `closedp.Mtb`).
 //! - [`sparse`]: multiple-systems estimation for sparse lists (SparseMSE).
 //! - [`counts`]: single-source count models with covariates (singleRcapture).
+//! - [`huggins`]: Huggins conditional-likelihood models with individual covariates (VGAM's
+//!   `posbernoulli.t/.b/.tb`, `posbinomial`).
 //! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
 //! - [`kp`]: key-population methods: multiplier, RDS, network scale-up, triangulation,
 //!   and SS-PSE from respondent-driven samples.
@@ -50,6 +52,7 @@ pub mod data;
 pub mod error;
 pub mod estimate;
 pub mod glm;
+pub mod huggins;
 pub mod kp;
 pub mod open;
 pub mod plan;

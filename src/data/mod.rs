@@ -2,12 +2,16 @@
 //! validating constructors, summaries and CSV readers and writers.
 
 mod counts;
+mod covariate_histories;
 pub mod csv_io;
 mod histories;
 mod list_table;
 mod summary;
 
 pub use counts::{CountData, Covariate, CovariateValues, MAX_COUNT, MAX_UNITS, counts_total};
+pub use covariate_histories::{
+    CovariateHistories, TimeVarying, read_covariate_histories_path, read_covariate_histories_str,
+};
 pub use csv_io::{DataSet, Layout, OccasionOrder, ReadOptions};
 pub use histories::{
     CaptureHistories, MAX_OCCASIONS, Strata, canonical_history, canonical_index,

@@ -6,6 +6,7 @@ mod analyse;
 mod format;
 mod headline;
 mod headline_fmt;
+pub mod huggins;
 
 pub use analyse::{
     AnalysisOptions, MAX_OCCASIONS_COUNTS, Occasions, Selection, add_subgroup, analyse,

@@ -39,6 +39,7 @@
 //! Morris, T. P., White, I. R. & Crowther, M. J. (2019) Using simulation studies to
 //! evaluate statistical methods. *Statistics in Medicine* 38, 2074-2102.
 
+pub mod covariates;
 pub mod estimators;
 pub mod generate;
 pub mod metrics;

@@ -1,0 +1,453 @@
+//! Capture histories with individual covariates (for Huggins conditional-likelihood models).
+//!
+//! A wide CSV file carries, beside its 0/1 occasion columns, covariate columns:
+//!
+//! * an **individual covariate** is one column (`sex`, `weight`, `age`): numeric, or
+//!   categorical when any value is not a number (levels sorted, the first is the reference
+//!   level of treatment contrasts, as R's `factor` and the counts layout do);
+//! * a **time-varying covariate** `z` is one numeric column per occasion, named `z` followed
+//!   by the occasion number, optionally zero-padded: `z1..z10` or `z01..z10` (VGAM's
+//!   `Huggins89table1` writes `t01..t10`). Name it by its prefix (`--covariates z`); the
+//!   reader finds the `t` columns.
+//!
+//! Occasion columns are the columns that are not named as covariates, are not `id`, `freq`
+//! (`frequency`, `n`) or `stratum`, and hold only 0 and 1. Other columns are ignored and
+//! listed in [`CovariateHistories::ignored_columns`]. A binary covariate (`fat` = 0/1) must
+//! be named, or it is read as an occasion.
+
+use super::counts::{Covariate, CovariateValues};
+use super::histories::CaptureHistories;
+use crate::error::{Error, Location, Result};
+use serde::{Deserialize, Serialize};
+
+/// A numeric covariate that takes one value per unit and occasion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeVarying {
+    /// Covariate name (the column prefix).
+    pub name: String,
+    /// Values, row-major: `values[row * occasions + j]`.
+    pub values: Vec<f64>,
+}
+
+/// Capture histories (one row per unit, or per unit type with a frequency) with individual
+/// and time-varying covariates.
+///
+/// # Examples
+/// ```
+/// use darkfigure::data::{CaptureHistories, CovariateHistories, CovariateValues};
+/// let h = CaptureHistories::from_rows(&[[1u8, 0, 1], [0, 1, 0], [1, 1, 1]]).unwrap();
+/// let d = CovariateHistories::new(h)
+///     .with_covariate("sex", CovariateValues::categorical(&["f", "m", "f"]))
+///     .unwrap();
+/// assert_eq!(d.covariates().len(), 1);
+/// assert_eq!(d.histories().observed(), 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CovariateHistories {
+    histories: CaptureHistories,
+    covariates: Vec<Covariate>,
+    time_varying: Vec<TimeVarying>,
+    ignored_columns: Vec<String>,
+}
+
+impl CovariateHistories {
+    /// Histories without covariates yet.
+    pub fn new(histories: CaptureHistories) -> Self {
+        CovariateHistories {
+            histories,
+            covariates: Vec::new(),
+            time_varying: Vec::new(),
+            ignored_columns: Vec::new(),
+        }
+    }
+
+    fn check_name(&self, name: &str) -> Result<()> {
+        if self.covariates.iter().any(|c| c.name == name)
+            || self.time_varying.iter().any(|c| c.name == name)
+        {
+            return Err(Error::invalid(format!("covariate `{name}` given twice")));
+        }
+        Ok(())
+    }
+
+    /// Adds an individual covariate (one value per row).
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a length mismatch, a duplicate name or a non-finite value.
+    pub fn with_covariate(
+        mut self,
+        name: impl Into<String>,
+        values: CovariateValues,
+    ) -> Result<Self> {
+        let name = name.into();
+        self.check_name(&name)?;
+        if values.len() != self.histories.n_rows() {
+            return Err(Error::invalid(format!(
+                "covariate `{name}` has {} values for {} rows",
+                values.len(),
+                self.histories.n_rows()
+            )));
+        }
+        if let CovariateValues::Numeric(v) = &values
+            && let Some(i) = v.iter().position(|x| !x.is_finite())
+        {
+            return Err(Error::invalid_row(
+                i,
+                format!("covariate `{name}` is not a finite number"),
+            ));
+        }
+        self.covariates.push(Covariate { name, values });
+        Ok(self)
+    }
+
+    /// Adds a time-varying numeric covariate, `values[row][occasion]`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for a shape mismatch, a duplicate name or a non-finite value.
+    pub fn with_time_varying(
+        mut self,
+        name: impl Into<String>,
+        values: &[Vec<f64>],
+    ) -> Result<Self> {
+        let name = name.into();
+        self.check_name(&name)?;
+        let t = self.histories.occasions();
+        if values.len() != self.histories.n_rows() {
+            return Err(Error::invalid(format!(
+                "time-varying covariate `{name}` has {} rows for {} rows of histories",
+                values.len(),
+                self.histories.n_rows()
+            )));
+        }
+        let mut flat = Vec::with_capacity(values.len() * t);
+        for (i, r) in values.iter().enumerate() {
+            if r.len() != t {
+                return Err(Error::invalid_row(
+                    i,
+                    format!(
+                        "time-varying covariate `{name}` has {} values for {t} occasions",
+                        r.len()
+                    ),
+                ));
+            }
+            if r.iter().any(|x| !x.is_finite()) {
+                return Err(Error::invalid_row(
+                    i,
+                    format!("time-varying covariate `{name}` is not a finite number"),
+                ));
+            }
+            flat.extend_from_slice(r);
+        }
+        self.time_varying.push(TimeVarying { name, values: flat });
+        Ok(self)
+    }
+
+    /// The capture histories.
+    pub fn histories(&self) -> &CaptureHistories {
+        &self.histories
+    }
+
+    /// Individual covariates.
+    pub fn covariates(&self) -> &[Covariate] {
+        &self.covariates
+    }
+
+    /// Time-varying covariates.
+    pub fn time_varying(&self) -> &[TimeVarying] {
+        &self.time_varying
+    }
+
+    /// An individual covariate by name.
+    pub fn covariate(&self, name: &str) -> Option<&Covariate> {
+        self.covariates.iter().find(|c| c.name == name)
+    }
+
+    /// A time-varying covariate by name.
+    pub fn time_varying_covariate(&self, name: &str) -> Option<&TimeVarying> {
+        self.time_varying.iter().find(|c| c.name == name)
+    }
+
+    /// Columns of the file that were neither occasions nor requested covariates.
+    pub fn ignored_columns(&self) -> &[String] {
+        &self.ignored_columns
+    }
+}
+
+const FREQ: [&str; 3] = ["freq", "frequency", "n"];
+
+/// Reads a wide CSV file of capture histories with the covariates named in `covariates`
+/// (individual columns, or prefixes of time-varying column groups; see the module docs).
+///
+/// # Errors
+/// [`Error::CsvFormat`] for a malformed file, a covariate that names no column, or no
+/// occasion column; [`Error::CsvValue`] for a bad value, naming line, column and value
+/// (an occasion value other than 0/1, a non-numeric time-varying value, a bad frequency).
+pub fn read_covariate_histories_str(
+    text: &str,
+    file: &str,
+    covariates: &[String],
+) -> Result<CovariateHistories> {
+    let loc = |line: Option<usize>, column: Option<&str>| Location {
+        file: file.to_string(),
+        line,
+        column: column.map(str::to_string),
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| Error::CsvFormat {
+            at: loc(Some(1), None),
+            reason: format!("cannot read the header: {e}"),
+        })?
+        .iter()
+        .map(|s| s.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| Error::CsvFormat {
+            at: loc(e.position().map(|p| p.line() as usize), None),
+            reason: format!("cannot parse the row: {e}"),
+        })?;
+        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        rows.push((line, rec.iter().map(str::to_string).collect()));
+    }
+    if rows.is_empty() {
+        return Err(Error::CsvFormat {
+            at: loc(None, None),
+            reason: "the file has a header but no data rows".into(),
+        });
+    }
+    let find = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let freq_col = FREQ.iter().find_map(|n| find(n));
+    let mut used = vec![false; headers.len()];
+    for n in ["id", "stratum"] {
+        if let Some(c) = find(n) {
+            used[c] = true;
+        }
+    }
+    if let Some(c) = freq_col {
+        used[c] = true;
+    }
+    // Covariates: an exact column, or a group `name<digits>`.
+    enum Spec {
+        Individual(usize),
+        TimeVarying(Vec<usize>),
+    }
+    let mut specs = Vec::new();
+    for name in covariates {
+        if let Some(c) = find(name) {
+            used[c] = true;
+            specs.push((name.clone(), Spec::Individual(c)));
+            continue;
+        }
+        let mut group: Vec<(usize, usize)> = headers
+            .iter()
+            .enumerate()
+            .filter_map(|(c, h)| {
+                let rest = h.get(name.len()..)?;
+                (h[..name.len()].eq_ignore_ascii_case(name)
+                    && !rest.is_empty()
+                    && rest.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| rest.parse::<usize>().ok().map(|j| (j, c)))
+                .flatten()
+            })
+            .collect();
+        if group.is_empty() {
+            return Err(Error::CsvFormat {
+                at: loc(Some(1), Some(name)),
+                reason: format!(
+                    "no column `{name}` (nor `{name}1`, `{name}2`, ... for a time-varying covariate); columns are {}",
+                    headers.join(", ")
+                ),
+            });
+        }
+        group.sort();
+        for &(_, c) in &group {
+            used[c] = true;
+        }
+        specs.push((
+            name.clone(),
+            Spec::TimeVarying(group.into_iter().map(|(_, c)| c).collect()),
+        ));
+    }
+    let mut occ = Vec::new();
+    let mut ignored = Vec::new();
+    for (c, h) in headers.iter().enumerate() {
+        if used[c] {
+            continue;
+        }
+        if rows
+            .iter()
+            .all(|(_, r)| r.get(c).is_some_and(|v| v == "0" || v == "1"))
+        {
+            occ.push(c);
+        } else {
+            ignored.push(h.clone());
+        }
+    }
+    if occ.is_empty() {
+        return Err(Error::CsvFormat {
+            at: loc(Some(1), None),
+            reason: "no occasion column: expected columns holding only 0 and 1".into(),
+        });
+    }
+    let t = occ.len();
+    let mut hist = Vec::with_capacity(rows.len());
+    let mut freq = Vec::with_capacity(rows.len());
+    for (line, r) in &rows {
+        if r.len() != headers.len() {
+            return Err(Error::CsvFormat {
+                at: loc(Some(*line), None),
+                reason: format!(
+                    "the row has {} fields, the header has {}",
+                    r.len(),
+                    headers.len()
+                ),
+            });
+        }
+        let mut h = 0u64;
+        for (j, &c) in occ.iter().enumerate() {
+            if r[c] == "1" {
+                h |= 1 << j;
+            }
+        }
+        let f = match freq_col {
+            Some(c) => r[c].parse::<u64>().map_err(|_| Error::CsvValue {
+                at: loc(Some(*line), Some(&headers[c])),
+                value: r[c].clone(),
+                expected: "a frequency: a non-negative whole number".into(),
+            })?,
+            None => 1,
+        };
+        if h == 0 && f > 0 {
+            return Err(Error::CsvValue {
+                at: loc(Some(*line), None),
+                value: "all zeros".into(),
+                expected: "a unit seen at least once (never-seen units cannot be in the data)"
+                    .into(),
+            });
+        }
+        hist.push(h);
+        freq.push(f);
+    }
+    let names: Vec<String> = occ.iter().map(|&c| headers[c].clone()).collect();
+    let h = CaptureHistories::new(t, hist, freq)?.with_occasion_names(names)?;
+    let mut out = CovariateHistories::new(h);
+    for (name, spec) in specs {
+        match spec {
+            Spec::Individual(c) => {
+                let vals: Vec<&str> = rows.iter().map(|(_, r)| r[c].as_str()).collect();
+                if let Some(i) = vals
+                    .iter()
+                    .position(|v| v.is_empty() || v.eq_ignore_ascii_case("NA"))
+                {
+                    return Err(Error::CsvValue {
+                        at: loc(Some(rows[i].0), Some(&headers[c])),
+                        value: vals[i].to_string(),
+                        expected: "a value (missing covariates are not supported)".into(),
+                    });
+                }
+                let nums: Option<Vec<f64>> = vals.iter().map(|v| v.parse::<f64>().ok()).collect();
+                let values = match nums {
+                    Some(v) => {
+                        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                            return Err(Error::CsvValue {
+                                at: loc(Some(rows[i].0), Some(&headers[c])),
+                                value: vals[i].to_string(),
+                                expected: "a finite number".into(),
+                            });
+                        }
+                        CovariateValues::Numeric(v)
+                    }
+                    None => CovariateValues::categorical(&vals),
+                };
+                out = out.with_covariate(name, values)?;
+            }
+            Spec::TimeVarying(cols) => {
+                if cols.len() != t {
+                    return Err(Error::CsvFormat {
+                        at: loc(Some(1), Some(&name)),
+                        reason: format!(
+                            "time-varying covariate `{name}` has {} columns for {t} occasions",
+                            cols.len()
+                        ),
+                    });
+                }
+                let mut vals = Vec::with_capacity(rows.len());
+                for (line, r) in &rows {
+                    let mut row = Vec::with_capacity(t);
+                    for &c in &cols {
+                        let x = r[c]
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|x| x.is_finite())
+                            .ok_or_else(|| Error::CsvValue {
+                                at: loc(Some(*line), Some(&headers[c])),
+                                value: r[c].clone(),
+                                expected: "a finite number (time-varying covariates are numeric)"
+                                    .into(),
+                            })?;
+                        row.push(x);
+                    }
+                    vals.push(row);
+                }
+                out = out.with_time_varying(name, &vals)?;
+            }
+        }
+    }
+    out.ignored_columns = ignored;
+    Ok(out)
+}
+
+/// Reads a wide CSV file with covariates from disk; see [`read_covariate_histories_str`].
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; otherwise as [`read_covariate_histories_str`].
+pub fn read_covariate_histories_path(
+    path: impl AsRef<std::path::Path>,
+    covariates: &[String],
+) -> Result<CovariateHistories> {
+    let p = path.as_ref();
+    let text = std::fs::read_to_string(p).map_err(|source| Error::Io {
+        path: p.display().to_string(),
+        source,
+    })?;
+    read_covariate_histories_str(&text, &p.display().to_string(), covariates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_individual_and_time_varying() {
+        let text = "c1,c2,c3,sex,w,z01,z02,z03,junk\n1,0,1,m,2.5,1,2,3,x\n0,1,1,f,3,1,2,4,y\n";
+        let d =
+            read_covariate_histories_str(text, "<memory>", &["sex".into(), "w".into(), "z".into()])
+                .unwrap();
+        assert_eq!(d.histories().occasions(), 3);
+        assert_eq!(d.histories().histories(), &[0b101, 0b110]);
+        assert_eq!(d.covariates().len(), 2);
+        assert_eq!(
+            d.time_varying()[0].values,
+            vec![1.0, 2.0, 3.0, 1.0, 2.0, 4.0]
+        );
+        assert_eq!(d.ignored_columns(), &["junk".to_string()]);
+    }
+
+    #[test]
+    fn bad_values_name_line_and_column() {
+        let text = "c1,c2,z1,z2\n1,0,1,a\n";
+        let e = read_covariate_histories_str(text, "f.csv", &["z".into()]).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("line 2") && msg.contains("z2") && msg.contains("`a`"),
+            "{msg}"
+        );
+        let e = read_covariate_histories_str(text, "f.csv", &["sex".into()]).unwrap_err();
+        assert!(e.to_string().contains("no column `sex`"));
+    }
+}
