@@ -32,6 +32,8 @@
 //! - [`sparse`]: multiple-systems estimation for sparse lists (SparseMSE).
 //! - [`counts`]: single-source count models with covariates (singleRcapture).
 //! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
+//! - [`bayes`]: Bayesian multiple-systems estimation: latent classes (LCMCR) and
+//!   decomposable-graph model averaging (dga), with convergence diagnostics.
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
 //! - [`recommend`]: from the candidate estimates to the headline, the figure to cite.
 //! - [`report`]: text, Markdown and JSON reports.
@@ -39,6 +41,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bayes;
 pub mod ci;
 pub mod closed;
 pub mod counts;

@@ -1,0 +1,188 @@
+//! Reference tests of the `bayes` module against the R packages dga 2.0.2 (deterministic,
+//! 1e-6 relative) and LCMCR 0.4.14 (stochastic: within Monte-Carlo tolerance).
+//!
+//! Fixtures in `tests/fixtures/bayes/` (see the README there): `dga.json` and `LCMCR.json`
+//! are unchanged copies of `shared/reference/`, `graphs{3,4,5}.csv` of dga's bundled graph
+//! lists, `kosovo_aggregate_table.csv` and `UKdat.csv` of the data sets.
+
+use darkfigure::bayes::graphs::{DecomposableGraph, decomposable_graphs};
+use darkfigure::bayes::{DgaParams, NGrid, PriorN, bma};
+use darkfigure::data::ListTable;
+use darkfigure::data::csv_io::{DataSet, ReadOptions, read_str};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+/// Tolerance for dga's deterministic figures.
+const RTOL: f64 = 1e-6;
+
+fn fixture(name: &str) -> String {
+    let p = format!("{}/tests/fixtures/bayes/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+fn json(name: &str) -> Value {
+    serde_json::from_str(&fixture(name)).unwrap()
+}
+
+fn close(a: f64, b: f64, rtol: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= rtol * b.abs().max(1e-300),
+        "{what}: got {a}, reference {b} (rel. diff {:.2e})",
+        ((a - b) / b).abs()
+    );
+}
+
+/// dga's graph list `graphs{p}` read from the long-format CSV export.
+fn shipped_graphs(p: usize) -> Vec<DecomposableGraph> {
+    let text = fixture(&format!("graphs{p}.csv"));
+    let mut by_graph: BTreeMap<usize, (Vec<Vec<usize>>, Vec<Vec<usize>>)> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').map(|s| s.trim_matches('"')).collect();
+        let g: usize = f[0].parse().unwrap();
+        let members: Vec<usize> = f[3].split(' ').map(|v| v.parse().unwrap()).collect();
+        let e = by_graph.entry(g).or_default();
+        if f[1] == "C" {
+            e.0.push(members);
+        } else {
+            e.1.push(members);
+        }
+    }
+    by_graph
+        .values()
+        .map(|(c, s)| DecomposableGraph::from_lists(p, c, s).unwrap())
+        .collect()
+}
+
+#[test]
+fn enumeration_matches_dga_graph_lists() {
+    for (p, n) in [(3, 8), (4, 61), (5, 822)] {
+        let ours = decomposable_graphs(p).unwrap();
+        let theirs = shipped_graphs(p);
+        assert_eq!(ours.len(), n);
+        assert_eq!(theirs.len(), n);
+        let a: HashSet<_> = ours.into_iter().collect();
+        let b: HashSet<_> = theirs.into_iter().collect();
+        assert_eq!(a, b, "p = {p}: cliques and separators differ from dga's graphs{p}");
+    }
+}
+
+#[test]
+fn enumeration_p6() {
+    assert_eq!(decomposable_graphs(6).unwrap().len(), 18_154);
+}
+
+/// p = 7: 617,675 decomposable graphs out of 2^21 (about 2 s in release mode).
+/// `cargo test --release --test reference_bayes -- --ignored enumeration_p7`
+#[test]
+#[ignore]
+fn enumeration_p7() {
+    assert_eq!(decomposable_graphs(7).unwrap().len(), 617_675);
+}
+
+fn table_from_y(y: &Value) -> ListTable {
+    let y: Vec<u64> = y
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as u64)
+        .collect();
+    let p = y.len().trailing_zeros() as usize;
+    let names = (1..=p).map(|j| format!("L{j}")).collect();
+    ListTable::new(names, y).unwrap()
+}
+
+/// Every figure of every `dga.json` result: posterior mean, SD, mode, median, 2.5/5/95/97.5%
+/// quantiles, mass at the grid end and the top five models (cliques, probability, mean N
+/// given the model), run with dga's own graph lists (so the model indices compare) and with
+/// ours.
+#[test]
+fn dga_bma_matches_every_reference_figure() {
+    let reference = json("dga.json");
+    let results = reference["results"].as_object().unwrap();
+    assert_eq!(results.len(), 7);
+    for (key, r) in results {
+        let table = table_from_y(&r["Y_vector_firstindex_fastest"]);
+        let p = table.n_lists();
+        let range = r["Nmissing_range"].as_array().unwrap();
+        let (from, to) = (range[0].as_u64().unwrap(), range[1].as_u64().unwrap());
+        let prior = if r["logprior"].as_str().unwrap().starts_with("custom") {
+            let a = r["prior"]["a"].as_f64().unwrap();
+            let b = r["prior"]["b"].as_f64().unwrap();
+            use statrs::function::gamma::ln_gamma;
+            PriorN::Function(Arc::new(move |n: f64| {
+                n * b.ln() - (n + a) * (1.0 + b).ln() + ln_gamma(n + a)
+                    - ln_gamma(n + 1.0)
+                    - ln_gamma(a)
+            }))
+        } else {
+            PriorN::Scale
+        };
+        let params = DgaParams {
+            delta: Some(r["delta"].as_f64().unwrap()),
+            grid: NGrid::Range { from, to },
+            prior,
+            log_model_weights: None,
+            level: 0.95,
+        };
+        let shipped = shipped_graphs(p);
+        let fits = [
+            ("dga's graphs", bma(&table, Some(&shipped), &params).unwrap()),
+            ("our graphs", bma(&table, None, &params).unwrap()),
+        ];
+        for (which, fit) in &fits {
+            let w = format!("{key} ({which})");
+            assert_eq!(fit.models.len() as u64, r["n_models"].as_u64().unwrap());
+            let q = |p: f64| {
+                fit.posterior
+                    .quantiles
+                    .iter()
+                    .find(|x| (x.0 - p).abs() < 1e-12)
+                    .unwrap()
+                    .1
+            };
+            let f = |k: &str| r[k].as_f64().unwrap();
+            close(fit.posterior.mean, f("post_mean_N"), RTOL, &format!("{w} mean"));
+            close(fit.posterior.sd, f("post_sd_N"), RTOL, &format!("{w} sd"));
+            close(fit.mode, f("post_mode_N"), RTOL, &format!("{w} mode"));
+            close(fit.posterior.median, f("post_median_N"), RTOL, &format!("{w} median"));
+            close(q(0.025), f("post_q025_N"), RTOL, &format!("{w} q025"));
+            close(q(0.05), f("post_q05_N"), RTOL, &format!("{w} q05"));
+            close(q(0.95), f("post_q95_N"), RTOL, &format!("{w} q95"));
+            close(q(0.975), f("post_q975_N"), RTOL, &format!("{w} q975"));
+            close(fit.estimate.interval.lower, f("post_q025_N"), RTOL, &w);
+            close(fit.estimate.interval.upper, f("post_q975_N"), RTOL, &w);
+            close(
+                fit.mass_at_upper_end,
+                f("mass_at_upper_end_of_grid"),
+                RTOL,
+                &format!("{w} mass at grid end"),
+            );
+            let top = fit.top_models(5);
+            for (i, m) in r["top_models"].as_array().unwrap().iter().enumerate() {
+                let ref_label = m["cliques"].as_str().unwrap();
+                let ref_graph = &shipped[m["index"].as_u64().unwrap() as usize - 1];
+                let ours = fit
+                    .models
+                    .iter()
+                    .find(|x| x.cliques == ref_graph.label())
+                    .unwrap_or_else(|| panic!("{w}: model {ref_label} missing"));
+                let pm = m["posterior_prob"].as_f64().unwrap();
+                close(ours.probability, pm, RTOL, &format!("{w} P({ref_label})"));
+                close(
+                    ours.mean_n,
+                    m["post_mean_N_given_model"].as_f64().unwrap(),
+                    RTOL,
+                    &format!("{w} E[N | {ref_label}]"),
+                );
+                assert_eq!(top[i].cliques, ref_graph.label(), "{w}: rank {i}");
+                if *which == "dga's graphs" {
+                    assert_eq!(top[i].index + 1, m["index"].as_u64().unwrap() as usize);
+                }
+            }
+        }
+        // Ned_5 is grid-limited: the flag must say so; the others are not.
+        let flagged = !fits[0].1.estimate.warnings.is_empty();
+        assert_eq!(flagged, key.starts_with("Ned_5"), "{key}: grid warning");
+    }
+}
