@@ -356,7 +356,11 @@ pub fn bma(
         return Err(Error::param("graphs", "[]", "at least one graph"));
     }
     for (i, g) in graphs.iter().enumerate() {
-        let all = g.cliques.iter().chain(&g.separators).fold(0u32, |a, b| a | b);
+        let all = g
+            .cliques
+            .iter()
+            .chain(&g.separators)
+            .fold(0u32, |a, b| a | b);
         if g.p != p || (p < 32 && all >> p != 0) {
             return Err(Error::InvalidData {
                 row: Some(i),

@@ -167,7 +167,14 @@ fn autocov(x: &[f64], max_lag: usize) -> Vec<f64> {
     let m = mean(x);
     let d: Vec<f64> = x.iter().map(|v| v - m).collect();
     (0..max_lag.min(n))
-        .map(|t| d[..n - t].iter().zip(&d[t..]).map(|(a, b)| a * b).sum::<f64>() / n as f64)
+        .map(|t| {
+            d[..n - t]
+                .iter()
+                .zip(&d[t..])
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                / n as f64
+        })
         .collect()
 }
 

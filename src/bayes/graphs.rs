@@ -252,7 +252,12 @@ mod tests {
     fn counts_match_oeis() {
         let want = [1usize, 2, 8, 61, 822];
         for (p, &n) in want.iter().enumerate() {
-            assert_eq!(decomposable_graphs(p + 1).unwrap().len(), n, "p = {}", p + 1);
+            assert_eq!(
+                decomposable_graphs(p + 1).unwrap().len(),
+                n,
+                "p = {}",
+                p + 1
+            );
         }
     }
 

@@ -14,12 +14,12 @@
 pub mod dga;
 pub mod diag;
 pub mod graphs;
-// pub mod lcmcr;
+pub mod lcmcr;
 
 pub use dga::{DgaFit, DgaParams, ModelPosterior, NGrid, PriorN, bma};
 pub use diag::{Diagnostics, ess_bulk, ess_tail, split_rhat};
 pub use graphs::{DecomposableGraph, decomposable_graphs};
-
+pub use lcmcr::{LcmcrFit, LcmcrParams, lcmcr};
 
 use serde::{Deserialize, Serialize};
 
