@@ -719,6 +719,6 @@ mod tests {
             ..Default::default()
         };
         let f = bma(&t, None, &p).unwrap();
-        assert!(f.estimate.warnings.len() >= 1);
+        assert!(!f.estimate.warnings.is_empty());
     }
 }

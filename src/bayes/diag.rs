@@ -192,7 +192,7 @@ pub fn ess_raw(chains: &[Vec<f64>]) -> f64 {
     if m > 1 {
         var_plus += var(&means);
     }
-    if !(var_plus > 0.0) {
+    if var_plus.is_nan() || var_plus <= 0.0 {
         return f64::NAN;
     }
     let rho = |t: usize| -> f64 {

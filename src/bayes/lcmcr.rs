@@ -478,7 +478,7 @@ fn run_chain(cells: &[(usize, u64)], j: usize, p: &LcmcrParams, chain: u64) -> C
         st.sample_pi(&mut rng);
         st.sample_missing(&mut rng, n);
         st.sample_alpha(&mut rng, p.a_alpha, p.b_alpha);
-        if it >= p.burnin && (it - p.burnin + 1) % p.thinning == 0 {
+        if it >= p.burnin && (it - p.burnin + 1).is_multiple_of(p.thinning) {
             n_draws.push((n + st.n0) as f64);
             alpha_draws.push(st.alpha);
             occupied_sum += (0..k)
@@ -571,7 +571,7 @@ pub fn lcmcr(table: &ListTable, params: &LcmcrParams) -> Result<LcmcrFit> {
         Assumption::ModelledHeterogeneity,
     ]);
     let d = diagnostics.n;
-    if !(d.rhat <= RHAT_WARN) || !(d.ess_bulk >= ESS_WARN) || !(d.ess_tail >= ESS_WARN) {
+    if !d.ok() {
         estimate = estimate.with_warning(Warning::NotConverged {
             iterations: params.burnin + params.samples * params.thinning,
         });

@@ -3,7 +3,7 @@
 //! - [`dga`]: exact Bayesian model averaging over every decomposable graphical log-linear
 //!   model (Madigan & York 1997; R package dga's `bma.cr`), on a grid of N, for 2 to
 //!   [`graphs::MAX_VERTICES`] lists ([`graphs`] enumerates the models).
-//! - [`lcmcr`]: the non-parametric latent-class model (Manrique-Vallier 2016; R package
+//! - [`mod@lcmcr`]: the non-parametric latent-class model (Manrique-Vallier 2016; R package
 //!   LCMCR), a Gibbs sampler on the table of history counts, several chains in parallel on
 //!   thread-independent streams, with convergence diagnostics ([`diag`]).
 //!

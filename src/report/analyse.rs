@@ -123,6 +123,8 @@ pub struct AnalysisOptions {
     pub occasions: Option<Occasions>,
     /// Fit `closedp.0` models only to units caught at most this many times.
     pub t0: Option<usize>,
+    /// Add the Bayesian section (dga model averaging, LCMCR latent classes).
+    pub bayes: bool,
 }
 
 impl Default for AnalysisOptions {
@@ -140,6 +142,7 @@ impl Default for AnalysisOptions {
             by: None,
             occasions: None,
             t0: None,
+            bayes: false,
         }
     }
 }
@@ -199,6 +202,10 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
             (summary, counts_sections(d, opts)?)
         }
     };
+    let mut sections = sections;
+    if opts.bayes && !opts.open {
+        sections.extend(super::bayes::bayes_sections(data, opts)?);
+    }
     Ok(Report {
         headline: Vec::new(),
         data: summary,
@@ -505,6 +512,7 @@ fn count_models(
                 covariates: Some(fit.covariates.clone()),
                 gof,
                 degenerate: fit.degenerate,
+                posterior: None,
             }
         });
         s.push_row(&label, row);

@@ -49,7 +49,7 @@ pub mod scenario;
 
 pub use estimators::{
     BUILTIN_ESTIMATORS, ClosedChoice, ClosedLogLinear, DEFAULT_ESTIMATORS, DEFAULT_PROFILE_MODELS,
-    DataFn, Frequency, FrequencyKind, HistoriesFn, Mtb, SimEstimator, SparseStepwise,
+    DataFn, Dga, Frequency, FrequencyKind, HistoriesFn, Lcmcr, Mtb, SimEstimator, SparseStepwise,
     builtin_estimators, parse_closed_model,
 };
 pub use generate::{
