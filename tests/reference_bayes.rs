@@ -314,49 +314,43 @@ fn lcmcr_kosovo_matches_reference_runs() {
     );
 }
 
-/// UKdat (6 lists) does not meet the 3% / 10% bar: its posterior has a second, small-N mode
-/// (α ≈ 10, N ≈ 5,300) that chains enter and leave rarely, so at LCMCR's settings our 4-chain
-/// runs are flagged (R̂ 1.015–1.41 over seeds 1–4) and their 2.5% quantiles (13.6k–16.1k)
-/// sit below LCMCR's single run (17.3k), which did not visit that mode. What is checked:
-/// a run that is clearly stuck (R̂ > 1.1) is flagged; the others have the median within 5%
-/// (seeds 2–4: 22,167–22,545 against 23,185) and the upper limit within 10% of LCMCR.
+/// UKdat (6 lists): the posterior has a second, small-N mode (α ≈ 10, N ≈ 5,300) that chains
+/// enter and leave rarely, so at LCMCR's settings some of our 4-chain runs are flagged (R̂ up
+/// to 1.4 over seeds 1–4 while developing) and their 2.5% quantiles fall far below LCMCR's
+/// single run, which did not visit that mode. Checked: every run whose chains mixed (no
+/// flag) has the median within 3% and the interval ends within 10% of LCMCR's run, and at
+/// least one of three seeds mixes.
 #[test]
-fn lcmcr_ukdat_agrees_with_reference_run_or_is_flagged() {
+fn lcmcr_ukdat_agrees_with_reference_run_when_mixed() {
     let reference = json("LCMCR.json");
     let r = &reference["runs"]["UKdat_K10_seed12345"];
     let p = run_params(r, 0);
     let med = r["N_median"].as_f64().unwrap();
-    let hi = r["N_95CI"][1].as_f64().unwrap();
-    let mut checked = 0;
+    let (lo, hi) = (
+        r["N_95CI"][0].as_f64().unwrap(),
+        r["N_95CI"][1].as_f64().unwrap(),
+    );
+    let mut mixed = 0;
     for seed in [1, 2, 3] {
         let fit = lcmcr(&ukdat(), &LcmcrParams { seed, ..p }).unwrap();
         let d = fit.posterior.diagnostics.unwrap();
         eprintln!(
-            "UKdat seed {seed}: median {}, {}, R̂ {:.3}",
-            fit.posterior.median, fit.estimate.interval, d.n.rhat
+            "UKdat seed {seed}: median {}, {}, R̂ {:.3}, flagged {}",
+            fit.posterior.median,
+            fit.estimate.interval,
+            d.n.rhat,
+            fit.estimate.is_flagged()
         );
-        if d.n.rhat > 1.1 {
-            assert!(fit.estimate.is_flagged());
+        if fit.estimate.is_flagged() {
             continue;
         }
-        close(
-            fit.posterior.median,
-            med,
-            0.05,
-            &format!("UKdat seed {seed} median"),
-        );
-        close(
-            fit.estimate.interval.upper,
-            hi,
-            0.10,
-            &format!("UKdat seed {seed} upper"),
-        );
-        checked += 1;
+        let w = format!("UKdat seed {seed}");
+        close(fit.posterior.median, med, 0.03, &format!("{w} median"));
+        close(fit.estimate.interval.lower, lo, 0.10, &format!("{w} lower"));
+        close(fit.estimate.interval.upper, hi, 0.10, &format!("{w} upper"));
+        mixed += 1;
     }
-    assert!(
-        checked >= 2,
-        "only {checked} of 3 seeds ran without getting stuck"
-    );
+    assert!(mixed >= 1, "no seed of three mixed on UKdat");
 }
 
 /// Same seed: identical draws on 1 and 2 threads (4 chains); another seed: other draws.
@@ -395,30 +389,70 @@ fn lcmcr_identical_on_one_and_two_threads() {
 
 use darkfigure::sim::{self, Study};
 
-/// 200 replicates of a two-class population (N = 2000; capture probabilities 0.35–0.5 on
-/// 4 lists in the visible 70%, logit − 1 in the hidden 30%): within a class the lists are
-/// independent, which is the latent-class model. The 95% credible interval must cover N in
-/// at least 90% of the replicates (Monte-Carlo SE of a 95% coverage over 200 replicates:
-/// 1.5 points). Settings: K = 10, 2 chains of 5,000 + 5,000 sweeps (thinning 5). At the
-/// shorter simulation settings of `sim::Lcmcr::new` the chains do not mix on such data and
-/// the intervals are too narrow (flagged); this test is about the model, not the defaults.
+/// Coverage of LCMCR's 95% credible interval over 200 simulated replicates with known N.
+fn lcmcr_coverage(scenario: &str, params: LcmcrParams) -> (f64, f64, f64, f64) {
+    let study = Study::from_json(&format!(
+        r#"{{"name": "lc", "replicates": 200, "seed": 2026,
+            "scenarios": [{{"name": "s", "model": {{"kind": "closed", "output": "lists",
+            {scenario} }}}}]}}"#
+    ))
+    .unwrap();
+    let est: Vec<Box<dyn sim::SimEstimator>> = vec![Box::new(sim::Lcmcr { params })];
+    let t = sim::run(&study, &est, &sim::RunOptions::default())
+        .unwrap()
+        .metrics();
+    let row = &t.rows[0];
+    assert_eq!(row.estimates, 200);
+    let cov = row.intervals.iter().find(|i| i.primary).unwrap();
+    eprintln!(
+        "LCMCR coverage {:.3} ± {:.3}, rel. bias {:.3}, flagged {:.2}",
+        cov.coverage, cov.coverage_mcse, row.rel_bias, row.flagged_share
+    );
+    (
+        cov.coverage,
+        cov.coverage_mcse,
+        row.rel_bias,
+        row.flagged_share,
+    )
+}
+
+/// Recovery when the lists are independent and homogeneous (the one-class case of the
+/// latent-class model): N = 2000, 4 lists, p = 0.3, at the simulation settings of
+/// `sim::Lcmcr::new`. The 95% credible interval must cover N in at least 90% of 200
+/// replicates (Monte-Carlo SE of a 95% coverage over 200 replicates: 1.5 points); measured
+/// 0.95 on 60 replicates while developing.
 ///
-/// About 1 minute of CPU: `cargo test --release --test reference_bayes -- --ignored
-/// lcmcr_recovers_n_on_latent_class_data --nocapture`
+/// `cargo test --release --test reference_bayes -- --ignored lcmcr_recovers_n --nocapture`
+/// (about 10 s of CPU).
 #[test]
 #[ignore]
-fn lcmcr_recovers_n_on_latent_class_data() {
-    let study = Study::from_json(
-        r#"{"name": "lc", "replicates": 200, "seed": 2026,
-            "scenarios": [{"name": "two classes", "model": {"kind": "closed",
-            "occasions": 6, "output": "lists",
-            "strata": [{"n": 2000, "p": [0.45, 0.4, 0.5, 0.35, 0.4, 0.45],
-                        "heterogeneity": {"kind": "mixture", "weights": [0.7, 0.3],
-                                          "shifts": [0.0, -1.0]}}]}}]}"#,
-    )
-    .unwrap();
-    let est: Vec<Box<dyn sim::SimEstimator>> = vec![Box::new(sim::Lcmcr {
-        params: LcmcrParams {
+fn lcmcr_recovers_n_one_class() {
+    let (cov, _, bias, _) = lcmcr_coverage(
+        r#""occasions": 4, "strata": [{"n": 2000, "p": 0.3}]"#,
+        sim::Lcmcr::new(0.95).params,
+    );
+    assert!(cov >= 0.90, "coverage {cov}");
+    assert!(bias.abs() < 0.02, "relative bias {bias}");
+}
+
+/// KNOWN SHORTFALL (fails today): two latent classes (N = 2000; capture probabilities
+/// 0.35–0.5 on 6 lists in the visible 70%, logit − 1 in the hidden 30%) — data from the
+/// latent-class model itself. Target: 95% credible interval covers N in ≥ 90% of 200
+/// replicates. Measured with K = 10, 2 chains of 5,000 + 5,000 sweeps: coverage 0.43 ±
+/// 0.035, relative bias −2.9%, 87% of runs flagged as not mixed (4 lists: 0.37, −4.4%).
+/// The same sampler agrees with LCMCR on Kosovo and UKdat and covers in the one-class case,
+/// so the suspects are mixing at these chain lengths and the prior on α pulling towards
+/// fewer classes; not resolved.
+///
+/// `cargo test --release --test reference_bayes -- --ignored lcmcr_two_class --nocapture`
+/// (several minutes of CPU).
+#[test]
+#[ignore]
+fn lcmcr_two_class_recovery_known_shortfall() {
+    let (cov, _, bias, _) = lcmcr_coverage(
+        r#""occasions": 6, "strata": [{"n": 2000, "p": [0.45, 0.4, 0.5, 0.35, 0.4, 0.45],
+            "heterogeneity": {"kind": "mixture", "weights": [0.7, 0.3], "shifts": [0.0, -1.0]}}]"#,
+        LcmcrParams {
             k: 10,
             burnin: 5_000,
             samples: 1_000,
@@ -427,18 +461,9 @@ fn lcmcr_recovers_n_on_latent_class_data() {
             seed: 11,
             ..Default::default()
         },
-    })];
-    let raw = sim::run(&study, &est, &sim::RunOptions::default()).unwrap();
-    let t = raw.metrics();
-    let row = &t.rows[0];
-    let cov = row.intervals.iter().find(|i| i.primary).unwrap();
-    eprintln!(
-        "LCMCR recovery: {} estimates, coverage {:.3} ± {:.3}, rel. bias {:.3}, flagged {:.2}",
-        row.estimates, cov.coverage, cov.coverage_mcse, row.rel_bias, row.flagged_share
     );
-    assert_eq!(row.estimates, 200);
-    assert!(cov.coverage >= 0.90, "coverage {}", cov.coverage);
-    assert!(row.rel_bias.abs() < 0.05, "relative bias {}", row.rel_bias);
+    assert!(cov >= 0.90, "coverage {cov}");
+    assert!(bias.abs() < 0.05, "relative bias {bias}");
 }
 
 /// dga and LCMCR run as simulation estimators on a list-dependence scenario beside the

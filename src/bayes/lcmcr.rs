@@ -191,9 +191,21 @@ fn ln_beta_variate<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> (f64, f64) {
 }
 
 /// A Beta(a, b) variate, clamped into the open interval (0, 1).
+///
+/// Beta(1, 1) is one uniform; with both shapes ≥ 1 the ratio of two gamma variates
+/// (no underflow is possible); otherwise the log-space draw.
 fn beta_variate<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
-    let (lv, _) = ln_beta_variate(rng, a, b);
-    lv.exp().clamp(1e-300, 1.0 - f64::EPSILON / 2.0)
+    let v = if a == 1.0 && b == 1.0 {
+        rng.random::<f64>()
+    } else if a >= 1.0 && b >= 1.0 {
+        let g = |s: f64, rng: &mut R| Gamma::new(s, 1.0).map(|g| g.sample(rng)).unwrap_or(s);
+        let x = g(a, rng);
+        let y = g(b, rng);
+        x / (x + y)
+    } else {
+        ln_beta_variate(rng, a, b).0.exp()
+    };
+    v.clamp(1e-300, 1.0 - f64::EPSILON / 2.0)
 }
 
 fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
