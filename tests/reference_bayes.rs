@@ -493,3 +493,37 @@ fn bayesian_simulation_estimators_on_list_dependence() {
     assert!(dga.intervals[0].coverage >= 0.8);
     assert!(dga.rel_bias.abs() < 0.1);
 }
+
+/// `estimate --bayes`: the report gets a Bayesian section whose JSON rows carry a credible
+/// interval and a `posterior` object (mean, median, quantiles; diagnostics for LCMCR).
+#[test]
+fn report_bayes_section_in_json() {
+    use darkfigure::report::{self, AnalysisOptions, Format};
+    let text = fixture("kosovo_aggregate_table.csv");
+    let data = read_str(&text, "kosovo", &ReadOptions::default()).unwrap();
+    let r = report::analyse(
+        &data,
+        &AnalysisOptions {
+            bayes: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let j: Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+    let rows: Vec<&Value> = j["estimates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["posterior"].is_object())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    for e in &rows {
+        assert_eq!(e["interval"]["method"], "credible");
+        assert!(e["posterior"]["median"].as_f64().unwrap() > 4400.0);
+        assert!(e["posterior"]["quantiles"].as_array().unwrap().len() >= 7);
+    }
+    assert_eq!(rows[0]["method"], "dga");
+    assert_eq!(rows[0]["n_hat"].as_f64().unwrap(), 12595.0);
+    assert!(rows[1]["posterior"]["diagnostics"]["n"]["rhat"].is_number());
+    assert!(r.to_text().contains("Bayesian multiple-systems estimation"));
+}

@@ -10,15 +10,15 @@
 //! z_i ~ Categorical(π),  π_k = V_k Π_{l<k} (1 − V_l),  V_k ~ Beta(1, α) (k < K), V_K = 1
 //! α ~ Gamma(a_α, b_α) (rate b_α),    p(N) ∝ 1/N
 //!
-//! Gibbs sampler, one sweep (aggregated: cost per sweep ∝ cells × K, not N):
+//! Gibbs sampler, one sweep (aggregated: cost per sweep ∝ cells × K, not N), in LCMCR's order:
 //!  1. for each observed history h with count c_h:
 //!       (m_h1..m_hK) ~ Multinomial(c_h; π_k Π_j λ_jk^x_hj (1 − λ_jk)^(1−x_hj))
-//!  2. π0 = Σ_k π_k Π_j (1 − λ_jk);  n0 ~ NegBin(n, 1 − π0):
+//!  2. n_k = Σ_h m_hk + m_0k (m_0k: unobserved units of class k, from the last sweep),
+//!     s_jk = Σ_{h: x_hj = 1} m_hk;   λ_jk ~ Beta(a_λ + s_jk, b_λ + n_k − s_jk)
+//!  3. V_k ~ Beta(1 + n_k, α + Σ_{l>k} n_l), k < K   (in log space: log π never underflows)
+//!  4. π0 = Σ_k π_k Π_j (1 − λ_jk);  n0 ~ NegBin(n, 1 − π0):
 //!       P(n0) = Γ(n + n0) / (Γ(n) n0!) π0^n0 (1 − π0)^n   (drawn as Poisson(Gamma(n, π0/(1−π0))))
 //!     (m_01..m_0K) ~ Multinomial(n0; π_k Π_j (1 − λ_jk))
-//!  3. n_k = Σ_h m_hk (incl. h = 0), s_jk = Σ_{h: x_hj = 1} m_hk
-//!     λ_jk ~ Beta(a_λ + s_jk, b_λ + n_k − s_jk)
-//!  4. V_k ~ Beta(1 + n_k, α + Σ_{l>k} n_l), k < K   (in log space: log π never underflows)
 //!  5. α ~ Gamma(a_α + K − 1, b_α − Σ_{k<K} ln(1 − V_k))
 //!  N = n + n0 is recorded every `thinning` sweeps after `burnin`.
 //! ```
