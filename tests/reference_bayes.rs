@@ -78,7 +78,7 @@ fn enumeration_p6() {
     assert_eq!(decomposable_graphs(6).unwrap().len(), 18_154);
 }
 
-/// p = 7: 617,675 decomposable graphs out of 2^21 (about 2 s in release mode).
+/// p = 7: 617,675 decomposable graphs out of 2^21 (about 0.5 s in release mode).
 /// `cargo test --release --test reference_bayes -- --ignored enumeration_p7`
 #[test]
 #[ignore]
