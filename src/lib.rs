@@ -34,6 +34,8 @@
 //! - [`huggins`]: Huggins conditional-likelihood models with individual covariates (VGAM's
 //!   `posbernoulli.t/.b/.tb`, `posbinomial`).
 //! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
+//! - [`bayes`]: Bayesian multiple-systems estimation: latent classes (LCMCR) and
+//!   decomposable-graph model averaging (dga), with convergence diagnostics.
 //! - [`kp`]: key-population methods: multiplier, RDS, network scale-up, triangulation,
 //!   and SS-PSE from respondent-driven samples.
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
@@ -45,6 +47,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bayes;
 pub mod ci;
 pub mod closed;
 pub mod counts;

@@ -136,6 +136,8 @@ pub struct AnalysisOptions {
     /// Run only the estimators the headline rests on (no bias-corrected table, no
     /// Schnabel or Schumacher-Eschmeyer): for simulations and benchmarks of the headline.
     pub headline_only: bool,
+    /// Add the Bayesian section (dga model averaging, LCMCR latent classes).
+    pub bayes: bool,
 }
 
 impl Default for AnalysisOptions {
@@ -154,6 +156,7 @@ impl Default for AnalysisOptions {
             occasions: None,
             t0: None,
             headline_only: false,
+            bayes: false,
         }
     }
 }
@@ -241,6 +244,9 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
         }
     };
     let mut sections = sections;
+    if opts.bayes && !opts.open {
+        sections.extend(super::bayes::bayes_sections(data, opts)?);
+    }
     let cells = match data {
         DataSet::Histories { data: h, .. } if h.occasions() <= MAX_T_FOR_HISTORY_MODELS => {
             (1u64 << h.occasions()) as f64
@@ -415,6 +421,7 @@ fn closed_row(e: Estimate) -> Row {
         covariates: None,
         gof,
         degenerate: false,
+        posterior: None,
     }
 }
 
@@ -729,6 +736,7 @@ fn count_models(
                 covariates: Some(fit.covariates.clone()),
                 gof,
                 degenerate: fit.degenerate,
+                posterior: None,
             }
         });
         s.push_row(&label, row);

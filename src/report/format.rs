@@ -66,6 +66,8 @@ struct JsonEstimate<'a> {
     degenerate: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     truth: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    posterior: Option<&'a crate::bayes::Posterior>,
 }
 
 #[derive(Serialize)]
@@ -136,6 +138,7 @@ impl Report {
                         gof: row.gof.as_ref(),
                         degenerate: row.degenerate,
                         truth: self.truth_for(s.stratum.as_deref()),
+                        posterior: row.posterior.as_ref(),
                     }
                 })
             })

@@ -3,6 +3,7 @@
 //! [`analyse`] and prints what this module formats.
 
 mod analyse;
+pub mod bayes;
 mod format;
 mod headline;
 mod headline_fmt;
@@ -84,6 +85,9 @@ pub struct Row {
     /// The fit degenerated (a parameter at a boundary, no convergence, an absurd N̂):
     /// reports print no number for N̂, only the reasons.
     pub degenerate: bool,
+    /// Posterior summary of N (Bayesian estimators only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<crate::bayes::Posterior>,
 }
 
 impl From<Estimate> for Row {
@@ -93,6 +97,7 @@ impl From<Estimate> for Row {
             covariates: None,
             gof: None,
             degenerate: false,
+            posterior: None,
         }
     }
 }

@@ -50,8 +50,8 @@ pub mod scenario;
 
 pub use estimators::{
     BUILTIN_ESTIMATORS, ClosedChoice, ClosedLogLinear, DEFAULT_ESTIMATORS, DEFAULT_PROFILE_MODELS,
-    DataFn, Frequency, FrequencyKind, HistoriesFn, Mtb, Recommended, SimEstimator, SparseStepwise,
-    builtin_estimators, parse_closed_model,
+    DataFn, Dga, Frequency, FrequencyKind, HistoriesFn, Lcmcr, Mtb, Recommended, SimEstimator,
+    SparseStepwise, builtin_estimators, parse_closed_model,
 };
 pub use generate::{
     CellSampler, Generator, Replicate, SimData, Target, UnitSampler, cell_probabilities,

@@ -1,0 +1,76 @@
+//! Benchmarks of `darkfigure::bayes`: the LCMCR sampler on Kosovo (K = 10, 110,000
+//! sweeps; targets: one chain < 0.3 s, 4 chains < 0.5 s on 2 cores; LCMCR 0.4.14 takes
+//! ~5 s) and dga model averaging (Kosovo, 4 lists, grid 0..20000 < 50 ms; UKdat_5, 5 lists,
+//! grid 0..40000 < 0.5 s, dga 2.0.2 ~2 s; UKdat, 6 lists and 18,154 graphs, reported).
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use darkfigure::bayes::{DgaParams, LcmcrParams, NGrid, bma, decomposable_graphs, lcmcr};
+use darkfigure::data::ListTable;
+use darkfigure::data::csv_io::{DataSet, ReadOptions, read_str};
+use std::hint::black_box;
+
+fn table(path: &str) -> ListTable {
+    let p = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(p).unwrap();
+    match read_str(&text, path, &ReadOptions::default()).unwrap() {
+        DataSet::Histories { data, .. } => ListTable::from_histories(&data).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+fn kosovo() -> ListTable {
+    let y = vec![
+        0, 1131, 845, 177, 936, 228, 217, 181, 306, 106, 31, 18, 123, 42, 32, 27,
+    ];
+    let names = ["EXH", "ABA", "OSCE", "HRW"].map(String::from).to_vec();
+    ListTable::new(names, y).unwrap()
+}
+
+fn benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("lcmcr_kosovo_K10_110k");
+    g.sample_size(10);
+    let t = kosovo();
+    for chains in [1usize, 4] {
+        g.bench_with_input(BenchmarkId::new("chains", chains), &chains, |b, &chains| {
+            let p = LcmcrParams {
+                k: 10,
+                burnin: 10_000,
+                samples: 1_000,
+                thinning: 100,
+                chains,
+                seed: 12345,
+                ..Default::default()
+            };
+            b.iter(|| lcmcr(black_box(&t), &p).unwrap())
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("dga");
+    g.sample_size(10);
+    let grid = |to| DgaParams {
+        grid: NGrid::Range { from: 0, to },
+        ..Default::default()
+    };
+    let g4 = decomposable_graphs(4).unwrap();
+    g.bench_function("kosovo_4lists_grid20000", |b| {
+        b.iter(|| bma(black_box(&t), Some(&g4), &grid(20_000)).unwrap())
+    });
+    let uk5 = table("sparse/UKdat_5.csv");
+    let g5 = decomposable_graphs(5).unwrap();
+    g.bench_function("ukdat_5lists_grid40000", |b| {
+        b.iter(|| bma(black_box(&uk5), Some(&g5), &grid(40_000)).unwrap())
+    });
+    let uk6 = table("bayes/UKdat.csv");
+    let g6 = decomposable_graphs(6).unwrap();
+    g.bench_function("ukdat_6lists_grid40000", |b| {
+        b.iter(|| bma(black_box(&uk6), Some(&g6), &grid(40_000)).unwrap())
+    });
+    g.bench_function("enumerate_graphs_p6", |b| {
+        b.iter(|| decomposable_graphs(black_box(6)).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches_group, benches);
+criterion_main!(benches_group);
