@@ -333,20 +333,14 @@ impl Report {
         );
         let _ = writeln!(out, "data: {}", self.data_line());
         super::headline_fmt::text(self, &mut out);
-        if !all {
+        if all {
             let _ = writeln!(
                 out,
-                "\n(--all prints every estimator's full table: {} tables)",
-                self.sections.len() + self.open.len() + usize::from(self.jolly_seber.is_some())
+                "\n#### Full tables (intervals: {:.0}% level; dark figure = N̂ − units seen)",
+                self.level * 100.0
             );
-            return out;
         }
-        let _ = writeln!(
-            out,
-            "\n#### Full tables (intervals: {:.0}% level; dark figure = N̂ − units seen)",
-            self.level * 100.0
-        );
-        for s in &self.sections {
+        for s in self.sections.iter().filter(|s| all || requested(s)) {
             let _ = writeln!(out, "\n== {} ==", self.heading(s));
             let (headers, right, rows) = self.table(s);
             if rows.is_empty() {
@@ -384,6 +378,14 @@ impl Report {
                 let _ = writeln!(out, "  assumptions of {a}");
             }
         }
+        if !all {
+            let _ = writeln!(
+                out,
+                "\n(--all prints every estimator's full table: {} tables)",
+                self.sections.len() + self.open.len() + usize::from(self.jolly_seber.is_some())
+            );
+            return out;
+        }
         for f in &self.open {
             let _ = writeln!(out, "\n== open population: {} ==\n{f}", f.model);
         }
@@ -404,15 +406,14 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(out, "**Data:** {}  ", self.data_line());
         super::headline_fmt::markdown(self, &mut out);
-        if !all {
-            return out;
+        if all {
+            let _ = writeln!(
+                out,
+                "\n## Full tables\n\nIntervals at the {:.0}% level; dark figure = N̂ − units seen.",
+                self.level * 100.0
+            );
         }
-        let _ = writeln!(
-            out,
-            "\n## Full tables\n\nIntervals at the {:.0}% level; dark figure = N̂ − units seen.",
-            self.level * 100.0
-        );
-        for s in &self.sections {
+        for s in self.sections.iter().filter(|s| all || requested(s)) {
             let _ = writeln!(out, "\n### {}\n", self.heading(s));
             let (headers, right, rows) = self.table(s);
             if rows.is_empty() {
@@ -437,6 +438,9 @@ impl Report {
                 let _ = write!(out, "\n{notes}");
             }
         }
+        if !all {
+            return out;
+        }
         for f in &self.open {
             let _ = writeln!(out, "\n### Open population: {}\n\n```text\n{f}```", f.model);
         }
@@ -453,6 +457,14 @@ impl Report {
     pub fn to_markdown(&self) -> String {
         self.to_markdown_with(false)
     }
+}
+
+/// Tables printed without `--all`: those an option asked for by name (`--bayes`,
+/// `--model`, `--by`, `--select stepwise`).
+fn requested(s: &Section) -> bool {
+    ["Bayesian", "model ", "SparseMSE", "stratifyPopsize"]
+        .iter()
+        .any(|p| s.title.starts_with(p))
 }
 
 /// The assumptions of a section's models, grouped: one line per distinct set, naming
