@@ -362,7 +362,9 @@ fn histories_sections(h: &CaptureHistories, opts: &AnalysisOptions) -> Result<Ve
         per_stratum.push(secs.clone());
         out.extend(secs);
     }
-    out.extend(one_population(h, Some(POOLED.into()), opts)?);
+    if !opts.headline_only {
+        out.extend(one_population(h, Some(POOLED.into()), opts)?);
+    }
     if let Some(first) = per_stratum.first() {
         for (k, sec) in first.iter().enumerate() {
             let group: Vec<&Section> = per_stratum.iter().filter_map(|v| v.get(k)).collect();
@@ -505,7 +507,14 @@ fn one_population(
             stratum.clone(),
             n,
         );
-        for (label, r) in closed::closedp_t(h, level)? {
+        // The headline alone needs no profile interval for each candidate: the averaged
+        // figure has its own (log-normal) interval.
+        let settings = closed::ClosedSettings {
+            level,
+            profile: !opts.headline_only,
+            ..Default::default()
+        };
+        for (label, r) in closed::closedp_t_with(h, &settings)? {
             if lists && ORDER_DEPENDENT.contains(&label.as_str()) {
                 continue;
             }
