@@ -4,6 +4,7 @@
 
 mod analyse;
 mod format;
+pub mod plot;
 
 pub use analyse::{
     AnalysisOptions, Occasions, Selection, analyse, parse_heterogeneity, sum_over_strata,
