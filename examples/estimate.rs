@@ -70,6 +70,10 @@ struct Args {
     /// Occasions per primary period, e.g. 5,5,5 (robust design; implies --open).
     #[arg(long, value_delimiter = ',')]
     periods: Option<Vec<usize>>,
+    /// Also write a report a policy brief can cite: FILE.html (self-contained, with
+    /// figures) or FILE.md (Markdown, figures as SVG files beside it).
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
 }
 
 fn run(args: Args) -> darkfigure::Result<String> {
@@ -80,6 +84,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
         freq_column: args.freq.clone(),
         covariates: None,
     };
+    let mut input = Vec::new();
     let (data, source, truth) = match &args.file {
         Some(path) => (
             csv_io::read_path(path, &opts)?,
@@ -103,6 +108,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
                     });
                 }
             };
+            input = text.as_bytes().to_vec();
             (
                 csv_io::read_str(text, name, &opts)?,
                 name.to_string(),
@@ -139,6 +145,16 @@ fn run(args: Args) -> darkfigure::Result<String> {
             t0: args.t0,
         },
     )?;
+    if let Some(out) = &args.report {
+        report::write_report_for(
+            &r,
+            &data,
+            &r.data.source,
+            &input,
+            std::env::args().skip(1),
+            out,
+        )?;
+    }
     Ok(r.render(format))
 }
 

@@ -4,12 +4,17 @@
 
 mod analyse;
 mod format;
+mod html;
 pub mod plot;
 
 pub use analyse::{
     AnalysisOptions, Occasions, Selection, analyse, parse_heterogeneity, sum_over_strata,
 };
 pub use format::Format;
+pub use html::{
+    CITATION_YEAR, Figure, MAX_FOREST_ROWS, ReportContext, count_words, sha256_hex,
+    software_citation, write_report_for,
+};
 
 use crate::estimate::Estimate;
 use serde::Serialize;

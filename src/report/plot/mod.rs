@@ -83,7 +83,7 @@ pub fn group_thousands(v: i64) -> String {
     let s = v.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -214,7 +214,10 @@ pub fn forest(
     let (lo, hi) = nice_range(lo.max(0.0), hi, 0.04);
     let lo = lo.max(0.0);
 
-    let height = 110 + 22 * n as u32;
+    // Room above the rows for the legend.
+    let legend_rows = 2.0 + f64::from(u8::from(headline.is_some())) * 1.2;
+    let top = n as f64 - 0.3 + legend_rows;
+    let height = 110 + 22 * n as u32 + (22.0 * legend_rows) as u32;
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (WIDTH, height)).into_drawing_area();
@@ -226,7 +229,7 @@ pub fn forest(
             .margin_left(left)
             .x_label_area_size(42)
             .y_label_area_size(0)
-            .build_cartesian_2d(lo..hi, -0.7..(n as f64 - 0.3))
+            .build_cartesian_2d(lo..hi, -0.7..top)
             .map_err(draw_err)?;
         chart
             .configure_mesh()
@@ -341,7 +344,7 @@ pub fn forest(
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(0xbb, 0xbb, 0xbb))
             .label_font(text_style(11))
