@@ -82,7 +82,10 @@ fn readme_commands(readme: &str) -> Vec<(String, Vec<String>)> {
             continue;
         }
         let words = shell_words(t);
-        let Some(pos) = words.windows(2).position(|w| w == ["--example", "estimate"]) else {
+        let Some(pos) = words
+            .windows(2)
+            .position(|w| w == ["--example", "estimate"])
+        else {
             continue;
         };
         let args: Vec<String> = match words[pos + 2..].iter().position(|w| w == "--") {
@@ -98,7 +101,9 @@ fn readme_commands(readme: &str) -> Vec<(String, Vec<String>)> {
 fn shell_words_split_like_a_shell() {
     assert_eq!(
         shell_words(r#"cargo run -- a.csv --model "[12,3]" --x 'y z'   # comment"#),
-        vec!["cargo", "run", "--", "a.csv", "--model", "[12,3]", "--x", "y z"]
+        vec![
+            "cargo", "run", "--", "a.csv", "--model", "[12,3]", "--x", "y z"
+        ]
     );
 }
 
@@ -142,7 +147,11 @@ fn every_readme_estimate_command_runs() {
             failures.push(format!("{line}\n  printed nothing"));
         }
     }
-    assert!(failures.is_empty(), "README commands failed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "README commands failed:\n{}",
+        failures.join("\n")
+    );
     // The report commands wrote their files.
     assert!(out_dir.join("police.html").exists());
     assert!(out_dir.join("kosovo.md").exists());

@@ -1565,7 +1565,7 @@ fn render_md(b: &Block, stem: &str, s: &mut String, files: &mut Vec<(String, Str
     }
 }
 
-const CSS: &str = r#"@page { size: A4; margin: 16mm 15mm; }
+pub(crate) const CSS: &str = r#"@page { size: A4; margin: 16mm 15mm; }
 html { font-family: "Helvetica Neue", Arial, "Liberation Sans", sans-serif; font-size: 10.5pt; color: #222; }
 body { margin: 0; }
 main { max-width: 180mm; margin: 0 auto; padding: 8mm 4mm; }

@@ -4,7 +4,7 @@
 
 mod analyse;
 mod format;
-mod html;
+pub(crate) mod html;
 pub mod plot;
 
 pub use analyse::{

@@ -845,7 +845,10 @@ pub fn dot_plot(
         hi = hi.max(r);
     }
     let (lo, hi) = nice_range(lo, hi, 0.05);
-    let height = 100 + 20 * n as u32;
+    // Room above the rows for the legend.
+    let extra = if reference.is_some() { 1.6 } else { 0.0 };
+    let top = n as f64 - 0.3 + extra;
+    let height = 100 + 20 * n as u32 + (20.0 * extra) as u32;
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (WIDTH, height)).into_drawing_area();
@@ -856,7 +859,7 @@ pub fn dot_plot(
             .margin_left(200)
             .x_label_area_size(42)
             .y_label_area_size(0)
-            .build_cartesian_2d(lo..hi, -0.7..(n as f64 - 0.3))
+            .build_cartesian_2d(lo..hi, -0.7..top)
             .map_err(draw_err)?;
         chart
             .configure_mesh()
@@ -918,7 +921,7 @@ pub fn dot_plot(
         if reference.is_some() {
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
+                .position(SeriesLabelPosition::UpperRight)
                 .background_style(WHITE.mix(0.9))
                 .border_style(RGBColor(0xbb, 0xbb, 0xbb))
                 .label_font(text_style(11))
