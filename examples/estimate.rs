@@ -70,6 +70,14 @@ struct Args {
     /// Occasions per primary period, e.g. 5,5,5 (robust design; implies --open).
     #[arg(long, value_delimiter = ',')]
     periods: Option<Vec<usize>>,
+    /// The columns are unordered lists (agency registers), not occasions ordered in time:
+    /// models that depend on the order of the columns are not run. A file can declare the
+    /// same with a comment line `# sources: lists` before its header.
+    #[arg(long)]
+    lists: bool,
+    /// Print every estimator's full table after the headlines.
+    #[arg(long)]
+    all: bool,
     /// Also write a report a policy brief can cite: FILE.html (self-contained, with
     /// figures) or FILE.md (Markdown, figures as SVG files beside it).
     #[arg(long)]
@@ -116,6 +124,24 @@ fn run(args: Args) -> darkfigure::Result<String> {
             )
         }
     };
+    let data = match data {
+        darkfigure::data::DataSet::Histories { data, layout } if args.lists => {
+            if args.open || args.periods.is_some() {
+                return Err(darkfigure::Error::InvalidParameter {
+                    name: "lists",
+                    value: "--lists with --open/--periods".into(),
+                    expected:
+                        "occasions ordered in time for open-population models (lists have no order)"
+                            .into(),
+                });
+            }
+            darkfigure::data::DataSet::Histories {
+                data: data.with_lists(true),
+                layout,
+            }
+        }
+        other => other,
+    };
     let has_strata = match &data {
         darkfigure::data::DataSet::Histories { data, .. } => data.strata().is_some(),
         _ => false,
@@ -155,7 +181,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
             out,
         )?;
     }
-    Ok(r.render(format))
+    Ok(r.render_with(format, args.all))
 }
 
 fn main() -> ExitCode {

@@ -191,6 +191,12 @@ pub enum Warning {
         /// Number of recaptures.
         m: u64,
     },
+    /// The estimate cannot be printed as a number (negative, below the number seen,
+    /// non-finite or absurd N̂, or a fit that ran away); reports print `DEGENERATE`.
+    Degenerate {
+        /// Why, in words.
+        reason: String,
+    },
     /// Anything else, in words.
     Other {
         /// The message.
@@ -232,6 +238,7 @@ impl fmt::Display for Warning {
                 f,
                 "only {m} recaptures: the estimate is unstable (fewer than 7; Robson & Regier 1964)"
             ),
+            Warning::Degenerate { reason } => write!(f, "DEGENERATE: {reason}"),
             Warning::Other { message } => f.write_str(message),
         }
     }

@@ -53,7 +53,22 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn default_run_analyses_embedded_police_data() {
+    // The default output starts with the figure to cite, stratum by stratum.
     let o = run(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    let first: Vec<&str> = out.lines().take(6).collect();
+    assert!(
+        first.iter().any(|l| l.starts_with("Estimated ")),
+        "the headline is not in the first lines:\n{out}"
+    );
+    assert!(out.contains("== Total (sum over strata) =="), "{out}");
+    assert!(out.contains("Known true size 420"), "{out}");
+    assert!(
+        !out.contains("Schnabel  "),
+        "full tables only with --all:\n{out}"
+    );
+    let o = run(&["--all"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = stdout(&o);
     assert!(out.contains("police_operations.csv (long layout"), "{out}");
@@ -237,7 +252,7 @@ fn stepwise_open_and_counts() {
         "lists.csv",
         "A,B,C,count\n1,0,0,40\n0,1,0,35\n0,0,1,30\n1,1,0,12\n1,0,1,9\n0,1,1,8\n1,1,1,4\n",
     );
-    let o = run(&[lists.to_str().unwrap(), "--select", "stepwise"]);
+    let o = run(&[lists.to_str().unwrap(), "--select", "stepwise", "--all"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout(&o).contains("SparseMSE stepwise"));
 

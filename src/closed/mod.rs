@@ -56,7 +56,7 @@ pub use fit::{ClosedFit, info_code};
 pub use loglinear::LogLinearModel;
 pub use mtb::{MtbFit, closedp_mtb};
 pub use profile::ProfileInterval;
-pub use select::{Criterion, ModelSelection, SelectionRow, all_models, select};
+pub use select::{Criterion, ModelSelection, SelectionRow, all_models, forward_search, select};
 
 use crate::ci;
 use crate::data::CaptureHistories;

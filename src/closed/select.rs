@@ -162,33 +162,21 @@ pub fn select(
     let t = h.occasions();
     let maxorder = maxorder.unwrap_or(t.saturating_sub(1));
     let models = all_models(t, maxorder)?;
-    let mut rows: Vec<SelectionRow> = models
+    let rows: Vec<SelectionRow> = models
         .into_iter()
-        .map(|m| {
-            let m = m.with_heterogeneity(heterogeneity);
-            let name = {
-                let full = m.name();
-                full.split(" + ").next().unwrap_or(&full).to_string()
-            };
-            let terms = m.terms();
-            match m.fit_only(h, true) {
-                Ok((fit, _)) => SelectionRow {
-                    name,
-                    terms,
-                    fit: Some(fit),
-                    error: None,
-                    weight: 0.0,
-                },
-                Err(e) => SelectionRow {
-                    name,
-                    terms,
-                    fit: None,
-                    error: Some(e.to_string()),
-                    weight: 0.0,
-                },
-            }
-        })
+        .map(|m| fit_row(m.with_heterogeneity(heterogeneity), h))
         .collect();
+    rank_and_average(rows, criterion, heterogeneity, h, level)
+}
+
+/// Ranks fitted rows by the criterion and averages the usable ones (Buckland et al. 1997).
+fn rank_and_average(
+    mut rows: Vec<SelectionRow>,
+    criterion: Criterion,
+    heterogeneity: Option<Heterogeneity>,
+    h: &CaptureHistories,
+    level: f64,
+) -> Result<ModelSelection> {
     let crit = |r: &SelectionRow| -> f64 {
         r.fit
             .as_ref()
@@ -272,6 +260,114 @@ pub fn select(
         rows,
         averaged,
     })
+}
+
+fn fit_row(m: LogLinearModel, h: &CaptureHistories) -> SelectionRow {
+    let name = {
+        let full = m.name();
+        full.split(" + ").next().unwrap_or(&full).to_string()
+    };
+    let terms = m.terms();
+    match m.fit_only(h, true) {
+        Ok((fit, _)) => SelectionRow {
+            name,
+            terms,
+            fit: Some(fit),
+            error: None,
+            weight: 0.0,
+        },
+        Err(e) => SelectionRow {
+            name,
+            terms,
+            fit: None,
+            error: Some(e.to_string()),
+            weight: 0.0,
+        },
+    }
+}
+
+/// Forward search over two-list interactions: from the independence model, add at each
+/// step the two-list term that lowers the criterion most, until none does; every model
+/// fitted on the way is ranked and averaged as in [`select`] (an Occam's-window-style
+/// average over the models the search visited; Madigan & Raftery 1994). For many lists,
+/// where the 2^(t(t−1)/2) two-list models are too many to fit.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a bad level or fewer than 3 occasions;
+/// [`Error::EstimateDoesNotExist`] when no visited model can be averaged.
+///
+/// # References
+/// Madigan, D. & Raftery, A. E. (1994) Model selection and accounting for model
+/// uncertainty in graphical models using Occam's window. *JASA* 89, 1535-1546.
+pub fn forward_search(
+    h: &CaptureHistories,
+    criterion: Criterion,
+    level: f64,
+) -> Result<ModelSelection> {
+    ci::check_level(level)?;
+    let t = h.occasions();
+    if t < 3 {
+        return Err(Error::param("occasions", t, "at least 3 for interactions"));
+    }
+    let pairs: Vec<(usize, usize)> = (1..=t)
+        .flat_map(|i| ((i + 1)..=t).map(move |j| (i, j)))
+        .collect();
+    let model_of = |chosen: &[(usize, usize)]| -> Result<LogLinearModel> {
+        let mut terms: Vec<Vec<usize>> = chosen.iter().map(|&(i, j)| vec![i, j]).collect();
+        for j in 1..=t {
+            if !chosen.iter().any(|&(a, b)| a == j || b == j) {
+                terms.push(vec![j]);
+            }
+        }
+        LogLinearModel::from_terms(t, &terms)
+    };
+    let value = |r: &SelectionRow| -> f64 {
+        r.fit
+            .as_ref()
+            .filter(|f| {
+                f.abundance.is_finite()
+                    && f.stderr.is_finite()
+                    && !f.warnings.iter().any(|w| {
+                        matches!(
+                            w,
+                            Warning::RankDeficient { .. } | Warning::NotConverged { .. }
+                        )
+                    })
+            })
+            .map(|f| match criterion {
+                Criterion::Aic => f.aic,
+                Criterion::Bic => f.bic,
+            })
+            .filter(|v| v.is_finite())
+            .unwrap_or(f64::INFINITY)
+    };
+    let mut rows = vec![fit_row(model_of(&[])?, h)];
+    let mut chosen: Vec<(usize, usize)> = Vec::new();
+    let mut current = value(&rows[0]);
+    loop {
+        let mut best: Option<(f64, (usize, usize))> = None;
+        for &p in pairs.iter().filter(|p| !chosen.contains(p)) {
+            let mut next = chosen.clone();
+            next.push(p);
+            let row = fit_row(model_of(&next)?, h);
+            let v = value(&row);
+            if v < best.map_or(f64::INFINITY, |b| b.0) {
+                best = Some((v, p));
+            }
+            rows.push(row);
+        }
+        match best {
+            Some((v, p)) if v < current => {
+                chosen.push(p);
+                current = v;
+            }
+            _ => break,
+        }
+    }
+    // The same model can be reached twice; keep one row per model.
+    let mut seen = std::collections::HashSet::new();
+    rows.retain(|r| seen.insert(r.name.clone()));
+    rank_and_average(rows, criterion, None, h, level)
 }
 
 impl std::fmt::Display for ModelSelection {

@@ -10,7 +10,10 @@
 //! | [`Layout::Counts`] | `count` (or `nbcap`, or a column you name), optional `freq`, covariates | unit, or count with its frequency |
 //!
 //! Column names are matched without regard to case. Every error names the file, the line
-//! (the header is line 1), the column and the value.
+//! (the header is line 1), the column and the value. Lines starting with `#` are comments;
+//! a comment before the header whose words include `lists` (e.g. `# sources: lists`)
+//! declares the columns unordered sources (agency lists) rather than occasions ordered in
+//! time (see [`CaptureHistories::with_lists`]); `estimate --lists` declares the same.
 
 use super::counts::{CountData, CovariateValues};
 use super::histories::{CaptureHistories, MAX_OCCASIONS, history_string, parse_history};
@@ -143,6 +146,7 @@ fn read_raw(text: &str, file: &str) -> Result<Raw> {
         .flexible(true)
         .trim(csv::Trim::All)
         .has_headers(true)
+        .comment(Some(b'#'))
         .from_reader(text.as_bytes());
     let loc = |line: Option<usize>| Location {
         file: file.to_string(),
@@ -243,6 +247,7 @@ pub fn read_path(path: impl AsRef<std::path::Path>, opts: &ReadOptions) -> Resul
 /// negative or fractional frequency, a never-seen unit with a positive frequency...).
 pub fn read_str(text: &str, file: &str, opts: &ReadOptions) -> Result<DataSet> {
     let raw = read_raw(text, file)?;
+    let lists = declares_lists(text);
     let layout = match opts.layout {
         Some(l) => l,
         None => detect(&raw, opts),
@@ -257,10 +262,24 @@ pub fn read_str(text: &str, file: &str, opts: &ReadOptions) -> Result<DataSet> {
                 Layout::Wide => parse_wide(&raw, opts)?,
                 Layout::Long => parse_long(&raw)?,
                 _ => parse_aggregated(&raw, opts)?,
-            },
+            }
+            .with_lists(lists),
             layout: l,
         }),
     }
+}
+
+/// Whether the file declares its columns unordered lists: a comment line before the
+/// header (lines starting with `#` are comments) whose words include `lists`, such as
+/// `# sources: lists`.
+fn declares_lists(text: &str) -> bool {
+    text.lines()
+        .map(|l| l.trim_start_matches('\u{feff}').trim())
+        .take_while(|l| l.is_empty() || l.starts_with('#'))
+        .any(|l| {
+            l.split(|c: char| !c.is_alphanumeric())
+                .any(|w| w.eq_ignore_ascii_case("lists"))
+        })
 }
 
 /// Reads capture histories from CSV text (any history layout).

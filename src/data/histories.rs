@@ -32,6 +32,9 @@ pub struct CaptureHistories {
     freq: Vec<u64>,
     strata: Option<Strata>,
     ids: Option<Vec<String>>,
+    /// The columns are unordered sources (agency lists), not occasions ordered in time.
+    #[serde(default)]
+    lists: bool,
 }
 
 /// Stratum labels of the rows: `codes[row]` indexes `names`.
@@ -121,6 +124,7 @@ impl CaptureHistories {
             freq,
             strata: None,
             ids: None,
+            lists: false,
         })
     }
 
@@ -252,6 +256,20 @@ impl CaptureHistories {
         Ok(self)
     }
 
+    /// Declares the columns unordered sources (agency lists) rather than occasions
+    /// ordered in time, or the reverse. On lists, models whose meaning depends on the order
+    /// of the columns (Mb, Mbh, Mtb, Schnabel, Schumacher-Eschmeyer, Bailey, the robust
+    /// design and open models) are not run.
+    pub fn with_lists(mut self, lists: bool) -> Self {
+        self.lists = lists;
+        self
+    }
+
+    /// Whether the columns are unordered lists (see [`CaptureHistories::with_lists`]).
+    pub fn is_lists(&self) -> bool {
+        self.lists
+    }
+
     /// Number of occasions (or lists) t.
     pub fn occasions(&self) -> usize {
         self.occasions
@@ -340,6 +358,7 @@ impl CaptureHistories {
                 .ids
                 .as_ref()
                 .map(|ids| keep.iter().map(|&i| ids[i].clone()).collect()),
+            lists: self.lists,
         }
     }
 
@@ -400,6 +419,7 @@ impl CaptureHistories {
             freq,
             strata,
             ids: None,
+            lists: self.lists,
         }
     }
 

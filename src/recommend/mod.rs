@@ -1,9 +1,90 @@
 //! From every candidate estimate to the figure to cite: the headline.
 //!
-//! (Types first; the procedure lands in this module's `select` submodule.)
+//! Every analysis produces many estimates (twelve Otis models, hundreds of log-linear
+//! models, sixteen count families...). This module turns them into one figure to cite per
+//! stratum and for the total, with its interval, the models it rests on, the range over the
+//! plausible alternatives, and the checks a reader needs. No R package does this step:
+//! Rcapture, SparseMSE and singleRcapture print tables and leave the choice to the user.
+//!
+//! # The rule
+//! 1. **Candidates** are the estimates the analysis produced for one data family:
+//!    capture occasions (`closedp.t` models and Mtb; `closedp.0` from f_k when t > 20),
+//!    unordered lists (the order-independent `closedp.t` models and every hierarchical
+//!    log-linear model of `closedpMS.t`), single-source counts (the zero-truncated count
+//!    regressions) or open populations (`openp` up and ep, total ever present).
+//! 2. **Exclusions** (each named in the candidate table): a non-finite N̂ or SE; N̂ below the
+//!    number seen; N̂ above [`ABSURD_FACTOR`] times the number seen; a deviance above
+//!    [`ABSURD_DEVIANCE_FACTOR`] times the larger of the number seen and the number of
+//!    cells (an IRLS fit that ran away); a fit the estimator itself flags as degenerate,
+//!    rank-deficient or not converged; a log-linear model whose MLE does not exist
+//!    (SparseMSE's linear-programming test, two-list models); on lists, a model whose
+//!    meaning depends on the order of the columns (Mb, Mbh, Mtb, Schnabel,
+//!    Schumacher-Eschmeyer, Bailey); and a fit that fails its goodness-of-fit test
+//!    at the conventional 5% level (p < [`GOF_FAIL`]) when another candidate passes (p ≥ [`GOF_PASS`]). The test is the
+//!    deviance on its residual df for log-linear models and Pearson's χ² on the marginal
+//!    frequencies for count models; for sparse tables (more than a fifth of the cells
+//!    with fewer than 5 units, or fewer cells than parameters plus 3) the χ² reference is
+//!    unreliable and no candidate is excluded on it (the table still shows the p-value).
+//! 3. **The figure**: model averaging with information-criterion weights
+//!    `w_i ∝ exp(−Δ_i / 2)` over the remaining candidates that share one likelihood (Buckland,
+//!    Burnham & Augustin 1997), with the unconditional standard error
+//!    ```text
+//!    N̄ = Σ w_i N̂_i,   SE(N̄) = Σ w_i sqrt( SE_i² + (N̂_i − N̄)² )
+//!    ```
+//!    and a log-normal interval on the dark figure N̄ − n (Chao 1987), so that the lower
+//!    limit never falls below the number seen. When one model carries at least 99% of the
+//!    weight, its own interval (profile likelihood for the log-linear models) is used.
+//!    The criterion is AIC (Akaike 1973; Burnham & Anderson 2002) for a small set of
+//!    scientifically distinct models (occasions, counts, open models) and BIC (Schwarz
+//!    1978) for the large sets of list-interaction models, where AIC is known to favour
+//!    over-parameterised models and unstable estimates (Madigan & York 1997; Ball et al.
+//!    2002 used BIC-type selection for Kosovo). With two occasions or lists only, the
+//!    figure is Chapman's estimator (Seber 1982, §3.1.1).
+//! 4. **Sensitivity**: the range of N̂ and of the interval limits over the *plausible*
+//!    candidates: those not excluded with Δ ≤ [`PLAUSIBLE_DELTA`] on the criterion, plus the
+//!    closed-form alternatives of the same family that are not excluded (Chao's and
+//!    Zelterman's estimators for counts), with the models at the two ends named.
+//! 5. **Checks**: goodness of fit of the best model; heterogeneity and behaviour signals
+//!    (the share of the weight on models with them); the number seen as a floor; and a
+//!    plain-words warning when the plausible candidates disagree by more than a factor
+//!    [`DISAGREE_FACTOR`].
+//!
+//! For stratified data the total is the sum of the stratum headlines with their variances
+//! added (strata are estimated independently), with a log-normal interval on the summed
+//! dark figure; the pooled fit stays in the full tables.
+//!
+//! # References
+//! Buckland, S. T., Burnham, K. P. & Augustin, N. H. (1997) Model selection: an integral
+//! part of inference. *Biometrics* 53, 603-618. Burnham, K. P. & Anderson, D. R. (2002)
+//! *Model Selection and Multimodel Inference*, 2nd ed., §4.3. Chao, A. (1987) *Biometrics*
+//! 43, 783-791. Madigan, D. & York, J. C. (1997) *Biometrika* 84, 19-31. Ball, P. et al.
+//! (2002) *Killings and refugee flow in Kosovo*. Seber, G. A. F. (1982) *The Estimation of
+//! Animal Abundance*, 2nd ed.
+
+mod rule;
+
+pub use rule::{
+    Criterion, DataKind, Offer, Rule, degenerate_reason, gof_p_value, recommend, sum_headlines,
+};
 
 use crate::estimate::{Assumption, Interval};
 use serde::Serialize;
+
+/// N̂ above this multiple of the number seen is absurd and marked degenerate.
+pub const ABSURD_FACTOR: f64 = 1000.0;
+/// A deviance above this multiple of max(number seen, cells) marks a fit that ran away.
+pub const ABSURD_DEVIANCE_FACTOR: f64 = 1000.0;
+/// Goodness-of-fit p-value below which a candidate fails (when another passes).
+pub const GOF_FAIL: f64 = 0.05;
+/// Goodness-of-fit p-value at or above which a candidate passes.
+pub const GOF_PASS: f64 = 0.05;
+/// Largest criterion difference to the best model for a candidate to count as plausible.
+pub const PLAUSIBLE_DELTA: f64 = 10.0;
+/// Ratio of the largest to the smallest plausible N̂ above which a warning says the
+/// models disagree.
+pub const DISAGREE_FACTOR: f64 = 1.5;
+/// Weight at or above which one model's own interval is the headline interval.
+pub const SINGLE_MODEL_WEIGHT: f64 = 0.99;
 
 /// One model's share of the headline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,6 +145,8 @@ pub struct Candidate {
 /// The figure to cite for one stratum (or the data as a whole, or the total over strata).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Headline {
+    /// The data family the figure was made for.
+    pub kind: DataKind,
     /// `None` when the data have no strata; a stratum name; or `"total"`.
     pub stratum: Option<String>,
     /// Units seen.

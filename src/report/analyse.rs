@@ -199,7 +199,15 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
             (summary, counts_sections(d, opts)?)
         }
     };
-    Ok(Report {
+    let mut sections = sections;
+    let cells = match data {
+        DataSet::Histories { data: h, .. } if h.occasions() <= MAX_T_FOR_HISTORY_MODELS => {
+            (1u64 << h.occasions()) as f64
+        }
+        _ => 0.0,
+    };
+    super::headline::mark_degenerate(&mut sections, cells);
+    let mut report = Report {
         headline: Vec::new(),
         data: summary,
         truth: opts.truth.clone(),
@@ -207,7 +215,9 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
         open: open_fits,
         jolly_seber: js,
         level: opts.level,
-    })
+    };
+    report.headline = super::headline::build(&report, data);
+    Ok(report)
 }
 
 fn open_models(h: &CaptureHistories, opts: &AnalysisOptions) -> Result<Vec<open::OpenFit>> {
@@ -269,6 +279,80 @@ fn histories_sections(h: &CaptureHistories, opts: &AnalysisOptions) -> Result<Ve
     Ok(out)
 }
 
+/// The rows of a model-selection table, each with its MLE-existence check, then the
+/// model average.
+fn push_selection(s: &mut Section, h: &CaptureHistories, ms: &closed::ModelSelection, level: f64) {
+    for row in &ms.rows {
+        match (&row.fit, &row.error) {
+            (Some(f), _) => {
+                let mut e = fit_estimate("closedpMS.t", f, level);
+                if let Some(reason) = mle_missing(h, &row.terms) {
+                    e.warnings.push(Warning::Degenerate { reason });
+                }
+                s.rows.push(closed_row(e));
+            }
+            (None, Some(e)) => s.failures.push(super::Failure {
+                model: row.name.clone(),
+                reason: e.clone(),
+            }),
+            (None, None) => {}
+        }
+    }
+    s.rows.push(ms.averaged.clone().into());
+}
+
+/// Models whose meaning depends on the order of the columns: not run on lists.
+pub const ORDER_DEPENDENT: &[&str] = &[
+    "Bailey",
+    "Schnabel",
+    "Schumacher-Eschmeyer",
+    "Mb",
+    "Mbh",
+    "Mtb",
+];
+
+/// A closed-model row with its deviance goodness-of-fit test.
+fn closed_row(e: Estimate) -> Row {
+    let gof = e.fit.as_ref().and_then(|f| {
+        crate::recommend::gof_p_value(f.deviance, f.df).map(|p| Gof {
+            chi2: f.deviance,
+            df: f.df as f64,
+            p_value: p,
+            test: "deviance",
+        })
+    });
+    Row {
+        estimate: e,
+        covariates: None,
+        gof,
+        degenerate: false,
+    }
+}
+
+/// Why a log-linear model with two-list interactions only has no MLE (SparseMSE's
+/// linear-programming test), or `None` when it has one or the test does not apply
+/// (interactions of three or more lists, or a heterogeneity column).
+fn mle_missing(h: &CaptureHistories, terms: &[u64]) -> Option<String> {
+    let mut pairs = Vec::new();
+    for &m in terms {
+        match m.count_ones() {
+            0 | 1 => {}
+            2 => {
+                let i = m.trailing_zeros() as usize;
+                let j = 63 - m.leading_zeros() as usize;
+                pairs.push((i, j));
+            }
+            _ => return None,
+        }
+    }
+    let table = ListTable::from_histories(h).ok()?;
+    let v = sparse::check_identifiability(&table, &sparse::Model { pairs }).ok()?;
+    (!v.exists).then(|| {
+        "the maximum-likelihood estimate does not exist (SparseMSE's linear-programming test)"
+            .to_string()
+    })
+}
+
 /// An [`Estimate`] for a fit without its own interval (model-selection rows): the
 /// log-normal interval (Chao 1987) around the Poisson-regression N̂.
 fn fit_estimate(method: &str, f: &ClosedFit, level: f64) -> Estimate {
@@ -301,11 +385,23 @@ fn one_population(
     let t = h.occasions();
     let mut out = Vec::new();
 
+    let lists = h.is_lists();
     let mut classic = Section::new("Classic estimators", stratum.clone(), n);
     for (label, r) in two_source::all(h, level) {
+        if lists && ORDER_DEPENDENT.contains(&label) {
+            continue;
+        }
         classic.push(label, r);
     }
-    out.push(classic);
+    if lists && t > 2 {
+        classic.notes.push(
+            "lists: Schnabel and Schumacher-Eschmeyer depend on the order of the columns and were not run"
+                .into(),
+        );
+    }
+    if !classic.rows.is_empty() || !classic.failures.is_empty() {
+        out.push(classic);
+    }
 
     if t <= MAX_T_FOR_HISTORY_MODELS {
         let mut s = Section::new(
@@ -314,10 +410,21 @@ fn one_population(
             n,
         );
         for (label, r) in closed::closedp_t(h, level)? {
-            s.push_row(&label, r.map(|c| c.estimate.into()));
+            if lists && ORDER_DEPENDENT.contains(&label.as_str()) {
+                continue;
+            }
+            s.push_row(&label, r.map(|c| closed_row(c.estimate)));
         }
-        if (3..=MAX_T_FOR_MTB).contains(&t) {
-            s.push("Mtb", closed::closedp_mtb(h, level).map(|m| m.estimate));
+        if (3..=MAX_T_FOR_MTB).contains(&t) && !lists {
+            s.push_row(
+                "Mtb",
+                closed::closedp_mtb(h, level).map(|m| closed_row(m.estimate)),
+            );
+        }
+        if lists {
+            s.notes.push(
+                "lists: Mb, Mbh and Mtb depend on the order of the columns and were not run".into(),
+            );
         }
         s.notes.push(
             "N̂ is the Poisson-regression estimate; the profile interval surrounds the \
@@ -329,7 +436,7 @@ fn one_population(
         let f_k = h.summary().f_k;
         let mut s = Section::new("closedp.0 (from the capture counts)", stratum.clone(), n);
         for (label, r) in closed::closedp_0(&f_k, Some(t), None, level)? {
-            s.push_row(&label, r.map(|c| c.estimate.into()));
+            s.push_row(&label, r.map(|c| closed_row(c.estimate)));
         }
         s.notes.push(format!(
             "t = {t} > {MAX_T_FOR_HISTORY_MODELS}: models without time effects, fitted to f_1..f_t"
@@ -339,6 +446,9 @@ fn one_population(
 
     let mut bc = Section::new("closedp.bc (bias-corrected)", stratum.clone(), n);
     for (label, r) in closed::closedp_bc_all(h, level) {
+        if lists && ORDER_DEPENDENT.contains(&label.as_str()) {
+            continue;
+        }
         bc.push(&label, r);
     }
     out.push(bc);
@@ -346,11 +456,39 @@ fn one_population(
     if let Some(name) = &opts.model {
         let mut s = Section::new(format!("model {name}"), stratum.clone(), n);
         let r = closed::fit_model(h, name, opts.heterogeneity, level)?;
-        s.rows.push(r.estimate.into());
+        s.rows.push(closed_row(r.estimate));
         out.push(s);
     }
 
-    match opts.select {
+    let select = match opts.select {
+        None if lists && (3..=4).contains(&t) => Some(Selection::Bic),
+        None if lists && (5..=MAX_LISTS_FOR_STEPWISE).contains(&t) => {
+            // Two-list interactions only: every such model for 5 lists (1,024), a forward
+            // search for more.
+            let ms = if t == 5 {
+                closed::select(h, Some(2), None, closed::Criterion::Bic, level)
+            } else {
+                closed::forward_search(h, closed::Criterion::Bic, level)
+            };
+            let title = if t == 5 {
+                "closedpMS.t (two-list interactions, ranked by BIC)"
+            } else {
+                "closedpMS.t (forward search over two-list interactions, BIC)"
+            };
+            let mut s = Section::new(title, stratum.clone(), n);
+            match ms {
+                Ok(ms) => push_selection(&mut s, h, &ms, level),
+                Err(e) => s.failures.push(super::Failure {
+                    model: "model selection".into(),
+                    reason: e.to_string(),
+                }),
+            }
+            out.push(s);
+            None
+        }
+        other => other,
+    };
+    match select {
         Some(sel @ (Selection::Aic | Selection::Bic)) => {
             let crit = if sel == Selection::Aic {
                 closed::Criterion::Aic
@@ -388,17 +526,7 @@ fn one_population(
                 stratum.clone(),
                 n,
             );
-            for row in &ms.rows {
-                match (&row.fit, &row.error) {
-                    (Some(f), _) => s.rows.push(fit_estimate("closedpMS.t", f, level).into()),
-                    (None, Some(e)) => s.failures.push(super::Failure {
-                        model: row.name.clone(),
-                        reason: e.clone(),
-                    }),
-                    (None, None) => {}
-                }
-            }
-            s.rows.push(ms.averaged.clone().into());
+            push_selection(&mut s, h, &ms, level);
             if maxorder.is_some() {
                 s.notes.push(format!(
                     "t = {t}: models with interactions up to order 2 only ({} models)",
@@ -499,6 +627,7 @@ fn count_models(
                 chi2: g.chi2,
                 df: g.df,
                 p_value: g.p_chi2,
+                test: "pearson",
             });
             Row {
                 estimate: fit.estimate.clone(),

@@ -78,6 +78,7 @@ struct JsonFailure<'a> {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
+    headline: &'a [crate::recommend::Headline],
     data: JsonData<'a>,
     level: f64,
     truth: &'a [super::Truth],
@@ -92,14 +93,22 @@ struct JsonReport<'a> {
 impl Report {
     /// Renders the report in the chosen format.
     pub fn render(&self, format: Format) -> String {
+        self.render_with(format, false)
+    }
+
+    /// Renders the report; with `all`, text and Markdown add every estimator's full table
+    /// after the headlines (JSON always holds everything).
+    pub fn render_with(&self, format: Format, all: bool) -> String {
         match format {
-            Format::Text => self.to_text(),
-            Format::Markdown => self.to_markdown(),
+            Format::Text => self.to_text_with(all),
+            Format::Markdown => self.to_markdown_with(all),
             Format::Json => self.to_json(),
         }
     }
 
-    /// One JSON object: `{"data": {...}, "estimates": [...], "failures": [...]}`.
+    /// One JSON object: `{"headline": [...], "data": {...}, "estimates": [...],
+    /// "failures": [...]}`; `headline` holds one object per stratum and one for the total
+    /// (`stratum` null when the data have no strata), see [`crate::recommend::Headline`].
     pub fn to_json(&self) -> String {
         let d = &self.data;
         let estimates = self
@@ -144,6 +153,7 @@ impl Report {
             })
             .collect();
         let r = JsonReport {
+            headline: &self.headline,
             data: JsonData {
                 source: &d.source,
                 layout: &d.layout,
@@ -297,26 +307,27 @@ impl Report {
         }
     }
 
-    fn assumptions(&self) -> Vec<&'static str> {
-        let mut v: Vec<&'static str> = Vec::new();
-        for (_, e) in self.all_estimates() {
-            for a in &e.assumptions {
-                if !v.contains(&a.describe()) {
-                    v.push(a.describe());
-                }
-            }
-        }
-        v
-    }
-
-    /// Plain-text tables.
-    pub fn to_text(&self) -> String {
+    /// Plain text: the headlines first, then the candidate tables and warnings; with
+    /// `all`, every estimator's full table after them.
+    pub fn to_text_with(&self, all: bool) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "darkfigure: estimates of the hidden population");
-        let _ = writeln!(out, "data: {}", self.data_line());
         let _ = writeln!(
             out,
-            "intervals: {:.0}% level; dark figure = N̂ − units seen",
+            "darkfigure: how many are there, and which figure to cite"
+        );
+        let _ = writeln!(out, "data: {}", self.data_line());
+        super::headline_fmt::text(self, &mut out);
+        if !all {
+            let _ = writeln!(
+                out,
+                "\n(--all prints every estimator's full table: {} tables)",
+                self.sections.len() + self.open.len() + usize::from(self.jolly_seber.is_some())
+            );
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "\n#### Full tables (intervals: {:.0}% level; dark figure = N̂ − units seen)",
             self.level * 100.0
         );
         for s in &self.sections {
@@ -353,6 +364,9 @@ impl Report {
                 }
             }
             self.notes(s, &mut out, "  ! ");
+            for a in section_assumptions(s) {
+                let _ = writeln!(out, "  assumptions of {a}");
+            }
         }
         for f in &self.open {
             let _ = writeln!(out, "\n== open population: {} ==\n{f}", f.model);
@@ -360,23 +374,26 @@ impl Report {
         if let Some(js) = &self.jolly_seber {
             let _ = writeln!(out, "\n== classical Jolly-Seber (Seber 1982) ==\n{js}");
         }
-        let a = self.assumptions();
-        if !a.is_empty() {
-            let _ = writeln!(out, "\nassumptions behind these estimates:");
-            for x in a {
-                let _ = writeln!(out, "  - {x}");
-            }
-        }
         out
     }
 
-    /// Markdown tables.
-    pub fn to_markdown(&self) -> String {
+    /// Plain text, headlines first (see [`Report::to_text_with`]).
+    pub fn to_text(&self) -> String {
+        self.to_text_with(false)
+    }
+
+    /// Markdown: the headlines first, then the candidate tables and warnings; with `all`,
+    /// every estimator's full table after them.
+    pub fn to_markdown_with(&self, all: bool) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "**Data:** {}  ", self.data_line());
+        super::headline_fmt::markdown(self, &mut out);
+        if !all {
+            return out;
+        }
         let _ = writeln!(
             out,
-            "**Intervals:** {:.0}% level; dark figure = N̂ − units seen",
+            "\n## Full tables\n\nIntervals at the {:.0}% level; dark figure = N̂ − units seen.",
             self.level * 100.0
         );
         for s in &self.sections {
@@ -397,6 +414,9 @@ impl Report {
             }
             let mut notes = String::new();
             self.notes(s, &mut notes, "- ");
+            for a in section_assumptions(s) {
+                let _ = writeln!(notes, "- assumptions of {a}");
+            }
             if !notes.is_empty() {
                 let _ = write!(out, "\n{notes}");
             }
@@ -410,13 +430,33 @@ impl Report {
                 "\n### Classical Jolly-Seber (Seber 1982)\n\n```text\n{js}```"
             );
         }
-        let a = self.assumptions();
-        if !a.is_empty() {
-            let _ = writeln!(out, "\n**Assumptions:**\n");
-            for x in a {
-                let _ = writeln!(out, "- {x}");
-            }
-        }
         out
     }
+
+    /// Markdown, headlines first (see [`Report::to_markdown_with`]).
+    pub fn to_markdown(&self) -> String {
+        self.to_markdown_with(false)
+    }
+}
+
+/// The assumptions of a section's models, grouped: one line per distinct set, naming
+/// the models that share it (never one union, which would contradict itself).
+fn section_assumptions(s: &Section) -> Vec<String> {
+    let mut groups: Vec<(Vec<crate::estimate::Assumption>, Vec<String>)> = Vec::new();
+    for e in s.estimates() {
+        if e.assumptions.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|g| g.0 == e.assumptions) {
+            Some(g) => g.1.push(e.model.clone()),
+            None => groups.push((e.assumptions.clone(), vec![e.model.clone()])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(a, m)| {
+            let a: Vec<&str> = a.iter().map(|x| x.describe()).collect();
+            format!("{}: {}", m.join(", "), a.join("; "))
+        })
+        .collect()
 }

@@ -4,6 +4,8 @@
 
 mod analyse;
 mod format;
+mod headline;
+mod headline_fmt;
 pub(crate) mod html;
 pub mod plot;
 
@@ -56,8 +58,10 @@ pub struct Failure {
     pub reason: String,
 }
 
-/// A goodness-of-fit test printed beside an estimate (observed against fitted
-/// frequencies of 1, 2, 3... captures, as `singleRcapture::marginalFreq`).
+/// A goodness-of-fit test printed beside an estimate: Pearson's χ² on the observed
+/// against fitted frequencies of 1, 2, 3... captures (count models, as
+/// `singleRcapture::marginalFreq`), or the deviance on its residual df (log-linear models;
+/// unreliable for sparse tables, where many cells hold fewer than 5 units).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Gof {
     /// Pearson chi-square statistic.
@@ -68,6 +72,8 @@ pub struct Gof {
     /// Its p-value.
     #[serde(serialize_with = "crate::estimate::finite_or_null")]
     pub p_value: f64,
+    /// Which test: `pearson` or `deviance`.
+    pub test: &'static str,
 }
 
 /// One line of a table: an estimate and what a table prints beside it.

@@ -1,0 +1,638 @@
+//! The rule itself: exclusions, weights, the averaged figure, sensitivity and checks.
+
+use super::{
+    ABSURD_DEVIANCE_FACTOR, ABSURD_FACTOR, Candidate, DISAGREE_FACTOR, GOF_FAIL, GOF_PASS,
+    Headline, HeadlineModel, PLAUSIBLE_DELTA, SINGLE_MODEL_WEIGHT, Sensitivity,
+};
+use crate::ci;
+use crate::estimate::{Assumption, Estimate, Interval, IntervalMethod, Warning, fmt_num};
+use serde::Serialize;
+
+/// The data family a headline is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataKind {
+    /// Capture occasions ordered in time (police operations, trapping occasions).
+    Occasions,
+    /// Unordered sources (agency lists): multiple-systems estimation.
+    Lists,
+    /// Single-source counts (times each unit was seen).
+    Counts,
+    /// Open population (Jolly-Seber): the number of units ever present.
+    Open,
+}
+
+impl DataKind {
+    /// What the columns are called in words.
+    pub fn columns(self) -> &'static str {
+        match self {
+            DataKind::Lists => "lists",
+            _ => "occasions",
+        }
+    }
+}
+
+/// The information criterion that weights the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Criterion {
+    /// Akaike's criterion.
+    Aic,
+    /// Schwarz's criterion (ln of the number seen, as Rcapture).
+    Bic,
+}
+
+impl Criterion {
+    /// `AIC` or `BIC`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Criterion::Aic => "AIC",
+            Criterion::Bic => "BIC",
+        }
+    }
+
+    /// The criterion's value from an estimate's fit statistics.
+    pub fn of(self, e: &Estimate) -> Option<f64> {
+        let f = e.fit.as_ref()?;
+        let v = match self {
+            Criterion::Aic => f.aic,
+            Criterion::Bic => f.bic,
+        };
+        v.is_finite().then_some(v)
+    }
+}
+
+/// How the headline is made for one data family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// The data family.
+    pub kind: DataKind,
+    /// The criterion.
+    pub criterion: Criterion,
+    /// Confidence level.
+    pub level: f64,
+    /// Whether the χ² reference of the goodness-of-fit tests can be trusted (not sparse).
+    pub gof_reliable: bool,
+    /// A model that is the headline by convention when it can be cited (Chapman for two
+    /// occasions or lists).
+    pub preferred: Option<String>,
+    /// What the candidates are, in words (for the basis line), e.g. `12 closedp.t models`.
+    pub candidates_text: String,
+}
+
+/// One estimate offered to the rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    /// Model label.
+    pub model: String,
+    /// The report section it came from.
+    pub section: String,
+    /// The estimate.
+    pub estimate: Estimate,
+    /// Whether the estimate shares the likelihood of the other weighted candidates, so
+    /// that its criterion can weight it.
+    pub weighted: bool,
+    /// Whether it enters the sensitivity range without a criterion (closed-form
+    /// alternatives such as Chao's estimator).
+    pub sensitivity: bool,
+    /// Goodness-of-fit p-value.
+    pub gof_p: Option<f64>,
+    /// Whether the model's meaning depends on the order of the columns.
+    pub order_dependent: bool,
+    /// A reason to exclude it found by the caller (e.g. the MLE does not exist).
+    pub excluded: Option<String>,
+}
+
+impl Offer {
+    /// An offer from an estimate with the defaults: weighted, no GOF, order-free.
+    pub fn new(section: impl Into<String>, estimate: Estimate) -> Self {
+        Offer {
+            model: estimate.model.clone(),
+            section: section.into(),
+            estimate,
+            weighted: true,
+            sensitivity: false,
+            gof_p: None,
+            order_dependent: false,
+            excluded: None,
+        }
+    }
+}
+
+/// Why an estimate cannot be printed as a number, or `None` when it can: a non-finite,
+/// negative or below-seen N̂, an N̂ above [`ABSURD_FACTOR`] times the number seen, a
+/// non-finite SE, or a deviance above [`ABSURD_DEVIANCE_FACTOR`] times max(seen, `cells`).
+pub fn degenerate_reason(e: &Estimate, cells: f64) -> Option<String> {
+    let n = e.observed as f64;
+    if !e.n_hat.is_finite() {
+        return Some("N̂ is not a finite number".into());
+    }
+    if e.n_hat < 0.0 {
+        return Some(format!("N̂ is negative ({})", fmt_num(e.n_hat)));
+    }
+    if e.n_hat < n - 1e-6 * n.max(1.0) {
+        return Some(format!(
+            "N̂ ({}) is below the {} units seen",
+            fmt_num(e.n_hat),
+            e.observed
+        ));
+    }
+    if e.n_hat > ABSURD_FACTOR * n.max(1.0) {
+        return Some(format!(
+            "N̂ ({}) is more than {} times the {} units seen",
+            fmt_num(e.n_hat),
+            ABSURD_FACTOR,
+            e.observed
+        ));
+    }
+    if !e.se.is_finite() {
+        return Some("its standard error is not a finite number".into());
+    }
+    if let Some(f) = &e.fit {
+        let limit = ABSURD_DEVIANCE_FACTOR * n.max(cells).max(1.0);
+        if !f.deviance.is_finite() || f.deviance > limit {
+            return Some(format!(
+                "the fit ran away (deviance {})",
+                fmt_num(f.deviance)
+            ));
+        }
+    }
+    None
+}
+
+/// Upper-tail p-value of a deviance on its residual degrees of freedom, when df > 0.
+pub fn gof_p_value(deviance: f64, df: i64) -> Option<f64> {
+    (df > 0 && deviance.is_finite())
+        .then(|| ci::chi2_sf(deviance, df as f64))
+        .filter(|p| p.is_finite())
+}
+
+fn flags_exclusion(e: &Estimate) -> Option<String> {
+    e.warnings.iter().find_map(|w| match w {
+        Warning::NotConverged { iterations } => Some(format!(
+            "the fit did not converge ({iterations} iterations)"
+        )),
+        Warning::RankDeficient { dropped } if !dropped.is_empty() => Some(format!(
+            "design not of full rank (aliased: {})",
+            dropped.join(", ")
+        )),
+        Warning::Degenerate { reason } => Some(reason.clone()),
+        _ => None,
+    })
+}
+
+fn has_heterogeneity(model: &str) -> bool {
+    model.starts_with("Mh")
+        || model.starts_with("Mth")
+        || model.starts_with("Mbh")
+        || model.contains(" + h")
+}
+
+fn has_behaviour(model: &str) -> bool {
+    model.starts_with("Mb") || model.starts_with("Mtb")
+}
+
+/// The headline for one stratum (or the data as a whole) from the offers.
+///
+/// # Examples
+/// ```
+/// use darkfigure::recommend::{recommend, Criterion, DataKind, Offer, Rule};
+/// use darkfigure::{ci, Estimate, FitStats};
+/// let est = |m: &str, n: f64, se: f64, aic: f64| {
+///     Estimate::new("closedp.t", m, n, se, ci::log_normal(n, se, 100.0, 0.95), 100)
+///         .with_fit(FitStats { deviance: 5.0, df: 4, aic, bic: aic })
+/// };
+/// let rule = Rule {
+///     kind: DataKind::Occasions,
+///     criterion: Criterion::Aic,
+///     level: 0.95,
+///     gof_reliable: true,
+///     preferred: None,
+///     candidates_text: "two models".into(),
+/// };
+/// let offers = vec![
+///     Offer::new("closedp.t", est("M0", 120.0, 5.0, 50.0)),
+///     Offer::new("closedp.t", est("Mh Chao (LB)", 140.0, 10.0, 50.0)),
+/// ];
+/// let h = recommend(None, 100, offers, &rule, None);
+/// assert!((h.n_hat - 130.0).abs() < 1e-9); // equal AIC: equal weights
+/// assert!(h.interval.contains(h.n_hat) && h.interval.lower >= 100.0);
+/// ```
+pub fn recommend(
+    stratum: Option<String>,
+    observed: u64,
+    offers: Vec<Offer>,
+    rule: &Rule,
+    truth: Option<u64>,
+) -> Headline {
+    let n = observed as f64;
+    // 1. Exclusions.
+    let mut excluded: Vec<Option<String>> = offers
+        .iter()
+        .map(|o| {
+            o.excluded
+                .clone()
+                .or_else(|| degenerate_reason(&o.estimate, 0.0))
+                .or_else(|| flags_exclusion(&o.estimate))
+                .or_else(|| {
+                    (o.order_dependent && rule.kind == DataKind::Lists).then(|| {
+                        "depends on the order of the columns, which lists do not have".to_string()
+                    })
+                })
+        })
+        .collect();
+    let someone_passes = offers
+        .iter()
+        .zip(&excluded)
+        .any(|(o, x)| x.is_none() && o.gof_p.is_some_and(|p| p >= GOF_PASS));
+    if rule.gof_reliable && someone_passes {
+        for (o, x) in offers.iter().zip(excluded.iter_mut()) {
+            if x.is_none()
+                && let Some(p) = o.gof_p.filter(|&p| p < GOF_FAIL)
+            {
+                *x = Some(format!(
+                    "fails goodness of fit (p = {p:.2e}) where other models pass"
+                ));
+            }
+        }
+    }
+
+    // 2. Criterion differences among the weighted candidates.
+    let ic: Vec<Option<f64>> = offers
+        .iter()
+        .zip(&excluded)
+        .map(|(o, x)| {
+            if x.is_none() && o.weighted {
+                rule.criterion.of(&o.estimate)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let best = ic.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+    let preferred = rule.preferred.as_ref().and_then(|p| {
+        offers
+            .iter()
+            .zip(&excluded)
+            .position(|(o, x)| x.is_none() && &o.model == p)
+    });
+    let mut weights = vec![0.0; offers.len()];
+    if let Some(i) = preferred {
+        weights[i] = 1.0;
+    } else if best.is_finite() {
+        for (w, v) in weights.iter_mut().zip(&ic) {
+            if let Some(v) = v {
+                *w = (-(v - best) / 2.0).exp();
+            }
+        }
+        let total: f64 = weights.iter().sum();
+        for w in &mut weights {
+            *w /= total;
+        }
+    }
+    let delta: Vec<Option<f64>> = ic
+        .iter()
+        .map(|v| v.map(|v| v - best).filter(|d| d.is_finite()))
+        .collect();
+
+    let candidates: Vec<Candidate> = offers
+        .iter()
+        .enumerate()
+        .map(|(i, o)| Candidate {
+            model: o.model.clone(),
+            section: o.section.clone(),
+            delta_ic: delta[i],
+            weight: weights[i],
+            n_hat: o.estimate.n_hat,
+            interval: o.estimate.interval,
+            gof_p: o.gof_p,
+            excluded: excluded[i].clone(),
+        })
+        .collect();
+
+    let mut warnings = Vec::new();
+    let chosen: Vec<usize> = (0..offers.len()).filter(|&i| weights[i] > 0.0).collect();
+    if chosen.is_empty() {
+        let reason = if offers.is_empty() {
+            "no estimator ran on these data".to_string()
+        } else {
+            format!(
+                "none of the {} candidates can be cited (see the table for each reason)",
+                offers.len()
+            )
+        };
+        warnings.push(format!("No figure can be cited: {reason}."));
+        let nan = Interval {
+            lower: f64::NAN,
+            upper: f64::NAN,
+            level: rule.level,
+            method: IntervalMethod::LogNormal,
+        };
+        return Headline {
+            kind: rule.kind,
+            stratum,
+            observed,
+            n_hat: f64::NAN,
+            se: f64::NAN,
+            interval: nan,
+            dark_figure: f64::NAN,
+            dark_figure_interval: nan,
+            basis: format!("no citable candidate among {}", rule.candidates_text),
+            models: Vec::new(),
+            sensitivity: None,
+            candidates,
+            warnings,
+            assumptions: Vec::new(),
+            truth,
+        };
+    }
+
+    // 3. The figure.
+    let nbar: f64 = chosen
+        .iter()
+        .map(|&i| weights[i] * offers[i].estimate.n_hat)
+        .sum();
+    let se: f64 = chosen
+        .iter()
+        .map(|&i| {
+            let e = &offers[i].estimate;
+            weights[i] * (e.se * e.se + (e.n_hat - nbar).powi(2)).sqrt()
+        })
+        .sum();
+    let top = *chosen
+        .iter()
+        .max_by(|&&a, &&b| weights[a].total_cmp(&weights[b]))
+        .expect("chosen is not empty");
+    let single = weights[top] >= SINGLE_MODEL_WEIGHT;
+    let interval = if single {
+        let own = offers[top].estimate.interval;
+        if own.lower.is_finite() && own.upper.is_finite() && own.contains(nbar) {
+            own
+        } else {
+            ci::log_normal(nbar, se, n, rule.level)
+        }
+    } else {
+        ci::log_normal(nbar, se, n, rule.level)
+    };
+    let basis = if preferred.is_some() {
+        format!(
+            "{} by convention for two {} (Seber 1982); {} interval",
+            offers[top].model,
+            rule.kind.columns(),
+            interval.method.label()
+        )
+    } else if single {
+        format!(
+            "{} carries {:.0}% of the {} weight among {}; its {} interval",
+            offers[top].model,
+            100.0 * weights[top],
+            rule.criterion.label(),
+            rule.candidates_text,
+            interval.method.label()
+        )
+    } else {
+        format!(
+            "{} model average over {} (Buckland et al. 1997), unconditional SE, log-normal interval",
+            rule.criterion.label(),
+            rule.candidates_text
+        )
+    };
+    let mut models: Vec<HeadlineModel> = chosen
+        .iter()
+        .filter(|&&i| weights[i] >= 0.001)
+        .map(|&i| HeadlineModel {
+            model: offers[i].model.clone(),
+            weight: weights[i],
+            n_hat: offers[i].estimate.n_hat,
+        })
+        .collect();
+    models.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+
+    // 4. Sensitivity over the plausible candidates.
+    let plausible: Vec<usize> = (0..offers.len())
+        .filter(|&i| {
+            excluded[i].is_none()
+                && (delta[i].is_some_and(|d| d <= PLAUSIBLE_DELTA)
+                    || (offers[i].sensitivity && offers[i].estimate.n_hat >= n)
+                    || weights[i] >= 0.01)
+        })
+        .collect();
+    let sensitivity = (!plausible.is_empty()).then(|| {
+        let lo = *plausible
+            .iter()
+            .min_by(|&&a, &&b| offers[a].estimate.n_hat.total_cmp(&offers[b].estimate.n_hat))
+            .expect("non-empty");
+        let hi = *plausible
+            .iter()
+            .max_by(|&&a, &&b| offers[a].estimate.n_hat.total_cmp(&offers[b].estimate.n_hat))
+            .expect("non-empty");
+        let fold = |f: fn(f64, f64) -> f64, init: f64, g: fn(&Interval) -> f64| {
+            plausible
+                .iter()
+                .map(|&i| g(&offers[i].estimate.interval))
+                .filter(|v| v.is_finite())
+                .fold(init, f)
+        };
+        Sensitivity {
+            lower: offers[lo].estimate.n_hat,
+            upper: offers[hi].estimate.n_hat,
+            models: vec![offers[lo].model.clone(), offers[hi].model.clone()],
+            interval_lower: fold(f64::min, f64::INFINITY, |i| i.lower),
+            interval_upper: fold(f64::max, f64::NEG_INFINITY, |i| i.upper),
+            rule: format!(
+                "candidates not excluded with Δ{} ≤ {PLAUSIBLE_DELTA}, and the closed-form alternatives",
+                rule.criterion.label()
+            ),
+        }
+    });
+
+    // 5. Checks.
+    if let Some(p) = offers[top].gof_p.filter(|&p| p < GOF_PASS) {
+        warnings.push(format!(
+            "The best model ({}) fits poorly (goodness-of-fit p = {p:.2e}){}.",
+            offers[top].model,
+            if rule.gof_reliable {
+                ""
+            } else {
+                "; the table is sparse, so the χ² reference is unreliable"
+            }
+        ));
+    }
+    if matches!(rule.kind, DataKind::Occasions | DataKind::Lists) {
+        let het: f64 = chosen
+            .iter()
+            .filter(|&&i| has_heterogeneity(&offers[i].model))
+            .map(|&i| weights[i])
+            .sum();
+        if het >= 0.5 {
+            warnings.push(format!(
+                "Catchability differs between people: models with heterogeneity carry {:.0}% of the weight, and their estimates depend on the form assumed.",
+                100.0 * het
+            ));
+        }
+        let beh: f64 = chosen
+            .iter()
+            .filter(|&&i| has_behaviour(&offers[i].model))
+            .map(|&i| weights[i])
+            .sum();
+        if beh >= 0.5 {
+            warnings.push(format!(
+                "Being caught changes the chance of being caught again: behaviour models carry {:.0}% of the weight.",
+                100.0 * beh
+            ));
+        }
+    }
+    if let Some(s) = &sensitivity
+        && s.lower > 0.0
+        && s.upper / s.lower > DISAGREE_FACTOR
+    {
+        warnings.push(format!(
+            "The plausible models disagree by more than a factor of {DISAGREE_FACTOR}: from {} ({}) to {} ({}). Cite the range beside the figure.",
+            fmt_num(s.lower),
+            s.models[0],
+            fmt_num(s.upper),
+            s.models[1]
+        ));
+    }
+    let n_excluded = excluded.iter().filter(|x| x.is_some()).count();
+    if n_excluded > 0 {
+        warnings.push(format!(
+            "{n_excluded} of {} candidates cannot be cited and were left out (reasons in the table).",
+            offers.len()
+        ));
+    }
+    if interval.is_unbounded_above() {
+        warnings.push("The interval has no finite upper limit.".into());
+    }
+
+    // Assumptions common to every model with a real share of the weight.
+    let sharing: Vec<usize> = chosen
+        .iter()
+        .copied()
+        .filter(|&i| weights[i] >= 0.05)
+        .collect();
+    let assumptions: Vec<Assumption> = offers[top]
+        .estimate
+        .assumptions
+        .iter()
+        .copied()
+        .filter(|a| {
+            sharing
+                .iter()
+                .all(|&i| offers[i].estimate.assumptions.contains(a))
+        })
+        .collect();
+
+    let dark_figure_interval = interval.shifted(n);
+    Headline {
+        kind: rule.kind,
+        stratum,
+        observed,
+        n_hat: nbar,
+        se,
+        interval,
+        dark_figure: nbar - n,
+        dark_figure_interval,
+        basis,
+        models,
+        sensitivity,
+        candidates,
+        warnings,
+        assumptions,
+        truth,
+    }
+}
+
+/// The total over strata: the stratum headlines summed, variances added (the strata are
+/// estimated independently), a log-normal interval (Chao 1987) on the summed dark figure.
+pub fn sum_headlines(parts: &[&Headline], level: f64, truth: Option<u64>) -> Headline {
+    let observed: u64 = parts.iter().map(|h| h.observed).sum();
+    let n = observed as f64;
+    let n_hat: f64 = parts.iter().map(|h| h.n_hat).sum();
+    let se = parts.iter().map(|h| h.se * h.se).sum::<f64>().sqrt();
+    let ok = n_hat.is_finite() && se.is_finite();
+    let interval = if ok {
+        ci::log_normal(n_hat, se, n, level)
+    } else {
+        Interval {
+            lower: f64::NAN,
+            upper: f64::NAN,
+            level,
+            method: IntervalMethod::LogNormal,
+        }
+    };
+    let names: Vec<String> = parts
+        .iter()
+        .map(|h| h.stratum.clone().unwrap_or_default())
+        .collect();
+    let sensitivity = parts
+        .iter()
+        .map(|h| h.sensitivity.as_ref())
+        .collect::<Option<Vec<_>>>()
+        .map(|v| Sensitivity {
+            lower: v.iter().map(|s| s.lower).sum(),
+            upper: v.iter().map(|s| s.upper).sum(),
+            models: vec![
+                "lowest plausible model in every stratum".into(),
+                "highest plausible model in every stratum".into(),
+            ],
+            interval_lower: v.iter().map(|s| s.interval_lower).sum(),
+            interval_upper: v.iter().map(|s| s.interval_upper).sum(),
+            rule: "sum over strata of each stratum's plausible range".into(),
+        });
+    let mut warnings = Vec::new();
+    if !ok {
+        warnings.push(
+            "No total can be cited: a stratum has no figure (see the stratum headlines).".into(),
+        );
+    }
+    for h in parts {
+        if !h.warnings.is_empty() {
+            warnings.push(format!(
+                "{}: {} warning(s); see its headline.",
+                h.stratum.as_deref().unwrap_or(""),
+                h.warnings.len()
+            ));
+        }
+    }
+    let assumptions: Vec<Assumption> = parts
+        .first()
+        .map(|f| {
+            f.assumptions
+                .iter()
+                .copied()
+                .filter(|a| parts.iter().all(|h| h.assumptions.contains(a)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Headline {
+        kind: parts.first().map_or(DataKind::Occasions, |h| h.kind),
+        stratum: Some("total".into()),
+        observed,
+        n_hat,
+        se,
+        interval,
+        dark_figure: n_hat - n,
+        dark_figure_interval: interval.shifted(n),
+        basis: format!(
+            "sum of the {} stratum headlines ({}), variances added as independent",
+            parts.len(),
+            names.join(", ")
+        ),
+        models: parts
+            .iter()
+            .flat_map(|h| {
+                let s = h.stratum.clone().unwrap_or_default();
+                h.models.iter().map(move |m| HeadlineModel {
+                    model: format!("{s}: {}", m.model),
+                    weight: m.weight,
+                    n_hat: m.n_hat,
+                })
+            })
+            .collect(),
+        sensitivity,
+        candidates: Vec::new(),
+        warnings,
+        assumptions,
+        truth,
+    }
+}

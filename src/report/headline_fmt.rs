@@ -1,0 +1,264 @@
+//! Text and Markdown renderings of the headlines: the figure to cite first (at most five
+//! lines per stratum), then the compact candidate table, then the warnings.
+
+use super::Report;
+use crate::estimate::fmt_num;
+use crate::recommend::{Candidate, Headline};
+use std::fmt::Write as _;
+
+/// The heading of a headline: the stratum name, `Total (sum over strata)` or `All data`.
+pub fn title(h: &Headline) -> String {
+    match h.stratum.as_deref() {
+        None => "All data".to_string(),
+        Some("total") => "Total (sum over strata)".to_string(),
+        Some(s) => s.to_string(),
+    }
+}
+
+/// The figure in one sentence, or why there is none.
+pub fn sentence(h: &Headline) -> String {
+    if !h.n_hat.is_finite() {
+        return format!(
+            "No figure can be cited ({} seen): {}",
+            h.observed,
+            h.warnings.first().map_or("", String::as_str)
+        );
+    }
+    let i = &h.interval;
+    let d = &h.dark_figure_interval;
+    format!(
+        "Estimated {} in all ({:.0}% interval {} to {}, {}); {} were seen, so about {} ({} to {}) were never recorded.",
+        fmt_num(h.n_hat),
+        i.level * 100.0,
+        fmt_num(i.lower),
+        fmt_num(i.upper),
+        i.method.label(),
+        h.observed,
+        fmt_num(h.dark_figure),
+        fmt_num(d.lower),
+        fmt_num(d.upper)
+    )
+}
+
+fn models_line(h: &Headline) -> String {
+    let shown: Vec<String> = h
+        .models
+        .iter()
+        .take(4)
+        .map(|m| format!("{} {:.0}%", m.model, 100.0 * m.weight))
+        .collect();
+    let more = h.models.len().saturating_sub(4);
+    let mut s = shown.join(", ");
+    if more > 0 {
+        let _ = write!(s, " and {more} more");
+    }
+    s
+}
+
+fn range_line(h: &Headline) -> Option<String> {
+    let s = h.sensitivity.as_ref()?;
+    Some(format!(
+        "Range over plausible models: {} ({}) to {} ({}); interval limits {} to {}.",
+        fmt_num(s.lower),
+        s.models.first().map_or("", String::as_str),
+        fmt_num(s.upper),
+        s.models.get(1).map_or("", String::as_str),
+        fmt_num(s.interval_lower),
+        fmt_num(s.interval_upper)
+    ))
+}
+
+fn truth_line(h: &Headline) -> Option<String> {
+    let t = h.truth?;
+    let covered = h.interval.contains(t as f64);
+    Some(format!(
+        "Known true size {t}: {}.",
+        if covered {
+            "inside the interval"
+        } else {
+            "NOT inside the interval"
+        }
+    ))
+}
+
+fn rests_on(h: &Headline) -> String {
+    let a: Vec<&str> = h.assumptions.iter().map(|a| a.describe()).collect();
+    if a.is_empty() {
+        String::new()
+    } else {
+        format!(" Rests on: {}.", a.join("; "))
+    }
+}
+
+fn candidate_cells(c: &Candidate) -> Vec<String> {
+    let excluded = c.excluded.is_some();
+    vec![
+        c.model.clone(),
+        c.delta_ic.map_or("-".into(), |d| format!("{d:.2}")),
+        if c.weight > 0.0 {
+            format!("{:.3}", c.weight)
+        } else {
+            "-".into()
+        },
+        if excluded
+            && (!(c.n_hat.is_finite() && c.n_hat >= 0.0)
+                || c.excluded.as_deref().is_some_and(|r| r.contains("N̂")))
+        {
+            "DEGENERATE".into()
+        } else {
+            fmt_num(c.n_hat)
+        },
+        if excluded && c.excluded.as_deref().is_some_and(|r| r.contains("N̂")) {
+            "-".into()
+        } else {
+            format!(
+                "[{}, {}]",
+                fmt_num(c.interval.lower),
+                fmt_num(c.interval.upper)
+            )
+        },
+        c.gof_p.map_or("-".into(), |p| format!("{p:.3}")),
+        c.excluded.clone().unwrap_or_default(),
+    ]
+}
+
+const CANDIDATE_HEADERS: [&str; 7] = [
+    "model", "ΔIC", "weight", "N̂", "interval", "GOF p", "excluded",
+];
+
+/// Candidates shown in the compact table: every candidate with a weight or a criterion
+/// difference within 10, the excluded ones, and the closed-form alternatives; at most 25
+/// rows (the best by the criterion first).
+fn shown(h: &Headline) -> (Vec<&Candidate>, usize) {
+    let mut v: Vec<&Candidate> = h.candidates.iter().collect();
+    v.sort_by(|a, b| {
+        let key = |c: &Candidate| c.delta_ic.unwrap_or(f64::INFINITY);
+        key(a).total_cmp(&key(b))
+    });
+    let keep: Vec<&Candidate> = v
+        .iter()
+        .copied()
+        .filter(|c| c.delta_ic.is_none_or(|d| d <= 10.0) || c.weight > 0.0)
+        .collect();
+    let hidden = v.len() - keep.len().min(25);
+    (keep.into_iter().take(25).collect(), hidden)
+}
+
+/// Text rendering of the headlines.
+pub fn text(r: &Report, out: &mut String) {
+    for h in &r.headline {
+        let _ = writeln!(out, "\n== {} ==", title(h));
+        let _ = writeln!(out, "{}", sentence(h));
+        if h.n_hat.is_finite() {
+            let _ = writeln!(
+                out,
+                "Basis: {}; {}.",
+                h.basis,
+                if h.models.is_empty() {
+                    String::new()
+                } else {
+                    models_line(h)
+                }
+            );
+            if let Some(l) = range_line(h) {
+                let _ = writeln!(out, "{l}{}", rests_on(h));
+            }
+            if let Some(l) = truth_line(h) {
+                let _ = writeln!(out, "{l}");
+            }
+        }
+    }
+    for h in &r.headline {
+        if h.candidates.is_empty() && h.warnings.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n-- {}: candidates and checks --", title(h));
+        if !h.candidates.is_empty() {
+            let (rows, hidden) = shown(h);
+            let cells: Vec<Vec<String>> = rows.iter().map(|c| candidate_cells(c)).collect();
+            let mut widths: Vec<usize> = CANDIDATE_HEADERS
+                .iter()
+                .map(|x| x.chars().count())
+                .collect();
+            for r in &cells {
+                for (w, c) in widths.iter_mut().zip(r) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let line = |cells: &[&str]| {
+                let mut l = String::new();
+                for (k, (c, w)) in cells.iter().zip(&widths).enumerate() {
+                    let pad = " ".repeat(w - c.chars().count());
+                    if (1..=5).contains(&k) {
+                        l.push_str(&pad);
+                        l.push_str(c);
+                    } else {
+                        l.push_str(c);
+                        l.push_str(&pad);
+                    }
+                    l.push_str("  ");
+                }
+                l.trim_end().to_string()
+            };
+            let _ = writeln!(out, "{}", line(&CANDIDATE_HEADERS));
+            for r in &cells {
+                let c: Vec<&str> = r.iter().map(String::as_str).collect();
+                let _ = writeln!(out, "{}", line(&c));
+            }
+            if hidden > 0 {
+                let _ = writeln!(out, "({hidden} more with ΔIC > 10: --all or --format json)");
+            }
+        }
+        for w in &h.warnings {
+            let _ = writeln!(out, "  ! {w}");
+        }
+    }
+}
+
+/// Markdown rendering of the headlines.
+pub fn markdown(r: &Report, out: &mut String) {
+    let _ = writeln!(out, "\n## The figure to cite\n");
+    for h in &r.headline {
+        let _ = writeln!(out, "**{}.** {}  ", title(h), sentence(h));
+        if h.n_hat.is_finite() {
+            let _ = writeln!(out, "*Basis:* {}; {}.  ", h.basis, models_line(h));
+            if let Some(l) = range_line(h) {
+                let _ = writeln!(out, "*{l}*{}  ", rests_on(h));
+            }
+            if let Some(l) = truth_line(h) {
+                let _ = writeln!(out, "{l}  ");
+            }
+        }
+        let _ = writeln!(out);
+    }
+    for h in &r.headline {
+        if h.candidates.is_empty() && h.warnings.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n### {}: candidates and checks\n", title(h));
+        if !h.candidates.is_empty() {
+            let (rows, hidden) = shown(h);
+            let _ = writeln!(out, "| {} |", CANDIDATE_HEADERS.join(" | "));
+            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---|");
+            for c in rows {
+                let cells: Vec<String> = candidate_cells(c)
+                    .into_iter()
+                    .map(|x| x.replace('|', "\\|"))
+                    .collect();
+                let _ = writeln!(out, "| {} |", cells.join(" | "));
+            }
+            if hidden > 0 {
+                let _ = writeln!(
+                    out,
+                    "\n{hidden} more with ΔIC > 10 (see the full tables or the JSON)."
+                );
+            }
+        }
+        if !h.warnings.is_empty() {
+            let _ = writeln!(out);
+            for w in &h.warnings {
+                let _ = writeln!(out, "- {w}");
+            }
+        }
+    }
+}
