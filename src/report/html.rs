@@ -24,6 +24,9 @@ use std::path::Path;
 /// Most candidates drawn in one forest plot (the rest are listed in the table only).
 pub const MAX_FOREST_ROWS: usize = 40;
 
+/// Models named in a headline's summary (the rest are counted).
+pub const MAX_MODELS_NAMED: usize = 5;
+
 /// Lists or occasions beyond which the pairwise overlap table is left out.
 pub const MAX_OVERLAP_COLUMNS: usize = 12;
 
@@ -246,8 +249,10 @@ fn card(h: &Headline) -> HeadlineCard {
     }
     let mut details = vec![format!("Rests on: {}.", h.basis.trim_end_matches('.'))];
     if !h.models.is_empty() {
-        let models: Vec<String> = h
-            .models
+        let mut sorted: Vec<_> = h.models.iter().collect();
+        sorted.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        let shown = sorted.len().min(MAX_MODELS_NAMED);
+        let mut models: Vec<String> = sorted[..shown]
             .iter()
             .map(|m| {
                 format!(
@@ -258,6 +263,13 @@ fn card(h: &Headline) -> HeadlineCard {
                 )
             })
             .collect();
+        if sorted.len() > shown {
+            let rest: f64 = sorted[shown..].iter().map(|m| m.weight).sum();
+            models.push(format!(
+                "and {} more with weight {rest:.2} in all",
+                sorted.len() - shown
+            ));
+        }
         details.push(format!("Models: {}.", models.join("; ")));
     }
     if let Some(s) = &h.sensitivity {
@@ -382,7 +394,11 @@ fn section_titles(r: &Report) -> Vec<String> {
     v
 }
 
-fn methods_paragraph(r: &Report) -> Vec<String> {
+fn is_lists(data: Option<&DataSet>) -> bool {
+    matches!(data, Some(DataSet::Histories { data: h, .. }) if h.is_lists())
+}
+
+fn methods_paragraph(r: &Report, lists: bool) -> Vec<String> {
     let d = &r.data;
     let mut paras = Vec::new();
     let mut p = format!(
@@ -395,7 +411,13 @@ fn methods_paragraph(r: &Report) -> Vec<String> {
         Some(t) => {
             let _ = write!(
                 p,
-                " on {t} occasions or lists ({})",
+                " {} {t} {} ({})",
+                if lists { "on" } else { "over" },
+                if lists {
+                    "lists (unordered sources)"
+                } else {
+                    "occasions in time order"
+                },
                 d.occasion_names.join(", ")
             );
         }
@@ -536,6 +558,7 @@ fn data_blocks(r: &Report, data: &DataSet, out: &mut Vec<Block>) {
     match data {
         DataSet::Histories { data: h, .. } => {
             let t = h.occasions();
+            let unit = if h.is_lists() { "list" } else { "occasion" };
             let names = h.occasion_names().to_vec();
             let mut groups: Vec<(String, CaptureHistories)> = vec![("all".into(), h.clone())];
             for (name, part) in h.split_by_stratum() {
@@ -553,7 +576,7 @@ fn data_blocks(r: &Report, data: &DataSet, out: &mut Vec<Block>) {
                 })
                 .collect();
             out.push(Block::Table {
-                caption: "Individuals seen on each occasion or list (n_j)".into(),
+                caption: format!("Individuals seen on each {} (n_j)", unit),
                 header,
                 rows,
             });
@@ -587,7 +610,9 @@ fn data_blocks(r: &Report, data: &DataSet, out: &mut Vec<Block>) {
                     })
                     .collect();
                 out.push(Block::Table {
-                    caption: "Overlap: individuals on both the row's and the column's list or occasion (the diagonal is n_j)".into(),
+                    caption: format!(
+                        "Overlap: individuals on both the row's and the column's {unit} (the diagonal is n_j)"
+                    ),
                     header,
                     rows,
                 });
@@ -838,9 +863,19 @@ fn headline_figures(r: &Report, h: &Headline, data: Option<&DataSet>, out: &mut 
         None => what.to_string(),
         Some(s) => format!("{what} — {s}"),
     };
-    let forest_rows: Vec<ForestRow> = h
-        .candidates
-        .iter()
+    let mut sorted: Vec<&crate::recommend::Candidate> = h.candidates.iter().collect();
+    // Included candidates by ΔIC (those without one after), excluded ones last.
+    sorted.sort_by(|a, b| {
+        (a.excluded.is_some(), a.delta_ic.is_none())
+            .cmp(&(b.excluded.is_some(), b.delta_ic.is_none()))
+            .then(
+                a.delta_ic
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.delta_ic.unwrap_or(0.0)),
+            )
+    });
+    let forest_rows: Vec<ForestRow> = sorted
+        .into_iter()
         .filter(|c| c.n_hat.is_finite())
         .take(MAX_FOREST_ROWS)
         .map(|c| ForestRow {
@@ -893,6 +928,8 @@ fn headline_figures(r: &Report, h: &Headline, data: Option<&DataSet>, out: &mut 
     }
     let Some(data) = data else { return };
     match data {
+        // The closed-population diagnostics do not apply to an open population.
+        DataSet::Histories { .. } if !r.open.is_empty() => {}
         DataSet::Histories { .. } => {
             let Some(hs) = stratum_histories(data, h.stratum.as_deref()) else {
                 return;
@@ -1135,7 +1172,7 @@ impl Report {
         }
         // 2. Methods.
         out.push(Block::Heading(2, "Methods".into()));
-        for p in methods_paragraph(self) {
+        for p in methods_paragraph(self, is_lists(ctx.data)) {
             out.push(Block::Para(p));
         }
         // 3. Data.
@@ -1152,7 +1189,12 @@ impl Report {
         ];
         if let Some(t) = d.occasions {
             items.push(format!(
-                "Occasions or lists: {t} ({})",
+                "{}: {t} ({})",
+                if is_lists(ctx.data) {
+                    "Lists"
+                } else {
+                    "Occasions"
+                },
                 d.occasion_names.join(", ")
             ));
         }
@@ -1761,9 +1803,6 @@ mod tests {
             html.matches("<svg").count()
         );
         assert_eq!(html, report.to_html(&ctx));
-        if let Ok(dir) = std::env::var("DARKFIGURE_DUMP_REPORT") {
-            std::fs::write(format!("{dir}/hare_hand.html"), &html).unwrap();
-        }
         let (md, files) = report.to_markdown_report(&ctx, "hare");
         assert!(md.contains("## Provenance"));
         assert_eq!(files.len(), html.matches("<svg").count());

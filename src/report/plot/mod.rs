@@ -327,7 +327,7 @@ pub fn forest(
             }
             let (px, py) = chart.backend_coord(&(lo, y));
             let style = text_style(12).pos(Pos::new(HPos::Right, VPos::Center));
-            let style = if r.weight > 0.0 {
+            let style = if r.weight >= 0.01 {
                 style.color(&HEADLINE)
             } else if r.excluded {
                 style.color(&EXCLUDED_COLOUR)
