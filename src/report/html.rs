@@ -230,8 +230,13 @@ fn interval_method_words(i: &Interval) -> &'static str {
 }
 
 fn card(h: &Headline) -> HeadlineCard {
+    let present = if h.kind == crate::recommend::DataKind::Open {
+        " present at some time during the study"
+    } else {
+        ""
+    };
     let mut sentence = format!(
-        "An estimated {} individuals ({}), of whom about {} were never recorded ({}). {} were seen.",
+        "An estimated {} individuals{present} ({}), of whom about {} were never recorded ({}). {} were seen.",
         count_words(h.n_hat),
         interval_words(&h.interval),
         count_words(h.dark_figure),
@@ -1665,6 +1670,7 @@ mod tests {
             .clone();
         let m0 = report.find("closedp.t", None, "M0").unwrap().clone();
         Headline {
+            kind: crate::recommend::DataKind::Occasions,
             stratum: None,
             observed: est.observed,
             n_hat: est.n_hat,
