@@ -78,6 +78,11 @@ struct Args {
     /// Print every estimator's full table after the headlines.
     #[arg(long)]
     all: bool,
+    /// A 0/1 column marking a subgroup within each stratum (e.g. `minor`): adds a headline
+    /// for the subgroup of every stratum (long or aggregated layout). The embedded police
+    /// example uses `minor`.
+    #[arg(long)]
+    subgroup: Option<String>,
     /// Also write a report a policy brief can cite: FILE.html (self-contained, with
     /// figures) or FILE.md (Markdown, figures as SVG files beside it).
     #[arg(long)]
@@ -92,13 +97,17 @@ fn run(args: Args) -> darkfigure::Result<String> {
         freq_column: args.freq.clone(),
         covariates: None,
     };
-    let mut input = Vec::new();
+    let subgroup_text: Option<String>;
     let (data, source, truth) = match &args.file {
-        Some(path) => (
-            csv_io::read_path(path, &opts)?,
-            path.display().to_string(),
-            None,
-        ),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| darkfigure::Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let data = csv_io::read_str(&text, &path.display().to_string(), &opts)?;
+            subgroup_text = Some(text);
+            (data, path.display().to_string(), None)
+        }
         None => {
             let (text, name, truth) = match args.example.as_str() {
                 "police" => (
@@ -116,7 +125,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
                     });
                 }
             };
-            input = text.as_bytes().to_vec();
+            subgroup_text = Some(text.to_string());
             (
                 csv_io::read_str(text, name, &opts)?,
                 name.to_string(),
@@ -150,33 +159,41 @@ fn run(args: Args) -> darkfigure::Result<String> {
         Some(t) => report::truth_from_csv(t, "police_operations_truth.csv", has_strata)?,
         None => Vec::new(),
     };
-    let r = report::analyse(
-        &data,
-        &AnalysisOptions {
-            level: args.level,
-            source,
-            truth,
-            select: args.select.as_deref().map(str::parse).transpose()?,
-            model: args.model.clone(),
-            heterogeneity: args
-                .heterogeneity
-                .as_deref()
-                .map(report::parse_heterogeneity)
-                .transpose()?,
-            open: args.open || args.periods.is_some(),
-            periods: args.periods.clone(),
-            covariates: args.covariates.clone(),
-            by: args.by.clone(),
-            occasions: args.occasions.as_deref().map(str::parse).transpose()?,
-            t0: args.t0,
-        },
-    )?;
+    let subgroup = args
+        .subgroup
+        .clone()
+        .or_else(|| (args.file.is_none() && args.example == "police").then(|| "minor".to_string()));
+    let analysis = AnalysisOptions {
+        level: args.level,
+        source,
+        truth,
+        select: args.select.as_deref().map(str::parse).transpose()?,
+        model: args.model.clone(),
+        heterogeneity: args
+            .heterogeneity
+            .as_deref()
+            .map(report::parse_heterogeneity)
+            .transpose()?,
+        open: args.open || args.periods.is_some(),
+        periods: args.periods.clone(),
+        covariates: args.covariates.clone(),
+        by: args.by.clone(),
+        occasions: args.occasions.as_deref().map(str::parse).transpose()?,
+        t0: args.t0,
+        headline_only: false,
+    };
+    let mut r = report::analyse(&data, &analysis)?;
+    if let (Some(col), Some(text)) = (&subgroup, &subgroup_text) {
+        let sub = csv_io::read_str_where(text, &analysis.source, &opts, col)?;
+        report::add_subgroup(&mut r, &sub, col, &analysis)?;
+    }
     if let Some(out) = &args.report {
+        let input = subgroup_text.as_deref().unwrap_or_default().as_bytes();
         report::write_report_for(
             &r,
             &data,
             &r.data.source,
-            &input,
+            input,
             std::env::args().skip(1),
             out,
         )?;

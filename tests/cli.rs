@@ -294,3 +294,60 @@ fn output_is_identical_from_run_to_run() {
         assert_eq!(a.stdout, b.stdout, "{args:?}");
     }
 }
+
+/// Every CSV in the test fixtures and the embedded examples, run with `--all`: a run
+/// either succeeds or exits non-zero with a message; no N̂ that is negative is printed
+/// anywhere (impossible values are printed as DEGENERATE with the reason in words), and
+/// in JSON every estimate not marked degenerate is at least the number seen.
+#[test]
+fn no_negative_estimate_is_printed_for_any_fixture() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    let mut stack = vec![root.join("tests/fixtures"), root.join("examples/data")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "csv") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 30, "{} CSV files", files.len());
+    let mut ran = 0;
+    for f in &files {
+        let path = f.to_str().unwrap();
+        let o = run(&[path, "--all"]);
+        if !o.status.success() {
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.starts_with("error: "), "{path}: {err}");
+            continue;
+        }
+        ran += 1;
+        for line in stdout(&o).lines() {
+            if line.contains("bias") {
+                continue; // an asymptotic bias may be negative
+            }
+            let negative = line
+                .split(|c: char| c.is_whitespace() || c == '[' || c == '(' || c == ',')
+                .any(|tok| {
+                    tok.starts_with('-') && tok[1..].starts_with(|c: char| c.is_ascii_digit())
+                });
+            assert!(!negative, "{path}: negative number printed: {line}");
+        }
+        let o = run(&[path, "--format", "json"]);
+        assert!(o.status.success(), "{path}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for e in v["estimates"].as_array().unwrap() {
+            if e["degenerate"].as_bool() == Some(true) {
+                continue;
+            }
+            if let (Some(n), Some(seen)) = (e["n_hat"].as_f64(), e["observed"].as_f64()) {
+                assert!(n >= seen - 1e-6 * seen, "{path}: {e}");
+            }
+        }
+    }
+    assert!(ran >= 25, "only {ran} fixtures ran");
+}

@@ -52,8 +52,20 @@ fn histories() -> impl Strategy<Value = CaptureHistories> {
         })
 }
 
+/// Proptest configuration with the random stream pinned (ChaCha, fixed seed), so CI meets
+/// the same cases on every run; saved regressions (`*.proptest-regressions`) replay first.
+/// Edit the seed here to explore new cases deliberately.
+fn pinned(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x6461_726b_0001),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(pinned(300))]
 
     #[test]
     fn two_source_invariants(s in two_sample(), level in 0.5f64..0.999) {

@@ -3,8 +3,9 @@
 //! Figures: `tests/fixtures/closed/rcapture_closed.json` (a copy of
 //! `shared/reference/rcapture.json`, see the README there). Data: the CSV files of
 //! `tests/fixtures/closed/`. Tolerances: 1e-6 relative for fits (absolute 1e-6 for
-//! figures below 1e-3 such as deviances of saturated models), 1e-4 relative for
-//! profile-likelihood bounds.
+//! figures below 1e-3 such as deviances of saturated models), 1e-6 relative for
+//! profile-likelihood bounds (except `CI_ABUNDANCE_RTOL` and `GAMMA_UPPER_ATOL`, with the
+//! figures that force them).
 #![allow(clippy::type_complexity, clippy::needless_range_loop)]
 
 use darkfigure::Warning;
@@ -15,7 +16,14 @@ use serde_json::Value;
 use std::sync::OnceLock;
 
 const FIT_RTOL: f64 = 1e-6;
-const CI_RTOL: f64 = 1e-4;
+const CI_RTOL: f64 = 1e-6;
+/// The maximiser of a flat multinomial profile: Rcapture's differs from darkfigure's by up
+/// to 2.45e-6 relative (HIV, closedpCI.t Mh Darroch: 20821.8657 against 20821.9168).
+const CI_ABUNDANCE_RTOL: f64 = 5e-6;
+/// Rcapture reports the upper profile bound of the Gamma3.5 models on a 0.1 grid (mvole
+/// period 3, Mth Gamma3.5: 629.6 against darkfigure's 629.5649; period 4: 661.7 against
+/// 661.6732; HIV Mh Gamma3.5: 87606.9): such a bound is compared to ±0.05 absolute.
+const GAMMA_UPPER_ATOL: f64 = 0.05;
 
 fn fixture(name: &str) -> String {
     let p = format!(
@@ -141,8 +149,14 @@ fn check_fit(what: &str, f: &ClosedFit, want: &Value) {
         "{what} infoFit {:?}",
         f.warnings
     );
-    if let (Some(b), Some(wb)) = (f.bias, want.get("bias").and_then(|b| b.as_f64())) {
-        close(&format!("{what} bias"), b, wb, 1e-4);
+    // Rcapture prints a bias for some models only: darkfigure must give one exactly
+    // where it does, and match it
+    match (f.bias, want.get("bias").and_then(|b| b.as_f64())) {
+        (Some(b), Some(wb)) => close(&format!("{what} bias"), b, wb, FIT_RTOL),
+        (None, Some(wb)) => panic!("{what} bias: none, Rcapture {wb}"),
+        // darkfigure also computes the bias of the heterogeneity models, where Rcapture
+        // uses it only for its infoFit warning and prints none
+        (_, None) => {}
     }
 }
 
@@ -155,7 +169,7 @@ fn check_ci(what: &str, e: &ClosedEstimate, want: &Value) {
         &format!("{what} ci_abundance"),
         p.ci_abundance,
         num(want, "ci_abundance"),
-        CI_RTOL,
+        CI_ABUNDANCE_RTOL,
     );
     close(
         &format!("{what} ci_lower"),
@@ -163,12 +177,17 @@ fn check_ci(what: &str, e: &ClosedEstimate, want: &Value) {
         num(want, "ci_lower"),
         CI_RTOL,
     );
-    close(
-        &format!("{what} ci_upper"),
-        p.upper,
-        num(want, "ci_upper"),
-        CI_RTOL,
-    );
+    let want_upper = num(want, "ci_upper");
+    if what.contains("Gamma3.5") && (want_upper * 10.0 - (want_upper * 10.0).round()).abs() < 1e-9 {
+        // Rcapture returns this bound on a 0.1 grid (see GAMMA_UPPER_ATOL)
+        assert!(
+            (p.upper - want_upper).abs() <= GAMMA_UPPER_ATOL,
+            "{what} ci_upper: got {}, want {want_upper} (0.1 grid)",
+            p.upper
+        );
+    } else {
+        close(&format!("{what} ci_upper"), p.upper, want_upper, CI_RTOL);
+    }
     let info = want["infoCI"].as_i64().unwrap_or(0);
     assert_eq!(
         p.lower_clipped,
@@ -266,11 +285,23 @@ fn zero_sets() -> Vec<(&'static str, Vec<u64>, Option<usize>, Option<usize>)> {
 
 #[test]
 fn closedp_0_and_profile_intervals() {
-    let mut checked = 0;
+    let (mut checked, mut checked_ci, mut expected, mut expected_ci) = (0, 0, 0, 0);
     for (key, f, t, t0) in zero_sets() {
         let want = &reference()[key]["closedp.0"];
         let want_ci = &reference()[key]["closedpCI.0"];
         let table = closed::closedp_0(&f, t, t0, 0.95).unwrap();
+        for (label, w) in want.as_object().unwrap() {
+            if w.is_object() && !label.starts_with('_') {
+                expected += 1;
+                assert!(
+                    table.iter().any(|(l, _)| l == label),
+                    "{key}: closedp.0 model {label} missing"
+                );
+                if want_ci[label.as_str()].get("ci_lower").is_some() {
+                    expected_ci += 1;
+                }
+            }
+        }
         for (label, res) in &table {
             let w = &want[label.as_str()];
             if !w.is_object() {
@@ -283,31 +314,66 @@ fn closedp_0_and_profile_intervals() {
             let wc = &want_ci[label.as_str()];
             if wc.get("ci_lower").is_some() {
                 check_ci(&format!("{key} CI.0 {label}"), e, wc);
+                checked_ci += 1;
             }
             checked += 1;
         }
     }
-    assert!(checked >= 50, "{checked}");
+    // every model and every interval the fixture holds was compared
+    assert_eq!(checked, expected, "closedp.0 models compared");
+    assert_eq!(checked_ci, expected_ci, "closedpCI.0 intervals compared");
 }
+
+/// closedpCI.t entries that are not one of the 10 standard models of a `closedp.t` table:
+/// the custom models (checked in `custom_models_match_closedpci_t`) and the normal
+/// heterogeneity models, which darkfigure does not implement (Rcapture's `h = "Normal"`
+/// integrates over a normal mixture; it is not a log-linear column).
+const CI_T_CUSTOM: [(&str, &str); 4] = [
+    ("HIV", "Mt double interaction"),
+    ("HIV", "Mt interaction 1,2"),
+    ("lesbian", "[12,13,14] Darroch"),
+    ("lesbian", "[12,13,14] Chao"),
+];
+const CI_T_NOT_IMPLEMENTED: [(&str, &str); 2] =
+    [("hare", "Mh Normal"), ("diabetes", "Mth normal with I")];
 
 #[test]
 fn closedp_t_profile_intervals() {
-    let mut checked = 0;
+    let (mut checked, mut accounted) = (0, 0);
     for key in T_SETS {
         let h = data_t(key);
         let want = &reference()[key]["closedpCI.t"];
         let table = closed::closedp_t(&h, 0.95).unwrap();
-        for (label, res) in &table {
-            let w = &want[label.as_str()];
+        for (label, w) in want.as_object().unwrap() {
             if w.get("ci_lower").is_none() {
                 continue;
             }
-            let e = res.as_ref().unwrap();
+            let pair = (key, label.as_str());
+            if CI_T_CUSTOM.contains(&pair) || CI_T_NOT_IMPLEMENTED.contains(&pair) {
+                accounted += 1;
+                continue;
+            }
+            // Rcapture's help example `closedpCI.t(hare, m = "Mth", h = "Poisson",
+            // theta = 2)` is the table's Mth Poisson2
+            let ours = if label == "Mth Poisson theta=2 (doc example)" {
+                "Mth Poisson2"
+            } else {
+                label.as_str()
+            };
+            let e = table
+                .iter()
+                .find(|(l, _)| l == ours)
+                .unwrap_or_else(|| panic!("{key}: closedpCI.t model {label} not in the table"))
+                .1
+                .as_ref()
+                .unwrap();
             check_ci(&format!("{key} CI.t {label}"), e, w);
             checked += 1;
         }
     }
-    assert_eq!(checked, 6 * 10 + 2);
+    // every interval the fixture holds is compared here or accounted for above
+    assert_eq!(accounted, CI_T_CUSTOM.len() + CI_T_NOT_IMPLEMENTED.len());
+    assert_eq!(checked, 6 * 10 + 2 + 1);
 }
 
 #[test]
@@ -342,8 +408,14 @@ fn custom_models_match_closedpci_t() {
 fn loglinear_names_parse_hierarchically() -> Result<()> {
     let m = LogLinearModel::parse("[12,13,4]", 4)?;
     assert_eq!(m.terms(), vec![0b1, 0b10, 0b100, 0b1000, 0b11, 0b101]);
-    assert!(LogLinearModel::parse("[15]", 4).is_err());
-    assert!(LogLinearModel::parse("12,3", 4).is_err());
+    assert!(matches!(
+        LogLinearModel::parse("[15]", 4),
+        Err(darkfigure::Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        LogLinearModel::parse("12,3", 4),
+        Err(darkfigure::Error::InvalidParameter { .. })
+    ));
     Ok(())
 }
 
@@ -473,7 +545,14 @@ fn closedp_mtb_matches() {
         matches!(e4, darkfigure::Error::EstimateDoesNotExist { .. }),
         "{e4}"
     );
-    assert!(closed::closedp_mtb(&data_t("seber1982_t2"), 0.95).is_err());
+    assert!(matches!(
+        closed::closedp_mtb(&data_t("seber1982_t2"), 0.95),
+        Err(darkfigure::Error::TooFewOccasions {
+            needed: 3,
+            got: 2,
+            ..
+        })
+    ));
 }
 
 /// closedpMS.t on HIV and lesbian (all 113 hierarchical models, plain and with Chao or
@@ -641,8 +720,20 @@ mod properties {
     use nalgebra::DMatrix;
     use proptest::prelude::*;
 
+    /// Proptest configuration with the random stream pinned (ChaCha, fixed seed), so CI meets
+    /// the same cases on every run; saved regressions (`*.proptest-regressions`) replay first.
+    /// Edit the seed here to explore new cases deliberately.
+    fn pinned(cases: u32) -> ProptestConfig {
+        ProptestConfig {
+            cases,
+            rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x6461_726b_0003),
+            ..ProptestConfig::default()
+        }
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(24))]
+        #![proptest_config(pinned(24))]
 
         /// The R-path engine recovers the coefficients of a table of exact expected
         /// counts (an Mt design with one heterogeneity column on t = 4 lists).
@@ -698,12 +789,13 @@ mod properties {
             let s = ClosedSettings { profile: false, ..Default::default() };
             for m in ClosedModel::closedp_t_models() {
                 if matches!(m, ClosedModel::Mb | ClosedModel::Mbh) { continue; }
+                // every cell is at least 1 (singles at least 80): each model must fit
+                // both tables; an error fails the property
                 let a = closed::fit_standard(&h, m, &s);
                 let b = closed::fit_standard(&hp, m, &s);
-                if let (Ok(a), Ok(b)) = (a, b) {
-                    let (x, y) = (a.estimate.n_hat, b.estimate.n_hat);
-                    prop_assert!((x - y).abs() <= 1e-6 * x.abs(), "{}: {x} vs {y}", m.label());
-                }
+                prop_assert!(a.is_ok() && b.is_ok(), "{}: {:?} / {:?}", m.label(), a.as_ref().err(), b.as_ref().err());
+                let (x, y) = (a.unwrap().estimate.n_hat, b.unwrap().estimate.n_hat);
+                prop_assert!((x - y).abs() <= 1e-6 * x.abs(), "{}: {x} vs {y}", m.label());
             }
         }
     }
@@ -721,4 +813,85 @@ fn results_serialise_to_json() {
     let sel = closed::select(&h, Some(2), None, closed::Criterion::Aic, 0.95).unwrap();
     assert!(serde_json::to_string(&sel).is_ok());
     assert!(sel.to_string().contains("model average"));
+}
+
+/// The `closedpMS.t` model average. Rcapture prints the table but no average, so the
+/// oracle is computed here from Rcapture's own figures (N̂_i, SE_i, BIC_i of every model
+/// in `closedpMS.t` of HIV and lesbian, fixture `rcapture_closed.json`), with the formulas
+/// of Buckland, Burnham & Augustin (1997) written out; it shares no code or fit with
+/// darkfigure:
+///
+/// ```text
+/// w_i = exp(−(BIC_i − BIC_min)/2) / Σ_j exp(−(BIC_j − BIC_min)/2)
+/// N̄ = Σ w_i N̂_i,   SE(N̄) = Σ w_i sqrt(SE_i² + (N̂_i − N̄)²)
+/// log-normal interval on N̄ − n (Chao 1987), z = 1.959963984540054
+/// ```
+/// The average runs over the models Rcapture fitted without a flag (infoFit 0) plus
+/// those flagged only for a large asymptotic bias (infoFit 1 with darkfigure's
+/// `LargeBias`); rank-deficient, failed and non-converged fits are left out.
+/// Tolerance 1e-6 relative, as for the fits it averages.
+#[test]
+fn closedpms_t_model_average_matches_an_oracle_from_rcapture_figures() {
+    const Z95: f64 = 1.959963984540054;
+    let mut checked = 0;
+    for (key, seen) in [("HIV", 1896.0), ("lesbian", 2185.0)] {
+        let h = data_t(key);
+        assert_eq!(h.observed() as f64, seen);
+        for (sec, het) in [
+            ("closedpMS.t", None),
+            ("closedpMS.t h=Darroch", Some(Heterogeneity::Darroch)),
+        ] {
+            let want = reference()[key][sec].as_object().unwrap();
+            let sel = closed::select(&h, None, het, closed::Criterion::Bic, 0.95).unwrap();
+            // (N̂, SE, BIC) of the models that enter the average, from Rcapture's table
+            let mut rows: Vec<(f64, f64, f64)> = Vec::new();
+            for (name, w) in want {
+                let info = w["infoFit"].as_i64().unwrap();
+                let terms = LogLinearModel::parse(name, 4).unwrap().terms();
+                let ours = sel.rows.iter().find(|r| r.terms == terms).unwrap();
+                let large_bias_only = info == 1
+                    && ours.fit.as_ref().is_some_and(|f| {
+                        f.warnings
+                            .iter()
+                            .all(|w| matches!(w, Warning::LargeBias { .. }))
+                    });
+                let enters = info == 0 || large_bias_only;
+                assert_eq!(ours.weight > 0.0, enters, "{key} {sec} {name}: membership");
+                if enters {
+                    rows.push((num(w, "abundance"), num(w, "stderr"), num(w, "BIC")));
+                }
+            }
+            let best = rows.iter().map(|r| r.2).fold(f64::INFINITY, f64::min);
+            let raw: Vec<f64> = rows.iter().map(|r| (-(r.2 - best) / 2.0).exp()).collect();
+            let total: f64 = raw.iter().sum();
+            let nbar: f64 = rows.iter().zip(&raw).map(|(r, w)| w / total * r.0).sum();
+            let se: f64 = rows
+                .iter()
+                .zip(&raw)
+                .map(|(r, w)| w / total * (r.1 * r.1 + (r.0 - nbar).powi(2)).sqrt())
+                .sum();
+            let f0 = nbar - seen;
+            let c = (Z95 * (1.0 + (se / f0).powi(2)).ln().sqrt()).exp();
+            let avg = &sel.averaged;
+            let what = format!("{key} {sec} average");
+            close(&format!("{what} N"), avg.n_hat, nbar, FIT_RTOL);
+            close(&format!("{what} SE"), avg.se, se, FIT_RTOL);
+            close(
+                &format!("{what} lower"),
+                avg.interval.lower,
+                seen + f0 / c,
+                FIT_RTOL,
+            );
+            close(
+                &format!("{what} upper"),
+                avg.interval.upper,
+                seen + f0 * c,
+                FIT_RTOL,
+            );
+            assert_eq!(avg.interval.method, darkfigure::IntervalMethod::LogNormal);
+            eprintln!("{what}: N̄ {nbar:.4}, SE {se:.4} over {} models", rows.len());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4);
 }

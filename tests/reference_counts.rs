@@ -4,8 +4,9 @@
 //! `shared/reference/singleRcapture.json`, key `fits.<data>__<family>__<formula>`), data:
 //! the package's bundled data sets exported to CSV (see `tests/fixtures/counts/README.md`).
 //! Calls: `estimatePopsize(formula, data, model = <family>)` with defaults (IRLS,
-//! analytic variance, α = 0.05). Tolerances: 1e-6 relative (1e-4 for negative-binomial
-//! fits) on N̂, SE and the analytic intervals; 1e-6 on coefficients.
+//! analytic variance, α = 0.05). Tolerances: 1e-6 relative on N̂, SE and the analytic
+//! intervals, 1e-6 (absolute below 1) on coefficients; 5e-6 for the two fits R leaves
+//! under-converged (`UNDERCONVERGED_IN_R`, with the figures).
 
 use darkfigure::counts::{self, CountFit, CountModel, Family};
 use darkfigure::data::CountData;
@@ -105,24 +106,19 @@ fn keys() -> Vec<String> {
 
 /// Fits where singleRcapture's IRLS stops (coefficient change below 1e-8 per step) while
 /// the coefficients are still ~1e-6 from the maximum of a flat likelihood: its logLik
-/// agrees with darkfigure's to 1e-12 relative, but coefficients, N̂ and SE only to a few
-/// 1e-6. darkfigure converges further (gradient below 1e-9); these are compared at 1e-5.
-const UNDERCONVERGED_IN_R: [&str; 7] = [
+/// agrees with darkfigure's to 1e-12 relative, but the intercept and SE(N̂) only to a few
+/// 1e-6 (ztgeom: intercept −1.8129348 against −1.8129312, 1.95e-6; SE 900.26876 against
+/// 900.26760, 1.29e-6; ztoigeom: intercept −1.3754766 against −1.3754726, 2.92e-6).
+/// darkfigure converges further (gradient below 1e-9); these two are compared at 5e-6,
+/// every other fit (negative binomial included) at 1e-6.
+const UNDERCONVERGED_IN_R: [&str; 2] = [
     "carcassubmission__ztgeom__all",
     "carcassubmission__ztoigeom__all",
-    "carcassubmission__oiztgeom__all",
-    "farmsubmission__oiztgeom__all",
-    "farmsubmission__ztoigeom__all",
-    "netherlandsimmigrant__oiztgeom__gender_age_nation",
-    "netherlandsimmigrant__ztoigeom__gender_age_nation",
 ];
 
 fn check_fit(key: &str, r: &Value, fit: &CountFit) -> Vec<String> {
-    let negbin = matches!(fit.family, Family::ZtNegBin | Family::ZotNegBin);
-    let tol = if negbin {
-        1e-4
-    } else if UNDERCONVERGED_IN_R.contains(&key) {
-        1e-5
+    let tol = if UNDERCONVERGED_IN_R.contains(&key) {
+        5e-6
     } else {
         1e-6
     };
@@ -264,16 +260,15 @@ fn regular_fits_match_singlercapture() {
 
 #[test]
 fn degenerate_fits_are_flagged() {
+    // every one of them returns a fit (an error here would be a regression): flagged,
+    // with its warnings, and printed as DEGENERATE rather than as a number
     for key in DEGENERATE {
         let (_, _, _, r) = fit_key(key);
-        match r {
-            Ok(fit) => {
-                assert!(fit.degenerate, "{key} not flagged");
-                assert!(fit.estimate.is_flagged());
-                assert!(fit.to_string().contains("DEGENERATE"));
-            }
-            Err(e) => assert!(!e.to_string().is_empty()),
-        }
+        let fit = r.unwrap_or_else(|e| panic!("{key}: expected a flagged fit, got {e}"));
+        assert!(fit.degenerate, "{key} not flagged");
+        assert!(fit.estimate.is_flagged(), "{key}");
+        assert!(!fit.estimate.warnings.is_empty(), "{key}: no warning");
+        assert!(fit.to_string().contains("DEGENERATE"), "{key}");
     }
 }
 
@@ -319,7 +314,60 @@ fn closed_forms_equal_intercept_only_models() {
         );
         let bc = counts::chao_bias_corrected(d, 0.95).unwrap();
         assert!(bc.n_hat < chao.n_hat && bc.n_hat > d.observed() as f64);
+        check_chao_bias_corrected(name, d, &bc);
     }
+}
+
+/// Chao's bias-corrected estimator. singleRcapture has no such model and no published
+/// figure on these data was found, so the oracle is the closed form written out here
+/// (Chao 2005, Encyclopedia of Statistical Sciences; the variance of Chiu et al. 2014,
+/// Biometrics 70, eq. for Chao1-bc), from f1, f2 counted in this test, 1e-12 relative:
+///
+/// ```text
+/// f0 = f1 (f1 − 1) / (2 (f2 + 1)),  N̂ = n + f0
+/// Var = f0 + f1 (2 f1 − 1)² / (4 (f2 + 1)²) + f1² (f1 − 1)² f2 / (4 (f2 + 1)⁴)
+/// log-normal interval: n + f0 / C, n + f0 · C,  C = exp(z sqrt(ln(1 + Var / f0²)))
+/// ```
+fn check_chao_bias_corrected(name: &str, d: &CountData, bc: &darkfigure::Estimate) {
+    const Z95: f64 = 1.959963984540054; // qnorm(0.975)
+    let t = d.frequency_table();
+    let (f1, f2) = (t[0] as f64, t[1] as f64);
+    let n: f64 = t.iter().map(|&f| f as f64).sum();
+    let f0 = f1 * (f1 - 1.0) / (2.0 * (f2 + 1.0));
+    let var = f0
+        + f1 * (2.0 * f1 - 1.0).powi(2) / (4.0 * (f2 + 1.0).powi(2))
+        + f1 * f1 * (f1 - 1.0).powi(2) * f2 / (4.0 * (f2 + 1.0).powi(4));
+    let c = (Z95 * (1.0 + var / (f0 * f0)).ln().sqrt()).exp();
+    close(&format!("{name} chao-bc N"), bc.n_hat, n + f0, 1e-12);
+    close(&format!("{name} chao-bc SE"), bc.se, var.sqrt(), 1e-12);
+    close(
+        &format!("{name} chao-bc lo"),
+        bc.interval.lower,
+        n + f0 / c,
+        1e-12,
+    );
+    close(
+        &format!("{name} chao-bc hi"),
+        bc.interval.upper,
+        n + f0 * c,
+        1e-12,
+    );
+}
+
+/// Chao's bias-corrected estimator on the netherlandsimmigrant table (f1 = 1645,
+/// f2 = 183, n = 1880), by hand: f0 = 1645 · 1644 / (2 · 184) = 7348.8586956521...
+#[test]
+fn chao_bias_corrected_by_hand() {
+    let d = data("netherlandsimmigrant");
+    assert_eq!(&d.frequency_table()[..2], &[1645, 183]);
+    let bc = counts::chao_bias_corrected(d, 0.95).unwrap();
+    close(
+        "chao-bc N",
+        bc.n_hat,
+        1880.0 + 1645.0 * 1644.0 / 368.0,
+        1e-12,
+    );
+    close("chao-bc N (digits)", bc.n_hat, 9228.858695652174, 1e-12);
 }
 
 #[test]
@@ -433,25 +481,65 @@ fn stratified_estimates_match() {
     }
 }
 
+/// Sandwich and cluster-robust SEs of N̂ for ztpoisson ~ gender + age + nation on
+/// netherlandsimmigrant: `tests/fixtures/counts/singleRcapture-sandwich.json` (singleRcapture
+/// 0.2.3 + sandwich 3.0.2, `redoPopEstimation(fit, cov = vcovHC(fit, type = "HC0"))` and
+/// `cov = vcovCL(fit, cluster = ~ nation)`), 1e-6 relative on N̂, SE and both intervals.
 #[test]
-fn sandwich_and_cluster_variances_are_sane() {
+fn sandwich_and_cluster_variances_match_singlercapture() {
+    let r: Value = serde_json::from_str(&fixture("singleRcapture-sandwich.json")).unwrap();
     let d = data("netherlandsimmigrant");
     let fit = CountModel::params(Family::ZtPoisson)
         .covariates(&["gender", "age", "nation"])
         .fit(d)
         .unwrap();
-    let hc = counts::robust_variance(&fit, d, None).unwrap();
-    assert_eq!(hc.n_hat, fit.estimate.n_hat);
-    // the ZTP is overdispersed here: the sandwich SE exceeds the model-based one
-    assert!(
-        hc.se > fit.estimate.se && hc.se < 3.0 * fit.estimate.se,
-        "{} vs {}",
-        hc.se,
-        fit.estimate.se
+    close(
+        "analytic N",
+        fit.estimate.n_hat,
+        r["analytic"]["n_hat"].as_f64().unwrap(),
+        1e-6,
     );
-    let cl = counts::robust_variance(&fit, d, Some("nation")).unwrap();
-    assert!(cl.se.is_finite() && cl.se > 0.0);
-    assert!(counts::robust_variance(&fit, d, Some("nope")).is_err());
+    close(
+        "analytic SE",
+        fit.estimate.se,
+        r["analytic"]["se"].as_f64().unwrap(),
+        1e-6,
+    );
+    for (key, cluster) in [("HC0", None), ("cluster_nation", Some("nation"))] {
+        let e = counts::robust_variance(&fit, d, cluster).unwrap();
+        let w = &r[key];
+        let g = |k: &str| w[k].as_f64().unwrap();
+        close(&format!("{key} N"), e.n_hat, g("n_hat"), 1e-6);
+        close(&format!("{key} SE"), e.se, g("se"), 1e-6);
+        close(
+            &format!("{key} lnorm lo"),
+            e.interval.lower,
+            g("lognormal_lower"),
+            1e-6,
+        );
+        close(
+            &format!("{key} lnorm hi"),
+            e.interval.upper,
+            g("lognormal_upper"),
+            1e-6,
+        );
+        close(
+            &format!("{key} normal lo"),
+            e.other_intervals[0].lower,
+            g("normal_lower"),
+            1e-6,
+        );
+        close(
+            &format!("{key} normal hi"),
+            e.other_intervals[0].upper,
+            g("normal_upper"),
+            1e-6,
+        );
+    }
+    assert!(matches!(
+        counts::robust_variance(&fit, d, Some("nope")),
+        Err(darkfigure::Error::InvalidParameter { .. })
+    ));
 }
 
 fn boot(fit: &CountFit, kind: counts::BootType, b: usize, seed: u64) -> counts::BootResult {
@@ -589,18 +677,18 @@ fn fit_all_runs_every_model() {
     assert!(zt.degenerate);
 }
 
-/// The 100,000-unit synthetic size test (`singleRcapture-synthetic.json`, fits on
-/// `shared/data/synthetic/ztpois_100k_3cov_seed2024.csv`). The 4 MB data file is not
-/// copied into the fixtures, so this test is `#[ignore]`d and skips when the shared
-/// folder is absent; run with `--ignored`.
+/// The 100,000-unit synthetic size test (`singleRcapture-synthetic.json`, fits on the
+/// reference folder's `data/synthetic/ztpois_100k_3cov_seed2024.csv`). The 4 MB data file
+/// is not copied into the fixtures, so this test is `#[ignore]`d; run it with the file's
+/// location in `DARKFIGURE_SYNTHETIC_100K` (see the README, "Mutation check"):
+/// `DARKFIGURE_SYNTHETIC_100K=<path> cargo test --release --test reference_counts -- --ignored synthetic_100k`.
+/// Without the variable, or with a file that cannot be read, it fails.
 #[test]
 #[ignore]
 fn synthetic_100k_matches() {
-    let path = "/work/shared/data/synthetic/ztpois_100k_3cov_seed2024.csv";
-    let Ok(text) = std::fs::read_to_string(path) else {
-        eprintln!("skipped: {path} not present");
-        return;
-    };
+    let path = std::env::var("DARKFIGURE_SYNTHETIC_100K")
+        .expect("set DARKFIGURE_SYNTHETIC_100K to the path of ztpois_100k_3cov_seed2024.csv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let r: Value = serde_json::from_str(&fixture("singleRcapture-synthetic.json")).unwrap();
     let opts = ReadOptions {
         count_column: Some("y".into()),
@@ -676,17 +764,34 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    /// Proptest configuration with the random stream pinned (ChaCha, fixed seed), so CI meets
+    /// the same cases on every run; saved regressions (`*.proptest-regressions`) replay first.
+    /// Edit the seed here to explore new cases deliberately.
+    fn pinned(cases: u32) -> ProptestConfig {
+        ProptestConfig {
+            cases,
+            rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x6461_726b_0002),
+            ..ProptestConfig::default()
+        }
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
-        /// N̂ ≥ n, SE ≥ 0 and the intervals contain N̂ for every non-degenerate fit of a
-        /// random frequency table.
+        #![proptest_config(pinned(48))]
+        /// Every family fits a random frequency table; N̂ ≥ n, SE ≥ 0 and the intervals
+        /// contain N̂ for every non-degenerate fit, and a degenerate one is flagged.
         #[test]
         fn n_hat_at_least_observed(f1 in 1u64..500, f2 in 1u64..200, f3 in 0u64..60, f4 in 0u64..20) {
             let d = CountData::from_frequency_table(&[(1, f1), (2, f2), (3, f3), (4, f4)]).unwrap();
             for fam in [Family::ZtPoisson, Family::ZtGeom, Family::Chao, Family::Zelterman, Family::OiztPoisson] {
-                if let Ok(fit) = CountModel::params(fam).fit(&d)
-                    && !fit.degenerate
-                {
+                // every family fits every such table (f1, f2 ≥ 1): an error fails the
+                // property; a degenerate fit must carry its flag and warnings
+                let fit = CountModel::params(fam).fit(&d);
+                prop_assert!(fit.is_ok(), "{fam}: {:?}", fit.err());
+                let fit = fit.unwrap();
+                if fit.degenerate {
+                    prop_assert!(fit.estimate.is_flagged() && !fit.estimate.warnings.is_empty());
+                } else {
                     let e = &fit.estimate;
                     prop_assert!(e.n_hat >= d.observed() as f64 - 1e-9, "{fam}: {}", e.n_hat);
                     prop_assert!(e.se >= 0.0);

@@ -58,8 +58,9 @@ struct Checker {
     what: String,
     checks: usize,
     fails: Vec<String>,
-    /// Tolerances for standard errors of a boundary fit (see `openp_voles_collapsed`).
-    se_tol: Option<(f64, f64)>,
+    /// Per-table tolerances (table label, relative, absolute) for the standard errors of a
+    /// boundary fit (see `openp_voles_collapsed`); every other figure is checked at `RTOL`.
+    se_tol: Vec<(&'static str, f64, f64)>,
 }
 
 impl Checker {
@@ -68,7 +69,7 @@ impl Checker {
             what: what.into(),
             checks: 0,
             fails: vec![],
-            se_tol: None,
+            se_tol: Vec::new(),
         }
     }
     fn num(&mut self, label: &str, got: Option<f64>, want: &Value) {
@@ -98,8 +99,10 @@ impl Checker {
         assert_eq!(got.len(), est.len(), "{} {label}: length", self.what);
         for i in 0..got.len() {
             self.num(&format!("{label}[{i}].estimate"), got[i].estimate, &est[i]);
-            match self.se_tol {
-                Some((r, a)) => self.num_tol(&format!("{label}[{i}].se"), got[i].se, &se[i], r, a),
+            match self.se_tol.iter().find(|t| t.0 == label) {
+                Some(&(_, r, a)) => {
+                    self.num_tol(&format!("{label}[{i}].se"), got[i].se, &se[i], r, a)
+                }
                 None => self.num(&format!("{label}[{i}].se"), got[i].se, &se[i]),
             }
         }
@@ -137,8 +140,6 @@ impl Checker {
             let diverged = matches!((e, s), (Some(e), Some(s)) if e.abs() < 0.1 * s);
             let (rt, at) = if diverged {
                 (5e-2, 1e-10)
-            } else if self.se_tol.is_some() {
-                (1e-2, 1e-10)
             } else {
                 (RTOL, 1e-10)
             };
@@ -188,10 +189,7 @@ fn check_common(c: &mut Checker, f: &OpenFit, r: &Value, test_key: &str, test_pa
     c.table("N", &f.n_hat, &r["N"]);
     c.table("birth", &f.births, &r["birth"]);
     c.num("Ntot", f.total.estimate, &r["Ntot"]["estimate"][0]);
-    match c.se_tol {
-        Some((rt, at)) => c.num_tol("Ntot.se", f.total.se, &r["Ntot"]["stderr"][0], rt, at),
-        None => c.num("Ntot.se", f.total.se, &r["Ntot"]["stderr"][0]),
-    }
+    c.num("Ntot.se", f.total.se, &r["Ntot"]["stderr"][0]);
     let neg: Vec<usize> = match &r["neg"] {
         Value::Array(a) => a.iter().map(|v| v.as_u64().unwrap() as usize).collect(),
         _ => vec![],
@@ -200,7 +198,7 @@ fn check_common(c: &mut Checker, f: &OpenFit, r: &Value, test_key: &str, test_pa
 }
 
 fn check_openp(h: &CaptureHistories, params: OpenParams, r: &Value, what: &str) -> usize {
-    check_openp_se(h, params, r, what, None)
+    check_openp_se(h, params, r, what, Vec::new())
 }
 
 fn check_openp_se(
@@ -208,7 +206,7 @@ fn check_openp_se(
     params: OpenParams,
     r: &Value,
     what: &str,
-    se_tol: Option<(f64, f64)>,
+    se_tol: Vec<(&'static str, f64, f64)>,
 ) -> usize {
     let f = openp(h, &params).unwrap();
     let mut c = Checker::new(what);
@@ -253,12 +251,26 @@ fn openp_voles_collapsed() {
         for (m, key) in [(OpenModel::Up, "up"), (OpenModel::Ep, "ep")] {
             let k = format!("{key} (periodhist vt=rep({len},6))");
             // rbvole collapsed to 6 periods is a boundary fit: every p* is 1 to 1e-8 (the
-            // capture betas run off to infinity), so R's standard errors of p*, N and B
-            // are rounding noise around 0 (N: sqrt(max(Var - N, 0)) of a difference of
-            // two equal numbers; R prints 0 for some periods and 0.05-0.09 for others).
-            // Estimates, deviance, df and AIC are checked at 1e-6; the SEs at 1e-2
-            // relative or 0.5 absolute.
-            let se_tol = (ds == "rbvole").then_some((1e-2, 0.5));
+            // capture betas run off to infinity), so the standard errors that run through
+            // the capture probabilities are rounding noise in R. Estimates, deviance, df,
+            // AIC, survival SEs, test-parameter SEs and the total's SE are checked at 1e-6;
+            // three SE tables are not:
+            // - `capture_prob`: SEs of p* ≈ 2e-5 that differ from R by up to 6.4e-4
+            //   relative (up, period 3: 2.11445e-4 against 2.11309e-4), so 1e-3 relative;
+            // - `birth`: up to 1.2e-4 relative (ep, period 4: 11.40097 against 11.40233),
+            //   so 2e-4 relative;
+            // - `N`: R's SE is sqrt(max(Var − N, 0)) of a difference of two equal numbers,
+            //   printed as 0 for some periods and up to 0.0877 for others (ep, period 2)
+            //   where darkfigure has 0, so 0.1 absolute.
+            let se_tol = if ds == "rbvole" {
+                vec![
+                    ("capture_prob", 1e-3, 0.0),
+                    ("birth", 2e-4, 0.0),
+                    ("N", 0.0, 0.1),
+                ]
+            } else {
+                Vec::new()
+            };
             n += check_openp_se(
                 &h,
                 OpenParams::params().model(m),
@@ -678,6 +690,18 @@ fn cjs_and_popan_recover_known_parameters() {
         "POPAN phi",
         "POPAN p",
     ];
+    // Joint criterion over the 7 statistics: each standardized bias |mean − truth| / MCSE
+    // is compared with the Bonferroni bound z_{1 − α/14} for a familywise false-alarm rate
+    // α = 1e-3 (z = 3.8032), valid however the 7 means are correlated. A correct estimator
+    // fails this test once in a thousand seeds; the small-sample bias of the MLEs (every
+    // statistic within 1.9 MCSE at this seed) is well inside it.
+    const FAMILYWISE: f64 = 1e-3;
+    let z_crit = statrs::distribution::ContinuousCDF::inverse_cdf(
+        &statrs::distribution::Normal::standard(),
+        1.0 - FAMILYWISE / (2.0 * 7.0),
+    );
+    assert!((z_crit - 3.8032).abs() < 1e-4, "{z_crit}");
+    let mut bad = Vec::new();
     for k in 0..7 {
         let xs: Vec<f64> = one.iter().map(|r| r[k]).collect();
         let mean = xs.iter().sum::<f64>() / REPS as f64;
@@ -685,15 +709,22 @@ fn cjs_and_popan_recover_known_parameters() {
         let mcse = sd / (REPS as f64).sqrt();
         let bias = mean - truth[k];
         eprintln!(
-            "{}: mean {mean:.5}, bias {bias:+.5}, MC SE {mcse:.5}",
-            names[k]
+            "{}: mean {mean:.5}, bias {bias:+.5}, MC SE {mcse:.5}, z {:+.2}",
+            names[k],
+            bias / mcse
         );
-        assert!(
-            bias.abs() <= 2.0 * mcse,
-            "{}: bias {bias} exceeds 2 MC SE ({mcse})",
-            names[k]
-        );
+        if bias.abs() > z_crit * mcse {
+            bad.push(format!(
+                "{}: bias {bias} is {:.2} MC SE",
+                names[k],
+                bias / mcse
+            ));
+        }
     }
+    assert!(
+        bad.is_empty(),
+        "beyond the Bonferroni bound {z_crit:.4} MC SE (familywise {FAMILYWISE}): {bad:?}"
+    );
 }
 
 #[test]
@@ -760,7 +791,10 @@ fn bad_input_is_a_typed_error() {
         phi: vec![0.5],
         p: vec![0.5, 0.5],
     };
-    assert!(bad.simulate(1).is_err());
+    assert!(matches!(
+        bad.simulate(1),
+        Err(darkfigure::Error::InvalidParameter { .. })
+    ));
 }
 
 /// With every capture released, Jolly's moment estimators are the MLEs of the

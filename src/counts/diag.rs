@@ -255,10 +255,28 @@ mod tests {
         let m = fit.marginal_freq();
         let tot: f64 = m.table.iter().map(|r| r.2).sum();
         assert!(tot < 100.0 && tot > 99.0);
-        // the ZTP MLE matches the mean: Σ k Ê f_k ≈ Σ k f_k up to the tail above 4
+        // the ZTP MLE matches the mean: λ/(1 − e^{−λ}) = Σ k f_k / n = 160/100, and
+        // Σ_k k Ê f_k over all k equals Σ k f_k = 160: the table's k = 1..4 plus the
+        // fitted tail above 4, n/(1 − e^{−λ}) Σ_{k>4} k e^{−λ} λ^k / k!
+        let lambda = fit.coefficients[0].exp();
+        let trunc = 1.0 - (-lambda).exp();
+        assert!((lambda / trunc - 1.6).abs() < 1e-9, "λ = {lambda}");
+        let (mut pk, mut tail) = ((-lambda).exp(), 0.0);
+        for k in 1..80 {
+            pk *= lambda / k as f64;
+            if k > 4 {
+                tail += k as f64 * pk;
+            }
+        }
+        tail *= 100.0 / trunc;
+        let head: f64 = m.table.iter().map(|r| r.0 as f64 * r.2).sum();
+        assert!((head + tail - 160.0).abs() < 1e-6, "{head} + {tail}");
         let g = fit.gof().unwrap();
         assert!(g.chi2 >= 0.0 && g.g >= 0.0 && g.p_chi2 <= 1.0);
-        assert!(m.gof(Some(0.0)).is_err());
+        assert!(matches!(
+            m.gof(Some(0.0)),
+            Err(crate::Error::InvalidParameter { .. })
+        ));
         assert!(!m.to_string().is_empty() && !g.to_string().is_empty());
     }
 
@@ -279,6 +297,9 @@ mod tests {
         let s = stratify(&fit, &d, "g", 0.95).unwrap();
         let tot: f64 = s.iter().map(|x| x.estimated).sum();
         assert!((tot - fit.estimate.n_hat).abs() < 1e-9 * tot);
-        assert!(stratify(&fit, &d, "nope", 0.95).is_err());
+        assert!(matches!(
+            stratify(&fit, &d, "nope", 0.95),
+            Err(crate::Error::InvalidParameter { .. })
+        ));
     }
 }

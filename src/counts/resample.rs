@@ -16,11 +16,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// N̂ with a sandwich covariance of the coefficients: HC0 (`cluster = None`,
-/// `sandwich::vcovHC(type = "HC0")`) or cluster-robust, summing the scores of the units
-/// sharing a value of the covariate `cluster`.
+/// `sandwich::vcovHC(type = "HC0")`) or cluster-robust (`sandwich::vcovCL(cluster = ~ c)`),
+/// summing the scores of the units sharing a value of the covariate `cluster`, with
+/// vcovCL's default adjustment G / (G − 1) for G clusters.
 ///
 /// ```text
 /// Cov_s = B M B,  B = (−∇²ℓ)⁻¹,  M = Σ_c (Σ_{i∈c} wᵢ sᵢ)(Σ_{i∈c} wᵢ sᵢ)ᵀ   (HC0: one unit per cluster)
+/// cluster-robust: M ← G/(G − 1) · M
 /// Var(N̂) = Σ wᵢvᵢ + ∇N̂ᵀ Cov_s ∇N̂
 /// ```
 /// # Errors
@@ -28,8 +30,9 @@ use std::collections::HashMap;
 /// lacks the fit's covariates.
 ///
 /// # References
-/// Zeileis (2006) J. Stat. Softw. 16(9); singleRcapture `redoPopEstimation(fit, cov =
-/// vcovHC(fit))`.
+/// Zeileis (2006) J. Stat. Softw. 16(9); Zeileis, Köll & Graham (2020) J. Stat. Softw.
+/// 95(1) (vcovCL); singleRcapture `redoPopEstimation(fit, cov = vcovHC(fit))` and
+/// `redoPopEstimation(fit, cov = vcovCL(fit, cluster = ~ c))`.
 pub fn robust_variance(
     fit: &CountFit,
     data: &CountData,
@@ -78,6 +81,12 @@ pub fn robust_variance(
     }
     for s in sums.values() {
         meat += s * s.transpose();
+    }
+    // sandwich::vcovCL's default small-sample adjustment G / (G − 1) for G clusters
+    // (`cadjust = TRUE`; type HC0 for a non-lm fit)
+    let g = sums.len() as f64;
+    if g > 1.0 {
+        meat *= g / (g - 1.0);
     }
     let cov = &fit.covariance * meat * &fit.covariance;
     let pv = fit.variance_with(&cov);

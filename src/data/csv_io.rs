@@ -269,6 +269,57 @@ pub fn read_str(text: &str, file: &str, opts: &ReadOptions) -> Result<DataSet> {
     }
 }
 
+/// Reads CSV text keeping only the rows whose `column` says yes (`1`, `yes`, `true`, `y`;
+/// `0`, `no`, `false`, `n` or empty say no): a subgroup such as the minors among the
+/// sellers. The column is then ignored like any other extra column.
+///
+/// # Errors
+/// As [`read_str`]; [`Error::CsvFormat`] when the column is missing,
+/// [`Error::CsvValue`] for a value that is neither yes nor no.
+pub fn read_str_where(text: &str, file: &str, opts: &ReadOptions, column: &str) -> Result<DataSet> {
+    let mut raw = read_raw(text, file)?;
+    let c = raw.col(column).ok_or_else(|| Error::CsvFormat {
+        at: raw.at(Some(1), None),
+        reason: format!("no column `{column}` to select a subgroup by"),
+    })?;
+    let mut keep = Vec::new();
+    for (line, r) in std::mem::take(&mut raw.rows) {
+        let v = r.get(c).map(|v| v.to_ascii_lowercase()).unwrap_or_default();
+        match v.as_str() {
+            "1" | "yes" | "true" | "y" => keep.push((line, r)),
+            "0" | "no" | "false" | "n" | "" => {}
+            _ => return Err(raw.value_err(line, c, &v, "1/yes/true or 0/no/false")),
+        }
+    }
+    if keep.is_empty() {
+        return Err(Error::CsvFormat {
+            at: raw.at(None, Some(c)),
+            reason: format!("no row has `{column}` = yes: the subgroup is empty"),
+        });
+    }
+    raw.rows = keep;
+    let lists = declares_lists(text);
+    let layout = match opts.layout {
+        Some(l) => l,
+        None => detect(&raw, opts),
+    };
+    match layout {
+        Layout::Counts => {
+            let (data, count_column) = parse_counts(&raw, opts)?;
+            Ok(DataSet::Counts { data, count_column })
+        }
+        l => Ok(DataSet::Histories {
+            data: match l {
+                Layout::Wide => parse_wide(&raw, opts)?,
+                Layout::Long => parse_long(&raw)?,
+                _ => parse_aggregated(&raw, opts)?,
+            }
+            .with_lists(lists),
+            layout: l,
+        }),
+    }
+}
+
 /// Whether the file declares its columns unordered lists: a comment line before the
 /// header (lines starting with `#` are comments) whose words include `lists`, such as
 /// `# sources: lists`.
@@ -327,7 +378,20 @@ fn detect(raw: &Raw, opts: &ReadOptions) -> Layout {
             .enumerate()
             .all(|(c, v)| special(c) || is_binary(v))
     });
-    if !all_binary && raw.col("count").is_some() {
+    let Some(count) = raw.col("count") else {
+        return Layout::Wide;
+    };
+    if !all_binary {
+        return Layout::Counts;
+    }
+    // All 0/1 beside a `count` column: histories only if there are at least two
+    // occasion columns and no row is all zeros with a positive count (a unit never seen
+    // cannot be in the data); otherwise the 0/1 columns are covariates of counts.
+    let occasions: Vec<usize> = (0..raw.headers.len()).filter(|&c| !special(c)).collect();
+    let impossible = raw.rows.iter().any(|(_, r)| {
+        occasions.iter().all(|&c| r[c] == "0") && r.get(count).is_some_and(|v| v != "0")
+    });
+    if occasions.len() < 2 || impossible {
         Layout::Counts
     } else {
         Layout::Wide
@@ -378,7 +442,14 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
             match r[c].as_str() {
                 "0" => {}
                 "1" => code |= 1 << j,
-                v => return Err(raw.value_err(*line, c, v, "0 or 1")),
+                v => {
+                    return Err(raw.value_err(
+                        *line,
+                        c,
+                        v,
+                        "0 or 1 (an occasion of a capture history; if the file holds single-source counts, name the count column with --count)",
+                    ));
+                }
             }
         }
         let f = match freq_col {

@@ -179,3 +179,32 @@ pub struct Headline {
     /// Known true size (simulated data), if any.
     pub truth: Option<u64>,
 }
+
+impl Headline {
+    /// The headline as an [`crate::Estimate`] (method `recommended`), for simulations and
+    /// for code that takes estimates.
+    ///
+    /// # Errors
+    /// [`crate::Error::EstimateDoesNotExist`] when no figure can be cited.
+    pub fn to_estimate(&self) -> crate::Result<crate::Estimate> {
+        if !(self.n_hat.is_finite() && self.se.is_finite()) {
+            return Err(crate::Error::no_estimate(
+                self.warnings
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "no figure can be cited".into()),
+            ));
+        }
+        let mut e = crate::Estimate::new(
+            "recommended",
+            "recommended",
+            self.n_hat,
+            self.se,
+            self.interval,
+            self.observed,
+        )
+        .with_assumptions(&self.assumptions);
+        e.dark_figure_interval = self.dark_figure_interval;
+        Ok(e)
+    }
+}

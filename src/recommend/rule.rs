@@ -126,22 +126,17 @@ pub fn degenerate_reason(e: &Estimate, cells: f64) -> Option<String> {
     if !e.n_hat.is_finite() {
         return Some("N̂ is not a finite number".into());
     }
+    // The impossible value itself is not repeated in the reason: it is never printed.
     if e.n_hat < 0.0 {
-        return Some(format!("N̂ is negative ({})", fmt_num(e.n_hat)));
+        return Some("N̂ is negative".into());
     }
     if e.n_hat < n - 1e-6 * n.max(1.0) {
-        return Some(format!(
-            "N̂ ({}) is below the {} units seen",
-            fmt_num(e.n_hat),
-            e.observed
-        ));
+        return Some(format!("N̂ is below the {} units seen", e.observed));
     }
     if e.n_hat > ABSURD_FACTOR * n.max(1.0) {
         return Some(format!(
-            "N̂ ({}) is more than {} times the {} units seen",
-            fmt_num(e.n_hat),
-            ABSURD_FACTOR,
-            e.observed
+            "N̂ is more than {} times the {} units seen",
+            ABSURD_FACTOR, e.observed
         ));
     }
     if !e.se.is_finite() {

@@ -123,6 +123,9 @@ pub struct AnalysisOptions {
     pub occasions: Option<Occasions>,
     /// Fit `closedp.0` models only to units caught at most this many times.
     pub t0: Option<usize>,
+    /// Run only the estimators the headline rests on (no bias-corrected table, no
+    /// Schnabel or Schumacher-Eschmeyer): for simulations and benchmarks of the headline.
+    pub headline_only: bool,
 }
 
 impl Default for AnalysisOptions {
@@ -140,6 +143,7 @@ impl Default for AnalysisOptions {
             by: None,
             occasions: None,
             t0: None,
+            headline_only: false,
         }
     }
 }
@@ -170,7 +174,14 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 layout: layout.name().into(),
                 observed: h.observed(),
                 occasions: Some(h.occasions()),
-                rows: h.n_rows(),
+                // The long layout has one row per record: a unit's captures.
+                rows: if *layout == crate::data::csv_io::Layout::Long {
+                    h.iter()
+                        .map(|(code, f)| code.count_ones() as usize * f as usize)
+                        .sum()
+                } else {
+                    h.n_rows()
+                },
                 strata,
                 occasion_names: h.occasion_names().to_vec(),
             };
@@ -218,6 +229,54 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
     };
     report.headline = super::headline::build(&report, data);
     Ok(report)
+}
+
+/// Adds the headlines of a subgroup (e.g. the minors among the sellers) to a report:
+/// `sub` holds the subgroup's records only (see
+/// [`crate::data::csv_io::read_str_where`]); each of its strata gets a headline named
+/// `"<stratum>: <name>"` (or `name` without strata), placed after that stratum's own
+/// headline. Subgroups are part of their stratum, so the total does not add them again.
+///
+/// # Errors
+/// As [`analyse`].
+pub fn add_subgroup(
+    report: &mut Report,
+    sub: &DataSet,
+    name: &str,
+    opts: &AnalysisOptions,
+) -> Result<()> {
+    let lean = AnalysisOptions {
+        headline_only: true,
+        truth: Vec::new(),
+        ..opts.clone()
+    };
+    let r = analyse(sub, &lean)?;
+    let parts: Vec<_> = if r.headline.len() > 1 {
+        r.headline
+            .iter()
+            .filter(|h| h.stratum.as_deref() != Some("total"))
+            .cloned()
+            .collect()
+    } else {
+        r.headline.clone()
+    };
+    for mut h in parts {
+        let parent = h.stratum.clone();
+        let label = match &parent {
+            Some(s) => format!("{s}: {name}"),
+            None => name.to_string(),
+        };
+        h.truth = report.truth_for(Some(&label));
+        h.stratum = Some(label);
+        h.basis = format!("{} (subgroup `{name}`)", h.basis);
+        let pos = report
+            .headline
+            .iter()
+            .position(|x| x.stratum == parent)
+            .map_or(report.headline.len(), |i| i + 1);
+        report.headline.insert(pos, h);
+    }
+    Ok(())
 }
 
 fn open_models(h: &CaptureHistories, opts: &AnalysisOptions) -> Result<Vec<open::OpenFit>> {
@@ -388,7 +447,7 @@ fn one_population(
     let lists = h.is_lists();
     let mut classic = Section::new("Classic estimators", stratum.clone(), n);
     for (label, r) in two_source::all(h, level) {
-        if lists && ORDER_DEPENDENT.contains(&label) {
+        if (lists && ORDER_DEPENDENT.contains(&label)) || (opts.headline_only && t > 2) {
             continue;
         }
         classic.push(label, r);
@@ -446,12 +505,17 @@ fn one_population(
 
     let mut bc = Section::new("closedp.bc (bias-corrected)", stratum.clone(), n);
     for (label, r) in closed::closedp_bc_all(h, level) {
+        if opts.headline_only {
+            break;
+        }
         if lists && ORDER_DEPENDENT.contains(&label.as_str()) {
             continue;
         }
         bc.push(&label, r);
     }
-    out.push(bc);
+    if !opts.headline_only {
+        out.push(bc);
+    }
 
     if let Some(name) = &opts.model {
         let mut s = Section::new(format!("model {name}"), stratum.clone(), n);

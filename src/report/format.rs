@@ -179,6 +179,19 @@ impl Report {
             "{} ({} layout, {} rows): {} units seen",
             d.source, d.layout, d.rows, d.observed
         );
+        if self
+            .headline
+            .iter()
+            .any(|h| h.kind == crate::recommend::DataKind::Lists)
+        {
+            if let Some(t) = d.occasions {
+                let _ = write!(s, ", {t} lists");
+            }
+            if !d.strata.is_empty() {
+                let _ = write!(s, ", {} strata ({})", d.strata.len(), d.strata.join(", "));
+            }
+            return s;
+        }
         if let Some(t) = d.occasions {
             let _ = write!(s, ", {t} occasions");
         }

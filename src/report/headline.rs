@@ -55,10 +55,6 @@ fn is_zt_family(model: &str) -> bool {
             | "oiztpoisson"
             | "ztoigeom"
             | "oiztgeom"
-            | "ztHurdlepoisson"
-            | "ztHurdlegeom"
-            | "Hurdleztpoisson"
-            | "Hurdleztgeom"
     )
 }
 
@@ -134,6 +130,11 @@ fn offers_for(sections: &[&Section], kind: DataKind, t: Option<usize>) -> (Vec<O
             o.weighted = weighted;
             o.sensitivity = sensitivity;
             if kind == DataKind::Counts && title.starts_with("Single-source") {
+                if model.contains("Hurdle") {
+                    // Hurdle models define N differently (the hurdle at one counts
+                    // people never at risk of a repeat): shown in the full tables only.
+                    continue;
+                }
                 if !is_zt_family(model) {
                     o.weighted = false;
                     o.sensitivity = true;
@@ -148,7 +149,12 @@ fn offers_for(sections: &[&Section], kind: DataKind, t: Option<usize>) -> (Vec<O
             offers.push(o);
         }
         if n_weighted > 0 {
-            weighted_sets.push(format!("{n_weighted} {}", short_title(title)));
+            let what = if title.starts_with("Single-source") {
+                "zero-truncated count"
+            } else {
+                short_title(title)
+            };
+            weighted_sets.push(format!("{n_weighted} {what}"));
         }
     }
     let criterion = match kind {

@@ -15,6 +15,27 @@ pub fn title(h: &Headline) -> String {
     }
 }
 
+/// A count for a reader: whole numbers with thousands separators from 100 up, one
+/// decimal below.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return if x > 0.0 { "∞".into() } else { "-".into() };
+    }
+    if x.abs() < 100.0 {
+        return format!("{x:.1}");
+    }
+    let r = x.round().abs() as u64;
+    let digits = r.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 { format!("-{out}") } else { out }
+}
+
 /// The figure in one sentence, or why there is none.
 pub fn sentence(h: &Headline) -> String {
     if !h.n_hat.is_finite() {
@@ -28,15 +49,15 @@ pub fn sentence(h: &Headline) -> String {
     let d = &h.dark_figure_interval;
     format!(
         "Estimated {} in all ({:.0}% interval {} to {}, {}); {} were seen, so about {} ({} to {}) were never recorded.",
-        fmt_num(h.n_hat),
+        num(h.n_hat),
         i.level * 100.0,
-        fmt_num(i.lower),
-        fmt_num(i.upper),
+        num(i.lower),
+        num(i.upper),
         i.method.label(),
         h.observed,
-        fmt_num(h.dark_figure),
-        fmt_num(d.lower),
-        fmt_num(d.upper)
+        num(h.dark_figure),
+        num(d.lower),
+        num(d.upper)
     )
 }
 
@@ -59,12 +80,12 @@ fn range_line(h: &Headline) -> Option<String> {
     let s = h.sensitivity.as_ref()?;
     Some(format!(
         "Range over plausible models: {} ({}) to {} ({}); interval limits {} to {}.",
-        fmt_num(s.lower),
+        num(s.lower),
         s.models.first().map_or("", String::as_str),
-        fmt_num(s.upper),
+        num(s.upper),
         s.models.get(1).map_or("", String::as_str),
-        fmt_num(s.interval_lower),
-        fmt_num(s.interval_upper)
+        num(s.interval_lower),
+        num(s.interval_upper)
     ))
 }
 
@@ -161,7 +182,11 @@ pub fn text(r: &Report, out: &mut String) {
                 }
             );
             if let Some(l) = range_line(h) {
-                let _ = writeln!(out, "{l}{}", rests_on(h));
+                let _ = writeln!(out, "{l}");
+            }
+            let rest = rests_on(h);
+            if !rest.is_empty() {
+                let _ = writeln!(out, "{}", rest.trim_start());
             }
             if let Some(l) = truth_line(h) {
                 let _ = writeln!(out, "{l}");

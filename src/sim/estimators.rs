@@ -42,6 +42,7 @@ pub const BUILTIN_ESTIMATORS: &[&str] = &[
     "closedp-profile",
     "mtb",
     "sparse-stepwise",
+    "recommended",
 ];
 
 /// The estimators of a study file that names none: the two-source and ratio estimators,
@@ -473,6 +474,57 @@ impl SimEstimator for SparseStepwise {
     }
 }
 
+/// The headline of [`crate::recommend`] (label `recommended`): the figure the `estimate`
+/// command would tell an analyst to cite, made by the same analysis (histories as
+/// occasions, list tables as lists, counts as counts; with strata, the total). Only the
+/// estimators the headline rests on are run.
+#[derive(Debug, Clone, Copy)]
+pub struct Recommended {
+    /// Confidence level.
+    pub level: f64,
+}
+
+impl SimEstimator for Recommended {
+    fn name(&self) -> String {
+        "recommended".into()
+    }
+
+    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+        use crate::data::DataSet;
+        use crate::data::csv_io::Layout;
+        let set = match data {
+            SimData::Histories(h) => DataSet::Histories {
+                data: h.clone(),
+                layout: Layout::Aggregated,
+            },
+            SimData::Lists(l) => match l.to_histories() {
+                Ok(h) => DataSet::Histories {
+                    data: h.with_lists(true),
+                    layout: Layout::Aggregated,
+                },
+                Err(e) => return vec![(self.name(), Err(e))],
+            },
+            SimData::Counts(c) => DataSet::Counts {
+                data: c.clone(),
+                count_column: "count".into(),
+            },
+        };
+        let opts = crate::report::AnalysisOptions {
+            level: self.level,
+            headline_only: true,
+            ..Default::default()
+        };
+        let r = crate::report::analyse(&set, &opts).and_then(|rep| {
+            let h = rep
+                .headline
+                .last()
+                .ok_or_else(|| Error::no_estimate("the analysis produced no headline"))?;
+            h.to_estimate()
+        });
+        vec![(self.name(), r)]
+    }
+}
+
 /// Adapter: any `Fn(&CaptureHistories) -> Result<Vec<Estimate>>` as a [`SimEstimator`].
 /// Each estimate is labelled with its `model`; an error is reported under the adapter's
 /// name (the replicate then counts as failed for every model of the family). Data that
@@ -621,6 +673,7 @@ pub fn builtin_estimators(names: &[String], level: f64) -> Result<Vec<Box<dyn Si
                 )?),
                 "mtb" => Box::new(Mtb { level }),
                 "sparse-stepwise" => Box::new(SparseStepwise { level }),
+                "recommended" => Box::new(Recommended { level }),
                 spec if spec.starts_with("closedp:") => Box::new(ClosedLogLinear::from_spec(
                     &spec["closedp:".len()..],
                     level,

@@ -49,7 +49,7 @@ pub mod scenario;
 
 pub use estimators::{
     BUILTIN_ESTIMATORS, ClosedChoice, ClosedLogLinear, DEFAULT_ESTIMATORS, DEFAULT_PROFILE_MODELS,
-    DataFn, Frequency, FrequencyKind, HistoriesFn, Mtb, SimEstimator, SparseStepwise,
+    DataFn, Frequency, FrequencyKind, HistoriesFn, Mtb, Recommended, SimEstimator, SparseStepwise,
     builtin_estimators, parse_closed_model,
 };
 pub use generate::{
@@ -143,6 +143,7 @@ pub const POLICE_ESTIMATORS: &[&str] = &[
     "chao-lb",
     "zelterman",
     "closedp",
+    "recommended",
 ];
 
 /// The built-in study: police operations against a street sex market.
@@ -210,6 +211,26 @@ pub fn police_study() -> Study {
             ],
             true,
         ),
+        Scenario {
+            name: "Four agency lists, two positively dependent".into(),
+            by_stratum: false,
+            model: Model::Closed(ClosedSpec {
+                occasions: 4,
+                strata: vec![stratum(
+                    "victims",
+                    1000,
+                    Each(vec![0.25, 0.2, 0.3, 0.15]),
+                    H::None,
+                    None,
+                )],
+                dependence: vec![Dependence {
+                    lists: [1, 2],
+                    log_odds_ratio: 1.0,
+                }],
+                output: Output::Lists,
+                generation: Generation::Auto,
+            }),
+        },
         Scenario {
             name: "Open market: buyers come and go".into(),
             by_stratum: false,
