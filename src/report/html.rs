@@ -201,7 +201,18 @@ fn headline_title(h: &Headline) -> String {
         None => "All data".into(),
         Some("total") => "Total over all strata".into(),
         Some(s) if s == SUMMED || s == POOLED => s.to_string(),
-        Some(s) => format!("Stratum: {s}"),
+        Some(s) => match s.split_once(": ") {
+            Some((stratum, sub)) => format!("Stratum: {stratum} — subgroup {sub}"),
+            None => format!("Stratum: {s}"),
+        },
+    }
+}
+
+fn headline_short(h: &Headline) -> String {
+    match h.stratum.as_deref() {
+        None => "all data".into(),
+        Some("total") => "the total".into(),
+        Some(s) => s.to_string(),
     }
 }
 
@@ -276,6 +287,10 @@ fn card(h: &Headline) -> HeadlineCard {
             ));
         }
         details.push(format!("Models: {}.", models.join("; ")));
+    }
+    if !h.assumptions.is_empty() {
+        let a: Vec<&str> = h.assumptions.iter().map(|a| a.describe()).collect();
+        details.push(format!("Assumes: {}.", a.join("; ")));
     }
     if let Some(s) = &h.sensitivity {
         let lo = s.models.first().map(String::as_str).unwrap_or("?");
@@ -488,18 +503,7 @@ fn methods_paragraph(r: &Report, lists: bool) -> Vec<String> {
             interval_method_words(&h.interval),
             level_pct(h.interval.level)
         );
-        let mut assumptions: Vec<&'static str> = Vec::new();
-        for h in &r.headline {
-            for a in &h.assumptions {
-                let s = a.describe();
-                if !assumptions.contains(&s) {
-                    assumptions.push(s);
-                }
-            }
-        }
-        if !assumptions.is_empty() {
-            let _ = write!(p, " The chosen models assume: {}.", assumptions.join("; "));
-        }
+        p.push_str(" Each headline above lists the assumptions of the models it rests on.");
     } else {
         let _ = write!(
             p,
@@ -1214,7 +1218,7 @@ impl Report {
         for h in &self.headline {
             out.push(Block::Heading(
                 2,
-                format!("Evidence: {}", headline_title(h)),
+                format!("Evidence for {}", headline_short(h)),
             ));
             if !h.candidates.is_empty() {
                 out.push(candidate_table(h));
