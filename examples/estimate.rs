@@ -83,6 +83,10 @@ struct Args {
     /// example uses `minor`.
     #[arg(long)]
     subgroup: Option<String>,
+    /// Long layout: the occasion labels in order, comma-separated (numeric order when
+    /// every label is a number, otherwise order of first appearance).
+    #[arg(long, value_delimiter = ',')]
+    occasion_order: Option<Vec<String>>,
     /// Also write a report a policy brief can cite: FILE.html (self-contained, with
     /// figures) or FILE.md (Markdown, figures as SVG files beside it).
     #[arg(long)]
@@ -96,14 +100,16 @@ fn run(args: Args) -> darkfigure::Result<String> {
         count_column: args.count.clone(),
         freq_column: args.freq.clone(),
         covariates: None,
+        occasion_order: args.occasion_order.clone(),
     };
     let subgroup_text: Option<String>;
     let (data, source, truth) = match &args.file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| darkfigure::Error::Io {
+            let bytes = std::fs::read(path).map_err(|source| darkfigure::Error::Io {
                 path: path.display().to_string(),
                 source,
             })?;
+            let text = csv_io::decode_utf8(bytes, &path.display().to_string())?;
             let data = csv_io::read_str(&text, &path.display().to_string(), &opts)?;
             subgroup_text = Some(text);
             (data, path.display().to_string(), None)
@@ -134,7 +140,11 @@ fn run(args: Args) -> darkfigure::Result<String> {
         }
     };
     let data = match data {
-        darkfigure::data::DataSet::Histories { data, layout } if args.lists => {
+        darkfigure::data::DataSet::Histories {
+            data,
+            layout,
+            occasion_order,
+        } if args.lists => {
             if args.open || args.periods.is_some() {
                 return Err(darkfigure::Error::InvalidParameter {
                     name: "lists",
@@ -147,6 +157,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
             darkfigure::data::DataSet::Histories {
                 data: data.with_lists(true),
                 layout,
+                occasion_order,
             }
         }
         other => other,
@@ -182,11 +193,24 @@ fn run(args: Args) -> darkfigure::Result<String> {
         t0: args.t0,
         headline_only: false,
     };
-    let mut r = report::analyse(&data, &analysis)?;
-    if let (Some(col), Some(text)) = (&subgroup, &subgroup_text) {
-        let sub = csv_io::read_str_where(text, &analysis.source, &opts, col)?;
-        report::add_subgroup(&mut r, &sub, col, &analysis)?;
+    // A spinner on the terminal while the models run (selection over many models, large
+    // files and robust designs can take seconds); nothing when stderr is redirected.
+    let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let s = indicatif::ProgressBar::new_spinner().with_message("fitting the models…");
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    });
+    let r = report::analyse(&data, &analysis).and_then(|mut r| {
+        if let (Some(col), Some(text)) = (&subgroup, &subgroup_text) {
+            let sub = csv_io::read_str_where(text, &analysis.source, &opts, col)?;
+            report::add_subgroup(&mut r, &sub, col, &analysis)?;
+        }
+        Ok(r)
+    });
+    if let Some(s) = spinner {
+        s.finish_and_clear();
     }
+    let r = r?;
     if let Some(out) = &args.report {
         let input = subgroup_text.as_deref().unwrap_or_default().as_bytes();
         report::write_report_for(

@@ -20,14 +20,25 @@ pub fn check_level(level: f64) -> Result<()> {
 }
 
 /// Two-sided standard-normal quantile z such that P(|Z| ≤ z) = `level`.
+///
+/// A level outside (0, 1) (or NaN) gives NaN rather than a panic, and so do the
+/// intervals built on it ([`wald`], [`log_normal`], the bootstrap intervals): the
+/// estimators refuse such a level up front with [`check_level`]; callers of these
+/// functions should do the same.
 pub fn z_two_sided(level: f64) -> f64 {
+    if check_level(level).is_err() {
+        return f64::NAN;
+    }
     let n = Normal::standard();
     n.inverse_cdf(0.5 + level / 2.0)
 }
 
 /// Quantile of the chi-square distribution with `df` degrees of freedom.
 pub fn chi2_quantile(p: f64, df: f64) -> f64 {
-    // statrs only fails for df <= 0, which callers never pass.
+    // statrs fails for df <= 0 and panics for p outside [0, 1]: NaN instead.
+    if !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
     ChiSquared::new(df)
         .map(|c| c.inverse_cdf(p))
         .unwrap_or(f64::NAN)
@@ -233,6 +244,14 @@ pub mod bootstrap {
     /// interval's limits at the adjusted levels α1, α2.
     pub fn bca(theta: f64, reps: &[f64], accel: f64, level: f64) -> Interval {
         let s = sorted_finite(reps);
+        if s.is_empty() || super::check_level(level).is_err() || !accel.is_finite() {
+            return Interval {
+                lower: f64::NAN,
+                upper: f64::NAN,
+                level,
+                method: IntervalMethod::BootstrapBca,
+            };
+        }
         let std = Normal::standard();
         let b = s.len() as f64;
         let below = s.iter().filter(|&&x| x < theta).count() as f64

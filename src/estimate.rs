@@ -271,6 +271,23 @@ pub enum Assumption {
     CountDistribution,
     /// Only the units seen once and twice inform the estimate (Chao, Zelterman).
     LowCountsInformative,
+    /// Key populations: the benchmark count and the survey share one definition of the
+    /// population, area and reference period.
+    SameDefinition,
+    /// Key populations: respondents report receipt (or their contacts) accurately.
+    AccurateReporting,
+    /// Key populations: the survey, with its weights, represents the population the
+    /// benchmark or the frame counts.
+    RepresentativeSurvey,
+    /// RDS: recruitment is random among contacts, ties are reciprocal, degrees are
+    /// reported accurately.
+    RandomRecruitment,
+    /// NSUM: respondents' contacts are a random draw from the population, and they know
+    /// their contacts' group membership, up to the adjustment factors given.
+    RandomMixing,
+    /// Triangulation: the biases of the studies are exchangeable draws around the true
+    /// size on the log scale.
+    ExchangeableStudies,
 }
 
 impl Assumption {
@@ -298,6 +315,22 @@ impl Assumption {
             Assumption::CountDistribution => "counts follow the model's distribution",
             Assumption::LowCountsInformative => {
                 "the units seen once and twice represent those never seen"
+            }
+            Assumption::SameDefinition => {
+                "benchmark and survey share one population definition, area and period"
+            }
+            Assumption::AccurateReporting => "respondents report receipt or contacts accurately",
+            Assumption::RepresentativeSurvey => {
+                "the (weighted) survey represents the population the benchmark counts"
+            }
+            Assumption::RandomRecruitment => {
+                "RDS: random recruitment among contacts, reciprocal ties, accurate degrees"
+            }
+            Assumption::RandomMixing => {
+                "NSUM: contacts are a random draw and their membership is known (up to the adjustments)"
+            }
+            Assumption::ExchangeableStudies => {
+                "study biases are exchangeable around the true size (log scale)"
             }
         }
     }

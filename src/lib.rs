@@ -32,6 +32,8 @@
 //! - [`sparse`]: multiple-systems estimation for sparse lists (SparseMSE).
 //! - [`counts`]: single-source count models with covariates (singleRcapture).
 //! - [`open`]: Jolly-Seber, robust design, CJS and POPAN.
+//! - [`kp`]: key-population methods: multiplier, RDS, network scale-up, triangulation,
+//!   and SS-PSE from respondent-driven samples.
 //! - [`sim`]: simulation studies (scenarios, generators, Monte-Carlo runner, metrics).
 //! - [`recommend`]: from the candidate estimates to the headline, the figure to cite.
 //! - [`report`]: text, Markdown and JSON reports.
@@ -46,6 +48,7 @@ pub mod data;
 pub mod error;
 pub mod estimate;
 pub mod glm;
+pub mod kp;
 pub mod open;
 pub mod prec;
 pub mod prelude;
@@ -56,6 +59,7 @@ pub mod sim;
 pub mod sparse;
 pub mod two_source;
 
+pub use data::csv_io::read_csv;
 pub use error::{Error, Result};
 pub use estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
 

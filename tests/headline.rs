@@ -17,9 +17,14 @@ fn fixture(path: &str) -> String {
 
 fn read(path: &str, lists: bool, opts: &ReadOptions) -> DataSet {
     match csv_io::read_str(&fixture(path), path, opts).expect("fixture reads") {
-        DataSet::Histories { data, layout } => DataSet::Histories {
+        DataSet::Histories {
+            data,
+            layout,
+            occasion_order,
+        } => DataSet::Histories {
             data: data.with_lists(lists),
             layout,
+            occasion_order,
         },
         other => other,
     }

@@ -66,11 +66,11 @@ impl LogLinearModel {
     }
 
     /// Parses a hierarchical name such as `"[12,13,4]"` (digits = occasions 1..9).
-    /// `"[]"` is the intercept-only model.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a malformed name, a repeated digit in a term or
-    /// an occasion beyond t.
+    /// [`Error::InvalidParameter`] for a malformed name, no term (`"[]"`), a repeated
+    /// digit in a term, a term given twice, an occasion beyond t, or a term with every
+    /// occasion (the t-way interaction leaves the never-seen cell, hence N, unidentified).
     pub fn parse(name: &str, occasions: usize) -> Result<Self> {
         let s: String = name.chars().filter(|c| !c.is_whitespace()).collect();
         let inner = s
@@ -97,8 +97,35 @@ impl LogLinearModel {
                 if term.is_empty() {
                     return Err(Error::param("model", name, "no empty term"));
                 }
+                let mut sorted = term.clone();
+                sorted.sort_unstable();
+                if terms.iter().any(|t: &Vec<usize>| {
+                    let mut u = t.clone();
+                    u.sort_unstable();
+                    u == sorted
+                }) {
+                    return Err(Error::param("model", name, "each term once"));
+                }
+                if occasions >= 1 && term.len() >= occasions && term.iter().all(|&d| d <= occasions)
+                {
+                    return Err(Error::param(
+                        "model",
+                        name,
+                        format!(
+                            "terms with fewer than all {occasions} occasions (the {occasions}-way \
+                             interaction leaves the never-seen cell unidentified)"
+                        ),
+                    ));
+                }
                 terms.push(term);
             }
+        }
+        if terms.is_empty() {
+            return Err(Error::param(
+                "model",
+                name,
+                "at least one term, e.g. [1,2,3] for the independence model",
+            ));
         }
         Self::from_terms(occasions, &terms)
     }

@@ -419,7 +419,9 @@ pub fn closedp_t_with(
 /// ```
 /// `f_k[k-1]` is the number of units caught k times; `t = None` means continuous time
 /// (Rcapture's `t = Inf`), in which case t0 defaults to the largest observed count.
-/// With `t0`, only the counts k ≤ t0 enter the fit (truncation of large counts).
+/// With `t0`, only the counts k ≤ t0 enter the fit (truncation of large counts); without
+/// it, t0 is t (continuous time: the largest count) up to [`ZERO_T0_KEEP`] and
+/// [`ZERO_T0_AUTO`] beyond (see [`zero_t0`]); at most [`ZERO_T0_MAX`] is accepted.
 /// Models: M0, Mh Chao (LB), Mh Poisson2, Mh Darroch, Mh Gamma3.5 (only M0 when t0 = 2).
 ///
 /// # Errors
@@ -452,9 +454,38 @@ pub fn closedp_0(
     closedp_0_with(f_k, t, t0, &settings)
 }
 
+/// The t0 the `.0` models use when none is given and t (continuous time: the largest
+/// count) exceeds [`ZERO_T0_KEEP`]: units caught more often are counted in n but not
+/// modelled. Rcapture's default (t0 = t) costs O(t0³) per iteration of the Chao model,
+/// which has t0 − 2 columns, times the many refits of its profile interval; a count of
+/// 200 took minutes. See [`zero_t0`].
+pub const ZERO_T0_AUTO: usize = 30;
+
+/// Up to this t (continuous time: the largest count) the `.0` models keep Rcapture's
+/// default t0 = t (its BBS2001 example has t = 50).
+pub const ZERO_T0_KEEP: usize = 50;
+
+/// The largest t0 accepted for the `.0` models (a few seconds for the five models).
+pub const ZERO_T0_MAX: usize = 60;
+
+/// The truncation t0 the `.0` models use for counts `f_k` over `t` occasions (`None`:
+/// continuous time) when the caller gives `t0` (or not): the given value, or the number
+/// of occasions t (continuous time: the largest count) when t ≤ [`ZERO_T0_KEEP`], and
+/// [`ZERO_T0_AUTO`] beyond.
+/// Returns (t0, whether the cap applied).
+pub fn zero_t0(f_k: &[u64], t: Option<usize>, t0: Option<usize>) -> (usize, bool) {
+    let kmax = f_k.iter().rposition(|&v| v > 0).map(|i| i + 1).unwrap_or(0);
+    let tt = t.unwrap_or(kmax);
+    match t0 {
+        Some(t0) => (t0, false),
+        None if tt > ZERO_T0_KEEP => (ZERO_T0_AUTO, true),
+        None => (tt, false),
+    }
+}
+
 /// Checks and normalises `.0` input: returns (counts as f64, t0).
 fn zero_input(f_k: &[u64], t: Option<usize>, t0: Option<usize>) -> Result<(Vec<f64>, usize, u64)> {
-    let n: u64 = f_k.iter().sum();
+    let n = crate::data::counts_total(f_k)?;
     if n == 0 {
         return Err(Error::invalid(
             "no unit was caught: the counts f_k are all zero",
@@ -476,13 +507,22 @@ fn zero_input(f_k: &[u64], t: Option<usize>, t0: Option<usize>) -> Result<(Vec<f
         }
         None => kmax,
     };
-    let t0 = t0.unwrap_or(tt);
-    let max_t0 = if t.is_some() { tt } else { usize::MAX };
-    if t0 < 2 || t0 > max_t0 {
+    if t0.is_none() && tt < 2 {
+        return Err(Error::no_estimate(
+            "every unit was caught exactly once: the closedp.0 models need units caught at least twice",
+        ));
+    }
+    let given = t0.is_some();
+    let (t0, _) = zero_t0(f_k, t, t0);
+    let max_t0 = if t.is_some() { tt } else { usize::MAX }.min(ZERO_T0_MAX);
+    if given && (t0 < 2 || t0 > max_t0) {
         return Err(Error::param(
             "t0",
             t0,
-            format!("an integer between 2 and {tt}"),
+            format!(
+                "an integer between 2 and {} (at most {ZERO_T0_MAX}: the Chao model has t0 − 2 columns)",
+                max_t0.max(2)
+            ),
         ));
     }
     Ok((f_k.iter().map(|&v| v as f64).collect(), t0, n))

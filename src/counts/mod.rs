@@ -33,7 +33,10 @@ pub use closed::{chao_bias_corrected, chao_lower_bound, zelterman};
 pub use diag::{GofTest, MarginalFreq, StratumEstimate, marginal_freq, stratify};
 pub use family::Family;
 pub use fit::{CountFit, CountModel, CovarianceType, PopVariance};
-pub use resample::{BootCi, BootResult, BootType, Bootstrap, bootstrap, robust_variance};
+pub use resample::{
+    BootCi, BootResult, BootType, Bootstrap, MAX_RUNAWAY_SHARE, RUNAWAY_FACTOR, bootstrap,
+    robust_variance,
+};
 
 use crate::data::CountData;
 use crate::error::Result;

@@ -159,17 +159,53 @@ impl Bootstrap {
     }
 }
 
+/// A bootstrap replicate "runs away" when its N̂ exceeds this multiple of the number of
+/// units observed in the original data (n): such a refit has found no finite maximum
+/// in practice (N̂ of 10⁶ to 10²¹ for 1880 units seen), and one of them swamps the
+/// standard deviation of all the others.
+pub const RUNAWAY_FACTOR: f64 = 1000.0;
+
+/// The largest share of failed plus runaway replicates for which the bootstrap SE and
+/// interval are still computed (from the other replicates, with a warning). Above it
+/// they are not available: the SE and the limits are NaN (printed `-`, written `null`)
+/// and a warning says why. Leaving out a share s of the replicates, all in the upper
+/// tail, moves the upper percentile limit from the 1 − α/2 quantile to at most the
+/// 1 − α/2 − s quantile: a small bias for s ≤ 5%, an unknown one beyond.
+pub const MAX_RUNAWAY_SHARE: f64 = 0.05;
+
 /// The bootstrap distribution of N̂ and the interval from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BootResult {
-    /// The estimate with the bootstrap SE and interval (point estimate unchanged).
+    /// The estimate with the bootstrap SE and interval (point estimate unchanged),
+    /// computed from the replicates that neither failed nor ran away; NaN SE and
+    /// limits, with a warning, when more than [`MAX_RUNAWAY_SHARE`] of them did.
     pub estimate: Estimate,
-    /// Replicate estimates, in replicate order (failed refits left out).
+    /// Replicate estimates, in replicate order (failed refits left out, runaway ones
+    /// kept).
     pub replicates: Vec<f64>,
     /// Replicates whose refit failed (error or non-finite N̂).
     pub failed: usize,
+    /// Replicates whose N̂ ran away (above [`RUNAWAY_FACTOR`] × n; in `replicates`, but
+    /// not in the SE and interval of `estimate`).
+    pub runaway: usize,
     /// Replicates whose refit degenerated (kept in `replicates`, as singleRcapture does).
     pub degenerate: usize,
+    /// The percentile interval of every finite replicate, runaway ones included, as
+    /// singleRcapture computes it (for comparison with R; its upper limit is meaningless
+    /// when replicates ran away).
+    pub percentile_all: Interval,
+}
+
+impl BootResult {
+    /// The share of replicates that failed or ran away.
+    pub fn lost_share(&self) -> f64 {
+        let total = self.replicates.len() + self.failed;
+        if total == 0 {
+            1.0
+        } else {
+            (self.failed + self.runaway) as f64 / total as f64
+        }
+    }
 }
 
 /// Draws `m` rows with probabilities ∝ `cum` increments, returns counts per row.
@@ -208,6 +244,12 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
         return Err(Error::no_estimate(
             "the fitted N̂ is not finite: nothing to bootstrap",
         ));
+    }
+    if n_hat > RUNAWAY_FACTOR * n_obs {
+        return Err(Error::no_estimate(format!(
+            "the fitted N̂ ({n_hat:.4e}) is more than {RUNAWAY_FACTOR} times the {n_obs} units \
+             observed: the fit has degenerated, and a bootstrap would resample a population that large"
+        )));
     }
     let model = CountModel {
         start: Some(fit.coefficients.clone()),
@@ -301,12 +343,28 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
             "fewer than 2 bootstrap replicates could be refitted",
         ));
     }
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64;
-    let se = var.sqrt();
-    let mut sorted = values.clone();
-    sorted.sort_by(|a, b| a.total_cmp(b));
     let level = fit.estimate.interval.level;
+    let percentile_all = crate::ci::bootstrap::percentile(&values, level);
+    let limit = RUNAWAY_FACTOR * n_obs;
+    let kept: Vec<f64> = values.iter().copied().filter(|&v| v <= limit).collect();
+    let runaway = values.len() - kept.len();
+    let lost = (failed + runaway) as f64 / b.replicates as f64;
+    let available = lost <= MAX_RUNAWAY_SHARE && kept.len() >= 2;
+    let values_for_ci = if available { kept } else { Vec::new() };
+    let se = if available {
+        let m = values_for_ci.len() as f64;
+        let mean = values_for_ci.iter().sum::<f64>() / m;
+        (values_for_ci
+            .iter()
+            .map(|v| (v - mean).powi(2))
+            .sum::<f64>()
+            / (m - 1.0))
+            .sqrt()
+    } else {
+        f64::NAN
+    };
+    let mut sorted = values_for_ci;
+    sorted.sort_by(|a, b| a.total_cmp(b));
     let a = (1.0 - level) / 2.0;
     let (lower, upper, method) = match b.ci {
         BootCi::Percentile => (
@@ -330,11 +388,40 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
         level,
         method,
     };
+    let interval = if available {
+        interval
+    } else {
+        Interval {
+            lower: f64::NAN,
+            upper: f64::NAN,
+            ..interval
+        }
+    };
     let mut e = fit.estimate.clone();
     e.se = se;
     e.interval = interval;
     e.dark_figure_interval = interval.shifted(n_obs);
     e.other_intervals.clear();
+    if !available {
+        e.warnings.push(Warning::Other {
+            message: format!(
+                "bootstrap: interval and SE not available: {failed} of {} replicates failed and \
+                 {runaway} ran away (N̂ above {RUNAWAY_FACTOR} × the {n_obs} units observed), \
+                 {:.1}% in all, more than the {:.0}% for which the others still give an interval",
+                b.replicates,
+                lost * 100.0,
+                MAX_RUNAWAY_SHARE * 100.0
+            ),
+        });
+    } else if runaway > 0 {
+        e.warnings.push(Warning::Other {
+            message: format!(
+                "bootstrap: {runaway} of {} replicates ran away (N̂ above {RUNAWAY_FACTOR} × the {n_obs} \
+                 units observed) and were left out of the SE and interval",
+                b.replicates
+            ),
+        });
+    }
     if failed > 0 || degenerate > 0 {
         e.warnings.push(Warning::Other {
             message: format!(
@@ -347,7 +434,9 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
         estimate: e,
         replicates: values,
         failed,
+        runaway,
         degenerate,
+        percentile_all,
     })
 }
 
@@ -355,9 +444,10 @@ impl std::fmt::Display for BootResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "bootstrap: {} replicates ({} failed, {} degenerate)",
+            "bootstrap: {} replicates ({} failed, {} ran away, {} degenerate)",
             self.replicates.len() + self.failed,
             self.failed,
+            self.runaway,
             self.degenerate
         )?;
         write!(f, "{}", self.estimate)

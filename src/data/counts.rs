@@ -3,6 +3,39 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+/// The largest count a unit may have (times recorded). Larger counts are refused: they
+/// are data errors in practice, and the count models' work grows with the largest count.
+pub const MAX_COUNT: u64 = 1_000_000;
+
+/// The largest number of units a data set may hold (Σ frequencies): 2⁵³, beyond which
+/// counts are no longer exact in the f64 arithmetic of the estimators.
+pub const MAX_UNITS: u64 = 1 << 53;
+
+/// Σ frequencies with checked arithmetic, refusing totals above [`MAX_UNITS`].
+///
+/// # Errors
+/// [`Error::InvalidData`] naming the row where the total passes [`MAX_UNITS`].
+pub fn counts_total(freq: &[u64]) -> Result<u64> {
+    checked_total(freq)
+}
+
+/// Σ frequencies with checked arithmetic, refusing totals above [`MAX_UNITS`].
+pub(crate) fn checked_total(freq: &[u64]) -> Result<u64> {
+    let mut total = 0u64;
+    for (i, &f) in freq.iter().enumerate() {
+        total = total
+            .checked_add(f)
+            .filter(|&t| t <= MAX_UNITS)
+            .ok_or_else(|| {
+                Error::invalid_row(
+                    i,
+                    format!("the frequencies add up to more than {MAX_UNITS} units by this row"),
+                )
+            })?;
+    }
+    Ok(total)
+}
+
 /// The values of one covariate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CovariateValues {
@@ -79,10 +112,32 @@ pub struct Covariate {
 /// assert_eq!(d.frequency_of(2), 183);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "CountDataFields")]
 pub struct CountData {
     counts: Vec<u64>,
     freq: Vec<u64>,
     covariates: Vec<Covariate>,
+}
+
+/// The serialised fields of [`CountData`], validated on the way in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountDataFields {
+    counts: Vec<u64>,
+    freq: Vec<u64>,
+    #[serde(default)]
+    covariates: Vec<Covariate>,
+}
+
+impl TryFrom<CountDataFields> for CountData {
+    type Error = Error;
+    fn try_from(f: CountDataFields) -> Result<Self> {
+        let mut d = CountData::with_frequencies(f.counts, f.freq)?;
+        for c in f.covariates {
+            d = d.with_covariate(c.name, c.values)?;
+        }
+        Ok(d)
+    }
 }
 
 impl CountData {
@@ -99,7 +154,8 @@ impl CountData {
     /// Rows with frequency weights.
     ///
     /// # Errors
-    /// As [`CountData::new`], plus lengths that differ.
+    /// As [`CountData::new`], plus lengths that differ, a count above [`MAX_COUNT`] or
+    /// frequencies adding up to more than [`MAX_UNITS`].
     pub fn with_frequencies(counts: Vec<u64>, freq: Vec<u64>) -> Result<Self> {
         if counts.len() != freq.len() {
             return Err(Error::invalid(format!(
@@ -118,6 +174,16 @@ impl CountData {
                 "count 0: a unit never recorded cannot be in single-source data",
             ));
         }
+        if let Some(i) = counts.iter().position(|&c| c > MAX_COUNT) {
+            return Err(Error::invalid_row(
+                i,
+                format!(
+                    "count {}: at most {MAX_COUNT} records per unit are supported",
+                    counts[i]
+                ),
+            ));
+        }
+        checked_total(&freq)?;
         if freq.iter().all(|&f| f == 0) {
             return Err(Error::invalid("no unit was recorded: the data are empty"));
         }
@@ -140,8 +206,8 @@ impl CountData {
     /// Adds a covariate (one value per row).
     ///
     /// # Errors
-    /// [`Error::InvalidData`] for a length mismatch, a duplicate name or a non-finite
-    /// numeric value.
+    /// [`Error::InvalidData`] for a length mismatch, a duplicate name, a non-finite
+    /// numeric value, or a categorical covariate without levels or with a code beyond them.
     pub fn with_covariate(
         mut self,
         name: impl Into<String>,
@@ -165,6 +231,23 @@ impl CountData {
                 i,
                 format!("covariate `{name}` is not a finite number"),
             ));
+        }
+        if let CovariateValues::Categorical { levels, codes } = &values {
+            if levels.is_empty() {
+                return Err(Error::invalid(format!(
+                    "categorical covariate `{name}` has no levels"
+                )));
+            }
+            if let Some(i) = codes.iter().position(|&c| c as usize >= levels.len()) {
+                return Err(Error::invalid_row(
+                    i,
+                    format!(
+                        "categorical covariate `{name}`: code {} but only {} levels",
+                        codes[i],
+                        levels.len()
+                    ),
+                ));
+            }
         }
         self.covariates.push(Covariate { name, values });
         Ok(self)

@@ -75,6 +75,35 @@ pub struct ReadOptions {
     pub freq_column: Option<String>,
     /// Covariates to keep (counts layout); all other columns when `None`.
     pub covariates: Option<Vec<String>>,
+    /// Order of the occasion labels (long layout), overriding the default: numeric order
+    /// when every label is a number, otherwise order of first appearance in the file.
+    pub occasion_order: Option<Vec<String>>,
+}
+
+/// How the occasions of a long-layout file were put in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OccasionOrder {
+    /// Every label is a number: numeric order (`2` before `10`). Whole numbers from 0 or 1
+    /// up to the largest are all occasions, including any on which nobody was recorded.
+    Numeric,
+    /// Labels that are not all numbers: the order in which they first appear in the file.
+    FirstAppearance,
+    /// The order given by the caller ([`ReadOptions::occasion_order`]).
+    Given,
+}
+
+impl OccasionOrder {
+    /// The order in words, as printed in reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            OccasionOrder::Numeric => "occasions in numeric order of their labels",
+            OccasionOrder::FirstAppearance => {
+                "occasions in order of first appearance (labels are not numbers; set --occasion-order to change)"
+            }
+            OccasionOrder::Given => "occasions in the order given",
+        }
+    }
 }
 
 /// What a CSV file held.
@@ -86,6 +115,9 @@ pub enum DataSet {
         data: CaptureHistories,
         /// The layout detected or forced.
         layout: Layout,
+        /// How the occasions were ordered (long layout only; `None` otherwise, where the
+        /// order is that of the columns or of the history strings).
+        occasion_order: Option<OccasionOrder>,
     },
     /// Single-source counts.
     Counts {
@@ -102,6 +134,19 @@ impl DataSet {
         match self {
             DataSet::Histories { layout, .. } => *layout,
             DataSet::Counts { .. } => Layout::Counts,
+        }
+    }
+
+    /// The layout's name, followed by how the occasions were ordered when the file did
+    /// not fix it (long layout): `long (occasions in numeric order of their labels)`.
+    pub fn layout_label(&self) -> String {
+        match self {
+            DataSet::Histories {
+                layout,
+                occasion_order: Some(o),
+                ..
+            } => format!("{} ({})", layout.name(), o.describe()),
+            _ => self.layout().name().to_string(),
         }
     }
 }
@@ -141,7 +186,79 @@ impl Raw {
     }
 }
 
+/// Finds a quoted field that is never closed, or that runs over a line end (a missing
+/// closing quote that would swallow the rows after it), following the csv crate's rules:
+/// a `"` opens a quoted field only as the field's first character, `""` inside is an
+/// escaped quote.
+fn check_quotes(text: &str, file: &str) -> Result<()> {
+    let b = text.as_bytes();
+    let (mut i, mut line) = (0usize, 1usize);
+    let mut field_start = true;
+    while i < b.len() {
+        match b[i] {
+            b'"' if field_start => {
+                let open_line = line;
+                i += 1;
+                loop {
+                    if i >= b.len() {
+                        return Err(Error::CsvFormat {
+                            at: Location {
+                                file: file.to_string(),
+                                line: Some(open_line),
+                                column: None,
+                            },
+                            reason: "a quoted field opened on this line is never closed (a `\"` is missing): \
+                                     the rest of the file would be read into it"
+                                .into(),
+                        });
+                    }
+                    match b[i] {
+                        b'"' if b.get(i + 1) == Some(&b'"') => i += 2,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\n' => {
+                            return Err(Error::CsvFormat {
+                                at: Location {
+                                    file: file.to_string(),
+                                    line: Some(open_line),
+                                    column: None,
+                                },
+                                reason: "a quoted field opened on this line runs past the end of the line \
+                                         (a closing `\"` is missing?): rows would be swallowed into it"
+                                    .into(),
+                            });
+                        }
+                        _ => i += 1,
+                    }
+                }
+                field_start = false;
+            }
+            b',' => {
+                field_start = true;
+                i += 1;
+            }
+            b'\n' => {
+                field_start = true;
+                line += 1;
+                i += 1;
+            }
+            b'\r' => {
+                field_start = true;
+                i += 1;
+            }
+            _ => {
+                field_start = false;
+                i += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn read_raw(text: &str, file: &str) -> Result<Raw> {
+    check_quotes(text, file)?;
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -168,6 +285,25 @@ fn read_raw(text: &str, file: &str) -> Result<Raw> {
             reason: "the file is empty: expected a header line and data rows".into(),
         });
     }
+    if headers.len() == 1
+        && let Some(d) = [';', '\t', '|']
+            .into_iter()
+            .find(|&d| headers[0].contains(d))
+    {
+        let name = match d {
+            ';' => "semicolons",
+            '\t' => "tabs",
+            _ => "`|`",
+        };
+        return Err(Error::CsvFormat {
+            at: loc(Some(1)),
+            reason: format!(
+                "the header is one column `{}`: the file looks delimited by {name}, \
+                 but darkfigure reads comma-separated files (save it as CSV with commas)",
+                headers[0]
+            ),
+        });
+    }
     if let Some(i) = headers.iter().position(|h| h.is_empty()) {
         return Err(Error::CsvFormat {
             at: loc(Some(1)),
@@ -182,16 +318,25 @@ fn read_raw(text: &str, file: &str) -> Result<Raw> {
             });
         }
     }
+    // Line numbers from byte offsets: the csv crate's own count is off with CRLF ends.
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    // (a record after a CRLF is reported as starting at its `\n`: count that one too)
+    let line_of = |byte: u64| newlines.partition_point(|&i| (i as u64) <= byte) + 1;
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize);
+            let line = e.position().map(|p| line_of(p.byte()));
             Error::CsvFormat {
                 at: loc(line),
                 reason: format!("cannot parse the row: {e}"),
             }
         })?;
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = rec.position().map(|p| line_of(p.byte())).unwrap_or(0);
         if rec.len() == 1 && rec.get(0) == Some("") {
             continue; // blank line
         }
@@ -232,11 +377,57 @@ fn is_binary(v: &str) -> bool {
 /// [`Error::Io`] when the file cannot be read; otherwise as [`read_str`].
 pub fn read_path(path: impl AsRef<std::path::Path>, opts: &ReadOptions) -> Result<DataSet> {
     let p = path.as_ref();
-    let text = std::fs::read_to_string(p).map_err(|source| Error::Io {
+    let bytes = std::fs::read(p).map_err(|source| Error::Io {
         path: p.display().to_string(),
         source,
     })?;
+    let text = decode_utf8(bytes, &p.display().to_string())?;
     read_str(&text, &p.display().to_string(), opts)
+}
+
+/// Reads a CSV file with everything detected (layout, frequency and count columns): the
+/// one call from a file to data the estimators take. Also at the crate root as
+/// `darkfigure::read_csv`.
+///
+/// # Errors
+/// As [`read_path`].
+pub fn read_csv(path: impl AsRef<std::path::Path>) -> Result<DataSet> {
+    read_path(path, &ReadOptions::default())
+}
+
+/// Decodes file contents as UTF-8, or says on which line (and at which byte of it) the
+/// first invalid byte sits.
+///
+/// # Errors
+/// [`Error::CsvFormat`] naming the line when the bytes are not UTF-8.
+pub fn decode_utf8(bytes: Vec<u8>, file: &str) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let ok = e.utf8_error().valid_up_to();
+        let b = e.as_bytes();
+        let line = b[..ok].iter().filter(|&&c| c == b'\n').count() + 1;
+        let col = ok
+            - b[..ok]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
+        let hint = if b.starts_with(&[0xff, 0xfe]) || b.starts_with(&[0xfe, 0xff]) {
+            " (the file starts with a UTF-16 byte-order mark: save it as UTF-8)"
+        } else {
+            " (save the file as UTF-8; Latin-1 or Windows-1252 text must be converted)"
+        };
+        Error::CsvFormat {
+            at: Location {
+                file: file.to_string(),
+                line: Some(line),
+                column: None,
+            },
+            reason: format!(
+                "byte {col} of the line (0x{:02x}) is not valid UTF-8{hint}",
+                b[ok]
+            ),
+        }
+    })
 }
 
 /// Reads CSV text; `file` names it in error messages.
@@ -247,24 +438,35 @@ pub fn read_path(path: impl AsRef<std::path::Path>, opts: &ReadOptions) -> Resul
 /// negative or fractional frequency, a never-seen unit with a positive frequency...).
 pub fn read_str(text: &str, file: &str, opts: &ReadOptions) -> Result<DataSet> {
     let raw = read_raw(text, file)?;
-    let lists = declares_lists(text);
+    parse_raw(&raw, declares_lists(text), opts)
+}
+
+fn parse_raw(raw: &Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
     let layout = match opts.layout {
         Some(l) => l,
-        None => detect(&raw, opts),
+        None => detect(raw, opts),
     };
     match layout {
         Layout::Counts => {
-            let (data, count_column) = parse_counts(&raw, opts)?;
+            let (data, count_column) = parse_counts(raw, opts)?;
             Ok(DataSet::Counts { data, count_column })
+        }
+        Layout::Long => {
+            let (data, order) = parse_long(raw, opts)?;
+            Ok(DataSet::Histories {
+                data: data.with_lists(lists),
+                layout: Layout::Long,
+                occasion_order: Some(order),
+            })
         }
         l => Ok(DataSet::Histories {
             data: match l {
-                Layout::Wide => parse_wide(&raw, opts)?,
-                Layout::Long => parse_long(&raw)?,
-                _ => parse_aggregated(&raw, opts)?,
+                Layout::Wide => parse_wide(raw, opts)?,
+                _ => parse_aggregated(raw, opts)?,
             }
             .with_lists(lists),
             layout: l,
+            occasion_order: None,
         }),
     }
 }
@@ -298,26 +500,7 @@ pub fn read_str_where(text: &str, file: &str, opts: &ReadOptions, column: &str) 
         });
     }
     raw.rows = keep;
-    let lists = declares_lists(text);
-    let layout = match opts.layout {
-        Some(l) => l,
-        None => detect(&raw, opts),
-    };
-    match layout {
-        Layout::Counts => {
-            let (data, count_column) = parse_counts(&raw, opts)?;
-            Ok(DataSet::Counts { data, count_column })
-        }
-        l => Ok(DataSet::Histories {
-            data: match l {
-                Layout::Wide => parse_wide(&raw, opts)?,
-                Layout::Long => parse_long(&raw)?,
-                _ => parse_aggregated(&raw, opts)?,
-            }
-            .with_lists(lists),
-            layout: l,
-        }),
-    }
+    parse_raw(&raw, declares_lists(text), opts)
 }
 
 /// Whether the file declares its columns unordered lists: a comment line before the
@@ -405,11 +588,50 @@ fn wide_freq_column(raw: &Raw, opts: &ReadOptions) -> Option<usize> {
     }
 }
 
+/// The frequency column the caller named must exist: otherwise the real frequency column
+/// would silently be read as something else (an occasion, a covariate).
+fn check_named_freq(raw: &Raw, opts: &ReadOptions) -> Result<()> {
+    match &opts.freq_column {
+        Some(name) if raw.col(name).is_none() => Err(Error::CsvFormat {
+            at: raw.at(Some(1), None),
+            reason: format!(
+                "no column named `{name}` for the frequencies (the columns are {})",
+                raw.headers.join(", ")
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn parse_freq(raw: &Raw, line: usize, col: usize, v: &str) -> Result<u64> {
     raw.parse_u64(line, col, v, "a frequency: a non-negative whole number")
 }
 
+/// Adds a row's frequency to the running total, refusing a total beyond 2⁵³ (where
+/// counts stop being exact in the f64 arithmetic of the estimators; a u64 sum would
+/// also wrap silently further on).
+fn add_freq(raw: &Raw, total: &mut u64, f: u64, line: usize, col: Option<usize>) -> Result<()> {
+    match total
+        .checked_add(f)
+        .filter(|&t| t <= crate::data::MAX_UNITS)
+    {
+        Some(t) => {
+            *total = t;
+            Ok(())
+        }
+        None => Err(Error::CsvFormat {
+            at: raw.at(Some(line), col),
+            reason: format!(
+                "the frequencies add up to more than {} units by this row: \
+                 counts this large are not supported",
+                crate::data::MAX_UNITS
+            ),
+        }),
+    }
+}
+
 fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
+    check_named_freq(raw, opts)?;
     let freq_col = wide_freq_column(raw, opts);
     let id_col = raw.col("id");
     let stratum_col = raw.col("stratum");
@@ -436,6 +658,7 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
     let mut freq = Vec::with_capacity(raw.rows.len());
     let mut ids = Vec::new();
     let mut strata = Vec::new();
+    let mut total = 0u64;
     for (line, r) in &raw.rows {
         let mut code = 0u64;
         for (j, &c) in occ.iter().enumerate() {
@@ -456,6 +679,7 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
             Some(c) => parse_freq(raw, *line, c, &r[c])?,
             None => 1,
         };
+        add_freq(raw, &mut total, f, *line, freq_col)?;
         if code == 0 && f > 0 {
             return Err(raw.value_err(
                 *line,
@@ -508,60 +732,127 @@ fn finish(
     Ok(h)
 }
 
-fn parse_long(raw: &Raw) -> Result<CaptureHistories> {
-    let id_col = raw.col("id").expect("long layout has an id column");
-    let occ_col = raw.col("occasion").ok_or_else(|| Error::CsvFormat {
-        at: raw.at(Some(1), None),
-        reason: "the long layout needs `id` and `occasion` columns".into(),
-    })?;
+fn parse_long(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, OccasionOrder)> {
+    let (Some(id_col), Some(occ_col)) = (raw.col("id"), raw.col("occasion")) else {
+        return Err(Error::CsvFormat {
+            at: raw.at(Some(1), None),
+            reason: format!(
+                "the long layout needs `id` and `occasion` columns (the columns are {})",
+                raw.headers.join(", ")
+            ),
+        });
+    };
     let stratum_col = raw.col("stratum");
-    // Occasions: whole numbers 1..=max when they all are, otherwise labels in sorted order.
-    let numeric: Option<Vec<u64>> = raw
+    if let Some((line, r)) = raw.rows.iter().find(|(_, r)| r[occ_col].is_empty()) {
+        return Err(raw.value_err(*line, occ_col, &r[occ_col], "an occasion label"));
+    }
+    let too_many = |n: usize| Error::CsvFormat {
+        at: raw.at(None, Some(occ_col)),
+        reason: format!("{n} distinct occasions: at most {MAX_OCCASIONS} are supported"),
+    };
+    // Occasions: as given; else whole numbers from 0 or 1 to the largest (numeric order,
+    // empty occasions kept); else other numbers in numeric order; else labels in order
+    // of first appearance.
+    let whole: Option<Vec<u64>> = raw
         .rows
         .iter()
-        .map(|(_, r)| r[occ_col].parse::<u64>().ok().filter(|&v| v >= 1))
+        .map(|(_, r)| r[occ_col].parse::<u64>().ok())
         .collect();
-    let (names, index): (Vec<String>, Vec<usize>) = match numeric {
-        Some(v) => {
-            let t = *v.iter().max().unwrap_or(&0) as usize;
-            if t > MAX_OCCASIONS {
-                let (line, _) = &raw.rows[v.iter().position(|&x| x as usize == t).unwrap_or(0)];
-                return Err(raw.value_err(
-                    *line,
-                    occ_col,
-                    &t.to_string(),
-                    &format!("an occasion number from 1 to {MAX_OCCASIONS}"),
+    let reals: Option<Vec<f64>> = raw
+        .rows
+        .iter()
+        .map(|(_, r)| r[occ_col].parse::<f64>().ok().filter(|v| v.is_finite()))
+        .collect();
+    let (names, index, how): (Vec<String>, Vec<usize>, OccasionOrder) = if let Some(given) =
+        &opts.occasion_order
+    {
+        let mut names: Vec<String> = Vec::new();
+        for g in given {
+            if names.contains(g) {
+                return Err(Error::param(
+                    "occasion_order",
+                    g,
+                    "each occasion label once",
                 ));
             }
-            (
-                (1..=t).map(|j| format!("occasion {j}")).collect(),
-                v.iter().map(|&x| x as usize - 1).collect(),
-            )
+            names.push(g.clone());
         }
-        None => {
-            let mut labels: Vec<String> =
-                raw.rows.iter().map(|(_, r)| r[occ_col].clone()).collect();
-            labels.sort();
-            labels.dedup();
-            if let Some((line, r)) = raw.rows.iter().find(|(_, r)| r[occ_col].is_empty()) {
-                return Err(raw.value_err(*line, occ_col, &r[occ_col], "an occasion label"));
-            }
-            if labels.len() > MAX_OCCASIONS {
-                return Err(Error::CsvFormat {
-                    at: raw.at(None, Some(occ_col)),
-                    reason: format!(
-                        "{} distinct occasions: at most {MAX_OCCASIONS} are supported",
-                        labels.len()
-                    ),
-                });
-            }
-            let idx = raw
-                .rows
-                .iter()
-                .map(|(_, r)| labels.binary_search(&r[occ_col]).unwrap_or(0))
-                .collect();
-            (labels, idx)
+        if names.len() > MAX_OCCASIONS {
+            return Err(too_many(names.len()));
         }
+        let mut idx = Vec::with_capacity(raw.rows.len());
+        for (line, r) in &raw.rows {
+            match names.iter().position(|n| *n == r[occ_col]) {
+                Some(j) => idx.push(j),
+                None => {
+                    return Err(raw.value_err(
+                        *line,
+                        occ_col,
+                        &r[occ_col],
+                        &format!("one of the occasions given: {}", names.join(", ")),
+                    ));
+                }
+            }
+        }
+        (names, idx, OccasionOrder::Given)
+    } else if let Some(v) = whole {
+        let lo = v.iter().copied().min().unwrap_or(1).min(1);
+        let hi = v.iter().copied().max().unwrap_or(1);
+        if hi - lo >= MAX_OCCASIONS as u64 {
+            let (line, _) = &raw.rows[v.iter().position(|&x| x == hi).unwrap_or(0)];
+            return Err(raw.value_err(
+                *line,
+                occ_col,
+                &hi.to_string(),
+                &format!(
+                    "an occasion number from {lo} to {}: at most {MAX_OCCASIONS} occasions are supported",
+                    lo + MAX_OCCASIONS as u64 - 1
+                ),
+            ));
+        }
+        (
+            (lo..=hi).map(|j| format!("occasion {j}")).collect(),
+            v.iter().map(|&x| (x - lo) as usize).collect(),
+            OccasionOrder::Numeric,
+        )
+    } else if let Some(v) = reals {
+        let mut distinct: Vec<(f64, String)> = Vec::new();
+        for ((_, r), &x) in raw.rows.iter().zip(&v) {
+            if !distinct.iter().any(|(y, _)| *y == x) {
+                distinct.push((x, r[occ_col].clone()));
+            }
+        }
+        distinct.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if distinct.len() > MAX_OCCASIONS {
+            return Err(too_many(distinct.len()));
+        }
+        let idx = v
+            .iter()
+            .map(|x| distinct.iter().position(|(y, _)| y == x).unwrap_or(0))
+            .collect();
+        (
+            distinct.into_iter().map(|(_, l)| l).collect(),
+            idx,
+            OccasionOrder::Numeric,
+        )
+    } else {
+        let mut labels: Vec<String> = Vec::new();
+        let mut idx = Vec::with_capacity(raw.rows.len());
+        for (_, r) in &raw.rows {
+            let l = &r[occ_col];
+            let j = match labels.iter().position(|x| x == l) {
+                Some(j) => j,
+                None => {
+                    labels.push(l.clone());
+                    if labels.len() > MAX_OCCASIONS {
+                        return Err(too_many(labels.len()));
+                    }
+                    labels.len() - 1
+                }
+            };
+            idx.push(j);
+        }
+        (labels, idx, OccasionOrder::FirstAppearance)
     };
     let mut order: Vec<String> = Vec::new();
     let mut pos: std::collections::HashMap<String, usize> = Default::default();
@@ -593,7 +884,7 @@ fn parse_long(raw: &Raw) -> Result<CaptureHistories> {
         }
     }
     let n = hist.len();
-    finish(
+    let h = finish(
         raw,
         names.len(),
         hist,
@@ -601,7 +892,8 @@ fn parse_long(raw: &Raw) -> Result<CaptureHistories> {
         names,
         Some(order),
         stratum_col.map(|_| strata),
-    )
+    )?;
+    Ok((h, how))
 }
 
 fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
@@ -609,11 +901,10 @@ fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
         at: raw.at(Some(1), None),
         reason: "the aggregated layout needs a `history` column".into(),
     })?;
+    check_named_freq(raw, opts)?;
     let freq_col = match &opts.freq_column {
         Some(n) => raw.col(n),
-        None => ["freq", "frequency", "n", "count"]
-            .iter()
-            .find_map(|n| raw.col(n)),
+        None => FREQ_NAMES.iter().find_map(|n| raw.col(n)),
     };
     let stratum_col = raw.col("stratum");
     let first = &raw.rows[0];
@@ -630,6 +921,7 @@ fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
     let mut hist = Vec::new();
     let mut freq = Vec::new();
     let mut strata = Vec::new();
+    let mut total = 0u64;
     for (line, r) in &raw.rows {
         let code = parse_history(&r[hcol], t).map_err(|why| {
             raw.value_err(
@@ -643,6 +935,7 @@ fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
             Some(c) => parse_freq(raw, *line, c, &r[c])?,
             None => 1,
         };
+        add_freq(raw, &mut total, f, *line, freq_col)?;
         if code == 0 && f > 0 {
             return Err(raw.value_err(
                 *line,
@@ -682,13 +975,19 @@ fn parse_counts(raw: &Raw, opts: &ReadOptions) -> Result<(CountData, String)> {
                 reason: "no `count` column: name the column of counts".into(),
             })?,
     };
+    check_named_freq(raw, opts)?;
+    // The same frequency names as the other layouts (`count` aside, which names the
+    // counts here).
     let fcol = match &opts.freq_column {
         Some(n) => raw.col(n),
-        None => ["freq", "frequency"].iter().find_map(|n| raw.col(n)),
+        None => FREQ_NAMES
+            .iter()
+            .find_map(|n| raw.col(n).filter(|&c| c != ccol)),
     }
     .filter(|&c| c != ccol);
     let mut counts = Vec::with_capacity(raw.rows.len());
     let mut freq = Vec::with_capacity(raw.rows.len());
+    let mut total = 0u64;
     for (line, r) in &raw.rows {
         let c = raw.parse_u64(
             *line,
@@ -696,10 +995,23 @@ fn parse_counts(raw: &Raw, opts: &ReadOptions) -> Result<(CountData, String)> {
             &r[ccol],
             "a count: a whole number of at least 1",
         )?;
+        if c > crate::data::MAX_COUNT {
+            return Err(raw.value_err(
+                *line,
+                ccol,
+                &r[ccol],
+                &format!(
+                    "a count of at most {} (a unit recorded more often than that is a data error, \
+                     or not a count of records)",
+                    crate::data::MAX_COUNT
+                ),
+            ));
+        }
         let f = match fcol {
             Some(fc) => parse_freq(raw, *line, fc, &r[fc])?,
             None => 1,
         };
+        add_freq(raw, &mut total, f, *line, fcol)?;
         if c == 0 && f > 0 {
             return Err(raw.value_err(
                 *line,
@@ -740,6 +1052,22 @@ fn parse_counts(raw: &Raw, opts: &ReadOptions) -> Result<(CountData, String)> {
             ));
         }
         let nums: Option<Vec<f64>> = vals.iter().map(|v| v.parse::<f64>().ok()).collect();
+        // A numeric column with missing-value codes (`NA`, `.`...) must not turn into a
+        // categorical covariate with one level per distinct number.
+        if nums.is_none()
+            && let Some(i) = vals.iter().position(|v| is_missing_code(v))
+            && vals
+                .iter()
+                .all(|v| is_missing_code(v) || v.parse::<f64>().is_ok())
+        {
+            return Err(raw.value_err(
+                raw.rows[i].0,
+                c,
+                vals[i],
+                "a number (the other values of this column are numbers; missing values are not \
+                 supported: drop the row, or the column with --covariates)",
+            ));
+        }
         let values = match nums {
             Some(v) => {
                 if let Some(i) = v.iter().position(|x| !x.is_finite()) {
@@ -752,6 +1080,12 @@ fn parse_counts(raw: &Raw, opts: &ReadOptions) -> Result<(CountData, String)> {
         data = data.with_covariate(raw.headers[c].clone(), values)?;
     }
     Ok((data, raw.headers[ccol].clone()))
+}
+
+fn is_missing_code(v: &str) -> bool {
+    ["na", "nan", "n/a", ".", "null", "none", "-", "?"]
+        .iter()
+        .any(|m| v.eq_ignore_ascii_case(m))
 }
 
 fn io_err(e: impl std::fmt::Display) -> Error {

@@ -25,6 +25,7 @@ pub const MAX_OCCASIONS: usize = 64;
 /// assert_eq!(s.n_j, vec![948, 421]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "HistoriesFields")]
 pub struct CaptureHistories {
     occasions: usize,
     occasion_names: Vec<String>,
@@ -35,6 +36,53 @@ pub struct CaptureHistories {
     /// The columns are unordered sources (agency lists), not occasions ordered in time.
     #[serde(default)]
     lists: bool,
+}
+
+/// The serialised fields of [`CaptureHistories`], validated on the way in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoriesFields {
+    occasions: usize,
+    occasion_names: Vec<String>,
+    histories: Vec<u64>,
+    freq: Vec<u64>,
+    strata: Option<Strata>,
+    ids: Option<Vec<String>>,
+    #[serde(default)]
+    lists: bool,
+}
+
+impl TryFrom<HistoriesFields> for CaptureHistories {
+    type Error = Error;
+    fn try_from(f: HistoriesFields) -> Result<Self> {
+        let mut h = CaptureHistories::new(f.occasions, f.histories, f.freq)?
+            .with_occasion_names(f.occasion_names)?
+            .with_lists(f.lists);
+        if let Some(s) = f.strata {
+            if s.codes.len() != h.histories.len() {
+                return Err(Error::invalid(format!(
+                    "{} stratum codes for {} rows",
+                    s.codes.len(),
+                    h.histories.len()
+                )));
+            }
+            if let Some(i) = s.codes.iter().position(|&c| c as usize >= s.names.len()) {
+                return Err(Error::invalid_row(
+                    i,
+                    format!(
+                        "stratum code {} but only {} strata",
+                        s.codes[i],
+                        s.names.len()
+                    ),
+                ));
+            }
+            h.strata = Some(s);
+        }
+        if let Some(ids) = f.ids {
+            h = h.with_ids(ids)?;
+        }
+        Ok(h)
+    }
 }
 
 /// Stratum labels of the rows: `codes[row]` indexes `names`.
@@ -83,7 +131,8 @@ impl CaptureHistories {
     /// # Errors
     /// [`Error::InvalidData`] when `occasions` is 0 or above 64, the lengths differ, a
     /// code has bits beyond `occasions`, a never-seen history has a positive frequency,
-    /// or no unit was seen at all.
+    /// the frequencies add up to more than [`crate::data::MAX_UNITS`], or no unit was
+    /// seen at all.
     pub fn new(occasions: usize, histories: Vec<u64>, freq: Vec<u64>) -> Result<Self> {
         if occasions == 0 || occasions > MAX_OCCASIONS {
             return Err(Error::invalid(format!(
@@ -114,6 +163,7 @@ impl CaptureHistories {
                 ));
             }
         }
+        crate::data::counts::checked_total(&freq)?;
         if freq.iter().all(|&f| f == 0) {
             return Err(Error::invalid("no unit was seen: the data are empty"));
         }
@@ -457,7 +507,10 @@ impl CaptureHistories {
     /// # Errors
     /// [`Error::InvalidParameter`] when the lengths do not sum to t or one is zero.
     pub fn collapse_periods(&self, lengths: &[usize]) -> Result<CaptureHistories> {
-        if lengths.iter().sum::<usize>() != self.occasions || lengths.contains(&0) {
+        let total = lengths
+            .iter()
+            .try_fold(0usize, |acc, &l| acc.checked_add(l));
+        if total != Some(self.occasions) || lengths.contains(&0) {
             return Err(Error::param(
                 "periods",
                 format!("{lengths:?}"),

@@ -7,8 +7,8 @@ mod histories;
 mod list_table;
 mod summary;
 
-pub use counts::{CountData, Covariate, CovariateValues};
-pub use csv_io::{DataSet, Layout, ReadOptions};
+pub use counts::{CountData, Covariate, CovariateValues, MAX_COUNT, MAX_UNITS, counts_total};
+pub use csv_io::{DataSet, Layout, OccasionOrder, ReadOptions};
 pub use histories::{
     CaptureHistories, MAX_OCCASIONS, Strata, canonical_history, canonical_index,
     default_occasion_names, history_string,

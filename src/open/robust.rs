@@ -280,7 +280,13 @@ fn binom(n: usize, k: usize) -> f64 {
 }
 
 fn check_periods(h: &CaptureHistories, periods: &[usize]) -> Result<()> {
-    if periods.len() < 2 || periods.contains(&0) || periods.iter().sum::<usize>() != h.occasions() {
+    if periods.len() < 2
+        || periods.contains(&0)
+        || periods
+            .iter()
+            .try_fold(0usize, |acc, &l| acc.checked_add(l))
+            != Some(h.occasions())
+    {
         return Err(Error::param(
             "periods",
             format!("{periods:?}"),

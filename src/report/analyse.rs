@@ -59,6 +59,9 @@ pub enum Occasions {
     Continuous,
 }
 
+/// The most occasions accepted behind single-source counts.
+pub const MAX_OCCASIONS_COUNTS: usize = 100_000;
+
 impl std::str::FromStr for Occasions {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -67,10 +70,17 @@ impl std::str::FromStr for Occasions {
             v => v
                 .parse::<usize>()
                 .ok()
-                .filter(|&t| t >= 2)
+                .filter(|&t| (2..=MAX_OCCASIONS_COUNTS).contains(&t))
                 .map(Occasions::Finite)
                 .ok_or_else(|| {
-                    Error::param("occasions", s, "a whole number of at least 2, or inf")
+                    Error::param(
+                        "occasions",
+                        s,
+                        format!(
+                            "a whole number from 2 to {MAX_OCCASIONS_COUNTS}, or inf (for more occasions, \
+                             continuous time is the same model in the limit)"
+                        ),
+                    )
                 }),
         }
     }
@@ -167,15 +177,24 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
     let mut open_fits = Vec::new();
     let mut js = None;
     let (summary, sections) = match data {
-        DataSet::Histories { data: h, layout } => {
+        DataSet::Histories { data: h, .. } => {
+            if h.occasions() < 2 {
+                return Err(Error::TooFewOccasions {
+                    method: "capture-recapture (one occasion is a single source: give its counts \
+                             of times recorded per unit, the counts layout, instead)"
+                        .into(),
+                    needed: 2,
+                    got: h.occasions(),
+                });
+            }
             let strata: Vec<String> = h.strata().map(|s| s.names.clone()).unwrap_or_default();
             let summary = DataSummary {
                 source: opts.source.clone(),
-                layout: layout.name().into(),
+                layout: data.layout().name().into(),
                 observed: h.observed(),
                 occasions: Some(h.occasions()),
                 // The long layout has one row per record: a unit's captures.
-                rows: if *layout == crate::data::csv_io::Layout::Long {
+                rows: if data.layout() == crate::data::csv_io::Layout::Long {
                     h.iter()
                         .map(|(code, f)| code.count_ones() as usize * f as usize)
                         .sum()
@@ -194,7 +213,18 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 js = open::jolly_seber(&periods).ok();
                 (summary, Vec::new())
             } else {
-                (summary, histories_sections(h, opts)?)
+                let mut sections = histories_sections(h, opts)?;
+                if let (
+                    DataSet::Histories {
+                        occasion_order: Some(o),
+                        ..
+                    },
+                    Some(first),
+                ) = (data, sections.first_mut())
+                {
+                    first.notes.push(format!("long layout: {}", o.describe()));
+                }
+                (summary, sections)
             }
         }
         DataSet::Counts { data: d, .. } => {
@@ -500,6 +530,7 @@ fn one_population(
         s.notes.push(format!(
             "t = {t} > {MAX_T_FOR_HISTORY_MODELS}: models without time effects, fitted to f_1..f_t"
         ));
+        s.notes.extend(zero_t0_note(&f_k, Some(t), None));
         out.push(s);
     }
 
@@ -729,8 +760,21 @@ fn count_models(
         Some(t) => format!("{t} occasions"),
         None => "continuous time (t = ∞; set --occasions for discrete occasions)".into(),
     });
+    c0.notes.extend(zero_t0_note(&f_k, t, opts.t0));
     out.push(c0);
     Ok(out)
+}
+
+/// The note saying that the `.0` models were truncated at an automatic t0.
+fn zero_t0_note(f_k: &[u64], t: Option<usize>, t0: Option<usize>) -> Option<String> {
+    let (t0, capped) = closed::zero_t0(f_k, t, t0);
+    capped.then(|| {
+        let above: u64 = f_k.iter().skip(t0).sum();
+        format!(
+            "fitted to the units caught at most t0 = {t0} times (t0 chosen automatically to keep \
+             the fit fast; {above} units caught more often count in N̂ but not in the fit); set --t0 to change"
+        )
+    })
 }
 
 /// `stratifyPopsize`: N̂ per level of `by` from one zero-truncated Poisson fit on all the

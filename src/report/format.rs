@@ -423,14 +423,14 @@ impl Report {
             if rows.is_empty() {
                 let _ = writeln!(out, "(no estimate)");
             } else {
-                let _ = writeln!(out, "| {} |", headers.join(" | "));
+                let _ = writeln!(out, "| {} |", md_cells(&headers).join(" | "));
                 let align: Vec<&str> = right
                     .iter()
                     .map(|&r| if r { "---:" } else { "---" })
                     .collect();
                 let _ = writeln!(out, "|{}|", align.join("|"));
                 for r in &rows {
-                    let _ = writeln!(out, "| {} |", r.join(" | "));
+                    let _ = writeln!(out, "| {} |", md_cells(r).join(" | "));
                 }
             }
             let mut notes = String::new();
@@ -479,5 +479,14 @@ fn section_assumptions(s: &Section) -> Vec<String> {
             let a: Vec<&str> = a.iter().map(|x| x.describe()).collect();
             format!("{}: {}", m.join(", "), a.join("; "))
         })
+        .collect()
+}
+
+/// Escapes what would break a Markdown table cell: `|` (a column name such as `a|b`) and
+/// line ends.
+fn md_cells<S: AsRef<str>>(cells: &[S]) -> Vec<String> {
+    cells
+        .iter()
+        .map(|c| c.as_ref().replace('|', "\\|").replace(['\n', '\r'], " "))
         .collect()
 }

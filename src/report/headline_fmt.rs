@@ -243,12 +243,18 @@ pub fn text(r: &Report, out: &mut String) {
 /// Markdown rendering of the headlines.
 pub fn markdown(r: &Report, out: &mut String) {
     let _ = writeln!(out, "\n## The figure to cite\n");
+    let esc = |s: String| s.replace('|', "\\|");
     for h in &r.headline {
-        let _ = writeln!(out, "**{}.** {}  ", title(h), sentence(h));
+        let _ = writeln!(out, "**{}.** {}  ", esc(title(h)), sentence(h));
         if h.n_hat.is_finite() {
-            let _ = writeln!(out, "*Basis:* {}; {}.  ", h.basis, models_line(h));
+            let _ = writeln!(
+                out,
+                "*Basis:* {}; {}.  ",
+                esc(h.basis.clone()),
+                esc(models_line(h))
+            );
             if let Some(l) = range_line(h) {
-                let _ = writeln!(out, "*{l}*{}  ", rests_on(h));
+                let _ = writeln!(out, "*{}*{}  ", esc(l), rests_on(h));
             }
             if let Some(l) = truth_line(h) {
                 let _ = writeln!(out, "{l}  ");

@@ -10,8 +10,8 @@ pub(crate) mod html;
 pub mod plot;
 
 pub use analyse::{
-    AnalysisOptions, Occasions, Selection, add_subgroup, analyse, parse_heterogeneity,
-    sum_over_strata,
+    AnalysisOptions, MAX_OCCASIONS_COUNTS, Occasions, Selection, add_subgroup, analyse,
+    parse_heterogeneity, sum_over_strata,
 };
 pub use format::Format;
 pub use html::{

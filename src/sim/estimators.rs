@@ -496,11 +496,13 @@ impl SimEstimator for Recommended {
             SimData::Histories(h) => DataSet::Histories {
                 data: h.clone(),
                 layout: Layout::Aggregated,
+                occasion_order: None,
             },
             SimData::Lists(l) => match l.to_histories() {
                 Ok(h) => DataSet::Histories {
                     data: h.with_lists(true),
                     layout: Layout::Aggregated,
+                    occasion_order: None,
                 },
                 Err(e) => return vec![(self.name(), Err(e))],
             },

@@ -62,6 +62,11 @@ pub struct MetricRow {
     pub failed_share: f64,
     /// Share of estimates carrying warnings (of the replicates run).
     pub flagged_share: f64,
+    /// Share of the replicates run whose N̂ ran away: above
+    /// [`RUNAWAY_FACTOR`](crate::counts::RUNAWAY_FACTOR) times the true N. They are
+    /// included in the mean, bias and RMSE (which they dominate; see the median) and
+    /// counted here so that a reader knows.
+    pub runaway_share: f64,
     /// Replicates whose sample was empty.
     pub no_data: u64,
     /// Mean N̂.
@@ -212,6 +217,7 @@ impl RawResults {
             let mut accs: Vec<Acc> = Vec::new();
             let mut errors: std::collections::BTreeMap<&str, u64> = Default::default();
             let mut all_n_hat: Vec<f64> = Vec::new();
+            let mut runaway = 0u64;
             for r in &s.records {
                 if let Outcome::Failed { error } = &r.outcome {
                     *errors.entry(error.as_str()).or_insert(0) += 1;
@@ -227,6 +233,9 @@ impl RawResults {
                 };
                 nh.push(*n_hat);
                 all_n_hat.push(*n_hat);
+                if *n_hat > crate::counts::RUNAWAY_FACTOR * r.truth {
+                    runaway += 1;
+                }
                 let e = n_hat - r.truth;
                 err.push(e);
                 rel.push(e / r.truth);
@@ -317,6 +326,11 @@ impl RawResults {
                     0.0
                 } else {
                     flagged as f64 / replicates as f64
+                },
+                runaway_share: if replicates == 0 {
+                    0.0
+                } else {
+                    runaway as f64 / replicates as f64
                 },
                 no_data,
                 mean_n_hat: nh.mean(),

@@ -59,7 +59,15 @@ fn cells(r: &MetricRow) -> Vec<String> {
         cov,
         method,
         width,
-        pct(r.failed_share),
+        if r.runaway_share > 0.0 {
+            format!(
+                "{} ({} ran away)",
+                pct(r.failed_share),
+                pct(r.runaway_share)
+            )
+        } else {
+            pct(r.failed_share)
+        },
         pct(r.flagged_share),
     ]
 }

@@ -53,6 +53,7 @@ impl PerOccasion {
 
 /// A study: scenarios × estimators × replicates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Study {
     /// Title of the study.
     pub name: String,
@@ -140,6 +141,7 @@ impl Study {
 
 /// One data-generating mechanism.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Name used in reports.
     pub name: String,
@@ -190,6 +192,7 @@ pub enum Generation {
 
 /// A closed population.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClosedSpec {
     /// Number of occasions (lists), 1..=20.
     pub occasions: usize,
@@ -208,6 +211,7 @@ pub struct ClosedSpec {
 
 /// One stratum of a closed population (e.g. buyers, sellers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Stratum {
     /// Stratum label.
     #[serde(default = "default_stratum")]
@@ -285,6 +289,7 @@ pub enum CovariateDist {
 
 /// Behavioural response after the first capture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Behaviour {
     /// Shift `b` of the logit capture probability after the first capture (negative:
     /// trap-shy, e.g. deterred by arrest; positive: trap-happy).
@@ -293,6 +298,7 @@ pub struct Behaviour {
 
 /// A two-factor interaction between lists `lists[0]` and `lists[1]` (1-based).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Dependence {
     /// The two lists, 1-based.
     pub lists: [usize; 2],
@@ -308,6 +314,7 @@ pub struct Dependence {
 /// still present at j + 1 with probability `survival[j−1]`. The truth is the number of
 /// units ever present (the super-population).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OpenSpec {
     /// Number of occasions, 2..=20.
     pub occasions: usize,
@@ -317,6 +324,7 @@ pub struct OpenSpec {
 
 /// One stratum of an open population.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OpenStratum {
     /// Stratum label.
     #[serde(default = "default_stratum")]
@@ -339,6 +347,7 @@ pub struct OpenStratum {
 
 /// Single-source counts (e.g. a year of police records: times each person was stopped).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CountSpec {
     /// The strata (a categorical covariate `stratum` is attached when there are several).
     pub strata: Vec<CountStratum>,
@@ -346,6 +355,7 @@ pub struct CountSpec {
 
 /// One stratum of a count scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CountStratum {
     /// Stratum label.
     #[serde(default = "default_stratum")]
@@ -362,6 +372,7 @@ pub struct CountStratum {
 
 /// Covariate of a count stratum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CountCovariate {
     /// Effect on the log mean.
     pub coef: f64,

@@ -1,0 +1,449 @@
+//! Regression tests for the hostile-input defects of issue 15: each test is named after
+//! the class of input that used to lose data, hang, panic or print a wrong number.
+
+use darkfigure::Error;
+use darkfigure::data::csv_io::{self, read_str};
+use darkfigure::data::{CaptureHistories, CountData, CovariateValues, DataSet, ReadOptions};
+use darkfigure::report::{self, AnalysisOptions, Format, Occasions};
+use std::time::{Duration, Instant};
+
+const POLICE: &str = include_str!("../examples/data/police_operations.csv");
+
+fn opts() -> ReadOptions {
+    ReadOptions::default()
+}
+
+fn format_reason(e: &Error) -> (Option<usize>, String) {
+    match e {
+        Error::CsvFormat { at, reason } => (at.line, reason.clone()),
+        Error::CsvValue {
+            at,
+            value,
+            expected,
+        } => (at.line, format!("{value}: {expected}")),
+        other => panic!("expected a CSV error, got {other}"),
+    }
+}
+
+fn histories(d: DataSet) -> CaptureHistories {
+    match d {
+        DataSet::Histories { data, .. } => data,
+        DataSet::Counts { .. } => panic!("expected histories"),
+    }
+}
+
+// ---------------------------------------------------------------- data loss
+
+#[test]
+fn unterminated_quote_in_a_stratum_field_names_its_line() {
+    // One `"` opening the stratum of line 6 used to swallow the rest of the register.
+    let mut lines: Vec<String> = POLICE.lines().map(str::to_string).collect();
+    assert!(lines.len() > 600);
+    lines[5] = lines[5]
+        .replace(",buyer", ",\"buyer")
+        .replace(",seller", ",\"seller");
+    assert!(lines[5].contains('"'));
+    let text = lines.join("\n") + "\n";
+    let e = read_str(&text, "police.csv", &opts()).unwrap_err();
+    let (line, reason) = format_reason(&e);
+    assert_eq!(line, Some(6), "{e}");
+    assert!(reason.contains("quoted field"), "{reason}");
+    assert!(e.to_string().contains("police.csv"), "{e}");
+}
+
+#[test]
+fn quoted_field_running_over_a_line_end_is_refused() {
+    let text = "id,occasion\n\"a,1\nb,2\nc\",3\n";
+    let e = read_str(text, "x.csv", &opts()).unwrap_err();
+    assert_eq!(format_reason(&e).0, Some(2), "{e}");
+}
+
+#[test]
+fn well_formed_quotes_are_still_read() {
+    let text = "id,occasion\n\"a\",1\n\"b \"\"x\"\"\",2\n\"a\",2\n";
+    let h = histories(read_str(text, "x.csv", &opts()).unwrap());
+    assert_eq!(h.observed(), 2);
+}
+
+// ------------------------------------------------------------ wrong numbers
+
+#[test]
+fn long_layout_numbered_from_zero_equals_numbered_from_one() {
+    // Text order put occasion 10 between 1 and 2.
+    let mut from1 = String::from("id,occasion\n");
+    let mut from0 = String::from("id,occasion\n");
+    for u in 0..40u32 {
+        for j in 1..=11u32 {
+            if (u * 7 + j * 3) % 4 == 0 || j == u % 11 + 1 {
+                from1.push_str(&format!("u{u},{j}\n"));
+                from0.push_str(&format!("u{u},{}\n", j - 1));
+            }
+        }
+    }
+    let a = read_str(&from1, "a.csv", &opts()).unwrap();
+    let b = read_str(&from0, "b.csv", &opts()).unwrap();
+    assert!(
+        a.layout_label().contains("numeric order"),
+        "{}",
+        a.layout_label()
+    );
+    let (ha, hb) = (histories(a), histories(b));
+    assert_eq!(ha.occasions(), 11);
+    assert_eq!(hb.occasions(), 11);
+    assert_eq!(ha.histories(), hb.histories());
+    assert_eq!(hb.occasion_names()[10], "occasion 10");
+}
+
+#[test]
+fn long_layout_report_says_how_occasions_were_ordered() {
+    let d = read_str(POLICE, "police.csv", &opts()).unwrap();
+    let r = report::analyse(&d, &AnalysisOptions::default()).unwrap();
+    assert!(
+        r.render_with(Format::Text, true)
+            .contains("long layout: occasions in numeric order of their labels")
+    );
+}
+
+#[test]
+fn long_layout_decimal_labels_sort_numerically() {
+    let text = "id,occasion\na,10.5\na,2.5\nb,2.5\nc,9\n";
+    let h = histories(read_str(text, "x.csv", &opts()).unwrap());
+    assert_eq!(h.occasion_names(), &["2.5", "9", "10.5"]);
+}
+
+#[test]
+fn long_layout_text_labels_keep_first_appearance_or_the_given_order() {
+    let text = "id,occasion\na,spring\na,autumn\nb,summer\nc,autumn\n";
+    let d = read_str(text, "x.csv", &opts()).unwrap();
+    assert!(d.layout_label().contains("first appearance"));
+    assert_eq!(
+        histories(d).occasion_names(),
+        &["spring", "autumn", "summer"]
+    );
+    let given = ReadOptions {
+        occasion_order: Some(vec!["spring".into(), "summer".into(), "autumn".into()]),
+        ..opts()
+    };
+    let d = read_str(text, "x.csv", &given).unwrap();
+    assert!(d.layout_label().contains("order given"));
+    assert_eq!(
+        histories(d).occasion_names(),
+        &["spring", "summer", "autumn"]
+    );
+    let missing = ReadOptions {
+        occasion_order: Some(vec!["spring".into(), "summer".into()]),
+        ..opts()
+    };
+    let e = read_str(text, "x.csv", &missing).unwrap_err();
+    assert_eq!(format_reason(&e).0, Some(3), "{e}");
+}
+
+#[test]
+fn frequencies_that_overflow_are_refused_at_their_row() {
+    let text = "A,B,freq\n1,0,18446744073709551615\n0,1,10\n1,1,9\n";
+    let e = read_str(text, "x.csv", &opts()).unwrap_err();
+    let (line, reason) = format_reason(&e);
+    assert!(line == Some(2) || line == Some(3), "{e}");
+    assert!(reason.contains("add up"), "{reason}");
+    let e = CaptureHistories::new(2, vec![1, 2], vec![u64::MAX, 10]).unwrap_err();
+    assert!(matches!(e, Error::InvalidData { .. }), "{e}");
+    let e = CountData::with_frequencies(vec![1, 2], vec![u64::MAX, 10]).unwrap_err();
+    assert!(matches!(e, Error::InvalidData { .. }), "{e}");
+}
+
+#[test]
+fn missing_value_code_in_a_numeric_covariate_is_refused() {
+    // `NA` used to turn the column into a categorical covariate (N̂ 8e11).
+    let text = "nbcap,age\n1,23\n2,41\n1,NA\n3,35\n";
+    let e = read_str(text, "x.csv", &opts()).unwrap_err();
+    let (line, reason) = format_reason(&e);
+    assert_eq!(line, Some(4));
+    assert!(reason.contains("missing"), "{reason}");
+}
+
+#[test]
+fn column_n_is_a_frequency_in_counts_files_as_in_wide_files() {
+    let text = "nbcap,n\n1,1645\n2,183\n3,37\n";
+    match read_str(text, "x.csv", &opts()).unwrap() {
+        DataSet::Counts { data, .. } => {
+            assert_eq!(data.observed(), 1865);
+            assert!(data.covariates().is_empty());
+        }
+        _ => panic!("counts expected"),
+    }
+}
+
+#[test]
+fn pipe_in_a_column_name_is_escaped_in_markdown() {
+    let text = "nbcap,freq,a|b\n1,50,x\n2,10,y\n3,3,x\n1,40,y\n2,9,x\n";
+    let d = read_str(text, "x.csv", &opts()).unwrap();
+    let r = report::analyse(&d, &AnalysisOptions::default()).unwrap();
+    let md = r.render_with(Format::Markdown, true);
+    assert!(md.contains("a\\|b"), "{md}");
+    assert!(!md.contains(" a|b "), "{md}");
+}
+
+#[test]
+fn one_hierarchical_term_with_every_occasion_is_refused() {
+    use darkfigure::closed::LogLinearModel;
+    assert!(LogLinearModel::parse("[]", 3).is_err());
+    assert!(LogLinearModel::parse("[1,1]", 3).is_err());
+    assert!(LogLinearModel::parse("[12,21]", 3).is_err());
+    assert!(LogLinearModel::parse("[123]", 3).is_err());
+    assert!(LogLinearModel::parse("[1]", 1).is_err());
+    assert!(LogLinearModel::parse("[12,3]", 3).is_ok());
+}
+
+// ------------------------------------------------------- misleading messages
+
+#[test]
+fn non_utf8_file_names_the_line() {
+    let dir = std::env::temp_dir().join(format!("darkfigure-hardening-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("latin1.csv");
+    let mut bytes = b"nbcap,town\n1,Paris\n2,Z".to_vec();
+    bytes.push(0xfc); // ü in Latin-1
+    bytes.extend_from_slice(b"rich\n");
+    std::fs::write(&path, &bytes).unwrap();
+    let e = csv_io::read_path(&path, &opts()).unwrap_err();
+    let (line, reason) = format_reason(&e);
+    assert_eq!(line, Some(3));
+    assert!(reason.contains("UTF-8"), "{reason}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn semicolon_delimited_file_gets_a_delimiter_hint() {
+    let e = read_str("A;B;freq\n1;0;5\n0;1;4\n", "x.csv", &opts()).unwrap_err();
+    assert!(format_reason(&e).1.contains("semicolons"), "{e}");
+}
+
+#[test]
+fn named_frequency_column_that_does_not_exist_is_refused() {
+    // `--freq nosuch` used to turn the real `freq` column into an occasion.
+    let o = ReadOptions {
+        freq_column: Some("nosuch".into()),
+        ..opts()
+    };
+    let e = read_str("A,B,freq\n1,0,5\n0,1,4\n1,1,3\n", "x.csv", &o).unwrap_err();
+    assert!(format_reason(&e).1.contains("nosuch"), "{e}");
+}
+
+#[test]
+fn one_occasion_data_is_an_error_not_an_empty_report() {
+    let d = read_str("A\n1\n1\n1\n", "x.csv", &opts()).unwrap();
+    let e = report::analyse(&d, &AnalysisOptions::default()).unwrap_err();
+    assert!(matches!(e, Error::TooFewOccasions { got: 1, .. }), "{e}");
+}
+
+#[test]
+fn counts_all_ones_do_not_quote_an_unset_t0() {
+    let e = darkfigure::closed::closedp_0(&[25], None, None, 0.95).unwrap_err();
+    assert!(!e.to_string().contains("t0"), "{e}");
+    assert!(e.to_string().contains("once"), "{e}");
+}
+
+#[test]
+fn unknown_key_in_a_simulation_study_is_refused() {
+    let good = include_str!("../examples/data/grid.json");
+    assert!(darkfigure::sim::Study::from_json(good).is_ok());
+    let bad = good.replacen("\"replicates\"", "\"replicate\"", 1);
+    assert_ne!(bad, good);
+    let e = darkfigure::sim::Study::from_json(&bad).unwrap_err();
+    assert!(e.to_string().contains("replicate"), "{e}");
+}
+
+// ------------------------------------------------------------ panics, aborts
+
+#[test]
+fn long_layout_forced_on_a_file_without_id_is_an_error() {
+    let o = ReadOptions {
+        layout: Some(darkfigure::data::Layout::Long),
+        ..opts()
+    };
+    let e = read_str("unit,occasion\na,1\n", "x.csv", &o).unwrap_err();
+    assert!(format_reason(&e).1.contains("`id`"), "{e}");
+}
+
+#[test]
+fn huge_numeric_options_are_bounded() {
+    assert!("1000000000".parse::<Occasions>().is_err());
+    assert!("100000".parse::<Occasions>().is_ok());
+    let f = [1645u64, 183, 37, 13, 1, 1];
+    let e = darkfigure::closed::closedp_0(&f, Some(300), Some(10_000_000), 0.95).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidParameter { name: "t0", .. }),
+        "{e}"
+    );
+    // t = 300 without t0 runs quickly (t0 capped, with a note).
+    let start = Instant::now();
+    let d =
+        CountData::from_frequency_table(&[(1, 1645), (2, 183), (3, 37), (4, 13), (5, 1), (6, 1)])
+            .unwrap();
+    let r = report::analyse(
+        &DataSet::Counts {
+            data: d,
+            count_column: "nbcap".into(),
+        },
+        &AnalysisOptions {
+            occasions: Some(Occasions::Finite(300)),
+            ..AnalysisOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(10));
+    let note = format!("t0 = {}", darkfigure::closed::ZERO_T0_AUTO);
+    assert!(r.render_with(Format::Text, true).contains(&note));
+}
+
+#[test]
+fn period_lengths_that_overflow_are_refused() {
+    let h = CaptureHistories::from_strings(&[("110", 5), ("011", 4), ("101", 3)]).unwrap();
+    let e = h.collapse_periods(&[usize::MAX, 1, 3]).unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { .. }), "{e}");
+}
+
+#[test]
+fn huge_count_is_refused_not_allocated() {
+    let e = CountData::new(vec![1, 2, 1_000_000_000_000]).unwrap_err();
+    assert!(matches!(e, Error::InvalidData { row: Some(2), .. }), "{e}");
+    let e = read_str("nbcap\n1\n1000000000000\n", "x.csv", &opts()).unwrap_err();
+    assert_eq!(format_reason(&e).0, Some(3));
+}
+
+#[test]
+fn unit_recorded_thousands_of_times_runs_in_seconds() {
+    // One person recorded 200 times took 517 s; 10⁴ times took 2.35 GB.
+    for big in [200u64, 10_000] {
+        let mut table: Vec<(u64, u64)> = vec![(1, 50), (2, 10), (3, 1)];
+        table.push((big, 1));
+        let d = CountData::from_frequency_table(&table).unwrap();
+        let start = Instant::now();
+        let r = report::analyse(
+            &DataSet::Counts {
+                data: d,
+                count_column: "nbcap".into(),
+            },
+            &AnalysisOptions::default(),
+        )
+        .unwrap();
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(10), "{big}: {took:?}");
+        assert!(
+            r.render_with(Format::Text, true)
+                .contains("chosen automatically"),
+            "{big}"
+        );
+    }
+}
+
+#[test]
+fn interval_with_an_impossible_level_is_nan_not_a_panic() {
+    let i = darkfigure::ci::log_normal(120.0, 10.0, 100.0, 2.0);
+    assert!(i.lower.is_nan() && i.upper.is_nan());
+    let i = darkfigure::ci::wald(120.0, 10.0, 100.0, f64::NAN);
+    assert!(i.lower.is_nan() || i.upper.is_nan());
+    assert!(darkfigure::ci::chi2_quantile(1.5, 3.0).is_nan());
+    let b = darkfigure::ci::bootstrap::bca(1.0, &[], 0.0, 0.95);
+    assert!(b.lower.is_nan());
+}
+
+#[test]
+fn categorical_covariate_without_levels_is_refused() {
+    let d = CountData::new(vec![1, 2]).unwrap();
+    let e = d
+        .clone()
+        .with_covariate(
+            "x",
+            CovariateValues::Categorical {
+                levels: vec![],
+                codes: vec![0, 0],
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidData { .. }), "{e}");
+    let e = d
+        .with_covariate(
+            "x",
+            CovariateValues::Categorical {
+                levels: vec!["a".into()],
+                codes: vec![0, 3],
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidData { row: Some(1), .. }), "{e}");
+}
+
+#[test]
+fn deserialised_data_go_through_the_validating_constructors() {
+    let bad_counts = r#"{"counts":[0,2],"freq":[1,1],"covariates":[]}"#;
+    assert!(serde_json::from_str::<CountData>(bad_counts).is_err());
+    let bad_cov = r#"{"counts":[1,2],"freq":[1,1],"covariates":[{"name":"x","values":{"Categorical":{"levels":[],"codes":[0,0]}}}]}"#;
+    assert!(serde_json::from_str::<CountData>(bad_cov).is_err());
+    let good = CountData::new(vec![1, 2, 2]).unwrap();
+    let back: CountData = serde_json::from_str(&serde_json::to_string(&good).unwrap()).unwrap();
+    assert_eq!(back, good);
+
+    let h = CaptureHistories::from_strings(&[("11", 3), ("10", 2)])
+        .unwrap()
+        .with_strata(&["a", "b"])
+        .unwrap();
+    let json = serde_json::to_string(&h).unwrap();
+    let back: CaptureHistories = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, h);
+    let never_seen = json.replace("\"histories\":[3,1]", "\"histories\":[3,0]");
+    assert_ne!(never_seen, json);
+    assert!(serde_json::from_str::<CaptureHistories>(&never_seen).is_err());
+    let bad_stratum = json.replace("\"codes\":[0,1]", "\"codes\":[0,7]");
+    assert_ne!(bad_stratum, json);
+    assert!(serde_json::from_str::<CaptureHistories>(&bad_stratum).is_err());
+}
+
+// ------------------------------------------------- runaway bootstrap replicates
+
+#[test]
+fn runaway_bootstrap_replicates_are_reported_not_averaged() {
+    use darkfigure::counts::{self, BootType, Bootstrap, CountModel, Family};
+    let text = include_str!("fixtures/counts/netherlandsimmigrant.csv");
+    let o = ReadOptions {
+        count_column: Some("capture".into()),
+        ..opts()
+    };
+    let d = csv_io::read_counts_str(text, "netherlandsimmigrant", &o).unwrap();
+    let fit = CountModel::params(Family::ZtPoisson)
+        .covariates(&["gender", "age", "nation"])
+        .fit(&d)
+        .unwrap();
+    let b = counts::bootstrap(&fit, &Bootstrap::new(BootType::NonParametric, 200, 7)).unwrap();
+    let limit = counts::RUNAWAY_FACTOR * 1880.0;
+    let independent = b.replicates.iter().filter(|&&v| v > limit).count();
+    assert_eq!(b.runaway, independent);
+    assert!(b.runaway > 0, "expected runaway replicates");
+    assert!(b.lost_share() > counts::MAX_RUNAWAY_SHARE);
+    assert!(b.estimate.se.is_nan());
+    assert!(b.estimate.interval.lower.is_nan() && b.estimate.interval.upper.is_nan());
+    assert!(
+        b.estimate
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("not available")),
+        "{:?}",
+        b.estimate.warnings
+    );
+    // The intercept-only model has no runaway replicate: its interval stays.
+    let fit0 = CountModel::params(Family::ZtPoisson).fit(&d).unwrap();
+    let b0 = counts::bootstrap(&fit0, &Bootstrap::new(BootType::NonParametric, 200, 7)).unwrap();
+    assert_eq!(b0.runaway, 0);
+    assert!(b0.estimate.se.is_finite() && b0.estimate.interval.lower.is_finite());
+}
+
+#[test]
+fn read_csv_at_the_crate_root_detects_everything() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/seber1982_t2.csv"
+    );
+    let d = darkfigure::read_csv(path).unwrap();
+    // Seber (1982): 167 + 781 + 254 units seen.
+    assert_eq!(histories(d).observed(), 1202);
+}

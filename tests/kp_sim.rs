@@ -1,0 +1,45 @@
+//! The key-population simulation: replay on 1 and 2 threads, and the expected biases
+//! (multiplier under degree-related receipt; NSUM under a barrier effect).
+
+use darkfigure::kp::sim::{default_scenarios, run_multiplier, run_nsum};
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn multiplier_scenario_replays_and_shows_degree_bias() {
+    let (ms, _) = default_scenarios();
+    let s = &ms[1]; // receipt ∝ degree
+    let a = pool(1).install(|| run_multiplier(s, 30, 5, 1).unwrap());
+    let b = pool(2).install(|| run_multiplier(s, 30, 5, 1).unwrap());
+    assert_eq!(a, b);
+    assert!(
+        a[0].rel_bias < -0.2,
+        "unweighted multiplier should underestimate: {:?}",
+        a[0]
+    );
+    assert!(
+        a[1].rel_bias.abs() < 0.15,
+        "RDS-II weighting should remove most of the bias: {:?}",
+        a[1]
+    );
+}
+
+#[test]
+fn nsum_scenario_replays_and_adjustment_removes_barrier_bias() {
+    let (_, ns) = default_scenarios();
+    let s = &ns[2];
+    let a = pool(1).install(|| run_nsum(s, 40, 9, 3).unwrap());
+    let b = pool(2).install(|| run_nsum(s, 40, 9, 3).unwrap());
+    assert_eq!(a, b);
+    assert!(
+        (a[0].rel_bias - (0.6 * 0.7 - 1.0)).abs() < 0.05,
+        "{:?}",
+        a[0]
+    );
+    assert!(a[1].rel_bias.abs() < 0.03, "{:?}", a[1]);
+}
