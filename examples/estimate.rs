@@ -92,6 +92,10 @@ struct Args {
     /// lists) and the LCMCR latent-class sampler (4 chains, seed 1), with credible intervals.
     #[arg(long)]
     bayes: bool,
+    /// Also write a report a policy brief can cite: FILE.html (self-contained, with
+    /// figures) or FILE.md (Markdown, figures as SVG files beside it).
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
 }
 
 fn run(args: Args) -> darkfigure::Result<String> {
@@ -220,7 +224,19 @@ fn run(args: Args) -> darkfigure::Result<String> {
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
-    Ok(r?.render_with(format, args.all))
+    let r = r?;
+    if let Some(out) = &args.report {
+        let input = subgroup_text.as_deref().unwrap_or_default().as_bytes();
+        report::write_report_for(
+            &r,
+            &data,
+            &r.data.source,
+            input,
+            std::env::args().skip(1),
+            out,
+        )?;
+    }
+    Ok(r.render_with(format, args.all))
 }
 
 fn main() -> ExitCode {

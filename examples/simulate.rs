@@ -51,6 +51,9 @@ struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Also write an HTML report (bias and coverage figures, table, provenance) to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// Write the built-in study as JSON to stdout and exit.
     #[arg(long)]
     print_builtin: bool,
@@ -104,6 +107,9 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(args.out.join("metrics.csv"), report::to_csv(&table)?)?;
     std::fs::write(args.out.join("metrics.json"), report::to_json(&table)?)?;
     std::fs::write(args.out.join("metrics.md"), report::to_markdown(&table))?;
+    if let Some(p) = &args.report {
+        std::fs::write(p, report::to_html(&table))?;
+    }
     match args.format {
         Format::Text => print!("{}", report::to_text(&table)),
         Format::Markdown => print!("{}", report::to_markdown(&table)),

@@ -301,6 +301,58 @@ fn fit_standard_obs(
     Ok(finish(method, fit, kept.as_ref(), settings))
 }
 
+/// The multinomial profile log-likelihood of N (Cormack 1992), evaluated at each N of
+/// `grid` (values below the number seen are skipped), for a `closedp.t` model named by
+/// its label (`M0`, `Mt`, `Mh Chao (LB)`, `Mth Darroch`...) or a hierarchical log-linear
+/// model (`[12,3,4]`, with `heterogeneity`). This is the curve whose cut at
+/// `max − χ²₁(level)/2` gives the profile interval of [`fit_standard`] and [`fit_model`];
+/// reports draw it.
+///
+/// ```text
+/// log L(N) = −D(N)/2 + C(N, N − n)   (D: Poisson deviance with N − n unseen; C: Cormack's correction)
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a model without a profile (Mb, Mbh) or an unknown
+/// label; the errors of [`fit_model`] for a log-linear model.
+///
+/// # References
+/// Cormack (1992); `Rcapture::closedpCI.t` (its `plotCI` plot).
+pub fn profile_loglik(
+    h: &CaptureHistories,
+    model: &str,
+    heterogeneity: Option<Heterogeneity>,
+    neg: bool,
+    grid: &[f64],
+) -> Result<Vec<(f64, f64)>> {
+    let design = if let Some(m) = ClosedModel::closedp_t_models()
+        .into_iter()
+        .filter(|m| !matches!(m, ClosedModel::Mb | ClosedModel::Mbh))
+        .find(|m| m.label() == model)
+    {
+        design::standard_design_obs(h.occasions(), design::observed_cells(h), m)?
+    } else if model.starts_with('[') {
+        LogLinearModel::parse(model, h.occasions())?
+            .with_heterogeneity(heterogeneity)
+            .fit_only(h, neg)?
+            .1
+    } else {
+        return Err(Error::param(
+            "model",
+            model,
+            "a closedp.t model other than Mb and Mbh, or a log-linear model such as [12,3]",
+        ));
+    };
+    let n = h.observed() as f64;
+    let mut pr = profile::Profile::new(&design, n, neg);
+    Ok(grid
+        .iter()
+        .filter(|&&x| x.is_finite() && x >= n)
+        .map(|&x| (x, pr.loglik(x)))
+        .filter(|p| p.1.is_finite())
+        .collect())
+}
+
 /// All the models of `Rcapture::closedp.t` (12 models; M0, Mt and Mb when t = 2), each
 /// with its profile-likelihood interval (as `closedpCI.t`; Mb and Mbh get a log-normal
 /// interval, as Rcapture has no profile interval for them).

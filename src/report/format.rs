@@ -287,7 +287,15 @@ impl Report {
                 } else {
                     fmt_num(e.dark_figure)
                 },
-                fit.map(|f| fmt_num(f.deviance)).unwrap_or_else(dash),
+                // A saturated model's deviance is 0 up to rounding (-7e-12 on Kosovo).
+                fit.map(|f| {
+                    fmt_num(if f.deviance > -1e-6 {
+                        f.deviance.max(0.0)
+                    } else {
+                        f.deviance
+                    })
+                })
+                .unwrap_or_else(dash),
                 fit.map(|f| f.df.to_string()).unwrap_or_else(dash),
                 fit.map(|f| fmt_num(f.aic)).unwrap_or_else(dash),
                 fit.map(|f| fmt_num(f.bic)).unwrap_or_else(dash),

@@ -7,13 +7,19 @@ pub mod bayes;
 mod format;
 mod headline;
 mod headline_fmt;
+pub(crate) mod html;
 pub mod huggins;
+pub mod plot;
 
 pub use analyse::{
     AnalysisOptions, MAX_OCCASIONS_COUNTS, Occasions, Selection, add_subgroup, analyse,
     parse_heterogeneity, sum_over_strata,
 };
 pub use format::Format;
+pub use html::{
+    CITATION_YEAR, Figure, MAX_FOREST_ROWS, ReportContext, count_words, sha256_hex,
+    software_citation, write_report_for,
+};
 
 use crate::estimate::Estimate;
 use serde::Serialize;
