@@ -26,7 +26,7 @@ fn bench_headline(c: &mut Criterion) {
         } => DataSet::Histories {
             data: data.stratum("buyer").expect("buyer stratum"),
             layout: *layout,
-            occasion_order: occasion_order.clone(),
+            occasion_order: *occasion_order,
         },
         DataSet::Counts { .. } => unreachable!("histories"),
     };
