@@ -129,6 +129,12 @@ fn offers_for(sections: &[&Section], kind: DataKind, t: Option<usize>) -> (Vec<O
             let mut o = offer(s, row);
             o.weighted = weighted;
             o.sensitivity = sensitivity;
+            if t == Some(2) && model == "Mb" && o.excluded.is_none() {
+                o.excluded = Some(
+                    "with two occasions Mb fits the data exactly, as Mt does, and the data cannot tell them apart"
+                        .into(),
+                );
+            }
             if kind == DataKind::Counts && title.starts_with("Single-source") {
                 if model.contains("Hurdle") {
                     // Hurdle models define N differently (the hurdle at one counts
