@@ -4,32 +4,13 @@
 //! `cargo test` builds the examples before running integration tests; the binary sits in
 //! `target/<profile>/examples/` (built on demand when this target runs alone).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target/<profile>");
-    let p = dir
-        .join("examples")
-        .join(format!("estimate{}", std::env::consts::EXE_SUFFIX));
-    if !p.exists() {
-        // Running this test target alone (`cargo test --test cli`) does not build the
-        // examples: build the one we need, in the same profile.
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--example", "estimate"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("cargo runs");
-        assert!(status.success(), "building the example failed");
-    }
-    assert!(p.exists(), "example binary not built at {}", p.display());
-    p
+    common::estimate_binary()
 }
 
 fn run(args: &[&str]) -> Output {

@@ -5,30 +5,13 @@
 //! The binary is the one `cargo test` built for this profile, found relative to the test
 //! executable (as in `tests/cli.rs`); running this target alone builds it on demand.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target/<profile>");
-    let p = dir
-        .join("examples")
-        .join(format!("estimate{}", std::env::consts::EXE_SUFFIX));
-    if !p.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--example", "estimate"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("cargo runs");
-        assert!(status.success(), "building the example failed");
-    }
-    assert!(p.exists(), "example binary not built at {}", p.display());
-    p
+    common::estimate_binary()
 }
 
 /// Splits a command line as a POSIX shell would for the simple cases the README uses:

@@ -201,35 +201,10 @@ pub fn text(r: &Report, out: &mut String) {
         if !h.candidates.is_empty() {
             let (rows, hidden) = shown(h);
             let cells: Vec<Vec<String>> = rows.iter().map(|c| candidate_cells(c)).collect();
-            let mut widths: Vec<usize> = CANDIDATE_HEADERS
-                .iter()
-                .map(|x| x.chars().count())
+            let right: Vec<bool> = (0..CANDIDATE_HEADERS.len())
+                .map(|k| (1..=5).contains(&k))
                 .collect();
-            for r in &cells {
-                for (w, c) in widths.iter_mut().zip(r) {
-                    *w = (*w).max(c.chars().count());
-                }
-            }
-            let line = |cells: &[&str]| {
-                let mut l = String::new();
-                for (k, (c, w)) in cells.iter().zip(&widths).enumerate() {
-                    let pad = " ".repeat(w - c.chars().count());
-                    if (1..=5).contains(&k) {
-                        l.push_str(&pad);
-                        l.push_str(c);
-                    } else {
-                        l.push_str(c);
-                        l.push_str(&pad);
-                    }
-                    l.push_str("  ");
-                }
-                l.trim_end().to_string()
-            };
-            let _ = writeln!(out, "{}", line(&CANDIDATE_HEADERS));
-            for r in &cells {
-                let c: Vec<&str> = r.iter().map(String::as_str).collect();
-                let _ = writeln!(out, "{}", line(&c));
-            }
+            out.push_str(&super::format::aligned(&CANDIDATE_HEADERS, &right, &cells));
             if hidden > 0 {
                 let _ = writeln!(out, "({hidden} more with ΔIC > 10: --all or --format json)");
             }
