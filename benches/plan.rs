@@ -29,8 +29,8 @@ fn plans(c: &mut Criterion) {
     g.bench_function("closedp_12_models", |b| {
         b.iter(|| black_box(plan::run_plan(&s, None).unwrap().designs.len()))
     });
-    // the recommended headline (the whole `estimate` analysis per replicate) is about
-    // 30 times slower than the 12 models: criterion's 10 samples take minutes
+    // the recommended headline (the estimators it rests on, then the rule) is about three
+    // times slower than the 12 models without profile intervals
     let s = spec(plan::DEFAULT_PLAN_ESTIMATOR);
     g.bench_function("recommended", |b| {
         b.iter(|| black_box(plan::run_plan(&s, None).unwrap().designs.len()))
