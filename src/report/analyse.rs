@@ -363,7 +363,17 @@ fn histories_sections(h: &CaptureHistories, opts: &AnalysisOptions) -> Result<Ve
         out.extend(secs);
     }
     if !opts.headline_only {
-        out.extend(one_population(h, Some(POOLED.into()), opts)?);
+        let mut pooled = one_population(h, Some(POOLED.into()), opts)?;
+        if let Some(first) = pooled.first_mut() {
+            first.notes.push(
+                "strata pooled: one fit to all units as if they shared capture probabilities. \
+                 It differs from the total of the headline (the sum of the stratum figures) when \
+                 the strata are caught at different rates: pooling them is then a form of \
+                 heterogeneity and biases the pooled N̂ low, so the headline uses the sum."
+                    .into(),
+            );
+        }
+        out.extend(pooled);
     }
     if let Some(first) = per_stratum.first() {
         for (k, sec) in first.iter().enumerate() {
