@@ -112,6 +112,10 @@ struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Also write an HTML report (answer first, a precision figure per number of
+    /// operations with the target as a line).
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
 }
 
 fn parse_f64s(what: &str, s: &str, points: usize) -> Result<Vec<f64>, String> {
@@ -257,6 +261,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Format::Json => plan::report::to_json(&p)?,
     };
     print!("{out}");
+    if let Some(path) = &args.report {
+        let html = plan::report::to_html(&p)?;
+        std::fs::write(path, html).map_err(|source| darkfigure::Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
     Ok(())
 }
 

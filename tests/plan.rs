@@ -239,6 +239,39 @@ fn reports_put_the_answer_first() {
     let v: serde_json::Value = serde_json::from_str(&plan::report::to_json(&p).unwrap()).unwrap();
     assert!(v["answer"][0].as_str().unwrap().contains("operations"));
     assert_eq!(v["designs"].as_array().unwrap().len(), p.designs.len());
+    // HTML: answer first, one precision figure per number of operations, each valid XML
+    // with the target drawn, no script.
+    let html = plan::report::to_html(&p).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |q: &str| scraper::Selector::parse(q).unwrap();
+    let answer = doc
+        .select(&sel("div.answer li"))
+        .next()
+        .expect("answer block");
+    assert!(
+        answer.text().collect::<String>().contains("operations"),
+        "{html}"
+    );
+    let svgs: Vec<_> = doc.select(&sel("svg")).collect();
+    let mut ops: Vec<usize> = p
+        .designs
+        .iter()
+        .filter(|d| d.rows.iter().any(|r| r.criterion.value.is_finite()))
+        .map(|d| d.operations)
+        .collect();
+    ops.sort_unstable();
+    ops.dedup();
+    assert!(!ops.is_empty());
+    assert_eq!(
+        svgs.len(),
+        ops.len(),
+        "one figure per number of operations with a precision to draw"
+    );
+    for svg in svgs {
+        roxmltree::Document::parse(&svg.html()).expect("SVG parses as XML");
+        assert!(svg.html().contains("target"));
+    }
+    assert!(!html.contains("<script"));
     // an unreachable target says so and names the closest design
     let mut s = small_spec(Search::Adaptive);
     s.goal.criterion = Criterion::HalfWidth {

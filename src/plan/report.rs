@@ -415,3 +415,99 @@ pub fn to_json(plan: &Plan) -> Result<String> {
         reason: format!("JSON: {e}"),
     })
 }
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The plan as one self-contained HTML page (inline CSS and SVG, no scripts): the answer
+/// first, then one precision figure per number of operations — the criterion of each
+/// simulated effort (worst over the plausible population sizes, with ±2 Monte-Carlo
+/// errors) against the target drawn as a line — then the tables of [`to_markdown`].
+///
+/// # Errors
+/// [`Error::InvalidData`] when no design has a finite criterion to draw.
+pub fn to_html(plan: &Plan) -> Result<String> {
+    use crate::report::plot::{Point, dot_plot};
+    let target = plan.spec.goal.criterion.max();
+    let mut ops: Vec<usize> = plan.designs.iter().map(|d| d.operations).collect();
+    ops.sort_unstable();
+    ops.dedup();
+    let mut figures = Vec::new();
+    for &k in &ops {
+        let mut designs: Vec<&super::DesignResult> =
+            plan.designs.iter().filter(|d| d.operations == k).collect();
+        designs.sort_by(|a, b| a.effort.total_cmp(&b.effort));
+        let points: Vec<Point> = designs
+            .iter()
+            .filter_map(|d| {
+                let worst = d
+                    .rows
+                    .iter()
+                    .filter(|r| r.criterion.value.is_finite())
+                    .max_by(|a, b| a.criterion.value.total_cmp(&b.criterion.value))?;
+                let (v, e) = (worst.criterion.value, 2.0 * worst.criterion.mcse);
+                Some(Point {
+                    label: format!(
+                        "{} {}",
+                        crate::report::plot::axis_number(d.effort),
+                        plan.spec.effort.unit()
+                    ),
+                    value: v,
+                    lower: v - e,
+                    upper: v + e,
+                })
+            })
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        figures.push(dot_plot(
+            &format!("{k} operations: precision against effort"),
+            "relative half-width of the 95% interval (worst plausible N)",
+            &points,
+            Some((target, "target")),
+        )?);
+    }
+    if figures.is_empty() {
+        return Err(Error::invalid(
+            "no simulated design has a finite precision to draw",
+        ));
+    }
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}}\
+         .answer{{border-left:6px solid #c0392b;background:#fbf3f2;padding:0.6em 1em}}\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}\
+         figure{{margin:1em 0;page-break-inside:avoid}}pre{{overflow-x:auto;font-size:0.8em}}</style></head><body>",
+        esc(&plan.spec.name)
+    );
+    let _ = writeln!(s, "<h1>Plan: {}</h1>", esc(&plan.spec.name));
+    let _ = writeln!(s, "<div class=\"answer\"><ul>");
+    for l in answer_lines(plan) {
+        let _ = writeln!(s, "<li>{}</li>", esc(&l));
+    }
+    let _ = writeln!(s, "</ul></div>");
+    let _ = writeln!(
+        s,
+        "<p>Target: {}<br>Population: {}<br>Search: {}</p>",
+        esc(&target_line(plan)),
+        esc(&assumptions_line(plan)),
+        esc(&search_line(plan))
+    );
+    for f in figures {
+        let _ = writeln!(s, "<figure>{f}</figure>");
+    }
+    let _ = writeln!(
+        s,
+        "<h2>Designs simulated</h2><pre>{}</pre>",
+        esc(&to_text(plan))
+    );
+    let _ = writeln!(s, "</body></html>");
+    Ok(s)
+}
