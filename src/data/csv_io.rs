@@ -257,6 +257,17 @@ fn check_quotes(text: &str, file: &str) -> Result<()> {
     Ok(())
 }
 
+/// One row's line number and its cells.
+pub(crate) type Cells = (usize, Vec<String>);
+
+/// A CSV text as its header and `(line, cells)` rows, with the checks every reader of the
+/// crate shares (unterminated quotes, field counts, duplicated or empty column names,
+/// `#` comment lines, CRLF-safe line numbers).
+pub(crate) fn read_cells(text: &str, file: &str) -> Result<(Vec<String>, Vec<Cells>)> {
+    let raw = read_raw(text, file)?;
+    Ok((raw.headers, raw.rows))
+}
+
 fn read_raw(text: &str, file: &str) -> Result<Raw> {
     check_quotes(text, file)?;
     let mut rdr = csv::ReaderBuilder::new()
