@@ -47,6 +47,13 @@ fn headlines(path: &str, lists: bool, open: bool) -> Vec<Headline> {
     let v: serde_json::Value = serde_json::from_str(&r.to_json()).expect("valid JSON");
     let json = v["headline"].as_array().expect("headline array");
     assert_eq!(json.len(), r.headline.len(), "{path}");
+    // The data block says what its columns are.
+    let expected = match r.headline[0].kind {
+        DataKind::Lists => Some("lists"),
+        DataKind::Occasions | DataKind::Open => Some("occasions"),
+        DataKind::Counts => None,
+    };
+    assert_eq!(v["data"]["sources"].as_str(), expected, "{path}");
     for (h, j) in r.headline.iter().zip(json) {
         for key in [
             "stratum",

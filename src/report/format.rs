@@ -34,6 +34,10 @@ struct JsonData<'a> {
     layout: &'a str,
     observed: u64,
     occasions: Option<usize>,
+    /// What the columns are: `"lists"` (multiple systems: `occasions` counts lists and
+    /// `occasion_names` names them), `"occasions"` (capture occasions in time order) or
+    /// `null` (single-source counts).
+    sources: Option<&'static str>,
     rows: usize,
     strata: &'a [String],
     occasion_names: &'a [String],
@@ -155,6 +159,13 @@ impl Report {
                 })
             })
             .collect();
+        let sources = d.occasions.map(|_| {
+            if self.is_lists() {
+                "lists"
+            } else {
+                "occasions"
+            }
+        });
         let r = JsonReport {
             headline: &self.headline,
             data: JsonData {
@@ -162,6 +173,7 @@ impl Report {
                 layout: &d.layout,
                 observed: d.observed,
                 occasions: d.occasions,
+                sources,
                 rows: d.rows,
                 strata: &d.strata,
                 occasion_names: &d.occasion_names,
@@ -176,17 +188,20 @@ impl Report {
         serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
+    /// Whether the sources are lists (multiple systems) rather than occasions.
+    fn is_lists(&self) -> bool {
+        self.headline
+            .iter()
+            .any(|h| h.kind == crate::recommend::DataKind::Lists)
+    }
+
     fn data_line(&self) -> String {
         let d = &self.data;
         let mut s = format!(
             "{} ({} layout, {} rows): {} units seen",
             d.source, d.layout, d.rows, d.observed
         );
-        if self
-            .headline
-            .iter()
-            .any(|h| h.kind == crate::recommend::DataKind::Lists)
-        {
+        if self.is_lists() {
             if let Some(t) = d.occasions {
                 let _ = write!(s, ", {t} lists");
             }
