@@ -239,6 +239,7 @@ impl Design {
         d.counts.y_sum.push(0.0);
         d.counts.start_w.push(0.0);
         d.counts.start_wz.push(0.0);
+        d.counts.ylogy_group.push(0.0);
         d.counts.add_cells(g, 1.0, n0);
         d.group_k.push(0);
         d.group_first.push(0);
