@@ -716,7 +716,7 @@ fn soft(m: &mut Vec<String>, what: &str, got: f64, want: f64, rtol: f64) {
 mod properties {
     use super::*;
     use darkfigure::closed::{ClosedModel, ClosedSettings};
-    use darkfigure::glm::{GroupedCounts, RGlm};
+    use darkfigure::glm::{GroupedCounts, PoissonGlm};
     use nalgebra::DMatrix;
     use proptest::prelude::*;
 
@@ -759,7 +759,11 @@ mod properties {
                     .collect();
                 let d =
                     GroupedCounts::new(x.clone(), vec![0.0; cells], &y, &vec![0.0; cells]).unwrap();
-                let f = RGlm::params().epsilon(1e-12).maxit(100).fit(&d).unwrap();
+                let f = PoissonGlm::params()
+                    .epsilon(1e-12)
+                    .maxit(100)
+                    .fit(&d)
+                    .unwrap();
                 assert!(
                     f.stop.converged() && f.stop.iterations() <= 12,
                     "{beta:?}: {:?}",
@@ -804,7 +808,7 @@ mod properties {
                 .map(|i| vec![(0..t + 2).map(|j| x[(i, j)] * beta[j]).sum::<f64>().exp()])
                 .collect();
             let d = GroupedCounts::new(x, vec![0.0; cells], &y, &vec![0.0; cells]).unwrap();
-            let f = RGlm::params().epsilon(1e-12).maxit(100).fit(&d).unwrap();
+            let f = PoissonGlm::params().epsilon(1e-12).maxit(100).fit(&d).unwrap();
             prop_assert!(f.stop.converged());
             for j in 0..t + 2 {
                 prop_assert!((f.coefficients[j] - beta[j]).abs() < 1e-6, "{j}: {} vs {}", f.coefficients[j], beta[j]);

@@ -9,7 +9,7 @@
 use super::product::ProductCounts;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
-use crate::glm::{GroupedCounts, RGlm, RGlmFit};
+use crate::glm::{GlmFit, GroupedCounts, PoissonGlm};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
@@ -202,7 +202,7 @@ impl Design {
     }
 
     /// Fits the design along R's path.
-    pub fn fit(&self, glm: &RGlm) -> Result<RGlmFit> {
+    pub fn fit(&self, glm: &PoissonGlm) -> Result<GlmFit> {
         match &self.product {
             Some(pc) => pc.fit(glm),
             None => glm.fit(&self.counts),

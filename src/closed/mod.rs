@@ -62,7 +62,7 @@ use crate::ci;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
-use crate::glm::RGlm;
+use crate::glm::PoissonGlm;
 use design::{Design, zero_design};
 use fit::{AbundanceForm, fit_closed};
 use serde::{Deserialize, Serialize};
@@ -295,7 +295,7 @@ fn fit_standard_obs(
         n,
         form,
         settings.neg,
-        &RGlm::params(),
+        &PoissonGlm::params(),
     )?;
     let method = "closedp.t";
     Ok(finish(method, fit, kept.as_ref(), settings))
@@ -560,7 +560,7 @@ pub fn fit_zero(
         n,
         AbundanceForm::Standard,
         settings.neg,
-        &RGlm::params(),
+        &PoissonGlm::params(),
     )?;
     Ok(finish("closedp.0", fit, Some(&design), settings))
 }

@@ -13,10 +13,10 @@
 //! least-squares step, floor fitted values at machine epsilon. This is what makes
 //! figures printed by R packages reproducible to 1e-6 and beyond, including those of fits
 //! that R stopped early. The iterations are the crate's one R-path loop,
-//! [`irls_r_path`]; this module supplies the grouped weighted rows ([`WlsSystem::Rows`]).
+//! [`irls_r_path`](crate::glm::irls_r_path); this module supplies the grouped weighted rows ([`WlsSystem::Rows`]).
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
-use super::irls::{IrlsModel, IrlsSummary, RGlm, RGlmFit, WlsSystem, irls_r_path};
+use super::irls::{IrlsModel, IrlsSummary, WlsSystem};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
@@ -237,21 +237,10 @@ impl IrlsModel for GroupedCounts {
     }
 }
 
-impl RGlm {
-    /// Fits the grouped Poisson model along R's `glm.fit` path ([`irls_r_path`]).
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] for a bad ε, iteration cap or start length;
-    /// [`Error::Numerical`] when no finite deviance can be reached (R: "inner loop 1;
-    /// cannot correct step size") or the design has no estimable column.
-    pub fn fit(&self, d: &GroupedCounts) -> Result<RGlmFit> {
-        irls_r_path(d, self)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::glm::PoissonGlm;
 
     #[test]
     fn grouped_equals_ungrouped() {
@@ -264,7 +253,7 @@ mod tests {
             &[0.0, 0.0],
         )
         .unwrap();
-        let f = RGlm::params().fit(&d).unwrap();
+        let f = PoissonGlm::params().fit(&d).unwrap();
         assert!((f.coefficients[0] - 4f64.ln()).abs() < 1e-8);
         assert!((f.coefficients[1] - (5f64 / 4.0).ln()).abs() < 1e-8);
         let x2 = DMatrix::from_row_slice(4, 2, &[1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
@@ -275,7 +264,7 @@ mod tests {
             &[0.0; 4],
         )
         .unwrap();
-        let f2 = RGlm::params().fit(&d2).unwrap();
+        let f2 = PoissonGlm::params().fit(&d2).unwrap();
         assert!((f.deviance - f2.deviance).abs() < 1e-9);
         assert!((f.covariance[(1, 1)] - f2.covariance[(1, 1)]).abs() < 1e-9);
         assert_eq!(f.stop.iterations(), f2.stop.iterations());
@@ -291,7 +280,7 @@ mod tests {
             &[0.0; 3],
         )
         .unwrap();
-        let f = RGlm::params().fit(&d).unwrap();
+        let f = PoissonGlm::params().fit(&d).unwrap();
         assert_eq!(f.aliased, vec![2]);
         assert!(f.coefficients[2].is_nan());
         assert_eq!(f.rank, 2);

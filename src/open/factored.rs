@@ -17,7 +17,7 @@
 
 use super::ModelFit;
 use crate::error::{Error, Result};
-use crate::glm::{IrlsModel, IrlsSummary, RGlm, StopReason, WlsSystem, irls_r_path};
+use crate::glm::{IrlsModel, IrlsSummary, PoissonGlm, StopReason, WlsSystem, irls_r_path};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 
@@ -274,7 +274,7 @@ impl Factored {
     pub fn fit(&self, active: &[bool], extra: &[Vec<f64>]) -> Result<FactoredFit> {
         let big_p = self.p + extra.len();
         let model = FactoredModel::new(self, active, extra);
-        let f = irls_r_path(&model, &RGlm::default())?;
+        let f = irls_r_path(&model, &PoissonGlm::default())?;
         let act = &model.act;
         let mut beta = vec![0.0; big_p];
         let mut cov = DMatrix::zeros(big_p, big_p);

@@ -451,7 +451,7 @@ pub fn robustd_0(
 }
 
 /// The same fit as [`robustd_0`] on the explicit Π(t_i + 1) − 1 cells with the shared
-/// [`crate::glm::PoissonGlm`] engine (a cross-check of the factorised fit).
+/// [`crate::glm::PoissonGlm`] engine ([`PoissonGlm::fit_dense`](crate::glm::PoissonGlm::fit_dense)) (a cross-check of the factorised fit).
 #[cfg(test)]
 pub(crate) fn robustd_0_dense(
     h: &CaptureHistories,
