@@ -25,6 +25,8 @@
 //!   [`data::ListTable`]), summaries and CSV input/output.
 //! - [`estimate`]: the [`Estimate`] every estimator returns.
 //! - [`ci`]: the interval toolkit.
+//! - [`model_table`]: [`ModelTable`], the set of models a model-set function returns
+//!   (look up by label, best by [`Criterion`]).
 //! - [`glm`]: the Poisson-GLM engine (IRLS) and the Newton maximiser every model uses.
 //! - [`two_source`]: Lincoln-Petersen, Chapman, Bailey, Schnabel, Schumacher-Eschmeyer.
 //! - [`closed`]: the Otis models and multiple-systems log-linear models (Rcapture's
@@ -57,6 +59,7 @@ pub mod estimate;
 pub mod glm;
 pub mod huggins;
 pub mod kp;
+pub mod model_table;
 pub mod open;
 pub mod plan;
 pub mod prec;
@@ -71,6 +74,7 @@ pub mod two_source;
 pub use data::csv_io::read_csv;
 pub use error::{Error, Result};
 pub use estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
+pub use model_table::{Criterion, ModelTable};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -237,7 +237,7 @@ fn closedp_t_all_models() {
             .collect();
         assert_eq!(table.len(), expected.len(), "{key}: number of models");
         for (label, res) in &table {
-            let w = &want[label.as_str()];
+            let w = &want[label];
             assert!(w.is_object(), "{key}: unexpected model {label}");
             let e = res
                 .as_ref()
@@ -294,7 +294,7 @@ fn closedp_0_and_profile_intervals() {
             if w.is_object() && !label.starts_with('_') {
                 expected += 1;
                 assert!(
-                    table.iter().any(|(l, _)| l == label),
+                    table.get(label).is_some(),
                     "{key}: closedp.0 model {label} missing"
                 );
                 if want_ci[label.as_str()].get("ci_lower").is_some() {
@@ -303,7 +303,7 @@ fn closedp_0_and_profile_intervals() {
             }
         }
         for (label, res) in &table {
-            let w = &want[label.as_str()];
+            let w = &want[label];
             if !w.is_object() {
                 continue;
             }
@@ -311,7 +311,7 @@ fn closedp_0_and_profile_intervals() {
                 .as_ref()
                 .unwrap_or_else(|err| panic!("{key} {label}: {err}"));
             check_fit(&format!("{key} .0 {label}"), &e.fit, w);
-            let wc = &want_ci[label.as_str()];
+            let wc = &want_ci[label];
             if wc.get("ci_lower").is_some() {
                 check_ci(&format!("{key} CI.0 {label}"), e, wc);
                 checked_ci += 1;
@@ -361,10 +361,8 @@ fn closedp_t_profile_intervals() {
                 label.as_str()
             };
             let e = table
-                .iter()
-                .find(|(l, _)| l == ours)
+                .get(ours)
                 .unwrap_or_else(|| panic!("{key}: closedpCI.t model {label} not in the table"))
-                .1
                 .as_ref()
                 .unwrap();
             check_ci(&format!("{key} CI.t {label}"), e, w);

@@ -13,6 +13,7 @@ use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate};
 use crate::glm::{GroupedCounts, PoissonGlm};
+use crate::model_table::ModelTable;
 use crate::two_source::{TwoSample, chapman};
 use nalgebra::DMatrix;
 
@@ -402,7 +403,7 @@ pub fn closedp_bc(h: &CaptureHistories, model: ClosedModel, level: f64) -> Resul
 /// The bias-corrected estimates of `closedp.bc` for every model it supports on capture
 /// histories: M0, Mt, Mh (Chao, Poisson2, Darroch, Gamma3.5), Mth (Chao, Poisson2,
 /// Darroch), Mb, Mbh.
-pub fn closedp_bc_all(h: &CaptureHistories, level: f64) -> Vec<(String, Result<Estimate>)> {
+pub fn closedp_bc_all(h: &CaptureHistories, level: f64) -> ModelTable<Estimate> {
     use Heterogeneity::*;
     let mut models = vec![ClosedModel::M0, ClosedModel::Mt];
     models.extend([Chao, Poisson(2.0), Darroch, Gamma(3.5)].map(ClosedModel::Mh));

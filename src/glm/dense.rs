@@ -95,7 +95,7 @@ impl<'a> DenseCounts<'a> {
         let mut b = DVector::zeros(n);
         for i in 0..n {
             let w = self.weights[i] * mu[i];
-            if !(w > 0.0) {
+            if w.is_nan() || w <= 0.0 {
                 continue;
             }
             let sw = w.sqrt();
