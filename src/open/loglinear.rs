@@ -2,7 +2,7 @@
 
 use super::demog::demography;
 use super::dual::Dual;
-use super::factored::{Factored, FactoredFit};
+use super::factored::{Factored, FactoredFit, z_delta};
 use super::{Coef, Figure, ModelFit, OpenFit};
 use crate::data::CaptureHistories;
 use crate::data::canonical_history;
@@ -125,32 +125,6 @@ pub(crate) fn expand(f: &GlmFit, cols: &[usize], p: usize) -> (Vec<f64>, DMatrix
         }
     }
     (beta, cov)
-}
-
-/// The Zδ matrix of Rivest & Daigle (2004): 2I − 2 columns of a period-capture
-/// indicator vector δ (bit i = caught in period i + 1).
-///
-/// ```text
-/// Z_j     = Π_{k ≤ j} (1 − δ_k),            j = 1..I−1  (not caught in periods 1..j)
-/// Z_{I+m} = Π_{k = I−m..I} (1 − δ_k),       m = 0..I−2  (not caught in the last m+1)
-/// ```
-pub(crate) fn z_delta(delta: u64, i_n: usize) -> Vec<f64> {
-    let mut z = Vec::with_capacity(2 * i_n - 2);
-    let mut run = 1.0;
-    for k in 0..i_n - 1 {
-        if delta >> k & 1 == 1 {
-            run = 0.0;
-        }
-        z.push(run);
-    }
-    run = 1.0;
-    for m in 0..i_n - 1 {
-        if delta >> (i_n - 1 - m) & 1 == 1 {
-            run = 0.0;
-        }
-        z.push(run);
-    }
-    z
 }
 
 /// Refits after zeroing negative parameters one at a time (Rcapture's `neg` rule): the

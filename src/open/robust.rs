@@ -4,9 +4,12 @@ use super::demog::demography;
 use super::dual::Dual;
 use super::factored::{Factored, FactoredFit};
 use super::loglinear::se_minus;
-#[cfg(test)]
-use super::loglinear::{model_fit, neg_loop, test_fit, z_delta};
 use super::{Coef, Figure, ModelFit, OpenFit, RobustFit};
+#[cfg(test)]
+use super::{
+    factored::z_delta,
+    loglinear::{model_fit, neg_loop, test_fit},
+};
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::glm::StopReason;
