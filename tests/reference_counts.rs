@@ -671,13 +671,7 @@ fn fit_all_runs_every_model() {
     }
     let all = counts::fit_all(data("netherlandsimmigrant"), &[], 0.95);
     assert_eq!(all.len(), Family::ALL.len());
-    let zt = all
-        .iter()
-        .find(|(l, _)| l == "ztnegbin ~ 1")
-        .unwrap()
-        .1
-        .as_ref()
-        .unwrap();
+    let zt = all.fitted("ztnegbin ~ 1").unwrap();
     assert!(zt.degenerate);
 }
 

@@ -12,7 +12,8 @@ use crate::ci;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate};
-use crate::glm::{GroupedCounts, RGlm};
+use crate::glm::{GroupedCounts, PoissonGlm};
+use crate::model_table::ModelTable;
 use crate::two_source::{TwoSample, chapman};
 use nalgebra::DMatrix;
 
@@ -44,7 +45,7 @@ fn fit_standard_bc(
     n: f64,
     neg: bool,
 ) -> Result<(f64, f64, Vec<crate::estimate::Warning>)> {
-    let df = fit_design(design, neg, &RGlm::params())?;
+    let df = fit_design(design, neg, &PoissonGlm::params())?;
     let f = &df.glm;
     let e = f.coefficients[0].exp();
     let se = (e + e * e * f.covariance[(0, 0)]).sqrt();
@@ -384,7 +385,7 @@ pub fn closedp_bc(h: &CaptureHistories, model: ClosedModel, level: f64) -> Resul
             let x = DMatrix::from_fn(r, 2, |i, j| if j == 0 { 1.0 } else { i as f64 });
             let lists: Vec<Vec<f64>> = y.iter().map(|&v| vec![v]).collect();
             let counts = GroupedCounts::new(x, vec![0.0; r], &lists, &vec![0.0; r])?;
-            let f = RGlm::params().fit(&counts)?;
+            let f = PoissonGlm::params().fit(&counts)?;
             let (b0, b1) = (f.coefficients[0], f.coefficients[1]);
             let big_n = b0.exp() / (1.0 - b1.exp());
             let g = [big_n, big_n * b1.exp() / (1.0 - b1.exp())];
@@ -402,7 +403,7 @@ pub fn closedp_bc(h: &CaptureHistories, model: ClosedModel, level: f64) -> Resul
 /// The bias-corrected estimates of `closedp.bc` for every model it supports on capture
 /// histories: M0, Mt, Mh (Chao, Poisson2, Darroch, Gamma3.5), Mth (Chao, Poisson2,
 /// Darroch), Mb, Mbh.
-pub fn closedp_bc_all(h: &CaptureHistories, level: f64) -> Vec<(String, Result<Estimate>)> {
+pub fn closedp_bc_all(h: &CaptureHistories, level: f64) -> ModelTable<Estimate> {
     use Heterogeneity::*;
     let mut models = vec![ClosedModel::M0, ClosedModel::Mt];
     models.extend([Chao, Poisson(2.0), Darroch, Gamma(3.5)].map(ClosedModel::Mh));

@@ -9,7 +9,7 @@
 use super::product::ProductCounts;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
-use crate::glm::{GroupedCounts, RGlm, RGlmFit};
+use crate::glm::{GlmFit, GroupedCounts, PoissonGlm};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
@@ -202,7 +202,7 @@ impl Design {
     }
 
     /// Fits the design along R's path.
-    pub fn fit(&self, glm: &RGlm) -> Result<RGlmFit> {
+    pub fn fit(&self, glm: &PoissonGlm) -> Result<GlmFit> {
         match &self.product {
             Some(pc) => pc.fit(glm),
             None => glm.fit(&self.counts),
@@ -239,6 +239,7 @@ impl Design {
         d.counts.y_sum.push(0.0);
         d.counts.start_w.push(0.0);
         d.counts.start_wz.push(0.0);
+        d.counts.ylogy_group.push(0.0);
         d.counts.add_cells(g, 1.0, n0);
         d.group_k.push(0);
         d.group_first.push(0);

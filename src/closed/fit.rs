@@ -4,7 +4,7 @@
 use super::design::Design;
 use crate::error::{Error, Result};
 use crate::estimate::Warning;
-use crate::glm::{RGlm, RGlmFit};
+use crate::glm::{GlmFit, PoissonGlm};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
@@ -84,12 +84,12 @@ pub(crate) const FITTED_ZERO: &str = "fitted rates numerically 0 occurred";
 /// The result of fitting a design with the `neg` rule applied.
 pub(crate) struct DesignFit {
     pub design: Design,
-    pub glm: RGlmFit,
+    pub glm: GlmFit,
     pub dropped: Vec<String>,
     pub warnings: Vec<Warning>,
 }
 
-pub(crate) fn glm_warnings_pub(f: &RGlmFit, names: &[String]) -> Vec<Warning> {
+pub(crate) fn glm_warnings_pub(f: &GlmFit, names: &[String]) -> Vec<Warning> {
     let mut w = Vec::new();
     if !f.stop.converged() {
         w.push(Warning::NotConverged {
@@ -111,12 +111,12 @@ pub(crate) fn glm_warnings_pub(f: &RGlmFit, names: &[String]) -> Vec<Warning> {
 
 /// Fits a design along R's path and applies Chao's `neg` rule (drop the first negative
 /// eta, refit, repeat) when the design has Chao columns and `neg` is set.
-pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<DesignFit> {
+pub(crate) fn fit_design(design: Design, neg: bool, glm: &PoissonGlm) -> Result<DesignFit> {
     let mut design = design;
     let p = design.names.len();
     let glm_first;
     let glm = if glm.start.as_ref().is_some_and(|s| s.len() != p) {
-        glm_first = RGlm {
+        glm_first = PoissonGlm {
             start: None,
             ..glm.clone()
         };
@@ -125,7 +125,7 @@ pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<Design
         glm
     };
     let mut f = design.fit(glm)?;
-    let glm_refit = RGlm {
+    let glm_refit = PoissonGlm {
         start: None,
         ..glm.clone()
     };
@@ -176,7 +176,7 @@ pub(crate) fn fit_design(design: Design, neg: bool, glm: &RGlm) -> Result<Design
 /// ```text
 /// ξ_i = −½ x_iᵀ V x_i,  ψ = −2 Σ_i μ_i x_i ξ_i − e₁,  bias = ½ exp(β₀) · (−V ψ)₁
 /// ```
-pub(crate) fn asymptotic_bias(d: &Design, f: &RGlmFit) -> Option<f64> {
+pub(crate) fn asymptotic_bias(d: &Design, f: &GlmFit) -> Option<f64> {
     if !f.aliased.is_empty() {
         return None;
     }
@@ -206,7 +206,7 @@ pub(crate) fn asymptotic_bias(d: &Design, f: &RGlmFit) -> Option<f64> {
 }
 
 /// N̂ and its standard error from a fit.
-pub(crate) fn abundance(form: AbundanceForm, n: f64, f: &RGlmFit) -> (f64, f64) {
+pub(crate) fn abundance(form: AbundanceForm, n: f64, f: &GlmFit) -> (f64, f64) {
     let c = &f.coefficients;
     let v = &f.covariance;
     match form {
@@ -256,7 +256,7 @@ pub(crate) fn fit_closed(
     n: u64,
     form: AbundanceForm,
     neg: bool,
-    glm: &RGlm,
+    glm: &PoissonGlm,
 ) -> Result<(ClosedFit, DesignFit)> {
     let df = fit_design(design, neg, glm)?;
     let f = &df.glm;

@@ -6,7 +6,7 @@ use super::fit::{AbundanceForm, fit_closed};
 use super::{ClosedEstimate, ClosedSettings, finish};
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
-use crate::glm::RGlm;
+use crate::glm::PoissonGlm;
 use serde::{Deserialize, Serialize};
 
 /// A hierarchical log-linear model: its generating terms (sets of occasions, as bit
@@ -234,7 +234,7 @@ impl LogLinearModel {
             h.observed(),
             AbundanceForm::Standard,
             neg,
-            &RGlm::params(),
+            &PoissonGlm::params(),
         )?;
         Ok((fit, design))
     }

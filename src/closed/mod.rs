@@ -62,7 +62,8 @@ use crate::ci;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, FitStats, Interval, IntervalMethod, Warning};
-use crate::glm::RGlm;
+use crate::glm::PoissonGlm;
+use crate::model_table::{HasEstimate, ModelTable};
 use design::{Design, zero_design};
 use fit::{AbundanceForm, fit_closed};
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,12 @@ pub struct ClosedEstimate {
     pub fit: ClosedFit,
     /// The profile-likelihood interval, when computed.
     pub profile: Option<ProfileInterval>,
+}
+
+impl HasEstimate for ClosedEstimate {
+    fn estimate(&self) -> &Estimate {
+        &self.estimate
+    }
 }
 
 impl fmt::Display for ClosedEstimate {
@@ -295,7 +302,7 @@ fn fit_standard_obs(
         n,
         form,
         settings.neg,
-        &RGlm::params(),
+        &PoissonGlm::params(),
     )?;
     let method = "closedp.t";
     Ok(finish(method, fit, kept.as_ref(), settings))
@@ -371,17 +378,14 @@ pub fn profile_loglik(
 /// use darkfigure::data::CaptureHistories;
 /// let h = CaptureHistories::from_strings(&[("11", 167), ("10", 781), ("01", 254)])?;
 /// let table = darkfigure::closed::closedp_t(&h, 0.95)?;
-/// let mt = table.iter().find(|(m, _)| m == "Mt").unwrap().1.as_ref().unwrap();
+/// let mt = table.fitted("Mt").unwrap();
 /// assert!((mt.estimate.n_hat - 2389.86826347304).abs() < 1e-6); // Rcapture closedp.t
 /// # Ok::<(), darkfigure::Error>(())
 /// ```
 ///
 /// # References
 /// `Rcapture::closedp.t`; Baillargeon & Rivest (2007).
-pub fn closedp_t(
-    h: &CaptureHistories,
-    level: f64,
-) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+pub fn closedp_t(h: &CaptureHistories, level: f64) -> Result<ModelTable<ClosedEstimate>> {
     let settings = ClosedSettings {
         level,
         ..Default::default()
@@ -396,7 +400,7 @@ pub fn closedp_t(
 pub fn closedp_t_with(
     h: &CaptureHistories,
     settings: &ClosedSettings,
-) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+) -> Result<ModelTable<ClosedEstimate>> {
     settings.check()?;
     let models: Vec<ClosedModel> = if h.occasions() == 2 {
         vec![ClosedModel::M0, ClosedModel::Mt, ClosedModel::Mb]
@@ -433,7 +437,7 @@ pub fn closedp_t_with(
 /// // The Dutch illegal immigrants (van der Heijden et al. 2003), continuous time.
 /// let f = [1645u64, 183, 37, 13, 1, 1];
 /// let table = darkfigure::closed::closedp_0(&f, None, None, 0.95)?;
-/// let chao = table[1].1.as_ref().unwrap();
+/// let chao = table.fitted("Mh Chao (LB)").unwrap();
 /// assert_eq!(chao.estimate.model, "Mh Chao (LB)");
 /// assert!((chao.estimate.n_hat - 9273.51092896175).abs() < 1e-5); // Rcapture closedp.0
 /// # Ok::<(), darkfigure::Error>(())
@@ -446,7 +450,7 @@ pub fn closedp_0(
     t: Option<usize>,
     t0: Option<usize>,
     level: f64,
-) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+) -> Result<ModelTable<ClosedEstimate>> {
     let settings = ClosedSettings {
         level,
         ..Default::default()
@@ -560,7 +564,7 @@ pub fn fit_zero(
         n,
         AbundanceForm::Standard,
         settings.neg,
-        &RGlm::params(),
+        &PoissonGlm::params(),
     )?;
     Ok(finish("closedp.0", fit, Some(&design), settings))
 }
@@ -574,7 +578,7 @@ pub fn closedp_0_with(
     t: Option<usize>,
     t0: Option<usize>,
     settings: &ClosedSettings,
-) -> Result<Vec<(String, Result<ClosedEstimate>)>> {
+) -> Result<ModelTable<ClosedEstimate>> {
     settings.check()?;
     let (_, t0v, _) = zero_input(f_k, t, t0)?;
     let mut hs: Vec<Option<Heterogeneity>> = vec![None];

@@ -16,7 +16,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::error::Result;
-use crate::glm::{IrlsModel, IrlsSummary, RGlm, RGlmFit, WlsSystem, irls_r_path};
+use crate::glm::{GlmFit, IrlsModel, IrlsSummary, PoissonGlm, WlsSystem, irls_r_path};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 
@@ -265,12 +265,12 @@ impl ProductCounts {
     }
 
     /// Fits along R's path ([`irls_r_path`]) with normal equations.
-    pub fn fit(&self, settings: &RGlm) -> Result<RGlmFit> {
+    pub fn fit(&self, settings: &PoissonGlm) -> Result<GlmFit> {
         irls_r_path(&ProductFit::new(self), settings)
     }
 
     /// Rcapture's asymptotic bias of n + exp(β₀), by enumerating the cells.
-    pub fn bias(&self, f: &RGlmFit) -> Option<f64> {
+    pub fn bias(&self, f: &GlmFit) -> Option<f64> {
         if !f.aliased.is_empty() || self.t > 24 {
             return None;
         }

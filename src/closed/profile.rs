@@ -5,7 +5,7 @@ use super::design::Design;
 use super::fit::fit_design;
 use crate::ci::{chi2_quantile, find_root};
 use crate::error::{Error, Result};
-use crate::glm::RGlm;
+use crate::glm::PoissonGlm;
 use serde::{Deserialize, Serialize};
 use statrs::function::gamma::ln_gamma;
 
@@ -138,7 +138,7 @@ pub(crate) struct Profile<'a> {
     design: &'a Design,
     n: f64,
     neg: bool,
-    glm: RGlm,
+    glm: PoissonGlm,
     pub curve: Vec<(f64, f64)>,
 }
 
@@ -148,7 +148,7 @@ impl<'a> Profile<'a> {
             design,
             n,
             neg,
-            glm: RGlm::params().epsilon(1e-11).maxit(100),
+            glm: PoissonGlm::params().epsilon(1e-11).maxit(100),
             curve: Vec::new(),
         }
     }

@@ -370,6 +370,12 @@ pub struct CountFit {
     pub(crate) design: Design,
 }
 
+impl crate::model_table::HasEstimate for CountFit {
+    fn estimate(&self) -> &Estimate {
+        &self.estimate
+    }
+}
+
 /// Settings of a count-model fit: `CountModel::params(Family::ZtPoisson).covariates(&[..]).fit(&data)`.
 ///
 /// ```text

@@ -39,7 +39,7 @@ pub use resample::{
 };
 
 use crate::data::CountData;
-use crate::error::Result;
+use crate::model_table::ModelTable;
 
 /// Fits every family, intercept-only and (when `covariates` is not empty) with the
 /// covariates on the λ predictor, at confidence `level`. Entries are labelled
@@ -47,12 +47,8 @@ use crate::error::Result;
 /// error, a degenerate one carries warnings in its estimate (see [`CountFit::degenerate`]).
 ///
 /// This is the call the `estimate` binary makes on count input.
-pub fn fit_all(
-    data: &CountData,
-    covariates: &[String],
-    level: f64,
-) -> Vec<(String, Result<CountFit>)> {
-    let mut out = Vec::new();
+pub fn fit_all(data: &CountData, covariates: &[String], level: f64) -> ModelTable<CountFit> {
+    let mut out = ModelTable::new();
     let sets: Vec<&[String]> = if covariates.is_empty() {
         vec![&[]]
     } else {
@@ -65,7 +61,7 @@ pub fn fit_all(
                 .covariates(covs)
                 .level(level)
                 .fit(data);
-            out.push((label, r));
+            out.push(label, r);
         }
     }
     out

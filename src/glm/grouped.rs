@@ -13,10 +13,10 @@
 //! least-squares step, floor fitted values at machine epsilon. This is what makes
 //! figures printed by R packages reproducible to 1e-6 and beyond, including those of fits
 //! that R stopped early. The iterations are the crate's one R-path loop,
-//! [`irls_r_path`]; this module supplies the grouped weighted rows ([`WlsSystem::Rows`]).
+//! [`irls_r_path`](crate::glm::irls_r_path); this module supplies the grouped weighted rows ([`WlsSystem::Rows`]).
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
-use super::irls::{IrlsModel, IrlsSummary, RGlm, RGlmFit, WlsSystem, irls_r_path};
+use super::irls::{IrlsModel, IrlsSummary, WlsSystem};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
@@ -43,6 +43,9 @@ pub struct GroupedCounts {
     pub start_w: Vec<f64>,
     /// Σ over all cells of y ln y.
     pub ylogy: f64,
+    /// Σ y ln y over the cells of each group (the deviance is summed per group, as R sums
+    /// it per cell, rather than as a difference of totals that cancel).
+    pub ylogy_group: Vec<f64>,
     /// Σ over all cells of ln y!.
     pub lfact: f64,
     /// Deviance of the starting values μ = y + 0.1.
@@ -79,6 +82,7 @@ impl GroupedCounts {
             start_wz: vec![0.0; g],
             start_w: vec![0.0; g],
             ylogy: 0.0,
+            ylogy_group: vec![0.0; g],
             lfact: 0.0,
             start_dev: 0.0,
         };
@@ -116,6 +120,7 @@ impl GroupedCounts {
         if y > 0.0 {
             let ly = y.ln();
             self.ylogy += m * y * ly;
+            self.ylogy_group[g] += m * y * ly;
             self.lfact += m * ln_gamma(y + 1.0);
             self.start_dev += m * 2.0 * (y * (ly - ly1) + 0.1);
         } else {
@@ -158,8 +163,11 @@ impl IrlsModel for GroupedCounts {
         let g = self.x.nrows();
         let mut eta = vec![0.0; g];
         let mut mu = vec![0.0; g];
-        let mut dev_lin = 0.0; // Σ Y log μ
-        let mut mu_tot = 0.0;
+        // Deviance per group, 2 [Y ln(Ȳ/μ) − (Y − mμ) + (Σ y ln y − Y ln Ȳ)]: R's per-cell
+        // form, accurate near the fit. Summing Σ y ln y − Σ Y ln μ − Σ Y + Σ mμ instead
+        // cancels terms of order Σ y ln y and leaves rounding noise (≈ 1e-12 on a few
+        // thousand units) that can exceed ε·0.1 and stop a tight fit from converging.
+        let mut dev = 0.0;
         for i in 0..g {
             let mut e = self.offset[i];
             for (j, b) in beta.iter().enumerate() {
@@ -170,12 +178,15 @@ impl IrlsModel for GroupedCounts {
             eta[i] = e;
             let m = e.exp().max(MU_FLOOR);
             mu[i] = m;
-            if self.y_sum[i] > 0.0 {
-                dev_lin += self.y_sum[i] * m.ln();
+            let (y, c) = (self.y_sum[i], self.cells[i]);
+            let mut d = c * m - y;
+            if y > 0.0 {
+                let ybar = y / c;
+                d += y * (ybar / m).ln() + (self.ylogy_group[i] - y * ybar.ln());
             }
-            mu_tot += self.cells[i] * m;
+            dev += d;
         }
-        let dev = 2.0 * (self.ylogy - dev_lin - self.total() + mu_tot);
+        let dev = 2.0 * dev;
         (GroupedState { eta, mu }, dev)
     }
 
@@ -226,21 +237,10 @@ impl IrlsModel for GroupedCounts {
     }
 }
 
-impl RGlm {
-    /// Fits the grouped Poisson model along R's `glm.fit` path ([`irls_r_path`]).
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] for a bad ε, iteration cap or start length;
-    /// [`Error::Numerical`] when no finite deviance can be reached (R: "inner loop 1;
-    /// cannot correct step size") or the design has no estimable column.
-    pub fn fit(&self, d: &GroupedCounts) -> Result<RGlmFit> {
-        irls_r_path(d, self)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::glm::PoissonGlm;
 
     #[test]
     fn grouped_equals_ungrouped() {
@@ -253,7 +253,7 @@ mod tests {
             &[0.0, 0.0],
         )
         .unwrap();
-        let f = RGlm::params().fit(&d).unwrap();
+        let f = PoissonGlm::params().fit(&d).unwrap();
         assert!((f.coefficients[0] - 4f64.ln()).abs() < 1e-8);
         assert!((f.coefficients[1] - (5f64 / 4.0).ln()).abs() < 1e-8);
         let x2 = DMatrix::from_row_slice(4, 2, &[1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
@@ -264,7 +264,7 @@ mod tests {
             &[0.0; 4],
         )
         .unwrap();
-        let f2 = RGlm::params().fit(&d2).unwrap();
+        let f2 = PoissonGlm::params().fit(&d2).unwrap();
         assert!((f.deviance - f2.deviance).abs() < 1e-9);
         assert!((f.covariance[(1, 1)] - f2.covariance[(1, 1)]).abs() < 1e-9);
         assert_eq!(f.stop.iterations(), f2.stop.iterations());
@@ -280,7 +280,7 @@ mod tests {
             &[0.0; 3],
         )
         .unwrap();
-        let f = RGlm::params().fit(&d).unwrap();
+        let f = PoissonGlm::params().fit(&d).unwrap();
         assert_eq!(f.aliased, vec![2]);
         assert!(f.coefficients[2].is_nan());
         assert_eq!(f.rank, 2);

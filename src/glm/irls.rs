@@ -23,9 +23,22 @@ use super::StopReason;
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 
-/// Settings of the R-path fit.
+/// Settings of a Poisson log-linear fit along R's `glm.fit` path, the crate's one
+/// Poisson-GLM engine: `PoissonGlm::params().fit(&model)` for any [`IrlsModel`]
+/// (grouped cells [`GroupedCounts`](crate::glm::GroupedCounts), a plain design
+/// [`DenseCounts`](crate::glm::DenseCounts), sufficient statistics), or
+/// [`PoissonGlm::fit_dense`] for y on X with an optional offset and prior weights.
+///
+/// ```text
+/// y_i ~ Poisson(μ_i),  log μ_i = o_i + x_iᵀβ,  prior weights w_i
+/// IRLS from μ = y + 0.1;  stop when |dev_k − dev_{k−1}| / (|dev_k| + 0.1) < ε
+/// ```
+///
+/// # References
+/// McCullagh & Nelder (1989) *Generalized Linear Models*, 2nd ed., §2.5; R's `glm.fit`
+/// with `glm.control(epsilon, maxit)`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RGlm {
+pub struct PoissonGlm {
     /// R's `glm.control(epsilon)`: relative deviance change at which to stop.
     pub epsilon: f64,
     /// R's `glm.control(maxit)`.
@@ -34,9 +47,9 @@ pub struct RGlm {
     pub start: Option<Vec<f64>>,
 }
 
-impl Default for RGlm {
+impl Default for PoissonGlm {
     fn default() -> Self {
-        RGlm {
+        PoissonGlm {
             epsilon: 1e-8,
             maxit: 25,
             start: None,
@@ -44,7 +57,7 @@ impl Default for RGlm {
     }
 }
 
-impl RGlm {
+impl PoissonGlm {
     /// R's defaults (ε = 1e-8, 25 iterations).
     pub fn params() -> Self {
         Self::default()
@@ -67,11 +80,20 @@ impl RGlm {
         self.start = Some(b);
         self
     }
+
+    /// Fits `model` along R's `glm.fit` path ([`irls_r_path`]).
+    ///
+    /// # Errors
+    /// As [`irls_r_path`].
+    pub fn fit<M: IrlsModel + ?Sized>(&self, model: &M) -> Result<GlmFit> {
+        irls_r_path(model, self)
+    }
 }
 
-/// The result of an R-path fit ([`irls_r_path`], [`RGlm::fit`](crate::glm::RGlm::fit)).
+/// A fitted Poisson GLM, whatever the [`IrlsModel`] ([`irls_r_path`], [`PoissonGlm::fit`]).
+/// Vectors indexed by coefficient have the full length of the design.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RGlmFit {
+pub struct GlmFit {
     /// Coefficients (NaN for aliased columns).
     pub coefficients: Vec<f64>,
     /// Aliased column indices.
@@ -98,10 +120,30 @@ pub struct RGlmFit {
     pub boundary: bool,
 }
 
-impl RGlmFit {
+impl GlmFit {
     /// AIC = −2 log L + 2 rank (R's `glm()$aic`).
     pub fn aic(&self) -> f64 {
         -2.0 * self.loglik + 2.0 * self.rank as f64
+    }
+
+    /// BIC = −2 log L + ln(n)·rank, with the sample size `n` chosen by the caller
+    /// (Rcapture uses the number of units caught, not the number of cells).
+    pub fn bic(&self, n: f64) -> f64 {
+        -2.0 * self.loglik + n.ln() * self.rank as f64
+    }
+
+    /// Standard errors of the coefficients as R's `summary.glm` reports them (from the
+    /// covariance at the last step's weights); NaN for aliased ones.
+    pub fn std_errors(&self) -> Vec<f64> {
+        (0..self.coefficients.len())
+            .map(|i| {
+                if self.aliased.contains(&i) {
+                    f64::NAN
+                } else {
+                    self.covariance[(i, i)].max(0.0).sqrt()
+                }
+            })
+            .collect()
     }
 }
 
@@ -198,13 +240,13 @@ pub trait IrlsModel {
 ///
 /// # Examples
 /// ```
-/// use darkfigure::glm::{GroupedCounts, RGlm, irls_r_path};
+/// use darkfigure::glm::{GroupedCounts, PoissonGlm, irls_r_path};
 /// use nalgebra::DMatrix;
 /// // Two groups of two cells: log μ = β₀ + β₁ [group 2]; the means are 4 and 5.
 /// let x = DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 1.0, 1.0]);
 /// let counts = [vec![3.0, 5.0], vec![10.0, 0.0]];
 /// let d = GroupedCounts::new(x, vec![0.0; 2], &counts, &[0.0; 2])?;
-/// let fit = irls_r_path(&d, &RGlm::params())?;
+/// let fit = irls_r_path(&d, &PoissonGlm::params())?;
 /// assert!((fit.coefficients[1] - (5.0f64 / 4.0).ln()).abs() < 1e-8);
 /// assert!(fit.stop.converged());
 /// # Ok::<(), darkfigure::Error>(())
@@ -212,7 +254,7 @@ pub trait IrlsModel {
 ///
 /// # References
 /// R's `glm.fit` (`stats`), with `control = glm.control(epsilon, maxit)`.
-pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &RGlm) -> Result<RGlmFit> {
+pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &PoissonGlm) -> Result<GlmFit> {
     let p = model.n_coef();
     if !(settings.epsilon > 0.0) || settings.maxit == 0 {
         return Err(Error::param(
@@ -312,7 +354,7 @@ pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &RGlm) -> Result<
     for &j in &aliased {
         coefficients[j] = f64::NAN;
     }
-    Ok(RGlmFit {
+    Ok(GlmFit {
         coefficients,
         aliased,
         covariance,

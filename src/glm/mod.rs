@@ -1,19 +1,20 @@
 //! The one Poisson-GLM engine (IRLS with step-halving) shared by every log-linear and
 //! count model, and a damped Newton maximiser for likelihoods that are not GLMs.
 //!
-//! [`irls_r_path`] runs R's `glm.fit` iterations for any [`IrlsModel`]: cells grouped by
-//! design row ([`GroupedCounts`], fitted by [`RGlm::fit`]), the closed Mt/Mth models from
-//! sufficient statistics and the robust design's factorised cells. [`PoissonGlm`] is the
-//! plain dense fit (its own path: step-halving on any deviance increase, covariance at the
-//! final fit).
+//! [`PoissonGlm`] (settings) runs R's `glm.fit` iterations ([`irls_r_path`]) for any
+//! [`IrlsModel`] and returns one result type, [`GlmFit`]: a plain design with offset and
+//! prior weights ([`DenseCounts`], [`PoissonGlm::fit_dense`]), cells grouped by design row
+//! ([`GroupedCounts`]), the closed Mt/Mth models from sufficient statistics and the robust
+//! design's factorised cells. The models differ only in how they form the weighted
+//! least-squares step; iterations, rank detection, step-halving and covariance are shared.
 //!
-//! Both say why they stopped ([`StopReason`]), as argmin's `TerminationReason` does.
+//! Fits say why they stopped ([`StopReason`]), as argmin's `TerminationReason` does.
 
+mod dense;
 mod newton;
-mod poisson;
 
+pub use dense::{DenseCounts, DenseState};
 pub use newton::{Newton, NewtonFit, Objective, numerical_hessian};
-pub use poisson::{GlmFit, PoissonGlm};
 
 use serde::{Deserialize, Serialize};
 
@@ -57,4 +58,4 @@ impl StopReason {
 mod grouped;
 mod irls;
 pub use grouped::{GroupedCounts, GroupedState};
-pub use irls::{IrlsModel, IrlsSummary, RGlm, RGlmFit, WlsSystem, irls_r_path};
+pub use irls::{GlmFit, IrlsModel, IrlsSummary, PoissonGlm, WlsSystem, irls_r_path};

@@ -17,9 +17,35 @@
 
 use super::ModelFit;
 use crate::error::{Error, Result};
-use crate::glm::{IrlsModel, IrlsSummary, RGlm, StopReason, WlsSystem, irls_r_path};
+use crate::glm::{IrlsModel, IrlsSummary, PoissonGlm, StopReason, WlsSystem, irls_r_path};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
+
+/// The Zδ matrix of Rivest & Daigle (2004): 2I − 2 columns of a period-capture
+/// indicator vector δ (bit i = caught in period i + 1).
+///
+/// ```text
+/// Z_j     = Π_{k ≤ j} (1 − δ_k),            j = 1..I−1  (not caught in periods 1..j)
+/// Z_{I+m} = Π_{k = I−m..I} (1 − δ_k),       m = 0..I−2  (not caught in the last m+1)
+/// ```
+pub(crate) fn z_delta(delta: u64, i_n: usize) -> Vec<f64> {
+    let mut z = Vec::with_capacity(2 * i_n - 2);
+    let mut run = 1.0;
+    for k in 0..i_n - 1 {
+        if delta >> k & 1 == 1 {
+            run = 0.0;
+        }
+        z.push(run);
+    }
+    run = 1.0;
+    for m in 0..i_n - 1 {
+        if delta >> (i_n - 1 - m) & 1 == 1 {
+            run = 0.0;
+        }
+        z.push(run);
+    }
+    z
+}
 
 pub(crate) struct Factored {
     i_n: usize,
@@ -83,7 +109,7 @@ impl Factored {
     }
 
     fn z_row(&self, delta: usize, extra: &[Vec<f64>]) -> Vec<f64> {
-        let mut z = super::loglinear::z_delta(delta as u64, self.i_n);
+        let mut z = z_delta(delta as u64, self.i_n);
         z.extend(extra.iter().map(|c| c[delta]));
         z
     }
@@ -274,7 +300,7 @@ impl Factored {
     pub fn fit(&self, active: &[bool], extra: &[Vec<f64>]) -> Result<FactoredFit> {
         let big_p = self.p + extra.len();
         let model = FactoredModel::new(self, active, extra);
-        let f = irls_r_path(&model, &RGlm::default())?;
+        let f = irls_r_path(&model, &PoissonGlm::default())?;
         let act = &model.act;
         let mut beta = vec![0.0; big_p];
         let mut cov = DMatrix::zeros(big_p, big_p);

@@ -2,7 +2,7 @@
 
 use super::demog::demography;
 use super::dual::Dual;
-use super::factored::{Factored, FactoredFit};
+use super::factored::{Factored, FactoredFit, z_delta};
 use super::{Coef, Figure, ModelFit, OpenFit};
 use crate::data::CaptureHistories;
 use crate::data::canonical_history;
@@ -93,7 +93,8 @@ impl OpenParams {
 pub(crate) const MAX_PERIODS_T: usize = 20;
 
 /// IRLS as R's `glm` (start from μ = y + 0.1, relative deviance change 1e-8, 25
-/// iterations) on the selected columns, so that boundary fits stop where R stops.
+/// iterations, covariance at the last step's weights as `summary.glm`) on the selected
+/// columns, so that boundary fits stop where R stops.
 pub(crate) fn r_glm(
     x: &DMatrix<f64>,
     cols: &[usize],
@@ -102,67 +103,8 @@ pub(crate) fn r_glm(
     weights: Option<&[f64]>,
 ) -> Result<(GlmFit, DMatrix<f64>)> {
     let xs = x.select_columns(cols.iter());
-    let glm = PoissonGlm::params().tol(1e-8).max_iter(24);
-    let mut f = glm.fit_with(&xs, y, offset, weights)?;
-    // R's `summary.glm` takes the covariance from the last weighted least-squares step,
-    // whose weights are the fitted means of the previous iterate: recompute it there
-    // (it matters where a coefficient runs off to infinity).
-    let k = f.stop.iterations();
-    if k >= 2 {
-        let prev = glm
-            .clone()
-            .max_iter(k - 1)
-            .fit_with(&xs, y, offset, weights)?;
-        if let Some(cov) = covariance_at(&xs, &prev.fitted, weights, &f.aliased) {
-            f.covariance = cov;
-        }
-    }
+    let f = PoissonGlm::params().fit_dense(&xs, y, offset, weights)?;
     Ok((f, xs))
-}
-
-/// (XᵀWX)⁻¹ with W = w·μ over the non-aliased columns, zeros elsewhere.
-fn covariance_at(
-    x: &DMatrix<f64>,
-    mu: &nalgebra::DVector<f64>,
-    weights: Option<&[f64]>,
-    aliased: &[usize],
-) -> Option<DMatrix<f64>> {
-    let p = x.ncols();
-    let keep: Vec<usize> = (0..p).filter(|j| !aliased.contains(j)).collect();
-    let q = keep.len();
-    let mut m = DMatrix::zeros(q, q);
-    for r in 0..x.nrows() {
-        let w = mu[r] * weights.map_or(1.0, |w| w[r]);
-        if w == 0.0 {
-            continue;
-        }
-        for a in 0..q {
-            let xa = x[(r, keep[a])] * w;
-            if xa == 0.0 {
-                continue;
-            }
-            for b in 0..=a {
-                m[(a, b)] += xa * x[(r, keep[b])];
-            }
-        }
-    }
-    for a in 0..q {
-        for b in 0..a {
-            m[(b, a)] = m[(a, b)];
-        }
-    }
-    let inv = m
-        .clone()
-        .cholesky()
-        .map(|c| c.inverse())
-        .or_else(|| m.try_inverse())?;
-    let mut out = DMatrix::zeros(p, p);
-    for a in 0..q {
-        for b in 0..q {
-            out[(keep[a], keep[b])] = inv[(a, b)];
-        }
-    }
-    Some(out)
 }
 
 /// Full-length coefficients and covariance (zeros for removed columns, NaN coefficient
@@ -176,36 +118,13 @@ pub(crate) fn expand(f: &GlmFit, cols: &[usize], p: usize) -> (Vec<f64>, DMatrix
             continue;
         }
         for (b, &jb) in cols.iter().enumerate() {
+            if f.coefficients[b].is_nan() {
+                continue;
+            }
             cov[(ja, jb)] = f.covariance[(a, b)];
         }
     }
     (beta, cov)
-}
-
-/// The Zδ matrix of Rivest & Daigle (2004): 2I − 2 columns of a period-capture
-/// indicator vector δ (bit i = caught in period i + 1).
-///
-/// ```text
-/// Z_j     = Π_{k ≤ j} (1 − δ_k),            j = 1..I−1  (not caught in periods 1..j)
-/// Z_{I+m} = Π_{k = I−m..I} (1 − δ_k),       m = 0..I−2  (not caught in the last m+1)
-/// ```
-pub(crate) fn z_delta(delta: u64, i_n: usize) -> Vec<f64> {
-    let mut z = Vec::with_capacity(2 * i_n - 2);
-    let mut run = 1.0;
-    for k in 0..i_n - 1 {
-        if delta >> k & 1 == 1 {
-            run = 0.0;
-        }
-        z.push(run);
-    }
-    run = 1.0;
-    for m in 0..i_n - 1 {
-        if delta >> (i_n - 1 - m) & 1 == 1 {
-            run = 0.0;
-        }
-        z.push(run);
-    }
-    z
 }
 
 /// Refits after zeroing negative parameters one at a time (Rcapture's `neg` rule): the

@@ -4,9 +4,12 @@ use super::demog::demography;
 use super::dual::Dual;
 use super::factored::{Factored, FactoredFit};
 use super::loglinear::se_minus;
-#[cfg(test)]
-use super::loglinear::{model_fit, neg_loop, test_fit, z_delta};
 use super::{Coef, Figure, ModelFit, OpenFit, RobustFit};
+#[cfg(test)]
+use super::{
+    factored::z_delta,
+    loglinear::{model_fit, neg_loop, test_fit},
+};
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::glm::StopReason;
@@ -451,7 +454,7 @@ pub fn robustd_0(
 }
 
 /// The same fit as [`robustd_0`] on the explicit Π(t_i + 1) − 1 cells with the shared
-/// [`crate::glm::PoissonGlm`] engine (a cross-check of the factorised fit).
+/// [`crate::glm::PoissonGlm`] engine ([`PoissonGlm::fit_dense`](crate::glm::PoissonGlm::fit_dense)) (a cross-check of the factorised fit).
 #[cfg(test)]
 pub(crate) fn robustd_0_dense(
     h: &CaptureHistories,

@@ -790,8 +790,8 @@ fn count_series(
     let all = counts::fit_all(d, &covs, level);
     let mut out = Vec::new();
     for w in &wanted {
-        if let Some((label, Ok(fit))) = all.iter().find(|(l, _)| l == w) {
-            out.push((label.clone(), fit.marginal_freq()));
+        if let Some(fit) = all.fitted(w) {
+            out.push((w.clone(), fit.marginal_freq()));
         }
     }
     if out.is_empty() {
@@ -799,7 +799,7 @@ fn count_series(
             if (label == "ztpoisson" || label == "ztnegbin")
                 && let Ok(fit) = r
             {
-                out.push((label.clone(), fit.marginal_freq()));
+                out.push((label.to_string(), fit.marginal_freq()));
             }
         }
     }

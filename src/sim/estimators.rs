@@ -48,18 +48,7 @@ pub const BUILTIN_ESTIMATORS: &[&str] = &[
     "dga",
 ];
 
-/// The estimators of a study file that names none: the two-source and ratio estimators,
-/// Chao's lower bound and the 12 `closedp` models (profile intervals for M0, Mt and
-/// Mh Chao (LB)).
-pub const DEFAULT_ESTIMATORS: &[&str] = &[
-    "lincoln-petersen",
-    "chapman",
-    "bailey",
-    "schnabel",
-    "schumacher-eschmeyer",
-    "chao-lb",
-    "closedp",
-];
+pub use super::scenario::DEFAULT_ESTIMATORS;
 
 /// Which two-source estimator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

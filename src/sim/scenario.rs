@@ -77,6 +77,19 @@ pub struct Study {
 /// The default seed of a study.
 pub const DEFAULT_SEED: u64 = 20_240_601;
 
+/// The estimators of a study file that names none: the two-source and ratio estimators,
+/// Chao's lower bound and the 12 `closedp` models (profile intervals for M0, Mt and
+/// Mh Chao (LB)).
+pub const DEFAULT_ESTIMATORS: &[&str] = &[
+    "lincoln-petersen",
+    "chapman",
+    "bailey",
+    "schnabel",
+    "schumacher-eschmeyer",
+    "chao-lb",
+    "closedp",
+];
+
 fn default_seed() -> u64 {
     DEFAULT_SEED
 }
@@ -87,10 +100,7 @@ fn default_level() -> f64 {
     0.95
 }
 fn default_estimators() -> Vec<String> {
-    super::estimators::DEFAULT_ESTIMATORS
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    DEFAULT_ESTIMATORS.iter().map(|s| s.to_string()).collect()
 }
 
 impl Study {

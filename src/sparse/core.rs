@@ -169,7 +169,9 @@ pub(crate) fn fit(counts: &[u64], k: usize, pairs: &[Pair]) -> Result<RawFit> {
     let m = design.cells.len();
     let x = DMatrix::from_row_slice(m, design.p, &design.x);
     let y: Vec<f64> = design.cells.iter().map(|&c| counts[c] as f64).collect();
-    let glm = PoissonGlm::params().tol(R_GLM_EPSILON).fit(&x, &y)?;
+    let glm = PoissonGlm::params()
+        .epsilon(R_GLM_EPSILON)
+        .fit_dense(&x, &y, None, None)?;
     if glm.coefficients[0].is_nan() {
         return Err(Error::no_estimate("the intercept (dark figure) is aliased"));
     }
@@ -182,27 +184,9 @@ pub(crate) fn fit(counts: &[u64], k: usize, pairs: &[Pair]) -> Result<RawFit> {
 
 /// R's `glm.control()$epsilon`: SparseMSE's fits stop at this relative change in
 /// deviance, and the stepwise choice and N̂ are reproduced by stopping at the same
-/// iterate (the engine's iterates are R's: same start μ = y + 0.1, same criterion).
+/// iterate (the engine's iterates are R's: same start μ = y + 0.1, same criterion), and
+/// the standard errors are R's `summary.glm` ones (covariance at the last step's weights).
 pub(crate) const R_GLM_EPSILON: f64 = 1e-8;
-
-/// Standard errors as R's `summary.glm` reports them: from the working weights of the
-/// last IRLS step, i.e. the information at the penultimate iterate (R does not
-/// recompute the weights after the final update). Differences from the information at
-/// the final iterate are O(1e-4) relative in poorly determined effects.
-pub(crate) fn r_std_errors(counts: &[u64], fit: &RawFit) -> Result<Vec<f64>> {
-    let it = fit.glm.stop.iterations();
-    if !fit.glm.stop.converged() || it < 2 {
-        return Ok(fit.glm.std_errors().iter().copied().collect());
-    }
-    let d = &fit.design;
-    let x = DMatrix::from_row_slice(d.cells.len(), d.p, &d.x);
-    let y: Vec<f64> = d.cells.iter().map(|&c| counts[c] as f64).collect();
-    let prev = PoissonGlm::params()
-        .tol(R_GLM_EPSILON)
-        .max_iter(it - 1)
-        .fit(&x, &y)?;
-    Ok(prev.std_errors().iter().copied().collect())
-}
 
 /// ln P(X = x) for X ~ Poisson(λ), λ > 0.
 fn ln_pmf(x: u64, lambda: f64) -> f64 {

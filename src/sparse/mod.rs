@@ -335,8 +335,8 @@ impl ModelFit {
         let mut terms = vec!["(Intercept)".to_string()];
         terms.extend(names.iter().cloned());
         terms.extend(raw.design.active.iter().map(|&p| pair_name(names, p)));
-        let coefficients: Vec<f64> = raw.glm.coefficients.iter().copied().collect();
-        let std_errors = core::r_std_errors(counts, raw)?;
+        let coefficients: Vec<f64> = raw.glm.coefficients.clone();
+        let std_errors = raw.glm.std_errors();
         // Probability that the overlap is empty under the model without that effect:
         // refit without it and sum the fitted means of the cells holding both lists.
         let mut empty_overlaps = Vec::new();
