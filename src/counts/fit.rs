@@ -13,11 +13,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Rows above which sums over units run in parallel.
-const PAR_ROWS: usize = 32_768;
+const PAR_ROWS: usize = 8192;
 
 /// Rows per chunk of the parallel sums (fixed, so that the order of the additions, and
 /// with it every digit, does not depend on the number of threads).
-const CHUNK: usize = 8192;
+const CHUNK: usize = 4096;
 
 /// Σ over rows of w·(value, gradient, Hessian) of a per-row dual function, mapped from
 /// the two predictors to the coefficients.
