@@ -22,6 +22,14 @@ fn bench_openp(c: &mut Criterion) {
             b.iter(|| openp(black_box(&h), &OpenParams::params().model(m)).unwrap())
         });
     }
+    // The `estimate --open` model set: both models (issue 15: R 11.9 ms, target < 0.12 ms).
+    g.bench_function("up_and_ep", |b| {
+        b.iter(|| {
+            for m in [OpenModel::Up, OpenModel::Ep] {
+                black_box(openp(black_box(&h), &OpenParams::params().model(m)).unwrap());
+            }
+        })
+    });
     g.finish();
 }
 

@@ -28,7 +28,7 @@ fn ln_gamma(x: f64) -> f64 {
 const NB_SUM_DIRECT: u64 = 64;
 
 /// Trigamma ψ′(x) for x > 0: recurrence up to x ≥ 6, then the asymptotic series.
-fn trigamma(mut x: f64) -> f64 {
+pub(crate) fn trigamma(mut x: f64) -> f64 {
     let mut acc = 0.0;
     while x < 6.0 {
         acc += 1.0 / (x * x);

@@ -3,6 +3,7 @@
 use super::design::Design;
 use super::dual::D2;
 use super::family::Family;
+use super::kernel::{Rising, unit_loglik};
 use crate::ci;
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, FitStats, Warning};
@@ -12,7 +13,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Rows above which sums over units run in parallel.
-const PAR_ROWS: usize = 32_768;
+const PAR_ROWS: usize = 8192;
+
+/// Rows per chunk of the parallel sums (fixed, so that the order of the additions, and
+/// with it every digit, does not depend on the number of threads).
+const CHUNK: usize = 4096;
 
 /// Σ over rows of w·(value, gradient, Hessian) of a per-row dual function, mapped from
 /// the two predictors to the coefficients.
@@ -21,57 +26,76 @@ pub(crate) fn accumulate(
     beta: &[f64],
     f: impl Fn(u64, D2, D2) -> Option<D2> + Sync,
 ) -> Option<(f64, DVector<f64>, DMatrix<f64>)> {
+    accumulate_scalar(d, beta, |y, e1, e2| f(y, D2::var(e1, 0), D2::var(e2, 1)))
+}
+
+type Acc = (f64, Vec<f64>, Vec<f64>);
+
+/// [`accumulate`] with the per-row function taking the two linear predictors as plain
+/// numbers (closed-form kernels skip the dual arithmetic). One pass over the rows, in
+/// fixed chunks of [`CHUNK`] rows (in parallel above [`PAR_ROWS`] rows), the partial
+/// sums added in chunk order.
+pub(crate) fn accumulate_scalar(
+    d: &Design,
+    beta: &[f64],
+    f: impl Fn(u64, f64, f64) -> Option<D2> + Sync,
+) -> Option<(f64, DVector<f64>, DMatrix<f64>)> {
     let p = d.p();
     let (p1, p2) = (d.p1, d.p2);
-    let one = |acc: &mut (f64, Vec<f64>, Vec<f64>), i: usize| -> bool {
-        let w = d.w[i];
-        if w == 0.0 {
-            return true;
-        }
-        let (e1, e2) = d.etas(i, beta);
-        let Some(r) = f(d.y[i], D2::var(e1, 0), D2::var(e2, 1)) else {
-            return true;
-        };
-        if !(r.v.is_finite() && r.g.iter().chain(&r.h).all(|v| v.is_finite())) {
-            return false;
-        }
-        acc.0 += w * r.v;
-        let x = d.xrow(i);
-        let z = d.zrow(i);
-        let (g, h) = (&mut acc.1, &mut acc.2);
-        for a in 0..p1 {
-            g[a] += w * r.g[0] * x[a];
-            let wa = w * x[a];
-            for b in 0..=a {
-                h[a * p + b] += wa * r.h[0] * x[b];
+    let (b1, b2) = beta.split_at(p1);
+    let run = |lo: usize, hi: usize, acc: &mut Acc| -> bool {
+        let (v, g, h) = (&mut acc.0, &mut acc.1, &mut acc.2);
+        for i in lo..hi {
+            let w = d.w[i];
+            if w == 0.0 {
+                continue;
             }
-        }
-        for a in 0..p2 {
-            g[p1 + a] += w * r.g[1] * z[a];
-            let wa = w * z[a];
-            for b in 0..p1 {
-                h[(p1 + a) * p + b] += wa * r.h[1] * x[b];
+            let x = &d.x[i * p1..(i + 1) * p1];
+            let z = &d.z[i * p2..(i + 1) * p2];
+            let e1: f64 = x.iter().zip(b1).map(|(a, b)| a * b).sum();
+            let e2: f64 = z.iter().zip(b2).map(|(a, b)| a * b).sum();
+            let Some(r) = f(d.y[i], e1, e2) else {
+                continue;
+            };
+            if !(r.v.is_finite() && r.g.iter().chain(&r.h).all(|v| v.is_finite())) {
+                return false;
             }
-            for b in 0..=a {
-                h[(p1 + a) * p + p1 + b] += wa * r.h[2] * z[b];
+            *v += w * r.v;
+            let (wg0, wh0) = (w * r.g[0], w * r.h[0]);
+            for a in 0..p1 {
+                g[a] += wg0 * x[a];
+                let ha = wh0 * x[a];
+                for (hb, xb) in h[a * p..a * p + a + 1].iter_mut().zip(x) {
+                    *hb += ha * xb;
+                }
+            }
+            if p2 > 0 {
+                let (wg1, wh1, wh2) = (w * r.g[1], w * r.h[1], w * r.h[2]);
+                for a in 0..p2 {
+                    g[p1 + a] += wg1 * z[a];
+                    let row = &mut h[(p1 + a) * p..(p1 + a) * p + p1 + a + 1];
+                    let (hx, hz) = row.split_at_mut(p1);
+                    let ha = wh1 * z[a];
+                    for (hb, xb) in hx.iter_mut().zip(x) {
+                        *hb += ha * xb;
+                    }
+                    let ha = wh2 * z[a];
+                    for (hb, zb) in hz.iter_mut().zip(z) {
+                        *hb += ha * zb;
+                    }
+                }
             }
         }
         true
     };
     let zero = || (0.0, vec![0.0; p], vec![0.0; p * p]);
-    let (v, g, h) = if d.n() >= PAR_ROWS {
-        type Partial = Option<(f64, Vec<f64>, Vec<f64>)>;
-        let chunks: Vec<Partial> = (0..d.n())
+    let n = d.n();
+    let (v, g, h) = if n >= PAR_ROWS {
+        let chunks: Vec<Option<Acc>> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
-            .chunks(8192)
-            .map(|idx| {
+            .map(|c| {
                 let mut acc = zero();
-                for i in idx {
-                    if !one(&mut acc, i) {
-                        return None;
-                    }
-                }
-                Some(acc)
+                run(c * CHUNK, ((c + 1) * CHUNK).min(n), &mut acc).then_some(acc)
             })
             .collect();
         let mut tot = zero();
@@ -84,10 +108,8 @@ pub(crate) fn accumulate(
         tot
     } else {
         let mut acc = zero();
-        for i in 0..d.n() {
-            if !one(&mut acc, i) {
-                return None;
-            }
+        if !run(0, n, &mut acc) {
+            return None;
         }
         acc
     };
@@ -100,45 +122,6 @@ pub(crate) fn accumulate(
     Some((v, DVector::from_vec(g), hm))
 }
 
-/// Per-unit log-likelihood, with closed-form derivatives for the zero-truncated Poisson
-/// and geometric (the large-data cases) and dual numbers otherwise.
-#[inline]
-fn unit_loglik(fam: Family, y: u64, e1: D2, e2: D2) -> D2 {
-    let eta = e1.v;
-    let yf = y as f64;
-    match fam {
-        Family::ZtPoisson => {
-            // ℓ = yη − λ − ln(1 − e^{−λ}) − ln y!,  ℓ' = y − m,  ℓ'' = −(m − m² e^{−λ}),
-            // m = λ/(1 − e^{−λ})
-            let lam = eta.exp();
-            let q = -(-lam).exp_m1();
-            let e = 1.0 - q;
-            let m = lam / q;
-            let v = yf * eta - lam - q.ln() - super::family::ln_factorial(y);
-            D2 {
-                v,
-                g: [yf - m, 0.0],
-                h: [-(m - m * m * e), 0.0, 0.0],
-            }
-        }
-        Family::ZtGeom => {
-            // ℓ = (y − 1)η − y ln(1 + e^η),  ℓ' = (y − 1) − yσ,  ℓ'' = −yσ(1 − σ)
-            let sp = if eta > 30.0 {
-                eta + (-eta).exp().ln_1p()
-            } else {
-                eta.exp().ln_1p()
-            };
-            let sg = 1.0 / (1.0 + (-eta).exp());
-            D2 {
-                v: (yf - 1.0) * eta - yf * sp,
-                g: [(yf - 1.0) - yf * sg, 0.0],
-                h: [-yf * sg * (1.0 - sg), 0.0, 0.0],
-            }
-        }
-        _ => fam.loglik(y, e1, e2),
-    }
-}
-
 type Evaluation = Option<(f64, DVector<f64>, DMatrix<f64>)>;
 
 struct LogLik<'a> {
@@ -148,6 +131,22 @@ struct LogLik<'a> {
     /// then for the derivatives at the same point, so on large data `value` computes
     /// everything once and `eval` reuses it.
     cache: std::sync::Mutex<Option<(DVector<f64>, Evaluation)>>,
+    /// The second predictor is an intercept (one α for all units).
+    alpha_intercept_only: bool,
+    /// The largest count.
+    max_y: u64,
+}
+
+impl<'a> LogLik<'a> {
+    fn new(family: Family, design: &'a Design) -> Self {
+        LogLik {
+            family,
+            design,
+            cache: std::sync::Mutex::new(None),
+            alpha_intercept_only: design.p2 == 1 && design.z.iter().all(|&v| v == 1.0),
+            max_y: design.y.iter().copied().max().unwrap_or(0),
+        }
+    }
 }
 
 impl LogLik<'_> {
@@ -159,8 +158,14 @@ impl LogLik<'_> {
             return r.clone();
         }
         let fam = self.family;
-        let r = accumulate(self.design, theta.as_slice(), |y, e1, e2| {
-            fam.uses(y).then(|| unit_loglik(fam, y, e1, e2))
+        let d = self.design;
+        // One α for every unit: tabulate the negative binomial's sums over the count.
+        let rise = (fam == Family::ZtNegBin && self.alpha_intercept_only)
+            .then(|| Rising::new((-theta[d.p1]).exp(), self.max_y))
+            .flatten();
+        let r = accumulate_scalar(d, theta.as_slice(), |y, e1, e2| {
+            fam.uses(y)
+                .then(|| unit_loglik(fam, y, e1, e2, rise.as_ref()))
         });
         if let Ok(mut c) = self.cache.lock() {
             *c = Some((theta.clone(), r.clone()));
@@ -511,11 +516,7 @@ impl CountModel {
             Some(s) if s.len() == p => DVector::from_vec(s.clone()),
             _ => DVector::from_vec(default_start(fam, &design)),
         };
-        let obj = LogLik {
-            family: fam,
-            design: &design,
-            cache: std::sync::Mutex::new(None),
-        };
+        let obj = LogLik::new(fam, &design);
         let nf = self.newton.maximize(&obj, start)?;
         self.finish(design, nf.theta, nf.value, nf.hessian, nf.stop)
     }

@@ -27,6 +27,7 @@ mod diag;
 mod dual;
 mod family;
 mod fit;
+mod kernel;
 mod resample;
 
 pub use closed::{chao_bias_corrected, chao_lower_bound, zelterman};

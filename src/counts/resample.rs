@@ -8,7 +8,6 @@ use crate::data::CountData;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Interval, IntervalMethod, Warning};
 use nalgebra::{DMatrix, DVector};
-use rand::RngExt;
 use rand_distr::{Binomial, Distribution};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -208,20 +207,54 @@ impl BootResult {
     }
 }
 
-/// Draws `m` rows with probabilities ∝ `cum` increments, returns counts per row.
-fn draw(rng: &mut Xoshiro256PlusPlus, cum: &[f64], m: u64) -> Vec<f64> {
-    let total = *cum.last().unwrap_or(&0.0);
-    let mut out = vec![0.0; cum.len()];
-    for _ in 0..m {
-        let u = rng.random::<f64>() * total;
-        let j = cum.partition_point(|&c| c <= u).min(cum.len() - 1);
-        out[j] += 1.0;
+/// Multinomial(m; probabilities ∝ `mass`) by conditional binomials: cell j gets
+/// Binomial(m left, mass_j / mass left). O(cells) draws, not O(m).
+fn multinomial(rng: &mut Xoshiro256PlusPlus, mass: &[f64], m: u64) -> Vec<u64> {
+    let mut out = vec![0u64; mass.len()];
+    let mut left = m;
+    let mut mass_left: f64 = mass.iter().sum();
+    for (j, &pj) in mass.iter().enumerate() {
+        if left == 0 {
+            break;
+        }
+        let p = if j + 1 == mass.len() || mass_left <= 0.0 {
+            1.0
+        } else {
+            (pj / mass_left).clamp(0.0, 1.0)
+        };
+        let k = if p >= 1.0 {
+            left
+        } else if p <= 0.0 {
+            0
+        } else {
+            Binomial::new(left, p).map_or(0, |b| b.sample(rng))
+        };
+        out[j] = k;
+        left -= k;
+        mass_left -= pj;
     }
     out
 }
 
-fn with_weights(d: &Design, w: Vec<f64>) -> Design {
-    Design { w, ..d.clone() }.aggregated()
+/// The rows of `d` (distinct count and covariate patterns) with new frequencies; rows
+/// drawn no time are dropped.
+fn with_weights(d: &Design, w: &[u64]) -> Design {
+    let mut out = Design {
+        p1: d.p1,
+        p2: d.p2,
+        names1: d.names1.clone(),
+        names2: d.names2.clone(),
+        ..Default::default()
+    };
+    for (i, &wi) in w.iter().enumerate() {
+        if wi > 0 {
+            out.y.push(d.y[i]);
+            out.w.push(wi as f64);
+            out.x.extend_from_slice(d.xrow(i));
+            out.z.extend_from_slice(d.zrow(i));
+        }
+    }
+    out
 }
 
 /// Bootstraps N̂ of a fitted model, replicates in parallel (rayon).
@@ -257,58 +290,60 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
         second_covariates: fit.second_covariates.clone(),
         ..CountModel::params(fit.family)
     };
-    let mut cum_w = Vec::with_capacity(d.n());
-    let mut acc = 0.0;
-    for &w in &d.w {
-        acc += w;
-        cum_w.push(acc);
-    }
-    // Parametric: each row stands for w·c population units with its covariates.
-    let mut cum_pop = Vec::with_capacity(d.n());
-    let mut cdfs: Vec<Vec<f64>> = Vec::new();
+    // Parametric: the population is N̂ units spread over the covariate patterns g (each
+    // row stands for w·c units) and, within a pattern, over the counts k ≥ 0 by the
+    // model's population distribution; units with k = 0 are not seen.
+    let mut cells: Vec<(usize, u64)> = Vec::new(); // (a row of the pattern, k ≥ 1)
+    let mut cell_mass: Vec<f64> = Vec::new(); // the k = 0 cells included
+    let mut cell_seen: Vec<bool> = Vec::new();
     if b.kind == BootType::Parametric {
-        let mut acc = 0.0;
+        let mut patterns: HashMap<Vec<u64>, usize> = HashMap::new();
+        let mut pattern_rows: Vec<(usize, f64)> = Vec::new(); // (first row, population)
         for i in 0..d.n() {
+            let key: Vec<u64> = d
+                .xrow(i)
+                .iter()
+                .chain(d.zrow(i))
+                .map(|v| v.to_bits())
+                .collect();
             let (e1, e2) = d.etas(i, &fit.coefficients);
             let c = fit.family.contribution(d.y[i], D2::c(e1), D2::c(e2)).0.v;
-            acc += d.w[i] * c;
-            cum_pop.push(acc);
-            let mut cdf = Vec::new();
+            let g = *patterns.entry(key).or_insert_with(|| {
+                pattern_rows.push((i, 0.0));
+                pattern_rows.len() - 1
+            });
+            pattern_rows[g].1 += d.w[i] * c;
+        }
+        for &(i, pop) in &pattern_rows {
+            let (e1, e2) = d.etas(i, &fit.coefficients);
             let mut s = 0.0;
             for k in 0..2000u64 {
-                s += fit.family.population_pmf(k, e1, e2);
-                cdf.push(s);
+                let pk = fit.family.population_pmf(k, e1, e2);
+                s += pk;
+                cells.push((i, k));
+                cell_mass.push(pop * pk);
+                cell_seen.push(k > 0);
                 if s > 1.0 - 1e-13 {
                     break;
                 }
             }
-            cdfs.push(cdf);
         }
     }
+    let row_mass: Vec<f64> = d.w.clone();
     let one = |rep: usize| -> Option<(f64, bool)> {
         let mut rng = crate::rng::stream(b.seed, &[rep as u64]);
         let design = match b.kind {
-            BootType::NonParametric => with_weights(d, draw(&mut rng, &cum_w, n_obs as u64)),
+            BootType::NonParametric => {
+                with_weights(d, &multinomial(&mut rng, &row_mass, n_obs.round() as u64))
+            }
             BootType::SemiParametric => {
                 let m = Binomial::new(n_hat.round() as u64, (n_obs / n_hat).min(1.0))
                     .ok()?
                     .sample(&mut rng);
-                with_weights(d, draw(&mut rng, &cum_w, m))
+                with_weights(d, &multinomial(&mut rng, &row_mass, m))
             }
             BootType::Parametric => {
-                let counts = draw(&mut rng, &cum_pop, n_hat.round() as u64);
-                let mut cells: HashMap<(usize, u64), f64> = HashMap::new();
-                for (i, &m) in counts.iter().enumerate() {
-                    for _ in 0..m as u64 {
-                        let u = rng.random::<f64>() * cdfs[i].last().copied().unwrap_or(1.0);
-                        let k = cdfs[i].partition_point(|&c| c <= u) as u64;
-                        if k > 0 {
-                            *cells.entry((i, k)).or_insert(0.0) += 1.0;
-                        }
-                    }
-                }
-                let mut keys: Vec<_> = cells.into_iter().collect();
-                keys.sort_by_key(|a| a.0);
+                let counts = multinomial(&mut rng, &cell_mass, n_hat.round() as u64);
                 let mut nd = Design {
                     p1: d.p1,
                     p2: d.p2,
@@ -316,13 +351,16 @@ pub fn bootstrap(fit: &CountFit, b: &Bootstrap) -> Result<BootResult> {
                     names2: d.names2.clone(),
                     ..Default::default()
                 };
-                for ((i, k), w) in keys {
-                    nd.y.push(k);
-                    nd.w.push(w);
-                    nd.x.extend_from_slice(d.xrow(i));
-                    nd.z.extend_from_slice(d.zrow(i));
+                for (j, &m) in counts.iter().enumerate() {
+                    if m > 0 && cell_seen[j] {
+                        let (i, k) = cells[j];
+                        nd.y.push(k);
+                        nd.w.push(m as f64);
+                        nd.x.extend_from_slice(d.xrow(i));
+                        nd.z.extend_from_slice(d.zrow(i));
+                    }
                 }
-                nd.aggregated()
+                nd
             }
         };
         if design.n() == 0 {
