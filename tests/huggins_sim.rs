@@ -72,3 +72,37 @@ fn covariate_scenario_is_validated_with_its_name() {
         "population": 100, "intercepts": [-2], "covariates": []}}]}"#;
     assert!(Study::from_json(bad).is_err());
 }
+
+/// The check of the covariate headline against the headline without covariates: on a
+/// population where a small group is caught far more often, the `closedp.t` models
+/// (heterogeneity models included) fall short, and the headline warns that ignoring the
+/// covariate gives a figure below the covariate models' interval.
+#[test]
+fn headline_warns_when_ignoring_the_covariate_falls_below() {
+    use darkfigure::report::{AnalysisOptions, analyse_with_covariates};
+    use darkfigure::sim::covariates::{CovariateScenario, SimCovariate};
+    let s = CovariateScenario {
+        population: 3000,
+        intercepts: vec![-3.5; 5],
+        behaviour: 0.0,
+        covariates: vec![SimCovariate {
+            name: "repeat".into(),
+            levels: vec!["no".into(), "yes".into()],
+            probs: vec![0.8, 0.2],
+            effects: vec![0.0, 3.0],
+        }],
+    };
+    let mut rng = darkfigure::rng::stream(7, &[0]);
+    let d = s.generate(&mut rng).unwrap();
+    let r =
+        analyse_with_covariates(&d, &["repeat".to_string()], &AnalysisOptions::default()).unwrap();
+    let h = &r.headline[0];
+    assert!(h.basis.contains("Huggins"), "{}", h.basis);
+    let w = h
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("Ignoring the covariates (repeat)"))
+        .unwrap_or_else(|| panic!("{:?}", h.warnings));
+    assert!(w.contains("below the covariate models' interval"), "{w}");
+    assert!(h.interval.contains(3000.0), "{:?}", h.interval);
+}
