@@ -6,6 +6,7 @@
 //! cargo run --release --example estimate                       # embedded police-operations data
 //! cargo run --release --example estimate -- data.csv --format json --level 0.9
 //! cargo run --release --example estimate -- --example hare     # another embedded data set
+//! cargo run --release --example estimate -- --example police-covariates   # Huggins covariate models
 //! cargo run --release --example estimate -- lists.csv --bayes  # + dga and LCMCR (credible)
 //! ```
 
@@ -18,6 +19,13 @@ const POLICE: &str = include_str!("data/police_operations.csv");
 const POLICE_TRUTH: &str = include_str!("data/police_operations_truth.csv");
 const HARE: &str = include_str!("data/hare.csv");
 const SEBER: &str = include_str!("data/seber1982_t2.csv");
+/// The police register with individual covariates (sex, age, prior arrest): 1,500 buyers,
+/// capture depending on the covariates (`examples/make_police_covariates.rs`).
+const POLICE_COVARIATES: &str = include_str!("data/police_covariates.csv");
+/// Covariates of the embedded `police-covariates` example.
+const POLICE_COVARIATE_NAMES: [&str; 3] = ["sex", "age", "prior"];
+/// Its true population size.
+const POLICE_COVARIATES_N: u64 = 1500;
 
 /// Estimate how many people a set of records never saw.
 #[derive(Parser, Debug)]
@@ -31,7 +39,8 @@ struct Args {
     /// Confidence level of the intervals.
     #[arg(long, default_value_t = 0.95)]
     level: f64,
-    /// Embedded data set when no FILE is given: police, hare or seber.
+    /// Embedded data set when no FILE is given: police, police-covariates (the police
+    /// register with sex, age and prior arrest: the covariate models), hare or seber.
     #[arg(long, default_value = "police")]
     example: String,
     /// Force the layout: wide, long, aggregated or counts (detected otherwise).
@@ -43,7 +52,9 @@ struct Args {
     /// Name of the frequency column.
     #[arg(long)]
     freq: Option<String>,
-    /// Covariates to use, comma-separated (single-source counts; all other columns by default).
+    /// Covariates to use, comma-separated: single-source counts (all other columns by
+    /// default), or capture histories with covariate columns (the Huggins models join the
+    /// analysis and make the headline).
     #[arg(long, value_delimiter = ',')]
     covariates: Option<Vec<String>>,
     /// Report single-source count models per level of this column.
@@ -100,13 +111,9 @@ struct Args {
 
 fn run(args: Args) -> darkfigure::Result<String> {
     let format: Format = args.format.parse()?;
-    // Histories with covariate columns: the Huggins models (issue 12).
-    if let (Some(path), Some(covs)) = (&args.file, &args.covariates)
-        && let Some(d) =
-            report::huggins::histories_with_covariates(path, covs, args.count.as_deref())?
-    {
-        let json = args.format.eq_ignore_ascii_case("json");
-        return report::huggins::render(&d, covs, args.level, json);
+    // Histories with covariate columns: the Huggins models join the analysis (issue 12).
+    if let Some(input) = covariate_input(&args)? {
+        return run_covariates(&args, format, input);
     }
     let opts = ReadOptions {
         layout: args.layout.as_deref().map(str::parse).transpose()?,
@@ -140,7 +147,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
                     return Err(darkfigure::Error::InvalidParameter {
                         name: "example",
                         value: other.into(),
-                        expected: "police, hare or seber".into(),
+                        expected: "police, police-covariates, hare or seber".into(),
                     });
                 }
             };
@@ -232,6 +239,107 @@ fn run(args: Args) -> darkfigure::Result<String> {
             &data,
             &r.data.source,
             input,
+            std::env::args().skip(1),
+            out,
+        )?;
+    }
+    Ok(r.render_with(format, args.all))
+}
+
+/// Capture histories with covariates to analyse: the file (or embedded example), its
+/// text, the covariates and the known truth.
+struct CovariateInput {
+    data: darkfigure::data::CovariateHistories,
+    covariates: Vec<String>,
+    source: String,
+    text: String,
+    truth: Vec<report::Truth>,
+}
+
+/// The covariate input when the run has one: a histories FILE with `--covariates`, or the
+/// embedded `police-covariates` example (covariates sex, age, prior unless given).
+fn covariate_input(args: &Args) -> darkfigure::Result<Option<CovariateInput>> {
+    let (text, source, covs, truth) = match (&args.file, &args.covariates) {
+        (Some(path), Some(covs)) => {
+            let bytes = std::fs::read(path).map_err(|source| darkfigure::Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let text = csv_io::decode_utf8(bytes, &path.display().to_string())?;
+            (text, path.display().to_string(), covs.clone(), Vec::new())
+        }
+        (None, covs) if args.example == "police-covariates" => (
+            POLICE_COVARIATES.to_string(),
+            "examples/data/police_covariates.csv".to_string(),
+            covs.clone().unwrap_or_else(|| {
+                POLICE_COVARIATE_NAMES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            }),
+            vec![report::Truth {
+                stratum: None,
+                n: POLICE_COVARIATES_N,
+            }],
+        ),
+        _ => return Ok(None),
+    };
+    let Some(data) = report::huggins::histories_with_covariates_str(
+        &text,
+        &source,
+        &covs,
+        args.count.as_deref(),
+    )?
+    else {
+        return Ok(None);
+    };
+    if args.open || args.periods.is_some() || args.lists || args.subgroup.is_some() {
+        return Err(darkfigure::Error::InvalidParameter {
+            name: "covariates",
+            value: covs.join(","),
+            expected: "capture histories with covariates are analysed as one closed population \
+                       of occasions: without --open, --periods, --lists or --subgroup"
+                .into(),
+        });
+    }
+    Ok(Some(CovariateInput {
+        data,
+        covariates: covs,
+        source,
+        text,
+        truth,
+    }))
+}
+
+/// The full analysis with the Huggins covariate models as the headline's candidates.
+fn run_covariates(
+    args: &Args,
+    format: Format,
+    input: CovariateInput,
+) -> darkfigure::Result<String> {
+    let analysis = AnalysisOptions {
+        level: args.level,
+        source: input.source.clone(),
+        truth: input.truth,
+        select: args.select.as_deref().map(str::parse).transpose()?,
+        model: args.model.clone(),
+        heterogeneity: args
+            .heterogeneity
+            .as_deref()
+            .map(report::parse_heterogeneity)
+            .transpose()?,
+        covariates: Some(input.covariates.clone()),
+        bayes: args.bayes,
+        ..AnalysisOptions::default()
+    };
+    let r = report::analyse_with_covariates(&input.data, &input.covariates, &analysis)?;
+    if let Some(out) = &args.report {
+        let data = report::huggins::dataset(&input.data);
+        report::write_report_for(
+            &r,
+            &data,
+            &r.data.source,
+            input.text.as_bytes(),
             std::env::args().skip(1),
             out,
         )?;

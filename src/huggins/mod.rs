@@ -45,7 +45,7 @@
 mod engine;
 mod normal;
 
-pub use normal::{GH_POINTS, NormalFit, NormalModel, closedp_normal, gauss_hermite};
+pub use normal::{GH_POINTS, NormalFit, NormalModel, SIGMA_ZERO, closedp_normal, gauss_hermite};
 
 use engine::Groups;
 

@@ -61,6 +61,9 @@ pub fn gauss_hermite(n: usize) -> (Vec<f64>, Vec<f64>) {
 /// Number of quadrature nodes (Rcapture's 20, from Abramowitz & Stegun table 25.10).
 pub const GH_POINTS: usize = 20;
 
+/// σ̂ below this is reported as at the boundary 0 (no heterogeneity).
+pub const SIGMA_ZERO: f64 = 1e-4;
+
 /// Which log-linear part the Normal heterogeneity is added to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NormalModel {
@@ -81,7 +84,7 @@ pub enum NormalModel {
 /// A fitted Mh/Mth Normal model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NormalFit {
-    /// (β0, β..., σ).
+    /// (β0, β..., σ), σ ≥ 0.
     pub coef: Vec<f64>,
     /// Poisson deviance.
     pub deviance: f64,
@@ -236,7 +239,10 @@ pub fn closedp_normal(h: &CaptureHistories, model: &NormalModel, level: f64) -> 
         max_iter: 200,
     }
     .maximize(&prob, start)?;
-    let th = nf.theta.clone();
+    // The nodes are symmetric, so σ and −σ give the same likelihood: report |σ| (the
+    // variance of β0, the only one used, does not change with the sign).
+    let mut th = nf.theta.clone();
+    th[p + 1] = th[p + 1].abs();
     let dev_hess = numerical_hessian(|t| prob.deviance(t.as_slice()), &th, 1e-4);
     let v = dev_hess
         .clone()
@@ -288,9 +294,9 @@ pub fn closedp_normal(h: &CaptureHistories, model: &NormalModel, level: f64) -> 
             },
         });
     }
-    if th[p + 1] <= 0.0 {
+    if th[p + 1] < SIGMA_ZERO {
         est = est.with_warning(Warning::Boundary {
-            parameter: "sigma (not positive: no heterogeneous catchability in the data)".into(),
+            parameter: "sigma (at 0: no heterogeneous catchability in the data)".into(),
         });
     }
     Ok(NormalFit {

@@ -495,11 +495,17 @@ pub(super) fn aligned<H: AsRef<str>>(
 }
 
 /// Tables printed without `--all`: those an option asked for by name (`--bayes`,
-/// `--model`, `--by`, `--select stepwise`).
+/// `--model`, `--by`, `--select stepwise`, `--covariates` on histories).
 fn requested(s: &Section) -> bool {
-    ["Bayesian", "model ", "SparseMSE", "stratifyPopsize"]
-        .iter()
-        .any(|p| s.title.starts_with(p))
+    [
+        "Bayesian",
+        "model ",
+        "SparseMSE",
+        "stratifyPopsize",
+        "Huggins",
+    ]
+    .iter()
+    .any(|p| s.title.starts_with(p))
 }
 
 /// The assumptions of a section's models, grouped: one line per distinct set, naming

@@ -85,9 +85,19 @@ fn offers_for(sections: &[&Section], kind: DataKind, t: Option<usize>) -> (Vec<O
     let mut offers = Vec::new();
     let mut weighted_sets: Vec<String> = Vec::new();
     let has_ms = sections.iter().any(|s| s.title.starts_with("closedpMS.t"));
+    // With covariates the Huggins family is the candidate set; the full-likelihood models
+    // are a comparison (their AIC is on another scale). See `report::huggins`.
+    let huggins = sections.iter().any(|s| is_huggins(&s.title));
     for s in sections {
         let title = s.title.as_str();
         let (weighted, sensitivity) = match kind {
+            DataKind::Occasions | DataKind::Lists if huggins => {
+                if (title.starts_with("Classic") && t != Some(2)) || title.starts_with("closedp.bc")
+                {
+                    continue;
+                }
+                (is_huggins(title), false)
+            }
             DataKind::Occasions | DataKind::Lists => {
                 if title.starts_with("Classic") {
                     if t != Some(2) {
@@ -129,7 +139,8 @@ fn offers_for(sections: &[&Section], kind: DataKind, t: Option<usize>) -> (Vec<O
             let mut o = offer(s, row);
             o.weighted = weighted;
             o.sensitivity = sensitivity;
-            if t == Some(2) && model == "Mb" && o.excluded.is_none() {
+            let huggins_mb = is_huggins(title) && model.starts_with("Huggins Mb");
+            if t == Some(2) && (model == "Mb" || huggins_mb) && o.excluded.is_none() {
                 o.excluded = Some(
                     "with two occasions Mb fits the data exactly, as Mt does, and the data cannot tell them apart"
                         .into(),
@@ -167,8 +178,9 @@ fn offers_for(sections: &[&Section], kind: DataKind, t: Option<usize>) -> (Vec<O
         DataKind::Lists => Criterion::Bic,
         _ => Criterion::Aic,
     };
-    let preferred = (t == Some(2) && matches!(kind, DataKind::Occasions | DataKind::Lists))
-        .then(|| "Chapman".to_string());
+    let preferred =
+        (t == Some(2) && !huggins && matches!(kind, DataKind::Occasions | DataKind::Lists))
+            .then(|| "Chapman".to_string());
     let candidates_text = if weighted_sets.is_empty() {
         "no likelihood-based models".to_string()
     } else {
@@ -244,7 +256,20 @@ pub(super) fn build(report: &Report, data: &DataSet) -> Vec<Headline> {
         let name = st
             .as_deref()
             .map(|s| s.strip_prefix("by ").unwrap_or(s).to_string());
-        out.push(recommend::recommend(name, observed, offers, &rule, truth));
+        let mut h = recommend::recommend(name.clone(), observed, offers, &rule, truth);
+        if secs.iter().any(|s| is_huggins(&s.title)) {
+            let plain: Vec<&Section> = secs
+                .iter()
+                .copied()
+                .filter(|s| !is_huggins(&s.title))
+                .collect();
+            let (offers, mut rule) = offers_for(&plain, kind, t);
+            rule.level = level;
+            rule.gof_reliable = reliable(st.as_deref());
+            let without = recommend::recommend(name, observed, offers, &rule, truth);
+            h.warnings.extend(covariate_check(&h, &without, &secs));
+        }
+        out.push(h);
     }
     if out.len() > 1 {
         let parts: Vec<&Headline> = out.iter().collect();
@@ -255,6 +280,57 @@ pub(super) fn build(report: &Report, data: &DataSet) -> Vec<Headline> {
         out.push(total);
     }
     out
+}
+
+/// Whether a section holds the Huggins covariate models ([`super::huggins::report_section`]).
+fn is_huggins(title: &str) -> bool {
+    title.starts_with(super::huggins::TITLE)
+}
+
+/// The check of a covariate headline against the headline the same rule gives without
+/// the covariates (`without`, from the full-likelihood models): a line giving the latter,
+/// and a warning when it lies outside the former's interval, saying in which direction.
+fn covariate_check(with: &Headline, without: &Headline, secs: &[&Section]) -> Option<String> {
+    if !(with.n_hat.is_finite() && without.n_hat.is_finite()) {
+        return None;
+    }
+    let covs: Vec<String> = secs
+        .iter()
+        .filter(|s| is_huggins(&s.title))
+        .flat_map(|s| s.rows.iter().filter_map(|r| r.covariates.clone()))
+        .flatten()
+        .fold(Vec::new(), |mut v, c| {
+            if !v.contains(&c) {
+                v.push(c);
+            }
+            v
+        });
+    let i = &with.interval;
+    let side = if without.n_hat < i.lower {
+        "below"
+    } else if without.n_hat > i.upper {
+        "above"
+    } else {
+        return Some(format!(
+            "Check: ignoring the covariates ({}), the same rule gives {} ({}), inside the covariate models' interval.",
+            covs.join(", "),
+            crate::estimate::fmt_num(without.n_hat),
+            without.basis
+        ));
+    };
+    let why = if side == "below" {
+        "capture probability depends on them, and models that ignore it under-count the people who are hard to catch (Huggins 1989; the covariate simulation in the README)"
+    } else {
+        "the models without covariates may be fitting heterogeneity or behaviour the covariates do not explain; look at the candidate tables"
+    };
+    Some(format!(
+        "Ignoring the covariates ({}), the same rule gives {} ({}), {side} the covariate models' interval {} to {}: {why}.",
+        covs.join(", "),
+        crate::estimate::fmt_num(without.n_hat),
+        without.basis,
+        crate::estimate::fmt_num(i.lower),
+        crate::estimate::fmt_num(i.upper),
+    ))
 }
 
 /// Open populations: the number of units ever present, AIC-averaged over the `openp`

@@ -376,6 +376,11 @@ fn section_references(title: &str) -> &'static [(&'static str, &'static str)] {
             "van der Heijden et al. (2003)",
             "singleRcapture::stratifyPopsize",
         )]
+    } else if title.starts_with("Huggins") {
+        &[(
+            "Huggins (1989); Alho (1990), conditional likelihood",
+            "VGAM::posbernoulli.t, posbernoulli.b, posbernoulli.tb",
+        )]
     } else if title.starts_with("model ") {
         &[("Fienberg (1972); Cormack (1989)", "Rcapture::closedpCI.t")]
     } else {

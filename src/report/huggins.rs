@@ -1,7 +1,23 @@
 //! The Huggins section of a report: M0, Mt, Mb and Mtb with and without the individual
 //! covariates, fitted to histories with covariates and listed by AIC.
+//!
+//! # In the full analysis ([`analyse_with_covariates`])
+//! With covariates, the headline is made from the **Huggins family**: M0, Mt, Mb and Mtb
+//! each without and with the covariates, all on the conditional likelihood, so that their
+//! AICs compare and can weight an average (the rule of [`crate::recommend`]). The
+//! conditional likelihood is *not* the full (log-linear, Otis) likelihood of the
+//! `closedp.t` models, and its AIC is on another scale: the `closedp.t` models stay in the
+//! report and in the headline's candidate table as a **comparison** (no ΔAIC, no weight).
+//! A check compares the two answers: when the figure the same rule gives without the
+//! covariates (from the `closedp.t` models) falls outside the covariate headline's
+//! interval, a warning says so and in which direction (otherwise a line gives that
+//! figure). Ignoring covariates that drive capture biases N̂ down (units hard to catch are under-represented among those seen;
+//! Huggins 1989, Alho 1990), so "below" is the expected direction.
 
+use super::{AnalysisOptions, Failure, Report, Row, Section};
 use crate::data::CovariateHistories;
+use crate::data::csv_io::Layout;
+use crate::data::{DataSet, read_covariate_histories_str};
 use crate::error::Result;
 use crate::estimate::fmt_num;
 use crate::huggins::{Huggins, HugginsFit};
@@ -112,6 +128,19 @@ pub fn histories_with_covariates(
         path: path.display().to_string(),
         source,
     })?;
+    histories_with_covariates_str(&text, &path.display().to_string(), covariates, count_column)
+}
+
+/// As [`histories_with_covariates`], from the text of a file named `file`.
+///
+/// # Errors
+/// The reader's errors for a histories file with a bad value.
+pub fn histories_with_covariates_str(
+    text: &str,
+    file: &str,
+    covariates: &[String],
+    count_column: Option<&str>,
+) -> Result<Option<CovariateHistories>> {
     let header = text.lines().next().unwrap_or_default();
     let is_counts = header.split(',').any(|h| {
         let h = h.trim().trim_matches('"');
@@ -122,8 +151,7 @@ pub fn histories_with_covariates(
     if is_counts || covariates.is_empty() {
         return Ok(None);
     }
-    let d =
-        crate::data::read_covariate_histories_str(&text, &path.display().to_string(), covariates)?;
+    let d = read_covariate_histories_str(text, file, covariates)?;
     Ok((d.histories().occasions() >= 2).then_some(d))
 }
 
@@ -144,5 +172,131 @@ pub fn render(
         })
     } else {
         table(data, covariates, level)
+    }
+}
+
+/// Title of the Huggins section of a report (the headline rule recognises it by this
+/// prefix).
+pub const TITLE: &str = "Huggins";
+
+/// Label of a Huggins model in a report: `Huggins ` and the model (`Huggins Mt + sex`), so
+/// that it never reads as the `closedp.t` model of the same name.
+pub fn report_label(fit: &HugginsFit) -> String {
+    format!("{TITLE} {}", fit.model)
+}
+
+/// The Huggins models as a report [`Section`]: M0, Mt, Mb, Mtb, each without and with
+/// `covariates`, in that order; each row carries the covariates it uses (empty for the
+/// models without). On lists (unordered sources) Mb and Mtb are not run: their behavioural
+/// effect depends on the order of the columns.
+///
+/// # Errors
+/// [`crate::Error::InvalidParameter`] for a bad level; a model that cannot be fitted is
+/// listed among the section's failures.
+pub fn report_section(
+    data: &CovariateHistories,
+    covariates: &[String],
+    stratum: Option<String>,
+    level: f64,
+) -> Result<Section> {
+    crate::ci::check_level(level)?;
+    let n = data.histories().observed();
+    let lists = data.histories().is_lists();
+    let title = if covariates.is_empty() {
+        format!("{TITLE} (conditional likelihood)")
+    } else {
+        format!(
+            "{TITLE} (conditional likelihood; covariates {})",
+            covariates.join(", ")
+        )
+    };
+    let mut s = Section::new(title, stratum, n);
+    let bases = [Huggins::m0, Huggins::mt, Huggins::mb, Huggins::mtb];
+    for (k, b) in bases.into_iter().enumerate() {
+        if lists && k >= 2 {
+            continue;
+        }
+        let mut specs = vec![b().level(level)];
+        if !covariates.is_empty() {
+            specs.push(b().covariates(covariates).level(level));
+        }
+        for spec in specs {
+            match spec.fit(data) {
+                Ok(f) => {
+                    let mut e = f.estimate.clone();
+                    e.model = report_label(&f);
+                    s.rows.push(Row {
+                        estimate: e,
+                        covariates: Some(f.covariates.clone()),
+                        gof: None,
+                        degenerate: false,
+                        posterior: None,
+                    });
+                }
+                Err(e) => s.failures.push(Failure {
+                    model: format!("{TITLE} {}", spec.label()),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+    if lists {
+        s.notes.push(
+            "lists: Huggins Mb and Mtb depend on the order of the columns and were not run".into(),
+        );
+    }
+    s.notes.push(
+        "Huggins (1989) conditional likelihood, N̂ = Σ 1/p̂ᵢ(seen) (Horvitz-Thompson) with \
+         Huggins's variance, log-normal interval on the dark figure; AIC compares these \
+         models with each other only, not with the closedp.t models (full likelihood)"
+            .into(),
+    );
+    Ok(s)
+}
+
+/// The full analysis of capture histories with individual covariates: everything
+/// [`super::analyse`] runs on the histories alone, plus the Huggins models
+/// ([`report_section`]), with the headline made from the Huggins family (see the module
+/// docs: the `closedp.t` models are shown beside it as a comparison, and a check warns
+/// when the figure without the covariates falls outside the covariate headline's
+/// interval). Strata are not split: give a stratum column as a covariate instead.
+///
+/// ```text
+/// candidates: Huggins M0, Mt, Mb, Mtb, each ± covariates     (one conditional likelihood)
+/// N̄ = Σ w_i N̂_i,  w_i ∝ exp(−ΔAIC_i / 2)                     (crate::recommend)
+/// ```
+///
+/// # Errors
+/// As [`super::analyse`]; [`crate::Error::InvalidParameter`] for a bad level.
+///
+/// # References
+/// Huggins (1989); Alho (1990); Buckland, Burnham & Augustin (1997); R:
+/// `VGAM::posbernoulli.t`, `posbernoulli.b`, `posbernoulli.tb`.
+pub fn analyse_with_covariates(
+    data: &CovariateHistories,
+    covariates: &[String],
+    opts: &AnalysisOptions,
+) -> Result<Report> {
+    let set = dataset(data);
+    let mut report = super::analyse(&set, opts)?;
+    let sec = report_section(data, covariates, None, opts.level)?;
+    report.sections.insert(0, sec);
+    let t = data.histories().occasions();
+    let cells = if t <= super::analyse::MAX_T_FOR_HISTORY_MODELS {
+        (1u64 << t) as f64
+    } else {
+        0.0
+    };
+    super::headline::mark_degenerate(&mut report.sections, cells);
+    report.headline = super::headline::build(&report, &set);
+    Ok(report)
+}
+
+/// The histories of `data` as a [`DataSet`] (wide layout), for the report writers.
+pub fn dataset(data: &CovariateHistories) -> DataSet {
+    DataSet::Histories {
+        data: data.histories().clone(),
+        layout: Layout::Wide,
+        occasion_order: None,
     }
 }

@@ -20,6 +20,7 @@ pub use html::{
     CITATION_YEAR, Figure, MAX_FOREST_ROWS, ReportContext, count_words, sha256_hex,
     software_citation, write_report_for,
 };
+pub use huggins::analyse_with_covariates;
 
 use crate::estimate::Estimate;
 use serde::Serialize;

@@ -35,7 +35,12 @@ pub struct SimCovariate {
 }
 
 /// A closed population whose capture probability depends on individual covariates.
+///
+/// In a study file it is the model `{"kind": "covariates", "population", "intercepts",
+/// "behaviour" (default 0), "covariates": [{"name", "levels", "probs", "effects"}]}`;
+/// replicate i of the study draws it from the runner's stream, unit by unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CovariateScenario {
     /// True population size N.
     pub population: usize,
@@ -43,6 +48,7 @@ pub struct CovariateScenario {
     /// occasions).
     pub intercepts: Vec<f64>,
     /// Behavioural effect on the logit after the first capture (0: none).
+    #[serde(default)]
     pub behaviour: f64,
     /// Covariates.
     pub covariates: Vec<SimCovariate>,
@@ -65,10 +71,28 @@ impl CovariateScenario {
         }
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the first bad field.
+    pub fn check(&self) -> Result<()> {
         let t = self.intercepts.len();
-        if !(2..=64).contains(&t) {
-            return Err(Error::param("intercepts", t, "between 2 and 64 occasions"));
+        if !(2..=super::scenario::MAX_SIM_OCCASIONS).contains(&t) {
+            return Err(Error::param(
+                "intercepts",
+                t,
+                format!(
+                    "between 2 and {} occasions",
+                    super::scenario::MAX_SIM_OCCASIONS
+                ),
+            ));
+        }
+        if self.population as u64 > super::scenario::MAX_SIM_N {
+            return Err(Error::param(
+                "population",
+                self.population,
+                format!("at most {}", super::scenario::MAX_SIM_N),
+            ));
         }
         if self.population == 0 {
             return Err(Error::param("population", 0, "at least 1"));

@@ -46,6 +46,7 @@ pub const BUILTIN_ESTIMATORS: &[&str] = &[
     "recommended",
     "lcmcr",
     "dga",
+    "huggins",
 ];
 
 pub use super::scenario::DEFAULT_ESTIMATORS;
@@ -468,8 +469,9 @@ impl SimEstimator for SparseStepwise {
 
 /// The headline of [`crate::recommend`] (label `recommended`): the figure the `estimate`
 /// command would tell an analyst to cite, made by the same analysis (histories as
-/// occasions, list tables as lists, counts as counts; with strata, the total). Only the
-/// estimators the headline rests on are run.
+/// occasions, list tables as lists, counts as counts; with strata, the total; histories
+/// with covariates with all their covariates, as `estimate --covariates`, so the
+/// headline is the Huggins family's). Only the estimators the headline rests on are run.
 #[derive(Debug, Clone, Copy)]
 pub struct Recommended {
     /// Confidence level.
@@ -484,6 +486,22 @@ impl SimEstimator for Recommended {
     fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
         use crate::data::DataSet;
         use crate::data::csv_io::Layout;
+        if let SimData::Covariates(d) = data {
+            // With covariates, the analyst runs `estimate --covariates` on every one.
+            let names: Vec<String> = d.covariates().iter().map(|c| c.name.clone()).collect();
+            let opts = crate::report::AnalysisOptions {
+                level: self.level,
+                headline_only: true,
+                ..Default::default()
+            };
+            let r = crate::report::analyse_with_covariates(d, &names, &opts).and_then(|rep| {
+                rep.headline
+                    .last()
+                    .ok_or_else(|| Error::no_estimate("the analysis produced no headline"))?
+                    .to_estimate()
+            });
+            return vec![(self.name(), r)];
+        }
         let set = match data {
             SimData::Histories(h) => DataSet::Histories {
                 data: h.clone(),
@@ -502,6 +520,7 @@ impl SimEstimator for Recommended {
                 data: c.clone(),
                 count_column: "count".into(),
             },
+            SimData::Covariates(_) => unreachable!("handled above"),
         };
         let opts = crate::report::AnalysisOptions {
             level: self.level,
@@ -516,6 +535,59 @@ impl SimEstimator for Recommended {
             h.to_estimate()
         });
         vec![(self.name(), r)]
+    }
+}
+
+/// The Huggins conditional-likelihood models ([`crate::huggins`]): M0, Mt, Mb and Mtb,
+/// each without the covariates and, on data with covariates ([`SimData::Covariates`]),
+/// with all of them (labels `Huggins M0`, `Huggins M0 + repeat`, ...). On histories
+/// without covariates, the four models without.
+///
+/// ```text
+/// logit p_ij = α_j + x_iᵀγ  (+ b after the first capture),   N̂ = Σ_i 1 / (1 − Π_j (1 − p̂_ij))
+/// ```
+///
+/// # References
+/// Huggins (1989); R: `VGAM::posbernoulli.t`, `posbernoulli.b`, `posbernoulli.tb`.
+#[derive(Debug, Clone, Copy)]
+pub struct HugginsModels {
+    /// Confidence level.
+    pub level: f64,
+}
+
+impl SimEstimator for HugginsModels {
+    fn name(&self) -> String {
+        "huggins".into()
+    }
+
+    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+        let owned;
+        let (d, names): (&crate::data::CovariateHistories, Vec<String>) = match data {
+            SimData::Covariates(d) => (d, d.covariates().iter().map(|c| c.name.clone()).collect()),
+            _ => {
+                let Some(h) = data.histories() else {
+                    return Vec::new();
+                };
+                owned = crate::data::CovariateHistories::new(h.into_owned());
+                (&owned, Vec::new())
+            }
+        };
+        let Ok(section) = crate::report::huggins::report_section(d, &names, None, self.level)
+        else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, Result<Estimate>)> = section
+            .rows
+            .into_iter()
+            .map(|r| (r.estimate.model.clone(), Ok(r.estimate)))
+            .collect();
+        out.extend(
+            section
+                .failures
+                .into_iter()
+                .map(|f| (f.model, Err(Error::no_estimate(f.reason)))),
+        );
+        out
     }
 }
 
@@ -774,6 +846,7 @@ pub fn builtin_estimators(names: &[String], level: f64) -> Result<Vec<Box<dyn Si
                 "recommended" => Box::new(Recommended { level }),
                 "lcmcr" => Box::new(Lcmcr::new(level)),
                 "dga" => Box::new(Dga { level }),
+                "huggins" => Box::new(HugginsModels { level }),
                 spec if spec.starts_with("closedp:") => Box::new(ClosedLogLinear::from_spec(
                     &spec["closedp:".len()..],
                     level,

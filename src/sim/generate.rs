@@ -27,6 +27,8 @@ pub enum SimData {
     Counts(CountData),
     /// A multiple-systems list table.
     Lists(ListTable),
+    /// Capture histories with the individual covariates of the units seen.
+    Covariates(crate::data::CovariateHistories),
 }
 
 impl SimData {
@@ -36,6 +38,7 @@ impl SimData {
             SimData::Histories(h) => h.observed(),
             SimData::Counts(c) => c.observed(),
             SimData::Lists(l) => l.observed(),
+            SimData::Covariates(d) => d.histories().observed(),
         }
     }
 
@@ -45,6 +48,7 @@ impl SimData {
             SimData::Histories(h) => Some(std::borrow::Cow::Borrowed(h)),
             SimData::Lists(l) => l.to_histories().ok().map(std::borrow::Cow::Owned),
             SimData::Counts(_) => None,
+            SimData::Covariates(d) => Some(std::borrow::Cow::Borrowed(d.histories())),
         }
     }
 }
@@ -571,6 +575,7 @@ enum Plan {
         strata: Vec<CountPlan>,
         covariate: bool,
     },
+    Covariates(super::covariates::CovariateScenario),
 }
 
 /// A scenario prepared for generation: validated, with cell probabilities and samplers
@@ -741,6 +746,7 @@ impl Generator {
             Model::Closed(c) => Self::closed_plan(c)?,
             Model::Open(o) => Self::open_plan(o)?,
             Model::Counts(c) => Self::count_plan(c),
+            Model::Covariates(c) => Plan::Covariates(c.clone()),
         };
         Ok(Generator {
             by_stratum: s.by_stratum,
@@ -849,6 +855,7 @@ impl Generator {
             Plan::Closed { strata, .. } => strata.len(),
             Plan::Open { strata, .. } => strata.len(),
             Plan::Counts { strata, .. } => strata.len(),
+            Plan::Covariates(_) => 1,
         }
     }
 
@@ -860,6 +867,7 @@ impl Generator {
                 Plan::Closed { strata, .. } => v.extend(strata.iter().map(|s| s.name.clone())),
                 Plan::Open { strata, .. } => v.extend(strata.iter().map(|s| s.name.clone())),
                 Plan::Counts { strata, .. } => v.extend(strata.iter().map(|s| s.name.clone())),
+                Plan::Covariates(_) => {}
             }
         }
         v
@@ -896,6 +904,13 @@ impl Generator {
                 self.histories_targets(*t, Output::Histories, &names, &rows, &truths)
             }
             Plan::Counts { strata, covariate } => self.count_targets(strata, *covariate, rng),
+            Plan::Covariates(c) => Replicate {
+                targets: vec![Target {
+                    name: "all".into(),
+                    truth: c.population as f64,
+                    data: c.generate(rng).map(SimData::Covariates),
+                }],
+            },
         }
     }
 

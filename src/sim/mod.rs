@@ -16,7 +16,9 @@
 //! `closedp.t` models, labelled as Rcapture prints them, with profile intervals for M0,
 //! Mt and Mh Chao (LB); `closedp.0` on single-source counts), `closedp-profile` (profile
 //! intervals for all), `closedp:<models>` (a selection, `*` = profile interval, e.g.
-//! `closedp:M0*,Mt*,Mh Chao*,Mb,Mth Chao`), `mtb` and `sparse-stepwise` (list tables).
+//! `closedp:M0*,Mt*,Mh Chao*,Mb,Mth Chao`), `mtb` and `sparse-stepwise` (list tables),
+//! `huggins` (the Huggins models M0, Mt, Mb, Mtb, with and without the covariates of a
+//! `covariates` scenario, [`HugginsModels`]).
 //! Other estimators plug in through [`HistoriesFn`], [`DataFn`] or [`SimEstimator`].
 //!
 //! # One call
@@ -50,8 +52,8 @@ pub mod scenario;
 
 pub use estimators::{
     BUILTIN_ESTIMATORS, ClosedChoice, ClosedLogLinear, DEFAULT_ESTIMATORS, DEFAULT_PROFILE_MODELS,
-    DataFn, Dga, Frequency, FrequencyKind, HistoriesFn, Lcmcr, Mtb, Recommended, SimEstimator,
-    SparseStepwise, builtin_estimators, parse_closed_model,
+    DataFn, Dga, Frequency, FrequencyKind, HistoriesFn, HugginsModels, Lcmcr, Mtb, Recommended,
+    SimEstimator, SparseStepwise, builtin_estimators, parse_closed_model,
 };
 pub use generate::{
     CellSampler, Generator, Replicate, SimData, Target, UnitSampler, cell_probabilities,

@@ -173,6 +173,11 @@ pub enum Model {
     Open(OpenSpec),
     /// Single-source counts: how many times each unit was recorded.
     Counts(CountSpec),
+    /// A closed population whose capture probability depends on individual covariates
+    /// (e.g. repeat buyers caught more often), generated unit by unit; the data carry the
+    /// covariates of the units seen ([`super::SimData::Covariates`]), for the Huggins
+    /// models (see [`super::covariates`]).
+    Covariates(super::covariates::CovariateScenario),
 }
 
 /// Which data type a closed scenario produces.
@@ -638,6 +643,7 @@ impl Scenario {
                 }
                 Ok(())
             }
+            Model::Covariates(c) => c.check().map_err(|e| Error::invalid(format!("{sc}: {e}"))),
             Model::Counts(c) => {
                 if c.strata.is_empty() {
                     return Err(Error::invalid(format!("{sc}: no strata")));
@@ -682,6 +688,7 @@ impl Scenario {
             Model::Closed(c) => c.strata.iter().map(|s| s.name.clone()).collect(),
             Model::Open(o) => o.strata.iter().map(|s| s.name.clone()).collect(),
             Model::Counts(c) => c.strata.iter().map(|s| s.name.clone()).collect(),
+            Model::Covariates(_) => vec![default_stratum()],
         }
     }
 }

@@ -1,0 +1,193 @@
+//! The `estimate` command on capture histories with individual covariates: the full
+//! analysis, with the Huggins covariate models as the headline's candidates (issue 12).
+//!
+//! Data: `examples/data/police_covariates.csv` (written by `examples/make_police_covariates.rs`:
+//! 1,500 buyers, 6 operations, logit p = −2.2 + 0.4 male − 0.3 age 30-49 − 0.7 age 50+ +
+//! 1.2 prior arrest), also embedded as `--example police-covariates`.
+
+mod common;
+
+use serde_json::Value;
+use std::process::Command;
+
+const TRUE_N: f64 = 1500.0;
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(common::estimate_binary())
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("estimate runs");
+    assert!(
+        out.status.success(),
+        "estimate {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&run(args)).expect("JSON output")
+}
+
+#[test]
+fn covariate_run_puts_the_huggins_headline_first() {
+    let text = run(&[
+        "examples/data/police_covariates.csv",
+        "--covariates",
+        "sex,age,prior",
+    ]);
+    let head: String = text.lines().take(8).collect::<Vec<_>>().join("\n");
+    assert!(head.contains("Estimated"), "{head}");
+    assert!(
+        head.contains("AIC model average over 8 Huggins models"),
+        "{head}"
+    );
+    assert!(head.contains("Huggins M0 + sex + age + prior"), "{head}");
+    // The closedp.t models are in the candidate table as a comparison (no ΔIC, no weight).
+    let mh = text
+        .lines()
+        .find(|l| l.starts_with("Mh Chao (LB)"))
+        .expect("closedp.t row in the candidate table");
+    assert!(mh.split_whitespace().nth(3) == Some("-"), "{mh}");
+    // The check against the headline without covariates is printed.
+    assert!(
+        text.contains("ignoring the covariates (sex, age, prior)"),
+        "{text}"
+    );
+    // The Huggins table is printed without --all, with the covariates column.
+    assert!(text.contains("== Huggins (conditional likelihood; covariates sex, age, prior)"));
+}
+
+#[test]
+fn covariate_json_averages_the_huggins_models_and_carries_covariates() {
+    let v = json(&[
+        "examples/data/police_covariates.csv",
+        "--covariates",
+        "sex,age,prior",
+        "--format",
+        "json",
+    ]);
+    let h = &v["headline"][0];
+    let models = h["models"].as_array().unwrap();
+    // The headline rests on Huggins models only, led by a covariate model.
+    assert!(
+        models
+            .iter()
+            .all(|m| m["model"].as_str().unwrap().starts_with("Huggins ")),
+        "{models:?}"
+    );
+    let top = models[0]["model"].as_str().unwrap();
+    assert!(top.ends_with("+ sex + age + prior"), "{top}");
+    let w: f64 = models.iter().map(|m| m["weight"].as_f64().unwrap()).sum();
+    assert!((w - 1.0).abs() < 1e-3, "weights sum to {w}");
+    // Candidates: the 8 Huggins models weighted, the closedp.t models without weight.
+    let cands = h["candidates"].as_array().unwrap();
+    let weighted: Vec<&Value> = cands.iter().filter(|c| !c["delta_ic"].is_null()).collect();
+    assert_eq!(weighted.len(), 8, "{cands:?}");
+    assert!(
+        weighted
+            .iter()
+            .all(|c| c["section"].as_str().unwrap().starts_with("Huggins"))
+    );
+    assert!(cands.iter().any(|c| {
+        c["section"].as_str().unwrap().starts_with("closedp.t") && c["weight"] == 0.0
+    }));
+    // Every Huggins estimate carries its covariates, as count models do.
+    let est = v["estimates"].as_array().unwrap();
+    let hug: Vec<&Value> = est
+        .iter()
+        .filter(|e| e["section"].as_str().unwrap().starts_with("Huggins"))
+        .collect();
+    assert_eq!(hug.len(), 8);
+    for e in &hug {
+        let model = e["model"].as_str().unwrap();
+        let covs = e["covariates"].as_array().expect("covariates field");
+        if model.contains('+') {
+            assert_eq!(e["covariates"], serde_json::json!(["sex", "age", "prior"]));
+        } else {
+            assert!(covs.is_empty(), "{model}");
+        }
+    }
+    // The covariate model recovers the truth where the models ignoring it fall short.
+    let nhat = |m: &str| {
+        est.iter()
+            .find(|e| e["model"] == m)
+            .map(|e| e["n_hat"].as_f64().unwrap())
+            .unwrap()
+    };
+    let cov = est
+        .iter()
+        .find(|e| e["model"] == "Huggins M0 + sex + age + prior")
+        .unwrap();
+    assert!(cov["interval"]["lower"].as_f64().unwrap() < TRUE_N);
+    assert!(cov["interval"]["upper"].as_f64().unwrap() > TRUE_N);
+    for m in ["Huggins M0", "Huggins Mt", "M0", "Mt"] {
+        assert!(nhat(m) < 0.85 * TRUE_N, "{m}: {}", nhat(m));
+    }
+}
+
+#[test]
+fn embedded_police_covariates_example_matches_the_file() {
+    let a = json(&["--example", "police-covariates", "--format", "json"]);
+    let b = json(&[
+        "examples/data/police_covariates.csv",
+        "--covariates",
+        "sex,age,prior",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(a["headline"][0]["n_hat"], b["headline"][0]["n_hat"]);
+    // The embedded example knows its truth and says whether the interval covers it.
+    assert_eq!(a["headline"][0]["truth"], 1500);
+    let text = run(&["--example", "police-covariates"]);
+    assert!(text.contains("Known true size 1500"), "{text}");
+}
+
+#[test]
+fn covariate_markdown_and_html_show_the_covariate_models() {
+    let md = run(&["--example", "police-covariates", "--format", "markdown"]);
+    assert!(md.contains("Huggins M0 + sex + age + prior"), "{md}");
+    assert!(md.contains("| sex + age + prior |"), "{md}");
+    let dir = std::env::temp_dir().join(format!("darkfigure-huggins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.html");
+    run(&[
+        "--example",
+        "police-covariates",
+        "--report",
+        path.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&path).unwrap();
+    assert!(html.contains("Huggins M0 + sex + age + prior"));
+    assert!(html.contains("posbernoulli"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn covariates_with_lists_or_unknown_names_are_refused() {
+    let out = Command::new(common::estimate_binary())
+        .args([
+            "examples/data/police_covariates.csv",
+            "--covariates",
+            "sex,colour",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("colour"), "{err}");
+    let out = Command::new(common::estimate_binary())
+        .args([
+            "examples/data/police_covariates.csv",
+            "--covariates",
+            "sex",
+            "--lists",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lists"));
+}
