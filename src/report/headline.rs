@@ -456,14 +456,12 @@ pub(super) fn is_bayes_headline(report: &Report, h: &Headline) -> bool {
 /// Adds the flags of the Bayesian cross-check to the warnings of the headline it belongs
 /// to (see [`BayesCrossCheck`] for why the posteriors are not candidates).
 pub(super) fn add_bayes_flags(report: &Report, headlines: &mut [Headline]) {
-    for i in 0..headlines.len() {
-        if !is_bayes_headline(report, &headlines[i]) {
+    for h in headlines.iter_mut() {
+        if !is_bayes_headline(report, h) {
             continue;
         }
-        let (_, flags) = bayes_cross_check(report, headlines[i].n_hat);
-        headlines[i]
-            .warnings
-            .extend(flags.iter().map(|f| f.to_string()));
+        let (_, flags) = bayes_cross_check(report, h.n_hat);
+        h.warnings.extend(flags.iter().map(|f| f.to_string()));
     }
 }
 
