@@ -525,7 +525,7 @@ fn mv_coverage(reps: u64) -> (f64, f64, f64, f64) {
 /// Recovery, 200 replicates of the MV 2016 scenario: the 95% credible interval covers
 /// N = 2000 in at least 90% of them. Measured 0.925 ± 0.019 (185 of 200; the Monte-Carlo
 /// SE of a coverage near 95% over 200 replicates is 1.5 points), relative error of the
-/// median −3.9% (the posterior of N is right-skewed), 75% of runs flagged as short of
+/// median −3.9% (the posterior of N is right-skewed), 74% of runs flagged as short of
 /// ESS 400 at these chain lengths.
 ///
 /// `cargo test --release --test reference_bayes -- --ignored lcmcr_recovers_n_latent_classes --nocapture`
