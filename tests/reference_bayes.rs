@@ -435,35 +435,364 @@ fn lcmcr_recovers_n_one_class() {
     assert!(bias.abs() < 0.02, "relative bias {bias}");
 }
 
-/// KNOWN SHORTFALL (fails today): two latent classes (N = 2000; capture probabilities
-/// 0.35–0.5 on 6 lists in the visible 70%, logit − 1 in the hidden 30%) — data from the
-/// latent-class model itself. Target: 95% credible interval covers N in ≥ 90% of 200
-/// replicates. Measured with K = 10, 2 chains of 5,000 + 5,000 sweeps: coverage 0.43 ±
-/// 0.035, relative bias −2.9%, 87% of runs flagged as not mixed (4 lists: 0.37, −4.4%).
-/// The same sampler agrees with LCMCR on Kosovo and UKdat and covers in the one-class case,
-/// so the suspects are mixing at these chain lengths and the prior on α pulling towards
-/// fewer classes; not resolved.
+// ---------------------------------------------------------------------------------------
+// Recovery on data drawn from the latent-class model itself, and checks of the sampler
+// against posteriors computed independently of it.
+
+/// Draws a list table of `n` units from a latent-class model: class weights `w`, capture
+/// probabilities `lam[class][list]`; the all-zero cell is dropped.
+fn latent_class_table(seed: u64, n: usize, w: &[f64], lam: &[&[f64]]) -> ListTable {
+    use rand::RngExt;
+    let mut r = darkfigure::rng::stream(seed, &[]);
+    let j = lam[0].len();
+    let mut counts = vec![0u64; 1 << j];
+    for _ in 0..n {
+        let u: f64 = r.random::<f64>();
+        let mut acc = 0.0;
+        let mut k = w.len() - 1;
+        for (i, wi) in w.iter().enumerate() {
+            acc += wi;
+            if u < acc {
+                k = i;
+                break;
+            }
+        }
+        let mut code = 0;
+        for (jj, &l) in lam[k].iter().enumerate() {
+            if r.random::<f64>() < l {
+                code |= 1 << jj;
+            }
+        }
+        counts[code] += 1;
+    }
+    counts[0] = 0;
+    ListTable::new((1..=j).map(|i| format!("L{i}")).collect(), counts).unwrap()
+}
+
+/// The simulation scenario of Manrique-Vallier (2016, §5): N = 2000, 5 lists, two latent
+/// classes — 90% of units rarely listed (capture probabilities 0.033–0.132), 10% often
+/// listed (0.66–0.99). Strong heterogeneity that log-linear models miss, yet N identified:
+/// the rare class is seen 29% of the time, so its size is well estimated from the
+/// pattern of its sightings.
+const MV_WEIGHTS: [f64; 2] = [0.9, 0.1];
+const MV_LAMBDA: [&[f64]; 2] = [
+    &[0.033, 0.033, 0.099, 0.132, 0.033],
+    &[0.66, 0.825, 0.759, 0.99, 0.693],
+];
+
+/// Coverage of the 95% credible interval over `reps` replicates of the MV 2016 scenario,
+/// LCMCR's prior (K = 10, α ~ Gamma(0.25, 0.25), λ ~ Beta(1, 1)), 2 chains of 5,000
+/// burn-in + 1,000 × 5 sweeps. Returns (coverage, its Monte-Carlo SE, mean relative error
+/// of the median, share of runs flagged as not mixed).
+fn mv_coverage(reps: u64) -> (f64, f64, f64, f64) {
+    use rayon::prelude::*;
+    let n = 2000.0;
+    let rows: Vec<(bool, f64, bool)> = (0..reps)
+        .into_par_iter()
+        .map(|rep| {
+            let t = latent_class_table(1000 + rep, 2000, &MV_WEIGHTS, &MV_LAMBDA);
+            let p = LcmcrParams {
+                k: 10,
+                burnin: 5_000,
+                samples: 1_000,
+                thinning: 5,
+                chains: 2,
+                seed: 77 + rep,
+                ..Default::default()
+            };
+            let f = lcmcr(&t, &p).unwrap();
+            let iv = f.estimate.interval;
+            let flagged = !f.estimate.warnings.is_empty();
+            (
+                iv.lower <= n && n <= iv.upper,
+                f.posterior.median / n - 1.0,
+                flagged,
+            )
+        })
+        .collect();
+    let m = reps as f64;
+    let cov = rows.iter().filter(|r| r.0).count() as f64 / m;
+    let bias = rows.iter().map(|r| r.1).sum::<f64>() / m;
+    let flagged = rows.iter().filter(|r| r.2).count() as f64 / m;
+    let mcse = (cov * (1.0 - cov) / m).sqrt();
+    eprintln!(
+        "LCMCR on the MV 2016 scenario, {reps} replicates: coverage {cov:.3} ± {mcse:.3}, \
+         relative error of the median {bias:+.3}, flagged {flagged:.2}"
+    );
+    (cov, mcse, bias, flagged)
+}
+
+/// Recovery, 200 replicates of the MV 2016 scenario: the 95% credible interval covers
+/// N = 2000 in at least 90% of them. Measured 0.925 ± 0.019 (185 of 200; the Monte-Carlo
+/// SE of a coverage near 95% over 200 replicates is 1.5 points), relative error of the
+/// median −3.9% (the posterior of N is right-skewed), 74% of runs flagged as short of
+/// ESS 400 at these chain lengths.
 ///
-/// `cargo test --release --test reference_bayes -- --ignored lcmcr_two_class --nocapture`
-/// (several minutes of CPU).
+/// `cargo test --release --test reference_bayes -- --ignored lcmcr_recovers_n_latent_classes --nocapture`
+/// (about 30 s of CPU).
 #[test]
 #[ignore]
-fn lcmcr_two_class_recovery_known_shortfall() {
-    let (cov, _, bias, _) = lcmcr_coverage(
-        r#""occasions": 6, "strata": [{"n": 2000, "p": [0.45, 0.4, 0.5, 0.35, 0.4, 0.45],
-            "heterogeneity": {"kind": "mixture", "weights": [0.7, 0.3], "shifts": [0.0, -1.0]}}]"#,
-        LcmcrParams {
-            k: 10,
-            burnin: 5_000,
-            samples: 1_000,
-            thinning: 5,
-            chains: 2,
-            seed: 11,
-            ..Default::default()
-        },
-    );
+fn lcmcr_recovers_n_latent_classes() {
+    let (cov, _, bias, _) = mv_coverage(200);
     assert!(cov >= 0.90, "coverage {cov}");
-    assert!(bias.abs() < 0.05, "relative bias {bias}");
+    assert!(bias.abs() < 0.08, "relative error {bias}");
+}
+
+/// The fast version of [`lcmcr_recovers_n_latent_classes`]: 40 replicates (Monte-Carlo SE
+/// 3.4 points near 95%), coverage at least 85% (measured 38 of 40).
+#[test]
+fn lcmcr_recovers_n_latent_classes_fast() {
+    let (cov, _, _, _) = mv_coverage(40);
+    assert!(cov >= 0.85, "coverage {cov}");
+}
+
+fn ln_gamma(x: f64) -> f64 {
+    statrs::function::gamma::ln_gamma(x)
+}
+
+/// Quantiles (type 7) of sorted draws.
+fn q7(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// With one class the model is M_t with Beta(1, 1) capture probabilities and the 1/N
+/// prior, whose posterior of N is known in closed form up to a constant:
+///
+/// ```text
+/// p(N | x) ∝ (1/N) · N! / (N − n)! · Π_j B(1 + n_j, 1 + N − n_j)
+/// ```
+///
+/// The sampler (K = 1, 4 chains × 20,000 draws) matches its mean and 2.5/50/97.5%
+/// quantiles, computed on the grid n..n + 20,000, within Monte-Carlo error (posterior SD
+/// ≈ 45; tolerances 3 for the mean, 6 for the quantiles: a few Monte-Carlo SEs).
+#[test]
+fn lcmcr_one_class_matches_exact_posterior() {
+    let t = latent_class_table(5, 2000, &[1.0], &[&[0.3, 0.25, 0.35, 0.2]]);
+    let n = t.observed() as f64;
+    let nj: Vec<f64> = (0..4)
+        .map(|jj| {
+            t.counts()
+                .iter()
+                .enumerate()
+                .filter(|(c, _)| c >> jj & 1 == 1)
+                .map(|(_, &v)| v as f64)
+                .sum()
+        })
+        .collect();
+    let grid: Vec<(f64, f64)> = (0..20_000)
+        .map(|i| {
+            let nn = n + i as f64;
+            let mut v = -nn.ln() + ln_gamma(nn + 1.0) - ln_gamma(nn - n + 1.0);
+            for &m in &nj {
+                v += ln_gamma(1.0 + m) + ln_gamma(1.0 + nn - m) - ln_gamma(2.0 + nn);
+            }
+            (nn, v)
+        })
+        .collect();
+    let mx = grid.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
+    let tot: f64 = grid.iter().map(|x| (x.1 - mx).exp()).sum();
+    let mut cum = 0.0;
+    let mut mean = 0.0;
+    let mut exact_q = [f64::NAN; 3];
+    for &(nn, v) in &grid {
+        let p = (v - mx).exp() / tot;
+        mean += nn * p;
+        let before = cum;
+        cum += p;
+        for (q, pr) in exact_q.iter_mut().zip([0.025, 0.5, 0.975]) {
+            if before < pr && cum >= pr {
+                *q = nn;
+            }
+        }
+    }
+    let p = LcmcrParams {
+        k: 1,
+        burnin: 1_000,
+        samples: 20_000,
+        thinning: 1,
+        chains: 4,
+        seed: 3,
+        ..Default::default()
+    };
+    let f = lcmcr(&t, &p).unwrap();
+    let mut all: Vec<f64> = f.draws.iter().flatten().copied().collect();
+    all.sort_by(|a, b| a.total_cmp(b));
+    eprintln!(
+        "K = 1: exact mean {mean:.2}, quantiles {exact_q:?}; sampler mean {:.2}, \
+         quantiles {:?}",
+        f.posterior.mean,
+        [0.025, 0.5, 0.975].map(|p| q7(&all, p))
+    );
+    assert!((f.posterior.mean - mean).abs() < 3.0);
+    for (e, pr) in exact_q.iter().zip([0.025, 0.5, 0.975]) {
+        assert!((q7(&all, pr) - e).abs() <= 6.0, "quantile {pr}: exact {e}");
+    }
+}
+
+/// An independent random-walk Metropolis sampler of the K = 2 model (LCMCR's truncated
+/// stick-breaking prior: π_1 = V ~ Beta(1, α), α ~ Gamma(0.25, 0.25), λ ~ Beta(1, 1),
+/// p(N) ∝ 1/N) on the marginal likelihood of the table — no data augmentation, no class
+/// allocations:
+///
+/// ```text
+/// p(N, λ, V, α | x) ∝ (1/N) · N! / (N − n)! · p_0^(N − n) · Π_h p_h^(x_h) · priors,
+/// p_h = Σ_k π_k Π_j λ_jk^(h_j) (1 − λ_jk)^(1 − h_j)
+/// ```
+///
+/// Returns the draws of N after a fifth of the iterations as burn-in.
+fn metropolis_k2(t: &ListTable, iters: usize, seed: u64) -> Vec<f64> {
+    use rand::RngExt;
+    let j = t.n_lists();
+    let cells: Vec<(usize, f64)> = t
+        .counts()
+        .iter()
+        .enumerate()
+        .filter(|(c, v)| *c > 0 && **v > 0)
+        .map(|(c, &v)| (c, v as f64))
+        .collect();
+    let n: f64 = cells.iter().map(|c| c.1).sum();
+    let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+    // θ: logit λ (2j), logit V, ln α
+    let np = 2 * j + 2;
+    let log_post = |nn: f64, th: &[f64]| -> f64 {
+        let v = sig(th[2 * j]);
+        let alpha = th[2 * j + 1].exp();
+        let w = [v, 1.0 - v];
+        let cell = |code: usize| -> f64 {
+            (0..2)
+                .map(|k| {
+                    (0..j).fold(w[k], |acc, jj| {
+                        let l = sig(th[k * j + jj]);
+                        acc * if code >> jj & 1 == 1 { l } else { 1.0 - l }
+                    })
+                })
+                .sum()
+        };
+        let mut lp: f64 = cells.iter().map(|&(c, x)| x * cell(c).ln()).sum();
+        lp += (nn - n) * cell(0).ln() - nn.ln() + ln_gamma(nn + 1.0) - ln_gamma(nn - n + 1.0);
+        for &x in &th[..2 * j] {
+            let l = sig(x);
+            lp += l.ln() + (1.0 - l).ln(); // uniform λ, logit Jacobian
+        }
+        lp += alpha.ln() + (alpha - 1.0) * (1.0 - v).ln() + v.ln() + (1.0 - v).ln();
+        lp += (0.25 - 1.0) * alpha.ln() - 0.25 * alpha + alpha.ln();
+        lp
+    };
+    let mut r = darkfigure::rng::stream(seed, &[]);
+    let mut normal = move || -> (f64, f64) {
+        let u1: f64 = r.random::<f64>();
+        let u2: f64 = r.random::<f64>();
+        let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        (z, r.random::<f64>())
+    };
+    let mut th = vec![0.0; np];
+    for jj in 0..j {
+        th[jj] = 0.5;
+        th[j + jj] = -1.0;
+    }
+    let mut nn = (n * 1.1).round();
+    let mut cur = log_post(nn, &th);
+    let mut step = vec![0.3; np + 1];
+    step[np] = (n * 0.03).max(3.0);
+    let mut acc = vec![0usize; np + 1];
+    let burn = iters / 5;
+    let mut out = Vec::with_capacity(iters - burn);
+    for it in 0..iters {
+        for i in 0..=np {
+            let (z, u) = normal();
+            let (old_th, old_n) = (if i < np { th[i] } else { 0.0 }, nn);
+            if i < np {
+                th[i] += step[i] * z;
+            } else {
+                nn += (step[np] * z).round();
+                if nn < n {
+                    nn = old_n;
+                    continue;
+                }
+            }
+            let prop = log_post(nn, &th);
+            if u.ln() < prop - cur {
+                cur = prop;
+                acc[i] += 1;
+            } else if i < np {
+                th[i] = old_th;
+            } else {
+                nn = old_n;
+            }
+        }
+        if it < burn && (it + 1) % 200 == 0 {
+            for i in 0..=np {
+                let a = acc[i] as f64 / 200.0;
+                step[i] *= if a > 0.35 {
+                    1.3
+                } else if a < 0.2 {
+                    0.7
+                } else {
+                    1.0
+                };
+                acc[i] = 0;
+            }
+            step[np] = step[np].max(1.0);
+        }
+        if it >= burn {
+            out.push(nn);
+        }
+    }
+    out
+}
+
+/// The Gibbs sampler with K = 2 against [`metropolis_k2`] on two data sets: 4 lists,
+/// two classes with crossed list patterns (N = 600), and 6 lists, two classes that differ
+/// by a logit shift of 1 on every list (N = 2000). Medians agree within 0.3% and the
+/// 2.5%/97.5% quantiles within 1% (measured: medians within 0.2%, interval ends within
+/// 0.7%).
+///
+/// The second data set is one where the posterior — of either sampler — excludes the true
+/// N = 2000 (95% interval about 1910–1985): with classes this weakly separated the data
+/// hardly tell heterogeneity from dependence, and the posterior sits near the one-class
+/// answer. That is the model at a weakly identified truth, not a sampler fault, and why
+/// the recovery test uses the scenario of Manrique-Vallier (2016) instead.
+///
+/// `cargo test --release --test reference_bayes -- --ignored lcmcr_two_classes_matches_metropolis --nocapture`
+/// (about 1 minute of CPU).
+#[test]
+#[ignore]
+fn lcmcr_two_classes_matches_metropolis() {
+    let crossed: [&[f64]; 2] = [&[0.7, 0.6, 0.3, 0.4], &[0.2, 0.3, 0.6, 0.1]];
+    let shifted: [&[f64]; 2] = [
+        &[0.45, 0.4, 0.5, 0.35, 0.4, 0.45],
+        &[0.23, 0.2, 0.27, 0.16, 0.2, 0.23],
+    ];
+    for (t, iters) in [
+        (latent_class_table(42, 600, &[0.5, 0.5], &crossed), 300_000),
+        (
+            latent_class_table(1013, 2000, &[0.7, 0.3], &shifted),
+            300_000,
+        ),
+    ] {
+        let mut mh = metropolis_k2(&t, iters, 9);
+        mh.sort_by(|a, b| a.total_cmp(b));
+        let p = LcmcrParams {
+            k: 2,
+            burnin: 5_000,
+            samples: 50_000,
+            thinning: 2,
+            chains: 4,
+            seed: 3,
+            ..Default::default()
+        };
+        let f = lcmcr(&t, &p).unwrap();
+        let mut gibbs: Vec<f64> = f.draws.iter().flatten().copied().collect();
+        gibbs.sort_by(|a, b| a.total_cmp(b));
+        let qs = [0.025, 0.5, 0.975];
+        let (a, b) = (qs.map(|p| q7(&mh, p)), qs.map(|p| q7(&gibbs, p)));
+        eprintln!("observed {}: Metropolis {a:?}, Gibbs {b:?}", t.observed());
+        assert!((a[1] / b[1] - 1.0).abs() < 0.003);
+        assert!((a[0] / b[0] - 1.0).abs() < 0.01 && (a[2] / b[2] - 1.0).abs() < 0.01);
+    }
 }
 
 /// dga and LCMCR run as simulation estimators on a list-dependence scenario beside the
@@ -526,4 +855,33 @@ fn report_bayes_section_in_json() {
     assert_eq!(rows[0]["n_hat"].as_f64().unwrap(), 12595.0);
     assert!(rows[1]["posterior"]["diagnostics"]["n"]["rhat"].is_number());
     assert!(r.to_text().contains("Bayesian multiple-systems estimation"));
+    // The headline shows both posteriors as a cross-check (not averaged in) and flags a
+    // converged median more than DISAGREE_FACTOR away from it, or unmixed chains.
+    use darkfigure::report::BayesFlag;
+    let (checks, flags) = r.bayes_cross_check();
+    assert_eq!(checks.len(), 2);
+    assert_eq!(checks[0].method, "dga");
+    assert_eq!(checks[0].median, 12595.0);
+    let h = r.headline[0].n_hat;
+    eprintln!("headline {h}; cross-check {checks:?}; flags {flags:?}");
+    for c in &checks {
+        let factor = c.median.max(h) / c.median.min(h);
+        let flagged = flags
+            .iter()
+            .any(|f| matches!(f, BayesFlag::Disagrees { method, .. } if method == &c.method));
+        assert_eq!(
+            flagged,
+            c.converged && factor > darkfigure::recommend::DISAGREE_FACTOR,
+            "{c:?}"
+        );
+    }
+    let text = r.to_text();
+    assert!(text.contains("Bayesian cross-check (not in the average): dga 12,595 (95% CrI"));
+    for f in &flags {
+        assert!(text.contains(&f.to_string()));
+    }
+    // Without --bayes there is nothing to cross-check.
+    let plain = report::analyse(&data, &AnalysisOptions::default()).unwrap();
+    assert!(plain.bayes_cross_check().0.is_empty());
+    assert!(!plain.to_text().contains("Bayesian cross-check"));
 }

@@ -23,6 +23,17 @@
 //!  N = n + n0 is recorded every `thinning` sweeps after `burnin`.
 //! ```
 //!
+//! The multinomial class allocations take the classes in decreasing order of π by
+//! conditional binomials (inversion below a mean of 10, Hörmann's BTRS above) until at most
+//! 16 units are left, which are placed one by one; per-class history probabilities come
+//! from two half-tables of subset products built once per sweep.
+//!
+//! The sampler is checked against posteriors computed without it (`tests/reference_bayes.rs`):
+//! with K = 1 against the closed-form posterior of model M_t under the same priors, with
+//! K = 2 against an independent Metropolis sampler of the marginal likelihood; and on 200
+//! data sets drawn from the two-class scenario of Manrique-Vallier (2016, §5) its 95%
+//! interval covers N in 92.5% ± 1.9% of them.
+//!
 //! Several chains run in parallel, chain c on the stream `rng::stream(seed, &[c])`, so
 //! the draws do not depend on the number of threads. Diagnostics: rank-normalised split-R̂
 //! and bulk/tail ESS of N and α across chains ([`super::diag`]).
@@ -42,7 +53,7 @@ use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, Interval, IntervalMethod, Warning, fmt_num};
 use crate::rng;
 use rand::{Rng, RngExt};
-use rand_distr::{Binomial, Distribution, Gamma, Poisson};
+use rand_distr::{Distribution, Gamma, Poisson};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -181,8 +192,15 @@ fn ln_gamma_variate<R: Rng + ?Sized>(rng: &mut R, shape: f64) -> f64 {
     }
 }
 
-/// `(ln V, ln(1 − V))` for V ~ Beta(a, b).
+/// `(ln V, ln(1 − V))` for V ~ Beta(a, b): from two gamma variates when both shapes are
+/// at least 1 (no underflow is possible), otherwise in log space.
 fn ln_beta_variate<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> (f64, f64) {
+    if a >= 1.0 && b >= 1.0 {
+        let x = Gamma::new(a, 1.0).map(|g| g.sample(rng)).unwrap_or(a);
+        let y = Gamma::new(b, 1.0).map(|g| g.sample(rng)).unwrap_or(b);
+        let ls = (x + y).ln();
+        return (x.ln() - ls, y.ln() - ls);
+    }
     let x = ln_gamma_variate(rng, a);
     let y = ln_gamma_variate(rng, b);
     let m = x.max(y);
@@ -208,36 +226,205 @@ fn beta_variate<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
     v.clamp(1e-300, 1.0 - f64::EPSILON / 2.0)
 }
 
+/// Counts at or below this are allocated unit by unit (one uniform each against the
+/// cumulative weights), above it by conditional binomials.
+const SMALL_COUNT: u64 = 16;
+
+/// Below this mean count (n·min(p, 1 − p)) a binomial is drawn by inversion.
+const INVERSION_MEAN: f64 = 10.0;
+
+/// 1/x for x < 64: the inversion scan multiplies instead of dividing.
+const RECIP: [f64; 64] = {
+    let mut t = [0.0; 64];
+    let mut i = 1;
+    while i < 64 {
+        t[i] = 1.0 / i as f64;
+        i += 1;
+    }
+    t
+};
+
+/// A Binomial(n, p) variate: inversion (one uniform; the scan takes about n·p steps) when
+/// n·min(p, 1 − p) < 10, otherwise [`btrs`].
 fn binomial<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
-    if n == 0 || p <= 0.0 {
-        0
-    } else if p >= 1.0 {
-        n
+    if n == 0 || p <= 0.0 || p.is_nan() {
+        return 0;
+    }
+    if p >= 1.0 {
+        return n;
+    }
+    let flipped = p > 0.5;
+    let pp = if flipped { 1.0 - p } else { p };
+    let x = if (n as f64) * pp < INVERSION_MEAN {
+        let q = 1.0 - pp;
+        let r0 = if n <= i32::MAX as u64 {
+            q.powi(n as i32)
+        } else {
+            q.powf(n as f64)
+        };
+        let s = pp / q;
+        let a = (n as f64 + 1.0) * s;
+        loop {
+            let mut u: f64 = rng.random::<f64>();
+            let mut r = r0;
+            let mut x = 0u64;
+            // P(X = x + 1) = P(X = x) · (a / (x + 1) − s)
+            let inside = loop {
+                if u <= r {
+                    break true;
+                }
+                u -= r;
+                x += 1;
+                let rx = if x < 64 {
+                    RECIP[x as usize]
+                } else {
+                    1.0 / x as f64
+                };
+                r *= a * rx - s;
+                if x > n || r <= 0.0 {
+                    break false; // round-off ran the scan off the support: draw again
+                }
+            };
+            if inside {
+                break x;
+            }
+        }
     } else {
-        Binomial::new(n, p).map(|b| b.sample(rng)).unwrap_or(0)
+        btrs(rng, n, pp)
+    };
+    if flipped { n - x } else { x }
+}
+
+/// ln k! for k = 0..9.
+const LN_FACT: [f64; 10] = [
+    0.0,
+    0.0,
+    std::f64::consts::LN_2,
+    1.791_759_469_228_055_4,
+    3.178_053_830_347_945,
+    4.787_491_742_782_047,
+    6.579_251_212_010_102,
+    8.525_161_361_065_415,
+    10.604_602_902_745_249,
+    12.801_827_480_081_467,
+];
+
+/// ln k! for a whole number k ≥ 0: a table below 10, otherwise Stirling's series for
+/// ln Γ(x), x = k + 1 (absolute error below 1/(1680 x⁷) < 1e-10):
+///
+/// ```text
+/// ln Γ(x) ≈ (x − 1/2) ln x − x + ln(2π)/2 + 1/(12x) − 1/(360x³) + 1/(1260x⁵)
+/// ```
+fn ln_factorial(k: f64) -> f64 {
+    if k < 10.0 {
+        return LN_FACT[k as usize];
+    }
+    let x = k + 1.0;
+    let r = 1.0 / x;
+    let r2 = r * r;
+    (x - 0.5) * x.ln() - x
+        + 0.918_938_533_204_672_8
+        + r * (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 / 1260.0))
+}
+
+/// A Binomial(n, p) variate for p ≤ 1/2 and n·p ≥ 10 by Hörmann's (1993) transformed
+/// rejection with squeeze (BTRS): a uniform pair is mapped through a hat close to the
+/// distribution; about 86% of draws are accepted by the squeeze without any logarithm,
+/// the rest by the exact log-probability ratio to the mode.
+///
+/// ```text
+/// σ = √(npq), b = 1.15 + 2.53σ, a = −0.0873 + 0.0248b + 0.01p, c = np + 1/2,
+/// v_r = 0.92 − 4.2/b, α = (2.83 + 5.1/b)σ, m = ⌊(n + 1)p⌋
+/// repeat: U ~ U(−1/2, 1/2), V ~ U(0, 1), u_s = 1/2 − |U|, k = ⌊(2a/u_s + b)U + c⌋
+///   k ∉ [0, n]: reject;  u_s ≥ 0.07 and V ≤ v_r: accept k
+///   accept k if ln(Vα / (a/u_s² + b)) ≤ ln m! + ln(n − m)! − ln k! − ln(n − k)! + (k − m) ln(p/q)
+/// ```
+///
+/// # References
+/// Hörmann, W. (1993) The generation of binomial random variates. *Journal of Statistical
+/// Computation and Simulation* 46, 101–110.
+fn btrs<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
+    let nf = n as f64;
+    let q = 1.0 - p;
+    let spq = (nf * p * q).sqrt();
+    let b = 1.15 + 2.53 * spq;
+    let a = -0.0873 + 0.0248 * b + 0.01 * p;
+    let c = nf * p + 0.5;
+    let v_r = 0.92 - 4.2 / b;
+    let alpha = (2.83 + 5.1 / b) * spq;
+    let m = ((nf + 1.0) * p).floor();
+    let mut h = f64::NAN; // ln m! + ln (n − m)!, computed when first needed
+    let mut lpq = 0.0;
+    loop {
+        let u = rng.random::<f64>() - 0.5;
+        let v = rng.random::<f64>();
+        let us = 0.5 - u.abs();
+        let k = ((2.0 * a / us + b) * u + c).floor();
+        if !(0.0..=nf).contains(&k) {
+            continue;
+        }
+        if us >= 0.07 && v <= v_r {
+            return k as u64;
+        }
+        if h.is_nan() {
+            h = ln_factorial(m) + ln_factorial(nf - m);
+            lpq = (p / q).ln();
+        }
+        let lv = (v * alpha / (a / (us * us) + b)).ln();
+        if lv <= h - ln_factorial(k) - ln_factorial(nf - k) + (k - m) * lpq {
+            return k as u64;
+        }
     }
 }
 
-/// Adds a Multinomial(n; w) draw to `out` (w ≥ 0, not all 0), by conditional binomials.
+/// Adds a Multinomial(n; w / Σw) draw to `out` (w ≥ 0, Σw > 0), index by index.
+///
+/// Conditional binomials `x_i ~ Binomial(n − Σ_{l<i} x_l, w_i / Σ_{l≥i} w_l)` while many
+/// units are left; once at most [`SMALL_COUNT`] are, each of them is placed by one uniform
+/// against the cumulative weights of the remaining indices. With the weights in
+/// decreasing order, the few large classes take binomial draws and the many small ones
+/// are reached only by the handful of units left over.
 fn multinomial<R: Rng + ?Sized>(
     rng: &mut R,
-    mut n: u64,
+    n: u64,
     w: &[f64],
     suffix: &mut [f64],
     out: &mut [u64],
 ) {
     let k = w.len();
+    if n == 0 || k == 0 {
+        return;
+    }
     let mut acc = 0.0;
     for i in (0..k).rev() {
         acc += w[i];
         suffix[i] = acc;
     }
+    let mut n = n;
     for i in 0..k {
         if n == 0 {
             break;
         }
-        if i == k - 1 {
+        if i == k - 1 || suffix[i + 1] <= 0.0 {
             out[i] += n;
+            break;
+        }
+        if n <= SMALL_COUNT {
+            // unit by unit over the indices i..k
+            let last = i + w[i..].iter().rposition(|&v| v > 0.0).unwrap_or(0);
+            for _ in 0..n {
+                let u = rng.random::<f64>() * suffix[i];
+                let mut c = 0.0;
+                let mut at = last;
+                for (l, &wl) in w.iter().enumerate().take(last).skip(i) {
+                    c += wl;
+                    if u < c {
+                        at = l;
+                        break;
+                    }
+                }
+                out[at] += 1;
+            }
             break;
         }
         let x = binomial(rng, n, w[i] / suffix[i]);
@@ -268,36 +455,82 @@ struct State {
     count0: Vec<u64>,    // units unobserved, by class
     s: Vec<u64>,         // [class][list]: units of the class on the list
     // work
-    w: Vec<f64>,
-    suffix: Vec<f64>,
-    alloc: Vec<u64>,
-    one_minus: Vec<f64>,
+    order: Vec<usize>, // classes by decreasing π
+    w: Vec<f64>,       // weights in `order`
+    work: Vec<f64>,
+    alloc: Vec<u64>, // allocation in `order`
+    h: usize,        // lists in the low half of a code
+    lo: Vec<f64>,    // [class][low code]: Π over the low lists of λ or 1 − λ
+    hi: Vec<f64>,    // [class][high code]
+}
+
+/// Fills `t` (length 2^len) with Π_{b<len} (λ_b if bit b of the index is set, else 1 − λ_b).
+fn subset_products(lambda: &[f64], t: &mut [f64]) {
+    t[0] = 1.0;
+    let mut size = 1;
+    for &l in lambda {
+        for i in 0..size {
+            let v = t[i];
+            t[i] = v * (1.0 - l);
+            t[i + size] = v * l;
+        }
+        size *= 2;
+    }
 }
 
 impl State {
+    fn new(j: usize, k: usize, lambda: Vec<f64>, pi: Vec<f64>) -> Self {
+        let h = j / 2;
+        State {
+            j,
+            k,
+            lambda,
+            pi,
+            ln_1mv: vec![0.0; k],
+            alpha: 0.3 / k as f64,
+            n0: 0,
+            count_obs: vec![0; k],
+            count0: vec![0; k],
+            s: vec![0; j * k],
+            order: (0..k).collect(),
+            w: vec![0.0; k],
+            work: vec![0.0; k],
+            alloc: vec![0; k],
+            h,
+            lo: vec![0.0; k << h],
+            hi: vec![0.0; k << (j - h)],
+        }
+    }
+
     /// 1. class counts of the observed units, cell by cell.
+    ///
+    /// The per-class probability of a history is `lo[low bits] · hi[high bits]`, both
+    /// tables built once per sweep (2 · 2^(J/2) products per class instead of J per cell).
     fn sample_observed<R: Rng + ?Sized>(&mut self, rng: &mut R, cells: &[(usize, u64)]) {
-        let (j, k) = (self.j, self.k);
+        let (j, k, h) = (self.j, self.k, self.h);
+        let (nlo, nhi) = (1usize << h, 1usize << (j - h));
+        let pi = &self.pi;
+        self.order
+            .sort_unstable_by(|&a, &b| pi[b].total_cmp(&pi[a]).then(a.cmp(&b)));
+        for kk in 0..k {
+            let lk = &self.lambda[kk * j..(kk + 1) * j];
+            subset_products(&lk[..h], &mut self.lo[kk * nlo..(kk + 1) * nlo]);
+            subset_products(&lk[h..], &mut self.hi[kk * nhi..(kk + 1) * nhi]);
+        }
         self.count_obs.iter_mut().for_each(|v| *v = 0);
         self.s.iter_mut().for_each(|v| *v = 0);
-        for (o, l) in self.one_minus.iter_mut().zip(&self.lambda) {
-            *o = 1.0 - l;
-        }
+        let mask = nlo - 1;
         for &(code, c) in cells {
+            let (cl, ch) = (code & mask, code >> h);
             let mut tot = 0.0;
-            for kk in 0..k {
-                let mut v = self.pi[kk];
-                let lk = &self.lambda[kk * j..(kk + 1) * j];
-                let ok = &self.one_minus[kk * j..(kk + 1) * j];
-                for jj in 0..j {
-                    v *= if code >> jj & 1 == 1 { lk[jj] } else { ok[jj] };
-                }
-                self.w[kk] = v;
+            for (wv, &kk) in self.w.iter_mut().zip(&self.order) {
+                let v = self.pi[kk] * self.lo[kk * nlo + cl] * self.hi[kk * nhi + ch];
+                *wv = v;
                 tot += v;
             }
             if !(tot > 0.0 && tot.is_finite()) {
                 // underflow: redo in log space, relative to the largest term
-                for kk in 0..k {
+                for (wv, &kk) in self.w.iter_mut().zip(&self.order) {
                     let mut v = self.pi[kk].ln();
                     for jj in 0..j {
                         let l = self.lambda[kk * j + jj];
@@ -307,30 +540,30 @@ impl State {
                             (1.0 - l).ln()
                         };
                     }
-                    self.w[kk] = v;
+                    *wv = v;
                 }
                 let m = self.w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 self.w.iter_mut().for_each(|v| *v = (*v - m).exp());
             }
             self.alloc.iter_mut().for_each(|v| *v = 0);
-            multinomial(rng, c, &self.w, &mut self.suffix, &mut self.alloc);
-            for kk in 0..k {
-                let a = self.alloc[kk];
+            multinomial(rng, c, &self.w, &mut self.work, &mut self.alloc);
+            for (pos, &kk) in self.order.iter().enumerate() {
+                let a = self.alloc[pos];
                 if a == 0 {
                     continue;
                 }
                 self.count_obs[kk] += a;
                 let sk = &mut self.s[kk * j..(kk + 1) * j];
-                for (jj, sv) in sk.iter_mut().enumerate() {
-                    if code >> jj & 1 == 1 {
-                        *sv += a;
-                    }
+                let mut bits = code;
+                while bits != 0 {
+                    sk[bits.trailing_zeros() as usize] += a;
+                    bits &= bits - 1;
                 }
             }
         }
     }
 
-    /// 3. λ given the class counts (observed and unobserved).
+    /// 2. λ given the class counts (observed and unobserved).
     fn sample_lambda<R: Rng + ?Sized>(&mut self, rng: &mut R, prior: (f64, f64)) {
         let (j, k) = (self.j, self.k);
         for kk in 0..k {
@@ -342,7 +575,7 @@ impl State {
         }
     }
 
-    /// 4. stick-breaking weights, in log space.
+    /// 3. stick-breaking weights, in log space.
     fn sample_pi<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let k = self.k;
         let mut rest: u64 = self.count_obs.iter().sum::<u64>() + self.count0.iter().sum::<u64>();
@@ -362,17 +595,17 @@ impl State {
         }
     }
 
-    /// 2. n0 and the classes of the unobserved units.
+    /// 4. n0 and the classes of the unobserved units.
     fn sample_missing<R: Rng + ?Sized>(&mut self, rng: &mut R, n: u64) {
-        let (j, k) = (self.j, self.k);
+        let j = self.j;
         let mut p0 = 0.0;
-        for kk in 0..k {
+        for (wv, &kk) in self.w.iter_mut().zip(&self.order) {
             let v = self.pi[kk]
                 * self.lambda[kk * j..(kk + 1) * j]
                     .iter()
                     .map(|l| 1.0 - l)
                     .product::<f64>();
-            self.w[kk] = v;
+            *wv = v;
             p0 += v;
         }
         self.n0 = if p0 <= 0.0 {
@@ -393,7 +626,11 @@ impl State {
         };
         self.count0.iter_mut().for_each(|v| *v = 0);
         if self.n0 > 0 {
-            multinomial(rng, self.n0, &self.w, &mut self.suffix, &mut self.count0);
+            self.alloc.iter_mut().for_each(|v| *v = 0);
+            multinomial(rng, self.n0, &self.w, &mut self.work, &mut self.alloc);
+            for (pos, &kk) in self.order.iter().enumerate() {
+                self.count0[kk] = self.alloc[pos];
+            }
         }
     }
 
@@ -457,22 +694,7 @@ fn run_chain(cells: &[(usize, u64)], j: usize, p: &LcmcrParams, chain: u64) -> C
     } else {
         vec![1.0 / k as f64; k]
     };
-    let mut st = State {
-        j,
-        k,
-        lambda,
-        pi,
-        ln_1mv: vec![0.0; k],
-        alpha: 0.3 / k as f64,
-        n0: 0,
-        count_obs: vec![0; k],
-        count0: vec![0; k],
-        s: vec![0; j * k],
-        w: vec![0.0; k],
-        suffix: vec![0.0; k],
-        alloc: vec![0; k],
-        one_minus: vec![0.0; j * k],
-    };
+    let mut st = State::new(j, k, lambda, pi);
     for _ in 0..WARMUP {
         st.sample_observed(&mut rng, cells);
         st.sample_lambda(&mut rng, p.lambda_prior);
@@ -638,9 +860,58 @@ mod tests {
         let mut r = rng::stream(1, &[]);
         let mut out = vec![0u64; 4];
         let mut suf = vec![0.0; 4];
-        multinomial(&mut r, 1000, &[0.1, 0.0, 0.5, 0.4], &mut suf, &mut out);
-        assert_eq!(out.iter().sum::<u64>(), 1000);
-        assert_eq!(out[1], 0);
+        for n in [5, 1000] {
+            out.iter_mut().for_each(|v| *v = 0);
+            multinomial(&mut r, n, &[0.5, 0.4, 0.1, 0.0], &mut suf, &mut out);
+            assert_eq!(out.iter().sum::<u64>(), n);
+            assert_eq!(out[3], 0);
+        }
+    }
+
+    /// Binomial draws (inversion below n·p = 10, BTRS above, flipped for p > 1/2)
+    /// against the exact probabilities: Pearson's χ² over cells with expectation ≥ 5.
+    #[test]
+    fn binomial_matches_exact_pmf() {
+        let mut r = rng::stream(3, &[]);
+        let draws = 200_000;
+        for (n, p) in [
+            (300u64, 0.2),
+            (40, 0.3),
+            (1000, 0.7),
+            (300, 0.02),
+            (25, 0.9),
+        ] {
+            let mut hist = vec![0u64; n as usize + 1];
+            for _ in 0..draws {
+                hist[binomial(&mut r, n, p) as usize] += 1;
+            }
+            let nf = n as f64;
+            let (mut chi2, mut df) = (0.0f64, -1.0f64);
+            for (k, &obs) in hist.iter().enumerate() {
+                let kf = k as f64;
+                let lp = ln_factorial(nf) - ln_factorial(kf) - ln_factorial(nf - kf)
+                    + kf * p.ln()
+                    + (nf - kf) * (1.0 - p).ln();
+                let e = draws as f64 * lp.exp();
+                if e >= 5.0 {
+                    chi2 += (obs as f64 - e).powi(2) / e;
+                    df += 1.0;
+                }
+            }
+            // χ² with df degrees of freedom: mean df, SD √(2 df); 5 SD above the mean
+            assert!(
+                chi2 < df + 5.0 * (2.0 * df).sqrt(),
+                "n {n} p {p}: chi2 {chi2:.1} on {df} df"
+            );
+        }
+    }
+
+    #[test]
+    fn ln_factorial_matches_lgamma() {
+        for k in [0.0, 1.0, 5.0, 9.0, 10.0, 11.0, 50.0, 1e4] {
+            let e = statrs::function::gamma::ln_gamma(k + 1.0);
+            assert!((ln_factorial(k) - e).abs() < 1e-9 * e.max(1.0), "{k}");
+        }
     }
 
     #[test]

@@ -264,6 +264,9 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
         level: opts.level,
     };
     report.headline = super::headline::build(&report, data);
+    let mut headline = std::mem::take(&mut report.headline);
+    super::headline::add_bayes_flags(&report, &mut headline);
+    report.headline = headline;
     Ok(report)
 }
 

@@ -378,3 +378,177 @@ fn open_headline(report: &Report, level: f64) -> Headline {
     };
     recommend::recommend(None, n, offers, &rule, report.truth_for(None))
 }
+
+/// The title of the `--bayes` section ([`super::bayes`]).
+const BAYES_SECTION: &str = "Bayesian multiple-systems estimation";
+
+/// One Bayesian posterior of N shown beside a headline (`--bayes`).
+///
+/// The Bayesian estimates are **not** headline candidates: a posterior is not a
+/// likelihood-based fit whose AIC or BIC compares with the log-linear models' (dga averages
+/// over its own model space with its own prior; LCMCR's latent classes have no maximised
+/// likelihood at all), so neither can take an information-criterion weight. They are
+/// shown as a cross-check instead, and a disagreement is flagged
+/// ([`BayesFlag::Disagrees`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BayesCrossCheck {
+    /// `dga` or `LCMCR`.
+    pub method: String,
+    /// Posterior median of N.
+    pub median: f64,
+    /// Lower end of the credible interval.
+    pub lower: f64,
+    /// Upper end of the credible interval.
+    pub upper: f64,
+    /// Whether the posterior can be trusted as computed: always for dga (exact on its
+    /// grid), for LCMCR when R̂ ≤ 1.01 and the bulk and tail ESS of N are at least 400.
+    pub converged: bool,
+}
+
+/// What the Bayesian cross-check found (shown among the headline's checks).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub enum BayesFlag {
+    /// A converged posterior median and the headline differ by more than
+    /// [`recommend::DISAGREE_FACTOR`].
+    Disagrees {
+        /// `dga` or `LCMCR`.
+        method: String,
+        /// Posterior median.
+        median: f64,
+        /// The headline's N̂.
+        headline: f64,
+        /// max/min of the two.
+        factor: f64,
+    },
+    /// LCMCR's chains have not mixed (R̂ > 1.01 or an ESS of N below 400).
+    NotMixed {
+        /// R̂ of N.
+        rhat: f64,
+        /// Bulk ESS of N.
+        ess_bulk: f64,
+        /// Tail ESS of N.
+        ess_tail: f64,
+    },
+}
+
+impl std::fmt::Display for BayesFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BayesFlag::Disagrees {
+                method,
+                median,
+                headline,
+                factor,
+            } => write!(
+                f,
+                "Bayesian cross-check: the {method} posterior median ({}) and the headline ({}) \
+                 differ by a factor of {factor:.2} (more than {}): the models disagree about \
+                 the unseen; report both and say which assumptions each makes.",
+                crate::estimate::fmt_num(*median),
+                crate::estimate::fmt_num(*headline),
+                recommend::DISAGREE_FACTOR
+            ),
+            BayesFlag::NotMixed {
+                rhat,
+                ess_bulk,
+                ess_tail,
+            } => write!(
+                f,
+                "Bayesian cross-check: LCMCR's chains have not mixed (R̂ {rhat:.3}, bulk ESS \
+                 {ess_bulk:.0}, tail ESS {ess_tail:.0}; want R̂ ≤ 1.01 and ESS ≥ 400): its \
+                 figure is not a posterior summary yet."
+            ),
+        }
+    }
+}
+
+/// The stratum of the headline the `--bayes` section belongs to: the headline of the data
+/// when there are no strata, the total (`"total"`) when the section pooled the strata.
+fn bayes_headline_stratum(section_stratum: Option<&str>) -> Option<&'static str> {
+    match section_stratum {
+        None => None,
+        Some(_) => Some("total"),
+    }
+}
+
+/// The Bayesian posteriors of the report's `--bayes` section (empty without `--bayes`),
+/// and the flags they raise against the headline `h_n_hat`.
+pub(super) fn bayes_cross_check(
+    report: &Report,
+    h_n_hat: f64,
+) -> (Vec<BayesCrossCheck>, Vec<BayesFlag>) {
+    let mut checks = Vec::new();
+    let mut flags = Vec::new();
+    let Some(s) = report.sections.iter().find(|s| s.title == BAYES_SECTION) else {
+        return (checks, flags);
+    };
+    for row in &s.rows {
+        let e = &row.estimate;
+        let Some(post) = &row.posterior else { continue };
+        if row.degenerate || !post.median.is_finite() {
+            continue;
+        }
+        let method = if e.method == "lcmcr" { "LCMCR" } else { "dga" }.to_string();
+        let diag = post.diagnostics.as_ref().map(|d| d.n);
+        let converged = diag.is_none_or(|d| d.ok());
+        if let Some(d) = diag.filter(|d| !d.ok()) {
+            flags.push(BayesFlag::NotMixed {
+                rhat: d.rhat,
+                ess_bulk: d.ess_bulk,
+                ess_tail: d.ess_tail,
+            });
+        }
+        if converged && h_n_hat.is_finite() && h_n_hat > 0.0 {
+            let factor = post.median.max(h_n_hat) / post.median.min(h_n_hat);
+            if factor > recommend::DISAGREE_FACTOR {
+                flags.push(BayesFlag::Disagrees {
+                    method: method.clone(),
+                    median: post.median,
+                    headline: h_n_hat,
+                    factor,
+                });
+            }
+        }
+        checks.push(BayesCrossCheck {
+            method,
+            median: post.median,
+            lower: e.interval.lower,
+            upper: e.interval.upper,
+            converged,
+        });
+    }
+    (checks, flags)
+}
+
+/// Whether headline `h` is the one the `--bayes` section is set beside.
+pub(super) fn is_bayes_headline(report: &Report, h: &Headline) -> bool {
+    report
+        .sections
+        .iter()
+        .find(|s| s.title == BAYES_SECTION)
+        .is_some_and(|s| bayes_headline_stratum(s.stratum.as_deref()) == h.stratum.as_deref())
+}
+
+/// Adds the flags of the Bayesian cross-check to the warnings of the headline it belongs
+/// to (see [`BayesCrossCheck`] for why the posteriors are not candidates).
+pub(super) fn add_bayes_flags(report: &Report, headlines: &mut [Headline]) {
+    for h in headlines.iter_mut() {
+        if !is_bayes_headline(report, h) {
+            continue;
+        }
+        let (_, flags) = bayes_cross_check(report, h.n_hat);
+        h.warnings.extend(flags.iter().map(|f| f.to_string()));
+    }
+}
+
+impl Report {
+    /// The Bayesian cross-check of the `--bayes` section against the headline it belongs
+    /// to (the only headline, or the total over strata): the posteriors, and the flags
+    /// they raise. Empty without `--bayes`.
+    pub fn bayes_cross_check(&self) -> (Vec<BayesCrossCheck>, Vec<BayesFlag>) {
+        match self.headline.iter().find(|h| is_bayes_headline(self, h)) {
+            Some(h) => bayes_cross_check(self, h.n_hat),
+            None => (Vec::new(), Vec::new()),
+        }
+    }
+}

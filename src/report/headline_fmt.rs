@@ -165,6 +165,42 @@ fn shown(h: &Headline) -> (Vec<&Candidate>, usize) {
     (keep.into_iter().take(25).collect(), hidden)
 }
 
+/// `Bayesian cross-check: dga X (95% CrI a–b), LCMCR Y (a–b)` under the headline the
+/// `--bayes` section belongs to; `None` without `--bayes`. The posteriors are shown, not
+/// averaged in (see [`super::headline::BayesCrossCheck`]).
+fn bayes_line(r: &Report, h: &Headline) -> Option<String> {
+    if !super::headline::is_bayes_headline(r, h) {
+        return None;
+    }
+    let (checks, _) = super::headline::bayes_cross_check(r, h.n_hat);
+    if checks.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                "{} {} ({}{} to {}){}",
+                c.method,
+                num(c.median),
+                if i == 0 {
+                    format!("{:.0}% CrI ", r.level * 100.0)
+                } else {
+                    String::new()
+                },
+                num(c.lower),
+                num(c.upper),
+                if c.converged { "" } else { ", not mixed" }
+            )
+        })
+        .collect();
+    Some(format!(
+        "Bayesian cross-check (not in the average): {}.",
+        parts.join(", ")
+    ))
+}
+
 /// Text rendering of the headlines.
 pub fn text(r: &Report, out: &mut String) {
     for h in &r.headline {
@@ -189,6 +225,9 @@ pub fn text(r: &Report, out: &mut String) {
                 let _ = writeln!(out, "{}", rest.trim_start());
             }
             if let Some(l) = truth_line(h) {
+                let _ = writeln!(out, "{l}");
+            }
+            if let Some(l) = bayes_line(r, h) {
                 let _ = writeln!(out, "{l}");
             }
         }
@@ -233,6 +272,9 @@ pub fn markdown(r: &Report, out: &mut String) {
             }
             if let Some(l) = truth_line(h) {
                 let _ = writeln!(out, "{l}  ");
+            }
+            if let Some(l) = bayes_line(r, h) {
+                let _ = writeln!(out, "{}  ", esc(l));
             }
         }
         let _ = writeln!(out);

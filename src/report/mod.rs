@@ -16,6 +16,7 @@ pub use analyse::{
     parse_heterogeneity, sum_over_strata,
 };
 pub use format::Format;
+pub use headline::{BayesCrossCheck, BayesFlag};
 pub use html::{
     CITATION_YEAR, Figure, MAX_FOREST_ROWS, ReportContext, count_words, sha256_hex,
     software_citation, write_report_for,
