@@ -10,12 +10,16 @@
 //!     --total 10000000 --hidden clients --topcode 30 --weight indweight --cluster cluster --strata region --bootstrap 1000
 //! cargo run --release --example keypop -- rds $D/fauxmadrona.csv --outcome disease --recruiter recruiter.id --population-size 1000
 //! cargo run --release --example keypop -- triangulate $D/triangulator_docs_example.csv --prior-median 3000 --prior-q75 4000
+//! cargo run --release --example keypop -- sspse $D/fauxmadrona.csv --prior-median 1000 --report sspse.html
 //! cargo run --release --example keypop -- simulate --replicates 1000 --seed 2026
 //! ```
+//! Every estimating subcommand takes `--report FILE.html` (or `.md`): the answer with its
+//! interval and checks first, then the evidence tables and figures, the provenance and
+//! the methods' references.
 
 use clap::{Parser, Subcommand};
-use darkfigure::kp::jobs::{MultiplierJob, NsumJob, RdsJob, TriangulateJob};
-use darkfigure::kp::report::Format;
+use darkfigure::kp::jobs::{MultiplierJob, NsumJob, RdsJob, SspseJob, TriangulateJob};
+use darkfigure::kp::report::{Format, ReportInputs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,9 +33,13 @@ struct Args {
     /// Confidence (credible) level.
     #[arg(long, global = true, default_value_t = 0.95)]
     level: f64,
-    /// Seed of any bootstrap or simulation.
+    /// Seed of any bootstrap, simulation or MCMC.
     #[arg(long, global = true, default_value_t = 1)]
     seed: u64,
+    /// Also write a report: FILE.html (one self-contained page) or FILE.md (with SVG
+    /// figures beside it).
+    #[arg(long, global = true)]
+    report: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -124,6 +132,30 @@ enum Cmd {
         #[arg(long)]
         population_size: Option<f64>,
     },
+    /// Population size from an RDS survey by SS-PSE (successive-sampling population size
+    /// estimation), one survey or two with matched respondents.
+    Sspse {
+        /// CSV of the (first) survey in recruitment order, with a `degree` column.
+        file: PathBuf,
+        /// Prior median of N (beta prior on n/N, sspse's default).
+        #[arg(long)]
+        prior_median: f64,
+        /// Visibility (reporting-error) model: reported degree as a noisy measure.
+        #[arg(long)]
+        visibility: bool,
+        /// Second survey (capture-recapture SS-PSE), matched by a `recapture` column or ids.
+        #[arg(long)]
+        second: Option<PathBuf>,
+        /// Number of chains (run in parallel).
+        #[arg(long, default_value_t = 4)]
+        chains: usize,
+        /// Retained draws per chain (default: sspse's 1,000).
+        #[arg(long)]
+        samples: Option<usize>,
+        /// Warm-up sweeps (default: sspse's 5,000).
+        #[arg(long)]
+        warmup: Option<usize>,
+    },
     /// Simulation study: multiplier bias under degree-related receipt (RDS survey on a
     /// random network) and NSUM under barrier and transmission effects.
     Simulate {
@@ -155,6 +187,12 @@ enum Cmd {
 
 fn run(a: Args) -> darkfigure::Result<String> {
     let format: Format = a.format.parse()?;
+    let report_path = a.report.clone();
+    let mut inputs = ReportInputs {
+        files: Vec::new(),
+        args: std::env::args().skip(1).collect(),
+        seed: None,
+    };
     let report = match a.cmd {
         Cmd::Multiplier {
             file,
@@ -184,6 +222,8 @@ fn run(a: Args) -> darkfigure::Result<String> {
                         })
                 })
                 .collect::<darkfigure::Result<Vec<_>>>()?;
+            inputs.files = vec![file.clone()];
+            inputs.seed = (bootstrap > 0).then_some(a.seed);
             MultiplierJob {
                 file,
                 objects,
@@ -212,23 +252,27 @@ fn run(a: Args) -> darkfigure::Result<String> {
             transmission,
             bootstrap,
             no_consistency,
-        } => NsumJob {
-            survey,
-            known,
-            total,
-            hidden,
-            topcode,
-            weight,
-            cluster,
-            strata,
-            degree_ratio,
-            transmission,
-            bootstrap,
-            seed: a.seed,
-            consistency: !no_consistency,
-            level: a.level,
+        } => {
+            inputs.files = vec![survey.clone(), known.clone()];
+            inputs.seed = (bootstrap > 0).then_some(a.seed);
+            NsumJob {
+                survey,
+                known,
+                total,
+                hidden,
+                topcode,
+                weight,
+                cluster,
+                strata,
+                degree_ratio,
+                transmission,
+                bootstrap,
+                seed: a.seed,
+                consistency: !no_consistency,
+                level: a.level,
+            }
+            .run()?
         }
-        .run()?,
         Cmd::Rds {
             file,
             outcome,
@@ -236,18 +280,56 @@ fn run(a: Args) -> darkfigure::Result<String> {
             recruiter,
             degree,
             population_size,
-        } => RdsJob {
-            file,
-            outcome,
-            id,
-            recruiter,
-            degree,
-            population_size,
-            seed: a.seed,
-            level: a.level,
+        } => {
+            inputs.files = vec![file.clone()];
+            inputs.seed = population_size.map(|_| a.seed);
+            RdsJob {
+                file,
+                outcome,
+                id,
+                recruiter,
+                degree,
+                population_size,
+                seed: a.seed,
+                level: a.level,
+            }
+            .run()?
         }
-        .run()?,
+        Cmd::Sspse {
+            file,
+            prior_median,
+            visibility,
+            second,
+            chains,
+            samples,
+            warmup,
+        } => {
+            inputs.files = std::iter::once(file.clone())
+                .chain(second.clone())
+                .collect();
+            inputs.seed = Some(a.seed);
+            SspseJob {
+                file,
+                second,
+                prior_median,
+                visibility,
+                chains,
+                samples,
+                warmup,
+                seed: a.seed,
+                level: a.level,
+            }
+            .run()?
+        }
         Cmd::Simulate { replicates } => {
+            if let Some(r) = &report_path {
+                return Err(darkfigure::Error::InvalidParameter {
+                    name: "report",
+                    value: r.display().to_string(),
+                    expected: "no --report for simulate (its table is printed; use --format json)"
+                        .into(),
+                });
+            }
             let rows = darkfigure::kp::sim::run_default(replicates, a.seed)?;
             return Ok(match format {
                 Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default(),
@@ -261,16 +343,22 @@ fn run(a: Args) -> darkfigure::Result<String> {
             lower_bound,
             upper_bound,
             tau_multiplier,
-        } => TriangulateJob {
-            file,
-            prior: prior_median.zip(prior_q75),
-            lower_bound,
-            upper_bound,
-            tau_multiplier,
-            level: a.level,
+        } => {
+            inputs.files = vec![file.clone()];
+            TriangulateJob {
+                file,
+                prior: prior_median.zip(prior_q75),
+                lower_bound,
+                upper_bound,
+                tau_multiplier,
+                level: a.level,
+            }
+            .run()?
         }
-        .run()?,
     };
+    if let Some(path) = &report_path {
+        report.write_report(path, &inputs)?;
+    }
     Ok(report.render(format))
 }
 

@@ -7,6 +7,7 @@ use crate::kp::multiplier::{BenchmarkInBootstrap, Multiplier, ReceiptSurvey};
 use crate::kp::nsum::{self, ArdSurvey, KnownPopulations, ScaleUp};
 use crate::kp::rds::{self, RdsSample, RdsWeighting};
 use crate::kp::report::{self, KpReport};
+use crate::kp::sspse::{self, SizePrior, Sspse};
 use crate::kp::table::Table;
 use crate::kp::triangulate::{self, Prior, Triangulation};
 use std::path::PathBuf;
@@ -65,7 +66,24 @@ impl MultiplierJob {
         for (n, c) in &self.observed {
             m = m.observed_count(n.clone(), *c);
         }
-        Ok(report::multiplier_report(&m.fit(&s)?))
+        let fit = m.fit(&s)?;
+        // The same survey without its weights, for comparison in the report.
+        let unweighted = if s.weights.is_some() {
+            let plain = ReceiptSurvey {
+                received: s.received.clone(),
+                weights: None,
+            };
+            let mut u = Multiplier::new(self.objects)
+                .level(self.level)
+                .design_effect(self.design_effect);
+            for (n, c) in &self.observed {
+                u = u.observed_count(n.clone(), *c);
+            }
+            Some(u.fit(&plain)?)
+        } else {
+            None
+        };
+        Ok(report::multiplier_report(&fit, unweighted.as_ref()))
     }
 }
 
@@ -250,5 +268,62 @@ impl TriangulateJob {
         Ok(report::triangulation_report(&triangulate::triangulate(
             &studies, &t,
         )?))
+    }
+}
+
+/// SS-PSE population size from one RDS survey (or two with matched respondents).
+#[derive(Debug, Clone)]
+pub struct SspseJob {
+    /// CSV of the (first) survey in recruitment order, with a `degree` column.
+    pub file: PathBuf,
+    /// Second survey for the capture-recapture form.
+    pub second: Option<PathBuf>,
+    /// Prior median of N (sspse's beta prior on n/N).
+    pub prior_median: f64,
+    /// Visibility (reporting-error) model.
+    pub visibility: bool,
+    /// Chains (run in parallel).
+    pub chains: usize,
+    /// Retained draws per chain (`None`: sspse's 1,000).
+    pub samples: Option<usize>,
+    /// Warm-up sweeps (`None`: sspse's 5,000).
+    pub warmup: Option<usize>,
+    /// Base seed.
+    pub seed: u64,
+    /// Level of the credible interval.
+    pub level: f64,
+}
+
+impl SspseJob {
+    /// Runs it: the posterior median of N and its equal-tailed credible interval.
+    ///
+    /// # Errors
+    /// Input errors naming file, row, column and value; [`Error::InvalidParameter`] for a
+    /// prior median, chain count or level out of range; sampler errors.
+    pub fn run(&self) -> Result<KpReport> {
+        let first = sspse::RdsSample::from_csv_path(&self.file)?;
+        let defaults = Sspse::params(SizePrior::Beta {
+            median: self.prior_median,
+        });
+        let p = sspse::SspseParams {
+            samples: self.samples.unwrap_or(defaults.samples),
+            warmup: self.warmup.unwrap_or(defaults.warmup),
+            level: self.level,
+            ..defaults
+        }
+        .chains(self.chains)
+        .seed(self.seed)
+        .visibility(self.visibility);
+        let fit = match &self.second {
+            None => p.fit(&first)?,
+            Some(f) => {
+                let mut second = sspse::RdsSample::from_csv_path(f)?;
+                if second.recaptured.is_none() {
+                    second.mark_recaptures_from(&first)?;
+                }
+                p.fit_recapture(&first, &second)?
+            }
+        };
+        report::sspse_report(&fit)
     }
 }

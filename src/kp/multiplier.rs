@@ -451,18 +451,18 @@ pub fn consistency(estimate: &mut Estimate, against: &[ObservedCount]) -> Vec<Co
             estimate.warnings.push(Warning::Other {
                 message: format!(
                     "N̂ = {} is below the {} already observed ({}): the figure cannot be cited (cf. Hickman et al. 2006)",
-                    fmt_num(estimate.n_hat),
+                    crate::report::count_words(estimate.n_hat),
                     c.name,
-                    fmt_num(c.count)
+                    crate::report::count_words(c.count)
                 ),
             });
         } else if !lower_ok {
             estimate.warnings.push(Warning::Other {
                 message: format!(
                     "the interval's lower limit {} is below the {} already observed ({})",
-                    fmt_num(estimate.interval.lower),
+                    crate::report::count_words(estimate.interval.lower),
                     c.name,
-                    fmt_num(c.count)
+                    crate::report::count_words(c.count)
                 ),
             });
         }

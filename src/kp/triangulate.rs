@@ -39,7 +39,7 @@
 
 use crate::ci;
 use crate::error::{Error, Result};
-use crate::estimate::{Assumption, Estimate, Interval, IntervalMethod};
+use crate::estimate::{Assumption, Estimate, Interval, IntervalMethod, Warning};
 use crate::kp::table::Table;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -395,15 +395,17 @@ fn summarise(
             }
         })
         .fold(f64::NEG_INFINITY, f64::max);
-    // moments of e^θ and θ under truncated normals
-    let mut e1 = 0.0;
-    let mut e2 = 0.0;
+    // moments of e^θ (on the log scale: a wide component overflows e^{s²/2} while its
+    // truncation factor underflows) and of θ under truncated normals
+    let mut ln_e1 = Vec::with_capacity(comps.len());
+    let mut ln_e2 = Vec::with_capacity(comps.len());
     let mut t1 = 0.0;
     let mut t2 = 0.0;
     for c in comps {
-        let tr = |k: f64| (nd.cdf(c.zb - k * c.s) - nd.cdf(c.za - k * c.s)) / c.z;
-        e1 += c.w * (c.m + 0.5 * c.s * c.s).exp() * tr(1.0);
-        e2 += c.w * (2.0 * c.m + 2.0 * c.s * c.s).exp() * tr(2.0);
+        let ln_tr =
+            |k: f64| ln_normal_mass(c.za - k * c.s, c.zb - k * c.s) - ln_normal_mass(c.za, c.zb);
+        ln_e1.push(c.w.ln() + c.m + 0.5 * c.s * c.s + ln_tr(1.0));
+        ln_e2.push(c.w.ln() + 2.0 * c.m + 2.0 * c.s * c.s + ln_tr(2.0));
         // truncated-normal mean and variance of θ
         let pdf = |z: f64| {
             if z.is_finite() {
@@ -421,6 +423,7 @@ fn summarise(
         t2 += c.w * (var + mean * mean);
     }
     let sd_log = (t2 - t1 * t1).max(0.0).sqrt();
+    let (e1, sd_n) = moments_of_n(log_sum_exp(&ln_e1), log_sum_exp(&ln_e2));
     let pdf = |x: f64| -> f64 {
         comps
             .iter()
@@ -470,7 +473,7 @@ fn summarise(
         return Ok(Posterior {
             median: med,
             mean: e1,
-            sd: (e2 - e1 * e1).max(0.0).sqrt(),
+            sd: sd_n,
             interval: Interval {
                 lower: nan,
                 upper: nan,
@@ -493,7 +496,7 @@ fn summarise(
     Ok(Posterior {
         median: q(0.5)?.exp(),
         mean: e1,
-        sd: (e2 - e1 * e1).max(0.0).sqrt(),
+        sd: sd_n,
         interval: Interval {
             lower: q(a)?.exp(),
             upper: q(1.0 - a)?.exp(),
@@ -505,6 +508,52 @@ fn summarise(
         sd_log,
         tau_mean,
     })
+}
+
+/// ln Φ(x), accurate far into the lower tail (Φ underflows below x ≈ −38).
+fn ln_phi(x: f64) -> f64 {
+    if x == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else if x > -30.0 {
+        norm().cdf(x).ln()
+    } else {
+        // Mills-ratio expansion: Φ(x) = φ(x)/|x| · (1 − 1/x² + 3/x⁴ − …)
+        let x2 = x * x;
+        -0.5 * x2 - (-x).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+            + (1.0 - 1.0 / x2 + 3.0 / (x2 * x2)).ln()
+    }
+}
+
+/// ln(Φ(hi) − Φ(lo)) for lo < hi, without cancellation in either tail.
+fn ln_normal_mass(lo: f64, hi: f64) -> f64 {
+    if lo > 0.0 {
+        return ln_normal_mass(-hi, -lo);
+    }
+    let (a, b) = (ln_phi(hi), ln_phi(lo));
+    a + (-(b - a).exp()).ln_1p()
+}
+
+fn log_sum_exp(v: &[f64]) -> f64 {
+    let mx = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !mx.is_finite() {
+        return mx;
+    }
+    mx + v.iter().map(|x| (x - mx).exp()).sum::<f64>().ln()
+}
+
+/// Mean and SD of N from ln E[N] and ln E[N²]. Either is infinite when the posterior's
+/// right tail is too heavy for it to exist (a flat prior on ln N with no upper bound:
+/// given τ, θ is normal with variance growing like τ², and E[e^θ | τ] = e^{m + s²/2}
+/// is not integrable against τ's polynomial tail).
+fn moments_of_n(ln_e1: f64, ln_e2: f64) -> (f64, f64) {
+    let e1 = ln_e1.exp();
+    let sd = if ln_e1.is_finite() && ln_e2.is_finite() {
+        // Var = E[N]² (E[N²]/E[N]² − 1), without cancelling two large numbers.
+        e1 * (ln_e2 - 2.0 * ln_e1).exp_m1().max(0.0).sqrt()
+    } else {
+        f64::INFINITY
+    };
+    (e1, sd)
 }
 
 fn setup(studies: &[Study], t: &Triangulation) -> Result<Setup> {
@@ -698,6 +747,18 @@ pub fn triangulate(studies: &[Study], t: &Triangulation) -> Result<Triangulation
         0,
     )
     .with_assumptions(&[Assumption::ExchangeableStudies]);
+    let estimate = if posterior.sd.is_finite() {
+        estimate
+    } else {
+        estimate.with_warning(Warning::Other {
+            message: format!(
+                "the posterior mean and SD of N do not exist (a flat prior on ln N without an upper \
+                 bound leaves a heavy right tail): cite the median and the credible interval; the \
+                 posterior SD of ln N is {:.3}",
+                posterior.sd_log
+            ),
+        })
+    };
     let mom = median_of_methods(
         &studies
             .iter()
@@ -782,5 +843,60 @@ mod tests {
         let f = triangulate(&s, &t).unwrap();
         assert!(f.posterior.interval.lower >= 1200.0 - 1e-6);
         assert!(f.posterior.median > 1200.0);
+    }
+
+    fn docs_example() -> Vec<Study> {
+        vec![
+            Study::new("3S-CRC", 2000.0, 1000.0, 3000.0).confidence(0.9),
+            Study::new("2S-CRC", 2500.0, 1500.0, 3500.0).confidence(0.7),
+            Study::new("Service Multiplier", 1000.0, 250.0, 2500.0).confidence(0.2),
+        ]
+    }
+
+    #[test]
+    fn flat_prior_sd_is_infinite_not_zero() {
+        // The triangulator example with the flat prior: the credible interval is
+        // 1,445–3,434 but E[N] diverges; the SD used to print as 0.0 (NaN clamped).
+        let f = triangulate(&docs_example(), &Triangulation::new(Prior::Flat)).unwrap();
+        assert!(f.posterior.interval.lower > 1400.0 && f.posterior.interval.upper < 3500.0);
+        assert_eq!(f.posterior.sd, f64::INFINITY);
+        assert_eq!(f.estimate.se, f64::INFINITY);
+        assert!(
+            f.estimate
+                .warnings
+                .iter()
+                .any(|w| w.to_string().contains("do not exist"))
+        );
+        assert!(f.posterior.sd_log > 0.1 && f.posterior.sd_log < 0.5);
+    }
+
+    #[test]
+    fn upper_bound_makes_the_sd_finite_and_positive() {
+        let t = Triangulation::new(Prior::Flat).bounds(Some(1000.0), Some(5000.0));
+        let f = triangulate(&docs_example(), &t).unwrap();
+        let p = &f.posterior;
+        assert!(p.sd.is_finite() && p.sd > 0.0, "{}", p.sd);
+        // a bounded posterior: mean within the bounds, SD below half their width, and of
+        // the order of the credible interval's width / (2 × 1.96)
+        assert!(p.mean > 1000.0 && p.mean < 5000.0);
+        let w = (p.interval.upper - p.interval.lower) / 3.92;
+        assert!(p.sd > 0.5 * w && p.sd < 2.0 * w, "sd {} vs {w}", p.sd);
+        assert!(f.estimate.warnings.is_empty());
+    }
+
+    #[test]
+    fn log_scale_moments_match_the_direct_formula() {
+        // a log-normal: E[N] = e^{m+s²/2}, SD = E[N] √(e^{s²} − 1)
+        let (m, s2) = (7.5_f64, 0.04_f64);
+        let (e1, sd) = moments_of_n(m + s2 / 2.0, 2.0 * m + 2.0 * s2);
+        assert!((e1 - (m + s2 / 2.0).exp()).abs() < 1e-9 * e1);
+        let want = e1 * s2.exp_m1().sqrt();
+        assert!((sd - want).abs() < 1e-9 * want);
+        // Φ's lower tail: ln Φ(−40) from the expansion against the exact value
+        // (−804.608442013754…, Abramowitz & Stegun 26.2.12 with more terms).
+        assert!((ln_phi(-40.0) + 804.608_442_013_754).abs() < 1e-6);
+        // 1e-9: statrs' Φ (through its erfc) is not accurate to the last bits.
+        assert!((ln_normal_mass(-1.0, 1.0) - 0.682_689_492_137_086f64.ln()).abs() < 1e-9);
+        assert!((ln_normal_mass(2.0, 3.0) - (0.021_400_233_916_549f64).ln()).abs() < 1e-9);
     }
 }

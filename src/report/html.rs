@@ -146,6 +146,7 @@ enum Block {
     List(Vec<String>),
     Figure(Figure),
     Code(String),
+    Answer(Box<AnswerCard>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -179,7 +180,7 @@ pub fn count_words(x: f64) -> String {
     }
 }
 
-fn json_number(x: f64) -> String {
+pub(crate) fn json_number(x: f64) -> String {
     if x.is_finite() {
         serde_json::to_string(&x).unwrap_or_else(|_| "null".into())
     } else {
@@ -187,7 +188,7 @@ fn json_number(x: f64) -> String {
     }
 }
 
-fn level_pct(level: f64) -> String {
+pub(crate) fn level_pct(level: f64) -> String {
     let p = level * 100.0;
     if (p - p.round()).abs() < 1e-9 {
         format!("{p:.0}%")
@@ -225,7 +226,7 @@ fn interval_words(i: &Interval) -> String {
     )
 }
 
-fn interval_method_words(i: &Interval) -> &'static str {
+pub(crate) fn interval_method_words(i: &Interval) -> &'static str {
     use crate::estimate::IntervalMethod as M;
     match i.method {
         M::Wald => "a Wald interval (N̂ ± z·SE)",
@@ -1351,22 +1352,7 @@ impl Report {
     /// # Ok::<(), darkfigure::Error>(())
     /// ```
     pub fn to_html(&self, ctx: &ReportContext<'_>) -> String {
-        let mut s = String::new();
-        s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-        let _ = writeln!(s, "<title>{}</title>", esc(&ctx.title));
-        let _ = writeln!(
-            s,
-            "<meta name=\"generator\" content=\"darkfigure {}\">",
-            env!("CARGO_PKG_VERSION")
-        );
-        s.push_str("<style>\n");
-        s.push_str(CSS);
-        s.push_str("</style>\n</head>\n<body>\n<main>\n");
-        for b in self.blocks(ctx) {
-            render_html(&b, &mut s);
-        }
-        s.push_str("</main>\n</body>\n</html>\n");
-        s
+        document_html(&ctx.title, &self.blocks(ctx))
     }
 
     /// The report as Markdown, with the figures returned separately to be written beside
@@ -1376,12 +1362,7 @@ impl Report {
         ctx: &ReportContext<'_>,
         stem: &str,
     ) -> (String, Vec<(String, String)>) {
-        let mut s = String::new();
-        let mut files = Vec::new();
-        for b in self.blocks(ctx) {
-            render_md(&b, stem, &mut s, &mut files);
-        }
-        (s, files)
+        document_markdown(&self.blocks(ctx), stem)
     }
 
     /// Writes the report to `path`: HTML for `.html`/`.htm`, Markdown (with its SVG
@@ -1391,37 +1372,216 @@ impl Report {
     /// [`Error::InvalidParameter`] for another extension; [`Error::Io`] when a file cannot
     /// be written.
     pub fn write_report(&self, ctx: &ReportContext<'_>, path: &Path) -> Result<()> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_default();
-        let io = |p: &Path, e: std::io::Error| Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        };
-        match ext.as_str() {
-            "html" | "htm" => std::fs::write(path, self.to_html(ctx)).map_err(|e| io(path, e)),
-            "md" | "markdown" => {
-                let stem = path
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or("report")
-                    .to_string();
-                let (md, files) = self.to_markdown_report(ctx, &stem);
-                let dir = path.parent().unwrap_or_else(|| Path::new(""));
-                for (name, svg) in files {
-                    let p = dir.join(name);
-                    std::fs::write(&p, svg).map_err(|e| io(&p, e))?;
-                }
-                std::fs::write(path, md).map_err(|e| io(path, e))
-            }
-            _ => Err(Error::param(
-                "report",
-                path.display().to_string(),
-                "a file name ending in .html or .md",
-            )),
+        let blocks = self.blocks(ctx);
+        write_document(path, &ctx.title, &blocks)
+    }
+}
+
+fn document_html(title: &str, blocks: &[Block]) -> String {
+    let mut s = String::new();
+    s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    let _ = writeln!(s, "<title>{}</title>", esc(title));
+    let _ = writeln!(
+        s,
+        "<meta name=\"generator\" content=\"darkfigure {}\">",
+        env!("CARGO_PKG_VERSION")
+    );
+    s.push_str("<style>\n");
+    s.push_str(CSS);
+    s.push_str("</style>\n</head>\n<body>\n<main>\n");
+    for b in blocks {
+        render_html(b, &mut s);
+    }
+    s.push_str("</main>\n</body>\n</html>\n");
+    s
+}
+
+fn document_markdown(blocks: &[Block], stem: &str) -> (String, Vec<(String, String)>) {
+    let mut s = String::new();
+    let mut files = Vec::new();
+    for b in blocks {
+        render_md(b, stem, &mut s, &mut files);
+    }
+    (s, files)
+}
+
+/// Writes `blocks` to `path`: HTML for `.html`/`.htm`, Markdown (with its SVG figures
+/// beside it) for `.md`.
+fn write_document(path: &Path, title: &str, blocks: &[Block]) -> Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let io = |p: &Path, e: std::io::Error| Error::Io {
+        path: p.display().to_string(),
+        source: e,
+    };
+    match ext.as_str() {
+        "html" | "htm" => {
+            std::fs::write(path, document_html(title, blocks)).map_err(|e| io(path, e))
         }
+        "md" | "markdown" => {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("report")
+                .to_string();
+            let (md, files) = document_markdown(blocks, &stem);
+            let dir = path.parent().unwrap_or_else(|| Path::new(""));
+            for (name, svg) in files {
+                let p = dir.join(name);
+                std::fs::write(&p, svg).map_err(|e| io(&p, e))?;
+            }
+            std::fs::write(path, md).map_err(|e| io(path, e))
+        }
+        _ => Err(Error::param(
+            "report",
+            path.display().to_string(),
+            "a file name ending in .html or .md",
+        )),
+    }
+}
+
+/// The answer of a report built with [`Page`]: the figure to cite, its interval, a
+/// sentence in words, the checks passed or failed, and what the figure rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AnswerCard {
+    /// What the figure is ("Population size of clients").
+    pub title: String,
+    /// The figure (display text, exact value as JSON writes it); `None` when it cannot
+    /// be cited.
+    pub figure: Option<(String, String)>,
+    /// Its interval: level in words ("95%"), method in words, lower and upper (display,
+    /// exact).
+    pub interval: Option<AnswerInterval>,
+    /// The answer in one or two sentences.
+    pub sentence: String,
+    /// Checks: (passed, what was checked and what it showed).
+    pub checks: Vec<(bool, String)>,
+    /// What the figure rests on, warnings and settings.
+    pub details: Vec<String>,
+}
+
+/// The interval of an [`AnswerCard`]: level in words ("95%"), method in words, lower and
+/// upper limits (display text, exact value as JSON writes it).
+pub(crate) type AnswerInterval = (String, String, (String, String), (String, String));
+
+/// A report assembled outside this module (the key-population reports of
+/// `kp::report`): the same blocks, style and writers as the `estimate` report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Page {
+    title: String,
+    blocks: Vec<Block>,
+}
+
+impl Page {
+    /// A page with this title as its first heading.
+    pub fn new(title: impl Into<String>) -> Self {
+        let title = title.into();
+        Page {
+            blocks: vec![Block::Heading(1, title.clone())],
+            title,
+        }
+    }
+
+    /// A section heading (level 2) or sub-heading (3).
+    pub fn heading(&mut self, level: u8, text: impl Into<String>) {
+        self.blocks.push(Block::Heading(level, text.into()));
+    }
+
+    /// A paragraph.
+    pub fn para(&mut self, text: impl Into<String>) {
+        self.blocks.push(Block::Para(text.into()));
+    }
+
+    /// A bullet list.
+    pub fn list(&mut self, items: Vec<String>) {
+        self.blocks.push(Block::List(items));
+    }
+
+    /// A table with its caption.
+    pub fn table(
+        &mut self,
+        caption: impl Into<String>,
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    ) {
+        self.blocks.push(Block::Table {
+            caption: caption.into(),
+            header,
+            rows,
+        });
+    }
+
+    /// A figure.
+    pub fn figure(&mut self, f: Figure) {
+        self.blocks.push(Block::Figure(f));
+    }
+
+    /// Preformatted text (a command line).
+    pub fn code(&mut self, text: impl Into<String>) {
+        self.blocks.push(Block::Code(text.into()));
+    }
+
+    /// The answer box.
+    pub fn answer(&mut self, card: AnswerCard) {
+        self.blocks.push(Block::Answer(Box::new(card)));
+    }
+
+    /// The provenance and how-to-cite sections shared by every report: software version,
+    /// each input file with its size and SHA-256, the seed, the command that reproduces
+    /// the report, then the software citation and the method references given.
+    pub fn provenance(
+        &mut self,
+        inputs: &[(String, Vec<u8>)],
+        seed: Option<u64>,
+        command: &str,
+        references: &[String],
+    ) {
+        self.heading(2, "Provenance");
+        let mut items = vec![format!(
+            "Software: darkfigure {}",
+            env!("CARGO_PKG_VERSION")
+        )];
+        for (name, bytes) in inputs {
+            items.push(format!(
+                "Input file: {name} ({} bytes, SHA-256 {})",
+                plot::group_thousands(bytes.len() as i64),
+                sha256_hex(bytes)
+            ));
+        }
+        items.push(match seed {
+            Some(s) => format!("Seed: {s}"),
+            None => "Seed: none (no random numbers were drawn)".into(),
+        });
+        self.list(items);
+        self.para("Command that reproduces this report:");
+        self.code(command);
+        self.heading(2, "How to cite");
+        self.para(format!(
+            "Software: {} See CITATION.cff in the repository.",
+            software_citation()
+        ));
+        if !references.is_empty() {
+            self.para("Methods:");
+            self.list(references.to_vec());
+        }
+    }
+
+    /// The page as one self-contained HTML document.
+    pub fn to_html(&self) -> String {
+        document_html(&self.title, &self.blocks)
+    }
+
+    /// Writes the page to `path` (`.html`, or `.md` with the figures as SVG files beside
+    /// it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for another extension; [`Error::Io`] when a file cannot
+    /// be written.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_document(path, &self.title, &self.blocks)
     }
 }
 
@@ -1555,7 +1715,59 @@ fn render_html(b: &Block, s: &mut String) {
         Block::Code(text) => {
             let _ = writeln!(s, "<pre><code>{}</code></pre>", esc(text));
         }
+        Block::Answer(c) => render_answer_html(c, s),
     }
+}
+
+fn render_answer_html(c: &AnswerCard, s: &mut String) {
+    s.push_str("<section class=\"headline\">\n");
+    let _ = writeln!(s, "<h2>{}</h2>", esc(&c.title));
+    match (&c.figure, &c.interval) {
+        (Some(f), Some((level, method, lo, hi))) => {
+            let _ = writeln!(
+                s,
+                "<p class=\"figure\"><data class=\"n-hat\" value=\"{}\">{}</data> \
+                 <span class=\"interval\">({} interval <data class=\"lower\" value=\"{}\">{}</data> \
+                 to <data class=\"upper\" value=\"{}\">{}</data>; {})</span></p>",
+                f.1,
+                esc(&f.0),
+                esc(level),
+                lo.1,
+                esc(&lo.0),
+                hi.1,
+                esc(&hi.0),
+                esc(method)
+            );
+        }
+        (Some(f), None) => {
+            let _ = writeln!(
+                s,
+                "<p class=\"figure\"><data class=\"n-hat\" value=\"{}\">{}</data></p>",
+                f.1,
+                esc(&f.0)
+            );
+        }
+        _ => s.push_str("<p class=\"figure\">No figure can be cited: see the checks.</p>\n"),
+    }
+    let _ = writeln!(s, "<p class=\"sentence\">{}</p>", esc(&c.sentence));
+    if !c.checks.is_empty() {
+        s.push_str("<ul class=\"checks\">\n");
+        for (ok, text) in &c.checks {
+            let _ = writeln!(
+                s,
+                "<li class=\"{}\">{} {}</li>",
+                if *ok { "pass" } else { "fail" },
+                if *ok { "✓" } else { "✗" },
+                esc(text)
+            );
+        }
+        s.push_str("</ul>\n");
+    }
+    s.push_str("<ul class=\"details\">\n");
+    for d in &c.details {
+        let _ = writeln!(s, "<li>{}</li>", esc(d));
+    }
+    s.push_str("</ul>\n</section>\n");
 }
 
 fn render_md(b: &Block, stem: &str, s: &mut String, files: &mut Vec<(String, String)>) {
@@ -1618,6 +1830,30 @@ fn render_md(b: &Block, stem: &str, s: &mut String, files: &mut Vec<(String, Str
         Block::Code(text) => {
             let _ = writeln!(s, "```text\n{text}\n```\n");
         }
+        Block::Answer(c) => {
+            let _ = writeln!(s, "## {}\n", c.title);
+            match (&c.figure, &c.interval) {
+                (Some(f), Some((level, method, lo, hi))) => {
+                    let _ = writeln!(
+                        s,
+                        "**{}** ({level} interval {} to {}; {method})\n",
+                        f.0, lo.0, hi.0
+                    );
+                }
+                (Some(f), None) => {
+                    let _ = writeln!(s, "**{}**\n", f.0);
+                }
+                _ => s.push_str("**No figure can be cited: see the checks.**\n\n"),
+            }
+            let _ = writeln!(s, "{}\n", c.sentence);
+            for (ok, text) in &c.checks {
+                let _ = writeln!(s, "- {} {text}", if *ok { "✓" } else { "✗" });
+            }
+            for d in &c.details {
+                let _ = writeln!(s, "- {d}");
+            }
+            s.push('\n');
+        }
     }
 }
 
@@ -1635,6 +1871,9 @@ section.headline p.figure data.n-hat { font-size: 26pt; font-weight: bold; color
 section.headline p.dark { font-size: 12pt; }
 section.headline p.dark data { font-weight: bold; }
 section.headline ul.details { font-size: 9.5pt; color: #444; margin: 1mm 0; padding-left: 5mm; }
+section.headline ul.checks { list-style: none; padding-left: 0; margin: 1.5mm 0; font-size: 10pt; }
+section.headline ul.checks li.pass { color: #1b6e3a; }
+section.headline ul.checks li.fail { color: #b03a2e; font-weight: bold; }
 table { border-collapse: collapse; margin: 3mm 0; font-size: 8.5pt; page-break-inside: avoid; break-inside: avoid; }
 caption { text-align: left; font-style: italic; padding-bottom: 1mm; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.6mm 2mm; text-align: right; }

@@ -6,7 +6,13 @@ use std::process::Command;
 /// The `estimate` binary `cargo test` built for this profile, found relative to the test
 /// executable (`target/<profile>/examples/`); running one test target alone (`cargo test
 /// --test cli`) does not build the examples, so it is built on demand in the same profile.
+#[allow(dead_code)]
 pub fn estimate_binary() -> PathBuf {
+    example_binary("estimate")
+}
+
+/// The example binary `name` (as [`estimate_binary`]), built on demand.
+pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
         .parent()
@@ -14,11 +20,11 @@ pub fn estimate_binary() -> PathBuf {
         .expect("target/<profile>");
     let p = dir
         .join("examples")
-        .join(format!("estimate{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if !p.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--example", "estimate"]);
+        cmd.args(["build", "--example", name]);
         if dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }

@@ -933,6 +933,281 @@ pub fn dot_plot(
     Ok(finish(buf))
 }
 
+/// One line of a [`lines`] figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// (x, y) points, joined in order; non-finite points are left out.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A horizontal reference of a [`lines`] figure: a value drawn as a red line across the
+/// plot, with an optional shaded band (its interval) behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    /// Legend label.
+    pub label: String,
+    /// The value.
+    pub value: f64,
+    /// Band (lower, upper) around it, or `None`.
+    pub band: Option<(f64, f64)>,
+}
+
+/// Lines against a continuous x (an estimate over the sample order, the draws of each
+/// MCMC chain, a posterior distribution function), each series in its own colour with a
+/// legend, and an optional horizontal reference with its band (the final estimate and
+/// its interval). `y_range` fixes the vertical axis (e.g. `(0, 1)` for a probability).
+///
+/// # Errors
+/// [`Error::InvalidData`] when no point is finite.
+pub fn lines(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    reference: Option<&Reference>,
+    y_range: Option<(f64, f64)>,
+) -> Result<String> {
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let pts: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().filter(finite).copied())
+        .collect();
+    if pts.is_empty() {
+        return Err(nothing("line figure"));
+    }
+    let (mut xlo, mut xhi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut ylo, mut yhi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, y) in &pts {
+        (xlo, xhi) = (xlo.min(x), xhi.max(x));
+        (ylo, yhi) = (ylo.min(y), yhi.max(y));
+    }
+    if let Some(r) = reference {
+        for v in [Some(r.value), r.band.map(|b| b.0), r.band.map(|b| b.1)]
+            .into_iter()
+            .flatten()
+            .filter(|v| v.is_finite())
+        {
+            (ylo, yhi) = (ylo.min(v), yhi.max(v));
+        }
+    }
+    let (xlo, xhi) = nice_range(xlo, xhi, 0.0);
+    let entries = series.len() + reference.map_or(0, |r| 1 + usize::from(r.band.is_some()));
+    let (ylo, yhi) = y_range.unwrap_or_else(|| {
+        // Room above the lines for the legend.
+        let (a, b) = nice_range(ylo, yhi, 0.08);
+        (a, b + (b - a) * 0.07 * entries as f64)
+    });
+    // The legend goes where the lines are not: upper right, unless they end up there.
+    let right: Vec<f64> = pts
+        .iter()
+        .filter(|p| p.0 > xlo + 0.6 * (xhi - xlo))
+        .map(|p| p.1)
+        .collect();
+    let upper = right
+        .iter()
+        .filter(|&&y| y > ylo + 0.6 * (yhi - ylo))
+        .count();
+    let lower = right
+        .iter()
+        .filter(|&&y| y < ylo + 0.4 * (yhi - ylo))
+        .count();
+    let legend_at = if upper > lower {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xlo..xhi, ylo..yhi)
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .x_labels(8)
+            .x_label_formatter(&|v| axis_number(*v))
+            .y_label_formatter(&|v| axis_number(*v))
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .label_style(text_style(12))
+            .axis_desc_style(text_style(13))
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .draw()
+            .map_err(draw_err)?;
+        if let Some(r) = reference {
+            if let Some((a, b)) = r.band.filter(|b| b.0.is_finite() && b.1.is_finite()) {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(xlo, a.clamp(ylo, yhi)), (xhi, b.clamp(ylo, yhi))],
+                        BAND.mix(0.25).filled(),
+                    )))
+                    .map_err(draw_err)?
+                    .label(format!("interval {} to {}", axis_number(a), axis_number(b)))
+                    .legend(|(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 14, y + 5)], BAND.mix(0.4).filled())
+                    });
+            }
+            if r.value.is_finite() {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(xlo, r.value), (xhi, r.value)],
+                        HEADLINE.stroke_width(2),
+                    )))
+                    .map_err(draw_err)?
+                    .label(r.label.clone())
+                    .legend(|(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 14, y)], HEADLINE.stroke_width(2))
+                    });
+            }
+        }
+        let one = series.len() == 1;
+        for (i, s) in series.iter().enumerate() {
+            let colour = if one {
+                INTERVAL_COLOUR
+            } else {
+                PALETTE[i % PALETTE.len()]
+            };
+            let width = if one { 2 } else { 1 };
+            chart
+                .draw_series(LineSeries::new(
+                    s.points.iter().filter(finite).copied(),
+                    colour.stroke_width(width),
+                ))
+                .map_err(draw_err)?
+                .label(s.label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+        }
+        legend(&mut chart, legend_at)?;
+        root.present().map_err(draw_err)?;
+    }
+    Ok(finish(buf))
+}
+
+/// A histogram of draws (a posterior sample) in `bins` equal bins, with vertical marks
+/// (label, value): the first solid red (the figure cited), the next two dashed dark grey
+/// (an interval's ends), any further dashed green (a prior median). Non-finite draws and
+/// marks are left out.
+///
+/// # Errors
+/// [`Error::InvalidData`] when no draw is finite.
+pub fn histogram(
+    title: &str,
+    x_desc: &str,
+    draws: &[f64],
+    bins: usize,
+    marks: &[(String, f64)],
+) -> Result<String> {
+    let v: Vec<f64> = draws.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return Err(nothing("histogram"));
+    }
+    let bins = bins.max(1);
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        nice_range(lo, hi, 0.0)
+    };
+    let w = (hi - lo) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for x in &v {
+        counts[(((x - lo) / w) as usize).min(bins - 1)] += 1;
+    }
+    let share: Vec<f64> = counts.iter().map(|&c| c as f64 / v.len() as f64).collect();
+    let ymax = share.iter().copied().fold(0.0, f64::max) * 1.25;
+    let mut xlo = lo;
+    let mut xhi = hi;
+    for (_, m) in marks.iter().filter(|m| m.1.is_finite()) {
+        xlo = xlo.min(*m);
+        xhi = xhi.max(*m);
+    }
+    let (xlo, xhi) = nice_range(xlo, xhi, 0.03);
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xlo..xhi, 0.0..ymax)
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(8)
+            .x_label_formatter(&|v| axis_number(*v))
+            .y_label_formatter(&|v| format!("{:.0}%", 100.0 * v))
+            .x_desc(x_desc)
+            .y_desc("Share of draws")
+            .label_style(text_style(12))
+            .axis_desc_style(text_style(13))
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .draw()
+            .map_err(draw_err)?;
+        chart
+            .draw_series(share.iter().enumerate().map(|(i, &h)| {
+                let a = lo + w * i as f64;
+                Rectangle::new([(a, 0.0), (a + w, h)], INTERVAL_COLOUR.mix(0.55).filled())
+            }))
+            .map_err(draw_err)?;
+        for (i, (label, m)) in marks.iter().enumerate().filter(|(_, m)| m.1.is_finite()) {
+            let colour = match i {
+                0 => HEADLINE,
+                1 | 2 => SEEN,
+                _ => TRUTH,
+            };
+            let style = colour.stroke_width(if i == 0 { 2 } else { 1 });
+            // The cited figure as a solid line, the others dashed (ten segments).
+            let segments: Vec<PathElement<(f64, f64)>> = if i == 0 {
+                vec![PathElement::new(vec![(*m, 0.0), (*m, ymax)], style)]
+            } else {
+                (0..10)
+                    .map(|k| {
+                        let y = ymax * k as f64 / 10.0;
+                        PathElement::new(vec![(*m, y), (*m, y + ymax / 20.0)], style)
+                    })
+                    .collect()
+            };
+            let series = chart.draw_series(segments);
+            series
+                .map_err(draw_err)?
+                .label(format!("{label} ({})", axis_number(*m)))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], style));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        root.present().map_err(draw_err)?;
+    }
+    Ok(finish(buf))
+}
+
+/// Draws the legend of `chart`'s labelled series at `at`.
+fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, at: SeriesLabelPosition) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(0xbb, 0xbb, 0xbb))
+        .label_font(text_style(11))
+        .draw()
+        .map_err(draw_err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1101,5 +1376,41 @@ mod tests {
         let svg = dot_plot("c", "Coverage (%)", &v, Some((0.95, "nominal 95%"))).unwrap();
         parse(&svg);
         assert!(svg.contains("nominal 95%"));
+    }
+
+    #[test]
+    fn lines_and_histogram_draw() {
+        let a = Series {
+            label: "chain 1".into(),
+            points: (0..50)
+                .map(|i| (i as f64, 100.0 + (i % 7) as f64))
+                .collect(),
+        };
+        let b = Series {
+            label: "chain 2".into(),
+            points: vec![(0.0, 101.0), (1.0, f64::NAN), (2.0, 103.0)],
+        };
+        let r = Reference {
+            label: "median".into(),
+            value: 103.0,
+            band: Some((100.0, 106.0)),
+        };
+        let svg = lines("t", "draw", "N", &[a, b], Some(&r), None).unwrap();
+        parse(&svg);
+        assert!(svg.contains("chain 2") && svg.contains("median"));
+        assert_eq!(stroke_lines(&svg, HEADLINE), 2, "line and its legend");
+        let none = Series {
+            label: "x".into(),
+            points: vec![(f64::NAN, 1.0)],
+        };
+        assert!(lines("t", "x", "y", &[none], None, None).is_err());
+        let draws: Vec<f64> = (0..1000).map(|i| 500.0 + (i % 100) as f64).collect();
+        let marks = vec![("median".to_string(), 550.0), ("5%".to_string(), 505.0)];
+        let svg = histogram("h", "N", &draws, 20, &marks).unwrap();
+        let doc = parse(&svg);
+        let bars = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+        assert!(bars >= 20, "{bars}");
+        assert!(svg.contains("median (550)"));
+        assert!(histogram("h", "N", &[f64::NAN], 10, &[]).is_err());
     }
 }
