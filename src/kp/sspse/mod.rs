@@ -17,11 +17,10 @@
 //! The sampler (module `mcmc`) augments the order with exponential arrival times, so that
 //! the unseen sizes and N have closed-form full conditionals; see [`SspseParams::fit`].
 //!
-//! Visibility (`visibility(true)`, one survey): the sizes that drive the sampling are latent
-//! visibilities u_i; the reported degree is d_i ~ NegBin(mean ω·u_i, size φ = 15) with
-//! ω = mean(d)/8 fixed (sspse 1.1.0-6 fixes its optimism the same way). This is our own,
-//! simpler reporting model: sspse's `visibility = TRUE` uses an exponentially weighted
-//! Poisson and also models the number of recruits by recruitment time (not done here).
+//! Visibility (`visibility(true)`, one survey): sspse's measurement-error model, the sizes
+//! that drive the sampling are latent visibilities and the reported degree a noisy measure
+//! of them (module `visibility`, formulas there). Visibilities are drawn from their exact
+//! full conditional; `sspse_compat(true)` draws them as sspse 1.1.0-6 does.
 //!
 //! # References
 //! - Handcock, M. S., Gile, K. J. & Mar, C. M. (2014). Estimating hidden population size
