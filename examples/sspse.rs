@@ -22,9 +22,17 @@ struct Args {
     /// Visibility (reporting-error) model: reported degree as a noisy measure of visibility.
     #[arg(long)]
     visibility: bool,
-    /// Size φ of the negative-binomial reporting model of --visibility.
+    /// Variance-to-mean ratio of the reporting model of --visibility (sspse's
+    /// mem.overdispersion).
     #[arg(long, default_value_t = 15.0)]
     overdispersion: f64,
+    /// With --visibility: also model the number of recruits given visibility.
+    #[arg(long)]
+    recruitment: bool,
+    /// Reproduce sspse 1.1.0-6's arithmetic (two surveys: its size totals; visibility: its
+    /// conditional draw of the visibilities) instead of the exact model.
+    #[arg(long)]
+    sspse_compat: bool,
     /// Second survey (capture-recapture SS-PSE); needs a `recapture` column or ids.
     #[arg(long)]
     second: Option<std::path::PathBuf>,
@@ -47,9 +55,11 @@ fn run(a: Args) -> darkfigure::Result<String> {
     })
     .chains(a.chains)
     .seed(a.seed)
-    .visibility(a.visibility);
+    .visibility(a.visibility)
+    .sspse_compat(a.sspse_compat);
     let p = darkfigure::kp::sspse::SspseParams {
         visibility_overdispersion: a.overdispersion,
+        visibility_recruitment: a.recruitment,
         ..p
     };
     let fit = match &a.second {

@@ -13,6 +13,7 @@
 //! ```
 
 use super::prior::TabulatedPrior;
+use super::visibility::{SSPSE_EVERY, VisState, Visibility};
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Exp1, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -25,16 +26,6 @@ pub(crate) struct Pass {
     pub suffix: Vec<f64>,
     /// Total size of the seen units that this survey did not sample.
     pub outside: f64,
-}
-
-/// The visibility (measurement-error) model of one survey: respondent i's unit size
-/// (visibility) u_i is latent, and the reported degree d_i ~ NegBin(mean ω·u_i, size φ).
-#[derive(Debug, Clone)]
-pub(crate) struct Visibility {
-    /// P(d_i | u), row-major n × K (u = 1..K).
-    pub p_reported: Vec<f64>,
-    /// Initial visibilities (1..=K).
-    pub init: Vec<usize>,
 }
 
 /// Everything a chain needs that does not change during sampling.
@@ -115,6 +106,11 @@ impl Model {
     }
 }
 
+/// Sweeps between updates of the reporting and recruitment parameters (exact sampler).
+const VIS_PARAM_EVERY: usize = 10;
+/// Metropolis steps per such update.
+const VIS_PARAM_STEPS: usize = 10;
+
 /// Settings of one chain.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ChainSettings {
@@ -181,7 +177,7 @@ fn cmp_eval(lnlam: f64, nu: f64, lgk: &[f64], probs: Option<&mut [f64]>) -> Cmp 
 }
 
 /// log density of the scaled inverse chi-square (df, scale) at x, as sspse's `dsclinvchisq`.
-fn ln_scl_inv_chisq(x: f64, df: f64, scale: f64) -> f64 {
+pub(crate) fn ln_scl_inv_chisq(x: f64, df: f64, scale: f64) -> f64 {
     let y = df * scale / x;
     // log dchisq(y, df)
     let lchi = (df / 2.0 - 1.0) * y.ln()
@@ -211,17 +207,16 @@ impl Model {
         let k = self.k;
         let mut probs = vec![0.0; k];
         let mut seen = self.seen_counts.clone();
-        let mut vis_u: Vec<usize> = Vec::new();
+        let mut vis: Option<VisState> = self.visibility.as_ref().map(VisState::new);
         let mut vis_suffix: Vec<f64> = Vec::new();
         let mut times: Vec<f64> = Vec::new();
-        if let Some(v) = &self.visibility {
-            vis_u = v.init.clone();
+        if let Some(vs) = &vis {
             seen = vec![0; k];
-            for &x in &vis_u {
+            for &x in &vs.u {
                 seen[x - 1] += 1;
             }
-            vis_suffix = vec![0.0; vis_u.len()];
-            times = vec![0.0; vis_u.len()];
+            vis_suffix = vec![0.0; vs.u.len()];
+            times = vec![0.0; vs.u.len()];
         }
         let mut weights = vec![0.0; k];
         let mut unseen = vec![0u64; k];
@@ -253,8 +248,8 @@ impl Model {
             .enumerate()
             .map(|(j, &c)| (j + 1) as f64 * c as f64)
             .sum();
-        let mut r = if self.visibility.is_some() {
-            self.draw_times(u_total, &vis_u, &mut vis_suffix, &mut times, rng)
+        let mut r = if let Some(vs) = &vis {
+            self.draw_times(u_total, &vs.u, &mut vis_suffix, &mut times, rng)
         } else {
             self.draw_r(u_total, rng)
         };
@@ -334,33 +329,24 @@ impl Model {
                 u_total += unseen[j] as f64 * (j + 1) as f64;
             }
             // r | sizes
-            if let Some(v) = &self.visibility {
-                r = self.draw_times(u_total, &vis_u, &mut vis_suffix, &mut times, rng);
-                // visibilities | arrival times, θ, reported degrees:
-                // p(u_i = u) ∝ π_u · P(d_i | u) · u · e^{−u t_i}
-                for (i, ui) in vis_u.iter_mut().enumerate() {
-                    let q = (-times[i]).exp();
-                    let row = &v.p_reported[i * k..(i + 1) * k];
-                    let mut qp = 1.0;
-                    let mut tot = 0.0;
-                    for j in 0..k {
-                        qp *= q;
-                        weights[j] = probs[j] * row[j] * (j + 1) as f64 * qp;
-                        tot += weights[j];
+            if let (Some(v), Some(vs)) = (&self.visibility, vis.as_mut()) {
+                // visibilities | θ, arrival times (exact) or | θ (sspse), then the times
+                let every = if v.exact {
+                    VIS_PARAM_EVERY
+                } else {
+                    SSPSE_EVERY
+                };
+                if step.is_multiple_of(every) || step == 1 {
+                    let adapt = step <= s.warmup;
+                    vs.update_parameters(v, VIS_PARAM_STEPS, adapt, rng);
+                    if !v.exact {
+                        vs.draw_visibilities(&probs, None, &mut seen, &mut weights, rng);
                     }
-                    let mut x = rng.random::<f64>() * tot;
-                    let mut pick = k - 1;
-                    for (j, w) in weights.iter().enumerate() {
-                        x -= w;
-                        if x <= 0.0 {
-                            pick = j;
-                            break;
-                        }
-                    }
-                    seen[*ui - 1] -= 1;
-                    *ui = pick + 1;
-                    seen[pick] += 1;
                 }
+                if v.exact {
+                    vs.draw_visibilities(&probs, Some(&times), &mut seen, &mut weights, rng);
+                }
+                r = self.draw_times(u_total, &vs.u, &mut vis_suffix, &mut times, rng);
             } else {
                 r = self.draw_r(u_total, rng);
             }

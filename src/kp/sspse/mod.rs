@@ -17,11 +17,10 @@
 //! The sampler (module `mcmc`) augments the order with exponential arrival times, so that
 //! the unseen sizes and N have closed-form full conditionals; see [`SspseParams::fit`].
 //!
-//! Visibility (`visibility(true)`, one survey): the sizes that drive the sampling are latent
-//! visibilities u_i; the reported degree is d_i ~ NegBin(mean ω·u_i, size φ = 15) with
-//! ω = mean(d)/8 fixed (sspse 1.1.0-6 fixes its optimism the same way). This is our own,
-//! simpler reporting model: sspse's `visibility = TRUE` uses an exponentially weighted
-//! Poisson and also models the number of recruits by recruitment time (not done here).
+//! Visibility (`visibility(true)`, one survey): sspse's measurement-error model, the sizes
+//! that drive the sampling are latent visibilities and the reported degree a noisy measure
+//! of them (module `visibility`, formulas there). Visibilities are drawn from their exact
+//! full conditional; `sspse_compat(true)` draws them as sspse 1.1.0-6 does.
 //!
 //! # References
 //! - Handcock, M. S., Gile, K. J. & Mar, C. M. (2014). Estimating hidden population size
@@ -39,6 +38,7 @@ mod prior;
 mod report;
 pub mod sim;
 mod summary;
+mod visibility;
 
 pub use data::RdsSample;
 pub use prior::{SizePrior, TabulatedPrior};
@@ -47,9 +47,10 @@ pub use summary::{PosteriorSummary, ess, hpd_sorted, quantile_sorted, split_rhat
 
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, Interval, IntervalMethod, Warning};
-use mcmc::{ChainDraws, ChainSettings, Model, Pass, Visibility};
+use mcmc::{ChainDraws, ChainSettings, Model, Pass};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use visibility::{Visibility, VisibilityInput};
 
 /// sspse 1.1.0-6's cap on unit sizes (`K <- 35` in `posteriorsize`).
 pub const DEFAULT_K: usize = 35;
@@ -79,20 +80,38 @@ pub struct SspseParams {
     /// Two surveys: map the second survey's degrees onto the first's by rank (sspse
     /// `equalize = TRUE`).
     pub equalize: bool,
-    /// Two surveys: reproduce sspse 1.1.0-6's arithmetic for the sizes outside each survey
-    /// (`gcmp2` overwrites the second-survey-only sizes of survey 1 and adds n − n₂
-    /// phantom units to survey 2, both drawn from each survey's last 10 recruits) instead
-    /// of the model's exact totals. Off by default; for comparison with the package only.
+    /// Reproduce sspse 1.1.0-6's arithmetic where it departs from the model (off by default;
+    /// for comparison with the package):
+    /// - two surveys: `gcmp2` overwrites the second-survey-only sizes of survey 1 and adds
+    ///   n − n₂ phantom units to survey 2, both drawn from each survey's last 10 recruits,
+    ///   instead of the model's exact totals;
+    /// - visibility model: each visibility is drawn from π_u·P(report | u)·P(recruits | u)·u,
+    ///   without the arrival-time factor e^{−u t} of the exact full conditional, every 20th
+    ///   sweep (`gcmpwpvis`).
     #[serde(default)]
     pub sspse_compat: bool,
-    /// Visibility model (one survey): the unit sizes are latent visibilities and the
-    /// reported degree d ~ NegBin(mean ω·u, size φ) with ω = mean(d)/8 (sspse 1.1.0-6's
-    /// fixed `mem.optimism.prior`) and φ = `visibility_overdispersion`.
+    /// Visibility model (one survey; sspse's `visibility = TRUE`): the unit sizes are latent
+    /// visibilities u; the reported degree, divided by ω = mean degree/8 (sspse's fixed
+    /// optimism), is P(d' | u) ∝ NB(d'; mean u, variance α·u)·exp(−|d' − u|/σ), and the
+    /// number of recruits is Poisson with log-mean β₀ + β_t log(rank) + β_u log u, censored
+    /// at the coupon limit. See [`SspseParams::fit`].
     #[serde(default)]
     pub visibility: bool,
-    /// Size φ of the negative binomial reporting model (sspse's `mem.overdispersion`, 15).
+    /// Variance-to-mean ratio α of the reporting model (sspse's `mem.overdispersion`, 15).
     #[serde(default = "default_overdispersion")]
     pub visibility_overdispersion: f64,
+    /// Prior centre of the reporting-error scale σ (sspse's `mem.scale.prior`, 2; prior
+    /// σ² ~ Scale-Inv-χ²(10, σ₀²)).
+    #[serde(default = "default_scale_prior")]
+    pub visibility_scale_prior: f64,
+    /// Also model the number of recruits given visibility (sspse's recruitment component;
+    /// off by default). sspse 1.1.0-6 includes it but moves β_u by steps of 0.001, so β_u
+    /// stays near its prior mean 0, where the recruits say nothing about visibility. Sampled
+    /// properly, β_u soaks up the end-of-fieldwork drop in recruiting (respondents reached
+    /// late recruit nobody because the survey closes), which β_t·log(rank) cannot follow,
+    /// and drags N down: on fauxmadrona the median falls from about 1,010 to 780.
+    #[serde(default)]
+    pub visibility_recruitment: bool,
     /// Prior mean μ₀ of the unit-size distribution (default: from the data, see `fit`).
     pub mean_prior_degree: Option<f64>,
     /// Prior s.d. σ₀ of the unit-size distribution (default: from the data).
@@ -107,6 +126,10 @@ pub struct SspseParams {
 
 fn default_overdispersion() -> f64 {
     15.0
+}
+
+fn default_scale_prior() -> f64 {
+    2.0
 }
 
 /// Entry point of SS-PSE.
@@ -131,6 +154,8 @@ impl Sspse {
             sspse_compat: false,
             visibility: false,
             visibility_overdispersion: 15.0,
+            visibility_scale_prior: 2.0,
+            visibility_recruitment: false,
             mean_prior_degree: None,
             sd_prior_degree: None,
             df_mean_prior: 1.0,
@@ -237,38 +262,6 @@ fn degree_prior(prior_sizes: &[u32], raw: &[u32], k: usize) -> (f64, f64) {
     let mu = s1 / sw;
     let sd = (s2 / sw - mu * mu).max(1e-6).sqrt().min(4.0 * mu);
     (mu, sd)
-}
-
-/// The reporting model table P(d_i | u), u = 1..K: negative binomial with mean ω·u and
-/// size φ, ω = mean(reported degree)/8.
-fn visibility_model(sizes: &[u32], raw: &[u32], k: usize, phi: f64) -> Result<Visibility> {
-    use statrs::function::gamma::ln_gamma;
-    if !(phi.is_finite() && phi > 0.0) {
-        return Err(Error::param(
-            "visibility_overdispersion",
-            phi,
-            "a positive number",
-        ));
-    }
-    let mean_raw = raw.iter().map(|&d| d as f64).sum::<f64>() / raw.len() as f64;
-    let omega = if mean_raw > 0.0 { mean_raw / 8.0 } else { 1.0 };
-    let mut table = Vec::with_capacity(sizes.len() * k);
-    let mut init = Vec::with_capacity(sizes.len());
-    for &d in sizes {
-        let df = d as f64;
-        for u in 1..=k {
-            let mu = omega * u as f64;
-            let lp = ln_gamma(df + phi) - ln_gamma(phi) - ln_gamma(df + 1.0)
-                + phi * (phi / (phi + mu)).ln()
-                + df * (mu / (phi + mu)).ln();
-            table.push(lp.exp());
-        }
-        init.push(((df / omega).round() as usize).clamp(1, k));
-    }
-    Ok(Visibility {
-        p_reported: table,
-        init,
-    })
 }
 
 fn suffix(d: &[f64]) -> Vec<f64> {
@@ -399,12 +392,33 @@ impl SspseParams {
         }];
         let (mu0, sd0) = degree_prior(&raw, &s.degrees, k);
         let vis = if self.visibility {
-            Some(visibility_model(
-                &raw,
-                &s.degrees,
+            let phi = self.visibility_overdispersion;
+            if !(phi.is_finite() && phi > 1.0) {
+                return Err(Error::param(
+                    "visibility_overdispersion",
+                    phi,
+                    "a number above 1 (variance/mean of the reporting model)",
+                ));
+            }
+            let sc = self.visibility_scale_prior;
+            if !(sc.is_finite() && sc > 0.0) {
+                return Err(Error::param(
+                    "visibility_scale_prior",
+                    sc,
+                    "a positive number",
+                ));
+            }
+            Some(Visibility::new(VisibilityInput {
+                sizes: &raw,
+                raw_degrees: &s.degrees,
+                recruits: &s.recruits,
                 k,
-                self.visibility_overdispersion,
-            )?)
+                overdispersion: phi,
+                scale_prior: sc,
+                scale_df: 10.0,
+                recruitment: self.visibility_recruitment,
+                exact: !self.sspse_compat,
+            }))
         } else {
             None
         };

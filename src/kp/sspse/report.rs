@@ -90,8 +90,18 @@ impl SspseFit {
         ));
         if self.params.visibility {
             v.push(format!(
-                "visibility model: reported degree ~ negative binomial (mean ω·visibility, size {}), ω = mean degree / 8; not sspse's reporting model",
-                self.params.visibility_overdispersion
+                "visibility model (sspse's): reported degree / ω ~ NB(mean u, variance {}·u) × e^(−|d − u|/σ) around the latent visibility u, ω = mean degree / 8{}; visibilities drawn {}",
+                self.params.visibility_overdispersion,
+                if self.params.visibility_recruitment {
+                    ", number of recruits Poisson in log visibility and log rank"
+                } else {
+                    ""
+                },
+                if self.params.sspse_compat {
+                    "as sspse does (no arrival-time factor, every 20th sweep)"
+                } else {
+                    "from their exact full conditional"
+                }
             ));
         } else {
             v.push("no visibility (reporting-error) model: reported degrees taken as exact".into());

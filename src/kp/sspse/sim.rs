@@ -100,6 +100,7 @@ impl RdsScenario {
         let mut is_seed = Vec::new();
         let mut index = vec![usize::MAX; n_pop];
         let mut queue = VecDeque::new();
+        let mut recruited_by = vec![0u32; n_pop];
         let pick_seed = |recruited: &[bool], rng: &mut Xoshiro256PlusPlus| -> Option<usize> {
             let total: usize = (0..n_pop)
                 .filter(|&v| !recruited[v])
@@ -153,10 +154,15 @@ impl RdsScenario {
                 let j = rng.random_range(0..free.len());
                 let w = free.swap_remove(j);
                 add(w, false, &mut recruited, &mut degrees);
+                recruited_by[v] += 1;
                 queue.push_back(w);
             }
         }
-        let _ = index;
+        for (v, &i) in index.iter().enumerate() {
+            if i != usize::MAX {
+                recruits[i] = recruited_by[v];
+            }
+        }
         Ok(RdsSample {
             ids: None,
             degrees,
