@@ -177,7 +177,7 @@ pub fn render(
 
 /// Title of the Huggins section of a report (the headline rule recognises it by this
 /// prefix).
-pub const TITLE: &str = "Huggins";
+pub const TITLE: &str = super::headline::HUGGINS_TITLE;
 
 /// Label of a Huggins model in a report: `Huggins ` and the model (`Huggins Mt + sex`), so
 /// that it never reads as the `closedp.t` model of the same name.

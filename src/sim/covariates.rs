@@ -77,21 +77,21 @@ impl CovariateScenario {
     /// [`Error::InvalidParameter`] naming the first bad field.
     pub fn check(&self) -> Result<()> {
         let t = self.intercepts.len();
-        if !(2..=super::scenario::MAX_SIM_OCCASIONS).contains(&t) {
+        if !(2..=super::limits::MAX_SIM_OCCASIONS).contains(&t) {
             return Err(Error::param(
                 "intercepts",
                 t,
                 format!(
                     "between 2 and {} occasions",
-                    super::scenario::MAX_SIM_OCCASIONS
+                    super::limits::MAX_SIM_OCCASIONS
                 ),
             ));
         }
-        if self.population as u64 > super::scenario::MAX_SIM_N {
+        if self.population as u64 > super::limits::MAX_SIM_N {
             return Err(Error::param(
                 "population",
                 self.population,
-                format!("at most {}", super::scenario::MAX_SIM_N),
+                format!("at most {}", super::limits::MAX_SIM_N),
             ));
         }
         if self.population == 0 {

@@ -44,6 +44,7 @@
 pub mod covariates;
 pub mod estimators;
 pub mod generate;
+pub mod limits;
 pub mod metrics;
 pub mod report;
 pub mod rng;

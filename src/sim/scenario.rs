@@ -18,11 +18,7 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// The largest number of occasions (lists) a scenario may have.
-pub const MAX_SIM_OCCASIONS: usize = 20;
-
-/// The largest population size of one stratum.
-pub const MAX_SIM_N: u64 = 1_000_000_000;
+pub use super::limits::{MAX_SIM_N, MAX_SIM_OCCASIONS};
 
 /// One value for every occasion, or one value per occasion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

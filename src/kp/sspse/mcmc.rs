@@ -13,7 +13,7 @@
 //! ```
 
 use super::prior::TabulatedPrior;
-use super::visibility::{SSPSE_EVERY, VisState, Visibility};
+use super::visibility::{SSPSE_EVERY, VisState, Visibility, ln_scl_inv_chisq};
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Exp1, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -174,17 +174,6 @@ fn cmp_eval(lnlam: f64, nu: f64, lgk: &[f64], probs: Option<&mut [f64]>) -> Cmp 
         mean,
         var: (s2 / s - mean * mean).max(1e-300),
     }
-}
-
-/// log density of the scaled inverse chi-square (df, scale) at x, as sspse's `dsclinvchisq`.
-pub(crate) fn ln_scl_inv_chisq(x: f64, df: f64, scale: f64) -> f64 {
-    let y = df * scale / x;
-    // log dchisq(y, df)
-    let lchi = (df / 2.0 - 1.0) * y.ln()
-        - y / 2.0
-        - (df / 2.0) * std::f64::consts::LN_2
-        - ln_gamma(df / 2.0);
-    lchi + (scale * df / (x * x)).ln()
 }
 
 fn ln_norm(x: f64, m: f64, s: f64) -> f64 {

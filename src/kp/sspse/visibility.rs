@@ -288,9 +288,8 @@ impl VisState {
     ) {
         let ln_norm = |x: f64, (m, s): (f64, f64)| -0.5 * ((x - m) / s).powi(2);
         // σ²: log-normal random walk; prior Scale-Inv-χ²(df, scale²) × σ⁻¹
-        let ln_prior_s = |s2: f64| {
-            super::mcmc::ln_scl_inv_chisq(s2, v.scale_prior.0, v.scale_prior.1) - 0.5 * s2.ln()
-        };
+        let ln_prior_s =
+            |s2: f64| ln_scl_inv_chisq(s2, v.scale_prior.0, v.scale_prior.1) - 0.5 * s2.ln();
         let mut cur_rep = v.report_loglik(&self.table, &self.u);
         for _ in 0..steps {
             let z: f64 = rng.sample(StandardNormal);
@@ -387,6 +386,17 @@ impl Visibility {
     fn u_len(&self) -> usize {
         self.report_index.len()
     }
+}
+
+/// log density of the scaled inverse chi-square (df, scale) at x, as sspse's `dsclinvchisq`.
+pub(crate) fn ln_scl_inv_chisq(x: f64, df: f64, scale: f64) -> f64 {
+    let y = df * scale / x;
+    // log dchisq(y, df)
+    let lchi = (df / 2.0 - 1.0) * y.ln()
+        - y / 2.0
+        - (df / 2.0) * std::f64::consts::LN_2
+        - ln_gamma(df / 2.0);
+    lchi + (scale * df / (x * x)).ln()
 }
 
 #[cfg(test)]
