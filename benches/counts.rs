@@ -24,35 +24,42 @@ use rand_distr::{Distribution, Normal, Poisson};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::hint::black_box;
 
-fn synthetic(n: usize, seed: u64) -> CountData {
+/// Zero-truncated Poisson counts with `k` (3 or 4) covariates, seeded: x1 normal, x2 a
+/// 0/1 dummy (40%), x3 uniform, x4 normal; log λ = −0.3 + 0.4 x1 + 0.5 x2 − 0.6 x3 + 0.2 x4.
+fn draw(n: usize, seed: u64, k: usize) -> CountData {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let norm = Normal::new(0.0, 1.0).unwrap();
-    let (mut y, mut x1, mut x2, mut x3, mut x4) = (vec![], vec![], vec![], vec![], vec![]);
+    let beta = [0.4, 0.5, -0.6, 0.2];
+    let mut y = vec![];
+    let mut xs: Vec<Vec<f64>> = vec![vec![]; k];
     while y.len() < n {
-        let a: f64 = norm.sample(&mut rng);
-        let b = if rng.random::<f64>() < 0.4 { 1.0 } else { 0.0 };
-        let c: f64 = rng.random::<f64>();
-        let d: f64 = norm.sample(&mut rng);
-        let lam = (-0.3 + 0.4 * a + 0.5 * b - 0.6 * c + 0.2 * d).exp();
-        let k = Poisson::new(lam).unwrap().sample(&mut rng) as u64;
-        if k > 0 {
-            y.push(k);
-            x1.push(a);
-            x2.push(b);
-            x3.push(c);
-            x4.push(d);
+        let mut x = [0.0; 4];
+        x[0] = norm.sample(&mut rng);
+        x[1] = if rng.random::<f64>() < 0.4 { 1.0 } else { 0.0 };
+        x[2] = rng.random::<f64>();
+        if k == 4 {
+            x[3] = norm.sample(&mut rng);
+        }
+        let eta: f64 = -0.3 + (0..k).map(|j| beta[j] * x[j]).sum::<f64>();
+        let c = Poisson::new(eta.exp()).unwrap().sample(&mut rng) as u64;
+        if c > 0 {
+            y.push(c);
+            for (j, col) in xs.iter_mut().enumerate() {
+                col.push(x[j]);
+            }
         }
     }
-    CountData::new(y)
-        .unwrap()
-        .with_covariate("x1", CovariateValues::Numeric(x1))
-        .unwrap()
-        .with_covariate("x2", CovariateValues::Numeric(x2))
-        .unwrap()
-        .with_covariate("x3", CovariateValues::Numeric(x3))
-        .unwrap()
-        .with_covariate("x4", CovariateValues::Numeric(x4))
-        .unwrap()
+    let mut d = CountData::new(y).unwrap();
+    for (j, col) in xs.into_iter().enumerate() {
+        d = d
+            .with_covariate(format!("x{}", j + 1), CovariateValues::Numeric(col))
+            .unwrap();
+    }
+    d
+}
+
+fn synthetic(n: usize, seed: u64) -> CountData {
+    draw(n, seed, 4)
 }
 
 /// The R timing file's design (3 covariates), seeded.
@@ -65,30 +72,7 @@ fn synthetic3(n: usize, seed: u64) -> CountData {
         };
         return read_counts_str(&text, "synthetic", &opts).unwrap();
     }
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let norm = Normal::new(0.0, 1.0).unwrap();
-    let (mut y, mut x1, mut x2, mut x3) = (vec![], vec![], vec![], vec![]);
-    while y.len() < n {
-        let a: f64 = norm.sample(&mut rng);
-        let b = if rng.random::<f64>() < 0.4 { 1.0 } else { 0.0 };
-        let c: f64 = rng.random::<f64>();
-        let lam = (-0.3 + 0.4 * a + 0.5 * b - 0.6 * c).exp();
-        let k = Poisson::new(lam).unwrap().sample(&mut rng) as u64;
-        if k > 0 {
-            y.push(k);
-            x1.push(a);
-            x2.push(b);
-            x3.push(c);
-        }
-    }
-    CountData::new(y)
-        .unwrap()
-        .with_covariate("x1", CovariateValues::Numeric(x1))
-        .unwrap()
-        .with_covariate("x2", CovariateValues::Numeric(x2))
-        .unwrap()
-        .with_covariate("x3", CovariateValues::Numeric(x3))
-        .unwrap()
+    draw(n, seed, 3)
 }
 
 fn fixture(name: &str, col: &str) -> CountData {
