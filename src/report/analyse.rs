@@ -1,5 +1,6 @@
 //! Runs every estimator that applies to a data set and collects a [`Report`].
 
+use super::common::ORDER_DEPENDENT;
 use super::{DataSummary, Gof, POOLED, Report, Row, SUMMED, Section, Truth};
 use crate::ci;
 use crate::closed::{self, ClosedFit, Heterogeneity};
@@ -245,7 +246,7 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
     };
     let mut sections = sections;
     if opts.bayes && !opts.open {
-        sections.extend(super::bayes::bayes_sections(data, opts)?);
+        sections.extend(super::bayes::bayes_sections(data, opts.level)?);
     }
     let cells = match data {
         DataSet::Histories { data: h, .. } if h.occasions() <= MAX_T_FOR_HISTORY_MODELS => {
@@ -410,16 +411,6 @@ fn push_selection(s: &mut Section, h: &CaptureHistories, ms: &closed::ModelSelec
     }
     s.rows.push(ms.averaged.clone().into());
 }
-
-/// Models whose meaning depends on the order of the columns: not run on lists.
-pub const ORDER_DEPENDENT: &[&str] = &[
-    "Bailey",
-    "Schnabel",
-    "Schumacher-Eschmeyer",
-    "Mb",
-    "Mbh",
-    "Mtb",
-];
 
 /// A closed-model row with its deviance goodness-of-fit test.
 fn closed_row(e: Estimate) -> Row {

@@ -1,7 +1,6 @@
 //! The `--bayes` section of a report: dga model averaging and the LCMCR latent-class
 //! sampler on the list table of closed capture histories.
 
-use super::analyse::AnalysisOptions;
 use super::{POOLED, Row, Section};
 use crate::bayes::{self, DgaParams, LcmcrParams};
 use crate::data::{CaptureHistories, DataSet, ListTable};
@@ -30,12 +29,12 @@ pub const REPORT_DGA_MAX_LISTS: usize = 6;
 ///
 /// # Errors
 /// None of its own: an estimator that fails is listed among the section's failures.
-pub fn bayes_sections(data: &DataSet, opts: &AnalysisOptions) -> Result<Vec<Section>> {
+pub fn bayes_sections(data: &DataSet, level: f64) -> Result<Vec<Section>> {
     let DataSet::Histories { data: h, .. } = data else {
         return Ok(Vec::new());
     };
     let stratum = h.strata().map(|_| POOLED.to_string());
-    Ok(vec![section(h, stratum, opts.level)])
+    Ok(vec![section(h, stratum, level)])
 }
 
 fn section(h: &CaptureHistories, stratum: Option<String>, level: f64) -> Section {

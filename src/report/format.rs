@@ -1,5 +1,6 @@
 //! Text, Markdown and JSON renderings of a [`Report`].
 
+use super::common::aligned;
 use super::{Report, Section};
 use crate::estimate::{FitStats, Interval, fmt_num};
 use serde::Serialize;
@@ -455,43 +456,6 @@ impl Report {
     pub fn to_markdown(&self) -> String {
         self.to_markdown_with(false)
     }
-}
-
-/// A plain-text table: columns padded to their widest cell, right-aligned where `right`
-/// says so, two spaces apart, one line per row (header first).
-pub(super) fn aligned<H: AsRef<str>>(
-    headers: &[H],
-    right: &[bool],
-    rows: &[Vec<String>],
-) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.as_ref().chars().count()).collect();
-    for r in rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut l = String::new();
-        for ((c, w), r) in cells.zip(&widths).zip(right) {
-            let pad = " ".repeat(w.saturating_sub(c.chars().count()));
-            if *r {
-                l.push_str(&pad);
-                l.push_str(c);
-            } else {
-                l.push_str(c);
-                l.push_str(&pad);
-            }
-            l.push_str("  ");
-        }
-        l.trim_end().to_string()
-    };
-    let mut out = line(&mut headers.iter().map(AsRef::as_ref));
-    out.push('\n');
-    for r in rows {
-        out.push_str(&line(&mut r.iter().map(String::as_str)));
-        out.push('\n');
-    }
-    out
 }
 
 /// Tables printed without `--all`: those an option asked for by name (`--bayes`,

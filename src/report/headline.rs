@@ -61,7 +61,7 @@ fn is_zt_family(model: &str) -> bool {
 fn offer(s: &Section, row: &super::Row) -> Offer {
     let mut o = Offer::new(s.title.clone(), row.estimate.clone());
     o.gof_p = row.gof.map(|g| g.p_value);
-    o.order_dependent = super::analyse::ORDER_DEPENDENT.contains(&o.model.as_str());
+    o.order_dependent = super::common::ORDER_DEPENDENT.contains(&o.model.as_str());
     if row.degenerate {
         o.excluded = row.estimate.warnings.iter().find_map(|w| match w {
             Warning::Degenerate { reason } => Some(reason.clone()),

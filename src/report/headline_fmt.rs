@@ -243,7 +243,7 @@ pub fn text(r: &Report, out: &mut String) {
             let right: Vec<bool> = (0..CANDIDATE_HEADERS.len())
                 .map(|k| (1..=5).contains(&k))
                 .collect();
-            out.push_str(&super::format::aligned(&CANDIDATE_HEADERS, &right, &cells));
+            out.push_str(&super::common::aligned(&CANDIDATE_HEADERS, &right, &cells));
             if hidden > 0 {
                 let _ = writeln!(out, "({hidden} more with ΔIC > 10: --all or --format json)");
             }

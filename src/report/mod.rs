@@ -4,6 +4,7 @@
 
 mod analyse;
 pub mod bayes;
+mod common;
 mod format;
 mod headline;
 mod headline_fmt;

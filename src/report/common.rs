@@ -1,0 +1,49 @@
+//! Items several report modules share. This module names no sibling module, so any of
+//! them may use it without closing an import circle.
+
+/// Models whose meaning depends on the order of the columns: not run on lists.
+pub const ORDER_DEPENDENT: &[&str] = &[
+    "Bailey",
+    "Schnabel",
+    "Schumacher-Eschmeyer",
+    "Mb",
+    "Mbh",
+    "Mtb",
+];
+
+/// A plain-text table: columns padded to their widest cell, right-aligned where `right`
+/// says so, two spaces apart, one line per row (header first).
+pub(super) fn aligned<H: AsRef<str>>(
+    headers: &[H],
+    right: &[bool],
+    rows: &[Vec<String>],
+) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.as_ref().chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut l = String::new();
+        for ((c, w), r) in cells.zip(&widths).zip(right) {
+            let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+            if *r {
+                l.push_str(&pad);
+                l.push_str(c);
+            } else {
+                l.push_str(c);
+                l.push_str(&pad);
+            }
+            l.push_str("  ");
+        }
+        l.trim_end().to_string()
+    };
+    let mut out = line(&mut headers.iter().map(AsRef::as_ref));
+    out.push('\n');
+    for r in rows {
+        out.push_str(&line(&mut r.iter().map(String::as_str)));
+        out.push('\n');
+    }
+    out
+}
