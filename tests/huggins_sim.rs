@@ -106,3 +106,59 @@ fn headline_warns_when_ignoring_the_covariate_falls_below() {
     assert!(w.contains("below the covariate models' interval"), "{w}");
     assert!(h.interval.contains(3000.0), "{:?}", h.interval);
 }
+
+/// The study's first scenario is the library's repeat-buyer scenario (the one the old
+/// `run_covariate_study` ran; the Study framework now runs it, as above).
+#[test]
+fn study_scenario_is_the_repeat_buyer_scenario() {
+    use darkfigure::sim::Model;
+    use darkfigure::sim::covariates::CovariateScenario;
+    let s = study(1);
+    assert_eq!(
+        s.scenarios[0].model,
+        Model::Covariates(CovariateScenario::repeat_buyers())
+    );
+}
+
+/// A plug-in estimator returns a model table (or anything that converts into one).
+#[test]
+fn data_fn_estimators_return_model_tables() {
+    use darkfigure::ModelTable;
+    use darkfigure::estimate::Estimate;
+    use darkfigure::sim::{DataFn, SimData, SimEstimator};
+    let as_table = |d: &SimData| -> ModelTable<Estimate> {
+        let mut t = ModelTable::new();
+        let h = d.histories().unwrap();
+        t.push("Schnabel", darkfigure::two_source::schnabel(&h, 0.95));
+        t
+    };
+    let as_vec = |d: &SimData| -> Vec<(String, darkfigure::Result<Estimate>)> {
+        let h = d.histories().unwrap();
+        vec![(
+            "Schnabel".into(),
+            darkfigure::two_source::schnabel(&h, 0.95),
+        )]
+    };
+    let est: Vec<Box<dyn SimEstimator>> = vec![
+        Box::new(DataFn::new("table", as_table)),
+        Box::new(DataFn::new("vec", as_vec)),
+    ];
+    let s = Study::from_json(
+        r#"{"name": "x", "replicates": 4, "seed": 2, "scenarios": [{"name": "M0",
+            "model": {"kind": "closed", "occasions": 4, "strata": [{"n": 500, "p": 0.3}]}}]}"#,
+    )
+    .unwrap();
+    let raw = sim::run(&s, &est, &RunOptions::default()).unwrap();
+    // both adapters report under the label of their rows, with the same figures
+    let series: Vec<_> = raw
+        .series
+        .iter()
+        .filter(|x| x.estimator == "Schnabel")
+        .collect();
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0].records.len(), 8);
+    let h = &series[0].records;
+    for pair in h.chunks(2) {
+        assert_eq!(pair[0], pair[1]);
+    }
+}

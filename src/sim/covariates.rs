@@ -7,8 +7,11 @@
 //! logit p_ij = α_j + Σ_c effect_c[level_ic]        (not caught before occasion j)
 //! logit c_ij = logit p_ij + behaviour              (caught before)
 //! ```
-//! Replicate r draws from [`crate::rng::stream`]`(seed, &[r])`; replicates run in parallel
-//! and the summary is the same on any number of threads.
+//! A study runs it as the scenario model `{"kind": "covariates", ...}` through the JSON
+//! [`Study`](super::Study) framework ([`super::run`], [`super::run_study`]), which draws
+//! each replicate from its own stream and fits the Huggins models with and without the
+//! covariates ([`super::HugginsModels`]); `examples/data/police_covariates.json` is the
+//! worked study.
 //!
 //! # References
 //! Huggins (1989), Alho (1990): ignoring heterogeneity explained by covariates biases N̂
@@ -16,9 +19,7 @@
 
 use crate::data::{CaptureHistories, CovariateHistories, CovariateValues};
 use crate::error::{Error, Result};
-use crate::huggins::{Huggins, HugginsParams};
 use rand::{Rng, RngExt};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A categorical individual covariate of the simulated population.
@@ -189,141 +190,5 @@ impl CovariateScenario {
             )?;
         }
         Ok(d)
-    }
-}
-
-/// Bias, RMSE and interval coverage of one estimator over the replicates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CovariateMetrics {
-    /// Model label (`M0`, `Mt`, `M0 + repeat`...).
-    pub model: String,
-    /// Replicates with an estimate.
-    pub fitted: usize,
-    /// Mean N̂.
-    pub mean: f64,
-    /// Relative bias (mean N̂ − N)/N.
-    pub rel_bias: f64,
-    /// Monte-Carlo standard error of the relative bias.
-    pub rel_bias_mcse: f64,
-    /// Relative root mean squared error.
-    pub rel_rmse: f64,
-    /// Coverage of the log-normal interval.
-    pub coverage: f64,
-}
-
-/// Runs `replicates` draws of the scenario and fits every model to each.
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for an invalid scenario or no replicates.
-pub fn run_covariate_study(
-    scenario: &CovariateScenario,
-    models: &[HugginsParams],
-    replicates: usize,
-    seed: u64,
-) -> Result<Vec<CovariateMetrics>> {
-    scenario.check()?;
-    if replicates == 0 {
-        return Err(Error::param("replicates", 0, "at least 1"));
-    }
-    let truth = scenario.population as f64;
-    let per_rep: Vec<Vec<Option<(f64, bool)>>> = (0..replicates as u64)
-        .into_par_iter()
-        .map(|r| {
-            let mut rng = crate::rng::stream(seed, &[r]);
-            let Ok(d) = scenario.generate(&mut rng) else {
-                return vec![None; models.len()];
-            };
-            models
-                .iter()
-                .map(|m| {
-                    m.fit(&d)
-                        .ok()
-                        .map(|f| (f.estimate.n_hat, f.estimate.interval.contains(truth)))
-                })
-                .collect()
-        })
-        .collect();
-    Ok(models
-        .iter()
-        .enumerate()
-        .map(|(k, m)| {
-            let vals: Vec<(f64, bool)> = per_rep.iter().filter_map(|r| r[k]).collect();
-            let n = vals.len().max(1) as f64;
-            let mean = vals.iter().map(|v| v.0).sum::<f64>() / n;
-            let var = vals.iter().map(|v| (v.0 - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-            let mse = vals.iter().map(|v| (v.0 - truth).powi(2)).sum::<f64>() / n;
-            CovariateMetrics {
-                model: m.label(),
-                fitted: vals.len(),
-                mean,
-                rel_bias: (mean - truth) / truth,
-                rel_bias_mcse: (var / n).sqrt() / truth,
-                rel_rmse: mse.sqrt() / truth,
-                coverage: vals.iter().filter(|v| v.1).count() as f64 / n,
-            }
-        })
-        .collect())
-}
-
-/// The default comparison: M0 and Mt ignoring the covariates, and M0 with them.
-pub fn default_models(scenario: &CovariateScenario) -> Vec<HugginsParams> {
-    let names: Vec<&str> = scenario
-        .covariates
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect();
-    vec![
-        Huggins::m0(),
-        Huggins::mt(),
-        Huggins::m0().covariates(&names),
-    ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ignoring_the_covariate_biases_down_and_huggins_does_not() {
-        let s = CovariateScenario::repeat_buyers();
-        let m = run_covariate_study(&s, &default_models(&s), 200, 12).unwrap();
-        for r in &m {
-            eprintln!(
-                "| {} | {} | {:+.1} % ± {:.1} | {:.1} % | {:.0} % |",
-                r.model,
-                r.fitted,
-                100.0 * r.rel_bias,
-                100.0 * r.rel_bias_mcse,
-                100.0 * r.rel_rmse,
-                100.0 * r.coverage
-            );
-        }
-        let (m0, mt, hug) = (&m[0], &m[1], &m[2]);
-        assert_eq!(hug.model, "M0 + repeat");
-        assert_eq!(hug.fitted, 200);
-        // Ignoring who is a repeat buyer: N̂ well below N (≈ −25 %).
-        assert!(m0.rel_bias < -0.15, "{m0:?}");
-        assert!(mt.rel_bias < -0.15, "{mt:?}");
-        // The Huggins model: unbiased within 3 Monte-Carlo SEs (and under 3 %), coverage near 95 %.
-        assert!(
-            hug.rel_bias.abs() < 3.0 * hug.rel_bias_mcse + 0.01,
-            "{hug:?}"
-        );
-        assert!(hug.rel_bias.abs() < 0.03, "{hug:?}");
-        assert!(hug.coverage > 0.88, "{hug:?}");
-        assert!(m0.coverage < 0.2, "{m0:?}");
-    }
-
-    #[test]
-    fn same_results_on_one_and_two_threads() {
-        let s = CovariateScenario::repeat_buyers();
-        let run = |threads| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| run_covariate_study(&s, &default_models(&s), 16, 3).unwrap())
-        };
-        assert_eq!(run(1), run(2));
     }
 }

@@ -13,6 +13,7 @@ use crate::counts;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::estimate::Estimate;
+use crate::model_table::ModelTable;
 use crate::sparse;
 use crate::two_source::{self, TwoSample};
 
@@ -22,9 +23,17 @@ pub trait SimEstimator: Send + Sync {
     /// model).
     fn name(&self) -> String;
 
-    /// Estimates from one data set: `(label, result)` per model; empty when the estimator
-    /// does not apply to this kind of data.
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)>;
+    /// Estimates from one data set: one row per model (its label, then the estimate or
+    /// why there is none); an empty table when the estimator does not apply to this kind
+    /// of data.
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate>;
+}
+
+/// A table of one row.
+fn single(label: String, r: Result<Estimate>) -> ModelTable<Estimate> {
+    let mut t = ModelTable::new();
+    t.push(label, r);
+    t
 }
 
 /// Names accepted by [`builtin_estimators`]; besides these, `closedp:<models>` selects
@@ -81,19 +90,19 @@ impl SimEstimator for TwoSource {
         .into()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         let Some(h) = data.histories() else {
-            return Vec::new();
+            return ModelTable::new();
         };
         if h.occasions() != 2 {
-            return Vec::new();
+            return ModelTable::new();
         }
         let r = TwoSample::from_histories(&h).and_then(|s| match self.kind {
             TwoSourceKind::LincolnPetersen => two_source::lincoln_petersen(&s, self.level),
             TwoSourceKind::Chapman => two_source::chapman(&s, self.level),
             TwoSourceKind::Bailey => two_source::bailey(&s, self.level),
         });
-        vec![(self.name(), r)]
+        single(self.name(), r)
     }
 }
 
@@ -124,18 +133,18 @@ impl SimEstimator for Ratio {
         .into()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         let Some(h) = data.histories() else {
-            return Vec::new();
+            return ModelTable::new();
         };
         if h.occasions() < 3 {
-            return Vec::new();
+            return ModelTable::new();
         }
         let r = match self.kind {
             RatioKind::Schnabel => two_source::schnabel(&h, self.level),
             RatioKind::SchumacherEschmeyer => two_source::schumacher_eschmeyer(&h, self.level),
         };
-        vec![(self.name(), r)]
+        single(self.name(), r)
     }
 }
 
@@ -185,23 +194,23 @@ impl SimEstimator for Frequency {
         .into()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         let converted;
         let counts = match data {
             SimData::Counts(c) => c,
             _ => {
                 let Some(h) = data.histories() else {
-                    return Vec::new();
+                    return ModelTable::new();
                 };
                 if h.occasions() < 2 {
-                    return Vec::new();
+                    return ModelTable::new();
                 }
                 match h.capture_counts() {
                     Ok(c) => {
                         converted = c;
                         &converted
                     }
-                    Err(e) => return vec![(self.name(), Err(e))],
+                    Err(e) => return single(self.name(), Err(e)),
                 }
             }
         };
@@ -210,7 +219,7 @@ impl SimEstimator for Frequency {
             FrequencyKind::ChaoBiasCorrected => counts::chao_bias_corrected(counts, self.level),
             FrequencyKind::Zelterman => counts::zelterman(counts, self.level),
         };
-        vec![(self.name(), r)]
+        single(self.name(), r)
     }
 }
 
@@ -373,7 +382,7 @@ impl SimEstimator for ClosedLogLinear {
         "closedp".into()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         if let SimData::Counts(c) = data {
             let f_k = c.frequency_table();
             let t0 = f_k.len();
@@ -393,7 +402,7 @@ impl SimEstimator for ClosedLogLinear {
                 .collect();
         }
         let Some(h) = data.histories() else {
-            return Vec::new();
+            return ModelTable::new();
         };
         let t = h.occasions();
         self.models
@@ -421,17 +430,17 @@ impl SimEstimator for Mtb {
         "Mtb".into()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         let Some(h) = data.histories() else {
-            return Vec::new();
+            return ModelTable::new();
         };
         if h.occasions() < 3 {
-            return Vec::new();
+            return ModelTable::new();
         }
-        vec![(
+        single(
             self.name(),
             closed::closedp_mtb(&h, self.level).map(|f| f.estimate),
-        )]
+        )
     }
 }
 
@@ -452,18 +461,18 @@ impl SimEstimator for SparseStepwise {
         "Stepwise (SparseMSE)".into()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         let SimData::Lists(l) = data else {
-            return Vec::new();
+            return ModelTable::new();
         };
         let params = sparse::StepwiseParams {
             level: self.level,
             ..Default::default()
         };
-        vec![(
+        single(
             self.name(),
             sparse::stepwise(l, &params).map(|f| f.estimate),
-        )]
+        )
     }
 }
 
@@ -483,7 +492,7 @@ impl SimEstimator for Recommended {
         "recommended".into()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         use crate::data::DataSet;
         use crate::data::csv_io::Layout;
         if let SimData::Covariates(d) = data {
@@ -500,7 +509,7 @@ impl SimEstimator for Recommended {
                     .ok_or_else(|| Error::no_estimate("the analysis produced no headline"))?
                     .to_estimate()
             });
-            return vec![(self.name(), r)];
+            return single(self.name(), r);
         }
         let set = match data {
             SimData::Histories(h) => DataSet::Histories {
@@ -514,7 +523,7 @@ impl SimEstimator for Recommended {
                     layout: Layout::Aggregated,
                     occasion_order: None,
                 },
-                Err(e) => return vec![(self.name(), Err(e))],
+                Err(e) => return single(self.name(), Err(e)),
             },
             SimData::Counts(c) => DataSet::Counts {
                 data: c.clone(),
@@ -534,7 +543,7 @@ impl SimEstimator for Recommended {
                 .ok_or_else(|| Error::no_estimate("the analysis produced no headline"))?;
             h.to_estimate()
         });
-        vec![(self.name(), r)]
+        single(self.name(), r)
     }
 }
 
@@ -560,13 +569,13 @@ impl SimEstimator for HugginsModels {
         "huggins".into()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         let owned;
         let (d, names): (&crate::data::CovariateHistories, Vec<String>) = match data {
             SimData::Covariates(d) => (d, d.covariates().iter().map(|c| c.name.clone()).collect()),
             _ => {
                 let Some(h) = data.histories() else {
-                    return Vec::new();
+                    return ModelTable::new();
                 };
                 owned = crate::data::CovariateHistories::new(h.into_owned());
                 (&owned, Vec::new())
@@ -574,20 +583,19 @@ impl SimEstimator for HugginsModels {
         };
         let Ok(section) = crate::report::huggins::report_section(d, &names, None, self.level)
         else {
-            return Vec::new();
+            return ModelTable::new();
         };
-        let mut out: Vec<(String, Result<Estimate>)> = section
+        section
             .rows
             .into_iter()
             .map(|r| (r.estimate.model.clone(), Ok(r.estimate)))
-            .collect();
-        out.extend(
-            section
-                .failures
-                .into_iter()
-                .map(|f| (f.model, Err(Error::no_estimate(f.reason)))),
-        );
-        out
+            .chain(
+                section
+                    .failures
+                    .into_iter()
+                    .map(|f| (f.model, Err(Error::no_estimate(f.reason)))),
+            )
+            .collect()
     }
 }
 
@@ -641,9 +649,9 @@ impl SimEstimator for Lcmcr {
         format!("LCMCR (K = {})", self.params.k)
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         let Some(t) = list_table(data) else {
-            return Vec::new();
+            return ModelTable::new();
         };
         let r = t.and_then(|t| {
             let seed = crate::rng::mix(self.params.seed, t.counts());
@@ -653,7 +661,7 @@ impl SimEstimator for Lcmcr {
             };
             bayes::lcmcr(&t, &p).map(|f| f.estimate)
         });
-        vec![(self.name(), r)]
+        single(self.name(), r)
     }
 }
 
@@ -673,9 +681,9 @@ impl SimEstimator for Dga {
         "dga BMA".into()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         let Some(t) = list_table(data) else {
-            return Vec::new();
+            return ModelTable::new();
         };
         let r = t.and_then(|t| {
             if t.n_lists() > 6 {
@@ -691,7 +699,7 @@ impl SimEstimator for Dga {
             };
             bayes::bma(&t, None, &p).map(|f| f.estimate)
         });
-        vec![(self.name(), r)]
+        single(self.name(), r)
     }
 }
 
@@ -741,26 +749,29 @@ where
         self.name.clone()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
         let Some(h) = data.histories() else {
-            return Vec::new();
+            return ModelTable::new();
         };
         match (self.f)(&h) {
             Ok(v) => v.into_iter().map(|e| (e.model.clone(), Ok(e))).collect(),
-            Err(e) => vec![(self.name.clone(), Err(e))],
+            Err(e) => single(self.name.clone(), Err(e)),
         }
     }
 }
 
-/// Adapter: any `Fn(&SimData) -> Vec<(String, Result<Estimate>)>` as a [`SimEstimator`].
+/// Adapter: any `Fn(&SimData) -> T` as a [`SimEstimator`], where `T` is a
+/// [`ModelTable<Estimate>`] or anything that converts into one (such as a
+/// `Vec<(String, Result<Estimate>)>` of labelled results).
 pub struct DataFn<F> {
     name: String,
     f: F,
 }
 
-impl<F> DataFn<F>
+impl<F, T> DataFn<F>
 where
-    F: Fn(&SimData) -> Vec<(String, Result<Estimate>)> + Send + Sync,
+    F: Fn(&SimData) -> T + Send + Sync,
+    T: Into<ModelTable<Estimate>>,
 {
     /// Wraps `f` under `name`.
     pub fn new(name: impl Into<String>, f: F) -> Self {
@@ -771,16 +782,17 @@ where
     }
 }
 
-impl<F> SimEstimator for DataFn<F>
+impl<F, T> SimEstimator for DataFn<F>
 where
-    F: Fn(&SimData) -> Vec<(String, Result<Estimate>)> + Send + Sync,
+    F: Fn(&SimData) -> T + Send + Sync,
+    T: Into<ModelTable<Estimate>>,
 {
     fn name(&self) -> String {
         self.name.clone()
     }
 
-    fn estimate(&self, data: &SimData) -> Vec<(String, Result<Estimate>)> {
-        (self.f)(data)
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
+        (self.f)(data).into()
     }
 }
 
@@ -887,7 +899,7 @@ mod tests {
             level: 0.95,
         };
         let r = e.estimate(&SimData::Counts(c));
-        let n = r[0].1.as_ref().unwrap().n_hat;
+        let n = r.fitted("Chao LB").unwrap().n_hat;
         assert!(
             (n - (1880.0 + 1645.0f64.powi(2) / 366.0)).abs() < 1e-9,
             "{n}"
@@ -903,8 +915,8 @@ mod tests {
         ])
         .unwrap();
         let r = e.estimate(&SimData::Histories(h));
-        assert_eq!(r[0].0, "Chao LB");
-        let n = r[0].1.as_ref().unwrap().n_hat;
+        assert_eq!(r.labels().collect::<Vec<_>>(), ["Chao LB"]);
+        let n = r.fitted("Chao LB").unwrap().n_hat;
         assert!((n - (6.0 + 9.0 / 4.0)).abs() < 1e-12, "{n}");
     }
 
@@ -937,15 +949,15 @@ mod tests {
         let est = builtin_estimators(&["closedp".into()], 0.95).unwrap();
         let r = est[0].estimate(&SimData::Histories(h));
         // two occasions: only M0, Mt and Mb apply
-        let labels: Vec<&str> = r.iter().map(|(l, _)| l.as_str()).collect();
+        let labels: Vec<&str> = r.labels().collect();
         assert_eq!(labels, ["M0", "Mt", "Mb"]);
-        let mt = r[1].1.as_ref().unwrap();
+        let mt = r.fitted("Mt").unwrap();
         assert!((mt.n_hat - 2389.86826347304).abs() < 1e-6); // Rcapture closedp.t
         assert_eq!(
             mt.interval.method,
             crate::estimate::IntervalMethod::ProfileLikelihood
         );
-        let mb = r[2].1.as_ref().unwrap();
+        let mb = r.fitted("Mb").unwrap();
         assert_eq!(
             mb.interval.method,
             crate::estimate::IntervalMethod::LogNormal
