@@ -332,3 +332,68 @@ fn no_negative_estimate_is_printed_for_any_fixture() {
     }
     assert!(ran >= 25, "only {ran} fixtures ran");
 }
+
+/// The command-line cases of issue 15 (options a hostile user gives), run end to end:
+/// each exits 0 or 1 (never a panic or an abort), within 10 s, and a refused option is
+/// named in the message.
+#[test]
+fn hostile_options_exit_cleanly_and_quickly() {
+    let dutch = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/netherlandsimmigrant.csv"
+    );
+    let police = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/police_operations.csv"
+    );
+    let wide = temp_file("hostile_wide.csv", "A,B,C\n1,0,1\n0,1,1\n1,1,0\n1,0,0\n");
+    let one = temp_file("hostile_one.csv", "A\n1\n1\n");
+    let (wide, one) = (wide.to_str().unwrap(), one.to_str().unwrap());
+    // (arguments, exit code, text the output or message must hold)
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec![dutch, "--count", "capture", "--t0", "1000"],
+            0,
+            "Estimated",
+        ),
+        (
+            vec![dutch, "--count", "capture", "--t0", "10000000", "--all"],
+            0,
+            "invalid parameter `t0` = 10000000",
+        ),
+        (
+            vec![dutch, "--count", "capture", "--occasions", "300"],
+            0,
+            "Estimated",
+        ),
+        (
+            vec![dutch, "--count", "capture", "--occasions", "1000000000"],
+            1,
+            "`occasions` = 1000000000",
+        ),
+        (
+            vec![police, "--periods", "18446744073709551615,1,18"],
+            1,
+            "`periods`",
+        ),
+        (vec![wide, "--layout", "long"], 1, "`id` and `occasion`"),
+        (vec![wide, "--model", "[]"], 1, "`model` = []"),
+        (vec![wide, "--model", "[1,1]"], 1, "`model` = [1,1]"),
+        (vec![one, "--model", "[1]"], 1, "at least 2 occasions"),
+        (vec![one], 1, "at least 2 occasions"),
+        (vec![wide, "--freq", "nosuch"], 1, "`nosuch`"),
+    ];
+    for (args, code, needle) in cases {
+        let start = std::time::Instant::now();
+        let o = run(&args);
+        let took = start.elapsed();
+        let (out, err) = (stdout(&o), String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            out.contains(needle) || err.contains(needle),
+            "{args:?}: `{needle}` not in\n{out}\n{err}"
+        );
+        assert!(took.as_secs_f64() < 10.0, "{args:?} took {took:?}");
+    }
+}

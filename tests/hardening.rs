@@ -447,3 +447,29 @@ fn read_csv_at_the_crate_root_detects_everything() {
     // Seber (1982): 167 + 781 + 254 units seen.
     assert_eq!(histories(d).observed(), 1202);
 }
+
+#[test]
+fn large_t0_on_counts_runs_in_seconds() {
+    // `--t0 1000` on the Dutch immigrants ran for minutes.
+    let d =
+        CountData::from_frequency_table(&[(1, 1645), (2, 183), (3, 37), (4, 13), (5, 1), (6, 1)])
+            .unwrap();
+    for (t, t0) in [(None, 1000), (Some(Occasions::Finite(300)), 1000)] {
+        let start = Instant::now();
+        let r = report::analyse(
+            &DataSet::Counts {
+                data: d.clone(),
+                count_column: "nbcap".into(),
+            },
+            &AnalysisOptions {
+                occasions: t,
+                t0: Some(t0),
+                ..AnalysisOptions::default()
+            },
+        )
+        .unwrap();
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(10), "{t:?}, t0 {t0}: {took:?}");
+        assert!(!r.headline.is_empty());
+    }
+}
