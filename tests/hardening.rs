@@ -473,3 +473,48 @@ fn large_t0_on_counts_runs_in_seconds() {
         assert!(!r.headline.is_empty());
     }
 }
+
+#[test]
+fn runaway_simulation_replicates_are_counted_and_reported() {
+    use darkfigure::estimate::{Estimate, Interval, IntervalMethod};
+    use darkfigure::sim::{self, DataFn, RunOptions, SimData, SimEstimator, Study};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let study = Study::from_json(
+        r#"{"name": "runaway", "replicates": 60, "seed": 3, "scenarios": [{"name": "M0",
+            "model": {"kind": "closed", "occasions": 3, "strata": [{"n": 400, "p": 0.3}]}}]}"#,
+    )
+    .unwrap();
+    // An estimator that runs away (N̂ = 10¹²) on every data set whose n is a multiple of 3.
+    let wild = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&wild);
+    let est = move |d: &SimData| -> Vec<(String, darkfigure::Result<Estimate>)> {
+        let n = d.histories().unwrap().observed();
+        let n_hat = if n % 3 == 0 {
+            counter.fetch_add(1, Ordering::Relaxed);
+            1e12
+        } else {
+            n as f64 * 1.2
+        };
+        let i = Interval {
+            lower: n as f64,
+            upper: n_hat * 2.0,
+            level: 0.95,
+            method: IntervalMethod::Wald,
+        };
+        vec![(
+            "wild".into(),
+            Ok(Estimate::new("test", "wild", n_hat, 1.0, i, n)),
+        )]
+    };
+    let e: Vec<Box<dyn SimEstimator>> = vec![Box::new(DataFn::new("wild", est))];
+    let table = sim::run(&study, &e, &RunOptions::default())
+        .unwrap()
+        .metrics();
+    let row = table.row("M0", "all", "wild").unwrap();
+    let ran_away = wild.load(Ordering::Relaxed);
+    assert!(ran_away > 0 && ran_away < 60, "{ran_away}");
+    assert!((row.runaway_share - ran_away as f64 / 60.0).abs() < 1e-12);
+    let text = darkfigure::sim::report::to_text(&table);
+    assert!(text.contains("ran away"), "{text}");
+}
