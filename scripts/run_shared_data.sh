@@ -1,39 +1,60 @@
 #!/usr/bin/env bash
-# Runs every CSV under a data folder through the `estimate` example, with default
-# options and with `--format json`, and prints one line per run: exit status, seconds,
-# and the first line of any error. Flags a panic (exit 101 or "panicked" on stderr), a
-# run over the time limit, and JSON that does not parse.
+# Acceptance run of issue 15: every CSV under a data folder (recursively) through the
+# release `estimate` example three times, with default options, with `--all` and with
+# `--format json`, each under `timeout`. One line per run: exit status, wall seconds, and
+# the first line of any error. Flags a panic (exit 101/134 or "panicked" on stderr), a
+# run killed by the timeout, a run over the time limit, JSON that does not parse, and any
+# N̂ below the units seen printed as a number in the JSON (scripts/check_json_below_seen.py).
+# Ends with a summary: files, runs, exit codes, panics, the slowest run, violations.
 #
-# usage: scripts/run_shared_data.sh [DATA_DIR] [LIMIT_SECONDS]
-#   DATA_DIR defaults to ../shared/data (relative to the repository root).
-# Build first: cargo build --release --example estimate
+# usage: scripts/run_shared_data.sh [DATA_DIR] [LIMIT_SECONDS] [TIMEOUT_SECONDS]
+#   DATA_DIR defaults to ../shared/data (relative to the repository root), LIMIT_SECONDS
+#   to 10 (the target), TIMEOUT_SECONDS to 20. Exit status 1 when anything is flagged.
+# Builds the example first (cargo build --release --example estimate). Needs python3.
 set -u
 cd "$(dirname "$0")/.."
 dir="${1:-../shared/data}"
 limit="${2:-10}"
+tmo="${3:-20}"
 bin=target/release/examples/estimate
 [ -d "$dir" ] || { echo "no data folder $dir (pass it as the first argument)" >&2; exit 2; }
-[ -x "$bin" ] || { echo "build first: cargo build --release --example estimate" >&2; exit 2; }
+cargo build --quiet --release --example estimate || exit 2
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-bad=0
-printf '%-55s %-7s %6s %7s  %s\n' file mode status seconds note
+bad=0 files=0 runs=0 panics=0 flagged=0 max=0 maxrun=""
+declare -A codes=()
+printf '%-60s %-7s %6s %7s  %s\n' file mode status seconds note
 while IFS= read -r f; do
-  for mode in text json; do
+  files=$((files + 1))
+  for mode in default all json; do
     args=("$f")
+    [ "$mode" = all ] && args+=(--all)
     [ "$mode" = json ] && args+=(--format json)
     start=$(date +%s.%N)
-    timeout $((limit * 3)) "$bin" "${args[@]}" >"$tmp/out" 2>"$tmp/err"
+    timeout "$tmo" "$bin" "${args[@]}" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     secs=$(echo "$(date +%s.%N) - $start" | bc)
-    note="$(head -c 150 "$tmp/err" | head -1)"
-    if [ $rc -eq 101 ] || grep -q panicked "$tmp/err"; then note="PANIC: $note"; bad=1; fi
-    if [ $rc -eq 124 ]; then note="TIMEOUT"; bad=1; fi
-    if (( $(echo "$secs > $limit" | bc) )); then note="SLOW (> ${limit}s) $note"; bad=1; fi
-    if [ "$mode" = json ] && [ $rc -eq 0 ] && ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" 2>/dev/null; then
-      note="INVALID JSON $note"; bad=1
+    runs=$((runs + 1))
+    codes[$rc]=$(( ${codes[$rc]:-0} + 1 ))
+    note="$(head -1 "$tmp/err" | head -c 150)"
+    flag=""
+    if [ $rc -eq 101 ] || [ $rc -eq 134 ] || grep -q panicked "$tmp/err"; then
+      flag="PANIC"; panics=$((panics + 1))
     fi
-    printf '%-55s %-7s %6s %7.2f  %s\n' "${f#"$dir"/}" "$mode" "$rc" "$secs" "$note"
+    [ $rc -eq 124 ] && flag="$flag TIMEOUT"
+    (( $(echo "$secs > $limit" | bc) )) && flag="$flag SLOW(>${limit}s)"
+    if [ "$mode" = json ] && [ $rc -eq 0 ]; then
+      if ! below="$(python3 scripts/check_json_below_seen.py "$tmp/out")"; then
+        flag="$flag BELOW-SEEN/INVALID"; note="$(echo "$below" | head -1) $note"
+      fi
+    fi
+    if (( $(echo "$secs > $max" | bc) )); then max=$secs; maxrun="${f#"$dir"/} $mode"; fi
+    if [ -n "$flag" ]; then bad=1; flagged=$((flagged + 1)); note="$flag: $note"; fi
+    printf '%-60s %-7s %6s %7.2f  %s\n' "${f#"$dir"/}" "$mode" "$rc" "$secs" "$note"
   done
 done < <(find "$dir" -name '*.csv' | sort)
+echo
+echo "files: $files   runs: $runs   panics: $panics   flagged runs: $flagged"
+printf 'exit codes:'; for c in "${!codes[@]}"; do printf ' %s×%s' "$c" "${codes[$c]}"; done; echo
+printf 'slowest: %.2f s (%s)\n' "$max" "$maxrun"
 exit $bad

@@ -85,7 +85,7 @@ struct JsonFailure<'a> {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
-    headline: &'a [crate::recommend::Headline],
+    headline: Vec<crate::recommend::Headline>,
     data: JsonData<'a>,
     level: f64,
     truth: &'a [super::Truth],
@@ -95,6 +95,31 @@ struct JsonReport<'a> {
     open: Vec<crate::open::OpenJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jolly_seber: Option<&'a crate::open::JsTable>,
+}
+
+/// N̂, or NaN (JSON `null`) when it is below the units seen: an impossible value is
+/// never printed as a number (the row says why, as the text table does).
+fn possible(n_hat: f64, observed: u64) -> f64 {
+    let n = observed as f64;
+    if n_hat < n - 1e-6 * n.max(1.0) {
+        f64::NAN
+    } else {
+        n_hat
+    }
+}
+
+/// A headline for JSON, with [`possible`] applied to every N̂ it holds.
+fn possible_headline(h: &crate::recommend::Headline) -> crate::recommend::Headline {
+    let mut h = h.clone();
+    let seen = h.observed;
+    h.n_hat = possible(h.n_hat, seen);
+    for m in &mut h.models {
+        m.n_hat = possible(m.n_hat, seen);
+    }
+    for c in &mut h.candidates {
+        c.n_hat = possible(c.n_hat, seen);
+    }
+    h
 }
 
 impl Report {
@@ -129,11 +154,15 @@ impl Report {
                         stratum: s.stratum.as_deref(),
                         method: &e.method,
                         model: &e.model,
-                        n_hat: e.n_hat,
+                        n_hat: possible(e.n_hat, e.observed),
                         se: e.se,
                         interval: &e.interval,
                         observed: e.observed,
-                        dark_figure: e.dark_figure,
+                        dark_figure: if possible(e.n_hat, e.observed).is_nan() {
+                            f64::NAN
+                        } else {
+                            e.dark_figure
+                        },
                         dark_figure_interval: &e.dark_figure_interval,
                         fit: e.fit.as_ref(),
                         other_intervals: &e.other_intervals,
@@ -168,7 +197,7 @@ impl Report {
             }
         });
         let r = JsonReport {
-            headline: &self.headline,
+            headline: self.headline.iter().map(possible_headline).collect(),
             data: JsonData {
                 source: &d.source,
                 layout: &d.layout,
