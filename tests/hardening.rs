@@ -490,7 +490,7 @@ fn runaway_simulation_replicates_are_counted_and_reported() {
     let counter = Arc::clone(&wild);
     let est = move |d: &SimData| -> Vec<(String, darkfigure::Result<Estimate>)> {
         let n = d.histories().unwrap().observed();
-        let n_hat = if n % 3 == 0 {
+        let n_hat = if n.is_multiple_of(3) {
             counter.fetch_add(1, Ordering::Relaxed);
             1e12
         } else {
