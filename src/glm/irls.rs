@@ -385,16 +385,54 @@ impl Factor {
     fn inverse(&self) -> Result<DMatrix<f64>> {
         match self {
             Factor::R(r) => Ok(chol2inv(r)),
-            Factor::Info(a) => a
-                .clone()
-                .cholesky()
-                .map(|c| c.inverse())
+            Factor::Info(a) => spd_inverse(a)
                 .or_else(|| a.clone().try_inverse())
                 .ok_or_else(|| Error::Numerical {
                     reason: "singular information matrix".into(),
                 }),
         }
     }
+}
+
+/// A⁻¹ for a symmetric positive definite A by Cholesky (A = LLᵀ, A⁻¹ = L⁻ᵀL⁻¹) on
+/// flat arrays; `None` when a pivot is not positive.
+fn spd_inverse(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let n = a.nrows();
+    // L, row-major lower triangle.
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let (ri, rj) = (&l[i * n..i * n + j], &l[j * n..j * n + j]);
+            let s = a[(i, j)] - ri.iter().zip(rj).map(|(x, y)| x * y).sum::<f64>();
+            if i == j {
+                if !(s > 0.0) {
+                    return None;
+                }
+                l[i * n + i] = s.sqrt();
+            } else {
+                l[i * n + j] = s / l[j * n + j];
+            }
+        }
+    }
+    // M = L⁻¹ (lower), column by column: M[i][j] = −Σ_{j≤k<i} L[i][k] M[k][j] / L[i][i].
+    let mut m = vec![0.0; n * n];
+    for j in 0..n {
+        m[j * n + j] = 1.0 / l[j * n + j];
+        for i in j + 1..n {
+            let s: f64 = (j..i).map(|k| l[i * n + k] * m[k * n + j]).sum();
+            m[i * n + j] = -s / l[i * n + i];
+        }
+    }
+    // A⁻¹[i][j] = Σ_{k ≥ max(i, j)} M[k][i] M[k][j].
+    let mut inv = DMatrix::zeros(n, n);
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f64 = (i..n).map(|k| m[k * n + i] * m[k * n + j]).sum();
+            inv[(i, j)] = s;
+            inv[(j, i)] = s;
+        }
+    }
+    Some(inv)
 }
 
 /// Solves one WLS step: (solution on the kept columns, what the covariance follows

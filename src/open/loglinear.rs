@@ -2,7 +2,8 @@
 
 use super::demog::demography;
 use super::dual::Dual;
-use super::factored::{Factored, FactoredFit, z_delta};
+use super::factored::z_delta;
+use super::jscells::{CellFit, JsCells};
 use super::{Coef, Figure, ModelFit, OpenFit};
 use crate::data::CaptureHistories;
 use crate::data::canonical_history;
@@ -321,21 +322,21 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         OpenModel::Ep => 1,
     };
     let p = 1 + (2 * i_n - 2) + nbeta;
-    let mut x = DMatrix::zeros(ncell, p);
-    for (r, &c) in codes.iter().enumerate() {
-        x[(r, 0)] = 1.0;
+    // Cell c's design row (intercept, Z_δ, capture columns) into `row[..p]`.
+    let fill_row = |c: u64, row: &mut [f64]| {
+        row[0] = 1.0;
         for (k, z) in z_delta(c, i_n).into_iter().enumerate() {
-            x[(r, 1 + k)] = z;
+            row[1 + k] = z;
         }
         match params.model {
             OpenModel::Up => {
                 for j in 1..i_n - 1 {
-                    x[(r, 2 * i_n - 1 + (j - 1))] = bit(c, j);
+                    row[2 * i_n - 1 + (j - 1)] = bit(c, j);
                 }
             }
-            OpenModel::Ep => x[(r, 2 * i_n - 1)] = c.count_ones() as f64,
+            OpenModel::Ep => row[2 * i_n - 1] = c.count_ones() as f64,
         }
-    }
+    };
     let mut names = vec!["intercept".to_string()];
     names.extend((1..=2 * i_n - 2).map(|k| format!("gamma{k}")));
     match params.model {
@@ -368,66 +369,85 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
     let mut tests = Vec::new();
     let mut test_params = Vec::new();
     let mut warnings = Vec::new();
-    let (beta, cov, main, zeroed, stop, corr) = if params.keep == Keep::All {
-        // All histories: the factorised engine (each period one state, "caught").
-        let block_start: Vec<usize> = (0..i_n)
-            .map(|i| match params.model {
-                OpenModel::Ep => 2 * i_n - 1,
-                OpenModel::Up if i >= 1 && i + 1 < i_n => 2 * i_n - 1 + (i - 1),
-                OpenModel::Up => 0,
-            })
-            .collect();
-        let states: Vec<Vec<Vec<f64>>> = (0..i_n)
-            .map(|i| {
-                if params.model == OpenModel::Up && (i == 0 || i + 1 == i_n) {
-                    vec![vec![]]
-                } else {
-                    vec![vec![1.0]]
-                }
-            })
-            .collect();
-        let observed: Vec<(Vec<u64>, f64)> = codes
-            .iter()
-            .zip(&y)
-            .filter(|(_, f)| **f > 0.0)
-            .map(|(&c, &f)| ((0..i_n).map(|i| c >> i & 1).collect(), f))
-            .collect();
-        let model = Factored::new(i_n, block_start, p, states, vec![vec![0.0]; i_n], observed);
-        let (fit, zeroed) = model.fit_neg(&tested, params.neg, &[])?;
-        let coefs = |f: &FactoredFit, names: &[String]| -> Vec<Coef> {
+    let (beta, cov, main, zeroed, stop, corr, up_grad) = if params.keep == Keep::All {
+        // All histories: sparse cells, one build for the model and both trap-effect
+        // tests (columns: the model's p, the homogeneous trap effect, the period ones).
+        let n_het = het_cols.len();
+        let cells = JsCells::new(p + 1 + n_het, y.clone(), |r, row| {
+            let c = codes[r];
+            fill_row(c, &mut row[..p]);
+            row[p] = homog[c as usize];
+            for (k, col) in het_cols.iter().enumerate() {
+                row[p + 1 + k] = col[c as usize];
+            }
+        });
+        let mut active: Vec<bool> = (0..p + 1 + n_het).map(|j| j < p).collect();
+        let mut fit = cells.fit(&active)?;
+        if !fit.stop.converged() {
+            return Err(Error::NotConverged {
+                iterations: fit.stop.iterations(),
+                reason: "the Poisson log-linear fit (IRLS, as R's glm) did not converge".into(),
+            });
+        }
+        let mut zeroed = Vec::new();
+        if params.neg {
+            while let Some(&pos) = tested.iter().find(|&&j| active[j] && fit.beta[j] < 0.0) {
+                zeroed.push(pos + 1);
+                active[pos] = false;
+                fit = cells.fit(&active)?;
+            }
+        }
+        zeroed.sort_unstable();
+        let coefs = |f: &CellFit, names: &[String], from: usize| -> Vec<Coef> {
             names
                 .iter()
                 .enumerate()
                 .map(|(b, nm)| Coef {
                     name: nm.clone(),
-                    estimate: Some(f.beta[p + b]),
-                    se: Some(f.cov[(p + b, p + b)].max(0.0).sqrt()),
+                    estimate: Some(f.beta[from + b]),
+                    se: Some(f.cov[(from + b, from + b)].max(0.0).sqrt()),
                 })
                 .collect()
         };
         let hom_names = ["homogenous trap effect".to_string()];
-        let hom = model
-            .fit_extra(&fit.active, std::slice::from_ref(&homog))
-            .ok();
-        let het = if het_cols.is_empty() {
+        let mut act_hom = active.clone();
+        act_hom[p] = true;
+        let hom = cells.fit(&act_hom).ok();
+        let het = if n_het == 0 {
             None
         } else {
-            model.fit_extra(&fit.active, &het_cols).ok()
+            let mut act_het = active.clone();
+            act_het[p + 1..].iter_mut().for_each(|a| *a = true);
+            cells.fit(&act_het).ok()
         };
         if let Some(f) = &hom {
             tests.push(f.model_fit("model with homogenous trap effect"));
         }
         if let Some(f) = &het {
             tests.push(f.model_fit("model with trap effect"));
-            test_params.extend(coefs(f, &het_names));
+            test_params.extend(coefs(f, &het_names, p + 1));
         }
         if let Some(f) = &hom {
-            test_params.extend(coefs(f, &hom_names));
+            test_params.extend(coefs(f, &hom_names, p));
         }
         let main = fit.model_fit("fitted model");
-        (fit.beta, fit.cov, main, zeroed, fit.stop, 0.0)
+        let mut g = cells.xt(&fit.mu);
+        g.truncate(p);
+        let mut beta = fit.beta;
+        beta.truncate(p);
+        let cov = fit.cov.view((0, 0), (p, p)).into_owned();
+        (beta, cov, main, zeroed, fit.stop, 0.0, g)
     } else {
         // A subset of histories: the shared PoissonGlm engine with zero weights.
+        let mut x = DMatrix::zeros(ncell, p);
+        let mut row = vec![0.0; p];
+        for (r, &c) in codes.iter().enumerate() {
+            row.iter_mut().for_each(|v| *v = 0.0);
+            fill_row(c, &mut row);
+            for (j, v) in row.iter().enumerate() {
+                x[(r, j)] = *v;
+            }
+        }
         let (fit, cols, zeroed) = neg_loop(&x, &y, None, Some(&weights), &tested, params.neg)?;
         if !fit.aliased.is_empty() {
             warnings.push(
@@ -466,6 +486,15 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
             .filter(|&r| !keep[r])
             .map(|r| y[r] - fit.fitted[r])
             .sum();
+        // Σ_c μ_c x_c over all cells (the observed-count term of the `up` total).
+        let mut g = vec![0.0; p];
+        for r in 0..ncell {
+            let eta: f64 = (0..p).map(|j| x[(r, j)] * beta[j]).sum();
+            let mu = eta.exp();
+            for (j, gj) in g.iter_mut().enumerate() {
+                *gj += mu * x[(r, j)];
+            }
+        }
         (
             beta,
             cov,
@@ -473,6 +502,7 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
             zeroed,
             fit.stop,
             corr,
+            g,
         )
     };
 
@@ -515,7 +545,7 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
             Figure::new(t.v, se_minus(t.variance(&cov), t.v))
         }
         OpenModel::Up => {
-            let t = up_total(&x, &beta, &interc, &alpha, n_total, i_n);
+            let t = up_total(up_grad, &interc, &alpha, n_total, i_n);
             Figure::new(t.v, se_minus(t.variance(&cov), t.v))
         }
     };
@@ -560,24 +590,9 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
 /// the estimated never-caught units that entered after period 1 and left before period I,
 /// a closed form in μ and the gammas; aliased gammas count as 0 in its sums, as in
 /// Rcapture.
-fn up_total(
-    x: &DMatrix<f64>,
-    beta: &[f64],
-    interc: &Dual,
-    alpha: &[Dual],
-    n: f64,
-    i_n: usize,
-) -> Dual {
-    let p = beta.len();
-    // The observed-count term: value n, gradient Σ_c μ_c x_c over all cells.
-    let mut g = vec![0.0; p];
-    for r in 0..x.nrows() {
-        let eta: f64 = (0..p).map(|j| x[(r, j)] * beta[j]).sum();
-        let mu = eta.exp();
-        for (j, gj) in g.iter_mut().enumerate() {
-            *gj += mu * x[(r, j)];
-        }
-    }
+/// `g` is Σ_c μ_c x_c over all cells, the gradient of the observed-count term.
+fn up_total(g: Vec<f64>, interc: &Dual, alpha: &[Dual], n: f64, i_n: usize) -> Dual {
+    let p = g.len();
     let nterm = Dual { v: n, g };
     // 1-based alpha accessor with NA-as-zero sums.
     let a = |k: usize| &alpha[k - 1];

@@ -16,6 +16,7 @@ mod demog;
 mod dual;
 mod factored;
 mod js;
+mod jscells;
 mod lik;
 mod loglinear;
 mod robust;
