@@ -1065,14 +1065,7 @@ pub fn sspse_report(fit: &SspseFit) -> Result<KpReport> {
         serde_json::from_str(&fit.report(ReportFormat::Json)?).map_err(|e| Error::Numerical {
             reason: format!("SS-PSE JSON: {e}"),
         })?;
-    let rests_on: Vec<String> = json["rests_on"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let rests_on = fit.rests_on();
     let form = match fit.form {
         SspseForm::OneSample => "one survey",
         SspseForm::Recapture => "two surveys (capture-recapture)",

@@ -147,7 +147,7 @@ impl Sspse {
             samples: 1000,
             interval: 10,
             warmup: 5000,
-            theta_steps: 10,
+            theta_steps: 4,
             seed: 1,
             include_tree: true,
             equalize: true,
@@ -647,11 +647,16 @@ impl SspseParams {
             },
         );
         let mut assumptions = vec![
-            Assumption::ClosedPopulation,
-            Assumption::ModelledHeterogeneity,
+            Assumption::ClosedDuringSurvey,
+            Assumption::SuccessiveSampling,
+            if self.visibility {
+                Assumption::DegreeWithError
+            } else {
+                Assumption::ExactDegree
+            },
         ];
         if form == SspseForm::Recapture {
-            assumptions.push(Assumption::IndependentSources);
+            assumptions.push(Assumption::IndependentSurveys);
             assumptions.push(Assumption::PerfectMatching);
         }
         e = e.with_assumptions(&assumptions);
