@@ -230,6 +230,10 @@ pub struct SspseFit {
     pub prior_shapes: [f64; 2],
     /// Prior median of N on its tabulated support.
     pub prior_median: f64,
+    /// Prior 5% and 95% quantiles of N on its tabulated support (to judge how far the data
+    /// narrowed the prior).
+    #[serde(default)]
+    pub prior_eq90: [f64; 2],
     /// Posterior of N.
     pub n: PosteriorSummary,
     /// Posterior of the mean unit size μ.
@@ -594,6 +598,7 @@ impl SspseParams {
             ));
         }
         let prior_median = prior.quantile(0.5) as f64;
+        let prior_eq90 = [prior.quantile(0.05) as f64, prior.quantile(0.95) as f64];
         let max_n = prior.max_n;
         let shapes = [prior.alpha, prior.beta];
         let mut model = Model::new(
@@ -642,6 +647,7 @@ impl SspseParams {
             max_n,
             prior_shapes: shapes,
             prior_median,
+            prior_eq90,
             n: post,
             mean_degree,
             theta_acceptance: acc,
