@@ -288,6 +288,18 @@ pub enum Assumption {
     /// Triangulation: the biases of the studies are exchangeable draws around the true
     /// size on the log scale.
     ExchangeableStudies,
+    /// RDS survey: nobody enters or leaves the population while the survey is in the field.
+    ClosedDuringSurvey,
+    /// SS-PSE: recruitment acts as successive sampling, without replacement, with
+    /// probability proportional to network size (visibility).
+    SuccessiveSampling,
+    /// SS-PSE: respondents report their network size exactly.
+    ExactDegree,
+    /// SS-PSE visibility model: the reported network size measures visibility with error,
+    /// in the form the model names.
+    DegreeWithError,
+    /// Two RDS surveys: they recruit independently of each other.
+    IndependentSurveys,
 }
 
 impl Assumption {
@@ -332,6 +344,17 @@ impl Assumption {
             Assumption::ExchangeableStudies => {
                 "study biases are exchangeable around the true size (log scale)"
             }
+            Assumption::ClosedDuringSurvey => {
+                "closed population: nobody enters or leaves while the survey is in the field"
+            }
+            Assumption::SuccessiveSampling => {
+                "successive sampling: recruitment draws people without replacement, with probability proportional to network size (visibility)"
+            }
+            Assumption::ExactDegree => "network sizes are reported exactly",
+            Assumption::DegreeWithError => {
+                "reported network sizes measure visibility with error, in the form the model names"
+            }
+            Assumption::IndependentSurveys => "the two surveys recruit independently of each other",
         }
     }
 }

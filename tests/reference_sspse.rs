@@ -235,13 +235,14 @@ fn bad_csv_value_names_line_and_column() {
 fn recapture_with_sspse_arithmetic_matches_sspse_within_seed_spread() {
     // posteriorsize(fauxmadrona2[[1]], s2 = fauxmadrona2[[2]], previous = "recapture",
     //               median.prior.size = 1250, visibility = FALSE, seed = s)
-    // sspse 1.1.0-6's gcmp2 counts the sizes outside each survey differently from the
-    // model (see `SspseParams::sspse_compat`); with that arithmetic reproduced, our
-    // posterior lands on the package's. The seed spread here is tiny and rests on only
-    // three seeds (eq90_lower: 1047.3 ± 3.5, i.e. 0.3%), while our posterior differs from
-    // the package's in ways the spread cannot hold: the phantom sizes and equalize's tie
-    // order come from our streams, and the degree prior skips sspse's CMP refit. A
-    // difference of 1% (1036 against 1047) is 3.2 seed-SDs, hence CRC_SEED_SDS = 5.
+    // sspse 1.1.0-6's gcmp2 totals the sizes outside each survey differently from the
+    // model (module docs, "The two-sample form"); `sspse_compat` reproduces those totals and
+    // is the mode meant to match the package: every figure within 3 seed-SDs, except the
+    // 90% lower end. Its spread rests on three seeds and is 3.5 wide (0.3% of the figure):
+    // seed 1 gives 1035 against 1047.3 ± 3.5 (z = −3.5), which forces CRC_LOWER90_SDS = 4.
+    // What is left between us and the package there is the part of gcmp2 we do not copy
+    // (r drawn from the previous sweep's unseen sizes, unseen sizes kept below K, the
+    // phantom sizes drawn from our own stream, no CMP refit of the degree prior).
     let r = reference();
     let spread = &r["sspse"]["crc_fauxmadrona2_no_visibility"]["mc_spread"];
     let s1 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds1.csv")).unwrap();
@@ -251,35 +252,54 @@ fn recapture_with_sspse_arithmetic_matches_sspse_within_seed_spread() {
         .sspse_compat(true)
         .fit_recapture(&s1, &s2)
         .unwrap();
-    const CRC_SEED_SDS: f64 = 5.0;
-    within_sds(
-        fit.n.median,
-        &spread["sample_median"],
-        "crc median",
-        CRC_SEED_SDS,
-    );
+    const CRC_LOWER90_SDS: f64 = 4.0;
+    within(fit.n.median, &spread["sample_median"], "crc median");
+    within(fit.n.mean, &spread["sample_mean"], "crc mean");
     within_sds(
         fit.n.eq90[0],
         &spread["eq90_lower"],
         "crc 90% lower",
-        CRC_SEED_SDS,
+        CRC_LOWER90_SDS,
     );
-    within_sds(
-        fit.n.eq90[1],
-        &spread["eq90_upper"],
-        "crc 90% upper",
-        CRC_SEED_SDS,
-    );
-    within_sds(
-        fit.n.eq95[0],
-        &spread["eq95_lower"],
-        "crc 95% lower",
-        CRC_SEED_SDS,
-    );
-    within_sds(
-        fit.n.eq95[1],
-        &spread["eq95_upper"],
-        "crc 95% upper",
-        CRC_SEED_SDS,
-    );
+    within(fit.n.eq90[1], &spread["eq90_upper"], "crc 90% upper");
+    within(fit.n.eq95[0], &spread["eq95_lower"], "crc 95% lower");
+    within(fit.n.eq95[1], &spread["eq95_upper"], "crc 95% upper");
+}
+
+#[test]
+fn recapture_default_model_differs_from_sspse_by_the_double_count_only() {
+    // The default (the model of the module docs) against the same sspse figures. It is
+    // not meant to match: gcmp2 counts the survey-1-only units twice in survey 2's
+    // outside total, which pushes the package's posterior up. The figure that forces the
+    // tolerance is the median: ours ≈ 960 against sspse's 1148.3 (−16%), i.e. some 30
+    // seed-SDs, so seed-SDs are no yardstick here. We check the size of the gap instead:
+    // each figure 10–25% below the package's, and the truth N = 1,000 inside our 90%
+    // interval (the package's misses it).
+    let r = reference();
+    let spread = &r["sspse"]["crc_fauxmadrona2_no_visibility"]["mc_spread"];
+    let s1 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds1.csv")).unwrap();
+    let s2 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds2.csv")).unwrap();
+    let fit = Sspse::params(SizePrior::Beta { median: 1250.0 })
+        .seed(1)
+        .fit_recapture(&s1, &s2)
+        .unwrap();
+    for (got, key, what) in [
+        (fit.n.median, "sample_median", "median"),
+        (fit.n.eq90[0], "eq90_lower", "90% lower"),
+        (fit.n.eq90[1], "eq90_upper", "90% upper"),
+    ] {
+        let theirs = spread[key]["mean"].as_f64().unwrap();
+        let gap = got / theirs - 1.0;
+        eprintln!(
+            "crc default {what}: {got:.1} vs sspse {theirs:.1} ({:+.1}%)",
+            100.0 * gap
+        );
+        assert!(
+            (-0.25..=-0.10).contains(&gap),
+            "{what}: {got:.1} vs sspse {theirs:.1} ({:+.1}%)",
+            100.0 * gap
+        );
+    }
+    assert!(fit.n.eq90[0] <= 1000.0 && 1000.0 <= fit.n.eq90[1]);
+    assert!(spread["eq90_lower"]["mean"].as_f64().unwrap() > 1000.0);
 }

@@ -1065,14 +1065,7 @@ pub fn sspse_report(fit: &SspseFit) -> Result<KpReport> {
         serde_json::from_str(&fit.report(ReportFormat::Json)?).map_err(|e| Error::Numerical {
             reason: format!("SS-PSE JSON: {e}"),
         })?;
-    let rests_on: Vec<String> = json["rests_on"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let rests_on = fit.rests_on();
     let form = match fit.form {
         SspseForm::OneSample => "one survey",
         SspseForm::Recapture => "two surveys (capture-recapture)",
@@ -1117,17 +1110,30 @@ pub fn sspse_report(fit: &SspseFit) -> Result<KpReport> {
         ),
     ];
     if let SizePrior::Beta { median } = fit.params.prior {
-        let shift = (p.median / median).ln().abs();
+        // how far the data narrowed the prior: the width of the posterior's 90% interval
+        // against the prior's (a posterior median near the prior median can still be well
+        // informed, and a moved median can sit in an interval as wide as the prior's)
+        let prior_w = fit.prior_eq90[1] - fit.prior_eq90[0];
+        let post_w = p.eq90[1] - p.eq90[0];
+        let ratio = post_w / prior_w;
+        let informed = prior_w > 0.0 && ratio < 0.75;
         headline.checks.push(Check::new(
-            shift > 0.1,
+            informed,
             format!(
-                "the data moved the answer from the prior: posterior median {} against prior median {} ({})",
+                "the data narrowed the prior: posterior 90% interval {} to {} is {:.0}% as wide as the prior's ({} to {}); posterior median {} against prior median {}{}",
+                count_words(p.eq90[0]),
+                count_words(p.eq90[1]),
+                100.0 * ratio,
+                count_words(fit.prior_eq90[0]),
+                count_words(fit.prior_eq90[1]),
                 count_words(p.median),
                 count_words(median),
-                if shift > 0.1 {
-                    "the survey carries information on N"
+                if informed {
+                    ""
+                } else if (p.median / median).ln().abs() > 0.1 {
+                    " (below 75% passes): the data shifted the posterior but did not narrow it, so the interval mostly reflects the prior's spread; report it with the prior and compare other prior medians"
                 } else {
-                    "within 10%: the figure may mostly restate the prior"
+                    " (below 75% passes): the figure largely restates the prior; report it with the prior and compare other prior medians"
                 }
             ),
         ));

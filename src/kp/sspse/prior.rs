@@ -2,7 +2,6 @@
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use statrs::function::gamma::ln_gamma;
 
 /// The prior on the population size N.
 #[non_exhaustive]
@@ -50,10 +49,67 @@ const MAX_BETA: f64 = 90.0;
 /// sspse's `maxNmax`.
 const MAX_N_CAP: u64 = 200_000;
 
-fn beta_log_density(x: f64, n: f64, a: f64, b: f64, df: f64) -> f64 {
-    let x = x + 0.5;
-    df * (n.ln() + ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + (b - 1.0) * (x - n).ln()
-        - (a + b) * x.ln())
+/// ln(x + ½ − n) and ln(x + ½) on the grid x = n..=max: the beta prior's log density is
+/// `df·[(β−1)·ln(x+½−n) − (α+β)·ln(x+½)] + const`, and the constant (n^α Γ(α+β)/(Γ(α)Γ(β)))
+/// drops out when the table is normalised.
+struct BetaGrid {
+    n: u64,
+    l1: Vec<f64>,
+    l2: Vec<f64>,
+}
+
+impl BetaGrid {
+    fn new(n: u64, max: u64) -> BetaGrid {
+        let nf = n as f64;
+        let (l1, l2) = (n..=max)
+            .map(|x| {
+                let x = x as f64 + 0.5;
+                ((x - nf).ln(), x.ln())
+            })
+            .unzip();
+        BetaGrid { n, l1, l2 }
+    }
+
+    /// Unnormalised log densities on n..n + len.
+    fn logs(&self, len: usize, a: f64, b: f64, df: f64) -> impl Iterator<Item = f64> + '_ {
+        self.l1[..len]
+            .iter()
+            .zip(&self.l2[..len])
+            .map(move |(l1, l2)| df * ((b - 1.0) * l1 - (a + b) * l2))
+    }
+
+    /// The prior's probabilities on N = n..=max (normalised, not logged).
+    fn probs(&self, a: f64, b: f64, df: f64, out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(self.logs(self.l1.len(), a, b, df));
+        let mx = out.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let mut s = 0.0;
+        for v in out.iter_mut() {
+            *v = (*v - mx).exp();
+            s += *v;
+        }
+        for v in out.iter_mut() {
+            *v /= s;
+        }
+    }
+
+    /// β giving the prior median `m` on the grid (bisection: the median grows with β).
+    fn fit_beta(&self, a: f64, m: f64, df: f64, buf: &mut Vec<f64>) -> f64 {
+        let (mut lo, mut hi) = (1.0_f64, MAX_BETA);
+        for _ in 0..50 {
+            let mid = 0.5 * (lo + hi);
+            self.probs(a, mid, df, buf);
+            if discrete_median(self.n, buf) < m {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+            if hi - lo < 1e-4 {
+                break;
+            }
+        }
+        0.5 * (lo + hi)
+    }
 }
 
 fn normalised(logs: Vec<f64>) -> Vec<f64> {
@@ -61,14 +117,6 @@ fn normalised(logs: Vec<f64>) -> Vec<f64> {
     let s: f64 = logs.iter().map(|l| (l - mx).exp()).sum();
     let lz = mx + s.ln();
     logs.into_iter().map(|l| l - lz).collect()
-}
-
-/// The beta prior's probabilities on N = n..=max (normalised, not logged).
-fn beta_probs(n: u64, max: u64, a: f64, b: f64, df: f64) -> Vec<f64> {
-    let logs: Vec<f64> = (n..=max)
-        .map(|x| beta_log_density(x as f64, n as f64, a, b, df))
-        .collect();
-    normalised(logs).into_iter().map(f64::exp).collect()
 }
 
 /// The discrete median as sspse computes it: (x + 0.5) at the first cumulative ≥ 0.5.
@@ -81,23 +129,6 @@ fn discrete_median(n: u64, p: &[f64]) -> f64 {
         }
     }
     (n + p.len() as u64) as f64 - 0.5
-}
-
-/// β giving the prior median `m` on the grid n..=max (bisection: the median grows with β).
-fn fit_beta(n: u64, max: u64, a: f64, m: f64, df: f64) -> f64 {
-    let (mut lo, mut hi) = (1.0_f64, MAX_BETA);
-    for _ in 0..50 {
-        let mid = 0.5 * (lo + hi);
-        if discrete_median(n, &beta_probs(n, max, a, mid, df)) < m {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-        if hi - lo < 1e-4 {
-            break;
-        }
-    }
-    0.5 * (lo + hi)
 }
 
 impl SizePrior {
@@ -132,23 +163,25 @@ impl SizePrior {
                 let df = if median < 750.0 { 3.0 } else { 1.0 };
                 let a = median / (median - n as f64);
                 let mut max = (3.0 * median).ceil() as u64;
-                let mut b = fit_beta(n, max, a, median, df);
+                let mut buf = Vec::new();
+                let mut grid = BetaGrid::new(n, max);
+                let mut b = grid.fit_beta(a, median, df, &mut buf);
                 for _ in 0..200 {
-                    let p = beta_probs(n, max, a, b, df);
-                    let pmax = p.iter().cloned().fold(0.0, f64::max);
-                    let ratio = p[p.len() - 1] / pmax;
+                    grid.probs(a, b, df, &mut buf);
+                    let pmax = buf.iter().cloned().fold(0.0, f64::max);
+                    let ratio = buf[buf.len() - 1] / pmax;
                     if (ratio - 0.01).abs() <= 0.005 {
                         break;
                     }
                     let f = if ratio > 0.01 { 1.1 } else { 0.9 };
                     max = ((max as f64) * f).round() as u64;
                     max = max.max(n + 2);
-                    b = fit_beta(n, max, a, median, df);
+                    grid = BetaGrid::new(n, max);
+                    b = grid.fit_beta(a, median, df, &mut buf);
                 }
                 let max_final = (max - n).clamp(n + 2, MAX_N_CAP);
-                let logs: Vec<f64> = (n..max_final)
-                    .map(|x| beta_log_density(x as f64, n as f64, a, b, df))
-                    .collect();
+                let grid = BetaGrid::new(n, max_final);
+                let logs: Vec<f64> = grid.logs((max_final - n) as usize, a, b, df).collect();
                 Ok(TabulatedPrior {
                     prior: self,
                     n,

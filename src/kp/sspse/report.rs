@@ -58,7 +58,12 @@ impl SspseFit {
         )
     }
 
-    fn rests_on(&self) -> Vec<String> {
+    /// What the figure rests on, in words for the report: the data used, the prior on N
+    /// and the model's assumptions (population closed during the survey, successive
+    /// sampling proportional to network size without replacement, degrees reported exactly
+    /// or, with the visibility model, with error; for two surveys their independence and
+    /// the matching).
+    pub fn rests_on(&self) -> Vec<String> {
         let mut v = vec![];
         match self.form {
             SspseForm::OneSample => v.push(format!(
@@ -80,17 +85,18 @@ impl SspseFit {
             r0(self.prior_median),
             self.max_n
         ));
+        v.push("the population is closed while the survey is in the field".into());
         v.push(
-            "recruitment acts as successive sampling proportional to network size, without replacement"
+            "recruitment acts as successive sampling: people are drawn without replacement, with probability proportional to their network size (visibility)"
                 .into(),
         );
         v.push(format!(
-            "network sizes follow a Conway-Maxwell-Poisson law (prior mean {:.2}, s.d. {:.2})",
+            "network sizes in the population follow a Conway-Maxwell-Poisson law (prior mean {:.2}, s.d. {:.2})",
             self.degree_prior[0], self.degree_prior[1]
         ));
         if self.params.visibility {
             v.push(format!(
-                "visibility model (sspse's): reported degree / ω ~ NB(mean u, variance {}·u) × e^(−|d − u|/σ) around the latent visibility u, ω = mean degree / 8{}; visibilities drawn {}",
+                "network sizes are reported with error (sspse's visibility model): reported degree / ω ~ NB(mean u, variance {}·u) × e^(−|d − u|/σ) around the latent visibility u, ω = mean degree / 8{}; visibilities drawn {}",
                 self.params.visibility_overdispersion,
                 if self.params.visibility_recruitment {
                     ", number of recruits Poisson in log visibility and log rank"
@@ -104,11 +110,12 @@ impl SspseFit {
                 }
             ));
         } else {
-            v.push("no visibility (reporting-error) model: reported degrees taken as exact".into());
+            v.push("network sizes are reported exactly (no visibility model)".into());
         }
         if self.form == SspseForm::Recapture {
+            v.push("the two surveys recruit independently of each other".into());
             v.push(
-                "the two surveys are independent and respondents are matched without error".into(),
+                "respondents of the second survey are matched to the first without error".into(),
             );
         }
         v
