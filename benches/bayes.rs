@@ -1,7 +1,8 @@
 //! Benchmarks of `darkfigure::bayes`: the LCMCR sampler on Kosovo (K = 10, 110,000
-//! sweeps; targets: one chain < 0.3 s, 4 chains < 0.5 s on 2 cores, measured 0.71 s and
-//! 1.44 s on a loaded machine; LCMCR 0.4.14 takes
-//! ~5 s) and dga model averaging (Kosovo, 4 lists, grid 0..20000 < 50 ms; UKdat_5, 5 lists,
+//! sweeps; targets: one chain < 0.3 s, 4 chains < 0.5 s on 2 cores, not met: measured 0.71 s
+//! and 1.44 s on a loaded machine before the BTRS/unit-placement speed-up, 1.19 s and 4.9 s
+//! after it under a heavier load (CPU time of one chain 0.74 s → 0.58–0.65 s); LCMCR 0.4.14
+//! takes ~5 s) and dga model averaging (Kosovo, 4 lists, grid 0..20000 < 50 ms; UKdat_5, 5 lists,
 //! grid 0..40000 < 0.5 s, dga 2.0.2 ~2 s; UKdat, 6 lists and 18,154 graphs, reported).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
