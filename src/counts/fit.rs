@@ -925,6 +925,102 @@ mod tests {
         assert!(f.to_string().contains("DEGENERATE"));
     }
 
+    /// 40,000 rows (parallel passes, subsample start) of zero-truncated Poisson and
+    /// negative binomial (α = 1) counts drawn with a fixed generator.
+    fn large(nb: bool) -> Design {
+        let mut s: u64 = 7;
+        let mut u = move || {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let mut d = Design {
+            p1: 3,
+            p2: usize::from(nb),
+            ..Default::default()
+        };
+        while d.n() < 40_000 {
+            let (x1, x2) = (2.0 * u() - 1.0, if u() < 0.4 { 1.0 } else { 0.0 });
+            let mut lam = (0.2 + 0.5 * x1 - 0.4 * x2).exp();
+            if nb {
+                lam *= -u().ln(); // gamma(1, 1) mixing: NB2 with α = 1
+            }
+            // Poisson(λ) by inversion
+            let (mut y, mut p, v) = (0u64, (-lam).exp(), u());
+            let mut cdf = p;
+            while cdf < v && y < 1000 {
+                y += 1;
+                p *= lam / y as f64;
+                cdf += p;
+            }
+            if y > 0 {
+                d.y.push(y);
+                d.w.push(1.0);
+                d.x.extend([1.0, x1, x2]);
+                if nb {
+                    d.z.push(1.0);
+                }
+            }
+        }
+        d
+    }
+
+    /// The fused fit gives the same digits on 1 and 2 threads, and the maximum and N̂ of
+    /// the general damped Newton.
+    #[test]
+    fn fused_fit_matches_the_general_newton_on_any_thread_count() {
+        for (fam, kind) in [
+            (Family::ZtPoisson, fused::Kind::ZtPoisson),
+            (Family::ZtNegBin, fused::Kind::ZtNegBin),
+        ] {
+            let d = large(kind == fused::Kind::ZtNegBin);
+            let on = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| fused::fit(kind, &d, None).unwrap_or_else(|| panic!("{fam}")))
+            };
+            let (a, b) = (on(1), on(2));
+            assert_eq!(a.theta, b.theta, "{fam}");
+            assert_eq!(a.pass.value.to_bits(), b.pass.value.to_bits(), "{fam}");
+            assert_eq!(a.pass.n_hat.to_bits(), b.pass.n_hat.to_bits(), "{fam}");
+            assert_eq!(a.pass.hess, b.pass.hess, "{fam}");
+            assert!(
+                a.stop.converged() && a.stop.iterations() <= 6,
+                "{fam} {:?}",
+                a.stop
+            );
+            let mut start = default_start(fam, &d);
+            if fam == Family::ZtNegBin {
+                start[0] -= 0.5;
+            }
+            let g = CountModel::params(fam)
+                .newton
+                .maximize(&LogLik::new(fam, &d), DVector::from_vec(start))
+                .unwrap();
+            let rel = |x: f64, y: f64| (x - y).abs() / y.abs().max(1e-3);
+            for (x, y) in a.theta.iter().zip(g.theta.iter()) {
+                assert!(rel(*x, *y) < 1e-8, "{fam}: {:?} vs {:?}", a.theta, g.theta);
+            }
+            assert!(rel(a.pass.value, g.value) < 1e-12, "{fam}");
+            let (n_hat, ht, pg, _) = pop_parts(fam, &d, g.theta.as_slice(), |_| true);
+            assert!(
+                rel(a.pass.n_hat, n_hat) < 1e-9,
+                "{fam}: {} vs {n_hat}",
+                a.pass.n_hat
+            );
+            assert!(
+                rel(a.pass.ht, ht) < 1e-6 && (&a.pass.pop_grad - &pg).amax() < 1e-6 * pg.amax()
+            );
+            assert!(
+                (&a.pass.hess - &g.hessian).amax() < 1e-6 * g.hessian.amax(),
+                "{fam}"
+            );
+        }
+    }
+
     #[test]
     fn categorical_names_follow_r() {
         let f = CountModel::params(Family::ZtGeom)
