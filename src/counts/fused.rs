@@ -24,6 +24,9 @@
 //! convergence within [`MAX_NEWTON`] steps) returns `None`, and the caller runs the
 //! general damped Newton of [`crate::glm::Newton`].
 
+// Index loops over the const-size rows: the form the compiler unrolls.
+#![allow(clippy::needless_range_loop)]
+
 use super::design::Design;
 use super::family::ln_factorial;
 use super::kernel::{Rising, UnitTerms, exp, rising, ztnegbin_terms, ztpoisson_terms};
@@ -259,7 +262,7 @@ fn run_ztp<const P: usize>(d: &Design, b: &[f64; P], lo: usize, hi: usize) -> Ac
             let (t, q) = ztpoisson_terms(ys[start + i], eta[i], lam[i], em[i]);
             if w == 1.0 {
                 prod *= q;
-                if !(prod >= PROD_FLOOR) {
+                if prod < PROD_FLOOR || prod.is_nan() {
                     ln_q += prod.ln();
                     prod = 1.0;
                 }
@@ -452,7 +455,7 @@ fn ztp_intercept(d: &Design) -> f64 {
         s += w * y as f64;
     }
     let m = s / n;
-    if !(m > 1.0) {
+    if m.is_nan() || m <= 1.0 {
         return (0.1f64).ln();
     }
     // Newton in η = ln λ on μ(η) − ȳ, μ = λ/(1 − e^{−λ}) increasing from 1 + λ/2 to λ.

@@ -234,12 +234,12 @@ const EXP2_32: [f64; 32] = [
 /// fdlibm's two-part ln 2, exact for |32m + j| < 2^21.
 #[inline]
 pub(crate) fn exp(x: f64) -> f64 {
-    if !(x.abs() < 700.0) {
+    if x.is_nan() || x.abs() >= 700.0 {
         return x.exp();
     }
     const INV: f64 = 32.0 / std::f64::consts::LN_2;
-    const HI: f64 = 6.931_471_803_691_238_164_9e-1 / 32.0;
-    const LO: f64 = 1.908_214_929_270_587_700_02e-10 / 32.0;
+    const HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000) / 32.0;
+    const LO: f64 = f64::from_bits(0x3dea39ef35793c76) / 32.0;
     // round to nearest with the 1.5·2^52 shift: k sits in the low bits of `t`
     const SHIFT: f64 = 6_755_399_441_055_744.0;
     let t = x * INV + SHIFT;
