@@ -26,11 +26,29 @@ pub(crate) struct Design {
     pub names2: Vec<String>,
 }
 
+/// One column of a treatment-contrast design, read from the data where it lies.
+enum Column<'a> {
+    Intercept,
+    Numeric(&'a [f64]),
+    /// 1 where the code is the level, else 0.
+    Dummy(&'a [u32], u32),
+}
+
+impl Column<'_> {
+    #[inline]
+    fn at(&self, i: usize) -> f64 {
+        match self {
+            Column::Intercept => 1.0,
+            Column::Numeric(v) => v[i],
+            Column::Dummy(codes, l) => f64::from(u8::from(codes[i] == *l)),
+        }
+    }
+}
+
 /// Columns of a treatment-contrast design for `covs` (intercept first), R's names.
-fn columns(data: &CountData, covs: &[String]) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
-    let n = data.n_rows();
+fn columns<'a>(data: &'a CountData, covs: &[String]) -> Result<(Vec<String>, Vec<Column<'a>>)> {
     let mut names = vec!["(Intercept)".to_string()];
-    let mut cols = vec![vec![1.0; n]];
+    let mut cols = vec![Column::Intercept];
     for c in covs {
         let cov = data.covariate(c).ok_or_else(|| {
             Error::param("covariates", c, "names of covariate columns in the data")
@@ -38,17 +56,12 @@ fn columns(data: &CountData, covs: &[String]) -> Result<(Vec<String>, Vec<Vec<f6
         match &cov.values {
             CovariateValues::Numeric(v) => {
                 names.push(c.clone());
-                cols.push(v.clone());
+                cols.push(Column::Numeric(v));
             }
             CovariateValues::Categorical { levels, codes } => {
                 for (l, level) in levels.iter().enumerate().skip(1) {
                     names.push(format!("{c}{level}"));
-                    cols.push(
-                        codes
-                            .iter()
-                            .map(|&k| if k as usize == l { 1.0 } else { 0.0 })
-                            .collect(),
-                    );
+                    cols.push(Column::Dummy(codes, l as u32));
                 }
             }
         }
@@ -69,8 +82,8 @@ impl Design {
         let mut x = Vec::with_capacity(n * p1);
         let mut z = Vec::with_capacity(n * p2);
         for i in 0..n {
-            x.extend(cols1.iter().map(|c| c[i]));
-            z.extend(cols2.iter().map(|c| c[i]));
+            x.extend(cols1.iter().map(|c| c.at(i)));
+            z.extend(cols2.iter().map(|c| c.at(i)));
         }
         Ok(Design {
             y: data.counts().to_vec(),

@@ -3,6 +3,7 @@
 use super::design::Design;
 use super::dual::D2;
 use super::family::Family;
+use super::fused;
 use super::kernel::{Rising, unit_loglik};
 use crate::ci;
 use crate::error::{Error, Result};
@@ -512,6 +513,17 @@ impl CountModel {
         }
         let p = design.p();
         check_rank(&design)?;
+        // Zero-truncated Poisson and negative binomial: one fused pass per Newton step.
+        let kind = match fam {
+            Family::ZtPoisson => Some(fused::Kind::ZtPoisson),
+            Family::ZtNegBin => Some(fused::Kind::ZtNegBin),
+            _ => None,
+        };
+        if let Some(f) = kind.and_then(|k| fused::fit(k, &design, self.start.as_deref())) {
+            let s = f.pass;
+            let pop = (s.n_hat, s.ht, s.pop_grad, s.max_c);
+            return self.finish_with(design, f.theta, s.value, s.hess, f.stop, Some(pop));
+        }
         let start = match &self.start {
             Some(s) if s.len() == p => DVector::from_vec(s.clone()),
             _ => DVector::from_vec(default_start(fam, &design)),
@@ -528,6 +540,20 @@ impl CountModel {
         loglik: f64,
         hessian: DMatrix<f64>,
         stop: StopReason,
+    ) -> Result<CountFit> {
+        self.finish_with(design, theta, loglik, hessian, stop, None)
+    }
+
+    /// [`Self::finish`] with the sums of N̂ (N̂, HT term, ∇N̂, largest contribution)
+    /// when the fit already has them at `theta`.
+    fn finish_with(
+        &self,
+        design: Design,
+        theta: DVector<f64>,
+        loglik: f64,
+        hessian: DMatrix<f64>,
+        stop: StopReason,
+        pop: Option<(f64, f64, DVector<f64>, f64)>,
     ) -> Result<CountFit> {
         let fam = self.family;
         let beta = theta.as_slice();
@@ -551,7 +577,8 @@ impl CountModel {
                 (c, CovarianceType::Fisher)
             }
         };
-        let (n_hat, ht, grad, max_contr) = pop_parts(fam, &design, beta, |_| true);
+        let (n_hat, ht, grad, max_contr) =
+            pop.unwrap_or_else(|| pop_parts(fam, &design, beta, |_| true));
         let delta = (grad.transpose() * &cov * &grad)[(0, 0)];
         let pv = PopVariance {
             n_hat,
@@ -624,19 +651,17 @@ impl CountModel {
         // A coefficient is unidentified when its uncertainty moves the linear predictor of
         // a typical unit by more than 50 (root-mean-square of its column as the scale).
         let wsum: f64 = design.w.iter().sum();
-        let scale = |j: usize| -> f64 {
-            let ss: f64 = (0..design.n())
-                .map(|i| {
-                    let v = if j < design.p1 {
-                        design.xrow(i)[j]
-                    } else {
-                        design.zrow(i)[j - design.p1]
-                    };
-                    design.w[i] * v * v
-                })
-                .sum();
-            (ss / wsum).sqrt()
-        };
+        let mut sq = vec![0.0; k];
+        for i in 0..design.n() {
+            let w = design.w[i];
+            for (s, v) in sq
+                .iter_mut()
+                .zip(design.xrow(i).iter().chain(design.zrow(i)))
+            {
+                *s += w * v * v;
+            }
+        }
+        let scale = |j: usize| -> f64 { (sq[j] / wsum).sqrt() };
         let unidentified: Vec<String> = names
             .iter()
             .zip(&std_errors)
@@ -696,15 +721,17 @@ fn check_rank(d: &Design) -> Result<()> {
         if cols == 0 {
             continue;
         }
-        let mut g = DMatrix::<f64>::zeros(cols, cols);
-        for i in 0..d.n() {
-            let r = if block == 0 { d.xrow(i) } else { d.zrow(i) };
+        let mut acc = vec![0.0; cols * cols];
+        let m = if block == 0 { &d.x } else { &d.z };
+        for (r, &w) in m.chunks_exact(cols).zip(&d.w) {
             for a in 0..cols {
-                for b in 0..=a {
-                    g[(a, b)] += d.w[i] * r[a] * r[b];
+                let wa = w * r[a];
+                for (gb, rb) in acc[a * cols..a * cols + a + 1].iter_mut().zip(r) {
+                    *gb += wa * rb;
                 }
             }
         }
+        let g = DMatrix::from_row_slice(cols, cols, &acc);
         // Gram-Schmidt on the Gram matrix: column k is dependent when its residual
         // squared norm is a negligible fraction of its norm.
         let mut l = DMatrix::<f64>::zeros(cols, cols);
@@ -896,6 +923,102 @@ mod tests {
         assert!(f.degenerate, "{f}");
         assert!(f.estimate.is_flagged());
         assert!(f.to_string().contains("DEGENERATE"));
+    }
+
+    /// 40,000 rows (parallel passes, subsample start) of zero-truncated Poisson and
+    /// negative binomial (α = 1) counts drawn with a fixed generator.
+    fn large(nb: bool) -> Design {
+        let mut s: u64 = 7;
+        let mut u = move || {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let mut d = Design {
+            p1: 3,
+            p2: usize::from(nb),
+            ..Default::default()
+        };
+        while d.n() < 40_000 {
+            let (x1, x2) = (2.0 * u() - 1.0, if u() < 0.4 { 1.0 } else { 0.0 });
+            let mut lam = (0.2 + 0.5 * x1 - 0.4 * x2).exp();
+            if nb {
+                lam *= -u().ln(); // gamma(1, 1) mixing: NB2 with α = 1
+            }
+            // Poisson(λ) by inversion
+            let (mut y, mut p, v) = (0u64, (-lam).exp(), u());
+            let mut cdf = p;
+            while cdf < v && y < 1000 {
+                y += 1;
+                p *= lam / y as f64;
+                cdf += p;
+            }
+            if y > 0 {
+                d.y.push(y);
+                d.w.push(1.0);
+                d.x.extend([1.0, x1, x2]);
+                if nb {
+                    d.z.push(1.0);
+                }
+            }
+        }
+        d
+    }
+
+    /// The fused fit gives the same digits on 1 and 2 threads, and the maximum and N̂ of
+    /// the general damped Newton.
+    #[test]
+    fn fused_fit_matches_the_general_newton_on_any_thread_count() {
+        for (fam, kind) in [
+            (Family::ZtPoisson, fused::Kind::ZtPoisson),
+            (Family::ZtNegBin, fused::Kind::ZtNegBin),
+        ] {
+            let d = large(kind == fused::Kind::ZtNegBin);
+            let on = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| fused::fit(kind, &d, None).unwrap_or_else(|| panic!("{fam}")))
+            };
+            let (a, b) = (on(1), on(2));
+            assert_eq!(a.theta, b.theta, "{fam}");
+            assert_eq!(a.pass.value.to_bits(), b.pass.value.to_bits(), "{fam}");
+            assert_eq!(a.pass.n_hat.to_bits(), b.pass.n_hat.to_bits(), "{fam}");
+            assert_eq!(a.pass.hess, b.pass.hess, "{fam}");
+            assert!(
+                a.stop.converged() && a.stop.iterations() <= 6,
+                "{fam} {:?}",
+                a.stop
+            );
+            let mut start = default_start(fam, &d);
+            if fam == Family::ZtNegBin {
+                start[0] -= 0.5;
+            }
+            let g = CountModel::params(fam)
+                .newton
+                .maximize(&LogLik::new(fam, &d), DVector::from_vec(start))
+                .unwrap();
+            let rel = |x: f64, y: f64| (x - y).abs() / y.abs().max(1e-3);
+            for (x, y) in a.theta.iter().zip(g.theta.iter()) {
+                assert!(rel(*x, *y) < 1e-8, "{fam}: {:?} vs {:?}", a.theta, g.theta);
+            }
+            assert!(rel(a.pass.value, g.value) < 1e-12, "{fam}");
+            let (n_hat, ht, pg, _) = pop_parts(fam, &d, g.theta.as_slice(), |_| true);
+            assert!(
+                rel(a.pass.n_hat, n_hat) < 1e-9,
+                "{fam}: {} vs {n_hat}",
+                a.pass.n_hat
+            );
+            assert!(
+                rel(a.pass.ht, ht) < 1e-6 && (&a.pass.pop_grad - &pg).amax() < 1e-6 * pg.amax()
+            );
+            assert!(
+                (&a.pass.hess - &g.hessian).amax() < 1e-6 * g.hessian.amax(),
+                "{fam}"
+            );
+        }
     }
 
     #[test]

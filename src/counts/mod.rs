@@ -27,6 +27,7 @@ mod diag;
 mod dual;
 mod family;
 mod fit;
+mod fused;
 mod kernel;
 mod resample;
 
