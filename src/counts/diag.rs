@@ -59,10 +59,16 @@ pub fn marginal_freq(fit: &CountFit) -> MarginalFreq {
         super::Family::ZotPoisson | super::Family::ZotGeom | super::Family::ZotNegBin
     );
     let mut fitted = vec![0.0; max as usize + 1];
+    let mut pk = vec![0.0; max as usize + 1];
     for i in 0..d.n() {
         let (e1, e2) = d.etas(i, &fit.coefficients);
-        for (k, f) in fitted.iter_mut().enumerate().skip(1) {
-            *f += d.w[i] * fit.family.observed_pmf(k as u64, e1, e2);
+        if !fit.family.observed_pmfs(e1, e2, &mut pk) {
+            for (k, p) in pk.iter_mut().enumerate().skip(1) {
+                *p = fit.family.observed_pmf(k as u64, e1, e2);
+            }
+        }
+        for (f, p) in fitted.iter_mut().zip(&pk).skip(1) {
+            *f += d.w[i] * p;
         }
     }
     if zot {

@@ -27,6 +27,7 @@ mod diag;
 mod dual;
 mod family;
 mod fit;
+mod inflated;
 mod kernel;
 mod resample;
 
