@@ -11,6 +11,7 @@ use crate::glm::{Newton, Objective, StopReason};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Rows above which sums over units run in parallel.
 const PAR_ROWS: usize = 8192;
@@ -371,8 +372,10 @@ pub struct CountFit {
     /// non-finite or absurd N̂): then `estimate.warnings` says why and the figure must
     /// not be read as a plain number.
     pub degenerate: bool,
+    /// The design the model was fitted to (shared between the fits of one
+    /// [`fit_all`](super::fit_all) call).
     #[serde(skip)]
-    pub(crate) design: Design,
+    pub(crate) design: Arc<Design>,
 }
 
 impl crate::model_table::HasEstimate for CountFit {
@@ -468,6 +471,14 @@ impl CountModel {
     /// information matrix cannot be inverted.
     pub fn fit(&self, data: &crate::data::CountData) -> Result<CountFit> {
         ci::check_level(self.level)?;
+        self.fit_design(self.design(data)?)
+    }
+
+    /// The design of this model's predictors on `data` (rows aggregated unless the
+    /// covariates are numeric and the data large). The second predictor's names carry no
+    /// `:alpha`/`:omega` suffix (the fit adds it), so one design serves every family
+    /// with the same predictors.
+    pub(crate) fn design(&self, data: &crate::data::CountData) -> Result<Design> {
         let second = self
             .family
             .second_parameter()
@@ -486,20 +497,21 @@ impl CountModel {
                     Some(crate::data::CovariateValues::Numeric(_))
                 )
             });
-        let mut design = if numeric && rows.n() > 50_000 {
+        Ok(if numeric && rows.n() > 50_000 {
             rows
         } else {
             rows.aggregated()
-        };
-        if let Some(s) = self.family.second_parameter() {
-            for n in design.names2.iter_mut() {
-                *n = format!("{n}:{s}");
-            }
-        }
-        self.fit_design(design)
+        })
     }
 
-    pub(crate) fn fit_design(&self, design: Design) -> Result<CountFit> {
+    pub(crate) fn fit_design(&self, design: impl Into<Arc<Design>>) -> Result<CountFit> {
+        self.fit_shared(design.into(), false)
+    }
+
+    /// Fits to a (possibly shared) design; `rank_checked` skips the rank check of a
+    /// design already checked.
+    pub(crate) fn fit_shared(&self, design: Arc<Design>, rank_checked: bool) -> Result<CountFit> {
+        ci::check_level(self.level)?;
         let fam = self.family;
         let used: f64 = (0..design.n())
             .filter(|&i| fam.uses(design.y[i]))
@@ -511,7 +523,9 @@ impl CountModel {
             )));
         }
         let p = design.p();
-        check_rank(&design)?;
+        if !rank_checked {
+            check_rank(&design)?;
+        }
         let start = match &self.start {
             Some(s) if s.len() == p => DVector::from_vec(s.clone()),
             _ => DVector::from_vec(default_start(fam, &design)),
@@ -523,7 +537,7 @@ impl CountModel {
 
     fn finish(
         &self,
-        design: Design,
+        design: Arc<Design>,
         theta: DVector<f64>,
         loglik: f64,
         hessian: DMatrix<f64>,
@@ -615,11 +629,15 @@ impl CountModel {
                 ),
             });
         }
+        let suffix = fam.second_parameter().map(|s| format!(":{s}"));
         let names: Vec<String> = design
             .names1
             .iter()
-            .chain(&design.names2)
             .cloned()
+            .chain(design.names2.iter().map(|n| match &suffix {
+                Some(s) if !n.ends_with(s.as_str()) => format!("{n}{s}"),
+                _ => n.clone(),
+            }))
             .collect();
         // A coefficient is unidentified when its uncertainty moves the linear predictor of
         // a typical unit by more than 50 (root-mean-square of its column as the scale).
@@ -689,9 +707,35 @@ impl CountModel {
     }
 }
 
+/// A start on the boundary of the second parameter (α → 0 or ω → 0), when the score
+/// there says the maximum lies on it: from `base`, the coefficients of the family
+/// without the second parameter (ztpoisson for ztnegbin, ztoi* and oizt*), the
+/// derivative in η₂ at η₂ = −20 is computed; it is proportional to e^{η₂} there, and
+/// when it is negative the likelihood rises towards η₂ → −∞. The start then takes η₂
+/// where that derivative is 10⁻¹⁰, so that Newton confirms the boundary in a step or two
+/// instead of walking η₂ down by one per iteration. `None` (use the default start) when
+/// the score points inside, the design's second predictor is not an intercept, or the
+/// likelihood cannot be evaluated.
+pub(crate) fn boundary_start(fam: Family, design: &Design, base: &[f64]) -> Option<Vec<f64>> {
+    if design.p2 != 1 || base.len() != design.p1 || !design.z.iter().all(|&v| v == 1.0) {
+        return None;
+    }
+    const PROBE: f64 = -20.0;
+    let mut theta = base.to_vec();
+    theta.push(PROBE);
+    let obj = LogLik::new(fam, design);
+    let (_, g, _) = obj.eval(&DVector::from_vec(theta.clone()))?;
+    let g2 = g[design.p1];
+    if !(g2 < 0.0 && g2.is_finite()) {
+        return None;
+    }
+    theta[design.p1] = PROBE + (1e-10 / -g2).ln();
+    Some(theta)
+}
+
 /// Refuses designs whose columns are linearly dependent (a covariate constant, or
 /// collinear with others), naming the offending column.
-fn check_rank(d: &Design) -> Result<()> {
+pub(crate) fn check_rank(d: &Design) -> Result<()> {
     for (cols, names, block) in [(d.p1, &d.names1, 0usize), (d.p2, &d.names2, 1)] {
         if cols == 0 {
             continue;

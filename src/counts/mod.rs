@@ -42,6 +42,8 @@ pub use resample::{
 
 use crate::data::CountData;
 use crate::model_table::ModelTable;
+use design::Design;
+use std::sync::Arc;
 
 /// Fits every family, intercept-only and (when `covariates` is not empty) with the
 /// covariates on the λ predictor, at confidence `level`. Entries are labelled
@@ -56,15 +58,56 @@ pub fn fit_all(data: &CountData, covariates: &[String], level: f64) -> ModelTabl
     } else {
         vec![&[], covariates]
     };
+    // One design per covariate set and number of predictors, built and rank-checked once
+    // and shared by every family that uses it (`None`: the design cannot be built, and
+    // each fit reports why).
+    let designs: Vec<[Option<(Arc<Design>, bool)>; 2]> = sets
+        .iter()
+        .map(|covs| {
+            [Family::ZtPoisson, Family::ZtoiPoisson].map(|fam| {
+                let d = CountModel::params(fam).covariates(covs).design(data).ok()?;
+                let ok = fit::check_rank(&d).is_ok();
+                Some((Arc::new(d), ok))
+            })
+        })
+        .collect();
+    // Coefficients of the fits without a second parameter, to test the boundary of α
+    // and ω from (see `fit::boundary_start`).
+    let mut base: Vec<(Family, usize, Vec<f64>)> = Vec::new();
     for fam in Family::ALL {
-        for covs in &sets {
+        for (si, covs) in sets.iter().enumerate() {
             let label = fit::model_label(fam, covs);
-            let r = CountModel::params(fam)
-                .covariates(covs)
-                .level(level)
-                .fit(data);
+            let model = CountModel::params(fam).covariates(covs).level(level);
+            let two = fam.second_parameter().is_some();
+            let r = match &designs[si][two as usize] {
+                Some((d, ok)) => {
+                    let start = boundary_base(fam).and_then(|b| {
+                        let (_, _, beta) = base.iter().find(|(f, s, _)| *f == b && *s == si)?;
+                        fit::boundary_start(fam, d, beta)
+                    });
+                    CountModel { start, ..model }.fit_shared(Arc::clone(d), *ok)
+                }
+                None => model.fit(data),
+            };
+            if let Ok(f) = &r
+                && !f.degenerate
+                && !two
+            {
+                base.push((fam, si, f.coefficients.clone()));
+            }
             out.push(label, r);
         }
     }
     out
+}
+
+/// The family without the second parameter that `fam` reduces to on the boundary α → 0
+/// or ω → 0.
+fn boundary_base(fam: Family) -> Option<Family> {
+    match fam {
+        Family::ZtNegBin | Family::ZtoiPoisson | Family::OiztPoisson => Some(Family::ZtPoisson),
+        Family::ZotNegBin => Some(Family::ZotPoisson),
+        Family::ZtoiGeom | Family::OiztGeom => Some(Family::ZtGeom),
+        _ => None,
+    }
 }
