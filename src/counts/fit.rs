@@ -226,6 +226,9 @@ fn unit_contribution(family: Family, y: u64, e1: f64, e2: f64) -> (f64, [f64; 2]
         let v = e / (q * q);
         return (1.0 / q, [-lam * v, 0.0], v);
     }
+    if let Some(r) = super::inflated::contribution(family, y, e1, e2) {
+        return r;
+    }
     let (c, v) = family.contribution(y, D2::var(e1, 0), D2::var(e2, 1));
     (c.v, c.g, v)
 }

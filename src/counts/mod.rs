@@ -61,7 +61,7 @@ pub fn fit_all(data: &CountData, covariates: &[String], level: f64) -> ModelTabl
     // One design per covariate set and number of predictors, built and rank-checked once
     // and shared by every family that uses it (`None`: the design cannot be built, and
     // each fit reports why).
-    let designs: Vec<[Option<(Arc<Design>, bool)>; 2]> = sets
+    let designs: Vec<[SharedDesign; 2]> = sets
         .iter()
         .map(|covs| {
             [Family::ZtPoisson, Family::ZtoiPoisson].map(|fam| {
@@ -100,6 +100,10 @@ pub fn fit_all(data: &CountData, covariates: &[String], level: f64) -> ModelTabl
     }
     out
 }
+
+/// A design shared by the fits of [`fit_all`] and whether its rank was checked (`None`:
+/// it could not be built).
+type SharedDesign = Option<(Arc<Design>, bool)>;
 
 /// The family without the second parameter that `fam` reduces to on the boundary α → 0
 /// or ω → 0.
