@@ -476,7 +476,7 @@ impl Family {
                 q01 = q0 - lam * p0;
                 out[0] = p0;
                 for k in 1..=kmax {
-                    out[k] = out[k - 1] * lam / k as f64;
+                    out[k] = out[k - 1] * (lam / k as f64);
                 }
             }
             Base::Geom => {
@@ -505,7 +505,7 @@ impl Family {
                 q0 = -(-u).exp_m1();
                 out[0] = p0;
                 for k in 1..=kmax {
-                    out[k] = out[k - 1] * (a + (k - 1) as f64) / k as f64 * sg;
+                    out[k] = out[k - 1] * ((a + (k - 1) as f64) / k as f64 * sg);
                 }
                 let p1 = if kmax >= 1 { out[1] } else { p0 * a * sg };
                 q01 = 1.0 - p0 - p1;
@@ -515,20 +515,23 @@ impl Family {
         let logistic = |x: f64| 1.0 / (1.0 + (-x).exp());
         match self {
             Zelterman | Chao | ZtPoisson | ZtGeom | ZtNegBin => {
+                let r = 1.0 / q0;
                 for v in out.iter_mut() {
-                    *v /= q0;
+                    *v *= r;
                 }
             }
             _ if self.zot() => {
                 out.iter_mut().take(2).for_each(|v| *v = 0.0);
+                let r = 1.0 / q01;
                 for v in out.iter_mut().skip(2) {
-                    *v /= q01;
+                    *v *= r;
                 }
             }
             ZtoiPoisson | ZtoiGeom => {
                 let om = logistic(eta2);
+                let r = (1.0 - om) / q0;
                 for v in out.iter_mut() {
-                    *v *= (1.0 - om) / q0;
+                    *v *= r;
                 }
                 if kmax >= 1 {
                     out[1] += om;
@@ -537,8 +540,9 @@ impl Family {
             OiztPoisson | OiztGeom => {
                 let om = logistic(eta2);
                 let d = 1.0 - (1.0 - om) * p0;
+                let r = (1.0 - om) / d;
                 for v in out.iter_mut() {
-                    *v *= (1.0 - om) / d;
+                    *v *= r;
                 }
                 if kmax >= 1 {
                     out[1] += om / d;
@@ -546,8 +550,9 @@ impl Family {
             }
             ZtHurdlePoisson | ZtHurdleGeom => {
                 let pi = logistic(eta2);
+                let r = (1.0 - pi) / q01;
                 for v in out.iter_mut().skip(2) {
-                    *v *= (1.0 - pi) / q01;
+                    *v *= r;
                 }
                 if kmax >= 1 {
                     out[1] = pi;
@@ -556,8 +561,9 @@ impl Family {
             HurdleZtPoisson | HurdleZtGeom => {
                 let pi = logistic(eta2);
                 let d = 1.0 - (1.0 - pi) * p0 - p1;
+                let r = (1.0 - pi) / d;
                 for v in out.iter_mut().skip(2) {
-                    *v *= (1.0 - pi) / d;
+                    *v *= r;
                 }
                 if kmax >= 1 {
                     out[1] = pi * (1.0 - p1) / d;
