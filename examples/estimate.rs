@@ -130,7 +130,13 @@ fn run(args: Args) -> darkfigure::Result<String> {
                 source,
             })?;
             let text = csv_io::decode_utf8(bytes, &path.display().to_string())?;
-            let data = csv_io::read_str(&text, &path.display().to_string(), &opts)?;
+            // Large files take seconds to read: a spinner on the terminal meanwhile.
+            let reading = terminal_spinner("reading the file…");
+            let data = csv_io::read_str(&text, &path.display().to_string(), &opts);
+            if let Some(s) = reading {
+                s.finish_and_clear();
+            }
+            let data = data?;
             subgroup_text = Some(text);
             (data, path.display().to_string(), None)
         }
@@ -358,4 +364,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A spinner with `message` on stderr when it is a terminal (nothing otherwise).
+fn terminal_spinner(message: &'static str) -> Option<indicatif::ProgressBar> {
+    std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let s = indicatif::ProgressBar::new_spinner().with_message(message);
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    })
 }

@@ -7,6 +7,7 @@ use crate::ci;
 use crate::data::CountData;
 use crate::error::{Error, Result};
 use crate::estimate::Interval;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Observed and fitted frequencies of each count (as singleRcapture's `marginalFreq`).
@@ -58,12 +59,32 @@ pub fn marginal_freq(fit: &CountFit) -> MarginalFreq {
         fit.family,
         super::Family::ZotPoisson | super::Family::ZotGeom | super::Family::ZotNegBin
     );
-    let mut fitted = vec![0.0; max as usize + 1];
-    for i in 0..d.n() {
-        let (e1, e2) = d.etas(i, &fit.coefficients);
-        for (k, f) in fitted.iter_mut().enumerate().skip(1) {
-            *f += d.w[i] * fit.family.observed_pmf(k as u64, e1, e2);
+    // Fixed chunks of rows, summed in chunk order: the same digits on any number of
+    // threads.
+    const CHUNK: usize = 8192;
+    let chunk = |c: usize| -> Vec<f64> {
+        let mut fitted = vec![0.0; max as usize + 1];
+        let mut pk = vec![0.0; max as usize + 1];
+        for i in c * CHUNK..((c + 1) * CHUNK).min(d.n()) {
+            let (e1, e2) = d.etas(i, &fit.coefficients);
+            if !fit.family.observed_pmfs(e1, e2, &mut pk) {
+                for (k, p) in pk.iter_mut().enumerate().skip(1) {
+                    *p = fit.family.observed_pmf(k as u64, e1, e2);
+                }
+            }
+            for (f, p) in fitted.iter_mut().zip(&pk).skip(1) {
+                *f += d.w[i] * p;
+            }
         }
+        fitted
+    };
+    let parts: Vec<Vec<f64>> = (0..d.n().div_ceil(CHUNK))
+        .into_par_iter()
+        .map(chunk)
+        .collect();
+    let mut fitted = vec![0.0; max as usize + 1];
+    for p in parts {
+        fitted.iter_mut().zip(&p).for_each(|(f, v)| *f += v);
     }
     if zot {
         fitted[1] = obs[1] as f64;

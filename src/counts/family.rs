@@ -444,6 +444,137 @@ impl Family {
         }
     }
 
+    /// [`Family::observed_pmf`] for every count `k = 1..out.len()` at once (`out[0]` is
+    /// set to 0), by the base distribution's recurrence rather than one log-likelihood
+    /// per count:
+    ///
+    /// ```text
+    /// Poisson  P(k) = P(k−1)·λ/k,   geometric  P(k) = P(k−1)·σ,
+    /// NB2      P(k) = P(k−1)·(a + k − 1)/k·σ    (σ = αμ/(1 + αμ), a = 1/α)
+    /// ```
+    /// then the family's truncation and inflation in closed form. Returns `false`
+    /// (leaving `out` unspecified) where the recurrence could lose digits (λ below 10⁻³,
+    /// or for zero-one truncation below 0.05; P(0) below e^{−500}); the caller then
+    /// uses [`Family::observed_pmf`] per count.
+    pub(crate) fn observed_pmfs(self, eta1: f64, eta2: f64, out: &mut [f64]) -> bool {
+        use Family::*;
+        let Some(kmax) = out.len().checked_sub(1) else {
+            return true;
+        };
+        let zot_like = self.zot() || matches!(self, ZtHurdlePoisson | ZtHurdleGeom);
+        let lo = if zot_like { 0.05 } else { 1e-3 };
+        // base P(0), 1 − P(0), 1 − P(0) − P(1), and the recurrence
+        let (p0, q0, q01);
+        match self.base() {
+            Base::Poisson => {
+                let lam = self.lambda(D2::c(eta1)).v;
+                if !(lo..=500.0).contains(&lam) {
+                    return false;
+                }
+                p0 = (-lam).exp();
+                q0 = -(-lam).exp_m1();
+                q01 = q0 - lam * p0;
+                out[0] = p0;
+                for k in 1..=kmax {
+                    out[k] = out[k - 1] * (lam / k as f64);
+                }
+            }
+            Base::Geom => {
+                let lam = eta1.exp();
+                if !(lo..=1e12).contains(&lam) {
+                    return false;
+                }
+                let sg = lam / (1.0 + lam);
+                p0 = 1.0 / (1.0 + lam);
+                q0 = sg;
+                q01 = sg * sg;
+                out[0] = p0;
+                for k in 1..=kmax {
+                    out[k] = out[k - 1] * sg;
+                }
+            }
+            Base::NegBin => {
+                let a = (-eta2).exp();
+                let am = (eta1 + eta2).exp();
+                let u = a * am.ln_1p();
+                if !(a.is_finite() && am.is_finite() && a > 0.0 && (lo..=500.0).contains(&u)) {
+                    return false;
+                }
+                let sg = am / (1.0 + am);
+                p0 = (-u).exp();
+                q0 = -(-u).exp_m1();
+                out[0] = p0;
+                for k in 1..=kmax {
+                    out[k] = out[k - 1] * ((a + (k - 1) as f64) / k as f64 * sg);
+                }
+                let p1 = if kmax >= 1 { out[1] } else { p0 * a * sg };
+                q01 = 1.0 - p0 - p1;
+            }
+        }
+        let p1 = if kmax >= 1 { out[1] } else { 0.0 };
+        let logistic = |x: f64| 1.0 / (1.0 + (-x).exp());
+        match self {
+            Zelterman | Chao | ZtPoisson | ZtGeom | ZtNegBin => {
+                let r = 1.0 / q0;
+                for v in out.iter_mut() {
+                    *v *= r;
+                }
+            }
+            _ if self.zot() => {
+                out.iter_mut().take(2).for_each(|v| *v = 0.0);
+                let r = 1.0 / q01;
+                for v in out.iter_mut().skip(2) {
+                    *v *= r;
+                }
+            }
+            ZtoiPoisson | ZtoiGeom => {
+                let om = logistic(eta2);
+                let r = (1.0 - om) / q0;
+                for v in out.iter_mut() {
+                    *v *= r;
+                }
+                if kmax >= 1 {
+                    out[1] += om;
+                }
+            }
+            OiztPoisson | OiztGeom => {
+                let om = logistic(eta2);
+                let d = 1.0 - (1.0 - om) * p0;
+                let r = (1.0 - om) / d;
+                for v in out.iter_mut() {
+                    *v *= r;
+                }
+                if kmax >= 1 {
+                    out[1] += om / d;
+                }
+            }
+            ZtHurdlePoisson | ZtHurdleGeom => {
+                let pi = logistic(eta2);
+                let r = (1.0 - pi) / q01;
+                for v in out.iter_mut().skip(2) {
+                    *v *= r;
+                }
+                if kmax >= 1 {
+                    out[1] = pi;
+                }
+            }
+            HurdleZtPoisson | HurdleZtGeom => {
+                let pi = logistic(eta2);
+                let d = 1.0 - (1.0 - pi) * p0 - p1;
+                let r = (1.0 - pi) / d;
+                for v in out.iter_mut().skip(2) {
+                    *v *= r;
+                }
+                if kmax >= 1 {
+                    out[1] = pi * (1.0 - p1) / d;
+                }
+            }
+            _ => return false,
+        }
+        out[0] = 0.0;
+        true
+    }
+
     /// Probability of count `k ≥ 0` in the whole population (used to simulate
     /// populations in the parametric bootstrap): P(0) from the model, then the
     /// zero-truncated distribution scaled by 1 − P(0).
@@ -489,6 +620,29 @@ impl std::fmt::Display for Family {
 #[cfg(test)]
 mod rising_tests {
     use super::*;
+
+    #[test]
+    fn observed_pmfs_match_one_count_at_a_time() {
+        let mut buf = vec![0.0; 31];
+        let mut fast = 0;
+        for fam in Family::ALL {
+            for &e1 in &[-7.5, -3.0, -1.2, -0.3, 0.0, 0.8, 2.0, 4.5, 6.5] {
+                for &e2 in &[-14.0, -3.0, -0.7, 0.0, 1.1, 4.0] {
+                    if !fam.observed_pmfs(e1, e2, &mut buf) {
+                        continue;
+                    }
+                    fast += 1;
+                    assert_eq!(buf[0], 0.0);
+                    for (k, got) in buf.iter().enumerate().skip(1) {
+                        let want = fam.observed_pmf(k as u64, e1, e2);
+                        let ok = (got - want).abs() <= 1e-11 * want.abs() + 1e-300;
+                        assert!(ok, "{fam} k={k} e1={e1} e2={e2}: {got} vs {want}");
+                    }
+                }
+            }
+        }
+        assert!(fast > 500, "{fast}");
+    }
 
     #[test]
     fn ln_rising_matches_the_sum() {

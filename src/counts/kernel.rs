@@ -94,7 +94,9 @@ pub(crate) fn unit_loglik(fam: Family, y: u64, e1: f64, e2: f64, rise: Option<&R
             };
             ztnegbin(y, e1, e2, a, r)
         }
-        _ => fam.loglik(y, D2::var(e1, 0), D2::var(e2, 1)),
+        _ => super::inflated::loglik(fam, y, e1, e2)
+            .or_else(|| super::inflated::loglik_other(fam, y, e1, e2))
+            .unwrap_or_else(|| fam.loglik(y, D2::var(e1, 0), D2::var(e2, 1))),
     }
 }
 
