@@ -34,17 +34,6 @@ enum Column<'a> {
     Dummy(&'a [u32], u32),
 }
 
-impl Column<'_> {
-    #[inline]
-    fn at(&self, i: usize) -> f64 {
-        match self {
-            Column::Intercept => 1.0,
-            Column::Numeric(v) => v[i],
-            Column::Dummy(codes, l) => f64::from(u8::from(codes[i] == *l)),
-        }
-    }
-}
-
 /// Columns of a treatment-contrast design for `covs` (intercept first), R's names.
 fn columns<'a>(data: &'a CountData, covs: &[String]) -> Result<(Vec<String>, Vec<Column<'a>>)> {
     let mut names = vec!["(Intercept)".to_string()];
@@ -69,6 +58,24 @@ fn columns<'a>(data: &'a CountData, covs: &[String]) -> Result<(Vec<String>, Vec
     Ok((names, cols))
 }
 
+/// Writes `cols` into the row-major `m` (as many columns as `cols`), a column at a time.
+fn fill(m: &mut [f64], cols: &[Column]) {
+    let p = cols.len();
+    if p == 0 {
+        return;
+    }
+    for (j, c) in cols.iter().enumerate() {
+        let rows = m.chunks_exact_mut(p);
+        match c {
+            Column::Intercept => rows.for_each(|r| r[j] = 1.0),
+            Column::Numeric(v) => rows.zip(v.iter()).for_each(|(r, &a)| r[j] = a),
+            Column::Dummy(codes, l) => rows
+                .zip(codes.iter())
+                .for_each(|(r, &k)| r[j] = f64::from(u8::from(k == *l))),
+        }
+    }
+}
+
 impl Design {
     /// One row per data row (no aggregation).
     pub fn rows(data: &CountData, covs1: &[String], covs2: Option<&[String]>) -> Result<Design> {
@@ -79,12 +86,12 @@ impl Design {
         };
         let n = data.n_rows();
         let (p1, p2) = (cols1.len(), cols2.len());
-        let mut x = Vec::with_capacity(n * p1);
-        let mut z = Vec::with_capacity(n * p2);
-        for i in 0..n {
-            x.extend(cols1.iter().map(|c| c.at(i)));
-            z.extend(cols2.iter().map(|c| c.at(i)));
-        }
+        // One zeroed allocation of exact size each (fresh zero pages: nothing is zeroed
+        // twice), filled a column at a time.
+        let mut x = vec![0.0; n * p1];
+        let mut z = vec![0.0; n * p2];
+        fill(&mut x, &cols1);
+        fill(&mut z, &cols2);
         Ok(Design {
             y: data.counts().to_vec(),
             w: data.frequencies().iter().map(|&f| f as f64).collect(),

@@ -517,19 +517,19 @@ impl CountModel {
     pub(crate) fn fit_shared(&self, design: Arc<Design>, rank_checked: bool) -> Result<CountFit> {
         ci::check_level(self.level)?;
         let fam = self.family;
-        let used: f64 = (0..design.n())
-            .filter(|&i| fam.uses(design.y[i]))
-            .map(|i| design.w[i])
-            .sum();
-        if used == 0.0 {
+        // (weights are frequencies: never negative)
+        let used = (0..design.n()).any(|i| design.w[i] > 0.0 && fam.uses(design.y[i]));
+        if !used {
             return Err(Error::no_estimate(format!(
                 "{fam}: no unit has a count the model uses (Chao and Zelterman use counts 1 and 2, zero-one-truncated models counts of 2 or more)"
             )));
         }
         let p = design.p();
-        if !rank_checked {
-            check_rank(&design)?;
-        }
+        let sq = if rank_checked {
+            None
+        } else {
+            Some(check_rank(&design)?)
+        };
         // Zero-truncated Poisson and negative binomial: one fused pass per Newton step.
         let kind = match fam {
             Family::ZtPoisson => Some(fused::Kind::ZtPoisson),
@@ -539,7 +539,7 @@ impl CountModel {
         if let Some(f) = kind.and_then(|k| fused::fit(k, &design, self.start.as_deref())) {
             let s = f.pass;
             let pop = (s.n_hat, s.ht, s.pop_grad, s.max_c);
-            return self.finish_with(design, f.theta, s.value, s.hess, f.stop, Some(pop));
+            return self.finish_with(design, f.theta, s.value, s.hess, f.stop, Some(pop), sq);
         }
         let start = match &self.start {
             Some(s) if s.len() == p => DVector::from_vec(s.clone()),
@@ -547,22 +547,13 @@ impl CountModel {
         };
         let obj = LogLik::new(fam, &design);
         let nf = self.newton.maximize(&obj, start)?;
-        self.finish(design, nf.theta, nf.value, nf.hessian, nf.stop)
+        self.finish_with(design, nf.theta, nf.value, nf.hessian, nf.stop, None, sq)
     }
 
-    fn finish(
-        &self,
-        design: Arc<Design>,
-        theta: DVector<f64>,
-        loglik: f64,
-        hessian: DMatrix<f64>,
-        stop: StopReason,
-    ) -> Result<CountFit> {
-        self.finish_with(design, theta, loglik, hessian, stop, None)
-    }
-
-    /// [`Self::finish`] with the sums of N̂ (N̂, HT term, ∇N̂, largest contribution)
-    /// when the fit already has them at `theta`.
+    /// The fit at `theta`, given the sums of N̂ (N̂, HT term, ∇N̂, largest contribution)
+    /// when the fit already has them there, and the columns' weighted sums of squares
+    /// when [`check_rank`] gave them.
+    #[allow(clippy::too_many_arguments)]
     fn finish_with(
         &self,
         design: Arc<Design>,
@@ -571,6 +562,7 @@ impl CountModel {
         hessian: DMatrix<f64>,
         stop: StopReason,
         pop: Option<(f64, f64, DVector<f64>, f64)>,
+        sq: Option<Vec<f64>>,
     ) -> Result<CountFit> {
         let fam = self.family;
         let beta = theta.as_slice();
@@ -671,17 +663,20 @@ impl CountModel {
             .collect();
         // A coefficient is unidentified when its uncertainty moves the linear predictor of
         // a typical unit by more than 50 (root-mean-square of its column as the scale).
-        let wsum: f64 = design.w.iter().sum();
-        let mut sq = vec![0.0; k];
-        for i in 0..design.n() {
-            let w = design.w[i];
-            for (s, v) in sq
-                .iter_mut()
-                .zip(design.xrow(i).iter().chain(design.zrow(i)))
-            {
-                *s += w * v * v;
+        let wsum = observed_f;
+        let sq = sq.filter(|s| s.len() == k).unwrap_or_else(|| {
+            let mut sq = vec![0.0; k];
+            for i in 0..design.n() {
+                let w = design.w[i];
+                for (s, v) in sq
+                    .iter_mut()
+                    .zip(design.xrow(i).iter().chain(design.zrow(i)))
+                {
+                    *s += w * v * v;
+                }
             }
-        }
+            sq
+        });
         let scale = |j: usize| -> f64 { (sq[j] / wsum).sqrt() };
         let unidentified: Vec<String> = names
             .iter()
@@ -794,23 +789,19 @@ pub(crate) fn boundary_start(fam: Family, design: &Design, base: &[f64]) -> Opti
 }
 
 /// Refuses designs whose columns are linearly dependent (a covariate constant, or
-/// collinear with others), naming the offending column.
-pub(crate) fn check_rank(d: &Design) -> Result<()> {
+/// collinear with others), naming the offending column. On success returns the
+/// weighted sums of squares Σ wᵢxᵢⱼ² of the columns (first predictor, then second): the
+/// diagonal of the Gram matrix, which [`CountModel::finish_with`] uses as column scales.
+pub(crate) fn check_rank(d: &Design) -> Result<Vec<f64>> {
+    let mut sq = Vec::with_capacity(d.p());
     for (cols, names, block) in [(d.p1, &d.names1, 0usize), (d.p2, &d.names2, 1)] {
         if cols == 0 {
             continue;
         }
-        let mut acc = vec![0.0; cols * cols];
         let m = if block == 0 { &d.x } else { &d.z };
-        for (r, &w) in m.chunks_exact(cols).zip(&d.w) {
-            for a in 0..cols {
-                let wa = w * r[a];
-                for (gb, rb) in acc[a * cols..a * cols + a + 1].iter_mut().zip(r) {
-                    *gb += wa * rb;
-                }
-            }
-        }
+        let acc = gram(m, &d.w, cols);
         let g = DMatrix::from_row_slice(cols, cols, &acc);
+        sq.extend((0..cols).map(|k| g[(k, k)]));
         // Gram-Schmidt on the Gram matrix: column k is dependent when its residual
         // squared norm is a negligible fraction of its norm.
         let mut l = DMatrix::<f64>::zeros(cols, cols);
@@ -836,7 +827,75 @@ pub(crate) fn check_rank(d: &Design) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(sq)
+}
+
+/// Rows per chunk of the Gram sums (fixed: the same digits on any number of threads).
+const GRAM_CHUNK: usize = 4096;
+
+/// Lower triangle (row-major, `cols` × `cols`, b ≤ a) of Σ wᵢ xᵢxᵢᵀ over the row-major
+/// `m`; rows summed in fixed chunks (in parallel on large designs), chunks added in order.
+fn gram(m: &[f64], w: &[f64], cols: usize) -> Vec<f64> {
+    fn chunk_sum(m: &[f64], w: &[f64], cols: usize) -> Vec<f64> {
+        macro_rules! by_p {
+            ($($n:literal)*) => {
+                match cols {
+                    $($n => gram_p::<$n>(m, w),)*
+                    _ => gram_dyn(m, w, cols),
+                }
+            };
+        }
+        by_p!(1 2 3 4 5 6 7 8 9 10 11 12)
+    }
+    let n = w.len();
+    let chunks = n.div_ceil(GRAM_CHUNK);
+    let part = |c: usize| {
+        let (lo, hi) = (c * GRAM_CHUNK, ((c + 1) * GRAM_CHUNK).min(n));
+        chunk_sum(&m[lo * cols..hi * cols], &w[lo..hi], cols)
+    };
+    let parts: Vec<Vec<f64>> = if n >= 2 * GRAM_CHUNK {
+        use rayon::prelude::*;
+        (0..chunks).into_par_iter().map(part).collect()
+    } else {
+        (0..chunks).map(part).collect()
+    };
+    let mut acc = vec![0.0; cols * cols];
+    for p in &parts {
+        for (a, b) in acc.iter_mut().zip(p) {
+            *a += b;
+        }
+    }
+    acc
+}
+
+/// [`gram`] on one chunk with `P` columns (unrolled).
+#[allow(clippy::needless_range_loop)]
+fn gram_p<const P: usize>(m: &[f64], w: &[f64]) -> Vec<f64> {
+    let mut h = [[0.0; P]; P];
+    let (rows, _) = m.as_chunks::<P>();
+    for (r, &w) in rows.iter().zip(w) {
+        for a in 0..P {
+            let wa = w * r[a];
+            for b in 0..=a {
+                h[a][b] += wa * r[b];
+            }
+        }
+    }
+    h.iter().flatten().copied().collect()
+}
+
+/// [`gram`] on one chunk, any number of columns.
+fn gram_dyn(m: &[f64], w: &[f64], cols: usize) -> Vec<f64> {
+    let mut acc = vec![0.0; cols * cols];
+    for (r, &w) in m.chunks_exact(cols).zip(w) {
+        for a in 0..cols {
+            let wa = w * r[a];
+            for (gb, rb) in acc[a * cols..a * cols + a + 1].iter_mut().zip(r) {
+                *gb += wa * rb;
+            }
+        }
+    }
+    acc
 }
 
 /// `family ~ a + b` (or `~ 1`).

@@ -173,22 +173,30 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(kind: Kind, d: &'a Design) -> Self {
-        // ln y! from a table of the small counts (most rows)
-        let table: Vec<f64> = (0..64).map(ln_factorial).collect();
-        let ln_fact =
-            d.y.iter()
-                .zip(&d.w)
-                .map(|(&y, &w)| match (w, table.get(y as usize)) {
-                    (0.0, _) => 0.0,
-                    (_, Some(l)) => w * l,
-                    _ => w * ln_factorial(y),
-                })
-                .sum();
+        // Σ w ln y!: the weights of the small counts (most rows) summed per count, the
+        // large counts one by one; the largest count in the same pass.
+        let mut per = [0.0; 64];
+        let (mut big, mut max_y) = (0.0, 0);
+        for (&y, &w) in d.y.iter().zip(&d.w) {
+            max_y = max_y.max(y);
+            match per.get_mut(y as usize) {
+                Some(s) => *s += w,
+                None if w != 0.0 => big += w * ln_factorial(y),
+                None => {}
+            }
+        }
+        let ln_fact = per
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| **w != 0.0)
+            .map(|(y, w)| w * ln_factorial(y as u64))
+            .sum::<f64>()
+            + big;
         Ctx {
             kind,
             d,
             ln_fact,
-            max_y: d.y.iter().copied().max().unwrap_or(0),
+            max_y,
         }
     }
 }
