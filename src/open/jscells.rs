@@ -15,6 +15,14 @@
 //! relative deviance change is below 1e-8. (The covariance is R's, at the weights of
 //! the last step, so each fit runs R's whole path: a warm start would move the standard
 //! errors by ~1e-5.)
+//!
+//! The rounding of XᵀWX matters at the reference tolerance: on rbvole collapsed to 6
+//! periods (a boundary fit), summing the cells in reverse order moves survival[1]'s SE
+//! to 1.19e-6 relative from R's, and compensated (Dot2) sums move survival[0]'s SE to
+//! 4.8e-6 and N[0]'s SE from R's 0 to 0.10. A faster XᵀWX (another summation order,
+//! superset sums over the capture bits) therefore needs that boundary fit's tolerances
+//! revisited. Gathering XᵀWX entry by entry in the same order (bit-identical) saved
+//! only ~12% of the step and cost more to set up than it saved.
 
 use super::ModelFit;
 use crate::error::Result;
