@@ -515,10 +515,19 @@ struct State {
     order: Vec<usize>, // classes by decreasing π
     w: Vec<f64>,       // weights in `order`
     work: Vec<f64>,
-    alloc: Vec<u64>, // allocation in `order`
-    h: usize,        // lists in the low half of a code
-    lo: Vec<f64>,    // [class][low code]: Π over the low lists of λ or 1 − λ
-    hi: Vec<f64>,    // [class][high code]
+    alloc: Vec<u64>,     // allocation in `order`
+    count_pos: Vec<u64>, // observed units by position in `order`
+    s_pos: Vec<u64>,     // [list][position in `order`]: observed units on the list
+    h: usize,            // lists in the low half of a code
+    lo: Vec<f64>,        // [class][low code]: Π over the low lists of λ or 1 − λ
+    hi: Vec<f64>,        // [class][high code]
+}
+
+/// `acc[i] += x[i]` for every i.
+fn add_into(acc: &mut [u64], x: &[u64]) {
+    for (a, &v) in acc.iter_mut().zip(x) {
+        *a += v;
+    }
 }
 
 /// Fills `t` (length 2^len) with Π_{b<len} (λ_b if bit b of the index is set, else 1 − λ_b).
@@ -552,6 +561,8 @@ impl State {
             order: (0..k).collect(),
             w: vec![0.0; k],
             work: vec![0.0; k],
+            count_pos: vec![0; k],
+            s_pos: vec![0; j * k],
             alloc: vec![0; k],
             h,
             lo: vec![0.0; k << h],
@@ -574,8 +585,8 @@ impl State {
             subset_products(&lk[..h], &mut self.lo[kk * nlo..(kk + 1) * nlo]);
             subset_products(&lk[h..], &mut self.hi[kk * nhi..(kk + 1) * nhi]);
         }
-        self.count_obs.iter_mut().for_each(|v| *v = 0);
-        self.s.iter_mut().for_each(|v| *v = 0);
+        self.count_pos.iter_mut().for_each(|v| *v = 0);
+        self.s_pos.iter_mut().for_each(|v| *v = 0);
         let mask = nlo - 1;
         for &(code, c) in cells {
             let (cl, ch) = (code & mask, code >> h);
@@ -604,18 +615,21 @@ impl State {
             }
             self.alloc.iter_mut().for_each(|v| *v = 0);
             multinomial(rng, c, &self.w, &mut self.work, &mut self.alloc);
-            for (pos, &kk) in self.order.iter().enumerate() {
-                let a = self.alloc[pos];
-                if a == 0 {
-                    continue;
-                }
-                self.count_obs[kk] += a;
-                let sk = &mut self.s[kk * j..(kk + 1) * j];
-                let mut bits = code;
-                while bits != 0 {
-                    sk[bits.trailing_zeros() as usize] += a;
-                    bits &= bits - 1;
-                }
+            // totals in `order` positions, list by list, added over all classes at once
+            // (no branch on the many zero counts; the lists of a cell are the same
+            // every sweep)
+            add_into(&mut self.count_pos, &self.alloc);
+            let mut bits = code;
+            while bits != 0 {
+                let jj = bits.trailing_zeros() as usize;
+                add_into(&mut self.s_pos[jj * k..(jj + 1) * k], &self.alloc);
+                bits &= bits - 1;
+            }
+        }
+        for (pos, &kk) in self.order.iter().enumerate() {
+            self.count_obs[kk] = self.count_pos[pos];
+            for jj in 0..j {
+                self.s[kk * j + jj] = self.s_pos[jj * k + pos];
             }
         }
     }
