@@ -194,8 +194,7 @@ fn recapture_form_is_tighter_and_covers_the_truth() {
     // test checks what holds without the package: the two-survey posterior is far tighter
     // than the one-survey one, lies above Lincoln-Petersen (400·350/164 = 854, which
     // ignores the degree-proportional sampling) and covers the true N.
-    let s1 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds1.csv")).unwrap();
-    let s2 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds2.csv")).unwrap();
+    let (s1, s2) = two_surveys();
     assert_eq!(
         s2.recaptured
             .as_ref()
@@ -231,6 +230,12 @@ fn bad_csv_value_names_line_and_column() {
     assert!(RdsSample::from_csv_str("id,size\n1,4\n", "t.csv").is_err());
 }
 
+/// The two fauxmadrona2 surveys (164 people in both).
+fn two_surveys() -> (RdsSample, RdsSample) {
+    let load = |f: &str| RdsSample::from_csv_path(fixture(f)).unwrap();
+    (load("fauxmadrona2_rds1.csv"), load("fauxmadrona2_rds2.csv"))
+}
+
 #[test]
 fn recapture_with_sspse_arithmetic_matches_sspse_within_seed_spread() {
     // posteriorsize(fauxmadrona2[[1]], s2 = fauxmadrona2[[2]], previous = "recapture",
@@ -245,8 +250,7 @@ fn recapture_with_sspse_arithmetic_matches_sspse_within_seed_spread() {
     // phantom sizes drawn from our own stream, no CMP refit of the degree prior).
     let r = reference();
     let spread = &r["sspse"]["crc_fauxmadrona2_no_visibility"]["mc_spread"];
-    let s1 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds1.csv")).unwrap();
-    let s2 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds2.csv")).unwrap();
+    let (s1, s2) = two_surveys();
     let fit = Sspse::params(SizePrior::Beta { median: 1250.0 })
         .seed(1)
         .sspse_compat(true)
@@ -277,8 +281,7 @@ fn recapture_default_model_differs_from_sspse_by_the_double_count_only() {
     // interval (the package's misses it).
     let r = reference();
     let spread = &r["sspse"]["crc_fauxmadrona2_no_visibility"]["mc_spread"];
-    let s1 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds1.csv")).unwrap();
-    let s2 = RdsSample::from_csv_path(fixture("fauxmadrona2_rds2.csv")).unwrap();
+    let (s1, s2) = two_surveys();
     let fit = Sspse::params(SizePrior::Beta { median: 1250.0 })
         .seed(1)
         .fit_recapture(&s1, &s2)
