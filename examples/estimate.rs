@@ -186,6 +186,13 @@ fn run(args: Args) -> darkfigure::Result<String> {
                 occasion_order,
             }
         }
+        darkfigure::data::DataSet::Counts { .. } if args.lists => {
+            return Err(darkfigure::Error::InvalidParameter {
+                name: "lists",
+                value: "set on single-source counts".into(),
+                expected: "the option only with capture histories whose columns are lists".into(),
+            });
+        }
         other => other,
     };
     let has_strata = match &data {
@@ -336,6 +343,10 @@ fn run_covariates(
             .transpose()?,
         covariates: Some(input.covariates.clone()),
         bayes: args.bayes,
+        // Options of counts are refused on these histories rather than ignored.
+        by: args.by.clone(),
+        occasions: args.occasions.as_deref().map(str::parse).transpose()?,
+        t0: args.t0,
         ..AnalysisOptions::default()
     };
     let r = report::analyse_with_covariates(&input.data, &input.covariates, &analysis)?;

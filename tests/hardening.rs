@@ -8,6 +8,7 @@ use darkfigure::report::{self, AnalysisOptions, Format, Occasions};
 use std::time::{Duration, Instant};
 
 const POLICE: &str = include_str!("../examples/data/police_operations.csv");
+const HARE: &str = include_str!("../examples/data/hare.csv");
 
 fn opts() -> ReadOptions {
     ReadOptions::default()
@@ -253,6 +254,174 @@ fn unknown_key_in_a_simulation_study_is_refused() {
     assert!(e.to_string().contains("replicate"), "{e}");
 }
 
+#[test]
+fn options_that_do_not_apply_to_the_data_are_refused_not_ignored() {
+    let counts = read_str("count,sex\n1,f\n2,m\n1,m\n3,f\n", "c.csv", &opts()).unwrap();
+    let hist = read_str(HARE, "hare.csv", &opts()).unwrap();
+    let refused = |d: &DataSet, o: AnalysisOptions, name: &str| {
+        let e = report::analyse(d, &o).unwrap_err();
+        match &e {
+            Error::InvalidParameter { name: n, .. } => assert_eq!(*n, name, "{e}"),
+            other => panic!("expected InvalidParameter for {name}, got {other}"),
+        }
+    };
+    let base = AnalysisOptions::default;
+    // Options of capture histories on single-source counts.
+    let on_counts = [
+        (
+            AnalysisOptions {
+                model: Some("M0".into()),
+                ..base()
+            },
+            "model",
+        ),
+        (
+            AnalysisOptions {
+                select: Some(report::Selection::Aic),
+                ..base()
+            },
+            "select",
+        ),
+        (
+            AnalysisOptions {
+                open: true,
+                ..base()
+            },
+            "open",
+        ),
+        (
+            AnalysisOptions {
+                open: true,
+                periods: Some(vec![2, 2]),
+                ..base()
+            },
+            "periods",
+        ),
+        (
+            AnalysisOptions {
+                bayes: true,
+                ..base()
+            },
+            "bayes",
+        ),
+    ];
+    for (o, name) in on_counts {
+        refused(&counts, o, name);
+    }
+    // Options of counts on capture histories, closed or open.
+    for open in [false, true] {
+        let on_hist = [
+            (
+                AnalysisOptions {
+                    by: Some("sex".into()),
+                    open,
+                    ..base()
+                },
+                "by",
+            ),
+            (
+                AnalysisOptions {
+                    t0: Some(3),
+                    open,
+                    ..base()
+                },
+                "t0",
+            ),
+            (
+                AnalysisOptions {
+                    occasions: Some(Occasions::Continuous),
+                    open,
+                    ..base()
+                },
+                "occasions",
+            ),
+        ];
+        for (o, name) in on_hist {
+            refused(&hist, o, name);
+        }
+    }
+    // Options of closed populations on an open-population run.
+    refused(
+        &hist,
+        AnalysisOptions {
+            open: true,
+            model: Some("[1,2]".into()),
+            ..base()
+        },
+        "model",
+    );
+    refused(
+        &hist,
+        AnalysisOptions {
+            open: true,
+            bayes: true,
+            ..base()
+        },
+        "bayes",
+    );
+    // The options that apply still run.
+    assert!(
+        report::analyse(
+            &counts,
+            &AnalysisOptions {
+                t0: Some(2),
+                ..base()
+            }
+        )
+        .is_ok()
+    );
+    assert!(
+        report::analyse(
+            &hist,
+            &AnalysisOptions {
+                open: true,
+                ..base()
+            }
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn single_source_file_without_a_count_column_is_read_as_counts() {
+    // singleRcapture's netherlandsimmigrant names its counts `capture`.
+    let text = include_str!("../examples/data/netherlandsimmigrant.csv");
+    let d = read_str(text, "ni.csv", &opts()).unwrap();
+    let DataSet::Counts { data, count_column } = &d else {
+        panic!("expected counts");
+    };
+    assert_eq!(count_column, "capture");
+    let independent: usize = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(data.observed(), independent as u64);
+    let r = report::analyse(&d, &AnalysisOptions::default()).unwrap();
+    assert_eq!(r.data.count_column.as_deref(), Some("capture"));
+    let out = r.render(Format::Text);
+    assert!(out.contains("counts in column `capture`"), "{out}");
+    // An identifier (every value distinct) is not a count of captures, nor is a column
+    // beside two 0/1 occasion columns.
+    let ids = "respondent,weight\n1,0.5\n2,1.5\n3,2.5\n4,0.7\n";
+    assert!(read_str(ids, "ids.csv", &opts()).is_err());
+    let hist = "a,b,k,weight\n1,0,2,0.5\n0,1,2,1.5\n1,1,3,2.5\n1,0,2,0.7\n";
+    assert!(matches!(
+        read_str(hist, "h.csv", &opts()),
+        Err(Error::CsvValue { .. })
+    ));
+}
+
+#[test]
+fn covariates_beside_occasion_columns_get_a_covariates_hint() {
+    let text = "c1,c2,c3,age,weight\n1,0,1,y,12.5\n0,1,1,a,14.0\n";
+    let e = read_str(text, "deermice.csv", &opts()).unwrap_err();
+    let (line, reason) = format_reason(&e);
+    assert_eq!(line, Some(2), "{e}");
+    assert!(reason.contains("--covariates age,weight"), "{reason}");
+    assert!(reason.contains("--count"), "{reason}");
+}
+
 // ------------------------------------------------------------ panics, aborts
 
 #[test]
@@ -309,6 +478,27 @@ fn huge_count_is_refused_not_allocated() {
     assert!(matches!(e, Error::InvalidData { row: Some(2), .. }), "{e}");
     let e = read_str("nbcap\n1\n1000000000000\n", "x.csv", &opts()).unwrap_err();
     assert_eq!(format_reason(&e).0, Some(3));
+}
+
+#[test]
+fn unit_recorded_a_million_times_beside_a_continuous_covariate_runs_in_seconds() {
+    // 2,000 distinct covariate rows and one count of 10⁶ took over 5 minutes: the table
+    // of fitted frequencies ran to the largest count for every row and every model.
+    let mut text = String::from("count,x\n");
+    for i in 0..2000u64 {
+        text.push_str(&format!(
+            "{},{}\n",
+            1 + i % 3,
+            (i * 7919 % 2000) as f64 / 2000.0
+        ));
+    }
+    text.push_str("1000000,0.5\n");
+    let d = read_str(&text, "big.csv", &opts()).unwrap();
+    let start = Instant::now();
+    let r = report::analyse(&d, &AnalysisOptions::default()).unwrap();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert_eq!(r.data.observed, 2001);
 }
 
 #[test]

@@ -17,7 +17,8 @@ pub struct MarginalFreq {
     pub family: String,
     /// Fitted number of units never recorded, N̂ − n.
     pub fitted_zeros: f64,
-    /// `(k, observed f_k, fitted f_k)` for every count k from 1 to the largest observed.
+    /// `(k, observed f_k, fitted f_k)` for every count k from 1 to the largest observed
+    /// (at most [`DENSE_COUNTS`]), then for each larger count observed, in increasing k.
     pub table: Vec<(u64, u64, f64)>,
     /// Number of coefficients (for the default degrees of freedom).
     pub n_params: usize,
@@ -38,33 +39,48 @@ pub struct GofTest {
     pub p_g: f64,
 }
 
-/// Fitted frequencies of counts 1..max under a fitted model.
+/// Counts up to this value get a row of [`MarginalFreq::table`] each, observed or not;
+/// above it only the counts somebody had (a count nobody had adds nothing to the tests,
+/// and a table to a count of 10⁶ would cost a million probabilities per fitted unit).
+pub const DENSE_COUNTS: u64 = 1000;
+
+/// Fitted frequencies of counts under a fitted model: every count from 1 to the largest
+/// observed or [`DENSE_COUNTS`], whichever is smaller, then each larger count observed.
 ///
 /// ```text
 /// Ê f_k = Σᵢ wᵢ P(y = k | η̂ᵢ, y ≥ 1)
 /// ```
 /// For Chao and Zelterman the zero-truncated Poisson with their λ; for zero-one-truncated
-/// models the fitted frequency of 1 is the observed f1 (it is not modelled).
+/// models the fitted frequency of 1 is the observed f1 (it is not modelled). The work is
+/// (fitted rows) × (counts in the table), not (fitted rows) × (largest count).
 ///
 /// # References
-/// singleRcapture 0.2.3 `marginalFreq`.
+/// singleRcapture 0.2.3 `marginalFreq` (whose table runs to the largest count; the rows
+/// left out here have no observations, and its χ² and G tests drop such cells).
 pub fn marginal_freq(fit: &CountFit) -> MarginalFreq {
     let d = &fit.design;
     let max = d.y.iter().copied().max().unwrap_or(1);
-    let mut obs = vec![0u64; max as usize + 1];
+    let dense = max.min(DENSE_COUNTS) as usize;
+    let mut obs = vec![0u64; dense + 1];
+    let mut sparse_obs = std::collections::BTreeMap::<u64, u64>::new();
     for i in 0..d.n() {
-        obs[d.y[i] as usize] += d.w[i].round() as u64;
+        let w = d.w[i].round() as u64;
+        match d.y[i] {
+            y if y as usize <= dense => obs[y as usize] += w,
+            y => *sparse_obs.entry(y).or_default() += w,
+        }
     }
+    let sparse: Vec<u64> = sparse_obs.keys().copied().collect();
     let zot = matches!(
         fit.family,
         super::Family::ZotPoisson | super::Family::ZotGeom | super::Family::ZotNegBin
     );
     // Fixed chunks of rows, summed in chunk order: the same digits on any number of
-    // threads.
+    // threads. Entries 0..=dense are the dense counts, then one per sparse count.
     const CHUNK: usize = 8192;
     let chunk = |c: usize| -> Vec<f64> {
-        let mut fitted = vec![0.0; max as usize + 1];
-        let mut pk = vec![0.0; max as usize + 1];
+        let mut fitted = vec![0.0; dense + 1 + sparse.len()];
+        let mut pk = vec![0.0; dense + 1];
         for i in c * CHUNK..((c + 1) * CHUNK).min(d.n()) {
             let (e1, e2) = d.etas(i, &fit.coefficients);
             if !fit.family.observed_pmfs(e1, e2, &mut pk) {
@@ -75,6 +91,9 @@ pub fn marginal_freq(fit: &CountFit) -> MarginalFreq {
             for (f, p) in fitted.iter_mut().zip(&pk).skip(1) {
                 *f += d.w[i] * p;
             }
+            for (f, &k) in fitted[dense + 1..].iter_mut().zip(&sparse) {
+                *f += d.w[i] * fit.family.observed_pmf(k, e1, e2);
+            }
         }
         fitted
     };
@@ -82,19 +101,25 @@ pub fn marginal_freq(fit: &CountFit) -> MarginalFreq {
         .into_par_iter()
         .map(chunk)
         .collect();
-    let mut fitted = vec![0.0; max as usize + 1];
+    let mut fitted = vec![0.0; dense + 1 + sparse.len()];
     for p in parts {
         fitted.iter_mut().zip(&p).for_each(|(f, v)| *f += v);
     }
-    if zot {
+    if zot && dense >= 1 {
         fitted[1] = obs[1] as f64;
     }
+    let mut table: Vec<(u64, u64, f64)> =
+        (1..=dense).map(|k| (k as u64, obs[k], fitted[k])).collect();
+    table.extend(
+        sparse
+            .iter()
+            .zip(&fitted[dense + 1..])
+            .map(|(&k, &e)| (k, sparse_obs[&k], e)),
+    );
     MarginalFreq {
         family: fit.family.label().to_string(),
         fitted_zeros: fit.estimate.n_hat - fit.observed as f64,
-        table: (1..=max as usize)
-            .map(|k| (k as u64, obs[k], fitted[k]))
-            .collect(),
+        table,
         n_params: fit.n_params,
     }
 }
@@ -268,6 +293,67 @@ impl std::fmt::Display for StratumEstimate {
 mod tests {
     use super::*;
     use crate::counts::{CountModel, Family};
+
+    #[test]
+    fn counts_past_the_dense_range_give_the_tests_of_the_full_table() {
+        // A heavy-tailed fit (geometric) with three units recorded 1,500 and 2,400 times:
+        // the table lists 1..1000 and the two large counts; the tests equal those of
+        // singleRcapture's full table to 2,400 (its unobserved cells are dropped).
+        let d = CountData::from_frequency_table(&[
+            (1, 300),
+            (2, 120),
+            (3, 50),
+            (5, 20),
+            (40, 3),
+            (1500, 1),
+            (2400, 2),
+        ])
+        .unwrap();
+        for family in [Family::ZtGeom, Family::ZotGeom, Family::OiztGeom] {
+            let fit = CountModel::params(family).fit(&d).unwrap();
+            let m = fit.marginal_freq();
+            assert_eq!(m.table.len(), DENSE_COUNTS as usize + 2);
+            assert_eq!(m.table[1000].0, 1500);
+            assert_eq!(m.table[1001], (2400, 2, m.table[1001].2));
+            let dsg = &fit.design;
+            let full: Vec<(u64, u64, f64)> = (1..=2400u64)
+                .map(|k| {
+                    let o: u64 = (0..dsg.n())
+                        .filter(|&i| dsg.y[i] == k)
+                        .map(|i| dsg.w[i] as u64)
+                        .sum();
+                    let e: f64 = (0..dsg.n())
+                        .map(|i| {
+                            let (e1, e2) = dsg.etas(i, &fit.coefficients);
+                            dsg.w[i] * fit.family.observed_pmf(k, e1, e2)
+                        })
+                        .sum();
+                    let e = if family == Family::ZotGeom && k == 1 {
+                        o as f64
+                    } else {
+                        e
+                    };
+                    (k, o, e)
+                })
+                .collect();
+            for &(k, _, e) in &m.table {
+                let want = full[k as usize - 1].2;
+                assert!(
+                    (e - want).abs() <= 1e-9 * want.abs() + 1e-300,
+                    "{family} k={k}: {e} vs {want}"
+                );
+            }
+            let dense = MarginalFreq {
+                table: full,
+                ..m.clone()
+            };
+            let (a, b) = (m.gof(None).unwrap(), dense.gof(None).unwrap());
+            assert_eq!(a.df, b.df, "{family}");
+            for (x, y) in [(a.chi2, b.chi2), (a.g, b.g), (a.p_chi2, b.p_chi2)] {
+                assert!((x - y).abs() <= 1e-9 * y.abs(), "{family}: {x} vs {y}");
+            }
+        }
+    }
 
     #[test]
     fn fitted_frequencies_of_intercept_ztp_sum_to_n() {

@@ -33,7 +33,7 @@ mod kernel;
 mod resample;
 
 pub use closed::{chao_bias_corrected, chao_lower_bound, zelterman};
-pub use diag::{GofTest, MarginalFreq, StratumEstimate, marginal_freq, stratify};
+pub use diag::{DENSE_COUNTS, GofTest, MarginalFreq, StratumEstimate, marginal_freq, stratify};
 pub use family::Family;
 pub use fit::{CountFit, CountModel, CovarianceType, PopVariance};
 pub use resample::{

@@ -573,7 +573,13 @@ fn detect(raw: &Raw, opts: &ReadOptions) -> Layout {
             .all(|(c, v)| special(c) || is_binary(v))
     });
     let Some(count) = raw.col("count") else {
-        return Layout::Wide;
+        // No `count` column: a table that cannot be histories (not all 0/1) whose one
+        // column of whole numbers ≥ 1 is the count (singleRcapture's `capture`, `TOTAL_SUB`).
+        return if !all_binary && sole_count_column(raw, opts).is_some() {
+            Layout::Counts
+        } else {
+            Layout::Wide
+        };
     };
     if !all_binary {
         return Layout::Counts;
@@ -590,6 +596,69 @@ fn detect(raw: &Raw, opts: &ReadOptions) -> Layout {
     } else {
         Layout::Wide
     }
+}
+
+/// Columns other than the frequency, `id` and `stratum` columns.
+fn value_columns(raw: &Raw, opts: &ReadOptions) -> Vec<usize> {
+    let freq = wide_freq_column(raw, opts);
+    (0..raw.headers.len())
+        .filter(|&c| Some(c) != freq && Some(c) != raw.col("id") && Some(c) != raw.col("stratum"))
+        .collect()
+}
+
+/// The column of counts of a single-source file without a `count` column: the only
+/// column whose values are all whole numbers of at least 1, not all 1, with at most half
+/// as many distinct values as rows (an identifier or a size per row is not a count of
+/// captures), in a table with fewer than two 0/1 columns (two or more are occasions of
+/// capture histories, whose other columns are covariates).
+fn sole_count_column(raw: &Raw, opts: &ReadOptions) -> Option<usize> {
+    let cols = value_columns(raw, opts);
+    let all = |c: usize, f: &dyn Fn(&str) -> bool| raw.rows.iter().all(|(_, r)| f(&r[c]));
+    let binary = cols.iter().filter(|&&c| all(c, &is_binary)).count();
+    if binary >= 2 || raw.rows.is_empty() {
+        return None;
+    }
+    let counts: Vec<usize> = cols
+        .into_iter()
+        .filter(|&c| {
+            all(c, &|v| v.parse::<u64>().is_ok_and(|k| k >= 1))
+                && raw.rows.iter().any(|(_, r)| r[c] != "1")
+                && {
+                    let distinct: std::collections::HashSet<&str> =
+                        raw.rows.iter().map(|(_, r)| r[c].as_str()).collect();
+                    2 * distinct.len() <= raw.rows.len()
+                }
+        })
+        .collect();
+    match counts[..] {
+        [c] => Some(c),
+        _ => None,
+    }
+}
+
+/// What a non-0/1 value in an occasion column may mean: covariates beside 0/1 occasion
+/// columns (named with `--covariates`), or single-source counts (named with `--count`).
+fn occasion_value_hint(raw: &Raw, opts: &ReadOptions) -> String {
+    let cols = value_columns(raw, opts);
+    let (binary, other): (Vec<usize>, Vec<usize>) = cols
+        .into_iter()
+        .partition(|&c| raw.rows.iter().all(|(_, r)| is_binary(&r[c])));
+    let mut hint = String::from("0 or 1 (an occasion of a capture history; ");
+    if binary.len() >= 2 && !other.is_empty() {
+        let names: Vec<&str> = other.iter().map(|&c| raw.headers[c].as_str()).collect();
+        hint.push_str(&format!(
+            "if {} are covariates of the histories in the 0/1 columns, name them with \
+             --covariates {}; ",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            names.join(",")
+        ));
+    }
+    hint.push_str("if the file holds single-source counts, name the count column with --count)");
+    hint
 }
 
 fn wide_freq_column(raw: &Raw, opts: &ReadOptions) -> Option<usize> {
@@ -677,12 +746,7 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
                 "0" => {}
                 "1" => code |= 1 << j,
                 v => {
-                    return Err(raw.value_err(
-                        *line,
-                        c,
-                        v,
-                        "0 or 1 (an occasion of a capture history; if the file holds single-source counts, name the count column with --count)",
-                    ));
+                    return Err(raw.value_err(*line, c, v, &occasion_value_hint(raw, opts)));
                 }
             }
         }
@@ -981,6 +1045,7 @@ fn parse_counts(raw: &Raw, opts: &ReadOptions) -> Result<(CountData, String)> {
         None => raw
             .col("count")
             .or_else(|| raw.col("nbcap"))
+            .or_else(|| sole_count_column(raw, opts))
             .ok_or_else(|| Error::CsvFormat {
                 at: raw.at(Some(1), None),
                 reason: "no `count` column: name the column of counts".into(),

@@ -162,6 +162,65 @@ impl Default for AnalysisOptions {
     }
 }
 
+/// Refuses an option that the analysis of `data` would otherwise ignore in silence: the
+/// model options of capture histories (`model`, `select`, `heterogeneity`, `open`,
+/// `periods`, `bayes`) on single-source counts, the count-model options (`by`,
+/// `occasions`, `t0`) on capture histories, and the closed-population options (`model`,
+/// `select`, `heterogeneity`, `bayes`) with `open`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming the first such option and the data it applies to.
+pub fn check_options_apply(data: &DataSet, opts: &AnalysisOptions) -> Result<()> {
+    let histories_only = [
+        ("model", opts.model.is_some()),
+        ("select", opts.select.is_some()),
+        ("heterogeneity", opts.heterogeneity.is_some()),
+        ("periods", opts.periods.is_some()),
+        ("open", opts.open),
+        ("bayes", opts.bayes),
+    ];
+    let counts_only = [
+        ("by", opts.by.is_some()),
+        ("occasions", opts.occasions.is_some()),
+        ("t0", opts.t0.is_some()),
+    ];
+    let (given, data_kind, applies_to) = match data {
+        DataSet::Counts { .. } => (
+            histories_only.iter().find(|(_, set)| *set),
+            "single-source counts",
+            "capture histories (two or more occasions or lists); the count models, Chao's and \
+             Zelterman's estimators and the closedp.0 models all run on counts by default \
+             (options of counts: --covariates, --by, --occasions, --t0)",
+        ),
+        DataSet::Histories { .. } if opts.open => (
+            counts_only
+                .iter()
+                .chain(
+                    histories_only
+                        .iter()
+                        .filter(|(n, _)| !matches!(*n, "open" | "periods")),
+                )
+                .find(|(_, set)| *set),
+            "an open-population run",
+            "closed populations; open-population runs fit the Jolly-Seber models (openp up and \
+             ep, and the robust design with --periods)",
+        ),
+        DataSet::Histories { .. } => (
+            counts_only.iter().find(|(_, set)| *set),
+            "capture histories",
+            "single-source counts (one count of times recorded per unit)",
+        ),
+    };
+    match given {
+        Some((name, _)) => Err(Error::InvalidParameter {
+            name,
+            value: format!("set on {data_kind}"),
+            expected: format!("the option only with {applies_to}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Runs every estimator that applies to `data` and returns the report.
 ///
 /// Capture histories: the classic estimators, the `closedp.t` models with their profile
@@ -174,10 +233,12 @@ impl Default for AnalysisOptions {
 /// `closedp.0` models.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for a bad level or option; errors of a single requested
-/// model (`model`) or of the open-population fits are returned as errors.
+/// [`Error::InvalidParameter`] for a bad level or option, and for an option that does not
+/// apply to the data (see [`check_options_apply`]); errors of a single requested model
+/// (`model`) or of the open-population fits are returned as errors.
 pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
     ci::check_level(opts.level)?;
+    check_options_apply(data, opts)?;
     let mut open_fits = Vec::new();
     let mut js = None;
     let (summary, sections) = match data {
@@ -207,6 +268,7 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 },
                 strata,
                 occasion_names: h.occasion_names().to_vec(),
+                count_column: None,
             };
             if opts.open {
                 open_fits = open_models(h, opts)?;
@@ -231,7 +293,10 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 (summary, sections)
             }
         }
-        DataSet::Counts { data: d, .. } => {
+        DataSet::Counts {
+            data: d,
+            count_column,
+        } => {
             let summary = DataSummary {
                 source: opts.source.clone(),
                 layout: "counts".into(),
@@ -240,6 +305,7 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 rows: d.n_rows(),
                 strata: Vec::new(),
                 occasion_names: d.covariates().iter().map(|c| c.name.clone()).collect(),
+                count_column: Some(count_column.clone()),
             };
             (summary, counts_sections(d, opts)?)
         }

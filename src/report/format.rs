@@ -243,6 +243,12 @@ impl Report {
         if let Some(t) = d.occasions {
             let _ = write!(s, ", {t} occasions");
         }
+        if let Some(c) = &d.count_column {
+            let _ = write!(s, "; counts in column `{c}`");
+            if !d.occasion_names.is_empty() {
+                let _ = write!(s, ", covariates {}", d.occasion_names.join(", "));
+            }
+        }
         if !d.strata.is_empty() {
             let _ = write!(s, ", {} strata ({})", d.strata.len(), d.strata.join(", "));
         }
@@ -432,7 +438,7 @@ impl Report {
     /// every estimator's full table after them.
     pub fn to_markdown_with(&self, all: bool) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "**Data:** {}  ", self.data_line());
+        let _ = writeln!(out, "**Data:** {}  ", self.data_line().replace('|', "\\|"));
         super::headline_fmt::markdown(self, &mut out);
         if all {
             let _ = writeln!(

@@ -448,7 +448,11 @@ fn methods_paragraph(r: &Report, lists: bool) -> Vec<String> {
             );
         }
         None => {
-            p.push_str(" a number of times each (single-source counts)");
+            p.push_str(" a number of times each (single-source counts");
+            if let Some(c) = &d.count_column {
+                let _ = write!(p, " in column {c}");
+            }
+            p.push(')');
             if !d.occasion_names.is_empty() {
                 let _ = write!(p, ", with covariates {}", d.occasion_names.join(", "));
             }
@@ -996,12 +1000,22 @@ fn headline_figures(r: &Report, h: &Headline, data: Option<&DataSet>, out: &mut 
                 return;
             }
             let series = count_series(d, Some(h), r.level);
-            let f = d.frequency_table();
+            // Counts past DENSE_COUNTS are drawn no further (the tables of fitted
+            // frequencies list only the observed ones there).
+            let mut f = d.frequency_table();
+            f.truncate(counts::DENSE_COUNTS as usize);
+            let dense = |mf: &counts::MarginalFreq| -> Vec<f64> {
+                mf.table
+                    .iter()
+                    .take_while(|row| row.0 <= counts::DENSE_COUNTS)
+                    .map(|row| row.2)
+                    .collect()
+            };
             let fitted: Vec<FittedSeries> = series
                 .iter()
                 .map(|(label, mf)| FittedSeries {
                     label: label.clone(),
-                    values: mf.table.iter().map(|row| row.2).collect(),
+                    values: dense(mf),
                 })
                 .collect();
             if let Ok(svg) = plot::frequencies(
@@ -1019,7 +1033,7 @@ fn headline_figures(r: &Report, h: &Headline, data: Option<&DataSet>, out: &mut 
                 }));
             }
             if let Some((label, mf)) = series.first() {
-                let expected: Vec<f64> = mf.table.iter().map(|row| row.2).collect();
+                let expected = dense(mf);
                 if let Ok(svg) = plot::rootogram(
                     &title_of(&format!("Hanging rootogram, {label}")),
                     &f,

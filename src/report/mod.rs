@@ -14,7 +14,7 @@ pub mod plot;
 
 pub use analyse::{
     AnalysisOptions, MAX_OCCASIONS_COUNTS, Occasions, Selection, add_subgroup, analyse,
-    parse_heterogeneity, sum_over_strata,
+    check_options_apply, parse_heterogeneity, sum_over_strata,
 };
 pub use format::Format;
 pub use headline::{BayesCrossCheck, BayesFlag};
@@ -42,8 +42,10 @@ pub struct DataSummary {
     pub rows: usize,
     /// Stratum names, empty when there are none.
     pub strata: Vec<String>,
-    /// Names of the occasions or lists.
+    /// Names of the occasions or lists (of the covariates for single-source counts).
     pub occasion_names: Vec<String>,
+    /// Column holding the counts of single-source counts; `None` for capture histories.
+    pub count_column: Option<String>,
 }
 
 /// A known true population size, shown beside the estimates (simulated data).
