@@ -72,7 +72,8 @@ use serde::Serialize;
 
 /// N̂ above this multiple of the number seen is absurd and marked degenerate.
 pub const ABSURD_FACTOR: f64 = 1000.0;
-/// A deviance above this multiple of max(number seen, cells) marks a fit that ran away.
+/// A deviance above this multiple of max(number seen, cells) marks a fit that ran away, or a
+/// model that cannot describe the data at all.
 pub const ABSURD_DEVIANCE_FACTOR: f64 = 1000.0;
 /// Goodness-of-fit p-value below which a candidate fails (when another passes).
 pub const GOF_FAIL: f64 = 0.05;

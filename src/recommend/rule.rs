@@ -146,8 +146,11 @@ pub fn degenerate_reason(e: &Estimate, cells: f64) -> Option<String> {
         let limit = ABSURD_DEVIANCE_FACTOR * n.max(cells).max(1.0);
         if !f.deviance.is_finite() || f.deviance > limit {
             return Some(format!(
-                "the fit ran away (deviance {})",
-                fmt_num(f.deviance)
+                "the model cannot describe these data (deviance {}, over {} times the {} {})",
+                fmt_num(f.deviance),
+                ABSURD_DEVIANCE_FACTOR,
+                n.max(cells).max(1.0) as u64,
+                if cells > n { "cells" } else { "units seen" }
             ));
         }
     }
