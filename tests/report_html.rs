@@ -155,6 +155,20 @@ fn check(case: &Case) {
         }
     }
 
+    // A candidate whose N̂ is impossible or absurd is never printed
+    // as a number: its cell says DEGENERATE (as in the text and Markdown tables).
+    let unprintable = headlines
+        .iter()
+        .flat_map(|h| h["candidates"].as_array().into_iter().flatten())
+        .filter(|c| c["excluded"].as_str().is_some_and(|r| r.contains("N̂")))
+        .count();
+    assert!(
+        html.matches(">DEGENERATE<").count() >= unprintable,
+        "{}: {unprintable} degenerate candidates",
+        case.name
+    );
+    assert!(!html.contains("9,223,372,036,854,775,807"), "{}", case.name);
+
     // Figures: at least three, each valid XML with its marks.
     let all = svgs(&html);
     assert!(all.len() >= 3, "{}: {} figures", case.name, all.len());
@@ -193,7 +207,9 @@ fn check(case: &Case) {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|c| c["n_hat"].is_number())
+            .filter(|c| {
+                c["n_hat"].is_number() && !c["excluded"].as_str().is_some_and(|r| r.contains("N̂"))
+            })
             .count()
             .min(darkfigure::report::MAX_FOREST_ROWS);
         assert_eq!(interval_marks(svg), finite, "{}: {stratum}", case.name);

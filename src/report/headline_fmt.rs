@@ -111,8 +111,29 @@ fn rests_on(h: &Headline) -> String {
     }
 }
 
+/// Whether a candidate's N̂ must not be printed as a number (excluded for an impossible
+/// or absurd N̂): every format prints `DEGENERATE` instead.
+pub(super) fn n_hat_unprintable(c: &Candidate) -> bool {
+    c.excluded.is_some() && (!(c.n_hat.is_finite() && c.n_hat >= 0.0) || interval_unprintable(c))
+}
+
+/// Whether a candidate's interval must not be printed (excluded because of its N̂).
+pub(super) fn interval_unprintable(c: &Candidate) -> bool {
+    c.excluded.as_deref().is_some_and(|r| r.contains("N̂"))
+}
+
+/// Candidates ordered as the tables show them: by criterion difference, the candidates
+/// without one (closed forms, excluded models) last, in their order.
+pub(super) fn by_criterion(h: &Headline) -> Vec<&Candidate> {
+    let mut v: Vec<&Candidate> = h.candidates.iter().collect();
+    v.sort_by(|a, b| {
+        let key = |c: &Candidate| c.delta_ic.unwrap_or(f64::INFINITY);
+        key(a).total_cmp(&key(b))
+    });
+    v
+}
+
 fn candidate_cells(c: &Candidate) -> Vec<String> {
-    let excluded = c.excluded.is_some();
     vec![
         c.model.clone(),
         c.delta_ic.map_or("-".into(), |d| format!("{d:.2}")),
@@ -121,15 +142,12 @@ fn candidate_cells(c: &Candidate) -> Vec<String> {
         } else {
             "-".into()
         },
-        if excluded
-            && (!(c.n_hat.is_finite() && c.n_hat >= 0.0)
-                || c.excluded.as_deref().is_some_and(|r| r.contains("N̂")))
-        {
+        if n_hat_unprintable(c) {
             "DEGENERATE".into()
         } else {
             fmt_num(c.n_hat)
         },
-        if excluded && c.excluded.as_deref().is_some_and(|r| r.contains("N̂")) {
+        if interval_unprintable(c) {
             "-".into()
         } else {
             format!(
@@ -151,11 +169,7 @@ const CANDIDATE_HEADERS: [&str; 7] = [
 /// difference within 10, the excluded ones, and the closed-form alternatives; at most 25
 /// rows (the best by the criterion first).
 fn shown(h: &Headline) -> (Vec<&Candidate>, usize) {
-    let mut v: Vec<&Candidate> = h.candidates.iter().collect();
-    v.sort_by(|a, b| {
-        let key = |c: &Candidate| c.delta_ic.unwrap_or(f64::INFINITY);
-        key(a).total_cmp(&key(b))
-    });
+    let v = by_criterion(h);
     let keep: Vec<&Candidate> = v
         .iter()
         .copied()

@@ -659,39 +659,56 @@ fn data_blocks(r: &Report, data: &DataSet, out: &mut Vec<Block>) {
 }
 
 fn candidate_table(h: &Headline) -> Block {
+    use super::headline_fmt::{by_criterion, interval_unprintable, n_hat_unprintable};
+    let candidates = by_criterion(h);
+    // The source column only when the candidates come from more than one table.
+    let one_source = candidates.windows(2).all(|w| w[0].section == w[1].section);
     let header = [
         "model", "from", "ΔIC", "weight", "N̂", "interval", "GOF p", "note",
     ]
     .iter()
+    .filter(|&&c| !(one_source && c == "from"))
     .map(|s| s.to_string())
     .collect();
-    let rows = h
-        .candidates
+    let rows = candidates
         .iter()
         .map(|c| {
-            vec![
-                c.model.clone(),
-                c.section.clone(),
+            let mut row = vec![c.model.clone()];
+            if !one_source {
+                row.push(c.section.clone());
+            }
+            row.extend([
                 c.delta_ic.map(|d| format!("{d:.2}")).unwrap_or_default(),
                 format!("{:.3}", c.weight),
-                if c.excluded.is_some() && !c.n_hat.is_finite() {
+                if n_hat_unprintable(c) {
+                    "DEGENERATE".into()
+                } else if c.excluded.is_some() && !c.n_hat.is_finite() {
                     "—".into()
                 } else {
                     count_words(c.n_hat)
                 },
-                format!(
-                    "{} to {} ({})",
-                    count_words(c.interval.lower),
-                    count_words(c.interval.upper),
-                    c.interval.method
-                ),
+                if interval_unprintable(c) {
+                    "—".into()
+                } else {
+                    format!(
+                        "{} to {} ({})",
+                        count_words(c.interval.lower),
+                        count_words(c.interval.upper),
+                        c.interval.method
+                    )
+                },
                 c.gof_p.map(|p| format!("{p:.3}")).unwrap_or_default(),
                 c.excluded.clone().unwrap_or_default(),
-            ]
+            ]);
+            row
         })
         .collect();
+    let from = match candidates.first() {
+        Some(c) if one_source => format!(", all from {}", c.section),
+        _ => String::new(),
+    };
     Block::Table {
-        caption: format!("Candidates for the headline ({})", headline_title(h)),
+        caption: format!("Candidates for the headline ({}{from})", headline_title(h)),
         header,
         rows,
     }
@@ -893,9 +910,14 @@ fn headline_figures(r: &Report, h: &Headline, data: Option<&DataSet>, out: &mut 
                     .total_cmp(&b.delta_ic.unwrap_or(0.0)),
             )
     });
+    // An impossible or absurd N̂ is not drawn (it is not printed either: it would
+    // stretch the axis to 10¹⁸).
+    let printable = |c: &&crate::recommend::Candidate| {
+        c.n_hat.is_finite() && !super::headline_fmt::n_hat_unprintable(c)
+    };
     let forest_rows: Vec<ForestRow> = sorted
         .into_iter()
-        .filter(|c| c.n_hat.is_finite())
+        .filter(printable)
         .take(MAX_FOREST_ROWS)
         .map(|c| ForestRow {
             label: c.model.clone(),
@@ -907,7 +929,12 @@ fn headline_figures(r: &Report, h: &Headline, data: Option<&DataSet>, out: &mut 
         })
         .collect();
     let drawn = forest_rows.len();
-    let finite = h.candidates.iter().filter(|c| c.n_hat.is_finite()).count();
+    let finite = h.candidates.iter().filter(printable).count();
+    let unprintable = h
+        .candidates
+        .iter()
+        .filter(|c| super::headline_fmt::n_hat_unprintable(c))
+        .count();
     if let Ok(svg) = plot::forest(
         &title_of("Every candidate's estimate and interval"),
         &forest_rows,
@@ -926,13 +953,22 @@ fn headline_figures(r: &Report, h: &Headline, data: Option<&DataSet>, out: &mut 
             level_pct(h.interval.level),
             count_words(h.observed as f64)
         );
+        if unprintable > 0 {
+            let _ = write!(
+                caption,
+                " {unprintable} candidate{} with an impossible or absurd N̂ (DEGENERATE in the \
+                 table) {} not drawn.",
+                if unprintable == 1 { "" } else { "s" },
+                if unprintable == 1 { "is" } else { "are" }
+            );
+        }
         if drawn < finite {
             let _ = write!(
                 caption,
                 " The first {drawn} of {finite} candidates with an estimate are drawn."
             );
         }
-        let skipped = h.candidates.len() - finite;
+        let skipped = h.candidates.len() - finite - unprintable;
         if skipped > 0 {
             let _ = write!(
                 caption,
