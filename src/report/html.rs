@@ -690,12 +690,7 @@ fn candidate_table(h: &Headline) -> Block {
                 if interval_unprintable(c) {
                     "—".into()
                 } else {
-                    format!(
-                        "{} to {} ({})",
-                        count_words(c.interval.lower),
-                        count_words(c.interval.upper),
-                        c.interval.method
-                    )
+                    interval_cell(&c.interval)
                 },
                 c.gof_p.map(|p| format!("{p:.3}")).unwrap_or_default(),
                 c.excluded.clone().unwrap_or_default(),
@@ -712,6 +707,16 @@ fn candidate_table(h: &Headline) -> Block {
         header,
         rows,
     }
+}
+
+/// `lower to upper (method)`, in words for large numbers: a table cell.
+fn interval_cell(i: &Interval) -> String {
+    format!(
+        "{} to {} ({})",
+        count_words(i.lower),
+        count_words(i.upper),
+        i.method
+    )
 }
 
 fn estimates_table(s: &Section) -> Block {
@@ -740,12 +745,7 @@ fn estimates_table(s: &Section) -> Block {
                 if degenerate {
                     String::new()
                 } else {
-                    format!(
-                        "{} to {} ({})",
-                        count_words(e.interval.lower),
-                        count_words(e.interval.upper),
-                        e.interval.method
-                    )
+                    interval_cell(&e.interval)
                 },
                 if degenerate {
                     String::new()
