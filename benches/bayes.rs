@@ -1,10 +1,17 @@
 //! Benchmarks of `darkfigure::bayes`: the LCMCR sampler on Kosovo (K = 10, 110,000
-//! sweeps; targets: one chain < 0.3 s, 4 chains < 0.5 s on 2 cores, not met: measured 0.71 s
-//! and 1.44 s on a loaded machine before the BTRS/unit-placement speed-up, 1.19 s and 4.9 s
-//! after it under a heavier load (CPU time of one chain 0.74 s → 0.58–0.65 s); LCMCR 0.4.14
-//! takes ~5 s) and dga model averaging (Kosovo, 4 lists, grid 0..20000 < 50 ms; UKdat_5, 5 lists,
-//! grid 0..40000 < 0.5 s, dga 2.0.2 ~2 s; UKdat, 6 lists and 18,154 graphs, reported).
-
+//! sweeps; targets: one chain < 0.3 s, 4 chains < 0.5 s on 2 cores, not met: 0.61 s and
+//! 1.27 s on a quiet machine; LCMCR 0.4.14 takes ~5 s) and dga model averaging (Kosovo,
+//! 4 lists, grid 0..20000 < 50 ms; UKdat_5, 5 lists, grid 0..40000 < 0.5 s, dga 2.0.2 ~2 s;
+//! UKdat, 6 lists and 18,154 graphs, reported).
+//!
+//! Where an LCMCR sweep goes (~5 µs; per sweep on Kosovo): the class allocation of the
+//! 15 observed cells ~64% (≈18 BTRS binomials, 12 by inversion and ≈240 units placed one
+//! by one; a fifth of it is the bookkeeping of weights and totals), λ ~19% (≈28 beta
+//! variates from gamma pairs: about 7 of the 10 classes are occupied), stick-breaking
+//! ~8%, n0 and the unobserved cell (6,000 units, 2 BTRS) ~6%, α 1%. Tried and measured
+//! without gain: classes ordered by weight within each cell (persisted insertion sort),
+//! the unit-by-unit threshold at 12 or 64 instead of 32, Cheng's BB beta sampler (slower
+//! than the gamma pair here).
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use darkfigure::bayes::{DgaParams, LcmcrParams, NGrid, bma, decomposable_graphs, lcmcr};
 use darkfigure::data::ListTable;
