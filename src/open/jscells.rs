@@ -41,6 +41,7 @@ use crate::error::{Error, Result};
 use crate::glm::{IrlsModel, IrlsSummary, PoissonGlm, StopReason, WlsSystem, irls_r_path};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
+use std::cell::RefCell;
 
 /// One design column as a function of the capture history c (bit j = period j + 1).
 #[derive(Debug, Clone, PartialEq)]
@@ -72,15 +73,14 @@ impl JsColumn {
 #[derive(Debug, Clone, Copy)]
 struct Term {
     /// S (or, for [`Plan::inside`], the cells' allowed bits).
-    s: usize,
-    /// Index into the entries (row-major ncol × ncol upper triangle, then the ncol column
-    /// sums).
-    dest: usize,
+    s: u32,
+    /// Index into the entries (row-major q × q upper triangle, then the q column sums).
+    dest: u32,
     coef: f64,
 }
 
 /// Where each term is read from.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Plan {
     /// D(∅, S): the full superset sums.
     full: Vec<Term>,
@@ -106,13 +106,21 @@ fn suffix_bit(m: u64, i_n: usize) -> Option<usize> {
 }
 
 impl Plan {
+    fn new(i_n: usize) -> Self {
+        Plan {
+            low: vec![Vec::new(); i_n],
+            high: vec![Vec::new(); i_n],
+            ..Plan::default()
+        }
+    }
+
     fn push(&mut self, i_n: usize, m: u64, s: u64, dest: usize, coef: f64) -> Result<()> {
         if m & s != 0 {
             return Ok(());
         }
         let t = Term {
-            s: s as usize,
-            dest,
+            s: s as u32,
+            dest: dest as u32,
             coef,
         };
         if m == 0 {
@@ -123,8 +131,8 @@ impl Plan {
             self.high[k].push(t);
         } else if s == 0 {
             self.inside.push(Term {
-                s: (((1u64 << i_n) - 1) & !m) as usize,
-                dest,
+                s: (((1u64 << i_n) - 1) & !m) as u32,
+                dest: dest as u32,
                 coef,
             });
         } else {
@@ -135,7 +143,7 @@ impl Plan {
         Ok(())
     }
 
-    /// Terms of `coef · Σ_c w_c a(c) b(c)` (b = None: the column sum of a).
+    /// Terms of `Σ_c w_c a(c) b(c)` (b = None: the column sum of a).
     fn product(
         &mut self,
         i_n: usize,
@@ -143,16 +151,23 @@ impl Plan {
         b: Option<&JsColumn>,
         dest: usize,
     ) -> Result<()> {
-        let one = JsColumn::Poly(vec![(0, 1.0)]);
-        match (a, b.unwrap_or(&one)) {
-            (JsColumn::Zero(m1), JsColumn::Zero(m2)) => self.push(i_n, m1 | m2, 0, dest, 1.0),
-            (JsColumn::Zero(m), JsColumn::Poly(p)) | (JsColumn::Poly(p), JsColumn::Zero(m)) => {
+        match (a, b) {
+            (JsColumn::Zero(m), None) => self.push(i_n, *m, 0, dest, 1.0),
+            (JsColumn::Poly(p), None) => {
+                for &(s, c) in p {
+                    self.push(i_n, 0, s, dest, c)?;
+                }
+                Ok(())
+            }
+            (JsColumn::Zero(m1), Some(JsColumn::Zero(m2))) => self.push(i_n, m1 | m2, 0, dest, 1.0),
+            (JsColumn::Zero(m), Some(JsColumn::Poly(p)))
+            | (JsColumn::Poly(p), Some(JsColumn::Zero(m))) => {
                 for &(s, c) in p {
                     self.push(i_n, *m, s, dest, c)?;
                 }
                 Ok(())
             }
-            (JsColumn::Poly(p), JsColumn::Poly(q)) => {
+            (JsColumn::Poly(p), Some(JsColumn::Poly(q))) => {
                 for &(s, c) in p {
                     for &(t, d) in q {
                         self.push(i_n, 0, s | t, dest, c * d)?;
@@ -162,13 +177,78 @@ impl Plan {
             }
         }
     }
+
+    /// The terms whose destination `map` keeps, renumbered (`map[dest] = u32::MAX`:
+    /// dropped).
+    fn select(&self, map: &[u32]) -> Plan {
+        let f = |v: &[Term]| -> Vec<Term> {
+            v.iter()
+                .filter(|t| map[t.dest as usize] != u32::MAX)
+                .map(|t| Term {
+                    dest: map[t.dest as usize],
+                    ..*t
+                })
+                .collect()
+        };
+        Plan {
+            full: f(&self.full),
+            low: self.low.iter().map(|v| f(v)).collect(),
+            high: self.high.iter().map(|v| f(v)).collect(),
+            inside: f(&self.inside),
+        }
+    }
+
+    /// Adds every term's `coef · D(M, S)` of `w` (by bit code, w[0] = 0) to `out`;
+    /// `a` is scratch of 2^I entries.
+    fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64]) {
+        let i_n = self.low.len();
+        let read = |out: &mut [f64], terms: &[Term], a: &[f64]| {
+            for t in terms {
+                out[t.dest as usize] += t.coef * a[t.s as usize];
+            }
+        };
+        a.copy_from_slice(w);
+        for k in (0..i_n).rev() {
+            read(out, &self.low[k], a);
+            superset_step(a, k);
+        }
+        read(out, &self.full, a);
+        if self.high.iter().any(|h| !h.is_empty()) {
+            // Reads before bit k touch S < 2^k only: the lower half suffices.
+            let half = 1usize << (i_n - 1);
+            let a = &mut a[..half];
+            a.copy_from_slice(&w[..half]);
+            for k in 0..i_n {
+                read(out, &self.high[k], a);
+                if k + 1 < i_n {
+                    superset_step(a, k);
+                }
+            }
+        }
+        for t in &self.inside {
+            let m = t.s as usize;
+            let mut s = m;
+            let mut sum = 0.0;
+            loop {
+                sum += w[s];
+                if s == 0 {
+                    break;
+                }
+                s = (s - 1) & m;
+            }
+            out[t.dest as usize] += t.coef * sum;
+        }
+    }
 }
 
 /// The cells with their counts, and the columns.
 pub(crate) struct JsCells {
     i_n: usize,
     cols: Vec<JsColumn>,
+    /// Terms of every column pair (a ≤ b at a·ncol + b) and column sum (ncol² + a).
     plan: Plan,
+    /// Terms of the column sums alone (at a).
+    sums: Plan,
     /// Counts by capture history (bit code; cell 0, never caught, is not a cell).
     y: Vec<f64>,
     /// Xᵀy.
@@ -181,7 +261,8 @@ pub(crate) struct JsCells {
     lgy: f64,
     /// Distinct monomials S of the Poly columns.
     monos: Vec<usize>,
-    /// XᵀWX and XᵀWz (all columns) at R's start, W = y + 0.1, Wz = W ln W − 0.1.
+    /// XᵀWX (upper triangle) and XᵀWz (all columns) at R's start, W = y + 0.1,
+    /// Wz = W ln W − 0.1.
     start: Vec<f64>,
 }
 
@@ -214,8 +295,8 @@ impl JsCells {
     /// design columns `cols`.
     ///
     /// # Errors
-    /// [`Error::Numerical`] for a product of columns the sums above do not cover (a
-    /// `Zero` mask that is neither a run of first nor of last periods, times a `Poly`).
+    /// [`Error::Numerical`] for a `Zero` mask that is neither a run of first nor of last
+    /// periods.
     pub fn new(i_n: usize, cols: Vec<JsColumn>, mut y: Vec<f64>) -> Result<Self> {
         let ncol = cols.len();
         let ncell = 1usize << i_n;
@@ -230,16 +311,14 @@ impl JsCells {
                 });
             }
         }
-        let mut plan = Plan {
-            low: vec![Vec::new(); i_n],
-            high: vec![Vec::new(); i_n],
-            ..Plan::default()
-        };
+        let mut plan = Plan::new(i_n);
+        let mut sums = Plan::new(i_n);
         for a in 0..ncol {
             for b in a..ncol {
                 plan.product(i_n, &cols[a], Some(&cols[b]), a * ncol + b)?;
             }
             plan.product(i_n, &cols[a], None, ncol * ncol + a)?;
+            sums.product(i_n, &cols[a], None, a)?;
         }
         let mut seen = vec![false; ncell];
         let mut monos = Vec::new();
@@ -253,27 +332,13 @@ impl JsCells {
                 }
             }
         }
-        let mut cells = JsCells {
-            i_n,
-            cols,
-            plan,
-            y,
-            xty: Vec::new(),
-            n: 0.0,
-            ylny: 0.0,
-            lgy: 0.0,
-            monos,
-            start: Vec::new(),
-        };
-        let y = &cells.y;
-        cells.n = y.iter().sum();
-        cells.ylny = y.iter().filter(|&&v| v > 0.0).map(|v| v * v.ln()).sum();
-        cells.lgy = y
+        let n = y.iter().sum();
+        let ylny = y.iter().filter(|&&v| v > 0.0).map(|v| v * v.ln()).sum();
+        let lgy = y
             .iter()
             .filter(|&&v| v > 1.0)
             .map(|v| ln_gamma(v + 1.0))
             .sum();
-        cells.xty = cells.moments(y)[ncol * ncol..].to_vec();
         // R's start: W = y + 0.1 on every cell, Wz = W ln W − 0.1.
         let w0 = 0.1f64 * 0.1f64.ln() - 0.1;
         let (w, r): (Vec<f64>, Vec<f64>) = (0..ncell)
@@ -288,10 +353,27 @@ impl JsCells {
                 }
             })
             .unzip();
-        let mut start = cells.moments(&w);
-        start[ncol * ncol..].copy_from_slice(&cells.moments(&r)[ncol * ncol..]);
-        cells.start = start;
-        Ok(cells)
+        let mut a = vec![0.0; ncell];
+        let mut start = vec![0.0; ncol * ncol + ncol];
+        plan.run(&w, &mut a, &mut start);
+        let mut xtwz = vec![0.0; ncol];
+        sums.run(&r, &mut a, &mut xtwz);
+        start[ncol * ncol..].copy_from_slice(&xtwz);
+        let mut xty = vec![0.0; ncol];
+        sums.run(&y, &mut a, &mut xty);
+        Ok(JsCells {
+            i_n,
+            cols,
+            plan,
+            sums,
+            y,
+            xty,
+            n,
+            ylny,
+            lgy,
+            monos,
+            start,
+        })
     }
 
     fn ncol(&self) -> usize {
@@ -303,61 +385,25 @@ impl JsCells {
         (1 << self.i_n) - 1
     }
 
-    /// Σ_c w_c x_c x_cᵀ (upper triangle, row-major ncol × ncol) followed by Σ_c w_c x_c;
-    /// `w` by bit code with w[0] = 0.
-    fn moments(&self, w: &[f64]) -> Vec<f64> {
-        let ncol = self.ncol();
-        let mut out = vec![0.0; ncol * ncol + ncol];
-        let read = |out: &mut [f64], terms: &[Term], a: &[f64]| {
-            for t in terms {
-                out[t.dest] += t.coef * a[t.s];
-            }
-        };
-        let mut a = w.to_vec();
-        for k in (0..self.i_n).rev() {
-            read(&mut out, &self.plan.low[k], &a);
-            superset_step(&mut a, k);
-        }
-        read(&mut out, &self.plan.full, &a);
-        if self.plan.high.iter().any(|h| !h.is_empty()) {
-            a.copy_from_slice(w);
-            for k in 0..self.i_n {
-                read(&mut out, &self.plan.high[k], &a);
-                if k + 1 < self.i_n {
-                    superset_step(&mut a, k);
-                }
-            }
-        }
-        for t in &self.plan.inside {
-            let m = t.s;
-            let mut s = m;
-            let mut sum = 0.0;
-            loop {
-                sum += w[s];
-                if s == 0 {
-                    break;
-                }
-                s = (s - 1) & m;
-            }
-            out[t.dest] += t.coef * sum;
-        }
-        out
-    }
-
     /// Σ_c μ_c x_c over every column, μ by bit code.
     pub fn xt(&self, mu: &[f64]) -> Vec<f64> {
-        let ncol = self.ncol();
-        self.moments(mu)[ncol * ncol..].to_vec()
+        let mut a = vec![0.0; mu.len()];
+        let mut g = vec![0.0; self.ncol()];
+        self.sums.run(mu, &mut a, &mut g);
+        g
     }
 
-    /// μ_c = e^{η_c} by bit code (μ_0 = 0) at full-length coefficients β.
-    fn means(&self, beta: &[f64]) -> Vec<f64> {
+    /// μ_c = e^{η_c} by bit code (μ_0 = 0) at full-length coefficients β into `g`, and
+    /// Σ μ; `lg` is scratch of 2^I entries.
+    fn means(&self, beta: &[f64], g: &mut [f64], lg: &mut [f64]) -> f64 {
         let i_n = self.i_n;
         let ncell = 1usize << i_n;
         // ln of the factors: per monomial, per first capture f, per last capture l.
-        let mut lg = vec![0.0; ncell];
-        let mut first = vec![0.0; i_n + 1];
-        let mut last = vec![0.0; i_n + 1];
+        let mut first = [0.0; 65];
+        let mut last = [0.0; 65];
+        for &s in &self.monos {
+            lg[s] = 0.0;
+        }
         for (col, &b) in self.cols.iter().zip(beta) {
             if b == 0.0 {
                 continue;
@@ -373,22 +419,23 @@ impl JsCells {
                         // first capture f > k
                         first[k + 1] += b;
                     } else if let Some(k) = suffix_bit(*m, i_n) {
-                        // last capture l < k: added for l ≤ k − 1
+                        // last capture l < k
                         last[k] += b;
                     }
                 }
             }
         }
-        let mut g = vec![1.0; ncell];
+        g.fill(1.0);
         for &s in &self.monos {
             g[s] = lg[s].exp();
         }
         for k in 0..i_n {
-            subset_product_step(&mut g, k);
+            subset_product_step(g, k);
         }
-        // first: cumulative over f ascending; last: cumulative over l descending.
-        let mut ef = vec![0.0; i_n];
-        let mut el = vec![0.0; i_n];
+        // e^{Σ β} over the Zero columns by first capture (cumulative upwards) and by last
+        // capture (cumulative downwards).
+        let mut ef = [0.0; 64];
+        let mut el = [0.0; 64];
         let mut acc = 0.0;
         for f in 0..i_n {
             acc += first[f];
@@ -399,9 +446,11 @@ impl JsCells {
             acc += last[l + 1];
             el[l] = acc;
         }
-        let ef: Vec<f64> = ef.iter().map(|v| v.exp()).collect();
-        let el: Vec<f64> = el.iter().map(|v| v.exp()).collect();
+        for v in ef[..i_n].iter_mut().chain(el[..i_n].iter_mut()) {
+            *v = v.exp();
+        }
         let mut ok = true;
+        let mut tot = 0.0;
         g[0] = 0.0;
         for c in 1..ncell {
             let f = c.trailing_zeros() as usize;
@@ -409,8 +458,10 @@ impl JsCells {
             let m = g[c] * ef[f] * el[l];
             ok &= m.is_finite() && m > 0.0;
             g[c] = m;
+            tot += m;
         }
         if !ok {
+            tot = 0.0;
             for (c, gc) in g.iter_mut().enumerate().skip(1) {
                 let eta: f64 = self
                     .cols
@@ -419,9 +470,10 @@ impl JsCells {
                     .map(|(col, b)| b * col.value(c as u64))
                     .sum();
                 *gc = eta.exp();
+                tot += *gc;
             }
         }
-        g
+        tot
     }
 
     /// Fits the columns in `active` (the others held at 0) along R's path.
@@ -434,24 +486,62 @@ impl JsCells {
 
 /// One step of the superset-sum transform: a[c] += a[c | 2^k] for c without bit k.
 fn superset_step(a: &mut [f64], k: usize) {
-    let h = 1usize << k;
-    for chunk in a.chunks_exact_mut(2 * h) {
-        let (lo, hi) = chunk.split_at_mut(h);
-        for (x, y) in lo.iter_mut().zip(hi.iter()) {
-            *x += *y;
+    match k {
+        0 => {
+            for c in a.chunks_exact_mut(2) {
+                c[0] += c[1];
+            }
+        }
+        1 => {
+            for c in a.chunks_exact_mut(4) {
+                c[0] += c[2];
+                c[1] += c[3];
+            }
+        }
+        _ => {
+            let h = 1usize << k;
+            for chunk in a.chunks_exact_mut(2 * h) {
+                let (lo, hi) = chunk.split_at_mut(h);
+                for (x, y) in lo.iter_mut().zip(hi.iter()) {
+                    *x += *y;
+                }
+            }
         }
     }
 }
 
 /// One step of the subset-product transform: g[c] *= g[c − 2^k] for c with bit k.
 fn subset_product_step(g: &mut [f64], k: usize) {
-    let h = 1usize << k;
-    for chunk in g.chunks_exact_mut(2 * h) {
-        let (lo, hi) = chunk.split_at_mut(h);
-        for (y, x) in hi.iter_mut().zip(lo.iter()) {
-            *y *= *x;
+    match k {
+        0 => {
+            for c in g.chunks_exact_mut(2) {
+                c[1] *= c[0];
+            }
+        }
+        1 => {
+            for c in g.chunks_exact_mut(4) {
+                c[2] *= c[0];
+                c[3] *= c[1];
+            }
+        }
+        _ => {
+            let h = 1usize << k;
+            for chunk in g.chunks_exact_mut(2 * h) {
+                let (lo, hi) = chunk.split_at_mut(h);
+                for (y, x) in hi.iter_mut().zip(lo.iter()) {
+                    *y *= *x;
+                }
+            }
         }
     }
+}
+
+/// Scratch of one fit.
+struct Scratch {
+    /// 2^I entries for the transforms.
+    a: Vec<f64>,
+    /// q² + q entries: XᵀWX (upper triangle) and the column sums.
+    out: Vec<f64>,
 }
 
 /// [`JsCells`] restricted to active columns, the model [`irls_r_path`] iterates on.
@@ -459,12 +549,32 @@ struct ActiveCells<'a> {
     cells: &'a JsCells,
     /// Active column indices.
     act: Vec<usize>,
+    /// The terms of the active columns' pairs (a ≤ b at a·q + b) and sums (q² + a).
+    plan: Plan,
+    scratch: RefCell<Scratch>,
 }
 
 impl<'a> ActiveCells<'a> {
     fn new(cells: &'a JsCells, active: &[bool]) -> Self {
-        let act: Vec<usize> = (0..cells.ncol()).filter(|&j| active[j]).collect();
-        ActiveCells { cells, act }
+        let ncol = cells.ncol();
+        let act: Vec<usize> = (0..ncol).filter(|&j| active[j]).collect();
+        let q = act.len();
+        let mut map = vec![u32::MAX; ncol * ncol + ncol];
+        for (a, &ja) in act.iter().enumerate() {
+            for (b, &jb) in act.iter().enumerate().skip(a) {
+                map[ja * ncol + jb] = (a * q + b) as u32;
+            }
+            map[ncol * ncol + ja] = (q * q + a) as u32;
+        }
+        ActiveCells {
+            cells,
+            plan: cells.plan.select(&map),
+            scratch: RefCell::new(Scratch {
+                a: vec![0.0; 1 << cells.i_n],
+                out: vec![0.0; q * q + q],
+            }),
+            act,
+        }
     }
 
     /// Full-length coefficients from the active ones.
@@ -474,23 +584,6 @@ impl<'a> ActiveCells<'a> {
             b[j] = beta[a];
         }
         b
-    }
-
-    /// XᵀWX and the column sums on the active columns from the entries of
-    /// [`JsCells::moments`].
-    fn select(&self, m: &[f64]) -> (DMatrix<f64>, Vec<f64>) {
-        let ncol = self.cells.ncol();
-        let q = self.act.len();
-        let mut h = DMatrix::zeros(q, q);
-        for (a, &ja) in self.act.iter().enumerate() {
-            for (b, &jb) in self.act.iter().enumerate().skip(a) {
-                let v = m[ja * ncol + jb];
-                h[(a, b)] = v;
-                h[(b, a)] = v;
-            }
-        }
-        let s = self.act.iter().map(|&j| m[ncol * ncol + j]).collect();
-        (h, s)
     }
 
     fn yeta(&self, beta: &[f64]) -> f64 {
@@ -543,8 +636,11 @@ impl IrlsModel for ActiveCells<'_> {
     }
 
     fn evaluate(&self, beta: &[f64]) -> (Vec<f64>, f64) {
-        let mu = self.cells.means(&self.full_beta(beta));
-        let tot: f64 = mu.iter().sum();
+        let mut mu = vec![0.0; 1 << self.cells.i_n];
+        let tot = {
+            let mut sc = self.scratch.borrow_mut();
+            self.cells.means(&self.full_beta(beta), &mut mu, &mut sc.a)
+        };
         let dev = 2.0 * (self.cells.ylny - self.yeta(beta) - (self.cells.n - tot));
         (mu, dev)
     }
@@ -552,23 +648,36 @@ impl IrlsModel for ActiveCells<'_> {
     /// Newton steps: at β, XᵀWX = Σ μ x xᵀ and the score Xᵀ(y − μ); at R's start
     /// (β = 0, W = y + 0.1), XᵀWX and XᵀWz with Wz = W ln W − 0.1.
     fn system(&self, at: Option<(&[f64], &Vec<f64>)>) -> WlsSystem {
-        let (xtwx, s) = match at {
+        let q = self.act.len();
+        let ncol = self.cells.ncol();
+        let mut xtwx = DMatrix::zeros(q, q);
+        let mut score = DVector::zeros(q);
+        match at {
             Some((_, mu)) => {
-                let (h, s) = self.select(&self.cells.moments(mu));
-                let score = self
-                    .act
-                    .iter()
-                    .zip(&s)
-                    .map(|(&j, b)| self.cells.xty[j] - b)
-                    .collect();
-                (h, score)
+                let mut sc = self.scratch.borrow_mut();
+                let Scratch { a, out } = &mut *sc;
+                out.fill(0.0);
+                self.plan.run(mu, a, out);
+                for i in 0..q {
+                    for j in i..q {
+                        xtwx[(i, j)] = out[i * q + j];
+                        xtwx[(j, i)] = out[i * q + j];
+                    }
+                    score[i] = self.cells.xty[self.act[i]] - out[q * q + i];
+                }
             }
-            None => self.select(&self.cells.start),
-        };
-        WlsSystem::Newton {
-            xtwx,
-            score: DVector::from_vec(s),
+            None => {
+                let st = &self.cells.start;
+                for (i, &ji) in self.act.iter().enumerate() {
+                    for (j, &jj) in self.act.iter().enumerate().skip(i) {
+                        xtwx[(i, j)] = st[ji * ncol + jj];
+                        xtwx[(j, i)] = st[ji * ncol + jj];
+                    }
+                    score[i] = st[ncol * ncol + ji];
+                }
+            }
         }
+        WlsSystem::Newton { xtwx, score }
     }
 
     fn summary(&self, beta: &[f64], mu: Vec<f64>) -> IrlsSummary {
@@ -632,7 +741,8 @@ mod tests {
                     }
                 })
                 .collect();
-            let m = cells.moments(&w);
+            let mut m = vec![0.0; ncol * ncol + ncol];
+            cells.plan.run(&w, &mut vec![0.0; ncell], &mut m);
             let x = |c: usize, j: usize| cols[j].value(c as u64);
             for a in 0..ncol {
                 for b in a..ncol {
@@ -646,8 +756,10 @@ mod tests {
             let beta: Vec<f64> = (0..ncol)
                 .map(|j| ((j * 31) % 7) as f64 / 10.0 - 0.3)
                 .collect();
-            let mu = cells.means(&beta);
+            let (mut mu, mut lg) = (vec![0.0; ncell], vec![0.0; ncell]);
+            let tot = cells.means(&beta, &mut mu, &mut lg);
             assert_eq!(mu[0], 0.0);
+            assert!((tot - mu.iter().sum::<f64>()).abs() <= 1e-12 * tot);
             for c in 1..ncell {
                 let eta: f64 = (0..ncol).map(|j| beta[j] * x(c, j)).sum();
                 assert!((mu[c] - eta.exp()).abs() <= 1e-13 * eta.exp());
@@ -656,7 +768,7 @@ mod tests {
             let mut big = vec![0.0; ncol];
             big[0] = -700.0;
             big[ncol - 1] = 1e3;
-            let mu = cells.means(&big);
+            cells.means(&big, &mut mu, &mut lg);
             for c in 1..ncell {
                 let eta: f64 = (0..ncol).map(|j| big[j] * x(c, j)).sum();
                 assert_eq!(mu[c], eta.exp());
