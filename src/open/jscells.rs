@@ -43,6 +43,9 @@ use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 use std::cell::RefCell;
 
+/// Largest number of periods (the cells are indexed by u32 bit codes).
+const MAX_I: usize = 20;
+
 /// One design column as a function of the capture history c (bit j = period j + 1).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum JsColumn {
@@ -202,9 +205,17 @@ impl Plan {
     /// `a` is scratch of 2^I entries.
     fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64]) {
         let i_n = self.low.len();
+        // Terms of one entry are consecutive: summed in a register, then stored.
         let read = |out: &mut [f64], terms: &[Term], a: &[f64]| {
-            for t in terms {
-                out[t.dest as usize] += t.coef * a[t.s as usize];
+            let mut i = 0;
+            while i < terms.len() {
+                let d = terms[i].dest;
+                let mut acc = 0.0;
+                while i < terms.len() && terms[i].dest == d {
+                    acc += terms[i].coef * a[terms[i].s as usize];
+                    i += 1;
+                }
+                out[d as usize] += acc;
             }
         };
         a.copy_from_slice(w);
@@ -261,6 +272,8 @@ pub(crate) struct JsCells {
     lgy: f64,
     /// Distinct monomials S of the Poly columns.
     monos: Vec<usize>,
+    /// Per cell, f·I + l for its first and last capture f ≤ l (0-based).
+    first_last: Vec<u16>,
     /// XᵀWX (upper triangle) and XᵀWz (all columns) at R's start, W = y + 0.1,
     /// Wz = W ln W − 0.1.
     start: Vec<f64>,
@@ -298,6 +311,12 @@ impl JsCells {
     /// [`Error::Numerical`] for a `Zero` mask that is neither a run of first nor of last
     /// periods.
     pub fn new(i_n: usize, cols: Vec<JsColumn>, mut y: Vec<f64>) -> Result<Self> {
+        if !(1..=MAX_I).contains(&i_n) || y.len() != 1 << i_n {
+            return Err(Error::invalid(format!(
+                "openp cells: {i_n} periods and {} counts (at most {MAX_I} periods, 2^I counts)",
+                y.len()
+            )));
+        }
         let ncol = cols.len();
         let ncell = 1usize << i_n;
         y[0] = 0.0;
@@ -361,9 +380,20 @@ impl JsCells {
         start[ncol * ncol..].copy_from_slice(&xtwz);
         let mut xty = vec![0.0; ncol];
         sums.run(&y, &mut a, &mut xty);
+        let first_last = (0..ncell)
+            .map(|c: usize| {
+                if c == 0 {
+                    0
+                } else {
+                    let l = (usize::BITS - 1 - c.leading_zeros()) as usize;
+                    (c.trailing_zeros() as usize * i_n + l) as u16
+                }
+            })
+            .collect();
         Ok(JsCells {
             i_n,
             cols,
+            first_last,
             plan,
             sums,
             y,
@@ -397,10 +427,9 @@ impl JsCells {
     /// Σ μ; `lg` is scratch of 2^I entries.
     fn means(&self, beta: &[f64], g: &mut [f64], lg: &mut [f64]) -> f64 {
         let i_n = self.i_n;
-        let ncell = 1usize << i_n;
         // ln of the factors: per monomial, per first capture f, per last capture l.
-        let mut first = [0.0; 65];
-        let mut last = [0.0; 65];
+        let mut first = [0.0; MAX_I + 1];
+        let mut last = [0.0; MAX_I + 1];
         for &s in &self.monos {
             lg[s] = 0.0;
         }
@@ -434,8 +463,8 @@ impl JsCells {
         }
         // e^{Σ β} over the Zero columns by first capture (cumulative upwards) and by last
         // capture (cumulative downwards).
-        let mut ef = [0.0; 64];
-        let mut el = [0.0; 64];
+        let mut ef = [0.0; MAX_I];
+        let mut el = [0.0; MAX_I];
         let mut acc = 0.0;
         for f in 0..i_n {
             acc += first[f];
@@ -449,15 +478,20 @@ impl JsCells {
         for v in ef[..i_n].iter_mut().chain(el[..i_n].iter_mut()) {
             *v = v.exp();
         }
+        // One factor per (first, last) capture pair, looked up by the cell's index.
+        let mut efl = [0.0; MAX_I * MAX_I];
+        for f in 0..i_n {
+            for l in f..i_n {
+                efl[f * i_n + l] = ef[f] * el[l];
+            }
+        }
         let mut ok = true;
         let mut tot = 0.0;
         g[0] = 0.0;
-        for c in 1..ncell {
-            let f = c.trailing_zeros() as usize;
-            let l = (usize::BITS - 1 - c.leading_zeros()) as usize;
-            let m = g[c] * ef[f] * el[l];
+        for (gc, &fl) in g[1..].iter_mut().zip(&self.first_last[1..]) {
+            let m = *gc * efl[fl as usize];
             ok &= m.is_finite() && m > 0.0;
-            g[c] = m;
+            *gc = m;
             tot += m;
         }
         if !ok {
