@@ -308,6 +308,7 @@ impl JsCells {
     /// design columns `cols`.
     ///
     /// # Errors
+    /// [`Error::InvalidData`] for more than 20 periods or counts not of length 2^I;
     /// [`Error::Numerical`] for a `Zero` mask that is neither a run of first nor of last
     /// periods.
     pub fn new(i_n: usize, cols: Vec<JsColumn>, mut y: Vec<f64>) -> Result<Self> {
