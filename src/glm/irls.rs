@@ -417,7 +417,22 @@ fn cholesky_flat(a: &DMatrix<f64>) -> Option<Vec<f64>> {
     for j in 0..n {
         let (done, rest) = l.split_at_mut(j * n);
         let col = &mut rest[j..n];
-        for k in 0..j {
+        // Four columns per pass; each entry still subtracts them one at a time in order.
+        let mut k = 0;
+        while k + 4 <= j {
+            let c0 = &done[k * n + j..k * n + n];
+            let c1 = &done[(k + 1) * n + j..(k + 1) * n + n];
+            let c2 = &done[(k + 2) * n + j..(k + 2) * n + n];
+            let c3 = &done[(k + 3) * n + j..(k + 3) * n + n];
+            let (l0, l1, l2, l3) = (c0[0], c1[0], c2[0], c3[0]);
+            let m = col.len();
+            let (c0, c1, c2, c3) = (&c0[..m], &c1[..m], &c2[..m], &c3[..m]);
+            for (i, x) in col.iter_mut().enumerate() {
+                *x = *x - l0 * c0[i] - l1 * c1[i] - l2 * c2[i] - l3 * c3[i];
+            }
+            k += 4;
+        }
+        for k in k..j {
             let ck = &done[k * n + j..k * n + n];
             let ljk = ck[0];
             for (x, &y) in col.iter_mut().zip(ck) {
