@@ -379,12 +379,25 @@ enum Factor {
     R(DMatrix<f64>),
     /// XᵀWX itself (normal equations): inverted by Cholesky.
     Info(DMatrix<f64>),
+    /// The Cholesky factor L of XᵀWX (column-major, [`cholesky_flat`]) and its order.
+    Chol(Vec<f64>, usize),
 }
 
 impl Factor {
     fn inverse(&self) -> Result<DMatrix<f64>> {
         match self {
             Factor::R(r) => Ok(chol2inv(r)),
+            Factor::Chol(l, n) => {
+                // Column-major L is row-major Lᵀ: transpose.
+                let n = *n;
+                let mut r = vec![0.0; n * n];
+                for j in 0..n {
+                    for i in j..n {
+                        r[i * n + j] = l[j * n + i];
+                    }
+                }
+                Ok(cholesky_inverse(&r, n))
+            }
             Factor::Info(a) => spd_inverse(a)
                 .or_else(|| a.clone().try_inverse())
                 .ok_or_else(|| Error::Numerical {
@@ -392,6 +405,106 @@ impl Factor {
                 }),
         }
     }
+}
+
+/// The Cholesky factor L (A = LLᵀ) of a symmetric positive definite A, column-major
+/// (L[i][j] at j·n + i), column by column with the updates subtracted in order (the
+/// left-looking order of LAPACK's `dpotrf` and nalgebra); `None` when a pivot is not
+/// positive.
+fn cholesky_flat(a: &DMatrix<f64>) -> Option<Vec<f64>> {
+    let n = a.nrows();
+    let mut l = a.as_slice().to_vec();
+    for j in 0..n {
+        let (done, rest) = l.split_at_mut(j * n);
+        let col = &mut rest[j..n];
+        // Four columns per pass; each entry still subtracts them one at a time in order.
+        let mut k = 0;
+        while k + 4 <= j {
+            let c0 = &done[k * n + j..k * n + n];
+            let c1 = &done[(k + 1) * n + j..(k + 1) * n + n];
+            let c2 = &done[(k + 2) * n + j..(k + 2) * n + n];
+            let c3 = &done[(k + 3) * n + j..(k + 3) * n + n];
+            let (l0, l1, l2, l3) = (c0[0], c1[0], c2[0], c3[0]);
+            let m = col.len();
+            let (c0, c1, c2, c3) = (&c0[..m], &c1[..m], &c2[..m], &c3[..m]);
+            for (i, x) in col.iter_mut().enumerate() {
+                *x = *x - l0 * c0[i] - l1 * c1[i] - l2 * c2[i] - l3 * c3[i];
+            }
+            k += 4;
+        }
+        for k in k..j {
+            let ck = &done[k * n + j..k * n + n];
+            let ljk = ck[0];
+            for (x, &y) in col.iter_mut().zip(ck) {
+                *x -= ljk * y;
+            }
+        }
+        let d = col[0];
+        if !(d > 0.0) || !d.is_finite() {
+            return None;
+        }
+        let d = d.sqrt();
+        col[0] = d;
+        let r = 1.0 / d;
+        for x in &mut col[1..] {
+            *x *= r;
+        }
+    }
+    Some(l)
+}
+
+/// Solves LLᵀx = b for the factor of [`cholesky_flat`].
+fn cholesky_solve_flat(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+    let mut x = b.to_vec();
+    for i in 0..n {
+        let col = &l[i * n + i..i * n + n];
+        let xi = x[i] / col[0];
+        x[i] = xi;
+        for (xr, &lr) in x[i + 1..].iter_mut().zip(&col[1..]) {
+            *xr -= xi * lr;
+        }
+    }
+    for i in (0..n).rev() {
+        let col = &l[i * n + i..i * n + n];
+        let mut s = x[i];
+        for (&lr, &xr) in col[1..].iter().zip(&x[i + 1..]) {
+            s -= lr * xr;
+        }
+        x[i] = s / col[0];
+    }
+    x
+}
+
+/// (LLᵀ)⁻¹ = L⁻ᵀL⁻¹ from L (row-major lower triangle).
+fn cholesky_inverse(l: &[f64], n: usize) -> DMatrix<f64> {
+    // M = L⁻¹ (lower), stored by columns: M[i][j] = −Σ_{j≤k<i} L[i][k] M[k][j] / L[i][i].
+    let mut m = vec![0.0; n * n];
+    for j in 0..n {
+        let mj = &mut m[j * n..j * n + n];
+        mj[j] = 1.0 / l[j * n + j];
+        for i in j + 1..n {
+            let s: f64 = l[i * n + j..i * n + i]
+                .iter()
+                .zip(&mj[j..i])
+                .map(|(a, b)| a * b)
+                .sum();
+            mj[i] = -s / l[i * n + i];
+        }
+    }
+    // A⁻¹[i][j] = Σ_{k ≥ max(i, j)} M[k][i] M[k][j].
+    let mut inv = DMatrix::zeros(n, n);
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f64 = m[i * n + i..i * n + n]
+                .iter()
+                .zip(&m[j * n + i..j * n + n])
+                .map(|(a, b)| a * b)
+                .sum();
+            inv[(i, j)] = s;
+            inv[(j, i)] = s;
+        }
+    }
+    inv
 }
 
 /// A⁻¹ for a symmetric positive definite A by Cholesky (A = LLᵀ, A⁻¹ = L⁻ᵀL⁻¹) on
@@ -414,25 +527,7 @@ fn spd_inverse(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
             }
         }
     }
-    // M = L⁻¹ (lower), column by column: M[i][j] = −Σ_{j≤k<i} L[i][k] M[k][j] / L[i][i].
-    let mut m = vec![0.0; n * n];
-    for j in 0..n {
-        m[j * n + j] = 1.0 / l[j * n + j];
-        for i in j + 1..n {
-            let s: f64 = (j..i).map(|k| l[i * n + k] * m[k * n + j]).sum();
-            m[i * n + j] = -s / l[i * n + i];
-        }
-    }
-    // A⁻¹[i][j] = Σ_{k ≥ max(i, j)} M[k][i] M[k][j].
-    let mut inv = DMatrix::zeros(n, n);
-    for i in 0..n {
-        for j in 0..=i {
-            let s: f64 = (i..n).map(|k| m[k * n + i] * m[k * n + j]).sum();
-            inv[(i, j)] = s;
-            inv[(j, i)] = s;
-        }
-    }
-    Some(inv)
+    Some(cholesky_inverse(&l, n))
 }
 
 /// Solves one WLS step: (solution on the kept columns, what the covariance follows
@@ -451,12 +546,13 @@ fn solve_wls(system: WlsSystem, qr_tol: f64) -> Result<(Vec<f64>, Factor, Vec<us
             (sol, Factor::Info(info), kept)
         }
         WlsSystem::Newton { xtwx, score } => {
-            let ch = xtwx.clone().cholesky().ok_or_else(|| Error::Numerical {
+            let n = xtwx.nrows();
+            let l = cholesky_flat(&xtwx).ok_or_else(|| Error::Numerical {
                 reason: "the information matrix XᵀWX of the Newton step is singular".into(),
             })?;
-            let sol = ch.solve(&score).as_slice().to_vec();
-            let kept = (0..xtwx.nrows()).collect();
-            (sol, Factor::Info(xtwx), kept)
+            let sol = cholesky_solve_flat(&l, n, score.as_slice());
+            let kept = (0..n).collect();
+            (sol, Factor::Chol(l, n), kept)
         }
     };
     if kept.is_empty() {

@@ -1,49 +1,282 @@
-//! The 2^I − 1 cells of `openp`'s log-linear Jolly-Seber model as sparse design rows.
-//!
-//! A history touches the intercept, the Z_δ columns set by its first and last capture,
-//! its capture columns and the trap-effect columns of its adjacent captures: about 8 of
-//! 20-30 columns on 8 periods. One IRLS step then costs O(Σ_c nnz_c²), not O(cells·p²):
+//! The 2^I − 1 cells of `openp`'s log-linear Jolly-Seber model, never stored as design
+//! rows: every column is a function of the capture history c (bit j = caught in period
+//! j + 1) of one of two kinds,
 //!
 //! ```text
-//! η_c = Σ_{k ∈ nz(c)} x_ck β_k,   μ_c = e^{η_c}
-//! XᵀWX = Σ_c μ_c x_c x_cᵀ   (upper triangle over nz(c) × nz(c), then mirrored)
-//! Xᵀ(y − μ) = Xᵀy − Σ_c μ_c x_c
-//! deviance = 2 [Σ y ln y − βᵀXᵀy − Σ y + Σ μ]
+//! Zero(M):  [c ∩ M = ∅]        M a run of first periods or of last periods (the Z_δ
+//!                               columns: first capture after, last capture before)
+//! Poly(P):  Σ_{S ∈ P} a_S [S ⊆ c]   capture bits and their products (intercept: S = ∅)
 //! ```
+//! so every entry of XᵀWX and Xᵀw is a combination of the sums
+//!
+//! ```text
+//! D(M, S) = Σ_{c ∩ M = ∅, c ⊇ S} w_c
+//! Poly × Poly:  Σ a_S b_T D(∅, S ∪ T)      Zero(M) × Poly:  Σ b_T D(M, T)
+//! Zero(M) × Zero(M'):  D(M ∪ M', ∅)
+//! ```
+//! D(∅, ·) is the superset-sum (zeta) transform of w over the capture bits (I·2^{I−1}
+//! additions). Run from the last bit down, just before bit k is summed the entries S
+//! with no bit in 0..k hold D({0..k}, S); run from the first bit up, just before bit k
+//! they hold D({k..I−1}, S) for S with no bit in k..I−1. Other D(M, ∅) (a run of first
+//! and a run of last periods) sum the cells inside the remaining interval. The means
+//! need no exponential per cell:
+//!
+//! ```text
+//! μ_c = e^{η_c} = Π_{S ⊆ c} e^{h_S} · e^{Σ_{Zero(M) ∌ c} β}   h_S = Σ_{Poly} β a_S
+//! ```
+//! (a product transform over the bits, and one factor per first and per last capture);
+//! when a partial product over- or underflows, μ_c = e^{η_c} is evaluated directly.
+//!
 //! The iterations are R's `glm` path run by the crate's one engine
 //! ([`crate::glm::irls_r_path`]): start μ = y + 0.1, Newton steps, stop when the
 //! relative deviance change is below 1e-8. (The covariance is R's, at the weights of
 //! the last step, so each fit runs R's whole path: a warm start would move the standard
-//! errors by ~1e-5.)
-//!
-//! The rounding of XᵀWX matters at the reference tolerance: on rbvole collapsed to 6
-//! periods (a boundary fit), summing the cells in reverse order moves survival[1]'s SE
-//! to 1.19e-6 relative from R's, and compensated (Dot2) sums move survival[0]'s SE to
-//! 4.8e-6 and N[0]'s SE from R's 0 to 0.10. A faster XᵀWX (another summation order,
-//! superset sums over the capture bits) therefore needs that boundary fit's tolerances
-//! revisited. Gathering XᵀWX entry by entry in the same order (bit-identical) saved
-//! only ~12% of the step and cost more to set up than it saved.
+//! errors by ~1e-5.) The start step's XᵀWX and XᵀWz do not depend on the active
+//! columns and are formed once for all fits on the same cells.
+
+#![allow(clippy::needless_range_loop)]
 
 use super::ModelFit;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::glm::{IrlsModel, IrlsSummary, PoissonGlm, StopReason, WlsSystem, irls_r_path};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
+use std::cell::RefCell;
 
-/// Sparse rows of the cells with their counts.
+/// Largest number of periods (the cells are indexed by u32 bit codes).
+const MAX_I: usize = 20;
+
+/// One design column as a function of the capture history c (bit j = period j + 1).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum JsColumn {
+    /// 1 when c has no capture in the mask, a run of the first periods (bits 0..=k) or
+    /// of the last ones (bits k..I−1).
+    Zero(u64),
+    /// Σ a_S [S ⊆ c] over its (S, a_S).
+    Poly(Vec<(u64, f64)>),
+}
+
+impl JsColumn {
+    /// The column's value in cell c.
+    pub fn value(&self, c: u64) -> f64 {
+        match self {
+            JsColumn::Zero(m) => {
+                if c & m == 0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            JsColumn::Poly(t) => t.iter().filter(|(s, _)| c & s == *s).map(|(_, a)| a).sum(),
+        }
+    }
+}
+
+/// One term of an entry of XᵀWX or Xᵀw: `coef · D(M, S)` added at `dest`.
+#[derive(Debug, Clone, Copy)]
+struct Term {
+    /// S (or, for [`Plan::inside`], the cells' allowed bits).
+    s: u32,
+    /// Index into the entries (row-major q × q upper triangle, then the q column sums).
+    dest: u32,
+    coef: f64,
+}
+
+/// Where each term is read from.
+#[derive(Debug, Default, Clone)]
+struct Plan {
+    /// D(∅, S): the full superset sums.
+    full: Vec<Term>,
+    /// Per bit k: D({0..k}, S), read in the descending pass before bit k is summed.
+    low: Vec<Vec<Term>>,
+    /// Per bit k: D({k..I−1}, S), read in the ascending pass before bit k is summed.
+    high: Vec<Vec<Term>>,
+    /// D(M, ∅) for other M: Σ of w over the cells ⊆ the complement of M.
+    inside: Vec<Term>,
+}
+
+/// Run of first periods {0..k} → Some(k); other masks → None.
+fn prefix_bit(m: u64, i_n: usize) -> Option<usize> {
+    let k = 63 - m.leading_zeros() as usize;
+    (m != 0 && k + 1 < i_n && m == (1u64 << (k + 1)) - 1).then_some(k)
+}
+
+/// Run of last periods {k..I−1} → Some(k); other masks → None.
+fn suffix_bit(m: u64, i_n: usize) -> Option<usize> {
+    let all = (1u64 << i_n) - 1;
+    let k = m.trailing_zeros() as usize;
+    (m != 0 && k > 0 && k < i_n && m == all & !((1u64 << k) - 1)).then_some(k)
+}
+
+impl Plan {
+    fn new(i_n: usize) -> Self {
+        Plan {
+            low: vec![Vec::new(); i_n],
+            high: vec![Vec::new(); i_n],
+            ..Plan::default()
+        }
+    }
+
+    fn push(&mut self, i_n: usize, m: u64, s: u64, dest: usize, coef: f64) -> Result<()> {
+        if m & s != 0 {
+            return Ok(());
+        }
+        let t = Term {
+            s: s as u32,
+            dest: dest as u32,
+            coef,
+        };
+        if m == 0 {
+            self.full.push(t);
+        } else if let Some(k) = prefix_bit(m, i_n) {
+            self.low[k].push(t);
+        } else if let Some(k) = suffix_bit(m, i_n) {
+            self.high[k].push(t);
+        } else if s == 0 {
+            self.inside.push(Term {
+                s: (((1u64 << i_n) - 1) & !m) as u32,
+                dest: dest as u32,
+                coef,
+            });
+        } else {
+            return Err(Error::Numerical {
+                reason: format!("openp cells: no sum for the column product ({m:#b}, {s:#b})"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Terms of `Σ_c w_c a(c) b(c)` (b = None: the column sum of a).
+    fn product(
+        &mut self,
+        i_n: usize,
+        a: &JsColumn,
+        b: Option<&JsColumn>,
+        dest: usize,
+    ) -> Result<()> {
+        match (a, b) {
+            (JsColumn::Zero(m), None) => self.push(i_n, *m, 0, dest, 1.0),
+            (JsColumn::Poly(p), None) => {
+                for &(s, c) in p {
+                    self.push(i_n, 0, s, dest, c)?;
+                }
+                Ok(())
+            }
+            (JsColumn::Zero(m1), Some(JsColumn::Zero(m2))) => self.push(i_n, m1 | m2, 0, dest, 1.0),
+            (JsColumn::Zero(m), Some(JsColumn::Poly(p)))
+            | (JsColumn::Poly(p), Some(JsColumn::Zero(m))) => {
+                for &(s, c) in p {
+                    self.push(i_n, *m, s, dest, c)?;
+                }
+                Ok(())
+            }
+            (JsColumn::Poly(p), Some(JsColumn::Poly(q))) => {
+                for &(s, c) in p {
+                    for &(t, d) in q {
+                        self.push(i_n, 0, s | t, dest, c * d)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The terms whose destination `map` keeps, renumbered (`map[dest] = u32::MAX`:
+    /// dropped).
+    fn select(&self, map: &[u32]) -> Plan {
+        let f = |v: &[Term]| -> Vec<Term> {
+            v.iter()
+                .filter(|t| map[t.dest as usize] != u32::MAX)
+                .map(|t| Term {
+                    dest: map[t.dest as usize],
+                    ..*t
+                })
+                .collect()
+        };
+        Plan {
+            full: f(&self.full),
+            low: self.low.iter().map(|v| f(v)).collect(),
+            high: self.high.iter().map(|v| f(v)).collect(),
+            inside: f(&self.inside),
+        }
+    }
+
+    /// Adds every term's `coef · D(M, S)` of `w` (by bit code, w[0] = 0) to `out`;
+    /// `a` is scratch of 2^I entries.
+    fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64]) {
+        let i_n = self.low.len();
+        // Terms of one entry are consecutive: summed in a register, then stored.
+        let read = |out: &mut [f64], terms: &[Term], a: &[f64]| {
+            let mut i = 0;
+            while i < terms.len() {
+                let d = terms[i].dest;
+                let mut acc = 0.0;
+                while i < terms.len() && terms[i].dest == d {
+                    acc += terms[i].coef * a[terms[i].s as usize];
+                    i += 1;
+                }
+                out[d as usize] += acc;
+            }
+        };
+        a.copy_from_slice(w);
+        for k in (0..i_n).rev() {
+            read(out, &self.low[k], a);
+            superset_step(a, k);
+        }
+        read(out, &self.full, a);
+        if self.high.iter().any(|h| !h.is_empty()) {
+            // Reads before bit k touch S < 2^k only: the lower half suffices.
+            let half = 1usize << (i_n - 1);
+            let a = &mut a[..half];
+            a.copy_from_slice(&w[..half]);
+            for k in 0..i_n {
+                read(out, &self.high[k], a);
+                if k + 1 < i_n {
+                    superset_step(a, k);
+                }
+            }
+        }
+        for t in &self.inside {
+            let m = t.s as usize;
+            let mut s = m;
+            let mut sum = 0.0;
+            loop {
+                sum += w[s];
+                if s == 0 {
+                    break;
+                }
+                s = (s - 1) & m;
+            }
+            out[t.dest as usize] += t.coef * sum;
+        }
+    }
+}
+
+/// The cells with their counts, and the columns.
 pub(crate) struct JsCells {
-    /// Number of columns.
-    ncol: usize,
-    /// Row c's nonzeros are `idx[start[c]..start[c + 1]]` (ascending) and `val[..]`.
-    start: Vec<usize>,
-    idx: Vec<usize>,
-    val: Vec<f64>,
-    /// Cell counts.
+    i_n: usize,
+    cols: Vec<JsColumn>,
+    /// Terms of every column pair (a ≤ b at a·ncol + b) and column sum (ncol² + a).
+    plan: Plan,
+    /// Terms of the column sums alone (at a).
+    sums: Plan,
+    /// Counts by capture history (bit code; cell 0, never caught, is not a cell).
     y: Vec<f64>,
+    /// Xᵀy.
+    xty: Vec<f64>,
+    /// Σ y.
+    n: f64,
     /// Σ y ln y.
     ylny: f64,
     /// Σ ln y!.
     lgy: f64,
+    /// Distinct monomials S of the Poly columns.
+    monos: Vec<usize>,
+    /// Per cell, f·I + l for its first and last capture f ≤ l (0-based).
+    first_last: Vec<u16>,
+    /// XᵀWX (upper triangle) and XᵀWz (all columns) at R's start, W = y + 0.1,
+    /// Wz = W ln W − 0.1.
+    start: Vec<f64>,
 }
 
 /// A fit on a set of active columns: full-length coefficients (0 for inactive columns)
@@ -55,7 +288,7 @@ pub(crate) struct CellFit {
     pub aic: f64,
     pub df: i64,
     pub stop: StopReason,
-    /// Fitted means per cell.
+    /// Fitted means by capture history (bit code).
     pub mu: Vec<f64>,
 }
 
@@ -71,52 +304,211 @@ impl CellFit {
 }
 
 impl JsCells {
-    /// Cells from their counts and a function filling each cell's dense design row
-    /// (length `ncol`, zeroed before each call).
-    pub fn new(ncol: usize, y: Vec<f64>, mut row: impl FnMut(usize, &mut [f64])) -> Self {
-        let mut start = Vec::with_capacity(y.len() + 1);
-        let mut idx = Vec::with_capacity(y.len() * 8);
-        let mut val = Vec::with_capacity(y.len() * 8);
-        let mut dense = vec![0.0; ncol];
-        start.push(0);
-        for c in 0..y.len() {
-            dense.iter_mut().for_each(|v| *v = 0.0);
-            row(c, &mut dense);
-            for (k, &v) in dense.iter().enumerate() {
-                if v != 0.0 {
-                    idx.push(k);
-                    val.push(v);
+    /// Cells over `i_n` periods with counts `y` by bit code (`y[0]` is ignored) and
+    /// design columns `cols`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] for more than 20 periods or counts not of length 2^I;
+    /// [`Error::Numerical`] for a `Zero` mask that is neither a run of first nor of last
+    /// periods.
+    pub fn new(i_n: usize, cols: Vec<JsColumn>, mut y: Vec<f64>) -> Result<Self> {
+        if !(1..=MAX_I).contains(&i_n) || y.len() != 1 << i_n {
+            return Err(Error::invalid(format!(
+                "openp cells: {i_n} periods and {} counts (at most {MAX_I} periods, 2^I counts)",
+                y.len()
+            )));
+        }
+        let ncol = cols.len();
+        let ncell = 1usize << i_n;
+        y[0] = 0.0;
+        for col in &cols {
+            if let JsColumn::Zero(m) = col
+                && prefix_bit(*m, i_n).is_none()
+                && suffix_bit(*m, i_n).is_none()
+            {
+                return Err(Error::Numerical {
+                    reason: format!("openp cells: {m:#b} is not a run of first or last periods"),
+                });
+            }
+        }
+        let mut plan = Plan::new(i_n);
+        let mut sums = Plan::new(i_n);
+        for a in 0..ncol {
+            for b in a..ncol {
+                plan.product(i_n, &cols[a], Some(&cols[b]), a * ncol + b)?;
+            }
+            plan.product(i_n, &cols[a], None, ncol * ncol + a)?;
+            sums.product(i_n, &cols[a], None, a)?;
+        }
+        let mut seen = vec![false; ncell];
+        let mut monos = Vec::new();
+        for col in &cols {
+            if let JsColumn::Poly(p) = col {
+                for &(s, _) in p {
+                    if !seen[s as usize] {
+                        seen[s as usize] = true;
+                        monos.push(s as usize);
+                    }
                 }
             }
-            start.push(idx.len());
         }
+        let n = y.iter().sum();
         let ylny = y.iter().filter(|&&v| v > 0.0).map(|v| v * v.ln()).sum();
-        let lgy = y.iter().map(|v| ln_gamma(v + 1.0)).sum();
-        JsCells {
-            ncol,
-            start,
-            idx,
-            val,
+        let lgy = y
+            .iter()
+            .filter(|&&v| v > 1.0)
+            .map(|v| ln_gamma(v + 1.0))
+            .sum();
+        // R's start: W = y + 0.1 on every cell, Wz = W ln W − 0.1.
+        let w0 = 0.1f64 * 0.1f64.ln() - 0.1;
+        let (w, r): (Vec<f64>, Vec<f64>) = (0..ncell)
+            .map(|c| {
+                if c == 0 {
+                    (0.0, 0.0)
+                } else if y[c] == 0.0 {
+                    (0.1, w0)
+                } else {
+                    let w = y[c] + 0.1;
+                    (w, w * w.ln() - 0.1)
+                }
+            })
+            .unzip();
+        let mut a = vec![0.0; ncell];
+        let mut start = vec![0.0; ncol * ncol + ncol];
+        plan.run(&w, &mut a, &mut start);
+        let mut xtwz = vec![0.0; ncol];
+        sums.run(&r, &mut a, &mut xtwz);
+        start[ncol * ncol..].copy_from_slice(&xtwz);
+        let mut xty = vec![0.0; ncol];
+        sums.run(&y, &mut a, &mut xty);
+        let first_last = (0..ncell)
+            .map(|c: usize| {
+                if c == 0 {
+                    0
+                } else {
+                    let l = (usize::BITS - 1 - c.leading_zeros()) as usize;
+                    (c.trailing_zeros() as usize * i_n + l) as u16
+                }
+            })
+            .collect();
+        Ok(JsCells {
+            i_n,
+            cols,
+            first_last,
+            plan,
+            sums,
             y,
+            xty,
+            n,
             ylny,
             lgy,
-        }
+            monos,
+            start,
+        })
+    }
+
+    fn ncol(&self) -> usize {
+        self.cols.len()
     }
 
     /// Number of cells.
     pub fn n_cells(&self) -> usize {
-        self.y.len()
+        (1 << self.i_n) - 1
     }
 
-    /// Σ_c μ_c x_c over every column.
+    /// Σ_c μ_c x_c over every column, μ by bit code.
     pub fn xt(&self, mu: &[f64]) -> Vec<f64> {
-        let mut g = vec![0.0; self.ncol];
-        for (c, &m) in mu.iter().enumerate() {
-            for k in self.start[c]..self.start[c + 1] {
-                g[self.idx[k]] += m * self.val[k];
+        let mut a = vec![0.0; mu.len()];
+        let mut g = vec![0.0; self.ncol()];
+        self.sums.run(mu, &mut a, &mut g);
+        g
+    }
+
+    /// μ_c = e^{η_c} by bit code (μ_0 = 0) at full-length coefficients β into `g`, and
+    /// Σ μ; `lg` is scratch of 2^I entries.
+    fn means(&self, beta: &[f64], g: &mut [f64], lg: &mut [f64]) -> f64 {
+        let i_n = self.i_n;
+        // ln of the factors: per monomial, per first capture f, per last capture l.
+        let mut first = [0.0; MAX_I + 1];
+        let mut last = [0.0; MAX_I + 1];
+        for &s in &self.monos {
+            lg[s] = 0.0;
+        }
+        for (col, &b) in self.cols.iter().zip(beta) {
+            if b == 0.0 {
+                continue;
+            }
+            match col {
+                JsColumn::Poly(p) => {
+                    for &(s, a) in p {
+                        lg[s as usize] += b * a;
+                    }
+                }
+                JsColumn::Zero(m) => {
+                    if let Some(k) = prefix_bit(*m, i_n) {
+                        // first capture f > k
+                        first[k + 1] += b;
+                    } else if let Some(k) = suffix_bit(*m, i_n) {
+                        // last capture l < k
+                        last[k] += b;
+                    }
+                }
             }
         }
-        g
+        g.fill(1.0);
+        for &s in &self.monos {
+            g[s] = lg[s].exp();
+        }
+        for k in 0..i_n {
+            subset_product_step(g, k);
+        }
+        // e^{Σ β} over the Zero columns by first capture (cumulative upwards) and by last
+        // capture (cumulative downwards).
+        let mut ef = [0.0; MAX_I];
+        let mut el = [0.0; MAX_I];
+        let mut acc = 0.0;
+        for f in 0..i_n {
+            acc += first[f];
+            ef[f] = acc;
+        }
+        acc = 0.0;
+        for l in (0..i_n).rev() {
+            acc += last[l + 1];
+            el[l] = acc;
+        }
+        for v in ef[..i_n].iter_mut().chain(el[..i_n].iter_mut()) {
+            *v = v.exp();
+        }
+        // One factor per (first, last) capture pair, looked up by the cell's index.
+        let mut efl = [0.0; MAX_I * MAX_I];
+        for f in 0..i_n {
+            for l in f..i_n {
+                efl[f * i_n + l] = ef[f] * el[l];
+            }
+        }
+        let mut ok = true;
+        let mut tot = 0.0;
+        g[0] = 0.0;
+        for (gc, &fl) in g[1..].iter_mut().zip(&self.first_last[1..]) {
+            let m = *gc * efl[fl as usize];
+            ok &= m.is_finite() && m > 0.0;
+            *gc = m;
+            tot += m;
+        }
+        if !ok {
+            tot = 0.0;
+            for (c, gc) in g.iter_mut().enumerate().skip(1) {
+                let eta: f64 = self
+                    .cols
+                    .iter()
+                    .zip(beta)
+                    .map(|(col, b)| b * col.value(c as u64))
+                    .sum();
+                *gc = eta.exp();
+                tot += *gc;
+            }
+        }
+        tot
     }
 
     /// Fits the columns in `active` (the others held at 0) along R's path.
@@ -127,96 +519,118 @@ impl JsCells {
     }
 }
 
-/// [`JsCells`] restricted to active columns (indices renumbered), the model
-/// [`irls_r_path`] iterates on.
+/// One step of the superset-sum transform: a[c] += a[c | 2^k] for c without bit k.
+fn superset_step(a: &mut [f64], k: usize) {
+    match k {
+        0 => {
+            for c in a.chunks_exact_mut(2) {
+                c[0] += c[1];
+            }
+        }
+        1 => {
+            for c in a.chunks_exact_mut(4) {
+                c[0] += c[2];
+                c[1] += c[3];
+            }
+        }
+        _ => {
+            let h = 1usize << k;
+            for chunk in a.chunks_exact_mut(2 * h) {
+                let (lo, hi) = chunk.split_at_mut(h);
+                for (x, y) in lo.iter_mut().zip(hi.iter()) {
+                    *x += *y;
+                }
+            }
+        }
+    }
+}
+
+/// One step of the subset-product transform: g[c] *= g[c − 2^k] for c with bit k.
+fn subset_product_step(g: &mut [f64], k: usize) {
+    match k {
+        0 => {
+            for c in g.chunks_exact_mut(2) {
+                c[1] *= c[0];
+            }
+        }
+        1 => {
+            for c in g.chunks_exact_mut(4) {
+                c[2] *= c[0];
+                c[3] *= c[1];
+            }
+        }
+        _ => {
+            let h = 1usize << k;
+            for chunk in g.chunks_exact_mut(2 * h) {
+                let (lo, hi) = chunk.split_at_mut(h);
+                for (y, x) in hi.iter_mut().zip(lo.iter()) {
+                    *y *= *x;
+                }
+            }
+        }
+    }
+}
+
+/// Scratch of one fit.
+struct Scratch {
+    /// 2^I entries for the transforms.
+    a: Vec<f64>,
+    /// q² + q entries: XᵀWX (upper triangle) and the column sums.
+    out: Vec<f64>,
+}
+
+/// [`JsCells`] restricted to active columns, the model [`irls_r_path`] iterates on.
 struct ActiveCells<'a> {
     cells: &'a JsCells,
     /// Active column indices.
     act: Vec<usize>,
-    idx: Vec<usize>,
-    val: Vec<f64>,
-    start: Vec<usize>,
-    /// Xᵀy on the active columns.
-    xty: Vec<f64>,
-    /// Σ y.
-    n: f64,
+    /// The terms of the active columns' pairs (a ≤ b at a·q + b) and sums (q² + a).
+    plan: Plan,
+    scratch: RefCell<Scratch>,
 }
 
 impl<'a> ActiveCells<'a> {
     fn new(cells: &'a JsCells, active: &[bool]) -> Self {
-        let act: Vec<usize> = (0..cells.ncol).filter(|&j| active[j]).collect();
-        let mut pos = vec![usize::MAX; cells.ncol];
-        for (a, &j) in act.iter().enumerate() {
-            pos[j] = a;
-        }
-        let mut idx = Vec::with_capacity(cells.idx.len());
-        let mut val = Vec::with_capacity(cells.idx.len());
-        let mut start = Vec::with_capacity(cells.start.len());
-        let mut xty = vec![0.0; act.len()];
-        start.push(0);
-        for c in 0..cells.n_cells() {
-            for k in cells.start[c]..cells.start[c + 1] {
-                let a = pos[cells.idx[k]];
-                if a != usize::MAX {
-                    idx.push(a);
-                    val.push(cells.val[k]);
-                    xty[a] += cells.val[k] * cells.y[c];
-                }
+        let ncol = cells.ncol();
+        let act: Vec<usize> = (0..ncol).filter(|&j| active[j]).collect();
+        let q = act.len();
+        let mut map = vec![u32::MAX; ncol * ncol + ncol];
+        for (a, &ja) in act.iter().enumerate() {
+            for (b, &jb) in act.iter().enumerate().skip(a) {
+                map[ja * ncol + jb] = (a * q + b) as u32;
             }
-            start.push(idx.len());
+            map[ncol * ncol + ja] = (q * q + a) as u32;
         }
         ActiveCells {
             cells,
+            plan: cells.plan.select(&map),
+            scratch: RefCell::new(Scratch {
+                a: vec![0.0; 1 << cells.i_n],
+                out: vec![0.0; q * q + q],
+            }),
             act,
-            idx,
-            val,
-            start,
-            xty,
-            n: cells.y.iter().sum(),
         }
     }
 
-    fn eta(&self, c: usize, beta: &[f64]) -> f64 {
-        let mut e = 0.0;
-        for k in self.start[c]..self.start[c + 1] {
-            e += self.val[k] * beta[self.idx[k]];
+    /// Full-length coefficients from the active ones.
+    fn full_beta(&self, beta: &[f64]) -> Vec<f64> {
+        let mut b = vec![0.0; self.cells.ncol()];
+        for (a, &j) in self.act.iter().enumerate() {
+            b[j] = beta[a];
         }
-        e
+        b
     }
 
-    /// Σ_c w_c x_c x_cᵀ and Σ_c r_c x_c.
-    fn normal(
-        &self,
-        w: impl Fn(usize) -> f64,
-        r: impl Fn(usize) -> f64,
-    ) -> (DMatrix<f64>, Vec<f64>) {
-        let q = self.act.len();
-        let mut h = vec![0.0; q * q];
-        let mut s = vec![0.0; q];
-        for c in 0..self.cells.n_cells() {
-            let (wc, rc) = (w(c), r(c));
-            let row = self.start[c]..self.start[c + 1];
-            let (ix, vx) = (&self.idx[row.clone()], &self.val[row]);
-            for (i, (&a, &va)) in ix.iter().zip(vx).enumerate() {
-                s[a] += rc * va;
-                let wa = wc * va;
-                let col = &mut h[a * q..a * q + q];
-                for (&b, &vb) in ix[i..].iter().zip(&vx[i..]) {
-                    col[b] += wa * vb;
-                }
-            }
-        }
-        // h[a * q + b] holds (a, b) for a ≤ b: mirror into the lower triangle.
-        for a in 0..q {
-            for b in a + 1..q {
-                h[b * q + a] = h[a * q + b];
-            }
-        }
-        (DMatrix::from_vec(q, q, h), s)
+    fn yeta(&self, beta: &[f64]) -> f64 {
+        self.act
+            .iter()
+            .zip(beta)
+            .map(|(&j, b)| self.cells.xty[j] * b)
+            .sum()
     }
 
     fn expand(&self, f: crate::glm::GlmFit) -> CellFit {
-        let p = self.cells.ncol;
+        let p = self.cells.ncol();
         let mut beta = vec![0.0; p];
         let mut cov = DMatrix::zeros(p, p);
         for (a, &ja) in self.act.iter().enumerate() {
@@ -238,7 +652,7 @@ impl<'a> ActiveCells<'a> {
 }
 
 impl IrlsModel for ActiveCells<'_> {
-    /// Fitted means per cell.
+    /// Fitted means by bit code.
     type State = Vec<f64>;
 
     fn n_coef(&self) -> usize {
@@ -247,7 +661,7 @@ impl IrlsModel for ActiveCells<'_> {
 
     fn start_deviance(&self) -> f64 {
         let mut d = 0.0;
-        for &y in &self.cells.y {
+        for &y in &self.cells.y[1..] {
             if y > 0.0 {
                 d += y * (y / (y + 0.1)).ln();
             }
@@ -257,47 +671,143 @@ impl IrlsModel for ActiveCells<'_> {
     }
 
     fn evaluate(&self, beta: &[f64]) -> (Vec<f64>, f64) {
-        let mu: Vec<f64> = (0..self.cells.n_cells())
-            .map(|c| self.eta(c, beta).exp())
-            .collect();
-        let yeta: f64 = self.xty.iter().zip(beta).map(|(a, b)| a * b).sum();
-        let tot: f64 = mu.iter().sum();
-        let dev = 2.0 * (self.cells.ylny - yeta - (self.n - tot));
+        let mut mu = vec![0.0; 1 << self.cells.i_n];
+        let tot = {
+            let mut sc = self.scratch.borrow_mut();
+            self.cells.means(&self.full_beta(beta), &mut mu, &mut sc.a)
+        };
+        let dev = 2.0 * (self.cells.ylny - self.yeta(beta) - (self.cells.n - tot));
         (mu, dev)
     }
 
     /// Newton steps: at β, XᵀWX = Σ μ x xᵀ and the score Xᵀ(y − μ); at R's start
     /// (β = 0, W = y + 0.1), XᵀWX and XᵀWz with Wz = W ln W − 0.1.
     fn system(&self, at: Option<(&[f64], &Vec<f64>)>) -> WlsSystem {
-        let y = &self.cells.y;
-        let (xtwx, s) = match at {
+        let q = self.act.len();
+        let ncol = self.cells.ncol();
+        let mut xtwx = DMatrix::zeros(q, q);
+        let mut score = DVector::zeros(q);
+        match at {
             Some((_, mu)) => {
-                let (h, s) = self.normal(|c| mu[c], |c| mu[c]);
-                let score: Vec<f64> = self.xty.iter().zip(&s).map(|(a, b)| a - b).collect();
-                (h, score)
+                let mut sc = self.scratch.borrow_mut();
+                let Scratch { a, out } = &mut *sc;
+                out.fill(0.0);
+                self.plan.run(mu, a, out);
+                for i in 0..q {
+                    for j in i..q {
+                        xtwx[(i, j)] = out[i * q + j];
+                        xtwx[(j, i)] = out[i * q + j];
+                    }
+                    score[i] = self.cells.xty[self.act[i]] - out[q * q + i];
+                }
             }
-            None => self.normal(
-                |c| y[c] + 0.1,
-                |c| {
-                    let w = y[c] + 0.1;
-                    w * w.ln() - 0.1
-                },
-            ),
-        };
-        WlsSystem::Newton {
-            xtwx,
-            score: DVector::from_vec(s),
+            None => {
+                let st = &self.cells.start;
+                for (i, &ji) in self.act.iter().enumerate() {
+                    for (j, &jj) in self.act.iter().enumerate().skip(i) {
+                        xtwx[(i, j)] = st[ji * ncol + jj];
+                        xtwx[(j, i)] = st[ji * ncol + jj];
+                    }
+                    score[i] = st[ncol * ncol + ji];
+                }
+            }
         }
+        WlsSystem::Newton { xtwx, score }
     }
 
     fn summary(&self, beta: &[f64], mu: Vec<f64>) -> IrlsSummary {
-        let yeta: f64 = self.xty.iter().zip(beta).map(|(a, b)| a * b).sum();
         let tot: f64 = mu.iter().sum();
         IrlsSummary {
-            loglik: yeta - tot - self.cells.lgy,
+            loglik: self.yeta(beta) - tot - self.cells.lgy,
             fitted: mu,
             fitted_zero: false,
             n_cells: self.cells.n_cells() as i64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::open::factored::z_delta;
+
+    /// The `openp` columns (up, with the trap-effect columns) over `i_n` periods.
+    fn columns(i_n: usize) -> Vec<JsColumn> {
+        let all = (1u64 << i_n) - 1;
+        let mut cols = vec![JsColumn::Poly(vec![(0, 1.0)])];
+        cols.extend((0..i_n - 1).map(|k| JsColumn::Zero((1 << (k + 1)) - 1)));
+        cols.extend((0..i_n - 1).map(|m| JsColumn::Zero(all & !((1 << (i_n - 1 - m)) - 1))));
+        cols.extend((1..i_n - 1).map(|j| JsColumn::Poly(vec![(1 << j, 1.0)])));
+        cols.push(JsColumn::Poly((0..i_n).map(|j| (1 << j, 1.0)).collect()));
+        cols.push(JsColumn::Poly(
+            (0..i_n - 1).map(|j| (3 << j, 1.0)).collect(),
+        ));
+        cols.extend((1..i_n - 2).map(|j| JsColumn::Poly(vec![(3 << j, 1.0)])));
+        cols
+    }
+
+    #[test]
+    fn zero_columns_are_z_delta() {
+        for i_n in 3..=8 {
+            let cols = columns(i_n);
+            for c in 1..1u64 << i_n {
+                let z = z_delta(c, i_n);
+                for (k, zk) in z.iter().enumerate() {
+                    assert_eq!(cols[1 + k].value(c), *zk, "I = {i_n}, c = {c:b}, k = {k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn moments_and_means_match_the_dense_sums() {
+        for i_n in [3usize, 4, 6, 8] {
+            let cols = columns(i_n);
+            let ncol = cols.len();
+            let ncell = 1usize << i_n;
+            let y: Vec<f64> = (0..ncell).map(|c| ((c * 7919) % 13) as f64).collect();
+            let cells = JsCells::new(i_n, cols.clone(), y).unwrap();
+            let w: Vec<f64> = (0..ncell)
+                .map(|c| {
+                    if c == 0 {
+                        0.0
+                    } else {
+                        0.5 + ((c * 104729) % 17) as f64 / 3.0
+                    }
+                })
+                .collect();
+            let mut m = vec![0.0; ncol * ncol + ncol];
+            cells.plan.run(&w, &mut vec![0.0; ncell], &mut m);
+            let x = |c: usize, j: usize| cols[j].value(c as u64);
+            for a in 0..ncol {
+                for b in a..ncol {
+                    let d: f64 = (1..ncell).map(|c| w[c] * x(c, a) * x(c, b)).sum();
+                    let got = m[a * ncol + b];
+                    assert!((got - d).abs() <= 1e-12 * d.abs(), "{a},{b}: {got} vs {d}");
+                }
+                let d: f64 = (1..ncell).map(|c| w[c] * x(c, a)).sum();
+                assert!((m[ncol * ncol + a] - d).abs() <= 1e-12 * d.abs());
+            }
+            let beta: Vec<f64> = (0..ncol)
+                .map(|j| ((j * 31) % 7) as f64 / 10.0 - 0.3)
+                .collect();
+            let (mut mu, mut lg) = (vec![0.0; ncell], vec![0.0; ncell]);
+            let tot = cells.means(&beta, &mut mu, &mut lg);
+            assert_eq!(mu[0], 0.0);
+            assert!((tot - mu.iter().sum::<f64>()).abs() <= 1e-12 * tot);
+            for c in 1..ncell {
+                let eta: f64 = (0..ncol).map(|j| beta[j] * x(c, j)).sum();
+                assert!((mu[c] - eta.exp()).abs() <= 1e-13 * eta.exp());
+            }
+            // Overflowing partial products fall back to e^η.
+            let mut big = vec![0.0; ncol];
+            big[0] = -700.0;
+            big[ncol - 1] = 1e3;
+            cells.means(&big, &mut mu, &mut lg);
+            for c in 1..ncell {
+                let eta: f64 = (0..ncol).map(|j| big[j] * x(c, j)).sum();
+                assert_eq!(mu[c], eta.exp());
+            }
         }
     }
 }

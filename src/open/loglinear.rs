@@ -3,7 +3,7 @@
 use super::demog::demography;
 use super::dual::Dual;
 use super::factored::z_delta;
-use super::jscells::{CellFit, JsCells};
+use super::jscells::{CellFit, JsCells, JsColumn};
 use super::{Coef, Figure, ModelFit, OpenFit};
 use crate::data::CaptureHistories;
 use crate::data::canonical_history;
@@ -373,14 +373,27 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         // All histories: sparse cells, one build for the model and both trap-effect
         // tests (columns: the model's p, the homogeneous trap effect, the period ones).
         let n_het = het_cols.len();
-        let cells = JsCells::new(p + 1 + n_het, y.clone(), |r, row| {
-            let c = codes[r];
-            fill_row(c, &mut row[..p]);
-            row[p] = homog[c as usize];
-            for (k, col) in het_cols.iter().enumerate() {
-                row[p + 1 + k] = col[c as usize];
+        let all = (1u64 << i_n) - 1;
+        let mut cols = vec![JsColumn::Poly(vec![(0, 1.0)])];
+        // Z_δ: not caught in periods 1..k+1, not caught in periods I−m..I.
+        cols.extend((0..i_n - 1).map(|k| JsColumn::Zero((1 << (k + 1)) - 1)));
+        cols.extend((0..i_n - 1).map(|m| JsColumn::Zero(all & !((1 << (i_n - 1 - m)) - 1))));
+        match params.model {
+            OpenModel::Up => {
+                cols.extend((1..i_n - 1).map(|j| JsColumn::Poly(vec![(1 << j, 1.0)])));
             }
-        });
+            OpenModel::Ep => cols.push(JsColumn::Poly((0..i_n).map(|j| (1 << j, 1.0)).collect())),
+        }
+        // Trap effects: Σ_j ω_j ω_{j+1}, then ω_j ω_{j+1} for j = 2..I−2.
+        cols.push(JsColumn::Poly(
+            (0..i_n - 1).map(|j| (3 << j, 1.0)).collect(),
+        ));
+        cols.extend((0..n_het).map(|k| JsColumn::Poly(vec![(3 << (k + 1), 1.0)])));
+        let mut y_code = vec![0.0; 1 << i_n];
+        for (r, &c) in codes.iter().enumerate() {
+            y_code[c as usize] = y[r];
+        }
+        let cells = JsCells::new(i_n, cols, y_code)?;
         let mut active: Vec<bool> = (0..p + 1 + n_het).map(|j| j < p).collect();
         let mut fit = cells.fit(&active)?;
         if !fit.stop.converged() {
