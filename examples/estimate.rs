@@ -46,7 +46,8 @@ struct Args {
     /// Force the layout: wide, long, aggregated or counts (detected otherwise).
     #[arg(long)]
     layout: Option<String>,
-    /// Name of the count column (single-source counts).
+    /// Name of the count column (single-source counts; without it `count`, `nbcap`, or the
+    /// one repeating column of whole numbers ≥ 1 in a file that is not 0/1 histories).
     #[arg(long)]
     count: Option<String>,
     /// Name of the frequency column.
