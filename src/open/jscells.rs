@@ -38,7 +38,9 @@
 
 use super::ModelFit;
 use crate::error::{Error, Result};
-use crate::glm::{IrlsModel, IrlsSummary, PoissonGlm, StopReason, WlsSystem, irls_r_path};
+use crate::glm::{
+    CovNeeded, IrlsModel, IrlsSummary, PoissonGlm, StopReason, WlsSystem, irls_r_path_cov,
+};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 use std::cell::RefCell;
@@ -511,10 +513,18 @@ impl JsCells {
         tot
     }
 
-    /// Fits the columns in `active` (the others held at 0) along R's path.
-    pub fn fit(&self, active: &[bool]) -> Result<CellFit> {
+    /// Fits the columns in `active` (the others held at 0) along R's path; `se_only`
+    /// = k: only the variances of the last k active columns are computed (the other
+    /// covariance entries are NaN), 0: the whole covariance.
+    pub fn fit(&self, active: &[bool], se_only: usize) -> Result<CellFit> {
         let model = ActiveCells::new(self, active);
-        let f = irls_r_path(&model, &PoissonGlm::default())?;
+        let q = model.act.len();
+        let cov = if se_only == 0 {
+            CovNeeded::Full
+        } else {
+            CovNeeded::TrailingDiagonal(q.saturating_sub(se_only))
+        };
+        let f = irls_r_path_cov(&model, &PoissonGlm::default(), cov)?;
         Ok(model.expand(f))
     }
 }
@@ -577,6 +587,11 @@ struct Scratch {
     a: Vec<f64>,
     /// q² + q entries: XᵀWX (upper triangle) and the column sums.
     out: Vec<f64>,
+    /// The means at the last evaluated β, by bit code (the engine always steps from
+    /// the β it evaluated last).
+    mu: Vec<f64>,
+    /// Full-length coefficients.
+    beta: Vec<f64>,
 }
 
 /// [`JsCells`] restricted to active columns, the model [`irls_r_path`] iterates on.
@@ -607,18 +622,11 @@ impl<'a> ActiveCells<'a> {
             scratch: RefCell::new(Scratch {
                 a: vec![0.0; 1 << cells.i_n],
                 out: vec![0.0; q * q + q],
+                mu: vec![0.0; 1 << cells.i_n],
+                beta: vec![0.0; ncol],
             }),
             act,
         }
-    }
-
-    /// Full-length coefficients from the active ones.
-    fn full_beta(&self, beta: &[f64]) -> Vec<f64> {
-        let mut b = vec![0.0; self.cells.ncol()];
-        for (a, &j) in self.act.iter().enumerate() {
-            b[j] = beta[a];
-        }
-        b
     }
 
     fn yeta(&self, beta: &[f64]) -> f64 {
@@ -652,8 +660,8 @@ impl<'a> ActiveCells<'a> {
 }
 
 impl IrlsModel for ActiveCells<'_> {
-    /// Fitted means by bit code.
-    type State = Vec<f64>;
+    /// The fitted means by bit code are kept in the scratch.
+    type State = ();
 
     fn n_coef(&self) -> usize {
         self.act.len()
@@ -670,34 +678,49 @@ impl IrlsModel for ActiveCells<'_> {
         2.0 * d
     }
 
-    fn evaluate(&self, beta: &[f64]) -> (Vec<f64>, f64) {
-        let mut mu = vec![0.0; 1 << self.cells.i_n];
+    fn evaluate(&self, beta: &[f64]) -> ((), f64) {
         let tot = {
             let mut sc = self.scratch.borrow_mut();
-            self.cells.means(&self.full_beta(beta), &mut mu, &mut sc.a)
+            let Scratch { a, mu, beta: b, .. } = &mut *sc;
+            for (i, &j) in self.act.iter().enumerate() {
+                b[j] = beta[i];
+            }
+            self.cells.means(b, mu, a)
         };
         let dev = 2.0 * (self.cells.ylny - self.yeta(beta) - (self.cells.n - tot));
-        (mu, dev)
+        ((), dev)
     }
 
     /// Newton steps: at β, XᵀWX = Σ μ x xᵀ and the score Xᵀ(y − μ); at R's start
     /// (β = 0, W = y + 0.1), XᵀWX and XᵀWz with Wz = W ln W − 0.1.
-    fn system(&self, at: Option<(&[f64], &Vec<f64>)>) -> WlsSystem {
+    fn system(&self, at: Option<(&[f64], &())>) -> WlsSystem {
         let q = self.act.len();
-        let ncol = self.cells.ncol();
         let mut xtwx = DMatrix::zeros(q, q);
         let mut score = DVector::zeros(q);
+        self.newton_in_place(at, xtwx.as_mut_slice(), score.as_mut_slice());
+        xtwx.fill_upper_triangle_with_lower_triangle();
+        WlsSystem::Newton { xtwx, score }
+    }
+
+    /// Newton steps: at β, XᵀWX = Σ μ x xᵀ and the score Xᵀ(y − μ); at R's start
+    /// (β = 0, W = y + 0.1), XᵀWX and XᵀWz with Wz = W ln W − 0.1.
+    fn newton_in_place(
+        &self,
+        at: Option<(&[f64], &())>,
+        xtwx: &mut [f64],
+        score: &mut [f64],
+    ) -> bool {
+        let q = self.act.len();
+        let ncol = self.cells.ncol();
         match at {
-            Some((_, mu)) => {
+            Some(_) => {
                 let mut sc = self.scratch.borrow_mut();
-                let Scratch { a, out } = &mut *sc;
+                let Scratch { a, out, mu, .. } = &mut *sc;
                 out.fill(0.0);
                 self.plan.run(mu, a, out);
                 for i in 0..q {
-                    for j in i..q {
-                        xtwx[(i, j)] = out[i * q + j];
-                        xtwx[(j, i)] = out[i * q + j];
-                    }
+                    // Row i of the upper triangle is column i of the lower one.
+                    xtwx[i * q + i..(i + 1) * q].copy_from_slice(&out[i * q + i..(i + 1) * q]);
                     score[i] = self.cells.xty[self.act[i]] - out[q * q + i];
                 }
             }
@@ -705,17 +728,17 @@ impl IrlsModel for ActiveCells<'_> {
                 let st = &self.cells.start;
                 for (i, &ji) in self.act.iter().enumerate() {
                     for (j, &jj) in self.act.iter().enumerate().skip(i) {
-                        xtwx[(i, j)] = st[ji * ncol + jj];
-                        xtwx[(j, i)] = st[ji * ncol + jj];
+                        xtwx[i * q + j] = st[ji * ncol + jj];
                     }
                     score[i] = st[ncol * ncol + ji];
                 }
             }
         }
-        WlsSystem::Newton { xtwx, score }
+        true
     }
 
-    fn summary(&self, beta: &[f64], mu: Vec<f64>) -> IrlsSummary {
+    fn summary(&self, beta: &[f64], _: ()) -> IrlsSummary {
+        let mu = std::mem::take(&mut self.scratch.borrow_mut().mu);
         let tot: f64 = mu.iter().sum();
         IrlsSummary {
             loglik: self.yeta(beta) - tot - self.cells.lgy,

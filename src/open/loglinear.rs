@@ -395,7 +395,7 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         }
         let cells = JsCells::new(i_n, cols, y_code)?;
         let mut active: Vec<bool> = (0..p + 1 + n_het).map(|j| j < p).collect();
-        let mut fit = cells.fit(&active)?;
+        let mut fit = cells.fit(&active, 0)?;
         if !fit.stop.converged() {
             return Err(Error::NotConverged {
                 iterations: fit.stop.iterations(),
@@ -407,7 +407,7 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
             while let Some(&pos) = tested.iter().find(|&&j| active[j] && fit.beta[j] < 0.0) {
                 zeroed.push(pos + 1);
                 active[pos] = false;
-                fit = cells.fit(&active)?;
+                fit = cells.fit(&active, 0)?;
             }
         }
         zeroed.sort_unstable();
@@ -425,13 +425,13 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         let hom_names = ["homogenous trap effect".to_string()];
         let mut act_hom = active.clone();
         act_hom[p] = true;
-        let hom = cells.fit(&act_hom).ok();
+        let hom = cells.fit(&act_hom, 1).ok();
         let het = if n_het == 0 {
             None
         } else {
             let mut act_het = active.clone();
             act_het[p + 1..].iter_mut().for_each(|a| *a = true);
-            cells.fit(&act_het).ok()
+            cells.fit(&act_het, n_het).ok()
         };
         if let Some(f) = &hom {
             tests.push(f.model_fit("model with homogenous trap effect"));
