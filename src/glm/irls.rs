@@ -348,7 +348,7 @@ pub(crate) fn irls_r_path_cov<M: IrlsModel + ?Sized>(
             }
             sol.clear();
             sol.extend_from_slice(&score);
-            cholesky_solve_in_place(&lbuf, p, &mut sol);
+            cholesky_solve_fast(&lbuf, p, &mut sol);
             if kept.len() != p {
                 kept = (0..p).collect();
             }
@@ -603,6 +603,37 @@ fn cholesky_solve_in_place(l: &[f64], n: usize, x: &mut [f64]) {
             s -= lr * xr;
         }
         x[i] = s / col[0];
+    }
+}
+
+/// [`cholesky_solve_in_place`] with the back substitution's sums split over four
+/// accumulators (rounded differently, not serialised on one sum): the in-place Newton
+/// steps ([`IrlsModel::newton_in_place`]).
+fn cholesky_solve_fast(l: &[f64], n: usize, x: &mut [f64]) {
+    for i in 0..n {
+        let col = &l[i * n + i..i * n + n];
+        let xi = x[i] / col[0];
+        x[i] = xi;
+        for (xr, &lr) in x[i + 1..].iter_mut().zip(&col[1..]) {
+            *xr -= xi * lr;
+        }
+    }
+    for i in (0..n).rev() {
+        let col = &l[i * n + i + 1..i * n + n];
+        let rest = &x[i + 1..];
+        let mut acc = [0.0f64; 4];
+        let (c4, ct) = col.split_at(col.len() / 4 * 4);
+        let (x4, xt) = rest.split_at(c4.len());
+        for (c, v) in c4.chunks_exact(4).zip(x4.chunks_exact(4)) {
+            for t in 0..4 {
+                acc[t] += c[t] * v[t];
+            }
+        }
+        let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for (&c, &v) in ct.iter().zip(xt) {
+            s += c * v;
+        }
+        x[i] = (x[i] - s) / l[i * n + i];
     }
 }
 

@@ -183,30 +183,69 @@ impl Plan {
         }
     }
 
+    /// The terms in one array, by segment.
+    fn flat(&self) -> FlatPlan {
+        let i_n = self.low.len();
+        let mut terms = Vec::new();
+        let mut bounds = vec![0];
+        for seg in self
+            .low
+            .iter()
+            .chain([&self.full])
+            .chain(&self.high)
+            .chain([&self.inside])
+        {
+            terms.extend_from_slice(seg);
+            bounds.push(terms.len());
+        }
+        FlatPlan { i_n, terms, bounds }
+    }
+}
+
+/// A [`Plan`]'s terms in one array: segment k < I the reads of `low[k]`, segment I
+/// `full`, segment I + 1 + k `high[k]`, segment 2I + 1 `inside`.
+#[derive(Debug, Clone)]
+struct FlatPlan {
+    i_n: usize,
+    terms: Vec<Term>,
+    /// Segment j is `terms[bounds[j]..bounds[j + 1]]`.
+    bounds: Vec<usize>,
+}
+
+impl FlatPlan {
+    fn seg(&self, j: usize) -> &[Term] {
+        &self.terms[self.bounds[j]..self.bounds[j + 1]]
+    }
+
     /// The terms whose destination `map` keeps, renumbered (`map[dest] = u32::MAX`:
     /// dropped).
-    fn select(&self, map: &[u32]) -> Plan {
-        let f = |v: &[Term]| -> Vec<Term> {
-            v.iter()
-                .filter(|t| map[t.dest as usize] != u32::MAX)
-                .map(|t| Term {
-                    dest: map[t.dest as usize],
-                    ..*t
-                })
-                .collect()
-        };
-        Plan {
-            full: f(&self.full),
-            low: self.low.iter().map(|v| f(v)).collect(),
-            high: self.high.iter().map(|v| f(v)).collect(),
-            inside: f(&self.inside),
+    fn select(&self, map: &[u32]) -> FlatPlan {
+        let mut terms = Vec::with_capacity(self.terms.len());
+        let mut bounds = Vec::with_capacity(self.bounds.len());
+        bounds.push(0);
+        for w in self.bounds.windows(2) {
+            terms.extend(
+                self.terms[w[0]..w[1]]
+                    .iter()
+                    .filter(|t| map[t.dest as usize] != u32::MAX)
+                    .map(|t| Term {
+                        dest: map[t.dest as usize],
+                        ..*t
+                    }),
+            );
+            bounds.push(terms.len());
+        }
+        FlatPlan {
+            i_n: self.i_n,
+            terms,
+            bounds,
         }
     }
 
     /// Adds every term's `coef · D(M, S)` of `w` (by bit code, w[0] = 0) to `out`;
     /// `a` is scratch of 2^I entries.
     fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64]) {
-        let i_n = self.low.len();
+        let i_n = self.i_n;
         // Terms of one entry are consecutive: summed in a register, then stored.
         let read = |out: &mut [f64], terms: &[Term], a: &[f64]| {
             let mut i = 0;
@@ -222,23 +261,23 @@ impl Plan {
         };
         a.copy_from_slice(w);
         for k in (0..i_n).rev() {
-            read(out, &self.low[k], a);
+            read(out, self.seg(k), a);
             superset_step(a, k);
         }
-        read(out, &self.full, a);
-        if self.high.iter().any(|h| !h.is_empty()) {
+        read(out, self.seg(i_n), a);
+        if self.bounds[2 * i_n + 1] > self.bounds[i_n + 1] {
             // Reads before bit k touch S < 2^k only: the lower half suffices.
             let half = 1usize << (i_n - 1);
             let a = &mut a[..half];
             a.copy_from_slice(&w[..half]);
             for k in 0..i_n {
-                read(out, &self.high[k], a);
+                read(out, self.seg(i_n + 1 + k), a);
                 if k + 1 < i_n {
                     superset_step(a, k);
                 }
             }
         }
-        for t in &self.inside {
+        for t in self.seg(2 * i_n + 1) {
             let m = t.s as usize;
             let mut s = m;
             let mut sum = 0.0;
@@ -259,9 +298,9 @@ pub(crate) struct JsCells {
     i_n: usize,
     cols: Vec<JsColumn>,
     /// Terms of every column pair (a ≤ b at a·ncol + b) and column sum (ncol² + a).
-    plan: Plan,
+    plan: FlatPlan,
     /// Terms of the column sums alone (at a).
-    sums: Plan,
+    sums: FlatPlan,
     /// Counts by capture history (bit code; cell 0, never caught, is not a cell).
     y: Vec<f64>,
     /// Xᵀy.
@@ -342,6 +381,7 @@ impl JsCells {
             plan.product(i_n, &cols[a], None, ncol * ncol + a)?;
             sums.product(i_n, &cols[a], None, a)?;
         }
+        let (plan, sums) = (plan.flat(), sums.flat());
         let mut seen = vec![false; ncell];
         let mut monos = Vec::new();
         for col in &cols {
@@ -488,15 +528,25 @@ impl JsCells {
                 efl[f * i_n + l] = ef[f] * el[l];
             }
         }
-        let mut ok = true;
-        let mut tot = 0.0;
         g[0] = 0.0;
         for (gc, &fl) in g[1..].iter_mut().zip(&self.first_last[1..]) {
-            let m = *gc * efl[fl as usize];
-            ok &= m.is_finite() && m > 0.0;
-            *gc = m;
+            *gc *= efl[fl as usize];
+        }
+        // Σ μ over four accumulators; a non-finite mean makes it non-finite, and no
+        // product of positive factors is negative.
+        // (g[0] = 0 adds nothing.)
+        let mut acc = [0.0f64; 4];
+        for ch in g.chunks_exact(4) {
+            for t in 0..4 {
+                acc[t] += ch[t];
+            }
+        }
+        let zero = g[1..].iter().fold(false, |z, &m| z | (m == 0.0));
+        let mut tot = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for &m in g.chunks_exact(4).remainder() {
             tot += m;
         }
+        let ok = tot.is_finite() && !zero;
         if !ok {
             tot = 0.0;
             for (c, gc) in g.iter_mut().enumerate().skip(1) {
@@ -600,7 +650,7 @@ struct ActiveCells<'a> {
     /// Active column indices.
     act: Vec<usize>,
     /// The terms of the active columns' pairs (a ≤ b at a·q + b) and sums (q² + a).
-    plan: Plan,
+    plan: FlatPlan,
     scratch: RefCell<Scratch>,
 }
 
