@@ -335,15 +335,14 @@ pub(crate) fn irls_r_path_cov<M: IrlsModel + ?Sized>(
     let mut last_in_place = false;
     for iter in 1..=settings.maxit {
         iterations = iter;
-        if xtwx.len() != p * p {
-            xtwx.resize(p * p, 0.0);
-            score.resize(p, 0.0);
-        }
+        xtwx.resize(p * p, 0.0);
+        score.resize(p, 0.0);
         let at = state.as_ref().map(|s| (beta.as_slice(), s));
         let in_place = model.newton_in_place(at, &mut xtwx, &mut score);
         let step_factor = if in_place {
-            lbuf.resize(p * p, 0.0);
-            if !cholesky_flat_into(&xtwx, p, &mut lbuf) {
+            // Factorised where it was formed (the model rewrites it every step).
+            std::mem::swap(&mut xtwx, &mut lbuf);
+            if !cholesky_in_place(&mut lbuf, p) {
                 return Err(singular_newton());
             }
             sol.clear();
@@ -532,14 +531,13 @@ impl Factor {
 /// positive.
 fn cholesky_flat(a: &DMatrix<f64>) -> Option<Vec<f64>> {
     let n = a.nrows();
-    let mut l = vec![0.0; n * n];
-    cholesky_flat_into(a.as_slice(), n, &mut l).then_some(l)
+    let mut l = a.as_slice().to_vec();
+    cholesky_in_place(&mut l, n).then_some(l)
 }
 
-/// [`cholesky_flat`] of the column-major `a` (lower triangle read) into `l`; `false`
-/// when a pivot is not positive.
-fn cholesky_flat_into(a: &[f64], n: usize, l: &mut [f64]) -> bool {
-    l.copy_from_slice(a);
+/// [`cholesky_flat`] overwriting the lower triangle of the column-major `l` (the
+/// upper triangle is never read); `false` when a pivot is not positive.
+fn cholesky_in_place(l: &mut [f64], n: usize) -> bool {
     for j in 0..n {
         let (done, rest) = l.split_at_mut(j * n);
         let col = &mut rest[j..n];

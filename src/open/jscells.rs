@@ -242,12 +242,21 @@ impl FlatPlan {
         }
     }
 
-    /// Adds every term's `coef · D(M, S)` of `w` (by bit code, w[0] = 0) to `out`;
-    /// `a` is scratch of 2^I entries.
-    fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64]) {
+    /// Adds every term's `coef · D(M, S)` of `w` (by bit code, w[0] = 0) to entry
+    /// `dest` of `out` (continued by `more`: entry `out.len() + i` is `more[i]`); `a` is
+    /// scratch of 2^I entries.
+    fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64], more: &mut [f64]) {
         let i_n = self.i_n;
+        let nout = out.len();
+        let mut out = |d: usize, v: f64| {
+            if d < nout {
+                out[d] += v;
+            } else {
+                more[d - nout] += v;
+            }
+        };
         // Terms of one entry are consecutive: summed in a register, then stored.
-        let read = |out: &mut [f64], terms: &[Term], a: &[f64]| {
+        fn read<F: FnMut(usize, f64)>(out: &mut F, terms: &[Term], a: &[f64]) {
             let mut i = 0;
             while i < terms.len() {
                 let d = terms[i].dest;
@@ -256,22 +265,22 @@ impl FlatPlan {
                     acc += terms[i].coef * a[terms[i].s as usize];
                     i += 1;
                 }
-                out[d as usize] += acc;
+                out(d as usize, acc);
             }
-        };
+        }
         a.copy_from_slice(w);
         for k in (0..i_n).rev() {
-            read(out, self.seg(k), a);
+            read(&mut out, self.seg(k), a);
             superset_step(a, k);
         }
-        read(out, self.seg(i_n), a);
+        read(&mut out, self.seg(i_n), a);
         if self.bounds[2 * i_n + 1] > self.bounds[i_n + 1] {
             // Reads before bit k touch S < 2^k only: the lower half suffices.
             let half = 1usize << (i_n - 1);
             let a = &mut a[..half];
             a.copy_from_slice(&w[..half]);
             for k in 0..i_n {
-                read(out, self.seg(i_n + 1 + k), a);
+                read(&mut out, self.seg(i_n + 1 + k), a);
                 if k + 1 < i_n {
                     superset_step(a, k);
                 }
@@ -288,7 +297,7 @@ impl FlatPlan {
                 }
                 s = (s - 1) & m;
             }
-            out[t.dest as usize] += t.coef * sum;
+            out(t.dest as usize, t.coef * sum);
         }
     }
 }
@@ -417,12 +426,13 @@ impl JsCells {
             .unzip();
         let mut a = vec![0.0; ncell];
         let mut start = vec![0.0; ncol * ncol + ncol];
-        plan.run(&w, &mut a, &mut start);
+        let (xtwx0, sums0) = start.split_at_mut(ncol * ncol);
+        plan.run(&w, &mut a, xtwx0, sums0);
         let mut xtwz = vec![0.0; ncol];
-        sums.run(&r, &mut a, &mut xtwz);
+        sums.run(&r, &mut a, &mut xtwz, &mut []);
         start[ncol * ncol..].copy_from_slice(&xtwz);
         let mut xty = vec![0.0; ncol];
-        sums.run(&y, &mut a, &mut xty);
+        sums.run(&y, &mut a, &mut xty, &mut []);
         let first_last = (0..ncell)
             .map(|c: usize| {
                 if c == 0 {
@@ -462,7 +472,7 @@ impl JsCells {
     pub fn xt(&self, mu: &[f64]) -> Vec<f64> {
         let mut a = vec![0.0; mu.len()];
         let mut g = vec![0.0; self.ncol()];
-        self.sums.run(mu, &mut a, &mut g);
+        self.sums.run(mu, &mut a, &mut g, &mut []);
         g
     }
 
@@ -635,7 +645,7 @@ fn subset_product_step(g: &mut [f64], k: usize) {
 struct Scratch {
     /// 2^I entries for the transforms.
     a: Vec<f64>,
-    /// q² + q entries: XᵀWX (upper triangle) and the column sums.
+    /// The q column sums.
     out: Vec<f64>,
     /// The means at the last evaluated β, by bit code (the engine always steps from
     /// the β it evaluated last).
@@ -671,7 +681,7 @@ impl<'a> ActiveCells<'a> {
             plan: cells.plan.select(&map),
             scratch: RefCell::new(Scratch {
                 a: vec![0.0; 1 << cells.i_n],
-                out: vec![0.0; q * q + q],
+                out: vec![0.0; q],
                 mu: vec![0.0; 1 << cells.i_n],
                 beta: vec![0.0; ncol],
             }),
@@ -766,12 +776,12 @@ impl IrlsModel for ActiveCells<'_> {
             Some(_) => {
                 let mut sc = self.scratch.borrow_mut();
                 let Scratch { a, out, mu, .. } = &mut *sc;
+                // Entry (a, b), a ≤ b, at a·q + b: column a, row b of the lower triangle.
+                xtwx.fill(0.0);
                 out.fill(0.0);
-                self.plan.run(mu, a, out);
+                self.plan.run(mu, a, xtwx, out);
                 for i in 0..q {
-                    // Row i of the upper triangle is column i of the lower one.
-                    xtwx[i * q + i..(i + 1) * q].copy_from_slice(&out[i * q + i..(i + 1) * q]);
-                    score[i] = self.cells.xty[self.act[i]] - out[q * q + i];
+                    score[i] = self.cells.xty[self.act[i]] - out[i];
                 }
             }
             None => {
@@ -850,7 +860,8 @@ mod tests {
                 })
                 .collect();
             let mut m = vec![0.0; ncol * ncol + ncol];
-            cells.plan.run(&w, &mut vec![0.0; ncell], &mut m);
+            let (m0, m1) = m.split_at_mut(ncol * ncol);
+            cells.plan.run(&w, &mut vec![0.0; ncell], m0, m1);
             let x = |c: usize, j: usize| cols[j].value(c as u64);
             for a in 0..ncol {
                 for b in a..ncol {
