@@ -30,8 +30,11 @@ fn bench_openp(c: &mut Criterion) {
     // forms XᵀWX from superset sums over the capture bits and the means from a
     // subset-product transform (no exponential per cell); the Newton steps are solved by
     // the engine's flat Cholesky. ~0.48 ms on an idle machine with sparse cells, ~0.22 ms
-    // measured on a loaded one after (0.47-0.72 ms before, same load); what is left is
-    // spread: Cholesky solves ~20%, means ~11%, the transforms ~13%, allocation ~12%.
+    // measured on a loaded one after (0.47-0.72 ms before, same load). In-place Newton
+    // steps (no allocation per step), trailing-diagonal covariance for the test fits and
+    // demography's products formed once: 0.225 -> 0.169 ms (load ~1); what is left:
+    // Cholesky ~14% and its solves ~9% (n = 16-27), means ~11%, transforms ~18%,
+    // allocation ~10% (demography's heap duals, the per-fit plans).
     g.bench_function("up_and_ep", |b| {
         b.iter(|| {
             for m in [OpenModel::Up, OpenModel::Ep] {

@@ -220,6 +220,31 @@ pub trait IrlsModel {
 
     /// Log-likelihood, fitted values and cell count at the final β.
     fn summary(&self, beta: &[f64], state: Self::State) -> IrlsSummary;
+
+    /// The [`WlsSystem::Newton`] step written in place, for models that form it so:
+    /// the lower triangle of XᵀWX into `xtwx` (p × p column-major, entry (i, j), i ≥ j,
+    /// at j·p + i; the upper triangle is never read) and the score into `score`, then
+    /// `true`. The engine then keeps its buffers from step to step. The default
+    /// returns `false` and the engine asks [`IrlsModel::system`].
+    fn newton_in_place(
+        &self,
+        at: Option<(&[f64], &Self::State)>,
+        xtwx: &mut [f64],
+        score: &mut [f64],
+    ) -> bool {
+        let _ = (at, xtwx, score);
+        false
+    }
+}
+
+/// Which entries of the covariance a fit reports ([`irls_r_path_cov`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CovNeeded {
+    /// The whole (XᵀWX)⁻¹.
+    Full,
+    /// Only the diagonal entries from this coefficient on (the others NaN), when the
+    /// steps are full-rank Newton steps; the whole matrix otherwise.
+    TrailingDiagonal(usize),
 }
 
 /// Fits `model` along R's `glm.fit` path.
@@ -255,6 +280,15 @@ pub trait IrlsModel {
 /// # References
 /// R's `glm.fit` (`stats`), with `control = glm.control(epsilon, maxit)`.
 pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &PoissonGlm) -> Result<GlmFit> {
+    irls_r_path_cov(model, settings, CovNeeded::Full)
+}
+
+/// [`irls_r_path`] reporting only the covariance entries `cov` asks for.
+pub(crate) fn irls_r_path_cov<M: IrlsModel + ?Sized>(
+    model: &M,
+    settings: &PoissonGlm,
+    cov: CovNeeded,
+) -> Result<GlmFit> {
     let p = model.n_coef();
     if !(settings.epsilon > 0.0) || settings.maxit == 0 {
         return Err(Error::param(
@@ -265,20 +299,21 @@ pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &PoissonGlm) -> R
     }
     let qr_tol = (1e-7f64).min(settings.epsilon / 1000.0);
     let mut beta = vec![0.0; p];
-    let mut coefold: Option<Vec<f64>> = None;
+    let mut coefold = vec![0.0; p];
+    let mut has_coefold = false;
     let mut state: Option<M::State> = None;
     let mut devold = match &settings.start {
         Some(s) => {
             if s.len() != p {
                 return Err(Error::param("start", s.len(), format!("{p} coefficients")));
             }
-            beta = s
-                .iter()
-                .map(|v| if v.is_finite() { *v } else { 0.0 })
-                .collect();
+            for (b, v) in beta.iter_mut().zip(s) {
+                *b = if v.is_finite() { *v } else { 0.0 };
+            }
             let (st, d) = model.evaluate(&beta);
             state = Some(st);
-            coefold = Some(beta.clone());
+            coefold.copy_from_slice(&beta);
+            has_coefold = true;
             d
         }
         None => model.start_deviance(),
@@ -289,27 +324,68 @@ pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &PoissonGlm) -> R
     let mut last = Factor::R(DMatrix::zeros(0, 0));
     let mut kept: Vec<usize> = Vec::new();
     let mut dev = devold;
+    // Buffers of in-place Newton steps: XᵀWX, score, the factor of this step and of
+    // the last accepted one, the solution.
+    let mut xtwx = Vec::new();
+    let mut score = Vec::new();
+    let mut lbuf = Vec::new();
+    let mut last_l = Vec::new();
+    let mut sol = Vec::new();
+    let mut newbeta = vec![0.0; p];
+    let mut last_in_place = false;
     for iter in 1..=settings.maxit {
         iterations = iter;
-        let system = model.system(state.as_ref().map(|s| (beta.as_slice(), s)));
-        let increment = matches!(system, WlsSystem::Newton { .. });
-        let (sol, factor, k) = solve_wls(system, qr_tol)?;
-        let mut newbeta = vec![0.0; p];
-        for (i, &j) in k.iter().enumerate() {
-            newbeta[j] = if increment { beta[j] + sol[i] } else { sol[i] };
-        }
+        xtwx.resize(p * p, 0.0);
+        score.resize(p, 0.0);
+        let at = state.as_ref().map(|s| (beta.as_slice(), s));
+        let in_place = model.newton_in_place(at, &mut xtwx, &mut score);
+        let step_factor = if in_place {
+            // Factorised where it was formed (the model rewrites it every step).
+            std::mem::swap(&mut xtwx, &mut lbuf);
+            if !cholesky_in_place(&mut lbuf, p) {
+                return Err(singular_newton());
+            }
+            sol.clear();
+            sol.extend_from_slice(&score);
+            cholesky_solve_fast(&lbuf, p, &mut sol);
+            if kept.len() != p {
+                kept = (0..p).collect();
+            }
+            for j in 0..p {
+                newbeta[j] = beta[j] + sol[j];
+            }
+            None
+        } else {
+            let system = model.system(at);
+            let increment = matches!(system, WlsSystem::Newton { .. });
+            let (sol, factor, k) = solve_wls(system, qr_tol)?;
+            newbeta.fill(0.0);
+            for (i, &j) in k.iter().enumerate() {
+                newbeta[j] = if increment { beta[j] + sol[i] } else { sol[i] };
+            }
+            Some((factor, k))
+        };
         if newbeta.iter().any(|v| !v.is_finite()) {
             break;
         }
-        last = factor;
-        kept = k;
+        match step_factor {
+            Some((factor, k)) => {
+                last = factor;
+                kept = k;
+                last_in_place = false;
+            }
+            None => {
+                std::mem::swap(&mut lbuf, &mut last_l);
+                last_in_place = true;
+            }
+        }
         let (mut st2, mut d2) = model.evaluate(&newbeta);
         if !d2.is_finite() {
-            let Some(old) = coefold.as_ref() else {
+            if !has_coefold {
                 return Err(Error::Numerical {
                     reason: "no valid set of coefficients has been found".into(),
                 });
-            };
+            }
             let mut ii = 1;
             while !d2.is_finite() {
                 if ii > settings.maxit {
@@ -319,13 +395,13 @@ pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &PoissonGlm) -> R
                 }
                 ii += 1;
                 for j in 0..p {
-                    newbeta[j] = (newbeta[j] + old[j]) / 2.0;
+                    newbeta[j] = (newbeta[j] + coefold[j]) / 2.0;
                 }
                 (st2, d2) = model.evaluate(&newbeta);
             }
             boundary = true;
         }
-        beta = newbeta;
+        std::mem::swap(&mut beta, &mut newbeta);
         state = Some(st2);
         dev = d2;
         if (dev - devold).abs() / (dev.abs() + 0.1) < settings.epsilon {
@@ -333,22 +409,37 @@ pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &PoissonGlm) -> R
             break;
         }
         devold = dev;
-        coefold = Some(beta.clone());
+        coefold.copy_from_slice(&beta);
+        has_coefold = true;
     }
     let Some(state) = state else {
         return Err(Error::Numerical {
             reason: "IRLS produced no valid step".into(),
         });
     };
+    if last_in_place {
+        last = Factor::Chol(last_l, p);
+    }
     let rank = kept.len();
     let aliased: Vec<usize> = (0..p).filter(|j| !kept.contains(j)).collect();
-    let cov_r = last.inverse()?;
-    let mut covariance = DMatrix::from_element(p, p, f64::NAN);
-    for (a, &ja) in kept.iter().enumerate() {
-        for (b, &jb) in kept.iter().enumerate() {
-            covariance[(ja, jb)] = cov_r[(a, b)];
+    let covariance = match (&last, cov) {
+        (Factor::Chol(l, n), CovNeeded::TrailingDiagonal(from)) => trailing_diagonal(l, *n, from),
+        _ => {
+            let cov_r = last.inverse()?;
+            if rank == p {
+                // Every column kept, in order: the covariance as it is.
+                cov_r
+            } else {
+                let mut covariance = DMatrix::from_element(p, p, f64::NAN);
+                for (a, &ja) in kept.iter().enumerate() {
+                    for (b, &jb) in kept.iter().enumerate() {
+                        covariance[(ja, jb)] = cov_r[(a, b)];
+                    }
+                }
+                covariance
+            }
         }
-    }
+    };
     let summary = model.summary(&beta, state);
     let mut coefficients = beta;
     for &j in &aliased {
@@ -371,6 +462,33 @@ pub fn irls_r_path<M: IrlsModel + ?Sized>(model: &M, settings: &PoissonGlm) -> R
         fitted_zero: summary.fitted_zero,
         boundary,
     })
+}
+
+fn singular_newton() -> Error {
+    Error::Numerical {
+        reason: "the information matrix XᵀWX of the Newton step is singular".into(),
+    }
+}
+
+/// The diagonal entries (XᵀWX)⁻¹_ii for i ≥ `from` (the others NaN) from the Cholesky
+/// factor L (column-major): (LLᵀ)⁻¹_ii = Σ_{r ≥ i} (L⁻¹)_ri², and the trailing block of
+/// L⁻¹ is the inverse of the trailing block of L.
+fn trailing_diagonal(l: &[f64], n: usize, from: usize) -> DMatrix<f64> {
+    let mut out = DMatrix::from_element(n, n, f64::NAN);
+    let mut m = vec![0.0; n];
+    for i in from.min(n)..n {
+        // Column i of L⁻¹, rows i..n: forward substitution on e_i.
+        m[i] = 1.0 / l[i * n + i];
+        for r in i + 1..n {
+            let mut s = 0.0;
+            for k in i..r {
+                s += l[k * n + r] * m[k];
+            }
+            m[r] = -s / l[r * n + r];
+        }
+        out[(i, i)] = m[i..n].iter().map(|v| v * v).sum();
+    }
+    out
 }
 
 /// What the covariance (XᵀWX)⁻¹ on the kept columns is computed from.
@@ -414,6 +532,12 @@ impl Factor {
 fn cholesky_flat(a: &DMatrix<f64>) -> Option<Vec<f64>> {
     let n = a.nrows();
     let mut l = a.as_slice().to_vec();
+    cholesky_in_place(&mut l, n).then_some(l)
+}
+
+/// [`cholesky_flat`] overwriting the lower triangle of the column-major `l` (the
+/// upper triangle is never read); `false` when a pivot is not positive.
+fn cholesky_in_place(l: &mut [f64], n: usize) -> bool {
     for j in 0..n {
         let (done, rest) = l.split_at_mut(j * n);
         let col = &mut rest[j..n];
@@ -441,7 +565,7 @@ fn cholesky_flat(a: &DMatrix<f64>) -> Option<Vec<f64>> {
         }
         let d = col[0];
         if !(d > 0.0) || !d.is_finite() {
-            return None;
+            return false;
         }
         let d = d.sqrt();
         col[0] = d;
@@ -450,12 +574,18 @@ fn cholesky_flat(a: &DMatrix<f64>) -> Option<Vec<f64>> {
             *x *= r;
         }
     }
-    Some(l)
+    true
 }
 
 /// Solves LLᵀx = b for the factor of [`cholesky_flat`].
 fn cholesky_solve_flat(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     let mut x = b.to_vec();
+    cholesky_solve_in_place(l, n, &mut x);
+    x
+}
+
+/// [`cholesky_solve_flat`] overwriting the right-hand side `x` with the solution.
+fn cholesky_solve_in_place(l: &[f64], n: usize, x: &mut [f64]) {
     for i in 0..n {
         let col = &l[i * n + i..i * n + n];
         let xi = x[i] / col[0];
@@ -472,7 +602,37 @@ fn cholesky_solve_flat(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
         }
         x[i] = s / col[0];
     }
-    x
+}
+
+/// [`cholesky_solve_in_place`] with the back substitution's sums split over four
+/// accumulators (rounded differently, not serialised on one sum): the in-place Newton
+/// steps ([`IrlsModel::newton_in_place`]).
+fn cholesky_solve_fast(l: &[f64], n: usize, x: &mut [f64]) {
+    for i in 0..n {
+        let col = &l[i * n + i..i * n + n];
+        let xi = x[i] / col[0];
+        x[i] = xi;
+        for (xr, &lr) in x[i + 1..].iter_mut().zip(&col[1..]) {
+            *xr -= xi * lr;
+        }
+    }
+    for i in (0..n).rev() {
+        let col = &l[i * n + i + 1..i * n + n];
+        let rest = &x[i + 1..];
+        let mut acc = [0.0f64; 4];
+        let (c4, ct) = col.split_at(col.len() / 4 * 4);
+        let (x4, xt) = rest.split_at(c4.len());
+        for (c, v) in c4.chunks_exact(4).zip(x4.chunks_exact(4)) {
+            for t in 0..4 {
+                acc[t] += c[t] * v[t];
+            }
+        }
+        let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for (&c, &v) in ct.iter().zip(xt) {
+            s += c * v;
+        }
+        x[i] = (x[i] - s) / l[i * n + i];
+    }
 }
 
 /// (LLᵀ)⁻¹ = L⁻ᵀL⁻¹ from L (row-major lower triangle).
@@ -547,9 +707,7 @@ fn solve_wls(system: WlsSystem, qr_tol: f64) -> Result<(Vec<f64>, Factor, Vec<us
         }
         WlsSystem::Newton { xtwx, score } => {
             let n = xtwx.nrows();
-            let l = cholesky_flat(&xtwx).ok_or_else(|| Error::Numerical {
-                reason: "the information matrix XᵀWX of the Newton step is singular".into(),
-            })?;
+            let l = cholesky_flat(&xtwx).ok_or_else(singular_newton)?;
             let sol = cholesky_solve_flat(&l, n, score.as_slice());
             let kept = (0..n).collect();
             (sol, Factor::Chol(l, n), kept)

@@ -58,4 +58,5 @@ impl StopReason {
 mod grouped;
 mod irls;
 pub use grouped::{GroupedCounts, GroupedState};
+pub(crate) use irls::{CovNeeded, irls_r_path_cov};
 pub use irls::{GlmFit, IrlsModel, IrlsSummary, PoissonGlm, WlsSystem, irls_r_path};

@@ -26,13 +26,12 @@ pub(crate) fn demography(interc: &Dual, alpha: &[Dual], pstar: Vec<Dual>) -> Dem
     // u and v vectors, index 0 = 1.
     let mut u = vec![one.clone()];
     let mut v = vec![one.clone()];
+    // The products over j = 1..i, accumulated in the same order for each i.
+    let mut pu = one.clone();
+    let mut pv = one.clone();
     for i in 1..i_n {
-        let mut pu = one.clone();
-        let mut pv = one.clone();
-        for j in 1..=i {
-            pu = &pu * &(&alpha[i_n + j - 2].exp() * &pstar[i_n - j].one_minus());
-            pv = &pv * &(&alpha[j - 1].exp() * &pstar[j - 1].one_minus());
-        }
+        pu = &pu * &(&alpha[i_n + i - 2].exp() * &pstar[i_n - i].one_minus());
+        pv = &pv * &(&alpha[i - 1].exp() * &pstar[i - 1].one_minus());
         let tu = (-&alpha[i_n + i - 2]).exp().one_minus();
         let tv = (-&alpha[i - 1]).exp().one_minus();
         u.push(&pu * &tu);

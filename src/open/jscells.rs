@@ -38,7 +38,9 @@
 
 use super::ModelFit;
 use crate::error::{Error, Result};
-use crate::glm::{IrlsModel, IrlsSummary, PoissonGlm, StopReason, WlsSystem, irls_r_path};
+use crate::glm::{
+    CovNeeded, IrlsModel, IrlsSummary, PoissonGlm, StopReason, WlsSystem, irls_r_path_cov,
+};
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 use std::cell::RefCell;
@@ -181,32 +183,80 @@ impl Plan {
         }
     }
 
+    /// The terms in one array, by segment.
+    fn flat(&self) -> FlatPlan {
+        let i_n = self.low.len();
+        let mut terms = Vec::new();
+        let mut bounds = vec![0];
+        for seg in self
+            .low
+            .iter()
+            .chain([&self.full])
+            .chain(&self.high)
+            .chain([&self.inside])
+        {
+            terms.extend_from_slice(seg);
+            bounds.push(terms.len());
+        }
+        FlatPlan { i_n, terms, bounds }
+    }
+}
+
+/// A [`Plan`]'s terms in one array: segment k < I the reads of `low[k]`, segment I
+/// `full`, segment I + 1 + k `high[k]`, segment 2I + 1 `inside`.
+#[derive(Debug, Clone)]
+struct FlatPlan {
+    i_n: usize,
+    terms: Vec<Term>,
+    /// Segment j is `terms[bounds[j]..bounds[j + 1]]`.
+    bounds: Vec<usize>,
+}
+
+impl FlatPlan {
+    fn seg(&self, j: usize) -> &[Term] {
+        &self.terms[self.bounds[j]..self.bounds[j + 1]]
+    }
+
     /// The terms whose destination `map` keeps, renumbered (`map[dest] = u32::MAX`:
     /// dropped).
-    fn select(&self, map: &[u32]) -> Plan {
-        let f = |v: &[Term]| -> Vec<Term> {
-            v.iter()
-                .filter(|t| map[t.dest as usize] != u32::MAX)
-                .map(|t| Term {
-                    dest: map[t.dest as usize],
-                    ..*t
-                })
-                .collect()
-        };
-        Plan {
-            full: f(&self.full),
-            low: self.low.iter().map(|v| f(v)).collect(),
-            high: self.high.iter().map(|v| f(v)).collect(),
-            inside: f(&self.inside),
+    fn select(&self, map: &[u32]) -> FlatPlan {
+        let mut terms = Vec::with_capacity(self.terms.len());
+        let mut bounds = Vec::with_capacity(self.bounds.len());
+        bounds.push(0);
+        for w in self.bounds.windows(2) {
+            terms.extend(
+                self.terms[w[0]..w[1]]
+                    .iter()
+                    .filter(|t| map[t.dest as usize] != u32::MAX)
+                    .map(|t| Term {
+                        dest: map[t.dest as usize],
+                        ..*t
+                    }),
+            );
+            bounds.push(terms.len());
+        }
+        FlatPlan {
+            i_n: self.i_n,
+            terms,
+            bounds,
         }
     }
 
-    /// Adds every term's `coef · D(M, S)` of `w` (by bit code, w[0] = 0) to `out`;
-    /// `a` is scratch of 2^I entries.
-    fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64]) {
-        let i_n = self.low.len();
+    /// Adds every term's `coef · D(M, S)` of `w` (by bit code, w[0] = 0) to entry
+    /// `dest` of `out` (continued by `more`: entry `out.len() + i` is `more[i]`); `a` is
+    /// scratch of 2^I entries.
+    fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64], more: &mut [f64]) {
+        let i_n = self.i_n;
+        let nout = out.len();
+        let mut out = |d: usize, v: f64| {
+            if d < nout {
+                out[d] += v;
+            } else {
+                more[d - nout] += v;
+            }
+        };
         // Terms of one entry are consecutive: summed in a register, then stored.
-        let read = |out: &mut [f64], terms: &[Term], a: &[f64]| {
+        fn read<F: FnMut(usize, f64)>(out: &mut F, terms: &[Term], a: &[f64]) {
             let mut i = 0;
             while i < terms.len() {
                 let d = terms[i].dest;
@@ -215,28 +265,28 @@ impl Plan {
                     acc += terms[i].coef * a[terms[i].s as usize];
                     i += 1;
                 }
-                out[d as usize] += acc;
+                out(d as usize, acc);
             }
-        };
+        }
         a.copy_from_slice(w);
         for k in (0..i_n).rev() {
-            read(out, &self.low[k], a);
+            read(&mut out, self.seg(k), a);
             superset_step(a, k);
         }
-        read(out, &self.full, a);
-        if self.high.iter().any(|h| !h.is_empty()) {
+        read(&mut out, self.seg(i_n), a);
+        if self.bounds[2 * i_n + 1] > self.bounds[i_n + 1] {
             // Reads before bit k touch S < 2^k only: the lower half suffices.
             let half = 1usize << (i_n - 1);
             let a = &mut a[..half];
             a.copy_from_slice(&w[..half]);
             for k in 0..i_n {
-                read(out, &self.high[k], a);
+                read(&mut out, self.seg(i_n + 1 + k), a);
                 if k + 1 < i_n {
                     superset_step(a, k);
                 }
             }
         }
-        for t in &self.inside {
+        for t in self.seg(2 * i_n + 1) {
             let m = t.s as usize;
             let mut s = m;
             let mut sum = 0.0;
@@ -247,7 +297,7 @@ impl Plan {
                 }
                 s = (s - 1) & m;
             }
-            out[t.dest as usize] += t.coef * sum;
+            out(t.dest as usize, t.coef * sum);
         }
     }
 }
@@ -257,9 +307,9 @@ pub(crate) struct JsCells {
     i_n: usize,
     cols: Vec<JsColumn>,
     /// Terms of every column pair (a ≤ b at a·ncol + b) and column sum (ncol² + a).
-    plan: Plan,
+    plan: FlatPlan,
     /// Terms of the column sums alone (at a).
-    sums: Plan,
+    sums: FlatPlan,
     /// Counts by capture history (bit code; cell 0, never caught, is not a cell).
     y: Vec<f64>,
     /// Xᵀy.
@@ -340,6 +390,7 @@ impl JsCells {
             plan.product(i_n, &cols[a], None, ncol * ncol + a)?;
             sums.product(i_n, &cols[a], None, a)?;
         }
+        let (plan, sums) = (plan.flat(), sums.flat());
         let mut seen = vec![false; ncell];
         let mut monos = Vec::new();
         for col in &cols {
@@ -375,12 +426,13 @@ impl JsCells {
             .unzip();
         let mut a = vec![0.0; ncell];
         let mut start = vec![0.0; ncol * ncol + ncol];
-        plan.run(&w, &mut a, &mut start);
+        let (xtwx0, sums0) = start.split_at_mut(ncol * ncol);
+        plan.run(&w, &mut a, xtwx0, sums0);
         let mut xtwz = vec![0.0; ncol];
-        sums.run(&r, &mut a, &mut xtwz);
+        sums.run(&r, &mut a, &mut xtwz, &mut []);
         start[ncol * ncol..].copy_from_slice(&xtwz);
         let mut xty = vec![0.0; ncol];
-        sums.run(&y, &mut a, &mut xty);
+        sums.run(&y, &mut a, &mut xty, &mut []);
         let first_last = (0..ncell)
             .map(|c: usize| {
                 if c == 0 {
@@ -420,7 +472,7 @@ impl JsCells {
     pub fn xt(&self, mu: &[f64]) -> Vec<f64> {
         let mut a = vec![0.0; mu.len()];
         let mut g = vec![0.0; self.ncol()];
-        self.sums.run(mu, &mut a, &mut g);
+        self.sums.run(mu, &mut a, &mut g, &mut []);
         g
     }
 
@@ -486,15 +538,25 @@ impl JsCells {
                 efl[f * i_n + l] = ef[f] * el[l];
             }
         }
-        let mut ok = true;
-        let mut tot = 0.0;
         g[0] = 0.0;
         for (gc, &fl) in g[1..].iter_mut().zip(&self.first_last[1..]) {
-            let m = *gc * efl[fl as usize];
-            ok &= m.is_finite() && m > 0.0;
-            *gc = m;
+            *gc *= efl[fl as usize];
+        }
+        // Σ μ over four accumulators; a non-finite mean makes it non-finite, and no
+        // product of positive factors is negative.
+        // (g[0] = 0 adds nothing.)
+        let mut acc = [0.0f64; 4];
+        for ch in g.chunks_exact(4) {
+            for t in 0..4 {
+                acc[t] += ch[t];
+            }
+        }
+        let zero = g[1..].iter().fold(false, |z, &m| z | (m == 0.0));
+        let mut tot = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for &m in g.chunks_exact(4).remainder() {
             tot += m;
         }
+        let ok = tot.is_finite() && !zero;
         if !ok {
             tot = 0.0;
             for (c, gc) in g.iter_mut().enumerate().skip(1) {
@@ -511,10 +573,18 @@ impl JsCells {
         tot
     }
 
-    /// Fits the columns in `active` (the others held at 0) along R's path.
-    pub fn fit(&self, active: &[bool]) -> Result<CellFit> {
+    /// Fits the columns in `active` (the others held at 0) along R's path; `se_only`
+    /// = k: only the variances of the last k active columns are computed (the other
+    /// covariance entries are NaN), 0: the whole covariance.
+    pub fn fit(&self, active: &[bool], se_only: usize) -> Result<CellFit> {
         let model = ActiveCells::new(self, active);
-        let f = irls_r_path(&model, &PoissonGlm::default())?;
+        let q = model.act.len();
+        let cov = if se_only == 0 {
+            CovNeeded::Full
+        } else {
+            CovNeeded::TrailingDiagonal(q.saturating_sub(se_only))
+        };
+        let f = irls_r_path_cov(&model, &PoissonGlm::default(), cov)?;
         Ok(model.expand(f))
     }
 }
@@ -575,8 +645,13 @@ fn subset_product_step(g: &mut [f64], k: usize) {
 struct Scratch {
     /// 2^I entries for the transforms.
     a: Vec<f64>,
-    /// q² + q entries: XᵀWX (upper triangle) and the column sums.
+    /// The q column sums.
     out: Vec<f64>,
+    /// The means at the last evaluated β, by bit code (the engine always steps from
+    /// the β it evaluated last).
+    mu: Vec<f64>,
+    /// Full-length coefficients.
+    beta: Vec<f64>,
 }
 
 /// [`JsCells`] restricted to active columns, the model [`irls_r_path`] iterates on.
@@ -585,7 +660,7 @@ struct ActiveCells<'a> {
     /// Active column indices.
     act: Vec<usize>,
     /// The terms of the active columns' pairs (a ≤ b at a·q + b) and sums (q² + a).
-    plan: Plan,
+    plan: FlatPlan,
     scratch: RefCell<Scratch>,
 }
 
@@ -606,19 +681,12 @@ impl<'a> ActiveCells<'a> {
             plan: cells.plan.select(&map),
             scratch: RefCell::new(Scratch {
                 a: vec![0.0; 1 << cells.i_n],
-                out: vec![0.0; q * q + q],
+                out: vec![0.0; q],
+                mu: vec![0.0; 1 << cells.i_n],
+                beta: vec![0.0; ncol],
             }),
             act,
         }
-    }
-
-    /// Full-length coefficients from the active ones.
-    fn full_beta(&self, beta: &[f64]) -> Vec<f64> {
-        let mut b = vec![0.0; self.cells.ncol()];
-        for (a, &j) in self.act.iter().enumerate() {
-            b[j] = beta[a];
-        }
-        b
     }
 
     fn yeta(&self, beta: &[f64]) -> f64 {
@@ -652,8 +720,8 @@ impl<'a> ActiveCells<'a> {
 }
 
 impl IrlsModel for ActiveCells<'_> {
-    /// Fitted means by bit code.
-    type State = Vec<f64>;
+    /// The fitted means by bit code are kept in the scratch.
+    type State = ();
 
     fn n_coef(&self) -> usize {
         self.act.len()
@@ -670,52 +738,67 @@ impl IrlsModel for ActiveCells<'_> {
         2.0 * d
     }
 
-    fn evaluate(&self, beta: &[f64]) -> (Vec<f64>, f64) {
-        let mut mu = vec![0.0; 1 << self.cells.i_n];
+    fn evaluate(&self, beta: &[f64]) -> ((), f64) {
         let tot = {
             let mut sc = self.scratch.borrow_mut();
-            self.cells.means(&self.full_beta(beta), &mut mu, &mut sc.a)
+            let Scratch { a, mu, beta: b, .. } = &mut *sc;
+            for (i, &j) in self.act.iter().enumerate() {
+                b[j] = beta[i];
+            }
+            self.cells.means(b, mu, a)
         };
         let dev = 2.0 * (self.cells.ylny - self.yeta(beta) - (self.cells.n - tot));
-        (mu, dev)
+        ((), dev)
     }
 
     /// Newton steps: at β, XᵀWX = Σ μ x xᵀ and the score Xᵀ(y − μ); at R's start
     /// (β = 0, W = y + 0.1), XᵀWX and XᵀWz with Wz = W ln W − 0.1.
-    fn system(&self, at: Option<(&[f64], &Vec<f64>)>) -> WlsSystem {
+    fn system(&self, at: Option<(&[f64], &())>) -> WlsSystem {
         let q = self.act.len();
-        let ncol = self.cells.ncol();
         let mut xtwx = DMatrix::zeros(q, q);
         let mut score = DVector::zeros(q);
+        self.newton_in_place(at, xtwx.as_mut_slice(), score.as_mut_slice());
+        xtwx.fill_upper_triangle_with_lower_triangle();
+        WlsSystem::Newton { xtwx, score }
+    }
+
+    /// Newton steps: at β, XᵀWX = Σ μ x xᵀ and the score Xᵀ(y − μ); at R's start
+    /// (β = 0, W = y + 0.1), XᵀWX and XᵀWz with Wz = W ln W − 0.1.
+    fn newton_in_place(
+        &self,
+        at: Option<(&[f64], &())>,
+        xtwx: &mut [f64],
+        score: &mut [f64],
+    ) -> bool {
+        let q = self.act.len();
+        let ncol = self.cells.ncol();
         match at {
-            Some((_, mu)) => {
+            Some(_) => {
                 let mut sc = self.scratch.borrow_mut();
-                let Scratch { a, out } = &mut *sc;
+                let Scratch { a, out, mu, .. } = &mut *sc;
+                // Entry (a, b), a ≤ b, at a·q + b: column a, row b of the lower triangle.
+                xtwx.fill(0.0);
                 out.fill(0.0);
-                self.plan.run(mu, a, out);
+                self.plan.run(mu, a, xtwx, out);
                 for i in 0..q {
-                    for j in i..q {
-                        xtwx[(i, j)] = out[i * q + j];
-                        xtwx[(j, i)] = out[i * q + j];
-                    }
-                    score[i] = self.cells.xty[self.act[i]] - out[q * q + i];
+                    score[i] = self.cells.xty[self.act[i]] - out[i];
                 }
             }
             None => {
                 let st = &self.cells.start;
                 for (i, &ji) in self.act.iter().enumerate() {
                     for (j, &jj) in self.act.iter().enumerate().skip(i) {
-                        xtwx[(i, j)] = st[ji * ncol + jj];
-                        xtwx[(j, i)] = st[ji * ncol + jj];
+                        xtwx[i * q + j] = st[ji * ncol + jj];
                     }
                     score[i] = st[ncol * ncol + ji];
                 }
             }
         }
-        WlsSystem::Newton { xtwx, score }
+        true
     }
 
-    fn summary(&self, beta: &[f64], mu: Vec<f64>) -> IrlsSummary {
+    fn summary(&self, beta: &[f64], _: ()) -> IrlsSummary {
+        let mu = std::mem::take(&mut self.scratch.borrow_mut().mu);
         let tot: f64 = mu.iter().sum();
         IrlsSummary {
             loglik: self.yeta(beta) - tot - self.cells.lgy,
@@ -777,7 +860,8 @@ mod tests {
                 })
                 .collect();
             let mut m = vec![0.0; ncol * ncol + ncol];
-            cells.plan.run(&w, &mut vec![0.0; ncell], &mut m);
+            let (m0, m1) = m.split_at_mut(ncol * ncol);
+            cells.plan.run(&w, &mut vec![0.0; ncell], m0, m1);
             let x = |c: usize, j: usize| cols[j].value(c as u64);
             for a in 0..ncol {
                 for b in a..ncol {

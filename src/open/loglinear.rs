@@ -348,19 +348,26 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         OpenModel::Ep => (1..2 * i_n - 1).collect(),
         OpenModel::Up => (2..i_n - 1).chain(i_n + 1..2 * i_n - 1).collect(),
     };
-    let homog: Vec<f64> = (0..1u64 << i_n)
-        .map(|c| (0..i_n - 1).map(|j| bit(c, j) * bit(c, j + 1)).sum())
-        .collect();
-    let het_cols: Vec<Vec<f64>> = if params.model == OpenModel::Up && i_n >= 5 {
-        (1..i_n - 2)
+    // Trap-effect columns of the dense path, by bit code: Σ_j ω_j ω_{j+1}, and
+    // ω_j ω_{j+1} for j = 2..I−2 (up, I ≥ 5).
+    let n_het = if params.model == OpenModel::Up && i_n >= 5 {
+        i_n - 3
+    } else {
+        0
+    };
+    let homog = || -> Vec<f64> {
+        (0..1u64 << i_n)
+            .map(|c| (0..i_n - 1).map(|j| bit(c, j) * bit(c, j + 1)).sum())
+            .collect()
+    };
+    let het_cols = || -> Vec<Vec<f64>> {
+        (1..n_het + 1)
             .map(|j| {
                 (0..1u64 << i_n)
                     .map(|c| bit(c, j) * bit(c, j + 1))
                     .collect()
             })
             .collect()
-    } else {
-        Vec::new()
     };
     let het_names: Vec<String> = (1..i_n - 2)
         .map(|j| format!("period {}_{}", j + 1, j + 2))
@@ -372,7 +379,6 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
     let (beta, cov, main, zeroed, stop, corr, up_grad) = if params.keep == Keep::All {
         // All histories: sparse cells, one build for the model and both trap-effect
         // tests (columns: the model's p, the homogeneous trap effect, the period ones).
-        let n_het = het_cols.len();
         let all = (1u64 << i_n) - 1;
         let mut cols = vec![JsColumn::Poly(vec![(0, 1.0)])];
         // Z_δ: not caught in periods 1..k+1, not caught in periods I−m..I.
@@ -395,7 +401,7 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         }
         let cells = JsCells::new(i_n, cols, y_code)?;
         let mut active: Vec<bool> = (0..p + 1 + n_het).map(|j| j < p).collect();
-        let mut fit = cells.fit(&active)?;
+        let mut fit = cells.fit(&active, 0)?;
         if !fit.stop.converged() {
             return Err(Error::NotConverged {
                 iterations: fit.stop.iterations(),
@@ -407,7 +413,7 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
             while let Some(&pos) = tested.iter().find(|&&j| active[j] && fit.beta[j] < 0.0) {
                 zeroed.push(pos + 1);
                 active[pos] = false;
-                fit = cells.fit(&active)?;
+                fit = cells.fit(&active, 0)?;
             }
         }
         zeroed.sort_unstable();
@@ -425,13 +431,13 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         let hom_names = ["homogenous trap effect".to_string()];
         let mut act_hom = active.clone();
         act_hom[p] = true;
-        let hom = cells.fit(&act_hom).ok();
+        let hom = cells.fit(&act_hom, 1).ok();
         let het = if n_het == 0 {
             None
         } else {
             let mut act_het = active.clone();
             act_het[p + 1..].iter_mut().for_each(|a| *a = true);
-            cells.fit(&act_het).ok()
+            cells.fit(&act_het, n_het).ok()
         };
         if let Some(f) = &hom {
             tests.push(f.model_fit("model with homogenous trap effect"));
@@ -472,16 +478,16 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         let hom = test_fit(
             &x,
             &cols,
-            &[by_code(&homog)],
+            &[by_code(&homog())],
             &["homogenous trap effect".to_string()],
             &y,
             None,
             Some(&weights),
         )?;
-        let het = if het_cols.is_empty() {
+        let het = if n_het == 0 {
             None
         } else {
-            let extra: Vec<Vec<f64>> = het_cols.iter().map(|c| by_code(c)).collect();
+            let extra: Vec<Vec<f64>> = het_cols().iter().map(|c| by_code(c)).collect();
             test_fit(&x, &cols, &extra, &het_names, &y, None, Some(&weights))?
         };
         if let Some((f, _)) = &hom {
