@@ -584,8 +584,9 @@ fn cholesky_solve_flat(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     x
 }
 
-/// [`cholesky_solve_flat`] overwriting the right-hand side `x` with the solution.
-fn cholesky_solve_in_place(l: &[f64], n: usize, x: &mut [f64]) {
+/// Solves Ly = x in place for the factor of [`cholesky_flat`] (the first half of both
+/// Cholesky solves).
+fn forward_substitute(l: &[f64], n: usize, x: &mut [f64]) {
     for i in 0..n {
         let col = &l[i * n + i..i * n + n];
         let xi = x[i] / col[0];
@@ -594,6 +595,11 @@ fn cholesky_solve_in_place(l: &[f64], n: usize, x: &mut [f64]) {
             *xr -= xi * lr;
         }
     }
+}
+
+/// [`cholesky_solve_flat`] overwriting the right-hand side `x` with the solution.
+fn cholesky_solve_in_place(l: &[f64], n: usize, x: &mut [f64]) {
+    forward_substitute(l, n, x);
     for i in (0..n).rev() {
         let col = &l[i * n + i..i * n + n];
         let mut s = x[i];
@@ -608,14 +614,7 @@ fn cholesky_solve_in_place(l: &[f64], n: usize, x: &mut [f64]) {
 /// accumulators (rounded differently, not serialised on one sum): the in-place Newton
 /// steps ([`IrlsModel::newton_in_place`]).
 fn cholesky_solve_fast(l: &[f64], n: usize, x: &mut [f64]) {
-    for i in 0..n {
-        let col = &l[i * n + i..i * n + n];
-        let xi = x[i] / col[0];
-        x[i] = xi;
-        for (xr, &lr) in x[i + 1..].iter_mut().zip(&col[1..]) {
-            *xr -= xi * lr;
-        }
-    }
+    forward_substitute(l, n, x);
     for i in (0..n).rev() {
         let col = &l[i * n + i + 1..i * n + n];
         let rest = &x[i + 1..];
