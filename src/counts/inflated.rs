@@ -44,18 +44,25 @@ fn omega(e2: f64) -> (f64, f64, f64) {
     (om, omc, -(e2.max(0.0) + e.ln_1p()))
 }
 
+/// `(e^{−|η|}, σ(η), 1 − σ(η))` without overflow for either sign of η.
+#[inline]
+fn sigmoid_pair(e1: f64) -> (f64, f64, f64) {
+    let e = (-e1.abs()).exp();
+    let (sg, omsg) = if e1 > 0.0 {
+        (1.0 / (1.0 + e), e / (1.0 + e))
+    } else {
+        (e / (1.0 + e), 1.0 / (1.0 + e))
+    };
+    (e, sg, omsg)
+}
+
 /// The untruncated base distribution at η₁: ln P(y) with its two derivatives, and P(0),
 /// 1 − P(0) with the derivatives of P(0).
 #[inline]
 fn base(geom: bool, y: u64, e1: f64) -> ([f64; 3], [f64; 4]) {
     let yf = y as f64;
     if geom {
-        let e = (-e1.abs()).exp();
-        let (sg, omsg) = if e1 > 0.0 {
-            (1.0 / (1.0 + e), e / (1.0 + e))
-        } else {
-            (e / (1.0 + e), 1.0 / (1.0 + e))
-        };
+        let (e, sg, omsg) = sigmoid_pair(e1);
         let sp = e1.max(0.0) + e.ln_1p();
         let ss = sg * omsg;
         (
@@ -88,12 +95,7 @@ fn base(geom: bool, y: u64, e1: f64) -> ([f64; 3], [f64; 4]) {
 #[inline]
 fn ge2(geom: bool, e1: f64) -> ([f64; 3], [f64; 3]) {
     if geom {
-        let e = (-e1.abs()).exp();
-        let (sg, omsg) = if e1 > 0.0 {
-            (1.0 / (1.0 + e), e / (1.0 + e))
-        } else {
-            (e / (1.0 + e), 1.0 / (1.0 + e))
-        };
+        let (_, sg, omsg) = sigmoid_pair(e1);
         let ss = sg * omsg;
         (
             [sg * sg, 2.0 * sg * ss, 2.0 * sg * ss * (2.0 - 3.0 * sg)],
