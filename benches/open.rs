@@ -35,11 +35,19 @@ fn bench_openp(c: &mut Criterion) {
     // demography's products formed once: 0.225 -> 0.169 ms (load ~1); what is left:
     // Cholesky ~14% and its solves ~9% (n = 16-27), means ~11%, transforms ~18%,
     // allocation ~10% (demography's heap duals, the per-fit plans).
+    // `openp_models` runs the two models, and within `up` its two trap-effect test fits,
+    // side by side (rayon): the figure on 2 cores, and the same work on one thread.
+    let both = [OpenModel::Up, OpenModel::Ep];
     g.bench_function("up_and_ep", |b| {
+        b.iter(|| openp_models(black_box(&h), &both, &OpenParams::params()).unwrap())
+    });
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    g.bench_function("up_and_ep_1thread", |b| {
         b.iter(|| {
-            for m in [OpenModel::Up, OpenModel::Ep] {
-                black_box(openp(black_box(&h), &OpenParams::params().model(m)).unwrap());
-            }
+            one.install(|| openp_models(black_box(&h), &both, &OpenParams::params()).unwrap())
         })
     });
     g.finish();

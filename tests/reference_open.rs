@@ -245,6 +245,34 @@ fn openp_duck_bunting_up_ep() {
     assert_all_passed();
 }
 
+/// `openp_models` (the models and the trap-effect test fits side by side) gives exactly
+/// what `openp` gives model by model, on 1 and 2 threads.
+#[test]
+fn openp_models_in_parallel_equal_one_by_one() {
+    let models = [OpenModel::Up, OpenModel::Ep];
+    for ds in ["duck", "bunting"] {
+        let h = data(ds);
+        let want: Vec<String> = models
+            .iter()
+            .map(|&m| {
+                serde_json::to_string(&openp(&h, &OpenParams::params().model(m)).unwrap()).unwrap()
+            })
+            .collect();
+        for threads in [1, 2] {
+            let fits = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| openp_models(&h, &models, &OpenParams::params()).unwrap());
+            let got: Vec<String> = fits
+                .iter()
+                .map(|f| serde_json::to_string(f).unwrap())
+                .collect();
+            assert_eq!(got, want, "{ds} on {threads} threads");
+        }
+    }
+}
+
 #[test]
 fn openp_voles_collapsed() {
     let r = reference();

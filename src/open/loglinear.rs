@@ -10,6 +10,7 @@ use crate::data::canonical_history;
 use crate::error::{Error, Result};
 use crate::glm::{GlmFit, PoissonGlm};
 use nalgebra::DMatrix;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Capture-probability structure of [`openp`].
@@ -245,6 +246,43 @@ fn logistic(b: &Dual) -> Dual {
     &e / &e.add_c(1.0)
 }
 
+/// Fits several `openp` models to the same histories at once (in parallel), in the
+/// order given: the `estimate --open` model set is `[Up, Ep]`. `params.model` is
+/// ignored; every other setting applies to each model.
+///
+/// # Errors
+/// The first model's error, in the order given, as [`openp`].
+///
+/// # Examples
+/// ```
+/// use darkfigure::data::CaptureHistories;
+/// use darkfigure::open::{openp_models, OpenParams, OpenModel};
+/// let h = CaptureHistories::from_strings(&[
+///     ("111", 10), ("110", 12), ("101", 6), ("100", 30),
+///     ("011", 14), ("010", 25), ("001", 40)]).unwrap();
+/// let fits = openp_models(&h, &[OpenModel::Up, OpenModel::Ep], &OpenParams::params()).unwrap();
+/// assert_eq!(fits[1].model, "ep");
+/// ```
+pub fn openp_models(
+    h: &CaptureHistories,
+    models: &[OpenModel],
+    params: &OpenParams,
+) -> Result<Vec<OpenFit>> {
+    let fits: Vec<Result<OpenFit>> = models
+        .par_iter()
+        .map(|&model| {
+            openp(
+                h,
+                &OpenParams {
+                    model,
+                    ..params.clone()
+                },
+            )
+        })
+        .collect();
+    fits.into_iter().collect()
+}
+
 /// Fits the log-linear Jolly-Seber model of Cormack (1989) and Rivest & Daigle (2004)
 /// to histories over I ≥ 3 periods, as `Rcapture::openp`.
 ///
@@ -431,14 +469,17 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         let hom_names = ["homogenous trap effect".to_string()];
         let mut act_hom = active.clone();
         act_hom[p] = true;
-        let hom = cells.fit(&act_hom, 1).ok();
-        let het = if n_het == 0 {
-            None
-        } else {
-            let mut act_het = active.clone();
-            act_het[p + 1..].iter_mut().for_each(|a| *a = true);
-            cells.fit(&act_het, n_het).ok()
-        };
+        // The two trap-effect test fits are independent: run them side by side.
+        let (hom, het) = rayon::join(
+            || cells.fit(&act_hom, 1).ok(),
+            || {
+                (n_het > 0).then(|| {
+                    let mut act_het = active.clone();
+                    act_het[p + 1..].iter_mut().for_each(|a| *a = true);
+                    cells.fit(&act_het, n_het).ok()
+                })?
+            },
+        );
         if let Some(f) = &hom {
             tests.push(f.model_fit("model with homogenous trap effect"));
         }

@@ -27,7 +27,7 @@ pub use lik::{
     CjsFit, CjsParams, GroupEffect, Param, PopanFit, PopanLikelihood, PopanParams, Structure, cjs,
     popan,
 };
-pub use loglinear::{Keep, OpenModel, OpenParams, openp};
+pub use loglinear::{Keep, OpenModel, OpenParams, openp, openp_models};
 pub use robust::{ClosedModel, Heterogeneity, RobustParams, robustd_0, robustd_t};
 
 use crate::glm::StopReason;

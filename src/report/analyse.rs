@@ -385,37 +385,21 @@ pub fn add_subgroup(
     Ok(())
 }
 
+/// The `openp` models of the open-population model set.
+const OPEN_MODELS: [open::OpenModel; 2] = [open::OpenModel::Up, open::OpenModel::Ep];
+
 fn open_models(h: &CaptureHistories, opts: &AnalysisOptions) -> Result<Vec<open::OpenFit>> {
-    let mut fits = Vec::new();
-    match &opts.periods {
-        Some(p) => {
-            let collapsed = h.collapse_periods(p)?;
-            for model in [open::OpenModel::Up, open::OpenModel::Ep] {
-                let params = open::OpenParams {
-                    model,
-                    ..Default::default()
-                };
-                fits.push(open::openp(&collapsed, &params)?);
-            }
-            let params = open::RobustParams::params();
-            fits.push(open::robustd_0(h, p, &params)?);
-            let mh = open::RobustParams::params()
-                .model(open::ClosedModel::Mh(open::Heterogeneity::Chao));
-            match open::robustd_0(h, p, &mh) {
-                Ok(f) => fits.push(f),
-                Err(Error::TooFewOccasions { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        None => {
-            for model in [open::OpenModel::Up, open::OpenModel::Ep] {
-                let params = open::OpenParams {
-                    model,
-                    ..Default::default()
-                };
-                fits.push(open::openp(h, &params)?);
-            }
-        }
+    let defaults = open::OpenParams::default();
+    let Some(p) = &opts.periods else {
+        return open::openp_models(h, &OPEN_MODELS, &defaults);
+    };
+    let mut fits = open::openp_models(&h.collapse_periods(p)?, &OPEN_MODELS, &defaults)?;
+    fits.push(open::robustd_0(h, p, &open::RobustParams::params())?);
+    let mh = open::RobustParams::params().model(open::ClosedModel::Mh(open::Heterogeneity::Chao));
+    match open::robustd_0(h, p, &mh) {
+        Ok(f) => fits.push(f),
+        Err(Error::TooFewOccasions { .. }) => {}
+        Err(e) => return Err(e),
     }
     Ok(fits)
 }
