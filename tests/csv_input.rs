@@ -191,3 +191,27 @@ fn layouts_are_detected() {
         _ => panic!(),
     }
 }
+
+/// A survey of respondents (many numeric answers per row, a `cluster` column of small
+/// whole numbers) is not read as single-source counts with `cluster` as the count: the
+/// error points to the `keypop` example.
+#[test]
+fn survey_file_is_not_counts_by_its_cluster_column() {
+    let text = "id,cluster,region,widower,nurse,teacher,priest,judge\n\
+                1.1.1,1,Kigali,3,2,1,5,0\n\
+                1.1.2,1,Kigali,0,2,4,5,0\n\
+                1.2.1,2,Kigali,1,0,0,2,2\n\
+                1.2.2,2,Kigali,2,1,0,1,0\n";
+    let e = err(text);
+    let msg = e.to_string();
+    assert!(msg.contains("keypop nsum"), "{msg}");
+    assert!(!msg.contains("`cluster`"), "{msg}");
+    // a grouping column beside a real count column is still a covariate
+    let d = read_str(
+        "count,cluster\n1,1\n3,1\n2,2\n1,2\n",
+        "x.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(d.layout(), Layout::Counts);
+}

@@ -621,7 +621,8 @@ fn sole_count_column(raw: &Raw, opts: &ReadOptions) -> Option<usize> {
     let counts: Vec<usize> = cols
         .into_iter()
         .filter(|&c| {
-            all(c, &|v| v.parse::<u64>().is_ok_and(|k| k >= 1))
+            !names_a_grouping(&raw.headers[c])
+                && all(c, &|v| v.parse::<u64>().is_ok_and(|k| k >= 1))
                 && raw.rows.iter().any(|(_, r)| r[c] != "1")
                 && {
                     let distinct: std::collections::HashSet<&str> =
@@ -634,6 +635,31 @@ fn sole_count_column(raw: &Raw, opts: &ReadOptions) -> Option<usize> {
         [c] => Some(c),
         _ => None,
     }
+}
+
+/// Whether a column name says the column labels groups of rows (a survey's cluster, a
+/// stratum, a site) rather than counting captures: such a column is never taken for the
+/// counts of a single-source file, whatever its values.
+fn names_a_grouping(name: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    const NAMES: [&str; 12] = [
+        "cluster",
+        "psu",
+        "ssu",
+        "region",
+        "site",
+        "group",
+        "block",
+        "wave",
+        "household",
+        "village",
+        "district",
+        "area",
+    ];
+    NAMES.contains(&n.as_str())
+        || n.starts_with("strat")
+        || n.ends_with("_id")
+        || n.ends_with(".id")
 }
 
 /// What a non-0/1 value in an occasion column may mean: covariates beside 0/1 occasion
@@ -657,7 +683,15 @@ fn occasion_value_hint(raw: &Raw, opts: &ReadOptions) -> String {
             names.join(",")
         ));
     }
-    hint.push_str("if the file holds single-source counts, name the count column with --count)");
+    hint.push_str("if the file holds single-source counts, name the count column with --count");
+    if binary.len() < 2 && other.len() >= 5 {
+        // many numeric answers per row: a survey of respondents, not capture records
+        hint.push_str(
+            "; a survey of respondents (network scale-up, RDS, multiplier) is read by the \
+             `keypop` example: `keypop nsum`, `keypop rds`, `keypop multiplier`",
+        );
+    }
+    hint.push(')');
     hint
 }
 
