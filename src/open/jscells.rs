@@ -111,11 +111,15 @@ fn suffix_bit(m: u64, i_n: usize) -> Option<usize> {
 }
 
 impl Plan {
-    fn new(i_n: usize) -> Self {
+    /// An empty plan with room for the terms of `ncol` columns (no reallocation for
+    /// the `openp` designs).
+    fn new(i_n: usize, ncol: usize) -> Self {
+        let per_bit = 4 * ncol;
         Plan {
-            low: vec![Vec::new(); i_n],
-            high: vec![Vec::new(); i_n],
-            ..Plan::default()
+            full: Vec::with_capacity(2 * ncol * ncol),
+            low: (0..i_n).map(|_| Vec::with_capacity(per_bit)).collect(),
+            high: (0..i_n).map(|_| Vec::with_capacity(per_bit)).collect(),
+            inside: Vec::with_capacity(ncol * ncol / 2),
         }
     }
 
@@ -381,8 +385,8 @@ impl JsCells {
                 });
             }
         }
-        let mut plan = Plan::new(i_n);
-        let mut sums = Plan::new(i_n);
+        let mut plan = Plan::new(i_n, ncol);
+        let mut sums = Plan::new(i_n, ncol);
         for a in 0..ncol {
             for b in a..ncol {
                 plan.product(i_n, &cols[a], Some(&cols[b]), a * ncol + b)?;
@@ -477,8 +481,8 @@ impl JsCells {
     }
 
     /// μ_c = e^{η_c} by bit code (μ_0 = 0) at full-length coefficients β into `g`, and
-    /// Σ μ; `lg` is scratch of 2^I entries.
-    fn means(&self, beta: &[f64], g: &mut [f64], lg: &mut [f64]) -> f64 {
+    /// Σ μ; `lg` is scratch of 2^I entries, `efl` of I² entries.
+    fn means(&self, beta: &[f64], g: &mut [f64], lg: &mut [f64], efl: &mut [f64]) -> f64 {
         let i_n = self.i_n;
         // ln of the factors: per monomial, per first capture f, per last capture l.
         let mut first = [0.0; MAX_I + 1];
@@ -532,29 +536,48 @@ impl JsCells {
             *v = v.exp();
         }
         // One factor per (first, last) capture pair, looked up by the cell's index.
-        let mut efl = [0.0; MAX_I * MAX_I];
+        let efl = &mut efl[..i_n * i_n];
         for f in 0..i_n {
             for l in f..i_n {
                 efl[f * i_n + l] = ef[f] * el[l];
             }
         }
-        g[0] = 0.0;
-        for (gc, &fl) in g[1..].iter_mut().zip(&self.first_last[1..]) {
-            *gc *= efl[fl as usize];
-        }
-        // Σ μ over four accumulators; a non-finite mean makes it non-finite, and no
-        // product of positive factors is negative.
-        // (g[0] = 0 adds nothing.)
+        // The factors applied, Σ μ over four accumulators and the check for a zero mean
+        // in one pass; a non-finite mean makes the sum non-finite, and no product of
+        // positive factors is negative. (μ_0 = 0 adds nothing.)
         let mut acc = [0.0f64; 4];
-        for ch in g.chunks_exact(4) {
+        let mut zero = false;
+        let mut gs = g.chunks_exact_mut(4);
+        let mut fls = self.first_last.chunks_exact(4);
+        if let (Some(g4), Some(f4)) = (gs.next(), fls.next()) {
+            g4[0] = 0.0;
+            for t in 1..4 {
+                g4[t] *= efl[f4[t] as usize];
+                zero |= g4[t] == 0.0;
+            }
             for t in 0..4 {
-                acc[t] += ch[t];
+                acc[t] += g4[t];
             }
         }
-        let zero = g[1..].iter().fold(false, |z, &m| z | (m == 0.0));
+        for (g4, f4) in (&mut gs).zip(&mut fls) {
+            for t in 0..4 {
+                g4[t] *= efl[f4[t] as usize];
+                zero |= g4[t] == 0.0;
+                acc[t] += g4[t];
+            }
+        }
         let mut tot = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        for &m in g.chunks_exact(4).remainder() {
-            tot += m;
+        let rest = gs.into_remainder();
+        let n_rest = rest.len();
+        for (c, m) in rest.iter_mut().enumerate() {
+            let cell = self.first_last.len() - n_rest + c;
+            if cell == 0 {
+                *m = 0.0;
+            } else {
+                *m *= efl[self.first_last[cell] as usize];
+                zero |= *m == 0.0;
+            }
+            tot += *m;
         }
         let ok = tot.is_finite() && !zero;
         if !ok {
@@ -652,6 +675,8 @@ struct Scratch {
     mu: Vec<f64>,
     /// Full-length coefficients.
     beta: Vec<f64>,
+    /// The I² (first, last) capture factors of [`JsCells::means`].
+    efl: Vec<f64>,
 }
 
 /// [`JsCells`] restricted to active columns, the model [`irls_r_path`] iterates on.
@@ -684,6 +709,7 @@ impl<'a> ActiveCells<'a> {
                 out: vec![0.0; q],
                 mu: vec![0.0; 1 << cells.i_n],
                 beta: vec![0.0; ncol],
+                efl: vec![0.0; cells.i_n * cells.i_n],
             }),
             act,
         }
@@ -741,11 +767,17 @@ impl IrlsModel for ActiveCells<'_> {
     fn evaluate(&self, beta: &[f64]) -> ((), f64) {
         let tot = {
             let mut sc = self.scratch.borrow_mut();
-            let Scratch { a, mu, beta: b, .. } = &mut *sc;
+            let Scratch {
+                a,
+                mu,
+                beta: b,
+                efl,
+                ..
+            } = &mut *sc;
             for (i, &j) in self.act.iter().enumerate() {
                 b[j] = beta[i];
             }
-            self.cells.means(b, mu, a)
+            self.cells.means(b, mu, a, efl)
         };
         let dev = 2.0 * (self.cells.ylny - self.yeta(beta) - (self.cells.n - tot));
         ((), dev)
@@ -876,7 +908,8 @@ mod tests {
                 .map(|j| ((j * 31) % 7) as f64 / 10.0 - 0.3)
                 .collect();
             let (mut mu, mut lg) = (vec![0.0; ncell], vec![0.0; ncell]);
-            let tot = cells.means(&beta, &mut mu, &mut lg);
+            let mut efl = vec![0.0; i_n * i_n];
+            let tot = cells.means(&beta, &mut mu, &mut lg, &mut efl);
             assert_eq!(mu[0], 0.0);
             assert!((tot - mu.iter().sum::<f64>()).abs() <= 1e-12 * tot);
             for c in 1..ncell {
@@ -887,7 +920,7 @@ mod tests {
             let mut big = vec![0.0; ncol];
             big[0] = -700.0;
             big[ncol - 1] = 1e3;
-            cells.means(&big, &mut mu, &mut lg);
+            cells.means(&big, &mut mu, &mut lg, &mut efl);
             for c in 1..ncell {
                 let eta: f64 = (0..ncol).map(|j| big[j] * x(c, j)).sum();
                 assert_eq!(mu[c], eta.exp());
