@@ -292,14 +292,24 @@ impl FlatPlan {
         }
         for t in self.seg(2 * i_n + 1) {
             let m = t.s as usize;
-            let mut s = m;
             let mut sum = 0.0;
-            loop {
-                sum += w[s];
-                if s == 0 {
-                    break;
+            let lo = m.trailing_zeros().min(usize::BITS - 1);
+            let top = m >> lo;
+            if top & (top + 1) == 0 {
+                // No bit or a run of bits: its subsets, largest first, are j·2^lo for
+                // j = top, top − 1, …, 0.
+                for j in (0..=top).rev() {
+                    sum += w[j << lo];
                 }
-                s = (s - 1) & m;
+            } else {
+                let mut s = m;
+                loop {
+                    sum += w[s];
+                    if s == 0 {
+                        break;
+                    }
+                    s = (s - 1) & m;
+                }
             }
             out(t.dest as usize, t.coef * sum);
         }
@@ -542,42 +552,23 @@ impl JsCells {
                 efl[f * i_n + l] = ef[f] * el[l];
             }
         }
-        // The factors applied, Σ μ over four accumulators and the check for a zero mean
-        // in one pass; a non-finite mean makes the sum non-finite, and no product of
-        // positive factors is negative. (μ_0 = 0 adds nothing.)
+        g[0] = 0.0;
+        for (gc, &fl) in g[1..].iter_mut().zip(&self.first_last[1..]) {
+            *gc *= efl[fl as usize];
+        }
+        // Σ μ over four accumulators; a non-finite mean makes it non-finite, and no
+        // product of positive factors is negative.
+        // (g[0] = 0 adds nothing.)
         let mut acc = [0.0f64; 4];
-        let mut zero = false;
-        let mut gs = g.chunks_exact_mut(4);
-        let mut fls = self.first_last.chunks_exact(4);
-        if let (Some(g4), Some(f4)) = (gs.next(), fls.next()) {
-            g4[0] = 0.0;
-            for t in 1..4 {
-                g4[t] *= efl[f4[t] as usize];
-                zero |= g4[t] == 0.0;
-            }
+        for ch in g.chunks_exact(4) {
             for t in 0..4 {
-                acc[t] += g4[t];
+                acc[t] += ch[t];
             }
         }
-        for (g4, f4) in (&mut gs).zip(&mut fls) {
-            for t in 0..4 {
-                g4[t] *= efl[f4[t] as usize];
-                zero |= g4[t] == 0.0;
-                acc[t] += g4[t];
-            }
-        }
+        let zero = g[1..].iter().fold(false, |z, &m| z | (m == 0.0));
         let mut tot = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        let rest = gs.into_remainder();
-        let n_rest = rest.len();
-        for (c, m) in rest.iter_mut().enumerate() {
-            let cell = self.first_last.len() - n_rest + c;
-            if cell == 0 {
-                *m = 0.0;
-            } else {
-                *m *= efl[self.first_last[cell] as usize];
-                zero |= *m == 0.0;
-            }
-            tot += *m;
+        for &m in g.chunks_exact(4).remainder() {
+            tot += m;
         }
         let ok = tot.is_finite() && !zero;
         if !ok {
