@@ -59,12 +59,12 @@ pub(crate) fn demography(interc: &Dual, alpha: &[Dual], pstar: Vec<Dual>) -> Dem
     // φ_{I−m} for m = 1..I−1, formed in that order.
     let mut phi_rev = Vec::with_capacity(i_n - 1);
     let mut cum = one.clone();
-    for m in 1..i_n {
-        let mut r = &u[m] / &cum;
+    for um in &u[1..] {
+        let mut r = um / &cum;
         r.add_c_assign(1.0);
         r.rdiv_assign(&one);
         phi_rev.push(r);
-        cum.add_assign(&u[m]);
+        cum.add_assign(um);
     }
     let mut phi = phi_rev;
     phi.reverse();
