@@ -536,45 +536,136 @@ fn cholesky_flat(a: &DMatrix<f64>) -> Option<Vec<f64>> {
 }
 
 /// [`cholesky_flat`] overwriting the lower triangle of the column-major `l` (the
-/// upper triangle is never read); `false` when a pivot is not positive.
+/// upper triangle is never read); `false` when a pivot is not positive. Two columns
+/// per pass, so that each loaded entry of a finished column updates both.
 fn cholesky_in_place(l: &mut [f64], n: usize) -> bool {
-    for j in 0..n {
+    let mut j = 0;
+    while j < n {
+        if j + 1 == n {
+            let (done, rest) = l.split_at_mut(j * n);
+            let x = &mut rest[j];
+            let mut acc = *x;
+            for ck in done.chunks_exact(n) {
+                acc -= ck[j] * ck[j];
+            }
+            if !(acc > 0.0) || !acc.is_finite() {
+                return false;
+            }
+            *x = acc.sqrt();
+            return true;
+        }
         let (done, rest) = l.split_at_mut(j * n);
-        let col = &mut rest[j..n];
-        // Four columns per pass; each entry still subtracts them one at a time in order.
-        let mut k = 0;
-        while k + 4 <= j {
-            let c0 = &done[k * n + j..k * n + n];
-            let c1 = &done[(k + 1) * n + j..(k + 1) * n + n];
-            let c2 = &done[(k + 2) * n + j..(k + 2) * n + n];
-            let c3 = &done[(k + 3) * n + j..(k + 3) * n + n];
-            let (l0, l1, l2, l3) = (c0[0], c1[0], c2[0], c3[0]);
-            let m = col.len();
-            let (c0, c1, c2, c3) = (&c0[..m], &c1[..m], &c2[..m], &c3[..m]);
-            for (i, x) in col.iter_mut().enumerate() {
-                *x = *x - l0 * c0[i] - l1 * c1[i] - l2 * c2[i] - l3 * c3[i];
-            }
-            k += 4;
+        let (ca, cb) = rest.split_at_mut(n);
+        // Columns j and j + 1 from the finished columns k < j: rows j + 1.. of both
+        // in register blocks (each entry subtracts l_jk l_ik one at a time for k = 0,
+        // 1, …: the order, and so the rounding, of the plain left-looking loop), then
+        // the diagonal entry of column j.
+        let m = n - j - 1;
+        let (xa, xb) = (&mut ca[j + 1..n], &mut cb[j + 1..n]);
+        let mut i0 = 0;
+        while i0 + 8 <= m {
+            update2::<8>(
+                &mut xa[i0..i0 + 8],
+                &mut xb[i0..i0 + 8],
+                done,
+                n,
+                j,
+                j + 1 + i0,
+            );
+            i0 += 8;
         }
-        for k in k..j {
-            let ck = &done[k * n + j..k * n + n];
-            let ljk = ck[0];
-            for (x, &y) in col.iter_mut().zip(ck) {
-                *x -= ljk * y;
-            }
+        if i0 + 4 <= m {
+            update2::<4>(
+                &mut xa[i0..i0 + 4],
+                &mut xb[i0..i0 + 4],
+                done,
+                n,
+                j,
+                j + 1 + i0,
+            );
+            i0 += 4;
         }
-        let d = col[0];
+        if i0 + 2 <= m {
+            update2::<2>(
+                &mut xa[i0..i0 + 2],
+                &mut xb[i0..i0 + 2],
+                done,
+                n,
+                j,
+                j + 1 + i0,
+            );
+            i0 += 2;
+        }
+        if i0 < m {
+            update2::<1>(
+                &mut xa[i0..i0 + 1],
+                &mut xb[i0..i0 + 1],
+                done,
+                n,
+                j,
+                j + 1 + i0,
+            );
+        }
+        let mut d = ca[j];
+        for ck in done.chunks_exact(n) {
+            d -= ck[j] * ck[j];
+        }
         if !(d > 0.0) || !d.is_finite() {
             return false;
         }
         let d = d.sqrt();
-        col[0] = d;
+        ca[j] = d;
         let r = 1.0 / d;
-        for x in &mut col[1..] {
+        for x in &mut ca[j + 1..n] {
             *x *= r;
         }
+        // Column j + 1: the update from column j, then its pivot.
+        let lj = ca[j + 1];
+        for (x, &c) in cb[j + 1..n].iter_mut().zip(&ca[j + 1..n]) {
+            *x -= lj * c;
+        }
+        let d = cb[j + 1];
+        if !(d > 0.0) || !d.is_finite() {
+            return false;
+        }
+        let d = d.sqrt();
+        cb[j + 1] = d;
+        let r = 1.0 / d;
+        for x in &mut cb[j + 2..n] {
+            *x *= r;
+        }
+        j += 2;
     }
     true
+}
+
+/// `xa[t] -= l_jk · l_{row+t, k}` and `xb[t] -= l_{j+1,k} · l_{row+t, k}` for k =
+/// 0, 1, … over the finished columns of the column-major factor in `done`, with the B
+/// entries of both held in registers.
+#[inline(always)]
+fn update2<const B: usize>(
+    xa: &mut [f64],
+    xb: &mut [f64],
+    done: &[f64],
+    n: usize,
+    j: usize,
+    row: usize,
+) {
+    let mut a = [0.0; B];
+    let mut b = [0.0; B];
+    a.copy_from_slice(&xa[..B]);
+    b.copy_from_slice(&xb[..B]);
+    for ck in done.chunks_exact(n) {
+        let la = ck[j];
+        let lb = ck[j + 1];
+        let c = &ck[row..row + B];
+        for t in 0..B {
+            a[t] -= la * c[t];
+            b[t] -= lb * c[t];
+        }
+    }
+    xa[..B].copy_from_slice(&a);
+    xb[..B].copy_from_slice(&b);
 }
 
 /// Solves LLᵀx = b for the factor of [`cholesky_flat`].
@@ -585,16 +676,41 @@ fn cholesky_solve_flat(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
 }
 
 /// Solves Ly = x in place for the factor of [`cholesky_flat`] (the first half of both
-/// Cholesky solves).
+/// Cholesky solves): rows in blocks of 4 held in registers, each entry subtracting
+/// l_ri y_i for i = 0, 1, … in order and then divided by l_rr.
 fn forward_substitute(l: &[f64], n: usize, x: &mut [f64]) {
-    for i in 0..n {
-        let col = &l[i * n + i..i * n + n];
-        let xi = x[i] / col[0];
-        x[i] = xi;
-        for (xr, &lr) in x[i + 1..].iter_mut().zip(&col[1..]) {
-            *xr -= xi * lr;
+    let mut r0 = 0;
+    while r0 + 4 <= n {
+        forward_block::<4>(l, n, x, r0);
+        r0 += 4;
+    }
+    while r0 < n {
+        forward_block::<1>(l, n, x, r0);
+        r0 += 1;
+    }
+}
+
+/// Rows r0..r0 + B of [`forward_substitute`], rows < r0 done.
+#[inline(always)]
+fn forward_block<const B: usize>(l: &[f64], n: usize, x: &mut [f64], r0: usize) {
+    let (done, rest) = x.split_at_mut(r0);
+    let mut acc = [0.0; B];
+    acc.copy_from_slice(&rest[..B]);
+    for (ci, &xi) in l.chunks_exact(n).zip(done.iter()) {
+        let c: &[f64; B] = ci[r0..r0 + B].try_into().unwrap();
+        for t in 0..B {
+            acc[t] -= xi * c[t];
         }
     }
+    for t in 0..B {
+        let ct = &l[(r0 + t) * n + r0..(r0 + t) * n + r0 + B];
+        let xt = acc[t] / ct[t];
+        acc[t] = xt;
+        for u in t + 1..B {
+            acc[u] -= xt * ct[u];
+        }
+    }
+    rest[..B].copy_from_slice(&acc);
 }
 
 /// [`cholesky_solve_flat`] overwriting the right-hand side `x` with the solution.
@@ -617,17 +733,18 @@ fn cholesky_solve_fast(l: &[f64], n: usize, x: &mut [f64]) {
     forward_substitute(l, n, x);
     for i in (0..n).rev() {
         let col = &l[i * n + i + 1..i * n + n];
-        let rest = &x[i + 1..];
         let mut acc = [0.0f64; 4];
-        let (c4, ct) = col.split_at(col.len() / 4 * 4);
-        let (x4, xt) = rest.split_at(c4.len());
-        for (c, v) in c4.chunks_exact(4).zip(x4.chunks_exact(4)) {
+        let mut cc = col.chunks_exact(4);
+        let mut xc = x[i + 1..].chunks_exact(4);
+        for (c, v) in (&mut cc).zip(&mut xc) {
+            let c: &[f64; 4] = c.try_into().unwrap();
+            let v: &[f64; 4] = v.try_into().unwrap();
             for t in 0..4 {
                 acc[t] += c[t] * v[t];
             }
         }
         let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        for (&c, &v) in ct.iter().zip(xt) {
+        for (&c, &v) in cc.remainder().iter().zip(xc.remainder()) {
             s += c * v;
         }
         x[i] = (x[i] - s) / l[i * n + i];

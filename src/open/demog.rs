@@ -20,39 +20,71 @@ pub(crate) struct Demography {
 /// N_1 = e^{μ} / (Π (1 − p*_j) Π φ_k),  N_i = N_{i−1} φ_{i−1} (1 + v_{i−1} / Σ_{l<i−1} v_l)
 /// ```
 pub(crate) fn demography(interc: &Dual, alpha: &[Dual], pstar: Vec<Dual>) -> Demography {
+    // Formed in place (one gradient vector per quantity kept, not per operation); each
+    // entry is rounded as by the operators (see the `*_assign` methods of `Dual`).
     let i_n = pstar.len();
     let p = interc.g.len();
     let one = Dual::cst(1.0, p);
+    // 1 − p*_j, in the products and in Π (1 − p*).
+    let q: Vec<Dual> = pstar.iter().map(|d| d.one_minus()).collect();
     // u and v vectors, index 0 = 1.
-    let mut u = vec![one.clone()];
-    let mut v = vec![one.clone()];
+    let mut u = Vec::with_capacity(i_n);
+    let mut v = Vec::with_capacity(i_n);
+    u.push(one.clone());
+    v.push(one.clone());
     // The products over j = 1..i, accumulated in the same order for each i.
     let mut pu = one.clone();
     let mut pv = one.clone();
     for i in 1..i_n {
-        pu = &pu * &(&alpha[i_n + i - 2].exp() * &pstar[i_n - i].one_minus());
-        pv = &pv * &(&alpha[i - 1].exp() * &pstar[i - 1].one_minus());
-        let tu = (-&alpha[i_n + i - 2]).exp().one_minus();
-        let tv = (-&alpha[i - 1]).exp().one_minus();
-        u.push(&pu * &tu);
-        v.push(&pv * &tv);
+        let mut f = alpha[i_n + i - 2].exp();
+        f.mul_assign(&q[i_n - i]);
+        pu.mul_assign(&f);
+        let mut f = alpha[i - 1].exp();
+        f.mul_assign(&q[i - 1]);
+        pv.mul_assign(&f);
+        // 1 − e^{−α}, times the product.
+        let mut tu = alpha[i_n + i - 2].clone();
+        tu.scale_assign(-1.0);
+        tu.exp_assign();
+        tu.one_minus_assign();
+        tu.lmul_assign(&pu);
+        let mut tv = alpha[i - 1].clone();
+        tv.scale_assign(-1.0);
+        tv.exp_assign();
+        tv.one_minus_assign();
+        tv.lmul_assign(&pv);
+        u.push(tu);
+        v.push(tv);
     }
-    let mut phi = vec![one.clone(); i_n - 1];
+    // φ_{I−m} for m = 1..I−1, formed in that order.
+    let mut phi_rev = Vec::with_capacity(i_n - 1);
     let mut cum = one.clone();
-    for m in 1..i_n {
-        let ratio = &u[m] / &cum;
-        phi[i_n - m - 1] = &one / &ratio.add_c(1.0);
-        cum = &cum + &u[m];
+    for um in &u[1..] {
+        let mut r = um / &cum;
+        r.add_c_assign(1.0);
+        r.rdiv_assign(&one);
+        phi_rev.push(r);
+        cum.add_assign(um);
     }
-    let prod_q = Dual::prod(&pstar.iter().map(|d| d.one_minus()).collect::<Vec<_>>(), p);
+    let mut phi = phi_rev;
+    phi.reverse();
+    let mut prod_q = Dual::prod(&q, p);
     let prod_phi = Dual::prod(&phi, p);
-    let mut n = vec![&interc.exp() / &(&prod_q * &prod_phi)];
-    let mut cumv = one.clone();
+    prod_q.mul_assign(&prod_phi);
+    let mut n0 = interc.exp();
+    n0.div_assign(&prod_q);
+    let mut n = Vec::with_capacity(i_n);
+    n.push(n0);
+    let mut cumv = one;
     for i in 2..=i_n {
-        let f = (&v[i - 1] / &cumv).add_c(1.0);
-        let next = &(&n[i - 2] * &phi[i - 2]) * &f;
+        let mut f = v[i - 1].clone();
+        f.div_assign(&cumv);
+        f.add_c_assign(1.0);
+        let mut next = n[i - 2].clone();
+        next.mul_assign(&phi[i - 2]);
+        next.mul_assign(&f);
         n.push(next);
-        cumv = &cumv + &v[i - 1];
+        cumv.add_assign(&v[i - 1]);
     }
     Demography { pstar, phi, n }
 }

@@ -101,7 +101,7 @@ impl Dual {
     pub fn sum(items: &[Dual], p: usize) -> Dual {
         let mut out = Dual::cst(0.0, p);
         for d in items {
-            out = &out + d;
+            out.add_assign(d);
         }
         out
     }
@@ -109,9 +109,89 @@ impl Dual {
     pub fn prod(items: &[Dual], p: usize) -> Dual {
         let mut out = Dual::cst(1.0, p);
         for d in items {
-            out = &out * d;
+            out.mul_assign(d);
         }
         out
+    }
+
+    // In-place forms of the operations: each entry rounded as by the operator or
+    // method of the same name (`a.mul_assign(b)` gives `&a * b` bit for bit), without
+    // a new gradient vector.
+
+    /// self = self + o.
+    pub fn add_assign(&mut self, o: &Dual) {
+        for (a, b) in self.g.iter_mut().zip(&o.g) {
+            *a += b;
+        }
+        self.v += o.v;
+    }
+
+    /// self = self · o.
+    pub fn mul_assign(&mut self, o: &Dual) {
+        let sv = self.v;
+        for (a, b) in self.g.iter_mut().zip(&o.g) {
+            *a = *a * o.v + sv * b;
+        }
+        self.v = sv * o.v;
+    }
+
+    /// self = l · self.
+    pub fn lmul_assign(&mut self, l: &Dual) {
+        let ov = self.v;
+        for (b, a) in self.g.iter_mut().zip(&l.g) {
+            *b = a * ov + l.v * *b;
+        }
+        self.v = l.v * ov;
+    }
+
+    /// self = self / o.
+    pub fn div_assign(&mut self, o: &Dual) {
+        let inv = 1.0 / o.v;
+        let q = self.v * inv;
+        for (a, b) in self.g.iter_mut().zip(&o.g) {
+            *a = (*a - q * b) * inv;
+        }
+        self.v = q;
+    }
+
+    /// self = num / self.
+    pub fn rdiv_assign(&mut self, num: &Dual) {
+        let inv = 1.0 / self.v;
+        let q = num.v * inv;
+        for (b, a) in self.g.iter_mut().zip(&num.g) {
+            *b = (a - q * *b) * inv;
+        }
+        self.v = q;
+    }
+
+    /// self = e^self.
+    pub fn exp_assign(&mut self) {
+        let e = self.v.exp();
+        for d in &mut self.g {
+            *d *= e;
+        }
+        self.v = e;
+    }
+
+    /// self = c · self.
+    pub fn scale_assign(&mut self, c: f64) {
+        for d in &mut self.g {
+            *d *= c;
+        }
+        self.v *= c;
+    }
+
+    /// self = self + c.
+    pub fn add_c_assign(&mut self, c: f64) {
+        self.v += c;
+    }
+
+    /// self = 1 − self.
+    pub fn one_minus_assign(&mut self) {
+        for d in &mut self.g {
+            *d = -*d;
+        }
+        self.v = 1.0 - self.v;
     }
 }
 

@@ -111,11 +111,15 @@ fn suffix_bit(m: u64, i_n: usize) -> Option<usize> {
 }
 
 impl Plan {
-    fn new(i_n: usize) -> Self {
+    /// An empty plan with room for the terms of `ncol` columns (no reallocation for
+    /// the `openp` designs).
+    fn new(i_n: usize, ncol: usize) -> Self {
+        let per_bit = 4 * ncol;
         Plan {
-            low: vec![Vec::new(); i_n],
-            high: vec![Vec::new(); i_n],
-            ..Plan::default()
+            full: Vec::with_capacity(2 * ncol * ncol),
+            low: (0..i_n).map(|_| Vec::with_capacity(per_bit)).collect(),
+            high: (0..i_n).map(|_| Vec::with_capacity(per_bit)).collect(),
+            inside: Vec::with_capacity(ncol * ncol / 2),
         }
     }
 
@@ -288,14 +292,24 @@ impl FlatPlan {
         }
         for t in self.seg(2 * i_n + 1) {
             let m = t.s as usize;
-            let mut s = m;
             let mut sum = 0.0;
-            loop {
-                sum += w[s];
-                if s == 0 {
-                    break;
+            let lo = m.trailing_zeros().min(usize::BITS - 1);
+            let top = m >> lo;
+            if top & (top + 1) == 0 {
+                // No bit or a run of bits: its subsets, largest first, are j·2^lo for
+                // j = top, top − 1, …, 0.
+                for j in (0..=top).rev() {
+                    sum += w[j << lo];
                 }
-                s = (s - 1) & m;
+            } else {
+                let mut s = m;
+                loop {
+                    sum += w[s];
+                    if s == 0 {
+                        break;
+                    }
+                    s = (s - 1) & m;
+                }
             }
             out(t.dest as usize, t.coef * sum);
         }
@@ -381,8 +395,8 @@ impl JsCells {
                 });
             }
         }
-        let mut plan = Plan::new(i_n);
-        let mut sums = Plan::new(i_n);
+        let mut plan = Plan::new(i_n, ncol);
+        let mut sums = Plan::new(i_n, ncol);
         for a in 0..ncol {
             for b in a..ncol {
                 plan.product(i_n, &cols[a], Some(&cols[b]), a * ncol + b)?;
@@ -477,8 +491,8 @@ impl JsCells {
     }
 
     /// μ_c = e^{η_c} by bit code (μ_0 = 0) at full-length coefficients β into `g`, and
-    /// Σ μ; `lg` is scratch of 2^I entries.
-    fn means(&self, beta: &[f64], g: &mut [f64], lg: &mut [f64]) -> f64 {
+    /// Σ μ; `lg` is scratch of 2^I entries, `efl` of I² entries.
+    fn means(&self, beta: &[f64], g: &mut [f64], lg: &mut [f64], efl: &mut [f64]) -> f64 {
         let i_n = self.i_n;
         // ln of the factors: per monomial, per first capture f, per last capture l.
         let mut first = [0.0; MAX_I + 1];
@@ -532,7 +546,7 @@ impl JsCells {
             *v = v.exp();
         }
         // One factor per (first, last) capture pair, looked up by the cell's index.
-        let mut efl = [0.0; MAX_I * MAX_I];
+        let efl = &mut efl[..i_n * i_n];
         for f in 0..i_n {
             for l in f..i_n {
                 efl[f * i_n + l] = ef[f] * el[l];
@@ -652,6 +666,8 @@ struct Scratch {
     mu: Vec<f64>,
     /// Full-length coefficients.
     beta: Vec<f64>,
+    /// The I² (first, last) capture factors of [`JsCells::means`].
+    efl: Vec<f64>,
 }
 
 /// [`JsCells`] restricted to active columns, the model [`irls_r_path`] iterates on.
@@ -684,6 +700,7 @@ impl<'a> ActiveCells<'a> {
                 out: vec![0.0; q],
                 mu: vec![0.0; 1 << cells.i_n],
                 beta: vec![0.0; ncol],
+                efl: vec![0.0; cells.i_n * cells.i_n],
             }),
             act,
         }
@@ -741,11 +758,17 @@ impl IrlsModel for ActiveCells<'_> {
     fn evaluate(&self, beta: &[f64]) -> ((), f64) {
         let tot = {
             let mut sc = self.scratch.borrow_mut();
-            let Scratch { a, mu, beta: b, .. } = &mut *sc;
+            let Scratch {
+                a,
+                mu,
+                beta: b,
+                efl,
+                ..
+            } = &mut *sc;
             for (i, &j) in self.act.iter().enumerate() {
                 b[j] = beta[i];
             }
-            self.cells.means(b, mu, a)
+            self.cells.means(b, mu, a, efl)
         };
         let dev = 2.0 * (self.cells.ylny - self.yeta(beta) - (self.cells.n - tot));
         ((), dev)
@@ -876,7 +899,8 @@ mod tests {
                 .map(|j| ((j * 31) % 7) as f64 / 10.0 - 0.3)
                 .collect();
             let (mut mu, mut lg) = (vec![0.0; ncell], vec![0.0; ncell]);
-            let tot = cells.means(&beta, &mut mu, &mut lg);
+            let mut efl = vec![0.0; i_n * i_n];
+            let tot = cells.means(&beta, &mut mu, &mut lg, &mut efl);
             assert_eq!(mu[0], 0.0);
             assert!((tot - mu.iter().sum::<f64>()).abs() <= 1e-12 * tot);
             for c in 1..ncell {
@@ -887,7 +911,7 @@ mod tests {
             let mut big = vec![0.0; ncol];
             big[0] = -700.0;
             big[ncol - 1] = 1e3;
-            cells.means(&big, &mut mu, &mut lg);
+            cells.means(&big, &mut mu, &mut lg, &mut efl);
             for c in 1..ncell {
                 let eta: f64 = (0..ncol).map(|j| big[j] * x(c, j)).sum();
                 assert_eq!(mu[c], eta.exp());
