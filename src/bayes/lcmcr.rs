@@ -26,8 +26,10 @@
 //! The multinomial class allocations take the classes in decreasing order of π by
 //! conditional binomials (inversion below a mean of 10, Hörmann's BTRS above, its
 //! acceptance test by a product of probability ratios near the mode instead of logarithms)
-//! until at most 32 units are left, which are placed one by one (one uniform each, counted
-//! against the cumulative weights without branches); per-class history probabilities come
+//! until at most 32 units are left, which are placed one by one (a 31-bit uniform each, two
+//! per random word, counted against integer thresholds in all classes at once, with 53
+//! more bits drawn only on a tie, so that the placement is exact); per-class history
+//! probabilities come
 //! from two half-tables of subset products built once per sweep. The stick-breaking
 //! weights are drawn in linear space (no logarithm) while no underflow is possible.
 //!
@@ -241,7 +243,7 @@ fn beta_variate<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
 }
 
 /// Counts at or below this are allocated unit by unit (one uniform each against the
-/// cumulative weights), above it by conditional binomials.
+/// cumulative weights, [`place_units`]), above it by conditional binomials.
 const SMALL_COUNT: u64 = 32;
 
 /// Below this mean count (n·min(p, 1 − p)) a binomial is drawn by inversion.
@@ -486,16 +488,107 @@ fn multinomial<R: Rng + ?Sized>(
             // l = i + #{m > i : suffix_m > u} (suffix decreases; a zero weight gives an
             // empty interval). Counted without branches.
             let tail = &suffix[i + 1..k];
-            for _ in 0..n {
-                let u = rng.random::<f64>() * suffix[i];
-                let at = tail.iter().fold(i, |acc, &sm| acc + usize::from(sm > u));
-                out[at] += 1;
+            if tail.len() <= 8 {
+                place_units::<R, 8>(rng, n, suffix[i], tail, &mut out[i..k]);
+            } else if tail.len() <= 16 {
+                place_units::<R, 16>(rng, n, suffix[i], tail, &mut out[i..k]);
+            } else {
+                for _ in 0..n {
+                    let u = rng.random::<f64>() * suffix[i];
+                    let at = tail.iter().fold(i, |acc, &sm| acc + usize::from(sm > u));
+                    out[at] += 1;
+                }
             }
             break;
         }
         let x = binomial(rng, n, w[i] / suffix[i]);
         out[i] += x;
         n -= x;
+    }
+}
+
+/// Places `n` units over `out.len()` indices whose cumulative tail weights are `tail`
+/// (`tail[m]` = Σ of the weights of the indices after m, decreasing) below the total
+/// `total`, each unit with a uniform U: index l = #{m : t_m > U}, t_m = tail_m / total.
+///
+/// U is taken in two parts, U = (H + V)/2^31: H, a 31-bit uniform integer (two per
+/// 64-bit word), decides t_m > U against T_m = ⌊t_m 2^31⌋ exactly unless H = T_m
+/// (H < T_m ⇒ U < t_m, H > T_m ⇒ U ≥ t_m); only then is V drawn (53 bits) and compared
+/// with the fraction t_m 2^31 − T_m (exact in floating point). The counts
+/// C_m = #{units : U < t_m} are kept per lane (no store per unit), and
+/// out_l = C_{l−1} − C_l.
+#[inline]
+fn place_units<R: Rng + ?Sized, const L: usize>(
+    rng: &mut R,
+    n: u64,
+    total: f64,
+    tail: &[f64],
+    out: &mut [u64],
+) {
+    const SCALE: f64 = (1u64 << 31) as f64;
+    let mut thr = [-1i32; L];
+    let mut frac = [0.0f64; L];
+    for (m, &sm) in tail.iter().enumerate() {
+        let t = (sm / total).min(1.0) * SCALE;
+        let ti = (t as i64).min(i32::MAX as i64);
+        thr[m] = ti as i32;
+        frac[m] = t - ti as f64;
+    }
+    // C_m and the ties H = T_m, per lane
+    let (mut cnt, mut ties) = ([0i32; L], [0i32; L]);
+    for _ in 0..n / 2 {
+        let x = rng.next_u64();
+        count_unit((x >> 33) as i32, &thr, &mut cnt, &mut ties);
+        count_unit((x & 0x7FFF_FFFF) as i32, &thr, &mut cnt, &mut ties);
+    }
+    if n & 1 == 1 {
+        count_unit((rng.next_u64() >> 33) as i32, &thr, &mut cnt, &mut ties);
+    }
+    if ties.iter().any(|&t| t != 0) {
+        resolve(rng, &thr, &frac, &ties, &mut cnt);
+    }
+    let mut prev = n as i32;
+    for (m, o) in out.iter_mut().enumerate() {
+        let c = if m < tail.len() { cnt[m] } else { 0 };
+        *o = (prev - c) as u64;
+        prev = c;
+    }
+}
+
+/// One unit of [`place_units`]: C_m += [T_m > H], ties_m += [T_m = H] in every lane.
+#[inline(always)]
+fn count_unit<const L: usize>(h: i32, thr: &[i32; L], cnt: &mut [i32; L], ties: &mut [i32; L]) {
+    for m in 0..L {
+        cnt[m] += i32::from(thr[m] > h);
+        ties[m] += i32::from(thr[m] == h);
+    }
+}
+
+/// The ties of [`place_units`]: `ties[m]` units had H = T_m (the same units for every
+/// lane with the same T); each of them draws one V (53 bits), shared by those lanes, and
+/// counts in lane m when V < t_m 2^31 − T_m.
+#[cold]
+#[inline(never)]
+fn resolve<R: Rng + ?Sized, const L: usize>(
+    rng: &mut R,
+    thr: &[i32; L],
+    frac: &[f64; L],
+    ties: &[i32; L],
+    cnt: &mut [i32; L],
+) {
+    for m in 0..L {
+        if ties[m] == 0 || (m > 0 && thr[m - 1] == thr[m]) {
+            continue; // no ties, or this group of equal T was done at its first lane
+        }
+        for _ in 0..ties[m] {
+            let v = rng.random::<f64>();
+            for l in m..L {
+                if thr[l] != thr[m] {
+                    break;
+                }
+                cnt[l] += i32::from(v < frac[l]);
+            }
+        }
     }
 }
 
@@ -1067,36 +1160,85 @@ mod tests {
         }
     }
 
-    /// Unit-by-unit placement (n ≤ SMALL_COUNT) and conditional binomials (n above it)
-    /// against the exact multinomial probabilities of each index, with a zero weight in
-    /// the middle that must never be chosen: χ² of the index totals.
+    /// Unit-by-unit placement (n ≤ SMALL_COUNT; over at most 8, at most 16 and more
+    /// indices) and conditional binomials (n above it) against the exact multinomial
+    /// probabilities of each index, with a zero weight in the middle that must never be
+    /// chosen: χ² of the index totals.
     #[test]
     fn multinomial_matches_probabilities() {
         let mut r = rng::stream(4, &[]);
-        let w = [0.5, 0.2, 0.0, 0.15, 0.1, 0.04, 0.01];
-        let tot: f64 = w.iter().sum();
-        let mut suf = [0.0; 7];
-        for (n, reps) in [(1u64, 200_000u64), (7, 40_000), (32, 10_000), (500, 1_000)] {
-            let (mut out, mut one) = ([0u64; 7], [0u64; 7]);
-            for _ in 0..reps {
-                multinomial(&mut r, n, &w, &mut suf, &mut one);
-                add_into(&mut out, &one);
+        let w7 = vec![0.5, 0.2, 0.0, 0.15, 0.1, 0.04, 0.01];
+        let w12: Vec<f64> = (0..12)
+            .map(|i| if i == 5 { 0.0 } else { 0.8f64.powi(i) })
+            .collect();
+        let w20: Vec<f64> = (0..20)
+            .map(|i| if i == 2 { 0.0 } else { 0.85f64.powi(i) })
+            .collect();
+        for w in [w7, w12, w20] {
+            let k = w.len();
+            let tot: f64 = w.iter().sum();
+            let zero = w.iter().position(|&v| v == 0.0).unwrap();
+            let mut suf = vec![0.0; k];
+            for (n, reps) in [(1u64, 200_000u64), (7, 40_000), (32, 10_000), (500, 1_000)] {
+                let (mut out, mut one) = (vec![0u64; k], vec![0u64; k]);
+                for _ in 0..reps {
+                    multinomial(&mut r, n, &w, &mut suf, &mut one);
+                    add_into(&mut out, &one);
+                }
+                assert_eq!(out.iter().sum::<u64>(), n * reps);
+                assert_eq!(out[zero], 0);
+                let units = (n * reps) as f64;
+                let chi2: f64 = w
+                    .iter()
+                    .zip(&out)
+                    .filter(|(wv, _)| **wv > 0.0)
+                    .map(|(wv, &o)| {
+                        let e = units * wv / tot;
+                        (o as f64 - e).powi(2) / e
+                    })
+                    .sum();
+                // the index totals of independent multinomials are multinomial: χ² on
+                // k − 2 df; 5 SD above the mean
+                let df = (k - 2) as f64;
+                assert!(
+                    chi2 < df + 5.0 * (2.0 * df).sqrt(),
+                    "k {k} n {n}: chi2 {chi2:.1}"
+                );
             }
-            assert_eq!(out.iter().sum::<u64>(), n * reps);
-            assert_eq!(out[2], 0);
-            let units = (n * reps) as f64;
-            let chi2: f64 = w
-                .iter()
-                .zip(&out)
-                .filter(|(wv, _)| **wv > 0.0)
-                .map(|(wv, &o)| {
-                    let e = units * wv / tot;
-                    (o as f64 - e).powi(2) / e
-                })
-                .sum();
-            // the index totals of independent multinomials are multinomial: χ² on 5 df,
-            // mean 5, SD √10; 5 SD above the mean
-            assert!(chi2 < 5.0 + 5.0 * 10f64.sqrt(), "n {n}: chi2 {chi2:.1}");
+        }
+    }
+
+    /// The tie resolution of `place_units`: units with H = T_m draw one V shared by the
+    /// lanes of equal T and count in lane m with probability frac_m (nested: a unit that
+    /// counts in a lane of smaller fraction counts in those of larger fraction too).
+    #[test]
+    fn place_units_ties_resolve_exactly() {
+        let mut r = rng::stream(6, &[]);
+        let thr = [9, 9, 9, 4, -1, -1, -1, -1];
+        let frac = [0.75, 0.5, 0.125, 0.3, 0.0, 0.0, 0.0, 0.0];
+        let reps = 20_000;
+        let mut tot = [0i64; 8];
+        for _ in 0..reps {
+            let mut cnt = [0i32; 8];
+            resolve(&mut r, &thr, &frac, &[3, 3, 3, 2, 0, 0, 0, 0], &mut cnt);
+            assert!(cnt[0] >= cnt[1] && cnt[1] >= cnt[2] && cnt[4..] == [0; 4]);
+            assert!(cnt[0] <= 3 && cnt[3] <= 2);
+            for (t, &c) in tot.iter_mut().zip(&cnt) {
+                *t += i64::from(c);
+            }
+        }
+        for (m, (units, p)) in [(3.0, 0.75), (3.0, 0.5), (3.0, 0.125), (2.0, 0.3)]
+            .into_iter()
+            .enumerate()
+        {
+            // binomial count over reps × units trials: within 5 SD of its mean
+            let n = reps as f64 * units;
+            let sd = (n * p * (1.0 - p)).sqrt();
+            assert!(
+                (tot[m] as f64 - n * p).abs() < 5.0 * sd,
+                "lane {m}: {}",
+                tot[m]
+            );
         }
     }
 
