@@ -58,7 +58,7 @@ use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, Interval, IntervalMethod, Warning, fmt_num};
 use crate::rng;
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, Gamma, Poisson};
+use rand_distr::{Distribution, Poisson, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -181,17 +181,57 @@ impl fmt::Display for LcmcrFit {
     }
 }
 
+/// A Gamma(shape, 1) variate for shape ≥ 1 by Marsaglia & Tsang (2000), with the
+/// ziggurat normal; no set-up beyond one square root:
+///
+/// ```text
+/// d = shape − 1/3, c = 1/√(9d);  repeat: X ~ N(0, 1), v = (1 + cX)³ (v > 0), U ~ U(0, 1):
+///   accept dv if U < 1 − 0.0331 X⁴  or  ln U < X²/2 + d(1 − v + ln v)
+/// ```
+///
+/// Returns NaN for a shape below 1 or not finite.
+#[inline]
+fn gamma_ge1<R: Rng + ?Sized>(rng: &mut R, shape: f64) -> f64 {
+    if !(shape >= 1.0 && shape < f64::INFINITY) {
+        return f64::NAN;
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = (1.0 / 3.0) / d.sqrt();
+    loop {
+        let x: f64 = rng.sample(StandardNormal);
+        let v = 1.0 + c * x;
+        if v <= 0.0 {
+            continue;
+        }
+        let v = v * v * v;
+        let u = rng.random::<f64>();
+        let x2 = x * x;
+        if u < 1.0 - 0.0331 * (x2 * x2) || u.ln() < 0.5 * x2 + d * (1.0 - v + v.ln()) {
+            return d * v;
+        }
+    }
+}
+
+/// A Gamma(shape, 1) variate for any shape > 0 (below 1: Gamma(a) = Gamma(a + 1) U^(1/a));
+/// NaN for a shape that is not positive and finite.
+fn gamma_variate<R: Rng + ?Sized>(rng: &mut R, shape: f64) -> f64 {
+    if shape >= 1.0 {
+        gamma_ge1(rng, shape)
+    } else if shape > 0.0 {
+        let g = gamma_ge1(rng, shape + 1.0);
+        g * ((1.0 - rng.random::<f64>()).ln() / shape).exp()
+    } else {
+        f64::NAN
+    }
+}
+
 /// Log of a Gamma(shape, 1) variate, exact in the far lower tail (for shape < 1 it uses
 /// Gamma(a) = Gamma(a + 1) U^(1/a), so that tiny variates do not underflow to 0).
 fn ln_gamma_variate<R: Rng + ?Sized>(rng: &mut R, shape: f64) -> f64 {
     if shape >= 1.0 {
-        Gamma::new(shape, 1.0)
-            .map(|g| g.sample(rng).ln())
-            .unwrap_or(f64::NAN)
+        gamma_ge1(rng, shape).ln()
     } else {
-        let g = Gamma::new(shape + 1.0, 1.0)
-            .map(|g| g.sample(rng).ln())
-            .unwrap_or(f64::NAN);
+        let g = gamma_ge1(rng, shape + 1.0).ln();
         let u: f64 = rng.random::<f64>();
         g + (1.0 - u).ln() / shape
     }
@@ -212,8 +252,8 @@ fn beta_one_b<R: Rng + ?Sized>(rng: &mut R, b: f64) -> (f64, f64) {
 /// at least 1 (no underflow is possible), otherwise in log space.
 fn ln_beta_variate<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> (f64, f64) {
     if a >= 1.0 && b >= 1.0 {
-        let x = Gamma::new(a, 1.0).map(|g| g.sample(rng)).unwrap_or(a);
-        let y = Gamma::new(b, 1.0).map(|g| g.sample(rng)).unwrap_or(b);
+        let x = gamma_ge1(rng, a);
+        let y = gamma_ge1(rng, b);
         let ls = (x + y).ln();
         return (x.ln() - ls, y.ln() - ls);
     }
@@ -232,9 +272,8 @@ fn beta_variate<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
     let v = if a == 1.0 && b == 1.0 {
         rng.random::<f64>()
     } else if a >= 1.0 && b >= 1.0 {
-        let g = |s: f64, rng: &mut R| Gamma::new(s, 1.0).map(|g| g.sample(rng)).unwrap_or(s);
-        let x = g(a, rng);
-        let y = g(b, rng);
+        let x = gamma_ge1(rng, a);
+        let y = gamma_ge1(rng, b);
         x / (x + y)
     } else {
         ln_beta_variate(rng, a, b).0.exp()
@@ -787,8 +826,8 @@ impl State {
                     lin = 1.0;
                 }
             } else if b >= 1.0 {
-                let x = Gamma::new(a, 1.0).map(|g| g.sample(rng)).unwrap_or(a);
-                let y = Gamma::new(b, 1.0).map(|g| g.sample(rng)).unwrap_or(b);
+                let x = gamma_ge1(rng, a);
+                let y = gamma_ge1(rng, b);
                 let tot = x + y;
                 let v = x / tot;
                 self.pi[kk] = if lg == 0.0 {
@@ -829,9 +868,7 @@ impl State {
             0
         } else {
             let p0c = p0.min(1.0 - 1e-15);
-            let g = Gamma::new(n as f64, p0c / (1.0 - p0c))
-                .map(|g| g.sample(rng))
-                .unwrap_or(0.0);
+            let g = gamma_ge1(rng, n as f64) * (p0c / (1.0 - p0c));
             if g > 0.0 {
                 Poisson::new(g)
                     .map(|d| d.sample(rng))
@@ -854,10 +891,12 @@ impl State {
     fn sample_alpha<R: Rng + ?Sized>(&mut self, rng: &mut R, a: f64, b: f64) {
         let k = self.k;
         let rate = b - self.sum_ln_1mv;
-        self.alpha = Gamma::new(a + (k - 1) as f64, 1.0 / rate)
-            .map(|g| g.sample(rng))
-            .unwrap_or(self.alpha)
-            .max(1e-300);
+        let g = gamma_variate(rng, a + (k - 1) as f64) / rate;
+        self.alpha = if g.is_nan() {
+            self.alpha
+        } else {
+            g.max(1e-300)
+        };
     }
 
     /// Relabels the classes by decreasing weight.
@@ -1287,6 +1326,38 @@ mod tests {
             let d = ks(l1v, &|y: f64| (b * y).exp());
             assert!(d < crit, "b {b}: KS distance of ln(1 − V) {d:.4}");
         }
+    }
+
+    /// Gamma(a, 1) variates (Marsaglia–Tsang for a ≥ 1, boosted below 1) against the
+    /// regularized incomplete gamma function: Kolmogorov–Smirnov distance on 20,000 draws
+    /// per shape, and the mean within 5 SE.
+    #[test]
+    fn gamma_matches_cdf() {
+        use statrs::function::gamma::gamma_lr;
+        let mut r = rng::stream(7, &[]);
+        let m = 20_000;
+        let crit = 1.95 / (m as f64).sqrt(); // 0.1% critical value
+        for a in [0.3, 1.0, 1.7, 4.0, 60.5, 4400.0] {
+            let mut v: Vec<f64> = (0..m).map(|_| gamma_variate(&mut r, a)).collect();
+            let mean = v.iter().sum::<f64>() / m as f64;
+            assert!(
+                (mean - a).abs() < 5.0 * (a / m as f64).sqrt(),
+                "a {a}: mean {mean}"
+            );
+            v.sort_by(|x, y| x.total_cmp(y));
+            let d = v
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| {
+                    let f = gamma_lr(a, x);
+                    (f - i as f64 / m as f64)
+                        .abs()
+                        .max((f - (i + 1) as f64 / m as f64).abs())
+                })
+                .fold(0.0, f64::max);
+            assert!(d < crit, "a {a}: KS distance {d:.4}");
+        }
+        assert!(gamma_variate(&mut r, 0.0).is_nan() && gamma_ge1(&mut r, 0.5).is_nan());
     }
 
     #[test]
