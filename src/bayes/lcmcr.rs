@@ -441,13 +441,20 @@ fn btrs<R: Rng + ?Sized>(rng: &mut R, n: u64, p: f64) -> u64 {
             continue;
         }
         if h.is_nan() {
-            h = ln_factorial(m) + ln_factorial(nf - m);
-            lpq = r.ln();
+            (h, lpq) = btrs_log_terms(m, nf, r);
         }
         if t.ln() <= h - ln_factorial(k) - ln_factorial(nf - k) + (k - m) * lpq {
             return k as u64;
         }
     }
+}
+
+/// ln m! + ln (n − m)! and ln r for the logarithmic test of [`btrs`], out of line (so
+/// that the logarithm is not computed ahead for the many draws that never need it).
+#[cold]
+#[inline(never)]
+fn btrs_log_terms(m: f64, nf: f64, r: f64) -> (f64, f64) {
+    (ln_factorial(m) + ln_factorial(nf - m), r.ln())
 }
 
 /// Within this distance of the mode, [`btrs`] evaluates P(k)/P(m) as a product of
