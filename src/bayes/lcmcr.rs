@@ -667,8 +667,9 @@ struct State {
     count_pos: Vec<u64>, // observed units by position in `order`
     s_pos: Vec<u64>,     // [list][position in `order`]: observed units on the list
     h: usize,            // lists in the low half of a code
-    lo: Vec<f64>,        // [class][low code]: Π over the low lists of λ or 1 − λ
-    hi: Vec<f64>,        // [class][high code]
+    lo: Vec<f64>,        // [low code][position]: π times Π over the low lists of λ or 1 − λ
+    hi: Vec<f64>,        // [high code][position]: Π over the high lists
+    sub: Vec<f64>,       // subset products of one class
 }
 
 /// `acc[i] += x[i]` for every i.
@@ -689,6 +690,62 @@ fn subset_products(lambda: &[f64], t: &mut [f64]) {
             t[i + size] = v * l;
         }
         size *= 2;
+    }
+}
+
+/// The cell loop of [`State::sample_observed`] (its own function, so that the tables and
+/// totals are known not to overlap): per cell, the class weights `lo[cl] ⊙ hi[ch]` (in
+/// log space if they underflow), the multinomial allocation, and the totals by class
+/// and by list, in `order` positions.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn allocate_cells<R: Rng + ?Sized>(
+    rng: &mut R,
+    cells: &[(usize, u64)],
+    (j, k, h): (usize, usize, usize),
+    (lo, hi): (&[f64], &[f64]),
+    (pi, lambda, order): (&[f64], &[f64], &[usize]),
+    (w, work, alloc): (&mut [f64], &mut [f64], &mut [u64]),
+    count_pos: &mut [u64],
+    s_pos: &mut [u64],
+) {
+    let mask = (1usize << h) - 1;
+    for &(code, c) in cells {
+        let (cl, ch) = (code & mask, code >> h);
+        let (lr, hr) = (&lo[cl * k..(cl + 1) * k], &hi[ch * k..(ch + 1) * k]);
+        let mut tot = 0.0;
+        for ((wv, &a), &b) in w.iter_mut().zip(lr).zip(hr) {
+            *wv = a * b;
+            tot += *wv;
+        }
+        if !(tot > 0.0 && tot.is_finite()) {
+            // underflow: redo in log space, relative to the largest term
+            for (wv, &kk) in w.iter_mut().zip(order) {
+                let mut v = pi[kk].ln();
+                for jj in 0..j {
+                    let l = lambda[kk * j + jj];
+                    v += if code >> jj & 1 == 1 {
+                        l.ln()
+                    } else {
+                        (1.0 - l).ln()
+                    };
+                }
+                *wv = v;
+            }
+            let m = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            w.iter_mut().for_each(|v| *v = (*v - m).exp());
+        }
+        multinomial(rng, c, w, work, alloc);
+        // totals in `order` positions, list by list, added over all classes at once
+        // (no branch on the many zero counts; the lists of a cell are the same every
+        // sweep)
+        add_into(count_pos, alloc);
+        let mut bits = code;
+        while bits != 0 {
+            let jj = bits.trailing_zeros() as usize;
+            add_into(&mut s_pos[jj * k..(jj + 1) * k], alloc);
+            bits &= bits - 1;
+        }
     }
 }
 
@@ -715,64 +772,45 @@ impl State {
             h,
             lo: vec![0.0; k << h],
             hi: vec![0.0; k << (j - h)],
+            sub: vec![0.0; 1 << (j - h)],
         }
     }
 
     /// 1. class counts of the observed units, cell by cell.
     ///
-    /// The per-class probability of a history is `lo[low bits] · hi[high bits]`, both
-    /// tables built once per sweep (2 · 2^(J/2) products per class instead of J per cell).
+    /// The per-class probability of a history is `lo[low bits] · hi[high bits]` (π folded
+    /// into `lo`), both tables built once per sweep in the positions of `order`, one row
+    /// per code (2 · 2^(J/2) products per class instead of J per cell; a cell's weights
+    /// are the product of two contiguous rows).
     fn sample_observed<R: Rng + ?Sized>(&mut self, rng: &mut R, cells: &[(usize, u64)]) {
         let (j, k, h) = (self.j, self.k, self.h);
         let (nlo, nhi) = (1usize << h, 1usize << (j - h));
         let pi = &self.pi;
         self.order
             .sort_unstable_by(|&a, &b| pi[b].total_cmp(&pi[a]).then(a.cmp(&b)));
-        for kk in 0..k {
+        for (pos, &kk) in self.order.iter().enumerate() {
             let lk = &self.lambda[kk * j..(kk + 1) * j];
-            subset_products(&lk[..h], &mut self.lo[kk * nlo..(kk + 1) * nlo]);
-            subset_products(&lk[h..], &mut self.hi[kk * nhi..(kk + 1) * nhi]);
+            subset_products(&lk[..h], &mut self.sub[..nlo]);
+            for (c, &v) in self.sub[..nlo].iter().enumerate() {
+                self.lo[c * k + pos] = pi[kk] * v;
+            }
+            subset_products(&lk[h..], &mut self.sub[..nhi]);
+            for (c, &v) in self.sub[..nhi].iter().enumerate() {
+                self.hi[c * k + pos] = v;
+            }
         }
         self.count_pos.iter_mut().for_each(|v| *v = 0);
         self.s_pos.iter_mut().for_each(|v| *v = 0);
-        let mask = nlo - 1;
-        for &(code, c) in cells {
-            let (cl, ch) = (code & mask, code >> h);
-            let mut tot = 0.0;
-            for (wv, &kk) in self.w.iter_mut().zip(&self.order) {
-                let v = self.pi[kk] * self.lo[kk * nlo + cl] * self.hi[kk * nhi + ch];
-                *wv = v;
-                tot += v;
-            }
-            if !(tot > 0.0 && tot.is_finite()) {
-                // underflow: redo in log space, relative to the largest term
-                for (wv, &kk) in self.w.iter_mut().zip(&self.order) {
-                    let mut v = self.pi[kk].ln();
-                    for jj in 0..j {
-                        let l = self.lambda[kk * j + jj];
-                        v += if code >> jj & 1 == 1 {
-                            l.ln()
-                        } else {
-                            (1.0 - l).ln()
-                        };
-                    }
-                    *wv = v;
-                }
-                let m = self.w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                self.w.iter_mut().for_each(|v| *v = (*v - m).exp());
-            }
-            multinomial(rng, c, &self.w, &mut self.work, &mut self.alloc);
-            // totals in `order` positions, list by list, added over all classes at once
-            // (no branch on the many zero counts; the lists of a cell are the same
-            // every sweep)
-            add_into(&mut self.count_pos, &self.alloc);
-            let mut bits = code;
-            while bits != 0 {
-                let jj = bits.trailing_zeros() as usize;
-                add_into(&mut self.s_pos[jj * k..(jj + 1) * k], &self.alloc);
-                bits &= bits - 1;
-            }
-        }
+        allocate_cells(
+            rng,
+            cells,
+            (j, k, h),
+            (&self.lo, &self.hi),
+            (&self.pi, &self.lambda, &self.order),
+            (&mut self.w, &mut self.work, &mut self.alloc),
+            &mut self.count_pos,
+            &mut self.s_pos,
+        );
         for (pos, &kk) in self.order.iter().enumerate() {
             self.count_obs[kk] = self.count_pos[pos];
             for jj in 0..j {
