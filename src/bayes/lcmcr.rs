@@ -192,7 +192,7 @@ impl fmt::Display for LcmcrFit {
 /// Returns NaN for a shape below 1 or not finite.
 #[inline]
 fn gamma_ge1<R: Rng + ?Sized>(rng: &mut R, shape: f64) -> f64 {
-    if !(shape >= 1.0 && shape < f64::INFINITY) {
+    if !(1.0..f64::INFINITY).contains(&shape) {
         return f64::NAN;
     }
     let d = shape - 1.0 / 3.0;
