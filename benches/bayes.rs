@@ -1,17 +1,44 @@
 //! Benchmarks of `darkfigure::bayes`: the LCMCR sampler on Kosovo (K = 10, 110,000
-//! sweeps; targets: one chain < 0.3 s, 4 chains < 0.5 s on 2 cores, not met: 0.61 s and
-//! 1.27 s on a quiet machine; LCMCR 0.4.14 takes ~5 s) and dga model averaging (Kosovo,
-//! 4 lists, grid 0..20000 < 50 ms; UKdat_5, 5 lists, grid 0..40000 < 0.5 s, dga 2.0.2 ~2 s;
-//! UKdat, 6 lists and 18,154 graphs, reported).
+//! sweeps; targets: one chain < 0.3 s, 4 chains < 0.5 s on 2 cores, not met: 0.56 s and
+//! 1.14 s on a quiet machine before the changes listed below, see there for after; LCMCR
+//! 0.4.14 takes ~5 s) and dga model averaging (Kosovo, 4 lists, grid 0..20000 < 50 ms;
+//! UKdat_5, 5 lists, grid 0..40000 < 0.5 s, dga 2.0.2 ~2 s; UKdat, 6 lists and 18,154
+//! graphs, reported).
 //!
-//! Where an LCMCR sweep goes (~5 µs; per sweep on Kosovo): the class allocation of the
-//! 15 observed cells ~64% (≈18 BTRS binomials, 12 by inversion and ≈240 units placed one
-//! by one; a fifth of it is the bookkeeping of weights and totals), λ ~19% (≈28 beta
-//! variates from gamma pairs: about 7 of the 10 classes are occupied), stick-breaking
-//! ~8%, n0 and the unobserved cell (6,000 units, 2 BTRS) ~6%, α 1%. Tried and measured
-//! without gain: classes ordered by weight within each cell (persisted insertion sort),
-//! the unit-by-unit threshold at 12 or 64 instead of 32, Cheng's BB beta sampler (slower
-//! than the gamma pair here).
+//! Where an LCMCR sweep went (~5 µs, 56k instructions; per sweep on Kosovo): the class
+//! allocation of the 15 observed cells ~64% (≈20 BTRS binomials, 13 by inversion and
+//! ≈258 units placed one by one; a fifth of it is the bookkeeping of weights and totals),
+//! λ ~19% (≈28 beta variates from gamma pairs: about 7 of the 10 classes are occupied),
+//! stick-breaking ~8%, n0 and the unobserved cell (6,000 units, 2 BTRS) ~6%, α 1%.
+//! Tried and measured without gain: classes ordered by weight within each cell
+//! (persisted insertion sort), the unit-by-unit threshold at 12 or 64 instead of 32,
+//! Cheng's BB beta sampler (slower than the gamma pair here).
+//!
+//! Second round (instructions by callgrind on one Kosovo chain, 120,500 sweeps with the
+//! warm-up; time by `perf record -e cpu-clock` shares and interleaved runs, the machine
+//! shared): 6.76 G → 5.05 G instructions (56k → 42k per sweep, −25%), CPU time of one
+//! chain −16% (best of 3 interleaved runs under load: 0.92 s → 0.77 s; ≈0.47 s, 3.9
+//! µs/sweep, expected on a quiet machine). Kept, each exact:
+//! - units of the small tail placed by 31-bit uniforms, two per random word, against
+//!   integer thresholds in all classes at once, counted per lane (no store per unit),
+//!   53 more bits drawn only on a tie: 6.59 → 6.00 G (scratch copy of the sampler);
+//! - a hand-rolled Marsaglia–Tsang gamma (rand_distr's ziggurat normal, no
+//!   `Gamma::new` per draw): 6.00 → 5.70 G;
+//! - BTRS's log terms out of line (the compiler computed ln(p/q) on every draw ahead of
+//!   the rare test that uses it): 5.70 → 5.53 G, same draws;
+//! - the observed cells' weights from per-sweep tables in class order, one row per code
+//!   (π folded in; the same products), the cell loop in its own function: 5.53 → 5.21 G,
+//!   same draws.
+//!
+//! Where the time now goes (perf): multinomial 37% (inversion binomials wait on the
+//! division w_i/Σ and on the q^n squaring chain; the unit placement ~12%), BTRS 16% (the
+//! √ → division set-up chain and mispredicted branches; one reciprocal instead of two
+//! divisions and one division in the hat test gave no measurable change), λ 15%, the cell
+//! loop 10%, the rest of the observed step 6%, π 4%, logarithms 4%. Not helped or not
+//! kept: the unit-by-unit threshold lowered to 8–20 (3% fewer instructions, more
+//! branches; not timed on a quiet machine), a portable count loop written as a closure
+//! (not inlined: 24% more instructions). Not tried: an inlined ziggurat normal (the
+//! rand_distr one is a call, ~45 instructions with its prologue, ≈75 per sweep).
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use darkfigure::bayes::{DgaParams, LcmcrParams, NGrid, bma, decomposable_graphs, lcmcr};
 use darkfigure::data::ListTable;

