@@ -469,17 +469,17 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         let hom_names = ["homogenous trap effect".to_string()];
         let mut act_hom = active.clone();
         act_hom[p] = true;
-        // The two trap-effect test fits are independent: run them side by side.
-        let (hom, het) = rayon::join(
-            || cells.fit(&act_hom, 1).ok(),
-            || {
-                (n_het > 0).then(|| {
-                    let mut act_het = active.clone();
-                    act_het[p + 1..].iter_mut().for_each(|a| *a = true);
-                    cells.fit(&act_het, n_het).ok()
-                })?
-            },
-        );
+        let het_fit = || {
+            let mut act_het = active.clone();
+            act_het[p + 1..].iter_mut().for_each(|a| *a = true);
+            cells.fit(&act_het, n_het).ok()
+        };
+        // With a period trap-effect test (up, I ≥ 5), the two test fits run side by side.
+        let (hom, het) = if n_het == 0 {
+            (cells.fit(&act_hom, 1).ok(), None)
+        } else {
+            rayon::join(|| cells.fit(&act_hom, 1).ok(), het_fit)
+        };
         if let Some(f) = &hom {
             tests.push(f.model_fit("model with homogenous trap effect"));
         }
