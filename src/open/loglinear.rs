@@ -10,7 +10,6 @@ use crate::data::canonical_history;
 use crate::error::{Error, Result};
 use crate::glm::{GlmFit, PoissonGlm};
 use nalgebra::DMatrix;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Capture-probability structure of [`openp`].
@@ -246,9 +245,11 @@ fn logistic(b: &Dual) -> Dual {
     &e / &e.add_c(1.0)
 }
 
-/// Fits several `openp` models to the same histories at once (in parallel), in the
-/// order given: the `estimate --open` model set is `[Up, Ep]`. `params.model` is
-/// ignored; every other setting applies to each model.
+/// Fits several `openp` models to the same histories at once, in the order given: the
+/// first on the calling thread, the others side by side on rayon's pool (so list the
+/// slowest first; the `estimate --open` model set is `[Up, Ep]`). Each fit is exactly
+/// what [`openp`] gives. `params.model` is ignored; every other setting applies to each
+/// model.
 ///
 /// # Errors
 /// The first model's error, in the order given, as [`openp`].
@@ -268,19 +269,28 @@ pub fn openp_models(
     models: &[OpenModel],
     params: &OpenParams,
 ) -> Result<Vec<OpenFit>> {
-    let fits: Vec<Result<OpenFit>> = models
-        .par_iter()
-        .map(|&model| {
-            openp(
-                h,
-                &OpenParams {
-                    model,
-                    ..params.clone()
-                },
-            )
-        })
-        .collect();
-    fits.into_iter().collect()
+    let fit = |model: OpenModel| {
+        openp(
+            h,
+            &OpenParams {
+                model,
+                ..params.clone()
+            },
+        )
+    };
+    let mut fits: Vec<Option<Result<OpenFit>>> = models.iter().map(|_| None).collect();
+    if let Some((first, rest)) = fits.split_first_mut() {
+        // The first model on this thread, the others on the pool (no wait for a worker
+        // to wake before the first starts: list the longest first).
+        let fit = &fit;
+        rayon::in_place_scope(|s| {
+            for (slot, &model) in rest.iter_mut().zip(&models[1..]) {
+                s.spawn(move |_| *slot = Some(fit(model)));
+            }
+            *first = Some(fit(models[0]));
+        });
+    }
+    fits.into_iter().flatten().collect()
 }
 
 /// Fits the log-linear Jolly-Seber model of Cormack (1989) and Rivest & Daigle (2004)
@@ -469,16 +479,13 @@ pub fn openp(h: &CaptureHistories, params: &OpenParams) -> Result<OpenFit> {
         let hom_names = ["homogenous trap effect".to_string()];
         let mut act_hom = active.clone();
         act_hom[p] = true;
-        let het_fit = || {
+        let hom = cells.fit(&act_hom, 1).ok();
+        let het = if n_het == 0 {
+            None
+        } else {
             let mut act_het = active.clone();
             act_het[p + 1..].iter_mut().for_each(|a| *a = true);
             cells.fit(&act_het, n_het).ok()
-        };
-        // With a period trap-effect test (up, I ≥ 5), the two test fits run side by side.
-        let (hom, het) = if n_het == 0 {
-            (cells.fit(&act_hom, 1).ok(), None)
-        } else {
-            rayon::join(|| cells.fit(&act_hom, 1).ok(), het_fit)
         };
         if let Some(f) = &hom {
             tests.push(f.model_fit("model with homogenous trap effect"));
