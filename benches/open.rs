@@ -41,8 +41,12 @@ fn bench_openp(c: &mut Criterion) {
     // built without reallocation: 2.98M -> 2.58M instructions per model set
     // (callgrind; up 1.98M -> 1.70M, ep 1.01M -> 0.88M; wall time not yet re-measured
     // on a quiet machine).
-    // `openp_models` runs the two models, and within `up` its two trap-effect test fits,
-    // side by side (rayon): the figure on 2 cores, and the same work on one thread.
+    // `openp_models` runs the first model (up, the longer) on the calling thread and the
+    // other on rayon's pool: the figure on 2 cores, and the same work on one thread.
+    // Measured on a slower, noisy 2-core machine (min of 100 blocks, old and new code
+    // alternated): the set 237 -> 150 us; criterion there 0.179 ms (2 cores) and 0.29 ms
+    // (one thread). Running up's two trap-effect test fits side by side as well (a join
+    // or a spawn) was slower: waking a pool thread costs more than the smaller fit.
     let both = [OpenModel::Up, OpenModel::Ep];
     g.bench_function("up_and_ep", |b| {
         b.iter(|| openp_models(black_box(&h), &both, &OpenParams::params()).unwrap())
