@@ -560,52 +560,11 @@ fn cholesky_in_place(l: &mut [f64], n: usize) -> bool {
         // in register blocks (each entry subtracts l_jk l_ik one at a time for k = 0,
         // 1, …: the order, and so the rounding, of the plain left-looking loop), then
         // the diagonal entry of column j.
-        let m = n - j - 1;
         let (xa, xb) = (&mut ca[j + 1..n], &mut cb[j + 1..n]);
-        let mut i0 = 0;
-        while i0 + 8 <= m {
-            update2::<8>(
-                &mut xa[i0..i0 + 8],
-                &mut xb[i0..i0 + 8],
-                done,
-                n,
-                j,
-                j + 1 + i0,
-            );
-            i0 += 8;
-        }
-        if i0 + 4 <= m {
-            update2::<4>(
-                &mut xa[i0..i0 + 4],
-                &mut xb[i0..i0 + 4],
-                done,
-                n,
-                j,
-                j + 1 + i0,
-            );
-            i0 += 4;
-        }
-        if i0 + 2 <= m {
-            update2::<2>(
-                &mut xa[i0..i0 + 2],
-                &mut xb[i0..i0 + 2],
-                done,
-                n,
-                j,
-                j + 1 + i0,
-            );
-            i0 += 2;
-        }
-        if i0 < m {
-            update2::<1>(
-                &mut xa[i0..i0 + 1],
-                &mut xb[i0..i0 + 1],
-                done,
-                n,
-                j,
-                j + 1 + i0,
-            );
-        }
+        let i0 = update2_rows::<8>(xa, xb, done, n, j, 0);
+        let i0 = update2_rows::<4>(xa, xb, done, n, j, i0);
+        let i0 = update2_rows::<2>(xa, xb, done, n, j, i0);
+        update2_rows::<1>(xa, xb, done, n, j, i0);
         let mut d = ca[j];
         for ck in done.chunks_exact(n) {
             d -= ck[j] * ck[j];
@@ -637,6 +596,31 @@ fn cholesky_in_place(l: &mut [f64], n: usize) -> bool {
         j += 2;
     }
     true
+}
+
+/// [`update2`] on the rows `i0..` of `xa` and `xb` (entry t is row j + 1 + t) in blocks
+/// of B while B rows are left; returns the first row not done.
+#[inline(always)]
+fn update2_rows<const B: usize>(
+    xa: &mut [f64],
+    xb: &mut [f64],
+    done: &[f64],
+    n: usize,
+    j: usize,
+    mut i0: usize,
+) -> usize {
+    while i0 + B <= xa.len() {
+        update2::<B>(
+            &mut xa[i0..i0 + B],
+            &mut xb[i0..i0 + B],
+            done,
+            n,
+            j,
+            j + 1 + i0,
+        );
+        i0 += B;
+    }
+    i0
 }
 
 /// `xa[t] -= l_jk · l_{row+t, k}` and `xb[t] -= l_{j+1,k} · l_{row+t, k}` for k =
