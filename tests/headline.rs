@@ -144,6 +144,56 @@ fn uk_and_netherlands_lists() {
     check("Ned", &hs[0]);
 }
 
+/// 46614 -> "46,614".
+fn thousands(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The hint of a headline whose columns were read as occasions that would fit as lists.
+fn lists_hint(h: &Headline) -> Option<&String> {
+    h.warnings.iter().find(|w| w.contains("run with --lists"))
+}
+
+#[test]
+fn list_data_read_as_occasions_name_the_list_figure() {
+    // Ned read as occasions: Mtb wins with p ~ 1e-39 and gives 8,773; as lists a model
+    // that fits gives 46,614. The occasion headline must say so, with the list figure.
+    for path in ["sparse/Ned.csv", "sparse/UKdat.csv", "closed/diabetes.csv"] {
+        let as_lists = headlines(path, true, false);
+        assert!(lists_hint(&as_lists[0]).is_none(), "{path}: hint on lists");
+        let as_occasions = headlines(path, false, false);
+        let h = &as_occasions[0];
+        assert_eq!(h.kind, DataKind::Occasions);
+        let hint = lists_hint(h).unwrap_or_else(|| panic!("{path}: no hint in {:?}", h.warnings));
+        let best = as_lists[0]
+            .candidates
+            .iter()
+            .find(|c| c.delta_ic == Some(0.0))
+            .expect("a best list model");
+        let figure = thousands(as_lists[0].n_hat.round() as u64);
+        assert!(hint.contains(&figure), "{path}: {hint} lacks {figure}");
+        assert!(
+            hint.contains(&best.model),
+            "{path}: {hint} lacks {}",
+            best.model
+        );
+        assert!(best.gof_p.is_some_and(|p| p >= 0.05), "{path}");
+    }
+    // Occasions that fit (hare) or lists that fit no better (HIV): no hint.
+    for path in ["closed/hare.csv", "closed/HIV.csv"] {
+        let hs = headlines(path, false, false);
+        assert!(lists_hint(&hs[0]).is_none(), "{path}: {:?}", hs[0].warnings);
+    }
+}
+
 #[test]
 fn lists_have_no_order_dependent_candidate() {
     for path in [

@@ -1,6 +1,7 @@
 //! Runs every estimator that applies to a data set and collects a [`Report`].
 
-use super::common::ORDER_DEPENDENT;
+use super::common::{LISTS_HINT, ORDER_DEPENDENT};
+use super::headline_fmt::num;
 use super::{DataSummary, Gof, POOLED, Report, Row, SUMMED, Section, Truth};
 use crate::ci;
 use crate::closed::{self, ClosedFit, Heterogeneity};
@@ -9,6 +10,7 @@ use crate::data::{CaptureHistories, CountData, DataSet, ListTable};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, FitStats, Warning};
 use crate::open;
+use crate::recommend::{GOF_PASS, Headline};
 use crate::sparse;
 use crate::two_source;
 
@@ -334,7 +336,101 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
     let mut headline = std::mem::take(&mut report.headline);
     super::headline::add_bayes_flags(&report, &mut headline);
     report.headline = headline;
+    if let DataSet::Histories { data: h, .. } = data
+        && !opts.open
+        && !opts.headline_only
+    {
+        add_lists_hint(data, h, opts, &mut report.headline);
+    }
     Ok(report)
+}
+
+/// Most columns for which [`add_lists_hint`] reads occasions as lists to compare (the
+/// list analysis of 8 columns, a forward BIC search, takes about 0.1 s).
+pub const MAX_T_FOR_LISTS_HINT: usize = 8;
+
+/// The best candidate of a headline (ΔIC 0, not excluded) and its goodness-of-fit p.
+fn best_fit(h: &Headline) -> Option<(&str, f64)> {
+    h.candidates
+        .iter()
+        .filter(|c| c.excluded.is_none() && c.delta_ic.is_some_and(|d| d == 0.0))
+        .find_map(|c| c.gof_p.map(|p| (c.model.as_str(), p)))
+}
+
+/// Columns read as occasions in time whose best model fits poorly: the same histories
+/// read as unordered lists (agency registers), and, when the best list model does fit,
+/// a warning with the figure the list analysis gives, so that an analyst who forgot
+/// `--lists` sees it. Multiple-systems data read as occasions are otherwise explained by
+/// order-dependent models (Mb, Mtb: a "behavioural response" between registers), which
+/// can put the figure far off (SparseMSE's Ned: 8,773 as occasions, Mtb with p ≈ 1e-39;
+/// 46,614 as lists, with a model that fits).
+fn add_lists_hint(
+    data: &DataSet,
+    h: &CaptureHistories,
+    opts: &AnalysisOptions,
+    headline: &mut [Headline],
+) {
+    let t = h.occasions();
+    if h.is_lists()
+        || !(3..=MAX_T_FOR_LISTS_HINT).contains(&t)
+        || !headline
+            .iter()
+            .any(|hl| best_fit(hl).is_some_and(|(_, p)| p < GOF_PASS))
+    {
+        return;
+    }
+    let DataSet::Histories {
+        layout,
+        occasion_order,
+        ..
+    } = data
+    else {
+        return;
+    };
+    let as_lists = DataSet::Histories {
+        data: h.clone().with_lists(true),
+        layout: *layout,
+        occasion_order: *occasion_order,
+    };
+    let lists_opts = AnalysisOptions {
+        headline_only: true,
+        bayes: false,
+        select: None,
+        model: None,
+        heterogeneity: None,
+        covariates: None,
+        ..opts.clone()
+    };
+    let Ok(lists) = analyse(&as_lists, &lists_opts) else {
+        return;
+    };
+    for hl in headline.iter_mut() {
+        if !best_fit(hl).is_some_and(|(_, p)| p < GOF_PASS) {
+            continue;
+        }
+        let Some(other) = lists.headline.iter().find(|l| l.stratum == hl.stratum) else {
+            continue;
+        };
+        let Some((model, p)) = best_fit(other).filter(|&(_, p)| p >= GOF_PASS) else {
+            continue;
+        };
+        if !other.n_hat.is_finite() {
+            continue;
+        }
+        hl.warnings.insert(
+            0,
+            format!(
+                "{LISTS_HINT} Read as unordered lists (agency registers), the best list model {model} fits (goodness-of-fit \
+             p = {p:.3}) and the figure would be {} ({:.0}% interval {} to {}). If the columns \
+             are separate lists rather than repeated occasions, run with --lists (or add the line \
+             \"# sources: lists\" above the header).",
+                num(other.n_hat),
+                100.0 * opts.level,
+                num(other.interval.lower),
+                num(other.interval.upper),
+            ),
+        );
+    }
 }
 
 /// Adds the headlines of a subgroup (e.g. the minors among the sellers) to a report:

@@ -47,3 +47,8 @@ pub(super) fn aligned<H: AsRef<str>>(
     }
     out
 }
+
+/// How the warning that columns read as occasions fit as lists begins
+/// (`analyse::add_lists_hint`; the reports show it beside the figure).
+pub const LISTS_HINT: &str =
+    "The columns were read as occasions in time, and the best model fits poorly.";

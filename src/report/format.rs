@@ -229,7 +229,10 @@ impl Report {
         let d = &self.data;
         let mut s = format!(
             "{} ({} layout, {} rows): {} units seen",
-            d.source, d.layout, d.rows, d.observed
+            d.source,
+            d.layout,
+            super::headline_fmt::count(d.rows as u64),
+            super::headline_fmt::count(d.observed)
         );
         if self.is_lists() {
             if let Some(t) = d.occasions {

@@ -36,12 +36,21 @@ pub fn num(x: f64) -> String {
     if x < 0.0 { format!("-{out}") } else { out }
 }
 
+/// A whole count for a reader: thousands separators from 1,000 up.
+pub fn count(n: u64) -> String {
+    if n < 100 {
+        n.to_string()
+    } else {
+        num(n as f64)
+    }
+}
+
 /// The figure in one sentence, or why there is none.
 pub fn sentence(h: &Headline) -> String {
     if !h.n_hat.is_finite() {
         return format!(
             "No figure can be cited ({} seen): {}",
-            h.observed,
+            count(h.observed),
             h.warnings.first().map_or("", String::as_str)
         );
     }
@@ -54,7 +63,7 @@ pub fn sentence(h: &Headline) -> String {
         num(i.lower),
         num(i.upper),
         i.method.label(),
-        h.observed,
+        count(h.observed),
         num(h.dark_figure),
         num(d.lower),
         num(d.upper)
@@ -77,7 +86,7 @@ fn models_line(h: &Headline) -> String {
 }
 
 fn range_line(h: &Headline) -> Option<String> {
-    let s = h.sensitivity.as_ref()?;
+    let s = h.sensitivity.as_ref().filter(|s| !one_model(s))?;
     Some(format!(
         "Range over plausible models: {} ({}) to {} ({}); interval limits {} to {}.",
         num(s.lower),
@@ -215,6 +224,26 @@ fn bayes_line(r: &Report, h: &Headline) -> Option<String> {
     ))
 }
 
+/// The warning that the columns, read as occasions, fit as lists (shown beside the
+/// figure, see [`super::common::LISTS_HINT`]).
+pub fn lists_hint(h: &Headline) -> Option<&String> {
+    h.warnings
+        .iter()
+        .find(|w| w.starts_with(super::common::LISTS_HINT))
+}
+
+/// The warnings listed under the candidates: all but the one beside the figure.
+pub fn checks(h: &Headline) -> impl Iterator<Item = &String> {
+    h.warnings
+        .iter()
+        .filter(|w| !w.starts_with(super::common::LISTS_HINT))
+}
+
+/// A range over one plausible model only (nothing to show: its interval is the headline's).
+pub fn one_model(s: &crate::recommend::Sensitivity) -> bool {
+    s.lower == s.upper && s.models.first() == s.models.get(1)
+}
+
 /// Text rendering of the headlines.
 pub fn text(r: &Report, out: &mut String) {
     for h in &r.headline {
@@ -244,10 +273,13 @@ pub fn text(r: &Report, out: &mut String) {
             if let Some(l) = bayes_line(r, h) {
                 let _ = writeln!(out, "{l}");
             }
+            if let Some(w) = lists_hint(h) {
+                let _ = writeln!(out, "Caution: {w}");
+            }
         }
     }
     for h in &r.headline {
-        if h.candidates.is_empty() && h.warnings.is_empty() {
+        if h.candidates.is_empty() && checks(h).next().is_none() {
             continue;
         }
         let _ = writeln!(out, "\n-- {}: candidates and checks --", title(h));
@@ -262,7 +294,7 @@ pub fn text(r: &Report, out: &mut String) {
                 let _ = writeln!(out, "({hidden} more with ΔIC > 10: --all or --format json)");
             }
         }
-        for w in &h.warnings {
+        for w in checks(h) {
             let _ = writeln!(out, "  ! {w}");
         }
     }
@@ -290,11 +322,14 @@ pub fn markdown(r: &Report, out: &mut String) {
             if let Some(l) = bayes_line(r, h) {
                 let _ = writeln!(out, "{}  ", esc(l));
             }
+            if let Some(w) = lists_hint(h) {
+                let _ = writeln!(out, "**Caution:** {}  ", esc(w.clone()));
+            }
         }
         let _ = writeln!(out);
     }
     for h in &r.headline {
-        if h.candidates.is_empty() && h.warnings.is_empty() {
+        if h.candidates.is_empty() && checks(h).next().is_none() {
             continue;
         }
         let _ = writeln!(out, "\n### {}: candidates and checks\n", title(h));
@@ -316,9 +351,9 @@ pub fn markdown(r: &Report, out: &mut String) {
                 );
             }
         }
-        if !h.warnings.is_empty() {
+        if checks(h).next().is_some() {
             let _ = writeln!(out);
-            for w in &h.warnings {
+            for w in checks(h) {
                 let _ = writeln!(out, "- {w}");
             }
         }

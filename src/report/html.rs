@@ -265,6 +265,9 @@ fn card(h: &Headline) -> HeadlineCard {
         );
     }
     let mut details = vec![format!("Rests on: {}.", h.basis.trim_end_matches('.'))];
+    if let Some(w) = super::headline_fmt::lists_hint(h) {
+        details.insert(0, format!("Caution: {w}"));
+    }
     if !h.models.is_empty() {
         let mut sorted: Vec<_> = h.models.iter().collect();
         sorted.sort_by(|a, b| b.weight.total_cmp(&a.weight));
@@ -293,7 +296,11 @@ fn card(h: &Headline) -> HeadlineCard {
         let a: Vec<&str> = h.assumptions.iter().map(|a| a.describe()).collect();
         details.push(format!("Assumes: {}.", a.join("; ")));
     }
-    if let Some(s) = &h.sensitivity {
+    if let Some(s) = h
+        .sensitivity
+        .as_ref()
+        .filter(|s| !super::headline_fmt::one_model(s))
+    {
         let lo = s.models.first().map(String::as_str).unwrap_or("?");
         let hi = s.models.last().map(String::as_str).unwrap_or("?");
         details.push(format!(
@@ -1279,9 +1286,10 @@ impl Report {
             if !h.candidates.is_empty() {
                 out.push(candidate_table(h));
             }
-            if !h.warnings.is_empty() {
+            let checks: Vec<String> = super::headline_fmt::checks(h).cloned().collect();
+            if !checks.is_empty() {
                 out.push(Block::Para("Warnings and checks:".into()));
-                out.push(Block::List(h.warnings.clone()));
+                out.push(Block::List(checks));
             }
             headline_figures(self, h, ctx.data, &mut out);
         }
