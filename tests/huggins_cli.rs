@@ -191,3 +191,69 @@ fn covariates_with_lists_or_unknown_names_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--lists"));
 }
+
+/// stderr of a run expected to fail.
+fn run_err(args: &[&str]) -> String {
+    let out = Command::new(common::estimate_binary())
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("estimate runs");
+    assert!(!out.status.success(), "estimate {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn covariate_hint_names_the_binary_covariate_beside_occasion_columns() {
+    // deermice: c1..c6, then sex (0/1), age (y/a), weight. Leaving the 0/1 `sex` out of
+    // the suggested --covariates would make it a seventh occasion.
+    let err = run_err(&["tests/fixtures/huggins/deermice.csv"]);
+    assert!(err.contains("--covariates sex,age,weight"), "{err}");
+    let text = run(&[
+        "tests/fixtures/huggins/deermice.csv",
+        "--covariates",
+        "sex,age,weight",
+    ]);
+    assert!(text.contains("6 occasions"), "{text}");
+    assert!(text.contains("Huggins Mb + sex + age + weight"), "{text}");
+}
+
+#[test]
+fn covariates_that_no_model_can_fit_leave_the_headline_to_the_models_without() {
+    // prinia: cap + noncap = 19 for every bird, so no Huggins model with all four
+    // covariates has a full-rank design. The headline is then the closedp.t rule's, as
+    // without --covariates, and says why, naming the aliased covariate.
+    let with = run(&[
+        "tests/fixtures/huggins/prinia.csv",
+        "--covariates",
+        "length,fat,cap,noncap",
+    ]);
+    assert!(
+        with.contains("No Huggins model with the covariates could be fitted"),
+        "{with}"
+    );
+    assert!(with.contains("`noncap` is a linear combination"), "{with}");
+    assert!(!with.contains("Ignoring the covariates ()"), "{with}");
+    let sentence = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("Estimated"))
+            .map(str::to_owned)
+            .expect("a headline")
+    };
+    // the same figure as the histories alone (the covariate columns dropped)
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/huggins/prinia.csv"),
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("darkfigure-prinia-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plain = dir.join("prinia_histories.csv");
+    let kept: Vec<String> = text
+        .lines()
+        .map(|l| l.split(',').take(19).collect::<Vec<_>>().join(","))
+        .collect();
+    std::fs::write(&plain, kept.join("\n")).unwrap();
+    let without = run(&[plain.to_str().unwrap()]);
+    assert_eq!(sentence(&with), sentence(&without));
+    std::fs::remove_dir_all(&dir).ok();
+}

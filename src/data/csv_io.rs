@@ -662,6 +662,46 @@ fn names_a_grouping(name: &str) -> bool {
         || n.ends_with(".id")
 }
 
+/// The stem of an occasion-like column name: letters (or `_`, `.`) followed by digits,
+/// e.g. `c` for `c12`, `op` for `op3` (`None` for `sex` or `2019`).
+fn occasion_stem(name: &str) -> Option<&str> {
+    let n = name.trim();
+    let digits = n.len() - n.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let stem = &n[..n.len() - digits];
+    (digits > 0
+        && !stem.is_empty()
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '.'))
+    .then_some(stem)
+}
+
+/// The columns to name as covariates in the hint of [`occasion_value_hint`]: when the
+/// first 0/1 column is named like an occasion (`c1`, `op1`) and at least two 0/1 columns
+/// share its stem, every column without that stem, 0/1 or not (a 0/1 `sex` beside `c1..c6`
+/// is a covariate too: leaving it out would make it a seventh occasion); otherwise the
+/// columns that are not 0/1.
+fn covariate_candidates<'a>(raw: &'a Raw, binary: &[usize], other: &[usize]) -> Vec<&'a str> {
+    let name = |c: usize| raw.headers[c].as_str();
+    let stem = binary.first().and_then(|&c| occasion_stem(name(c)));
+    if let Some(stem) = stem {
+        let same = |c: usize| occasion_stem(name(c)) == Some(stem);
+        let occasions = binary.iter().filter(|&&c| same(c)).count();
+        // a non-0/1 column with the stem is an occasion with a bad value, not a covariate
+        if occasions >= 2 && other.iter().all(|&c| !same(c)) {
+            let mut cols: Vec<usize> = binary
+                .iter()
+                .chain(other)
+                .copied()
+                .filter(|&c| !same(c))
+                .collect();
+            cols.sort_unstable();
+            return cols.into_iter().map(name).collect();
+        }
+    }
+    other.iter().map(|&c| name(c)).collect()
+}
+
 /// What a non-0/1 value in an occasion column may mean: covariates beside 0/1 occasion
 /// columns (named with `--covariates`), or single-source counts (named with `--count`).
 fn occasion_value_hint(raw: &Raw, opts: &ReadOptions) -> String {
@@ -671,7 +711,7 @@ fn occasion_value_hint(raw: &Raw, opts: &ReadOptions) -> String {
         .partition(|&c| raw.rows.iter().all(|(_, r)| is_binary(&r[c])));
     let mut hint = String::from("0 or 1 (an occasion of a capture history; ");
     if binary.len() >= 2 && !other.is_empty() {
-        let names: Vec<&str> = other.iter().map(|&c| raw.headers[c].as_str()).collect();
+        let names = covariate_candidates(raw, &binary, &other);
         hint.push_str(&format!(
             "if {} are covariates of the histories in the 0/1 columns, name them with \
              --covariates {}; ",

@@ -411,12 +411,32 @@ pub(crate) fn fit_groups(
     let start = groups.start();
     // Aliased columns show as a singular information matrix at the start.
     let (_, _, h0) = groups.eval(&start);
-    if !full_rank(&(-&h0)) {
+    let info = -&h0;
+    if !full_rank(&info) {
+        let aliased: Vec<&str> = aliased_columns(&info)
+            .into_iter()
+            .map(|j| names[j].as_str())
+            .collect();
         return Err(Error::Numerical {
             reason: format!(
                 "the information matrix of {model} is singular: the design is not of full rank \
-                 (a covariate constant over the units, or a time-varying covariate that is the \
-                 same for every unit beside occasion intercepts); coefficients {}",
+                 ({} a linear combination of the design columns before {}: a covariate constant \
+                 over the units, covariates that add up to a constant or to another, or a \
+                 time-varying covariate that is the same for every unit beside occasion \
+                 intercepts); coefficients {}",
+                if aliased.len() == 1 {
+                    format!("`{}` is", aliased[0])
+                } else {
+                    format!(
+                        "{} are each",
+                        aliased
+                            .iter()
+                            .map(|a| format!("`{a}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                if aliased.len() == 1 { "it" } else { "them" },
                 names.join(", ")
             ),
         });
@@ -434,6 +454,26 @@ pub(crate) fn fit_groups(
 
 /// Whether an information matrix is numerically of full rank: the smallest eigenvalue of
 /// its correlation form above 1e-10.
+/// The columns of a singular information matrix that add nothing to the columns before
+/// them (greedy: column j is aliased when the principal submatrix of the columns kept so
+/// far and j is singular; XᵀWX with W > 0 is singular on a set of columns exactly when
+/// those columns of X are linearly dependent).
+fn aliased_columns(info: &nalgebra::DMatrix<f64>) -> Vec<usize> {
+    let mut kept: Vec<usize> = Vec::new();
+    let mut aliased = Vec::new();
+    for j in 0..info.nrows() {
+        let mut idx = kept.clone();
+        idx.push(j);
+        let sub = nalgebra::DMatrix::from_fn(idx.len(), idx.len(), |a, b| info[(idx[a], idx[b])]);
+        if full_rank(&sub) {
+            kept.push(j);
+        } else {
+            aliased.push(j);
+        }
+    }
+    aliased
+}
+
 fn full_rank(info: &nalgebra::DMatrix<f64>) -> bool {
     let k = info.nrows();
     let d: Vec<f64> = (0..k).map(|i| info[(i, i)]).collect();

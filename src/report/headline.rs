@@ -266,8 +266,16 @@ pub(super) fn build(report: &Report, data: &DataSet) -> Vec<Headline> {
             let (offers, mut rule) = offers_for(&plain, kind, t);
             rule.level = level;
             rule.gof_reliable = reliable(st.as_deref());
-            let without = recommend::recommend(name, observed, offers, &rule, truth);
-            h.warnings.extend(covariate_check(&h, &without, &secs));
+            let mut without = recommend::recommend(name, observed, offers, &rule, truth);
+            match covariates_unfitted(&secs) {
+                // the Huggins family without its covariates adds nothing to the closedp.t
+                // models: the figure is theirs, as without --covariates
+                Some(why) => {
+                    without.warnings.insert(0, why);
+                    h = without;
+                }
+                None => h.warnings.extend(covariate_check(&h, &without, &secs)),
+            }
         }
         out.push(h);
     }
@@ -289,6 +297,35 @@ pub(crate) const HUGGINS_TITLE: &str = "Huggins";
 /// Whether a section holds the Huggins covariate models (built by `report::huggins`).
 fn is_huggins(title: &str) -> bool {
     title.starts_with(HUGGINS_TITLE)
+}
+
+/// When covariates were given but no Huggins model with them could be fitted: why, in
+/// words, naming the first failure (`None` when one was fitted, or none was asked for).
+fn covariates_unfitted(secs: &[&Section]) -> Option<String> {
+    let huggins: Vec<&&Section> = secs.iter().filter(|s| is_huggins(&s.title)).collect();
+    let with_covariates = |r: &super::Row| r.covariates.as_ref().is_some_and(|c| !c.is_empty());
+    let asked = huggins
+        .iter()
+        .any(|s| s.title.contains("covariates ") || s.rows.iter().any(&with_covariates));
+    let fitted = huggins.iter().any(|s| {
+        s.rows
+            .iter()
+            .any(|r| with_covariates(r) && !r.degenerate && r.estimate.n_hat.is_finite())
+    });
+    if !asked || fitted {
+        return None;
+    }
+    let first = huggins
+        .iter()
+        .flat_map(|s| &s.failures)
+        .find(|f| f.model.contains(" + "))
+        .map(|f| format!(" (first: {}: {})", f.model, f.reason))
+        .unwrap_or_default();
+    Some(format!(
+        "No Huggins model with the covariates could be fitted{first}, so the figure comes from \
+         the models without covariates, as if --covariates had not been given; drop or \
+         recode the covariates the reason names."
+    ))
 }
 
 /// The check of a covariate headline against the headline the same rule gives without
