@@ -33,6 +33,12 @@ const POLICE_COVARIATES_N: u64 = 1500;
 struct Args {
     /// CSV file to analyse; without it, an embedded example (see --example).
     file: Option<std::path::PathBuf>,
+    /// Two-source summary counts instead of a FILE: N1,N2,M, the numbers caught by the
+    /// first source, by the second, and by both (e.g. objects handed out, survey
+    /// respondents, respondents who had one). Runs the two-occasion estimators
+    /// (Lincoln-Petersen, Chapman, Bailey, Mt) and their headline.
+    #[arg(long, value_name = "N1,N2,M", value_delimiter = ',')]
+    two_source: Option<Vec<u64>>,
     /// Output format: text, markdown or json.
     #[arg(long, default_value = "text")]
     format: String,
@@ -124,8 +130,21 @@ fn run(args: Args) -> darkfigure::Result<String> {
         occasion_order: args.occasion_order.clone(),
     };
     let subgroup_text: Option<String>;
-    let (data, source, truth) = match &args.file {
-        Some(path) => {
+    let (data, source, truth) = match (&args.file, &args.two_source) {
+        (_, Some(counts)) => {
+            let d = two_source_data(&args, counts)?;
+            // the input a report's provenance records
+            subgroup_text = Some(format!(
+                "n1,n2,m\n{}\n",
+                counts
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+            d
+        }
+        (Some(path), None) => {
             let bytes = std::fs::read(path).map_err(|source| darkfigure::Error::Io {
                 path: path.display().to_string(),
                 source,
@@ -141,7 +160,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
             subgroup_text = Some(text);
             (data, path.display().to_string(), None)
         }
-        None => {
+        (None, None) => {
             let (text, name, truth) = match args.example.as_str() {
                 "police" => (
                     POLICE,
@@ -204,10 +223,10 @@ fn run(args: Args) -> darkfigure::Result<String> {
         Some(t) => report::truth_from_csv(t, "police_operations_truth.csv", has_strata)?,
         None => Vec::new(),
     };
-    let subgroup = args
-        .subgroup
-        .clone()
-        .or_else(|| (args.file.is_none() && args.example == "police").then(|| "minor".to_string()));
+    let subgroup = args.subgroup.clone().or_else(|| {
+        (args.file.is_none() && args.two_source.is_none() && args.example == "police")
+            .then(|| "minor".to_string())
+    });
     let analysis = AnalysisOptions {
         level: args.level,
         source,
@@ -272,6 +291,57 @@ struct CovariateInput {
 
 /// The covariate input when the run has one: a histories FILE with `--covariates`, or the
 /// embedded `police-covariates` example (covariates sex, age, prior unless given).
+/// The data of `--two-source N1,N2,M`: two-occasion histories with the same counts, the
+/// source named by its counts. Refused with a FILE, an embedded example, or an option
+/// that reads a file (layout, columns, covariates, subgroup).
+fn two_source_data(
+    args: &Args,
+    counts: &[u64],
+) -> darkfigure::Result<(darkfigure::data::DataSet, String, Option<&'static str>)> {
+    let refuse = |value: &str| darkfigure::Error::InvalidParameter {
+        name: "two-source",
+        value: value.into(),
+        expected: "three counts N1,N2,M and no FILE, --example, --layout, --count, --freq, \
+                   --covariates, --subgroup or --occasion-order (they describe a file)"
+            .into(),
+    };
+    let file_options = [
+        ("a FILE", args.file.is_some()),
+        ("--layout", args.layout.is_some()),
+        ("--count", args.count.is_some()),
+        ("--freq", args.freq.is_some()),
+        ("--covariates", args.covariates.is_some()),
+        ("--subgroup", args.subgroup.is_some()),
+        ("--occasion-order", args.occasion_order.is_some()),
+        ("--example", args.example != "police"),
+    ];
+    if let Some((name, _)) = file_options.iter().find(|(_, set)| *set) {
+        return Err(refuse(&format!("given with {name}")));
+    }
+    let &[n1, n2, m] = counts else {
+        return Err(refuse(&format!(
+            "{} count(s): {}",
+            counts.len(),
+            counts
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    };
+    let s = darkfigure::two_source::TwoSample::new(n1, n2, m)?;
+    let h = s.to_histories(["first", "second"])?;
+    Ok((
+        darkfigure::data::DataSet::Histories {
+            data: h,
+            layout: csv_io::Layout::Aggregated,
+            occasion_order: None,
+        },
+        format!("two-source counts n1 = {n1}, n2 = {n2}, m = {m}"),
+        None,
+    ))
+}
+
 fn covariate_input(args: &Args) -> darkfigure::Result<Option<CovariateInput>> {
     let (text, source, covs, truth) = match (&args.file, &args.covariates) {
         (Some(path), Some(covs)) => {

@@ -409,3 +409,79 @@ fn hostile_options_exit_cleanly_and_quickly() {
         assert!(took.as_secs_f64() < 10.0, "{args:?} took {took:?}");
     }
 }
+
+#[test]
+fn two_source_counts_on_the_command_line_equal_the_same_histories_in_a_file() {
+    // Luanda MSM (kp/two_source_counts.csv): 792 objects, 353 surveyed, 45 with one.
+    let inline = run(&["--two-source", "792,353,45", "--format", "json"]);
+    assert!(
+        inline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inline.stderr)
+    );
+    let file = temp_file(
+        "luanda_histories.csv",
+        "c1,c2,freq\n1,0,747\n0,1,308\n1,1,45\n",
+    );
+    let from_file = run(&[file.to_str().unwrap(), "--format", "json"]);
+    assert!(from_file.status.success());
+    let a: serde_json::Value = serde_json::from_str(&stdout(&inline)).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&stdout(&from_file)).unwrap();
+    assert_eq!(a["headline"][0]["n_hat"], b["headline"][0]["n_hat"]);
+    assert_eq!(a["headline"][0]["interval"], b["headline"][0]["interval"]);
+    // Chapman: (n1 + 1)(n2 + 1)/(m + 1) − 1
+    let chapman = 793.0 * 354.0 / 46.0 - 1.0;
+    let n_hat = a["headline"][0]["n_hat"].as_f64().unwrap();
+    assert!(
+        (n_hat - chapman).abs() < 1e-9 * chapman,
+        "{n_hat} vs {chapman}"
+    );
+    assert_eq!(a["headline"][0]["observed"], 1100);
+    // Bad counts are refused, naming what is wrong.
+    let e = run(&["--two-source", "10,20,30"]);
+    assert!(!e.status.success());
+    assert!(String::from_utf8_lossy(&e.stderr).contains("m = 30"));
+    let e = run(&["--two-source", "10,20"]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("2 count(s)"));
+    let e = run(&[file.to_str().unwrap(), "--two-source", "10,20,5"]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("given with a FILE"));
+}
+
+#[test]
+fn no_recaptures_give_no_figure_but_a_lower_limit() {
+    // Two sources, nobody on both: Chapman's (n1 + 1)(n2 + 1) − 1 is a formula's output
+    // with no upper limit, so no figure is cited; the lower limit is given.
+    let o = run(&["--two-source", "1000,512,0"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(
+        text.contains("No figure can be cited (1,512 seen): no recaptures"),
+        "{text}"
+    );
+    assert!(text.contains("at least"), "{text}");
+    assert!(!text.contains("Estimated 513,512"), "{text}");
+    let o = run(&["--two-source", "1000,512,0", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v["headline"][0]["n_hat"].is_null(), "{}", v["headline"][0]);
+}
+
+#[test]
+fn a_file_of_two_source_summaries_is_answered_with_the_commands() {
+    let f = temp_file(
+        "two_source_counts.csv",
+        "dataset,n1_marked,n2_survey,m_recaptured,population\n\
+         RDSpopsize_FSW,1000,512,82,simulated female sex workers\n\
+         Luanda_MSM,792,353,45,men who have sex with men\n",
+    );
+    let o = run(&[f.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--two-source 1000,512,82 (RDSpopsize_FSW)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--two-source 792,353,45 (Luanda_MSM)"),
+        "{err}"
+    );
+}

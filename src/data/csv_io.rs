@@ -662,6 +662,45 @@ fn names_a_grouping(name: &str) -> bool {
         || n.ends_with(".id")
 }
 
+/// Two-source summary counts (columns `n1…`, `n2…` and `m…`, one study per row): how to
+/// give them to `estimate`, row by row (at most three rows shown).
+fn two_source_hint(raw: &Raw) -> Option<String> {
+    let find = |stem: &str| {
+        raw.headers.iter().position(|h| {
+            let h = h.trim().to_ascii_lowercase();
+            h == stem || h.starts_with(&format!("{stem}_"))
+        })
+    };
+    let (n1, n2, m) = (find("n1")?, find("n2")?, find("m")?);
+    let label = raw.headers.iter().enumerate().position(|(c, _)| {
+        ![n1, n2, m].contains(&c) && raw.rows.iter().any(|(_, r)| r[c].parse::<f64>().is_err())
+    });
+    let runs: Vec<String> = raw
+        .rows
+        .iter()
+        .take(3)
+        .map(|(_, r)| {
+            let name = label
+                .map(|c| format!(" ({})", r[c].trim()))
+                .unwrap_or_default();
+            format!(
+                "--two-source {},{},{}{name}",
+                r[n1].trim(),
+                r[n2].trim(),
+                r[m].trim()
+            )
+        })
+        .collect();
+    Some(format!(
+        "two-source summary counts (`{}`, `{}`, `{}`: one study per row) are given on the \
+         command line, one study at a time: {}",
+        raw.headers[n1],
+        raw.headers[n2],
+        raw.headers[m],
+        runs.join("; ")
+    ))
+}
+
 /// The stem of an occasion-like column name: letters (or `_`, `.`) followed by digits,
 /// e.g. `c` for `c12`, `op` for `op3` (`None` for `sex` or `2019`).
 fn occasion_stem(name: &str) -> Option<&str> {
@@ -724,7 +763,12 @@ fn occasion_value_hint(raw: &Raw, opts: &ReadOptions) -> String {
         ));
     }
     hint.push_str("if the file holds single-source counts, name the count column with --count");
-    if binary.len() < 2 && other.len() >= 5 {
+    let two = two_source_hint(raw);
+    if let Some(two) = &two {
+        hint.push_str("; ");
+        hint.push_str(two);
+    }
+    if binary.len() < 2 && other.len() >= 5 && two.is_none() {
         // many numeric answers per row: a survey of respondents, not capture records
         hint.push_str(
             "; a survey of respondents (network scale-up, RDS, multiplier) is read by the \

@@ -178,6 +178,40 @@ fn flags_exclusion(e: &Estimate) -> Option<String> {
     })
 }
 
+/// Why a headline whose chosen models all have intervals open above has no figure: the
+/// reason the top model gives (e.g. no recaptures), its point value named as what it is,
+/// and the lower limit the data do support.
+fn unbounded_reason(offers: &[Offer], chosen: &[usize], weights: &[f64]) -> String {
+    let top = chosen
+        .iter()
+        .copied()
+        .max_by(|&a, &b| weights[a].total_cmp(&weights[b]))
+        .expect("chosen is not empty");
+    let e = &offers[top].estimate;
+    let why = e
+        .warnings
+        .iter()
+        .find_map(|w| match w {
+            Warning::UnboundedInterval { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "the data set no upper limit".into());
+    let lower = chosen
+        .iter()
+        .map(|&i| offers[i].estimate.interval.lower)
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    format!(
+        "{why}. {} gives {:.0}, but with no upper limit that number is a formula's output, \
+         not an estimate; the data say only that N is at least {:.0} ({:.0}% {} lower limit)",
+        offers[top].model,
+        e.n_hat,
+        lower.ceil(),
+        100.0 * e.interval.level,
+        e.interval.method.label()
+    )
+}
+
 fn has_heterogeneity(model: &str) -> bool {
     model.starts_with("Mh")
         || model.starts_with("Mth")
@@ -309,8 +343,28 @@ pub fn recommend(
 
     let mut warnings = Vec::new();
     let chosen: Vec<usize> = (0..offers.len()).filter(|&i| weights[i] > 0.0).collect();
-    if chosen.is_empty() {
-        let reason = if offers.is_empty() {
+    // Every chosen model's own interval open above (two sources, no recaptures): the data
+    // bound N from below only, and the point estimate is a convention, not an estimate.
+    let unbounded = (!chosen.is_empty())
+        .then(|| {
+            chosen
+                .iter()
+                .all(|&i| offers[i].estimate.interval.upper == f64::INFINITY)
+                .then(|| unbounded_reason(&offers, &chosen, &weights))
+        })
+        .flatten();
+    if chosen.is_empty() || unbounded.is_some() {
+        let basis = if unbounded.is_some() {
+            format!(
+                "no candidate among {} bounds N from above",
+                rule.candidates_text
+            )
+        } else {
+            format!("no citable candidate among {}", rule.candidates_text)
+        };
+        let reason = if let Some(r) = unbounded {
+            r
+        } else if offers.is_empty() {
             "no estimator ran on these data".to_string()
         } else {
             format!(
@@ -334,7 +388,7 @@ pub fn recommend(
             interval: nan,
             dark_figure: f64::NAN,
             dark_figure_interval: nan,
-            basis: format!("no citable candidate among {}", rule.candidates_text),
+            basis,
             models: Vec::new(),
             sensitivity: None,
             candidates,

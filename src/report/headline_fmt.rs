@@ -51,7 +51,9 @@ pub fn sentence(h: &Headline) -> String {
         return format!(
             "No figure can be cited ({} seen): {}",
             count(h.observed),
-            h.warnings.first().map_or("", String::as_str)
+            h.warnings.first().map_or("", |w| w
+                .strip_prefix("No figure can be cited: ")
+                .unwrap_or(w))
         );
     }
     let i = &h.interval;

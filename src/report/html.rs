@@ -160,6 +160,8 @@ struct HeadlineCard {
     level: String,
     sentence: String,
     details: Vec<String>,
+    /// Whether there is a figure to cite (otherwise `sentence` says why not).
+    estimable: bool,
 }
 
 /// A count of individuals in words: rounded to a whole number with thousands separators
@@ -247,14 +249,31 @@ fn card(h: &Headline) -> HeadlineCard {
     } else {
         ""
     };
-    let mut sentence = format!(
-        "An estimated {} individuals{present} ({}), of whom about {} were never recorded ({}). {} were seen.",
-        count_words(h.n_hat),
-        interval_words(&h.interval),
-        count_words(h.dark_figure),
-        interval_words(&h.dark_figure_interval),
-        count_words(h.observed as f64),
-    );
+    let estimable = h.n_hat.is_finite();
+    let mut sentence = if estimable {
+        format!(
+            "An estimated {} individuals{present} ({}), of whom about {} were never recorded ({}). {} were seen.",
+            count_words(h.n_hat),
+            interval_words(&h.interval),
+            count_words(h.dark_figure),
+            interval_words(&h.dark_figure_interval),
+            count_words(h.observed as f64),
+        )
+    } else {
+        let why = h.warnings.first().map_or("", |w| {
+            w.strip_prefix("No figure can be cited: ")
+                .unwrap_or(w)
+                .trim_end_matches('.')
+        });
+        let mut why = why.to_string();
+        if let Some(c) = why.get(..1) {
+            why.replace_range(..1, &c.to_uppercase());
+        }
+        format!(
+            "{why}. {} individuals were seen.",
+            count_words(h.observed as f64)
+        )
+    };
     if let Some(t) = h.truth {
         let inside = h.interval.contains(t as f64);
         let _ = write!(
@@ -321,6 +340,7 @@ fn card(h: &Headline) -> HeadlineCard {
         level: level_pct(h.interval.level),
         sentence,
         details,
+        estimable,
     }
 }
 
@@ -1707,26 +1727,34 @@ fn render_html(b: &Block, s: &mut String) {
         Block::Headline(c) => {
             s.push_str("<section class=\"headline\">\n");
             let _ = writeln!(s, "<h2>{}</h2>", esc(&c.title));
-            let _ = writeln!(
-                s,
-                "<p class=\"figure\"><data class=\"n-hat\" value=\"{}\">{}</data> \
+            if !c.estimable {
+                let _ = writeln!(
+                    s,
+                    "<p class=\"figure\"><data class=\"n-hat\" value=\"null\">No figure can be cited</data></p>"
+                );
+            }
+            if c.estimable {
+                let _ = writeln!(
+                    s,
+                    "<p class=\"figure\"><data class=\"n-hat\" value=\"{}\">{}</data> \
                  <span class=\"interval\">({} interval <data class=\"lower\" value=\"{}\">{}</data> \
                  to <data class=\"upper\" value=\"{}\">{}</data>)</span></p>",
-                c.n_hat.1,
-                esc(&c.n_hat.0),
-                esc(&c.level),
-                c.lower.1,
-                esc(&c.lower.0),
-                c.upper.1,
-                esc(&c.upper.0)
-            );
-            let _ = writeln!(
-                s,
-                "<p class=\"dark\">Never recorded (the dark figure): about \
+                    c.n_hat.1,
+                    esc(&c.n_hat.0),
+                    esc(&c.level),
+                    c.lower.1,
+                    esc(&c.lower.0),
+                    c.upper.1,
+                    esc(&c.upper.0)
+                );
+                let _ = writeln!(
+                    s,
+                    "<p class=\"dark\">Never recorded (the dark figure): about \
                  <data class=\"dark-figure\" value=\"{}\">{}</data></p>",
-                c.dark.1,
-                esc(&c.dark.0)
-            );
+                    c.dark.1,
+                    esc(&c.dark.0)
+                );
+            }
             let _ = writeln!(s, "<p class=\"sentence\">{}</p>", esc(&c.sentence));
             s.push_str("<ul class=\"details\">\n");
             for d in &c.details {
@@ -1838,11 +1866,15 @@ fn render_md(b: &Block, stem: &str, s: &mut String, files: &mut Vec<(String, Str
         }
         Block::Headline(c) => {
             let _ = writeln!(s, "## {}\n", c.title);
-            let _ = writeln!(
-                s,
-                "**{}** ({} interval {} to {}); never recorded: about **{}**.\n",
-                c.n_hat.0, c.level, c.lower.0, c.upper.0, c.dark.0
-            );
+            if c.estimable {
+                let _ = writeln!(
+                    s,
+                    "**{}** ({} interval {} to {}); never recorded: about **{}**.\n",
+                    c.n_hat.0, c.level, c.lower.0, c.upper.0, c.dark.0
+                );
+            } else {
+                let _ = writeln!(s, "**No figure can be cited.**\n");
+            }
             let _ = writeln!(s, "{}\n", c.sentence);
             for d in &c.details {
                 let _ = writeln!(s, "- {d}");

@@ -79,6 +79,32 @@ impl TwoSample {
     pub fn observed(&self) -> u64 {
         self.n1 + self.n2 - self.m
     }
+
+    /// The same counts as two-occasion capture histories (`10`: n1 − m, `01`: n2 − m,
+    /// `11`: m), named `names`, so that every estimator of histories (and the headline)
+    /// runs on summary counts: the two-source estimators see the same n1, n2 and m.
+    ///
+    /// # Errors
+    /// As [`CaptureHistories::new`] (e.g. more units than the data layer holds).
+    ///
+    /// # Examples
+    /// ```
+    /// use darkfigure::two_source::TwoSample;
+    /// let h = TwoSample::new(792, 353, 45)?.to_histories(["objects", "survey"])?;
+    /// assert_eq!(h.observed(), 1100);
+    /// assert_eq!(TwoSample::from_histories(&h)?, TwoSample::new(792, 353, 45)?);
+    /// # Ok::<(), darkfigure::Error>(())
+    /// ```
+    pub fn to_histories(&self, names: [&str; 2]) -> Result<CaptureHistories> {
+        let cells = [
+            (0b01, self.n1 - self.m),
+            (0b10, self.n2 - self.m),
+            (0b11, self.m),
+        ];
+        let (codes, freq): (Vec<u64>, Vec<u64>) = cells.into_iter().filter(|c| c.1 > 0).unzip();
+        CaptureHistories::new(2, codes, freq)?
+            .with_occasion_names(names.iter().map(|n| n.to_string()).collect())
+    }
 }
 
 fn finish(model: &str, s: &TwoSample, n_hat: f64, var: f64, level: f64) -> Result<Estimate> {
