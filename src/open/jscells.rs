@@ -477,6 +477,16 @@ impl JsCells {
         self.cols.len()
     }
 
+    /// Number of columns.
+    pub fn n_cols(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Σ y, the number of units caught.
+    pub fn n_total(&self) -> f64 {
+        self.n
+    }
+
     /// Number of cells.
     pub fn n_cells(&self) -> usize {
         (1 << self.i_n) - 1
