@@ -246,17 +246,22 @@ impl FlatPlan {
         }
     }
 
-    /// Adds every term's `coef · D(M, S)` of `w` (by bit code, w[0] = 0) to entry
-    /// `dest` of `out` (continued by `more`: entry `out.len() + i` is `more[i]`); `a` is
-    /// scratch of 2^I entries.
+    /// Sets entry `dest` of `out` (continued by `more`: entry `out.len() + i` is
+    /// `more[i]`) to the sum of its terms' `coef · D(M, S)` of `w` (by bit code,
+    /// w[0] = 0); entries with no term are left as they are. `a` is scratch of 2^I
+    /// entries.
+    ///
+    /// Each entry's terms are one run in one segment (one column product, one mask M),
+    /// so each entry is set once, to `0.0 + Σ` (summed from 0.0 in term order): what
+    /// adding the sum to a zeroed entry gives, bit for bit, without zeroing first.
     fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64], more: &mut [f64]) {
         let i_n = self.i_n;
         let nout = out.len();
         let mut out = |d: usize, v: f64| {
             if d < nout {
-                out[d] += v;
+                out[d] = 0.0 + v;
             } else {
-                more[d - nout] += v;
+                more[d - nout] = 0.0 + v;
             }
         };
         // Terms of one entry are consecutive: summed in a register, then stored.
@@ -687,6 +692,9 @@ struct ActiveCells<'a> {
     act: Vec<usize>,
     /// The terms of the active columns' pairs (a ≤ b at a·q + b) and sums (q² + a).
     plan: FlatPlan,
+    /// The entries a ≤ b (at a·q + b) and sums (at q² + a) that no term sets: zeroed
+    /// before each run of `plan`.
+    unset: Vec<u32>,
     scratch: RefCell<Scratch>,
 }
 
@@ -702,9 +710,21 @@ impl<'a> ActiveCells<'a> {
             }
             map[ncol * ncol + ja] = (q * q + a) as u32;
         }
+        let plan = cells.plan.select(&map);
+        let mut set = vec![false; q * q + q];
+        for t in &plan.terms {
+            set[t.dest as usize] = true;
+        }
+        let unset = (0..q)
+            .flat_map(|a| (a..q).map(move |b| a * q + b))
+            .chain(q * q..q * q + q)
+            .filter(|&d| !set[d])
+            .map(|d| d as u32)
+            .collect();
         ActiveCells {
             cells,
-            plan: cells.plan.select(&map),
+            plan,
+            unset,
             scratch: RefCell::new(Scratch {
                 a: vec![0.0; 1 << cells.i_n],
                 out: vec![0.0; q],
@@ -809,9 +829,16 @@ impl IrlsModel for ActiveCells<'_> {
             Some(_) => {
                 let mut sc = self.scratch.borrow_mut();
                 let Scratch { a, out, mu, .. } = &mut *sc;
-                // Entry (a, b), a ≤ b, at a·q + b: column a, row b of the lower triangle.
-                xtwx.fill(0.0);
-                out.fill(0.0);
+                // Entry (a, b), a ≤ b, at a·q + b: column a, row b of the lower triangle,
+                // every one set (the upper triangle is never read).
+                for &d in &self.unset {
+                    let d = d as usize;
+                    if d < q * q {
+                        xtwx[d] = 0.0;
+                    } else {
+                        out[d - q * q] = 0.0;
+                    }
+                }
                 self.plan.run(mu, a, xtwx, out);
                 for i in 0..q {
                     score[i] = self.cells.xty[self.act[i]] - out[i];
@@ -870,6 +897,32 @@ mod tests {
                 let z = z_delta(c, i_n);
                 for (k, zk) in z.iter().enumerate() {
                     assert_eq!(cols[1 + k].value(c), *zk, "I = {i_n}, c = {c:b}, k = {k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_entry_is_set_by_one_run_of_terms() {
+        // `FlatPlan::run` sets each entry once (not adds): its terms must be one
+        // consecutive run in one segment, and an `inside` entry one term.
+        for i_n in 3..=9 {
+            let cells = JsCells::new(i_n, columns(i_n), vec![1.0; 1 << i_n]).unwrap();
+            for plan in [&cells.plan, &cells.sums] {
+                let mut seen = std::collections::HashSet::new();
+                let mut last = None;
+                for w in plan.bounds.windows(2) {
+                    for t in &plan.terms[w[0]..w[1]] {
+                        if last != Some(t.dest) {
+                            assert!(seen.insert(t.dest), "I = {i_n}: entry {} split", t.dest);
+                        }
+                        last = Some(t.dest);
+                    }
+                    last = None;
+                }
+                let inside = plan.seg(2 * i_n + 1);
+                for w in inside.windows(2) {
+                    assert_ne!(w[0].dest, w[1].dest);
                 }
             }
         }
