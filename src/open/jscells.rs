@@ -329,6 +329,8 @@ pub(crate) struct JsCells {
     plan: FlatPlan,
     /// Terms of the column sums alone (at a).
     sums: FlatPlan,
+    /// Per entry of `plan`, whether any term sets it.
+    has_terms: Vec<bool>,
     /// Counts by capture history (bit code; cell 0, never caught, is not a cell).
     y: Vec<f64>,
     /// Xᵀy.
@@ -349,10 +351,13 @@ pub(crate) struct JsCells {
 }
 
 /// A fit on a set of active columns: full-length coefficients (0 for inactive columns)
-/// and covariance (0 rows/columns for inactive ones).
+/// and the active columns' covariance ([`CellFit::cov`]: 0 for inactive ones).
 pub(crate) struct CellFit {
     pub beta: Vec<f64>,
-    pub cov: DMatrix<f64>,
+    /// Per column, its position among the active columns (`usize::MAX`: inactive).
+    pos: Vec<usize>,
+    /// Covariance of the active columns.
+    cov_active: DMatrix<f64>,
     pub deviance: f64,
     pub aic: f64,
     pub df: i64,
@@ -362,6 +367,14 @@ pub(crate) struct CellFit {
 }
 
 impl CellFit {
+    /// Covariance of columns i and j (0 when either is inactive).
+    pub fn cov(&self, i: usize, j: usize) -> f64 {
+        match (self.pos[i], self.pos[j]) {
+            (a, b) if a != usize::MAX && b != usize::MAX => self.cov_active[(a, b)],
+            _ => 0.0,
+        }
+    }
+
     pub fn model_fit(&self, label: &str) -> ModelFit {
         ModelFit {
             label: label.into(),
@@ -410,6 +423,10 @@ impl JsCells {
             sums.product(i_n, &cols[a], None, a)?;
         }
         let (plan, sums) = (plan.flat(), sums.flat());
+        let mut has_terms = vec![false; ncol * ncol + ncol];
+        for t in &plan.terms {
+            has_terms[t.dest as usize] = true;
+        }
         let mut seen = vec![false; ncell];
         let mut monos = Vec::new();
         for col in &cols {
@@ -468,6 +485,7 @@ impl JsCells {
             first_last,
             plan,
             sums,
+            has_terms,
             y,
             xty,
             n,
@@ -711,16 +729,17 @@ impl<'a> ActiveCells<'a> {
             map[ncol * ncol + ja] = (q * q + a) as u32;
         }
         let plan = cells.plan.select(&map);
-        let mut set = vec![false; q * q + q];
-        for t in &plan.terms {
-            set[t.dest as usize] = true;
+        let mut unset = Vec::new();
+        for (a, &ja) in act.iter().enumerate() {
+            for (b, &jb) in act.iter().enumerate().skip(a) {
+                if !cells.has_terms[ja * ncol + jb] {
+                    unset.push((a * q + b) as u32);
+                }
+            }
+            if !cells.has_terms[ncol * ncol + ja] {
+                unset.push((q * q + a) as u32);
+            }
         }
-        let unset = (0..q)
-            .flat_map(|a| (a..q).map(move |b| a * q + b))
-            .chain(q * q..q * q + q)
-            .filter(|&d| !set[d])
-            .map(|d| d as u32)
-            .collect();
         ActiveCells {
             cells,
             plan,
@@ -747,18 +766,18 @@ impl<'a> ActiveCells<'a> {
     fn expand(&self, f: crate::glm::GlmFit) -> CellFit {
         let p = self.cells.ncol();
         let mut beta = vec![0.0; p];
-        let mut cov = DMatrix::zeros(p, p);
+        let mut pos = vec![usize::MAX; p];
         for (a, &ja) in self.act.iter().enumerate() {
             beta[ja] = f.coefficients[a];
-            for (b, &jb) in self.act.iter().enumerate() {
-                cov[(ja, jb)] = f.covariance[(a, b)];
-            }
+            pos[ja] = a;
         }
+        let aic = f.aic();
         CellFit {
             beta,
-            cov,
+            pos,
+            cov_active: f.covariance,
             deviance: f.deviance,
-            aic: f.aic(),
+            aic,
             df: f.df_residual,
             stop: f.stop,
             mu: f.fitted,

@@ -410,7 +410,7 @@ impl SetCells {
         let cols = &m.cols;
         let p = cols.len();
         let beta: Vec<f64> = cols.iter().map(|&j| m.fit.beta[j]).collect();
-        let cov = DMatrix::from_fn(p, p, |a, b| m.fit.cov[(cols[a], cols[b])]);
+        let cov = DMatrix::from_fn(p, p, |a, b| m.fit.cov(cols[a], cols[b]));
         let up_grad = (m.model == OpenModel::Up).then(|| {
             let g = self.cells.xt(&m.fit.mu);
             cols.iter().map(|&j| g[j]).collect()
@@ -439,7 +439,7 @@ impl SetCells {
             Coef {
                 name,
                 estimate: Some(f.beta[j]),
-                se: Some(f.cov[(j, j)].max(0.0).sqrt()),
+                se: Some(f.cov(j, j).max(0.0).sqrt()),
             }
         }
         let mut tests = Vec::new();
