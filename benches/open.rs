@@ -47,6 +47,19 @@ fn bench_openp(c: &mut Criterion) {
     // alternated): the set 237 -> 150 us; criterion there 0.179 ms (2 cores) and 0.29 ms
     // (one thread). Running up's two trap-effect test fits side by side as well (a join
     // or a spawn) was slower: waking a pool thread costs more than the smaller fit.
+    // Then the set shares one build of the cells (both models' columns) and is split in
+    // pieces claimed by whichever thread is free (callgrind, thousand instructions per
+    // set: cells 187; up main fit with the neg refits 411, homogeneous test 400, period
+    // test 462, demography 197; ep main 277, test 288, demography 109): the caller runs
+    // the cells, up's main fit, demography and one test (~1.26M), the pool thread ep
+    // and up's other test (~1.07M). XᵀWX entries are set from their runs of terms
+    // instead of zeroing the matrix each step, and a fit keeps its covariance on the
+    // active columns: 2.61M -> 2.31M instructions per set on one thread (up 1.70M ->
+    // 1.58M, ep 0.88M -> 0.81M alone), every figure bit-identical. Wall
+    // time on 2 cores not measured: during that session the machine ran at load 3-4
+    // (old and new code alike ~225-245 us for the set on 2 cores, no faster than on
+    // one); the longer thread's ~1.26M instructions at the ~11.5K per us measured for up
+    // alone would be ~110 us plus the wake-up of the pool thread (an estimate).
     let both = [OpenModel::Up, OpenModel::Ep];
     g.bench_function("up_and_ep", |b| {
         b.iter(|| openp_models(black_box(&h), &both, &OpenParams::params()).unwrap())

@@ -246,17 +246,22 @@ impl FlatPlan {
         }
     }
 
-    /// Adds every term's `coef · D(M, S)` of `w` (by bit code, w[0] = 0) to entry
-    /// `dest` of `out` (continued by `more`: entry `out.len() + i` is `more[i]`); `a` is
-    /// scratch of 2^I entries.
+    /// Sets entry `dest` of `out` (continued by `more`: entry `out.len() + i` is
+    /// `more[i]`) to the sum of its terms' `coef · D(M, S)` of `w` (by bit code,
+    /// w[0] = 0); entries with no term are left as they are. `a` is scratch of 2^I
+    /// entries.
+    ///
+    /// Each entry's terms are one run in one segment (one column product, one mask M),
+    /// so each entry is set once, to `0.0 + Σ` (summed from 0.0 in term order): what
+    /// adding the sum to a zeroed entry gives, bit for bit, without zeroing first.
     fn run(&self, w: &[f64], a: &mut [f64], out: &mut [f64], more: &mut [f64]) {
         let i_n = self.i_n;
         let nout = out.len();
         let mut out = |d: usize, v: f64| {
             if d < nout {
-                out[d] += v;
+                out[d] = 0.0 + v;
             } else {
-                more[d - nout] += v;
+                more[d - nout] = 0.0 + v;
             }
         };
         // Terms of one entry are consecutive: summed in a register, then stored.
@@ -324,6 +329,8 @@ pub(crate) struct JsCells {
     plan: FlatPlan,
     /// Terms of the column sums alone (at a).
     sums: FlatPlan,
+    /// Per entry of `plan`, whether any term sets it.
+    has_terms: Vec<bool>,
     /// Counts by capture history (bit code; cell 0, never caught, is not a cell).
     y: Vec<f64>,
     /// Xᵀy.
@@ -344,10 +351,13 @@ pub(crate) struct JsCells {
 }
 
 /// A fit on a set of active columns: full-length coefficients (0 for inactive columns)
-/// and covariance (0 rows/columns for inactive ones).
+/// and the active columns' covariance ([`CellFit::cov`]: 0 for inactive ones).
 pub(crate) struct CellFit {
     pub beta: Vec<f64>,
-    pub cov: DMatrix<f64>,
+    /// Per column, its position among the active columns (`usize::MAX`: inactive).
+    pos: Vec<usize>,
+    /// Covariance of the active columns.
+    cov_active: DMatrix<f64>,
     pub deviance: f64,
     pub aic: f64,
     pub df: i64,
@@ -357,6 +367,14 @@ pub(crate) struct CellFit {
 }
 
 impl CellFit {
+    /// Covariance of columns i and j (0 when either is inactive).
+    pub fn cov(&self, i: usize, j: usize) -> f64 {
+        match (self.pos[i], self.pos[j]) {
+            (a, b) if a != usize::MAX && b != usize::MAX => self.cov_active[(a, b)],
+            _ => 0.0,
+        }
+    }
+
     pub fn model_fit(&self, label: &str) -> ModelFit {
         ModelFit {
             label: label.into(),
@@ -405,6 +423,10 @@ impl JsCells {
             sums.product(i_n, &cols[a], None, a)?;
         }
         let (plan, sums) = (plan.flat(), sums.flat());
+        let mut has_terms = vec![false; ncol * ncol + ncol];
+        for t in &plan.terms {
+            has_terms[t.dest as usize] = true;
+        }
         let mut seen = vec![false; ncell];
         let mut monos = Vec::new();
         for col in &cols {
@@ -463,6 +485,7 @@ impl JsCells {
             first_last,
             plan,
             sums,
+            has_terms,
             y,
             xty,
             n,
@@ -475,6 +498,16 @@ impl JsCells {
 
     fn ncol(&self) -> usize {
         self.cols.len()
+    }
+
+    /// Number of columns.
+    pub fn n_cols(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Σ y, the number of units caught.
+    pub fn n_total(&self) -> f64 {
+        self.n
     }
 
     /// Number of cells.
@@ -677,6 +710,9 @@ struct ActiveCells<'a> {
     act: Vec<usize>,
     /// The terms of the active columns' pairs (a ≤ b at a·q + b) and sums (q² + a).
     plan: FlatPlan,
+    /// The entries a ≤ b (at a·q + b) and sums (at q² + a) that no term sets: zeroed
+    /// before each run of `plan`.
+    unset: Vec<u32>,
     scratch: RefCell<Scratch>,
 }
 
@@ -692,9 +728,22 @@ impl<'a> ActiveCells<'a> {
             }
             map[ncol * ncol + ja] = (q * q + a) as u32;
         }
+        let plan = cells.plan.select(&map);
+        let mut unset = Vec::new();
+        for (a, &ja) in act.iter().enumerate() {
+            for (b, &jb) in act.iter().enumerate().skip(a) {
+                if !cells.has_terms[ja * ncol + jb] {
+                    unset.push((a * q + b) as u32);
+                }
+            }
+            if !cells.has_terms[ncol * ncol + ja] {
+                unset.push((q * q + a) as u32);
+            }
+        }
         ActiveCells {
             cells,
-            plan: cells.plan.select(&map),
+            plan,
+            unset,
             scratch: RefCell::new(Scratch {
                 a: vec![0.0; 1 << cells.i_n],
                 out: vec![0.0; q],
@@ -717,18 +766,18 @@ impl<'a> ActiveCells<'a> {
     fn expand(&self, f: crate::glm::GlmFit) -> CellFit {
         let p = self.cells.ncol();
         let mut beta = vec![0.0; p];
-        let mut cov = DMatrix::zeros(p, p);
+        let mut pos = vec![usize::MAX; p];
         for (a, &ja) in self.act.iter().enumerate() {
             beta[ja] = f.coefficients[a];
-            for (b, &jb) in self.act.iter().enumerate() {
-                cov[(ja, jb)] = f.covariance[(a, b)];
-            }
+            pos[ja] = a;
         }
+        let aic = f.aic();
         CellFit {
             beta,
-            cov,
+            pos,
+            cov_active: f.covariance,
             deviance: f.deviance,
-            aic: f.aic(),
+            aic,
             df: f.df_residual,
             stop: f.stop,
             mu: f.fitted,
@@ -799,9 +848,16 @@ impl IrlsModel for ActiveCells<'_> {
             Some(_) => {
                 let mut sc = self.scratch.borrow_mut();
                 let Scratch { a, out, mu, .. } = &mut *sc;
-                // Entry (a, b), a ≤ b, at a·q + b: column a, row b of the lower triangle.
-                xtwx.fill(0.0);
-                out.fill(0.0);
+                // Entry (a, b), a ≤ b, at a·q + b: column a, row b of the lower triangle,
+                // every one set (the upper triangle is never read).
+                for &d in &self.unset {
+                    let d = d as usize;
+                    if d < q * q {
+                        xtwx[d] = 0.0;
+                    } else {
+                        out[d - q * q] = 0.0;
+                    }
+                }
                 self.plan.run(mu, a, xtwx, out);
                 for i in 0..q {
                     score[i] = self.cells.xty[self.act[i]] - out[i];
@@ -860,6 +916,32 @@ mod tests {
                 let z = z_delta(c, i_n);
                 for (k, zk) in z.iter().enumerate() {
                     assert_eq!(cols[1 + k].value(c), *zk, "I = {i_n}, c = {c:b}, k = {k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_entry_is_set_by_one_run_of_terms() {
+        // `FlatPlan::run` sets each entry once (not adds): its terms must be one
+        // consecutive run in one segment, and an `inside` entry one term.
+        for i_n in 3..=9 {
+            let cells = JsCells::new(i_n, columns(i_n), vec![1.0; 1 << i_n]).unwrap();
+            for plan in [&cells.plan, &cells.sums] {
+                let mut seen = std::collections::HashSet::new();
+                let mut last = None;
+                for w in plan.bounds.windows(2) {
+                    for t in &plan.terms[w[0]..w[1]] {
+                        if last != Some(t.dest) {
+                            assert!(seen.insert(t.dest), "I = {i_n}: entry {} split", t.dest);
+                        }
+                        last = Some(t.dest);
+                    }
+                    last = None;
+                }
+                let inside = plan.seg(2 * i_n + 1);
+                for w in inside.windows(2) {
+                    assert_ne!(w[0].dest, w[1].dest);
                 }
             }
         }
