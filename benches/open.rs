@@ -60,6 +60,10 @@ fn bench_openp(c: &mut Criterion) {
     // (old and new code alike ~225-245 us for the set on 2 cores, no faster than on
     // one); the longer thread's ~1.26M instructions at the ~11.5K per us measured for up
     // alone would be ~110 us plus the wake-up of the pool thread (an estimate).
+    // Measured afterwards with the machine otherwise idle (min of 100 blocks of 50 sets,
+    // old and new alternated 8 times): one thread 260 -> 236 us; 2 cores 159-173 us old,
+    // 166-177 us new (no measurable gain from the split); criterion in the same hour
+    // 0.217 ms (2 cores), 0.405 ms (one thread), with the VM ~1.5x slower than earlier.
     let both = [OpenModel::Up, OpenModel::Ep];
     g.bench_function("up_and_ep", |b| {
         b.iter(|| openp_models(black_box(&h), &both, &OpenParams::params()).unwrap())
