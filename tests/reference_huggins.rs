@@ -352,6 +352,12 @@ fn aliased_design_is_a_typed_error() {
     let e = read_covariate_histories_str(&text, "Huggins89table1.csv", &["x2".to_string()])
         .unwrap_err();
     assert!(e.to_string().contains("line 7"), "{e}");
+    // every never-seen row is named, so that all can be removed at once
+    assert!(
+        e.to_string()
+            .contains("2 rows have no capture: lines 7, 13"),
+        "{e}"
+    );
     let kept: Vec<&str> = text
         .lines()
         .filter(|l| !l.starts_with("0,0,0,0,0,0,0,0,0,0,"))

@@ -323,11 +323,38 @@ pub fn read_covariate_histories_str(
             None => 1,
         };
         if h == 0 && f > 0 {
+            // every such row, so that they can be removed in one go
+            let zero: Vec<usize> = rows
+                .iter()
+                .filter(|(_, r)| {
+                    r.len() == headers.len()
+                        && occ.iter().all(|&c| r[c] != "1")
+                        && freq_col.is_none_or(|c| r[c].trim() != "0")
+                })
+                .map(|(l, _)| *l)
+                .collect();
+            let shown: Vec<String> = zero.iter().take(10).map(usize::to_string).collect();
             return Err(Error::CsvValue {
                 at: loc(Some(*line), None),
                 value: "all zeros".into(),
-                expected: "a unit seen at least once (never-seen units cannot be in the data)"
-                    .into(),
+                expected: format!(
+                    "a unit seen at least once (never-seen units cannot be in the data; {} \
+                     {} no capture: line{} {}{}; remove {})",
+                    zero.len(),
+                    if zero.len() == 1 {
+                        "row has"
+                    } else {
+                        "rows have"
+                    },
+                    if zero.len() == 1 { "" } else { "s" },
+                    shown.join(", "),
+                    if zero.len() > shown.len() {
+                        ", …"
+                    } else {
+                        ""
+                    },
+                    if zero.len() == 1 { "it" } else { "them" }
+                ),
             });
         }
         hist.push(h);

@@ -34,6 +34,7 @@ pub const FEW_RECAPTURES: u64 = 7;
 
 /// Counts of a two-sample (two-list) study.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "TwoSampleFields")]
 pub struct TwoSample {
     /// Caught (listed) in the first sample.
     pub n1: u64,
@@ -41,6 +42,21 @@ pub struct TwoSample {
     pub n2: u64,
     /// Caught in both (recaptures).
     pub m: u64,
+}
+
+/// The serialized fields of a [`TwoSample`], checked by [`TwoSample::new`] when read.
+#[derive(serde::Deserialize)]
+struct TwoSampleFields {
+    n1: u64,
+    n2: u64,
+    m: u64,
+}
+
+impl TryFrom<TwoSampleFields> for TwoSample {
+    type Error = Error;
+    fn try_from(f: TwoSampleFields) -> Result<Self> {
+        TwoSample::new(f.n1, f.n2, f.m)
+    }
 }
 
 impl TwoSample {
@@ -54,8 +70,16 @@ impl TwoSample {
                 "m = {m} recaptures exceeds a sample size (n1 = {n1}, n2 = {n2})"
             )));
         }
-        if n1 + n2 == 0 {
-            return Err(Error::invalid("both samples are empty"));
+        match n1.checked_add(n2) {
+            Some(0) => return Err(Error::invalid("both samples are empty")),
+            Some(s) if s - m <= crate::data::MAX_UNITS => {}
+            _ => {
+                return Err(Error::invalid(format!(
+                    "n1 = {n1}, n2 = {n2}, m = {m}: more units seen (n1 + n2 − m) than the \
+                     {} the data layer holds",
+                    crate::data::MAX_UNITS
+                )));
+            }
         }
         Ok(TwoSample { n1, n2, m })
     }
@@ -296,6 +320,16 @@ mod tests {
     #[test]
     fn bad_counts_and_level() {
         assert!(TwoSample::new(5, 5, 6).is_err());
+        // n1 + n2 overflowing, or more units than the data layer holds: refused
+        let e = TwoSample::new(u64::MAX, 5, 1).unwrap_err();
+        assert!(e.to_string().contains("n1 + n2 − m"), "{e}");
+        assert!(TwoSample::new(crate::data::MAX_UNITS, 1, 0).is_err());
+        assert!(TwoSample::new(crate::data::MAX_UNITS, 1, 1).is_ok());
+        // deserialised counts are checked the same way
+        let ok: TwoSample = serde_json::from_str(r#"{"n1": 50, "n2": 40, "m": 10}"#).unwrap();
+        assert_eq!(ok, TwoSample::new(50, 40, 10).unwrap());
+        let bad = serde_json::from_str::<TwoSample>(r#"{"n1": 5, "n2": 5, "m": 6}"#);
+        assert!(bad.unwrap_err().to_string().contains("m = 6"));
         let s = TwoSample::new(50, 50, 10).unwrap();
         assert!(chapman(&s, 1.5).is_err());
         assert!(chapman(&s, f64::NAN).is_err());
