@@ -401,6 +401,61 @@ fn lcmcr_identical_on_one_and_two_threads() {
     assert_ne!(a.draws[0], a.draws[1]);
 }
 
+/// Chains that have not mixed continue, `samples` draws at a time, up to `max_samples`:
+/// the draws are those of one longer run with the same seed, and the run stops as soon as
+/// the diagnostics of N pass (or at the cap, still warning).
+#[test]
+fn lcmcr_continues_unmixed_chains_as_one_longer_run() {
+    let t = kosovo();
+    // 4 chains × 50 draws, thinning 2: far from 400 ESS, so every extension is taken
+    let short = LcmcrParams {
+        k: 10,
+        burnin: 200,
+        samples: 50,
+        thinning: 2,
+        chains: 4,
+        seed: 7,
+        ..Default::default()
+    };
+    let a = lcmcr(&t, &short).unwrap();
+    assert_eq!(a.draws[0].len(), 50);
+    assert!(!a.posterior.diagnostics.unwrap().n.ok());
+    let extended = lcmcr(
+        &t,
+        &LcmcrParams {
+            max_samples: 120,
+            ..short
+        },
+    )
+    .unwrap();
+    let long = lcmcr(
+        &t,
+        &LcmcrParams {
+            samples: 120,
+            ..short
+        },
+    )
+    .unwrap();
+    // 50 + 50 + 20 draws, identical to one run of 120
+    assert_eq!(extended.draws, long.draws);
+    assert_eq!(extended.alpha_draws, long.alpha_draws);
+    assert_eq!(extended.posterior.diagnostics.unwrap().draws_per_chain, 120);
+    assert!(
+        extended
+            .estimate
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("not mixed after 440 sweeps"))
+    );
+    // the report's settings on Kosovo: 1,000 draws do not mix, 2,000 do, and it stops there
+    let p = darkfigure::report::bayes::report_lcmcr_params(0.95);
+    let fit = lcmcr(&t, &p).unwrap();
+    let d = fit.posterior.diagnostics.unwrap();
+    assert_eq!(d.draws_per_chain, 2_000);
+    assert!(d.n.ok(), "{d:?}");
+    assert!(fit.estimate.warnings.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // Recovery on simulated latent-class data, and the simulation estimators
 

@@ -81,6 +81,12 @@ pub struct LcmcrParams {
     pub samples: usize,
     /// Sweeps per recorded draw.
     pub thinning: usize,
+    /// Most draws per chain: while the diagnostics of N fail (R̂ > 1.01 or a bulk or
+    /// tail ESS below 400), every chain continues for `samples` more draws until they
+    /// pass or this many are recorded. The draws are those of one longer run with the
+    /// same seed. `0` (the default) or anything up to `samples`: no extension.
+    #[serde(default)]
+    pub max_samples: usize,
     /// Number of chains.
     pub chains: usize,
     /// Base seed; chain c uses `rng::stream(seed, &[c])`.
@@ -99,6 +105,7 @@ impl Default for LcmcrParams {
             burnin: 10_000,
             samples: 1_000,
             thinning: 10,
+            max_samples: 0,
             chains: 4,
             seed: 1,
             level: 0.95,
@@ -638,12 +645,6 @@ fn resolve<R: Rng + ?Sized, const L: usize>(
     }
 }
 
-struct Chain {
-    n_draws: Vec<f64>,
-    alpha_draws: Vec<f64>,
-    occupied: f64,
-}
-
 /// Sweeps of the warm-up LCMCR runs before the burn-in, with α held at 0.3/K.
 const WARMUP: usize = 500;
 
@@ -963,65 +964,93 @@ impl State {
     }
 }
 
-/// One chain on the observed cells `(bit code, count)`, count > 0.
-///
-/// Initialised as LCMCR does: λ_jk at the share of observed units on list j, weights
-/// concentrated on four classes, then 500 warm-up sweeps with α fixed at 0.3/K, and the
-/// classes relabelled by decreasing weight; then `burnin` sweeps and the recorded ones.
-/// Sweep order (LCMCR's): observed classes, λ, π, n0 and unobserved classes, α.
-fn run_chain(cells: &[(usize, u64)], j: usize, p: &LcmcrParams, chain: u64) -> Chain {
-    let mut rng = rng::stream(p.seed, &[chain]);
-    let k = p.k;
-    let n: u64 = cells.iter().map(|c| c.1).sum();
-    let mut lambda = vec![0.0; j * k];
-    for jj in 0..j {
-        let on: u64 = cells
-            .iter()
-            .filter(|(code, _)| code >> jj & 1 == 1)
-            .map(|c| c.1)
-            .sum();
-        let share = (on as f64 / n as f64).clamp(1e-6, 1.0 - 1e-6);
-        for kk in 0..k {
-            lambda[kk * j + jj] = share;
+/// One chain on the observed cells `(bit code, count)`, count > 0, that can be
+/// continued: recording `a` draws and then `b` more gives the draws of one run of `a + b`.
+struct ChainRun {
+    rng: rand_xoshiro::Xoshiro256PlusPlus,
+    st: State,
+    n: u64,
+    n_draws: Vec<f64>,
+    alpha_draws: Vec<f64>,
+    occupied_sum: usize,
+}
+
+impl ChainRun {
+    /// Initialised as LCMCR does: λ_jk at the share of observed units on list j, weights
+    /// concentrated on four classes, then 500 warm-up sweeps with α fixed at 0.3/K, and
+    /// the classes relabelled by decreasing weight; then `burnin` sweeps.
+    /// Sweep order (LCMCR's): observed classes, λ, π, n0 and unobserved classes, α.
+    fn start(cells: &[(usize, u64)], j: usize, p: &LcmcrParams, chain: u64) -> Self {
+        let mut rng = rng::stream(p.seed, &[chain]);
+        let k = p.k;
+        let n: u64 = cells.iter().map(|c| c.1).sum();
+        let mut lambda = vec![0.0; j * k];
+        for jj in 0..j {
+            let on: u64 = cells
+                .iter()
+                .filter(|(code, _)| code >> jj & 1 == 1)
+                .map(|c| c.1)
+                .sum();
+            let share = (on as f64 / n as f64).clamp(1e-6, 1.0 - 1e-6);
+            for kk in 0..k {
+                lambda[kk * j + jj] = share;
+            }
         }
+        let pi: Vec<f64> = if k > 4 {
+            (0..k)
+                .map(|kk| if kk < 4 { 0.225 } else { 0.1 / (k - 4) as f64 })
+                .collect()
+        } else {
+            vec![1.0 / k as f64; k]
+        };
+        let mut st = State::new(j, k, lambda, pi);
+        for _ in 0..WARMUP {
+            st.sample_observed(&mut rng, cells);
+            st.sample_lambda(&mut rng, p.lambda_prior);
+            st.sample_pi(&mut rng);
+            st.sample_missing(&mut rng, n);
+        }
+        st.sort_classes();
+        let mut run = ChainRun {
+            rng,
+            st,
+            n,
+            n_draws: Vec::with_capacity(p.samples),
+            alpha_draws: Vec::with_capacity(p.samples),
+            occupied_sum: 0,
+        };
+        for _ in 0..p.burnin {
+            run.sweep(cells, p);
+        }
+        run
     }
-    let pi: Vec<f64> = if k > 4 {
-        (0..k)
-            .map(|kk| if kk < 4 { 0.225 } else { 0.1 / (k - 4) as f64 })
-            .collect()
-    } else {
-        vec![1.0 / k as f64; k]
-    };
-    let mut st = State::new(j, k, lambda, pi);
-    for _ in 0..WARMUP {
-        st.sample_observed(&mut rng, cells);
-        st.sample_lambda(&mut rng, p.lambda_prior);
-        st.sample_pi(&mut rng);
-        st.sample_missing(&mut rng, n);
+
+    fn sweep(&mut self, cells: &[(usize, u64)], p: &LcmcrParams) {
+        let (st, rng) = (&mut self.st, &mut self.rng);
+        st.sample_observed(rng, cells);
+        st.sample_lambda(rng, p.lambda_prior);
+        st.sample_pi(rng);
+        st.sample_missing(rng, self.n);
+        st.sample_alpha(rng, p.a_alpha, p.b_alpha);
     }
-    st.sort_classes();
-    let total = p.burnin + p.samples * p.thinning;
-    let mut n_draws = Vec::with_capacity(p.samples);
-    let mut alpha_draws = Vec::with_capacity(p.samples);
-    let mut occupied_sum = 0usize;
-    for it in 0..total {
-        st.sample_observed(&mut rng, cells);
-        st.sample_lambda(&mut rng, p.lambda_prior);
-        st.sample_pi(&mut rng);
-        st.sample_missing(&mut rng, n);
-        st.sample_alpha(&mut rng, p.a_alpha, p.b_alpha);
-        if it >= p.burnin && (it - p.burnin + 1).is_multiple_of(p.thinning) {
-            n_draws.push((n + st.n0) as f64);
-            alpha_draws.push(st.alpha);
-            occupied_sum += (0..k)
+
+    /// `draws` more recorded draws, `thinning` sweeps each.
+    fn record(&mut self, cells: &[(usize, u64)], p: &LcmcrParams, draws: usize) {
+        for _ in 0..draws {
+            for _ in 0..p.thinning {
+                self.sweep(cells, p);
+            }
+            let st = &self.st;
+            self.n_draws.push((self.n + st.n0) as f64);
+            self.alpha_draws.push(st.alpha);
+            self.occupied_sum += (0..st.k)
                 .filter(|&kk| st.count_obs[kk] + st.count0[kk] > 0)
                 .count();
         }
     }
-    Chain {
-        occupied: occupied_sum as f64 / n_draws.len().max(1) as f64,
-        n_draws,
-        alpha_draws,
+
+    fn occupied(&self) -> f64 {
+        self.occupied_sum as f64 / self.n_draws.len().max(1) as f64
     }
 }
 
@@ -1061,19 +1090,41 @@ pub fn lcmcr(table: &ListTable, params: &LcmcrParams) -> Result<LcmcrFit> {
         .filter(|(c, n)| *c > 0 && **n > 0)
         .map(|(c, &n)| (c, n))
         .collect();
-    let chains: Vec<Chain> = (0..params.chains as u64)
+    let mut runs: Vec<ChainRun> = (0..params.chains as u64)
         .into_par_iter()
-        .map(|c| run_chain(&cells, j, params, c))
+        .map(|c| {
+            let mut run = ChainRun::start(&cells, j, params, c);
+            run.record(&cells, params, params.samples);
+            run
+        })
         .collect();
-    let draws: Vec<Vec<f64>> = chains.iter().map(|c| c.n_draws.clone()).collect();
-    let alpha_draws: Vec<Vec<f64>> = chains.iter().map(|c| c.alpha_draws.clone()).collect();
-    let occupied = chains.iter().map(|c| c.occupied).sum::<f64>() / chains.len() as f64;
-    let diagnostics = Diagnostics {
-        chains: params.chains,
-        draws_per_chain: params.samples,
-        n: Diagnostic::of(&draws),
-        alpha: Diagnostic::of(&alpha_draws),
+    let mut per_chain = params.samples;
+    let diagnostics = loop {
+        let draws: Vec<Vec<f64>> = runs.iter().map(|c| c.n_draws.clone()).collect();
+        let alpha_draws: Vec<Vec<f64>> = runs.iter().map(|c| c.alpha_draws.clone()).collect();
+        let d = Diagnostics {
+            chains: params.chains,
+            draws_per_chain: per_chain,
+            n: Diagnostic::of(&draws),
+            alpha: Diagnostic::of(&alpha_draws),
+        };
+        if d.n.ok() || per_chain >= params.max_samples {
+            break d;
+        }
+        let more = params.samples.min(params.max_samples - per_chain);
+        runs.par_iter_mut()
+            .for_each(|run| run.record(&cells, params, more));
+        per_chain += more;
     };
+    let draws: Vec<Vec<f64>> = runs
+        .iter_mut()
+        .map(|c| std::mem::take(&mut c.n_draws))
+        .collect();
+    let alpha_draws: Vec<Vec<f64>> = runs
+        .iter_mut()
+        .map(|c| std::mem::take(&mut c.alpha_draws))
+        .collect();
+    let occupied = runs.iter().map(ChainRun::occupied).sum::<f64>() / runs.len() as f64;
     let posterior = summarise_draws(&draws, params.level, Some(diagnostics));
     let q = |p: f64| {
         posterior
@@ -1104,14 +1155,14 @@ pub fn lcmcr(table: &ListTable, params: &LcmcrParams) -> Result<LcmcrFit> {
     ]);
     let d = diagnostics.n;
     if !d.ok() {
-        estimate = estimate.with_warning(Warning::NotConverged {
-            iterations: params.burnin + params.samples * params.thinning,
-        });
         estimate = estimate.with_warning(Warning::Other {
             message: format!(
-                "chains have not mixed: R̂ {:.3} (want ≤ {RHAT_WARN}), bulk ESS {:.0}, tail \
-                 ESS {:.0} (want ≥ {ESS_WARN}); run longer or thin more",
-                d.rhat, d.ess_bulk, d.ess_tail
+                "chains have not mixed after {} sweeps each: R̂ {:.3} (want ≤ {RHAT_WARN}), \
+                 bulk ESS {:.0}, tail ESS {:.0} (want ≥ {ESS_WARN}); run longer or thin more",
+                params.burnin + per_chain * params.thinning,
+                d.rhat,
+                d.ess_bulk,
+                d.ess_tail
             ),
         });
     }

@@ -7,13 +7,16 @@ use crate::data::{CaptureHistories, DataSet, ListTable};
 use crate::error::Result;
 
 /// Settings of the LCMCR run in a report: K = 10, LCMCR's `a_alpha = b_alpha = 0.25`,
-/// burn-in 10,000, 4 chains of 1,000 draws thinned by 100 (LCMCR's documented example), seed 1.
+/// burn-in 10,000, 4 chains of 1,000 draws thinned by 100 (LCMCR's documented example), seed 1;
+/// while the chains have not mixed they continue, 1,000 draws at a time, up to 4,000 draws
+/// each (a report should not print a posterior that is not one yet).
 pub fn report_lcmcr_params(level: f64) -> LcmcrParams {
     LcmcrParams {
         k: 10,
         burnin: 10_000,
         samples: 1_000,
         thinning: 100,
+        max_samples: 4_000,
         chains: 4,
         seed: 1,
         level,
@@ -82,9 +85,14 @@ fn section(h: &CaptureHistories, stratum: Option<String>, level: f64) -> Section
     let p = report_lcmcr_params(level);
     let r = bayes::lcmcr(&table, &p).map(|f| {
         if let Some(d) = &f.posterior.diagnostics {
+            let extended = if d.draws_per_chain > p.samples {
+                format!(", continued from {} until mixed", p.samples)
+            } else {
+                String::new()
+            };
             s.notes.push(format!(
-                "LCMCR: {} chains × {} draws (burn-in {}, thinning {}, seed {}); N: R̂ {:.3}, \
-                 bulk ESS {:.0}, tail ESS {:.0}",
+                "LCMCR: {} chains × {} draws (burn-in {}, thinning {}, seed {}{extended}); N: \
+                 R̂ {:.3}, bulk ESS {:.0}, tail ESS {:.0}",
                 d.chains,
                 d.draws_per_chain,
                 p.burnin,
