@@ -192,6 +192,22 @@ fn layouts_are_detected() {
     }
 }
 
+/// A table of published estimates with interval limits (triangulator's input, Okal et
+/// al.'s Nairobi figures) points to `keypop triangulate`, not to `--count`.
+#[test]
+fn estimates_table_points_to_triangulate() {
+    for text in [
+        "name,estimate,lower95,upper95,design_confidence_pct\n3S-CRC,2000,1000,3000,90\n\
+         Service Multiplier,1000,250,2500,20\n",
+        "population,point_estimate,lower_plausible,upper_plausible\nMSM,11042,10000,22222\n",
+    ] {
+        let msg = err(text).to_string();
+        assert!(msg.contains("keypop triangulate FILE"), "{msg}");
+        assert!(!msg.contains("--count"), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+    }
+}
+
 /// A survey of respondents (many numeric answers per row, a `cluster` column of small
 /// whole numbers) is not read as single-source counts with `cluster` as the count: the
 /// error points to the `keypop` example.

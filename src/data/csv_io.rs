@@ -762,21 +762,44 @@ fn occasion_value_hint(raw: &Raw, opts: &ReadOptions) -> String {
             names.join(",")
         ));
     }
-    hint.push_str("if the file holds single-source counts, name the count column with --count");
+    let estimates = estimates_table(raw);
+    if estimates {
+        // published figures, not records: the count hint would mislead
+        hint.push_str(
+            "the file looks like a table of size estimates with their intervals: several \
+             methods' estimates of one population are combined by the `keypop` example, \
+             `keypop triangulate FILE` (columns name, estimate, lower95, upper95[, \
+             design_confidence_pct])",
+        );
+    } else {
+        hint.push_str("if the file holds single-source counts, name the count column with --count");
+    }
     let two = two_source_hint(raw);
     if let Some(two) = &two {
         hint.push_str("; ");
         hint.push_str(two);
     }
-    if binary.len() < 2 && other.len() >= 5 && two.is_none() {
+    if binary.len() < 2 && other.len() >= 5 && two.is_none() && !estimates {
         // many numeric answers per row: a survey of respondents, not capture records
         hint.push_str(
             "; a survey of respondents (network scale-up, RDS, multiplier) is read by the \
-             `keypop` example: `keypop nsum`, `keypop rds`, `keypop multiplier`",
+             `keypop` example: `keypop nsum`, `keypop rds`, `keypop sspse`, `keypop multiplier`",
         );
     }
     hint.push(')');
     hint
+}
+
+/// Headers of a table of published estimates: an estimate column and lower and upper
+/// limits (`estimate`/`point_estimate`, `lower95`/`lower_plausible`, `upper95`, ...).
+fn estimates_table(raw: &Raw) -> bool {
+    let has = |words: &[&str]| {
+        raw.headers.iter().any(|h| {
+            let h = h.to_ascii_lowercase();
+            words.iter().any(|w| h.contains(w))
+        })
+    };
+    has(&["estimate"]) && has(&["lower", "low"]) && has(&["upper", "high"])
 }
 
 fn wide_freq_column(raw: &Raw, opts: &ReadOptions) -> Option<usize> {
