@@ -291,3 +291,26 @@ fn a_degenerate_fit_is_never_printed_as_a_number() {
     let e = Estimate::new("x", "y", 60.0, 3.0, ci::wald(60.0, 3.0, 50.0, 0.95), 50);
     assert!(degenerate_reason(&e, 16.0).is_none());
 }
+
+/// The dark figure reads at the precision of N̂: whole people beside a whole N̂ (mvole:
+/// "212 in all … about 41 (15 to 83)", not "about 41.4 (15.5 to 82.6)"), and the three
+/// figures add up to what was seen.
+#[test]
+fn dark_figure_is_whole_beside_a_whole_estimate() {
+    let data = read("closed/mvole.csv", false, &ReadOptions::default());
+    let opts = AnalysisOptions {
+        source: "mvole.csv".into(),
+        ..Default::default()
+    };
+    let r = report::analyse(&data, &opts).expect("analysis runs");
+    let text = r.to_text();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Estimated "))
+        .expect("headline sentence");
+    assert!(
+        line.contains("Estimated 212 in all (95% interval 186 to 254")
+            && line.contains("171 were seen, so about 41 (15 to 83) were never recorded"),
+        "{line}"
+    );
+}

@@ -36,6 +36,17 @@ pub fn num(x: f64) -> String {
     if x < 0.0 { format!("-{out}") } else { out }
 }
 
+/// `x` at the precision [`num`] gives `like`: whole numbers once `like` is 100 or more, so
+/// a dark figure reads as whole people beside a whole N̂ ("212 in all … about 41", not
+/// "about 41.4").
+fn num_as(x: f64, like: f64) -> String {
+    if x.is_finite() && like.abs() >= 100.0 && x.abs() < 100.0 {
+        format!("{:.0}", x.round() + 0.0)
+    } else {
+        num(x)
+    }
+}
+
 /// A whole count for a reader: thousands separators from 1,000 up.
 pub fn count(n: u64) -> String {
     if n < 100 {
@@ -66,9 +77,9 @@ pub fn sentence(h: &Headline) -> String {
         num(i.upper),
         i.method.label(),
         count(h.observed),
-        num(h.dark_figure),
-        num(d.lower),
-        num(d.upper)
+        num_as(h.dark_figure, h.n_hat),
+        num_as(d.lower, h.n_hat),
+        num_as(d.upper, h.n_hat)
     )
 }
 
