@@ -194,6 +194,51 @@ fn list_data_read_as_occasions_name_the_list_figure() {
     }
 }
 
+/// The hint of a headline whose occasions fit as an open population.
+fn open_hint(h: &Headline) -> Option<&String> {
+    h.warnings.iter().find(|w| w.contains("run with --open"))
+}
+
+#[test]
+fn open_population_read_as_closed_names_the_open_figure() {
+    // Bunting (8 years of mist-netting) read as closed: Mth Gamma3.5 wins with p ~ 1e-36
+    // and the figure is ~29,800; openp's up fits (p = 0.745) and gives ~3,008 ever
+    // present. The closed headline must say so, with the open figure and model.
+    let open = headlines("open/bunting.csv", false, true);
+    assert!(open_hint(&open[0]).is_none(), "hint on an open run");
+    let closed = headlines("open/bunting.csv", false, false);
+    let h = &closed[0];
+    assert_eq!(h.kind, DataKind::Occasions);
+    assert!(h.n_hat > 20_000.0, "{}", h.n_hat);
+    let hint = open_hint(h).unwrap_or_else(|| panic!("no hint in {:?}", h.warnings));
+    let figure = thousands(open[0].n_hat.round() as u64);
+    assert!(hint.contains(&figure), "{hint} lacks {figure}");
+    assert!(hint.contains("openp up (ever present)"), "{hint}");
+    assert!(hint.contains("p = 0.745"), "{hint}");
+    // beside the figure, after the lists hint, not among the checks
+    let text = darkfigure::report::analyse(
+        &read("open/bunting.csv", false, &ReadOptions::default()),
+        &AnalysisOptions::default(),
+    )
+    .unwrap()
+    .to_text();
+    let cautions: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Caution: "))
+        .collect();
+    assert_eq!(cautions.len(), 2, "{text}");
+    assert!(cautions[1].contains("run with --open"), "{text}");
+    assert!(
+        !text.contains("! The population was taken as closed"),
+        "{text}"
+    );
+    // Occasions that fit (hare), and three occasions (too few to tell): no hint.
+    for path in ["closed/hare.csv", "sparse/Artificial_3.csv"] {
+        let hs = headlines(path, false, false);
+        assert!(open_hint(&hs[0]).is_none(), "{path}: {:?}", hs[0].warnings);
+    }
+}
+
 #[test]
 fn lists_have_no_order_dependent_candidate() {
     for path in [

@@ -52,3 +52,14 @@ pub(super) fn aligned<H: AsRef<str>>(
 /// (`analyse::add_lists_hint`; the reports show it beside the figure).
 pub const LISTS_HINT: &str =
     "The columns were read as occasions in time, and the best model fits poorly.";
+
+/// How the warning that a closed population fits poorly and an open one fits begins
+/// (`analyse::add_open_hint`; shown beside the figure like [`LISTS_HINT`]).
+pub const OPEN_HINT: &str =
+    "The population was taken as closed, and the best closed-population model fits poorly.";
+
+/// Whether a headline warning is a caution shown beside the figure (another reading of
+/// the data that fits where this one does not).
+pub fn is_caution(w: &str) -> bool {
+    w.starts_with(LISTS_HINT) || w.starts_with(OPEN_HINT)
+}

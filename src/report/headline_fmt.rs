@@ -237,19 +237,16 @@ fn bayes_line(r: &Report, h: &Headline) -> Option<String> {
     ))
 }
 
-/// The warning that the columns, read as occasions, fit as lists (shown beside the
-/// figure, see [`super::common::LISTS_HINT`]).
-pub fn lists_hint(h: &Headline) -> Option<&String> {
-    h.warnings
-        .iter()
-        .find(|w| w.starts_with(super::common::LISTS_HINT))
+/// The warnings shown beside the figure: another reading of the data fits where this one
+/// does not (as lists, [`super::common::LISTS_HINT`]; as an open population,
+/// [`super::common::OPEN_HINT`]).
+pub fn cautions(h: &Headline) -> impl Iterator<Item = &String> {
+    h.warnings.iter().filter(|w| super::common::is_caution(w))
 }
 
-/// The warnings listed under the candidates: all but the one beside the figure.
+/// The warnings listed under the candidates: all but those beside the figure.
 pub fn checks(h: &Headline) -> impl Iterator<Item = &String> {
-    h.warnings
-        .iter()
-        .filter(|w| !w.starts_with(super::common::LISTS_HINT))
+    h.warnings.iter().filter(|w| !super::common::is_caution(w))
 }
 
 /// A range over one plausible model only (nothing to show: its interval is the headline's).
@@ -286,7 +283,7 @@ pub fn text(r: &Report, out: &mut String) {
             if let Some(l) = bayes_line(r, h) {
                 let _ = writeln!(out, "{l}");
             }
-            if let Some(w) = lists_hint(h) {
+            for w in cautions(h) {
                 let _ = writeln!(out, "Caution: {w}");
             }
         }
@@ -335,7 +332,7 @@ pub fn markdown(r: &Report, out: &mut String) {
             if let Some(l) = bayes_line(r, h) {
                 let _ = writeln!(out, "{}  ", esc(l));
             }
-            if let Some(w) = lists_hint(h) {
+            for w in cautions(h) {
                 let _ = writeln!(out, "**Caution:** {}  ", esc(w.clone()));
             }
         }

@@ -284,8 +284,8 @@ fn card(h: &Headline) -> HeadlineCard {
         );
     }
     let mut details = vec![format!("Rests on: {}.", h.basis.trim_end_matches('.'))];
-    if let Some(w) = super::headline_fmt::lists_hint(h) {
-        details.insert(0, format!("Caution: {w}"));
+    for (i, w) in super::headline_fmt::cautions(h).enumerate() {
+        details.insert(i, format!("Caution: {w}"));
     }
     if !h.models.is_empty() {
         let mut sorted: Vec<_> = h.models.iter().collect();
