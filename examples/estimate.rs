@@ -255,6 +255,10 @@ fn run(args: Args) -> darkfigure::Result<String> {
         s
     });
     let r = report::analyse(&data, &analysis).and_then(|mut r| {
+        if args.two_source.is_some() {
+            r.data.layout = report::SUMMARY_LAYOUT.into();
+            r.data.rows = 0;
+        }
         if let (Some(col), Some(text)) = (&subgroup, &subgroup_text) {
             let sub = csv_io::read_str_where(text, &analysis.source, &opts, col)?;
             report::add_subgroup(&mut r, &sub, col, &analysis)?;

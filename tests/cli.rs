@@ -437,6 +437,14 @@ fn two_source_counts_on_the_command_line_equal_the_same_histories_in_a_file() {
         "{n_hat} vs {chapman}"
     );
     assert_eq!(a["headline"][0]["observed"], 1100);
+    // entered as summary counts: no file layout, no rows
+    assert_eq!(a["data"]["layout"], "summary counts");
+    let text = stdout(&run(&["--two-source", "792,353,45"]));
+    assert!(
+        text.contains("data: two-source counts n1 = 792, n2 = 353, m = 45: 1,100 units seen"),
+        "{text}"
+    );
+    assert!(!text.contains("rows"), "{text}");
     // Bad counts are refused, naming what is wrong.
     let e = run(&["--two-source", "10,20,30"]);
     assert!(!e.status.success());

@@ -227,13 +227,21 @@ impl Report {
 
     fn data_line(&self) -> String {
         let d = &self.data;
-        let mut s = format!(
-            "{} ({} layout, {} rows): {} units seen",
-            d.source,
-            d.layout,
-            super::headline_fmt::count(d.rows as u64),
-            super::headline_fmt::count(d.observed)
-        );
+        let mut s = if d.layout == super::SUMMARY_LAYOUT {
+            format!(
+                "{}: {} units seen",
+                d.source,
+                super::headline_fmt::count(d.observed)
+            )
+        } else {
+            format!(
+                "{} ({} layout, {} rows): {} units seen",
+                d.source,
+                d.layout,
+                super::headline_fmt::count(d.rows as u64),
+                super::headline_fmt::count(d.observed)
+            )
+        };
         if self.is_lists() {
             if let Some(t) = d.occasions {
                 let _ = write!(s, ", {t} lists");

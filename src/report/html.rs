@@ -454,12 +454,21 @@ fn is_lists(data: Option<&DataSet>) -> bool {
 fn methods_paragraph(r: &Report, lists: bool) -> Vec<String> {
     let d = &r.data;
     let mut paras = Vec::new();
-    let mut p = format!(
-        "The data ({}) were read in the {} layout: {} individuals seen",
-        d.source,
-        d.layout,
-        plot::group_thousands(d.observed as i64)
-    );
+    let summary = d.layout == super::SUMMARY_LAYOUT;
+    let mut p = if summary {
+        format!(
+            "The data ({}) were entered as summary counts: {} individuals seen",
+            d.source,
+            plot::group_thousands(d.observed as i64)
+        )
+    } else {
+        format!(
+            "The data ({}) were read in the {} layout: {} individuals seen",
+            d.source,
+            d.layout,
+            plot::group_thousands(d.observed as i64)
+        )
+    };
     match d.occasions {
         Some(t) => {
             let _ = write!(
@@ -485,11 +494,13 @@ fn methods_paragraph(r: &Report, lists: bool) -> Vec<String> {
             }
         }
     }
-    let _ = write!(
-        p,
-        ", {} rows in the file",
-        plot::group_thousands(d.rows as i64)
-    );
+    if !summary {
+        let _ = write!(
+            p,
+            ", {} rows in the file",
+            plot::group_thousands(d.rows as i64)
+        );
+    }
     if !d.strata.is_empty() {
         let _ = write!(
             p,
@@ -1270,15 +1281,26 @@ impl Report {
         // 3. Data.
         out.push(Block::Heading(2, "The data".into()));
         let d = &self.data;
-        let mut items = vec![
-            format!("Source: {}", d.source),
-            format!("Layout: {}", d.layout),
-            format!(
-                "Individuals seen: {}; rows in the file: {}",
-                plot::group_thousands(d.observed as i64),
-                plot::group_thousands(d.rows as i64)
-            ),
-        ];
+        let mut items = if d.layout == super::SUMMARY_LAYOUT {
+            vec![
+                format!("Source: {}", d.source),
+                "Entered as summary counts (no file)".to_string(),
+                format!(
+                    "Individuals seen: {}",
+                    plot::group_thousands(d.observed as i64)
+                ),
+            ]
+        } else {
+            vec![
+                format!("Source: {}", d.source),
+                format!("Layout: {}", d.layout),
+                format!(
+                    "Individuals seen: {}; rows in the file: {}",
+                    plot::group_thousands(d.observed as i64),
+                    plot::group_thousands(d.rows as i64)
+                ),
+            ]
+        };
         if let Some(t) = d.occasions {
             items.push(format!(
                 "{}: {t} ({})",

@@ -27,12 +27,17 @@ pub use huggins::analyse_with_covariates;
 use crate::estimate::Estimate;
 use serde::Serialize;
 
+/// [`DataSummary::layout`] of data entered as summary counts rather than read from a file
+/// (`estimate --two-source N1,N2,M`): the reports name no file layout and no rows.
+pub const SUMMARY_LAYOUT: &str = "summary counts";
+
 /// What was read: the layout, the number of units, occasions and strata.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataSummary {
     /// Where the data came from (a file name, or the name of an embedded example).
     pub source: String,
-    /// The layout detected or forced (`wide`, `long`, `aggregated`, `counts`).
+    /// The layout detected or forced (`wide`, `long`, `aggregated`, `counts`), or
+    /// [`SUMMARY_LAYOUT`] for summary counts entered without a file.
     pub layout: String,
     /// Units seen at least once.
     pub observed: u64,
