@@ -257,3 +257,33 @@ fn covariates_that_no_model_can_fit_leave_the_headline_to_the_models_without() {
     assert_eq!(sentence(&with), sentence(&without));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn cautions_of_another_reading_survive_the_covariate_headline() {
+    // Bunting (8 years, an open population) one row per bird with a made-up covariate:
+    // the Huggins models with it become the headline's candidates, and the closed models
+    // still fit poorly, so the Caution lines (read as lists, read as open) stay beside the
+    // figure rather than being lost when the headline is rebuilt.
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/open/bunting.csv"),
+    )
+    .unwrap();
+    let mut rows = vec!["c1,c2,c3,c4,c5,c6,c7,c8,x".to_string()];
+    for line in text.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let freq: usize = cells[8].parse().unwrap();
+        for _ in 0..freq {
+            rows.push(format!("{},{}", cells[..8].join(","), rows.len() % 2));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("darkfigure-bunting-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bunting_units.csv");
+    std::fs::write(&path, rows.join("\n")).unwrap();
+    let out = run(&[path.to_str().unwrap(), "--covariates", "x"]);
+    assert!(out.contains("Huggins"), "{out}");
+    let cautions: Vec<&str> = out.lines().filter(|l| l.starts_with("Caution: ")).collect();
+    assert_eq!(cautions.len(), 2, "{out}");
+    assert!(cautions[1].contains("run with --open"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}

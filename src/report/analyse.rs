@@ -434,6 +434,32 @@ fn add_lists_hint(
     }
 }
 
+/// Carries the cautions (another reading of the data fits: lists, an open population) of
+/// the headlines `before` over to the rebuilt headlines `after` of the same strata, where
+/// the best model still does not fit (a rebuilt headline whose best model fits, e.g. one
+/// with covariates, needs no other reading).
+pub(super) fn keep_cautions(before: &[Headline], after: &mut [Headline]) {
+    for hl in after.iter_mut() {
+        if best_fit(hl).is_some_and(|(_, p)| p >= GOF_PASS) {
+            continue;
+        }
+        let Some(old) = before.iter().find(|b| b.stratum == hl.stratum) else {
+            continue;
+        };
+        let cautions: Vec<String> = old
+            .warnings
+            .iter()
+            .filter(|w| super::common::is_caution(w))
+            .cloned()
+            .collect();
+        for (i, w) in cautions.into_iter().enumerate() {
+            if !hl.warnings.contains(&w) {
+                hl.warnings.insert(i, w);
+            }
+        }
+    }
+}
+
 /// Fewest occasions for which [`add_open_hint`] fits the open-population models: with 3,
 /// the first and last occasions' entries and capture chances are confounded and the
 /// figure ever present rests on them (SparseMSE's Artificial_3 as occasions: 216, interval

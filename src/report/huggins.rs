@@ -288,7 +288,9 @@ pub fn analyse_with_covariates(
         0.0
     };
     super::headline::mark_degenerate(&mut report.sections, cells);
+    let before = std::mem::take(&mut report.headline);
     report.headline = super::headline::build(&report, &set);
+    super::analyse::keep_cautions(&before, &mut report.headline);
     Ok(report)
 }
 
