@@ -133,11 +133,29 @@ impl LcmcrParams {
         if self.samples < 4 {
             return Err(Error::param("samples", self.samples, "at least 4 draws"));
         }
-        if self.thinning < 1 {
-            return Err(Error::param("thinning", self.thinning, "at least 1"));
+        if self.samples > MAX_DRAWS || self.max_samples > MAX_DRAWS {
+            return Err(Error::param(
+                "samples",
+                self.samples.max(self.max_samples),
+                "at most 10,000,000 draws per chain (samples and max_samples)",
+            ));
         }
-        if self.chains < 1 {
-            return Err(Error::param("chains", self.chains, "at least 1"));
+        if self.thinning < 1 || self.thinning > 1_000_000 {
+            return Err(Error::param(
+                "thinning",
+                self.thinning,
+                "between 1 and 1,000,000",
+            ));
+        }
+        if self.burnin > 1_000_000_000 {
+            return Err(Error::param(
+                "burnin",
+                self.burnin,
+                "at most 1,000,000,000 sweeps",
+            ));
+        }
+        if self.chains < 1 || self.chains > 1000 {
+            return Err(Error::param("chains", self.chains, "between 1 and 1000"));
         }
         Ok(())
     }
@@ -644,6 +662,9 @@ fn resolve<R: Rng + ?Sized, const L: usize>(
         }
     }
 }
+
+/// Most draws recorded per chain (`samples`, `max_samples`).
+const MAX_DRAWS: usize = 10_000_000;
 
 /// Sweeps of the warm-up LCMCR runs before the burn-in, with α held at 0.3/K.
 const WARMUP: usize = 500;
@@ -1159,7 +1180,7 @@ pub fn lcmcr(table: &ListTable, params: &LcmcrParams) -> Result<LcmcrFit> {
             message: format!(
                 "chains have not mixed after {} sweeps each: R̂ {:.3} (want ≤ {RHAT_WARN}), \
                  bulk ESS {:.0}, tail ESS {:.0} (want ≥ {ESS_WARN}); run longer or thin more",
-                params.burnin + per_chain * params.thinning,
+                params.burnin as u64 + per_chain as u64 * params.thinning as u64,
                 d.rhat,
                 d.ess_bulk,
                 d.ess_tail
@@ -1483,6 +1504,22 @@ mod tests {
             },
             LcmcrParams {
                 chains: 0,
+                ..Default::default()
+            },
+            LcmcrParams {
+                max_samples: usize::MAX,
+                ..Default::default()
+            },
+            LcmcrParams {
+                thinning: usize::MAX,
+                ..Default::default()
+            },
+            LcmcrParams {
+                burnin: usize::MAX,
+                ..Default::default()
+            },
+            LcmcrParams {
+                chains: usize::MAX,
                 ..Default::default()
             },
         ] {
