@@ -1084,7 +1084,8 @@ impl ChainRun {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for settings out of range (K outside 1..=1000, fewer than
-/// 4 samples, zero thinning or chains, non-positive prior parameters, a bad level).
+/// 4 or more than 10,000,000 draws per chain, thinning outside 1..=1,000,000, a burn-in
+/// over 10⁹ sweeps, chains outside 1..=1000, non-positive prior parameters, a bad level).
 ///
 /// # Examples
 /// ```
