@@ -359,3 +359,36 @@ fn dark_figure_is_whole_beside_a_whole_estimate() {
         "{line}"
     );
 }
+
+/// A best model that fits poorly, with no other reading that fits, is said beside the
+/// figure (duck as closed: Mth Gamma3.5, p ≈ 3.6e-32), once, not only among the checks;
+/// where another reading fits (bunting), that reading's Caution says it, and the poor fit
+/// stays among the checks.
+#[test]
+fn poor_fit_without_another_reading_is_said_beside_the_figure() {
+    let text_of = |path: &str| {
+        report::analyse(
+            &read(path, false, &ReadOptions::default()),
+            &AnalysisOptions::default(),
+        )
+        .unwrap()
+        .to_text()
+    };
+    let duck = text_of("open/duck.csv");
+    let cautions: Vec<&str> = duck.lines().filter(|l| l.starts_with("Caution: ")).collect();
+    assert_eq!(cautions.len(), 1, "{duck}");
+    assert!(
+        cautions[0].starts_with("Caution: The best model (Mth Gamma3.5) fits poorly"),
+        "{duck}"
+    );
+    assert_eq!(duck.matches("fits poorly").count(), 1, "{duck}");
+    let bunting = text_of("open/bunting.csv");
+    assert!(
+        bunting
+            .lines()
+            .any(|l| l.starts_with("  ! The best model (Mth Gamma3.5) fits poorly")),
+        "{bunting}"
+    );
+    // occasions that fit: no caution at all
+    assert!(!text_of("closed/hare.csv").contains("Caution"));
+}

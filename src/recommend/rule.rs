@@ -157,6 +157,14 @@ pub fn degenerate_reason(e: &Estimate, cells: f64) -> Option<String> {
     None
 }
 
+/// How the headline warning that the best model fits poorly begins.
+pub const POOR_FIT_START: &str = "The best model (";
+
+/// Whether a headline warning is the one saying that the best model fits poorly.
+pub fn is_poor_fit(w: &str) -> bool {
+    w.starts_with(POOR_FIT_START) && w.contains(") fits poorly (goodness-of-fit p = ")
+}
+
 /// Upper-tail p-value of a deviance on its residual degrees of freedom, when df > 0.
 pub fn gof_p_value(deviance: f64, df: i64) -> Option<f64> {
     (df > 0 && deviance.is_finite())
@@ -500,7 +508,7 @@ pub fn recommend(
     // 5. Checks.
     if let Some(p) = offers[top].gof_p.filter(|&p| p < GOF_PASS) {
         warnings.push(format!(
-            "The best model ({}) fits poorly (goodness-of-fit p = {p:.2e}){}.",
+            "{POOR_FIT_START}{}) fits poorly (goodness-of-fit p = {p:.2e}){}.",
             offers[top].model,
             if rule.gof_reliable {
                 ""

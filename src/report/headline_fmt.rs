@@ -239,14 +239,29 @@ fn bayes_line(r: &Report, h: &Headline) -> Option<String> {
 
 /// The warnings shown beside the figure: another reading of the data fits where this one
 /// does not (as lists, [`super::common::LISTS_HINT`]; as an open population,
-/// [`super::common::OPEN_HINT`]).
-pub fn cautions(h: &Headline) -> impl Iterator<Item = &String> {
-    h.warnings.iter().filter(|w| super::common::is_caution(w))
+/// [`super::common::OPEN_HINT`]); without such a reading, that the best model fits poorly
+/// (a figure from a model the data reject must not be read without it).
+pub fn cautions(h: &Headline) -> Vec<&String> {
+    let hints: Vec<&String> = h
+        .warnings
+        .iter()
+        .filter(|w| super::common::is_caution(w))
+        .collect();
+    if !hints.is_empty() {
+        return hints;
+    }
+    h.warnings
+        .iter()
+        .filter(|w| crate::recommend::is_poor_fit(w))
+        .collect()
 }
 
 /// The warnings listed under the candidates: all but those beside the figure.
 pub fn checks(h: &Headline) -> impl Iterator<Item = &String> {
-    h.warnings.iter().filter(|w| !super::common::is_caution(w))
+    let beside = cautions(h);
+    h.warnings
+        .iter()
+        .filter(move |w| !beside.iter().any(|b| std::ptr::eq(*b, *w)))
 }
 
 /// A range over one plausible model only (nothing to show: its interval is the headline's).

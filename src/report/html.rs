@@ -284,7 +284,7 @@ fn card(h: &Headline) -> HeadlineCard {
         );
     }
     let mut details = vec![format!("Rests on: {}.", h.basis.trim_end_matches('.'))];
-    for (i, w) in super::headline_fmt::cautions(h).enumerate() {
+    for (i, w) in super::headline_fmt::cautions(h).into_iter().enumerate() {
         details.insert(i, format!("Caution: {w}"));
     }
     if !h.models.is_empty() {
