@@ -104,7 +104,7 @@ struct Args {
     #[arg(long)]
     grid: bool,
     /// Title of the plan.
-    #[arg(long, default_value = "plan")]
+    #[arg(long, default_value = "capture-recapture study design")]
     name: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]

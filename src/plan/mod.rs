@@ -408,7 +408,7 @@ impl PlanSpec {
     /// adaptive search, no heterogeneity, behaviour or dependence.
     pub fn new(operations: Vec<usize>, effort: Effort, population: Vec<u64>) -> Self {
         PlanSpec {
-            name: "plan".into(),
+            name: "capture-recapture study design".into(),
             operations,
             effort,
             population,
