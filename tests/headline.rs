@@ -375,7 +375,10 @@ fn poor_fit_without_another_reading_is_said_beside_the_figure() {
         .to_text()
     };
     let duck = text_of("open/duck.csv");
-    let cautions: Vec<&str> = duck.lines().filter(|l| l.starts_with("Caution: ")).collect();
+    let cautions: Vec<&str> = duck
+        .lines()
+        .filter(|l| l.starts_with("Caution: "))
+        .collect();
     assert_eq!(cautions.len(), 1, "{duck}");
     assert!(
         cautions[0].starts_with("Caution: The best model (Mth Gamma3.5) fits poorly"),

@@ -463,6 +463,38 @@ fn closed_models_in_a_study() {
         chao.rel_bias,
         chao.rel_bias_mcse
     );
+    // What the study shows comes first in every output: M0 is reliable under M0 and not
+    // under heterogeneity, where its bias is named.
+    let f = sim::findings(&t);
+    let names = |i: usize| -> Vec<&str> {
+        f.scenarios[i]
+            .reliable
+            .iter()
+            .map(|p| p.estimator.as_str())
+            .collect()
+    };
+    assert_eq!(f.scenarios[0].scenario, "M0");
+    assert!(names(0).contains(&"M0"), "{:?}", names(0));
+    assert!(!names(1).contains(&"M0"), "{:?}", names(1));
+    assert!(
+        f.scenarios[1].reliable.iter().all(|p| p.coverage >= 0.90),
+        "{:?}",
+        f.scenarios[1]
+    );
+    let text = sim::report::to_text(&t);
+    let shows = text.find("== What the study shows ==").expect("findings in text");
+    assert!(shows < text.find("rel. bias %").unwrap(), "{text}");
+    assert!(text.contains(&f.scenarios[1].sentence), "{text}");
+    let md = sim::report::to_markdown(&t);
+    assert!(md.find("## What the study shows").unwrap() < md.find("| scenario |").unwrap());
+    let json = sim::report::to_json(&t).unwrap();
+    assert!(
+        json.trim_start().starts_with("{\n  \"findings\": {"),
+        "{}",
+        &json[..80]
+    );
+    let html = sim::report::to_html(&t);
+    assert!(html.find("What the study shows").unwrap() < html.find("<figure").unwrap());
 }
 
 fn small_study() -> Study {

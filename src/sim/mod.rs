@@ -43,6 +43,7 @@
 
 pub mod covariates;
 pub mod estimators;
+pub mod findings;
 pub mod generate;
 pub mod limits;
 pub mod metrics;
@@ -56,6 +57,7 @@ pub use estimators::{
     DataFn, Dga, Frequency, FrequencyKind, HistoriesFn, HugginsModels, Lcmcr, Mtb, Recommended,
     SimEstimator, SparseStepwise, builtin_estimators, parse_closed_model,
 };
+pub use findings::{Findings, findings};
 pub use generate::{
     CellSampler, Generator, Replicate, SimData, Target, UnitSampler, cell_probabilities,
 };

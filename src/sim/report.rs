@@ -1,5 +1,6 @@
 //! Formatting of a [`MetricsTable`]: plain text, Markdown, JSON and CSV.
 
+use super::findings::findings;
 use super::metrics::{MetricRow, MetricsTable};
 use crate::error::{Error, Result};
 
@@ -99,6 +100,12 @@ pub fn to_markdown(t: &MetricsTable) -> String {
         t.seed,
         t.level * 100.0
     );
+    let f = findings(t);
+    s.push_str(&format!("## What the study shows\n\n{}\n\n", f.summary));
+    for sc in &f.scenarios {
+        s.push_str(&format!("- {}\n", sc.sentence));
+    }
+    s.push_str(&format!("\n*{}.*\n\n## The table\n\n", capitalise(&f.rule)));
     s.push_str(&format!("| {} |\n", HEADER.join(" | ")));
     s.push_str(&format!(
         "|{}|\n",
@@ -147,6 +154,12 @@ pub fn to_text(t: &MetricsTable) -> String {
         t.seed,
         t.level * 100.0
     );
+    let f = findings(t);
+    s.push_str(&format!("\n== What the study shows ==\n{}\n", f.summary));
+    for sc in &f.scenarios {
+        s.push_str(&format!("- {}\n", sc.sentence));
+    }
+    s.push_str(&format!("({})\n\n", f.rule));
     s.push_str(&line(HEADER.iter().map(|h| h.to_string()).collect()));
     s.push('\n');
     for r in rows {
@@ -162,9 +175,27 @@ pub fn to_text(t: &MetricsTable) -> String {
 /// # Errors
 /// [`Error::Numerical`] if serialisation fails (it does not for these types).
 pub fn to_json(t: &MetricsTable) -> Result<String> {
-    serde_json::to_string_pretty(t).map_err(|e| Error::Numerical {
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        findings: super::findings::Findings,
+        #[serde(flatten)]
+        table: &'a MetricsTable,
+    }
+    serde_json::to_string_pretty(&Out {
+        findings: findings(t),
+        table: t,
+    })
+    .map_err(|e| Error::Numerical {
         reason: format!("JSON: {e}"),
     })
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// Long-format CSV: one line per (scenario, target, estimator, interval type); rows with
@@ -297,6 +328,20 @@ pub fn to_html(t: &MetricsTable) -> String {
         t.replicates,
         t.seed,
         t.level * 100.0
+    );
+    let f = findings(t);
+    let _ = writeln!(
+        s,
+        "<section class=\"headline\">\n<h2>What the study shows</h2>\n<p>{}</p>\n<ul>",
+        esc(&f.summary)
+    );
+    for sc in &f.scenarios {
+        let _ = writeln!(s, "<li>{}</li>", esc(&sc.sentence));
+    }
+    let _ = writeln!(
+        s,
+        "</ul>\n<p class=\"note\">{}.</p>\n</section>",
+        esc(&capitalise(&f.rule))
     );
     let mut groups: Vec<(String, String)> = Vec::new();
     for r in &t.rows {
