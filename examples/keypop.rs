@@ -332,7 +332,11 @@ fn run(a: Args) -> darkfigure::Result<String> {
             }
             let rows = darkfigure::kp::sim::run_default(replicates, a.seed)?;
             return Ok(match format {
-                Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default(),
+                Format::Json => serde_json::to_string_pretty(&serde_json::json!({
+                    "findings": darkfigure::kp::sim::findings(&rows),
+                    "rows": rows,
+                }))
+                .unwrap_or_default(),
                 _ => darkfigure::kp::sim::to_markdown(&rows),
             });
         }

@@ -1,7 +1,7 @@
 //! The key-population simulation: replay on 1 and 2 threads, and the expected biases
 //! (multiplier under degree-related receipt; NSUM under a barrier effect).
 
-use darkfigure::kp::sim::{default_scenarios, run_multiplier, run_nsum};
+use darkfigure::kp::sim::{default_scenarios, findings, run_multiplier, run_nsum, to_markdown};
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -42,4 +42,14 @@ fn nsum_scenario_replays_and_adjustment_removes_barrier_bias() {
         a[0]
     );
     assert!(a[1].rel_bias.abs() < 0.03, "{:?}", a[1]);
+    // what the study shows, before the table: the basic scale-up is not reliable under
+    // the barrier, the adjusted one is
+    let f = findings(&a);
+    assert_eq!(f.len(), 1);
+    let (ok, not) = f[0].split_once("; not reliable: ").expect("both kinds");
+    assert!(ok.contains("reliable: scale-up, adjusted"), "{}", f[0]);
+    assert!(not.starts_with("scale-up, basic (bias -5"), "{}", f[0]);
+    let md = to_markdown(&a);
+    assert!(md.starts_with("## What the study shows"), "{md}");
+    assert!(md.find(&f[0]).unwrap() < md.find("| scenario |").unwrap());
 }

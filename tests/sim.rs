@@ -482,7 +482,9 @@ fn closed_models_in_a_study() {
         f.scenarios[1]
     );
     let text = sim::report::to_text(&t);
-    let shows = text.find("== What the study shows ==").expect("findings in text");
+    let shows = text
+        .find("== What the study shows ==")
+        .expect("findings in text");
     assert!(shows < text.find("rel. bias %").unwrap(), "{text}");
     assert!(text.contains(&f.scenarios[1].sentence), "{text}");
     let md = sim::report::to_markdown(&t);

@@ -394,9 +394,64 @@ pub fn run_default(replicates: usize, seed: u64) -> Result<Vec<SimRow>> {
     Ok(out)
 }
 
-/// A Markdown table of the rows.
+/// What the study shows, one sentence per scenario: the estimators that were reliable
+/// (the rule of [`crate::sim::findings`] for 95% intervals: coverage at least 90%, mean
+/// bias within ±10%) and the others with their bias and coverage.
+pub fn findings(rows: &[SimRow]) -> Vec<String> {
+    use crate::sim::findings::{COVERAGE_SHORTFALL, MAX_REL_BIAS};
+    let mut scenarios: Vec<&str> = Vec::new();
+    for r in rows {
+        if !scenarios.contains(&r.scenario.as_str()) {
+            scenarios.push(&r.scenario);
+        }
+    }
+    let brief = |r: &SimRow| {
+        format!(
+            "{} (bias {:+.1}%, coverage {:.1}%)",
+            r.estimator,
+            100.0 * r.rel_bias,
+            100.0 * r.coverage
+        )
+    };
+    scenarios
+        .into_iter()
+        .map(|sc| {
+            let here: Vec<&SimRow> = rows.iter().filter(|r| r.scenario == sc).collect();
+            let (good, bad): (Vec<&SimRow>, Vec<&SimRow>) = here.iter().partition(|r| {
+                r.coverage >= 0.95 - COVERAGE_SHORTFALL
+                    && r.rel_bias.is_finite()
+                    && r.rel_bias.abs() <= MAX_REL_BIAS
+            });
+            let list = |v: &[&SimRow]| v.iter().map(|r| brief(r)).collect::<Vec<_>>().join("; ");
+            let truth = here.first().map_or(f64::NAN, |r| r.truth);
+            let mut out = format!("{sc} (N = {truth:.0}): ");
+            if good.is_empty() {
+                out.push_str("no estimator is reliable");
+            } else {
+                out.push_str(&format!("reliable: {}", list(&good)));
+            }
+            if !bad.is_empty() {
+                out.push_str(&format!("; not reliable: {}", list(&bad)));
+            }
+            out.push('.');
+            out
+        })
+        .collect()
+}
+
+/// A Markdown table of the rows, after what the study shows ([`findings`]).
 pub fn to_markdown(rows: &[SimRow]) -> String {
-    let mut s = String::from(
+    let mut s = String::from("## What the study shows\n\n");
+    for f in findings(rows) {
+        s.push_str(&format!("- {f}\n"));
+    }
+    s.push_str(&format!(
+        "\n*Reliable: the 95% interval covers the true size in at least {:.0}% of replicates \
+         and the mean bias is within ±{:.0}%.*\n\n## The table\n\n",
+        100.0 * (0.95 - crate::sim::findings::COVERAGE_SHORTFALL),
+        100.0 * crate::sim::findings::MAX_REL_BIAS
+    ));
+    s.push_str(
         "| scenario | estimator | truth | mean N̂ | rel. bias | rel. RMSE | 95% coverage | reps |\n|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
