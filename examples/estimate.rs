@@ -107,7 +107,8 @@ struct Args {
     #[arg(long, value_delimiter = ',')]
     occasion_order: Option<Vec<String>>,
     /// Add Bayesian estimates: dga model averaging over decomposable graphs (up to 6
-    /// lists) and the LCMCR latent-class sampler (4 chains, seed 1), with credible intervals.
+    /// lists) and the LCMCR latent-class sampler (4 chains of 1,000 draws, continued up to
+    /// 4,000 while they have not mixed; seed 1), with credible intervals.
     #[arg(long)]
     bayes: bool,
     /// Also write a report a policy brief can cite: FILE.html (self-contained, with
