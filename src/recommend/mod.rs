@@ -64,8 +64,8 @@
 mod rule;
 
 pub use rule::{
-    Criterion, DataKind, Offer, Rule, degenerate_reason, gof_p_value, is_poor_fit, recommend,
-    sum_headlines,
+    Criterion, DataKind, Offer, Rule, degenerate_reason, gof_p_value, is_interval_doubt,
+    is_poor_fit, recommend, sum_headlines,
 };
 
 use crate::estimate::{Assumption, Interval};

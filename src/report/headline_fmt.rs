@@ -239,21 +239,28 @@ fn bayes_line(r: &Report, h: &Headline) -> Option<String> {
 
 /// The warnings shown beside the figure: another reading of the data fits where this one
 /// does not (as lists, [`super::common::LISTS_HINT`]; as an open population,
-/// [`super::common::OPEN_HINT`]); without such a reading, that the best model fits poorly
-/// (a figure from a model the data reject must not be read without it).
+/// [`super::common::OPEN_HINT`]), or, without such a reading, that the best model fits
+/// poorly (a figure from a model the data reject must not be read without it); and a
+/// doubt about the interval itself ([`crate::recommend::is_interval_doubt`]).
 pub fn cautions(h: &Headline) -> Vec<&String> {
-    let hints: Vec<&String> = h
+    let mut out: Vec<&String> = h
         .warnings
         .iter()
         .filter(|w| super::common::is_caution(w))
         .collect();
-    if !hints.is_empty() {
-        return hints;
+    if out.is_empty() {
+        out.extend(
+            h.warnings
+                .iter()
+                .filter(|w| crate::recommend::is_poor_fit(w)),
+        );
     }
-    h.warnings
-        .iter()
-        .filter(|w| crate::recommend::is_poor_fit(w))
-        .collect()
+    out.extend(
+        h.warnings
+            .iter()
+            .filter(|w| crate::recommend::is_interval_doubt(w)),
+    );
+    out
 }
 
 /// The warnings listed under the candidates: all but those beside the figure.
