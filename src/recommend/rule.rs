@@ -546,8 +546,7 @@ pub fn recommend(
             });
             if behaviour_plausible {
                 warnings.push(
-                    format!("{BEHAVIOUR_DOUBT_START}, and no candidate model has heterogeneity, time and behaviour effects together: in the built-in simulation of such data (Mthb buyers, docs/simulation.md) the recommended interval covered the truth in only 18% of studies.")
-                        .into(),
+                    format!("{BEHAVIOUR_DOUBT_START}, and no candidate model has heterogeneity, time and behaviour effects together: in the built-in simulation of such data (Mthb buyers, docs/simulation.md) the recommended interval covered the truth in only 18% of studies."),
                 );
             }
         }
