@@ -307,6 +307,28 @@ fn police_example_strata_subgroup_and_total() {
     let se = (r.headline[0].se.powi(2) + r.headline[1].se.powi(2)).sqrt();
     assert!((total.se - se).abs() < 1e-9);
     assert_eq!(total.truth, Some(600));
+    // The buyers' interval is in doubt (behaviour beside heterogeneity), and the total
+    // that adds it says so beside its own figure; the sellers' carries no caution.
+    let doubt = |h: &Headline| {
+        h.warnings
+            .iter()
+            .any(|w| w.starts_with("A behavioural response is also plausible"))
+    };
+    assert!(doubt(&r.headline[0]));
+    assert!(!doubt(&r.headline[1]));
+    assert_eq!(
+        total.warnings[0],
+        "This total adds stratum figures that carry a caution: buyer (see the Caution beside \
+         it); the total inherits it."
+    );
+    let text = r.to_text();
+    let total_block = &text[text.find("== Total").unwrap()..];
+    assert!(
+        total_block
+            .lines()
+            .any(|l| l.starts_with("Caution: This total adds stratum figures")),
+        "{total_block}"
+    );
 }
 
 #[test]

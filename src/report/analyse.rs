@@ -1,6 +1,6 @@
 //! Runs every estimator that applies to a data set and collects a [`Report`].
 
-use super::common::{LISTS_HINT, OPEN_HINT, ORDER_DEPENDENT};
+use super::common::{LISTS_HINT, OPEN_HINT, ORDER_DEPENDENT, PARTS_CAUTION};
 use super::headline_fmt::num;
 use super::{DataSummary, Gof, POOLED, Report, Row, SUMMED, Section, Truth};
 use crate::ci;
@@ -343,7 +343,37 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
         add_lists_hint(data, h, opts, &mut report.headline);
         add_open_hint(data, h, opts, &mut report.headline);
     }
+    add_parts_caution(&mut report.headline);
     Ok(report)
+}
+
+/// A total over strata whose parts carry a caution beside their figure says so beside its
+/// own: the sum inherits them (the embedded police data: the buyers' interval is in
+/// doubt, so the total's is).
+pub(super) fn add_parts_caution(headline: &mut [Headline]) {
+    let parts: Vec<String> = headline
+        .iter()
+        .filter(|h| h.stratum.as_deref() != Some("total"))
+        .filter(|h| !super::headline_fmt::cautions(h).is_empty())
+        .filter_map(|h| h.stratum.clone())
+        .collect();
+    if parts.is_empty() {
+        return;
+    }
+    if let Some(total) = headline
+        .iter_mut()
+        .find(|h| h.stratum.as_deref() == Some("total"))
+    {
+        total.warnings.insert(
+            0,
+            format!(
+                "{PARTS_CAUTION} {} (see the Caution beside {}); the total inherits {}.",
+                parts.join(", "),
+                if parts.len() == 1 { "it" } else { "each" },
+                if parts.len() == 1 { "it" } else { "them" }
+            ),
+        );
+    }
 }
 
 /// Most columns for which [`add_lists_hint`] reads occasions as lists to compare (the
@@ -449,7 +479,7 @@ pub(super) fn keep_cautions(before: &[Headline], after: &mut [Headline]) {
         let cautions: Vec<String> = old
             .warnings
             .iter()
-            .filter(|w| super::common::is_caution(w))
+            .filter(|w| super::common::is_caution(w) && !w.starts_with(PARTS_CAUTION))
             .cloned()
             .collect();
         for (i, w) in cautions.into_iter().enumerate() {

@@ -58,8 +58,12 @@ pub const LISTS_HINT: &str =
 pub const OPEN_HINT: &str =
     "The population was taken as closed, and the best closed-population model fits poorly.";
 
+/// How the warning begins that a total sums stratum figures that carry a caution
+/// (`analyse::add_parts_caution`).
+pub const PARTS_CAUTION: &str = "This total adds stratum figures that carry a caution:";
+
 /// Whether a headline warning is a caution shown beside the figure (another reading of
-/// the data that fits where this one does not).
+/// the data that fits where this one does not; a total whose parts carry cautions).
 pub fn is_caution(w: &str) -> bool {
-    w.starts_with(LISTS_HINT) || w.starts_with(OPEN_HINT)
+    w.starts_with(LISTS_HINT) || w.starts_with(OPEN_HINT) || w.starts_with(PARTS_CAUTION)
 }

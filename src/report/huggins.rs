@@ -291,6 +291,7 @@ pub fn analyse_with_covariates(
     let before = std::mem::take(&mut report.headline);
     report.headline = super::headline::build(&report, &set);
     super::analyse::keep_cautions(&before, &mut report.headline);
+    super::analyse::add_parts_caution(&mut report.headline);
     Ok(report)
 }
 
