@@ -407,6 +407,25 @@ fn poor_fit_without_another_reading_is_said_beside_the_figure() {
         "{duck}"
     );
     assert_eq!(duck.matches("fits poorly").count(), 1, "{duck}");
+    // the JSON names the same cautions beside the headline
+    let json: serde_json::Value = serde_json::from_str(
+        &report::analyse(
+            &read("open/duck.csv", false, &ReadOptions::default()),
+            &AnalysisOptions::default(),
+        )
+        .unwrap()
+        .to_json(),
+    )
+    .unwrap();
+    let c = json["headline"][0]["cautions"]
+        .as_array()
+        .expect("cautions");
+    assert_eq!(c.len(), 1);
+    assert!(
+        c[0].as_str()
+            .unwrap()
+            .starts_with("The best model (Mth Gamma3.5) fits poorly")
+    );
     let bunting = text_of("open/bunting.csv");
     assert!(
         bunting

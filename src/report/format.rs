@@ -85,7 +85,7 @@ struct JsonFailure<'a> {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
-    headline: Vec<crate::recommend::Headline>,
+    headline: Vec<JsonHeadline>,
     data: JsonData<'a>,
     level: f64,
     truth: &'a [super::Truth],
@@ -95,6 +95,15 @@ struct JsonReport<'a> {
     open: Vec<crate::open::OpenJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jolly_seber: Option<&'a crate::open::JsTable>,
+}
+
+/// A headline with the warnings the reports show beside its figure (`cautions`, also in
+/// `warnings`), so that a reader of the JSON can show them as the text and HTML do.
+#[derive(Serialize)]
+struct JsonHeadline {
+    #[serde(flatten)]
+    headline: crate::recommend::Headline,
+    cautions: Vec<String>,
 }
 
 /// N̂, or NaN (JSON `null`) when it is below the units seen: an impossible value is
@@ -197,7 +206,17 @@ impl Report {
             }
         });
         let r = JsonReport {
-            headline: self.headline.iter().map(possible_headline).collect(),
+            headline: self
+                .headline
+                .iter()
+                .map(|h| JsonHeadline {
+                    cautions: super::headline_fmt::cautions(h)
+                        .into_iter()
+                        .cloned()
+                        .collect(),
+                    headline: possible_headline(h),
+                })
+                .collect(),
             data: JsonData {
                 source: &d.source,
                 layout: &d.layout,
