@@ -376,6 +376,44 @@ pub(super) fn add_parts_caution(headline: &mut [Headline]) {
     }
 }
 
+/// Options of another reading of the same data (as lists, or as an open population):
+/// the headline only, with the model choices of this reading left out.
+fn reading_options(opts: &AnalysisOptions, open: bool) -> AnalysisOptions {
+    AnalysisOptions {
+        open,
+        headline_only: true,
+        bayes: false,
+        select: None,
+        model: None,
+        heterogeneity: None,
+        covariates: None,
+        ..opts.clone()
+    }
+}
+
+/// Whether some headline's best model fits poorly (what makes another reading worth
+/// fitting).
+fn any_poor_fit(headline: &[Headline]) -> bool {
+    headline
+        .iter()
+        .any(|hl| best_fit(hl).is_some_and(|(_, p)| p < GOF_PASS))
+}
+
+/// The headline of another reading (`others`) for the stratum of `hl`, when `hl`'s best
+/// model fits poorly and the other reading's best model fits, with a finite figure and
+/// interval: that headline, its best model and the model's goodness-of-fit p.
+fn fitting_reading<'a>(
+    hl: &Headline,
+    others: &'a [Headline],
+) -> Option<(&'a Headline, &'a str, f64)> {
+    if !best_fit(hl).is_some_and(|(_, p)| p < GOF_PASS) {
+        return None;
+    }
+    let other = others.iter().find(|o| o.stratum == hl.stratum)?;
+    let (model, p) = best_fit(other).filter(|&(_, p)| p >= GOF_PASS)?;
+    (other.n_hat.is_finite() && other.interval.upper.is_finite()).then_some((other, model, p))
+}
+
 /// Most columns for which [`add_lists_hint`] reads occasions as lists to compare (the
 /// list analysis of 8 columns, a forward BIC search, takes about 0.1 s).
 pub const MAX_T_FOR_LISTS_HINT: usize = 8;
@@ -402,12 +440,7 @@ fn add_lists_hint(
     headline: &mut [Headline],
 ) {
     let t = h.occasions();
-    if h.is_lists()
-        || !(3..=MAX_T_FOR_LISTS_HINT).contains(&t)
-        || !headline
-            .iter()
-            .any(|hl| best_fit(hl).is_some_and(|(_, p)| p < GOF_PASS))
-    {
+    if h.is_lists() || !(3..=MAX_T_FOR_LISTS_HINT).contains(&t) || !any_poor_fit(headline) {
         return;
     }
     let DataSet::Histories {
@@ -423,31 +456,13 @@ fn add_lists_hint(
         layout: *layout,
         occasion_order: *occasion_order,
     };
-    let lists_opts = AnalysisOptions {
-        headline_only: true,
-        bayes: false,
-        select: None,
-        model: None,
-        heterogeneity: None,
-        covariates: None,
-        ..opts.clone()
-    };
-    let Ok(lists) = analyse(&as_lists, &lists_opts) else {
+    let Ok(lists) = analyse(&as_lists, &reading_options(opts, false)) else {
         return;
     };
     for hl in headline.iter_mut() {
-        if !best_fit(hl).is_some_and(|(_, p)| p < GOF_PASS) {
-            continue;
-        }
-        let Some(other) = lists.headline.iter().find(|l| l.stratum == hl.stratum) else {
+        let Some((other, model, p)) = fitting_reading(hl, &lists.headline) else {
             continue;
         };
-        let Some((model, p)) = best_fit(other).filter(|&(_, p)| p >= GOF_PASS) else {
-            continue;
-        };
-        if !other.n_hat.is_finite() {
-            continue;
-        }
         hl.warnings.insert(
             0,
             format!(
@@ -515,38 +530,17 @@ fn add_open_hint(
     let t = h.occasions();
     if h.is_lists()
         || !(MIN_T_FOR_OPEN_HINT..=MAX_T_FOR_OPEN_HINT).contains(&t)
-        || !headline
-            .iter()
-            .any(|hl| best_fit(hl).is_some_and(|(_, p)| p < GOF_PASS))
+        || !any_poor_fit(headline)
     {
         return;
     }
-    let open_opts = AnalysisOptions {
-        open: true,
-        headline_only: true,
-        bayes: false,
-        select: None,
-        model: None,
-        heterogeneity: None,
-        covariates: None,
-        ..opts.clone()
-    };
-    let Ok(open) = analyse(data, &open_opts) else {
+    let Ok(open) = analyse(data, &reading_options(opts, true)) else {
         return;
     };
     for hl in headline.iter_mut() {
-        if !best_fit(hl).is_some_and(|(_, p)| p < GOF_PASS) {
-            continue;
-        }
-        let Some(other) = open.headline.iter().find(|o| o.stratum == hl.stratum) else {
+        let Some((other, model, p)) = fitting_reading(hl, &open.headline) else {
             continue;
         };
-        let Some((model, p)) = best_fit(other).filter(|&(_, p)| p >= GOF_PASS) else {
-            continue;
-        };
-        if !other.n_hat.is_finite() || !other.interval.upper.is_finite() {
-            continue;
-        }
         // after the lists hint, before every other warning
         let at = hl
             .warnings
