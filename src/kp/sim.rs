@@ -395,7 +395,7 @@ pub fn run_default(replicates: usize, seed: u64) -> Result<Vec<SimRow>> {
 }
 
 /// What the study shows, one sentence per scenario: the estimators that were reliable
-/// (the rule of [`crate::sim::findings`] for 95% intervals: coverage at least 90%, mean
+/// (the rule of [`mod@crate::sim::findings`] for 95% intervals: coverage at least 90%, mean
 /// bias within ±10%) and the others with their bias and coverage.
 pub fn findings(rows: &[SimRow]) -> Vec<String> {
     use crate::sim::findings::{COVERAGE_SHORTFALL, MAX_REL_BIAS};
