@@ -407,9 +407,9 @@ pub fn findings(rows: &[SimRow]) -> Vec<String> {
     }
     let brief = |r: &SimRow| {
         format!(
-            "{} (bias {:+.1}%, coverage {:.1}%)",
+            "{} (bias {}, coverage {:.1}%)",
             r.estimator,
-            100.0 * r.rel_bias,
+            crate::sim::findings::signed_pct(r.rel_bias),
             100.0 * r.coverage
         )
     };

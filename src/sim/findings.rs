@@ -25,6 +25,13 @@ pub const MAX_FAILED: f64 = 0.05;
 /// The estimator label of the figure a report would cite (the headline rule).
 pub const CITED: &str = "recommended";
 
+/// A share as a signed percentage with one decimal, never "-0.0%" (a bias of −0.04%
+/// reads "+0.0%").
+pub fn signed_pct(x: f64) -> String {
+    let v = (1000.0 * x).round() / 10.0;
+    format!("{:+.1}%", v + 0.0)
+}
+
 /// Why an estimator is not reliable in a scenario (empty when it is).
 fn shortfalls(r: &MetricRow, level: f64) -> Vec<String> {
     let mut out = Vec::new();
@@ -42,7 +49,7 @@ fn shortfalls(r: &MetricRow, level: f64) -> Vec<String> {
     if !r.rel_bias.is_finite() {
         out.push("it gave no estimate".into());
     } else if r.rel_bias.abs() > MAX_REL_BIAS {
-        let mut b = format!("its mean bias is {:+.1}%", 100.0 * r.rel_bias);
+        let mut b = format!("its mean bias is {}", signed_pct(r.rel_bias));
         let median_bias = r.median_n_hat / r.truth - 1.0;
         if r.truth > 0.0 && median_bias.is_finite() && (median_bias - r.rel_bias).abs() > 0.05 {
             // a heavy tail (or a few runaway fits) moves the mean: give the median too
@@ -109,7 +116,7 @@ impl Performance {
         } else {
             String::new()
         };
-        format!("bias {:+.1}%{cov}", 100.0 * self.rel_bias)
+        format!("bias {}{cov}", signed_pct(self.rel_bias))
     }
 }
 
@@ -342,6 +349,13 @@ mod tests {
             }],
             failures: Vec::new(),
         }
+    }
+
+    #[test]
+    fn signed_percentages_have_no_negative_zero() {
+        assert_eq!(signed_pct(-0.0004), "+0.0%");
+        assert_eq!(signed_pct(-0.0006), "-0.1%");
+        assert_eq!(signed_pct(0.35), "+35.0%");
     }
 
     #[test]
