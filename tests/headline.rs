@@ -453,3 +453,86 @@ fn poor_fit_without_another_reading_is_said_beside_the_figure() {
         cautions.len()
     );
 }
+
+/// The range names only models that could be cited, and the compact table shows them.
+/// Carcass submissions (single-source counts): the range used to run from closedp.0's M0
+/// (4,702, the same model as `ztpoisson ~ 1`, which the table excluded for failing its
+/// goodness of fit at p ≈ 1e-85), a row hidden past the table's 25 rows under a note that
+/// called it "ΔIC > 10". The closedp.0 rows of counts now carry their deviance test, the
+/// closed-form alternatives come before the excluded models, and the note says why rows
+/// are left out.
+#[test]
+fn the_range_names_models_the_table_shows() {
+    let hs = headlines("counts/carcassubmission.csv", false, false);
+    let h = &hs[0];
+    check("carcassubmission", h);
+    let m0 = h
+        .candidates
+        .iter()
+        .find(|c| c.model == "M0")
+        .expect("closedp.0 M0 among the candidates");
+    assert!(m0.gof_p.is_some_and(|p| p < 1e-10), "{m0:?}");
+    assert!(
+        m0.excluded
+            .as_deref()
+            .is_some_and(|r| r.contains("fails goodness of fit")),
+        "{m0:?}"
+    );
+    let s = h.sensitivity.as_ref().expect("a range");
+    for m in &s.models {
+        let c = h.candidates.iter().find(|c| &c.model == m).unwrap();
+        assert!(c.excluded.is_none(), "range names excluded {m}");
+    }
+    let data = read(
+        "counts/carcassubmission.csv",
+        false,
+        &ReadOptions::default(),
+    );
+    let r = report::analyse(&data, &AnalysisOptions::default()).unwrap();
+    let text = r.to_text();
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("-- All data: candidates and checks"))
+        .take_while(|l| !l.starts_with("  !"))
+        .collect();
+    for m in &s.models {
+        assert!(
+            table.iter().any(|l| l.starts_with(&format!("{m} "))),
+            "{m} is in the range but not in the table:\n{text}"
+        );
+    }
+    let note = table.last().unwrap();
+    assert!(
+        note.starts_with("(") && note.contains("past the first 25 rows") && !note.contains("ΔIC"),
+        "{note}"
+    );
+}
+
+/// A closed-form alternative that passes its goodness of fit (farm submissions: closedp.0's
+/// Mh Chao, p = 0.55) does not exclude every weighted model that fails its own: a figure
+/// is still cited (ztnegbin with covariates, with the poor fit beside it), while the
+/// closed-form alternatives that fail (M0, p < 1e-300) leave the range.
+#[test]
+fn a_fitting_alternative_leaves_a_figure_to_cite() {
+    let hs = headlines("counts/farmsubmission.csv", false, false);
+    let h = &hs[0];
+    check("farmsubmission", h);
+    assert!(h.basis.starts_with("ztnegbin ~ "), "{}", h.basis);
+    let by = |m: &str| h.candidates.iter().find(|c| c.model == m).unwrap();
+    assert!(by("Mh Chao (LB)").excluded.is_none());
+    assert!(
+        by("M0")
+            .excluded
+            .as_deref()
+            .is_some_and(|r| r == "fails goodness of fit (p < 1e-300) where other models pass"),
+        "{:?}",
+        by("M0")
+    );
+    assert!(
+        h.warnings
+            .iter()
+            .any(|w| darkfigure::recommend::is_poor_fit(w)),
+        "{:?}",
+        h.warnings
+    );
+}

@@ -20,7 +20,9 @@
 //!    (SparseMSE's linear-programming test, two-list models); on lists, a model whose
 //!    meaning depends on the order of the columns (Mb, Mbh, Mtb, Schnabel,
 //!    Schumacher-Eschmeyer, Bailey); and a fit that fails its goodness-of-fit test
-//!    at the conventional 5% level (p < [`GOF_FAIL`]) when another candidate passes (p ≥ [`GOF_PASS`]). The test is the
+//!    at the conventional 5% level (p < [`GOF_FAIL`]) when another candidate passes (p ≥
+//!    [`GOF_PASS`]): a weighted candidate only when another weighted one passes, so that a
+//!    closed-form alternative that fits never leaves no figure to cite. The test is the
 //!    deviance on its residual df for log-linear models and Pearson's χ² on the marginal
 //!    frequencies for count models; for sparse tables (more than a fifth of the cells
 //!    with fewer than 5 units, or fewer cells than parameters plus 3) the χ² reference is

@@ -160,6 +160,16 @@ pub fn degenerate_reason(e: &Estimate, cells: f64) -> Option<String> {
 /// How the headline warning that the best model fits poorly begins.
 pub const POOR_FIT_START: &str = "The best model (";
 
+/// A p-value as the warnings print it: `= 3.62e-2`, or `< 1e-300` where it underflows
+/// (a p of exactly 0 reads as a computation, not a probability).
+fn p_words(p: f64) -> String {
+    if p < 1e-300 {
+        "< 1e-300".into()
+    } else {
+        format!("= {p:.2e}")
+    }
+}
+
 /// How the headline warning begins that a behavioural response is plausible beside
 /// heterogeneity, where the recommended interval undercovers in simulation.
 pub const BEHAVIOUR_DOUBT_START: &str = "A behavioural response is also plausible here";
@@ -173,7 +183,7 @@ pub fn is_interval_doubt(w: &str) -> bool {
 
 /// Whether a headline warning is the one saying that the best model fits poorly.
 pub fn is_poor_fit(w: &str) -> bool {
-    w.starts_with(POOR_FIT_START) && w.contains(") fits poorly (goodness-of-fit p = ")
+    w.starts_with(POOR_FIT_START) && w.contains(") fits poorly (goodness-of-fit p ")
 }
 
 /// Upper-tail p-value of a deviance on its residual degrees of freedom, when df > 0.
@@ -291,17 +301,25 @@ pub fn recommend(
                 })
         })
         .collect();
-    let someone_passes = offers
-        .iter()
-        .zip(&excluded)
-        .any(|(o, x)| x.is_none() && o.gof_p.is_some_and(|p| p >= GOF_PASS));
-    if rule.gof_reliable && someone_passes {
+    // A weighted candidate is excluded for its fit only where another weighted one passes
+    // (a closed-form alternative that fits, such as closedp.0's Mh Chao on counts, must
+    // not leave no figure to cite); a closed-form alternative is left out of the range
+    // where any candidate passes.
+    let passes = |weighted: bool| {
+        offers.iter().zip(&excluded).any(|(o, x)| {
+            x.is_none() && (o.weighted || !weighted) && o.gof_p.is_some_and(|p| p >= GOF_PASS)
+        })
+    };
+    let (weighted_pass, any_pass) = (passes(true), passes(false));
+    if rule.gof_reliable && any_pass {
         for (o, x) in offers.iter().zip(excluded.iter_mut()) {
             if x.is_none()
+                && (weighted_pass || !o.weighted)
                 && let Some(p) = o.gof_p.filter(|&p| p < GOF_FAIL)
             {
                 *x = Some(format!(
-                    "fails goodness of fit (p = {p:.2e}) where other models pass"
+                    "fails goodness of fit (p {}) where other models pass",
+                    p_words(p)
                 ));
             }
         }
@@ -519,8 +537,9 @@ pub fn recommend(
     // 5. Checks.
     if let Some(p) = offers[top].gof_p.filter(|&p| p < GOF_PASS) {
         warnings.push(format!(
-            "{POOR_FIT_START}{}) fits poorly (goodness-of-fit p = {p:.2e}){}.",
+            "{POOR_FIT_START}{}) fits poorly (goodness-of-fit p {}){}.",
             offers[top].model,
+            p_words(p),
             if rule.gof_reliable {
                 ""
             } else {

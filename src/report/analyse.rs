@@ -1046,7 +1046,7 @@ fn count_models(
     match closed::closedp_0(&f_k, t, opts.t0, level) {
         Ok(v) => {
             for (label, r) in v {
-                c0.push_row(&label, r.map(|c| c.estimate.into()));
+                c0.push_row(&label, r.map(|c| closed_row(c.estimate)));
             }
         }
         Err(e) => c0.failures.push(super::Failure {

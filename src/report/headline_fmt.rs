@@ -144,13 +144,16 @@ pub(super) fn interval_unprintable(c: &Candidate) -> bool {
     c.excluded.as_deref().is_some_and(|r| r.contains("N̂"))
 }
 
-/// Candidates ordered as the tables show them: by criterion difference, the candidates
-/// without one (closed forms, excluded models) last, in their order.
+/// Candidates ordered as the tables show them: by criterion difference, then the
+/// candidates without one: the closed-form alternatives (which enter the range) before
+/// the excluded models, each in their order.
 pub(super) fn by_criterion(h: &Headline) -> Vec<&Candidate> {
     let mut v: Vec<&Candidate> = h.candidates.iter().collect();
     v.sort_by(|a, b| {
         let key = |c: &Candidate| c.delta_ic.unwrap_or(f64::INFINITY);
-        key(a).total_cmp(&key(b))
+        key(a)
+            .total_cmp(&key(b))
+            .then(a.excluded.is_some().cmp(&b.excluded.is_some()))
     });
     v
 }
@@ -190,15 +193,51 @@ const CANDIDATE_HEADERS: [&str; 7] = [
 /// Candidates shown in the compact table: every candidate with a weight or a criterion
 /// difference within 10, the excluded ones, and the closed-form alternatives; at most 25
 /// rows (the best by the criterion first).
-fn shown(h: &Headline) -> (Vec<&Candidate>, usize) {
+fn shown(h: &Headline) -> (Vec<&Candidate>, Hidden) {
     let v = by_criterion(h);
     let keep: Vec<&Candidate> = v
         .iter()
         .copied()
         .filter(|c| c.delta_ic.is_none_or(|d| d <= 10.0) || c.weight > 0.0)
         .collect();
-    let hidden = v.len() - keep.len().min(25);
-    (keep.into_iter().take(25).collect(), hidden)
+    let hidden = Hidden {
+        far: v.len() - keep.len(),
+        beyond: keep.len().saturating_sub(MAX_SHOWN),
+    };
+    (keep.into_iter().take(MAX_SHOWN).collect(), hidden)
+}
+
+/// Most rows in the compact table of candidates.
+const MAX_SHOWN: usize = 25;
+
+/// The candidates the compact table leaves out, and why.
+#[derive(Clone, Copy)]
+struct Hidden {
+    /// With a criterion difference above 10 and no weight.
+    far: usize,
+    /// Past the table's last row (`MAX_SHOWN`): the excluded models come last.
+    beyond: usize,
+}
+
+impl Hidden {
+    fn any(self) -> bool {
+        self.far + self.beyond > 0
+    }
+
+    /// `5 more with ΔIC > 10`, `3 more past the first 25 rows`, or both.
+    fn words(self) -> String {
+        let mut parts = Vec::new();
+        if self.far > 0 {
+            parts.push(format!("{} more with ΔIC > 10", self.far));
+        }
+        if self.beyond > 0 {
+            parts.push(format!(
+                "{} more past the first {MAX_SHOWN} rows",
+                self.beyond
+            ));
+        }
+        parts.join(" and ")
+    }
 }
 
 /// `Bayesian cross-check: dga X (95% CrI a–b), LCMCR Y (a–b)` under the headline the
@@ -322,8 +361,8 @@ pub fn text(r: &Report, out: &mut String) {
                 .map(|k| (1..=5).contains(&k))
                 .collect();
             out.push_str(&super::common::aligned(&CANDIDATE_HEADERS, &right, &cells));
-            if hidden > 0 {
-                let _ = writeln!(out, "({hidden} more with ΔIC > 10: --all or --format json)");
+            if hidden.any() {
+                let _ = writeln!(out, "({}: --all or --format json)", hidden.words());
             }
         }
         for w in checks(h) {
@@ -376,10 +415,11 @@ pub fn markdown(r: &Report, out: &mut String) {
                     .collect();
                 let _ = writeln!(out, "| {} |", cells.join(" | "));
             }
-            if hidden > 0 {
+            if hidden.any() {
                 let _ = writeln!(
                     out,
-                    "\n{hidden} more with ΔIC > 10 (see the full tables or the JSON)."
+                    "\n{} (see the full tables or the JSON).",
+                    hidden.words()
                 );
             }
         }
