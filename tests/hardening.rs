@@ -422,6 +422,33 @@ fn covariates_beside_occasion_columns_get_a_covariates_hint() {
     assert!(reason.contains("--count"), "{reason}");
 }
 
+/// A unique-object survey (one 0/1 `received_object` column and RDS weights, as
+/// RDSpopsize's FSW data) points to `keypop multiplier` with its columns named; a table of
+/// known population sizes (as networkreporting's) to `keypop nsum`, not to `--count`.
+#[test]
+fn survey_side_tables_get_a_keypop_hint() {
+    let fsw = "respondent,received_object,weight\n1,0,5.06\n2,1,4.68\n3,0,1.2\n";
+    let e = read_str(fsw, "fsw.csv", &opts()).unwrap_err();
+    let (line, reason) = format_reason(&e);
+    assert_eq!(line, Some(2), "{e}");
+    assert!(
+        reason.contains(
+            "`keypop multiplier FILE --objects M --received received_object --weight weight`"
+        ),
+        "{reason}"
+    );
+    let known = "known_popn,size\nwidower,36147\nnurse.or.doctor,7807\n";
+    let e = read_str(known, "known.csv", &opts()).unwrap_err();
+    let (line, reason) = format_reason(&e);
+    assert_eq!(line, Some(2), "{e}");
+    assert!(
+        reason.contains("known population sizes (`known_popn`, `size`)")
+            && reason.contains("keypop nsum SURVEY FILE --total N")
+            && !reason.contains("--count"),
+        "{reason}"
+    );
+}
+
 // ------------------------------------------------------------ panics, aborts
 
 #[test]

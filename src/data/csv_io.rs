@@ -763,7 +763,14 @@ fn occasion_value_hint(raw: &Raw, opts: &ReadOptions) -> String {
         ));
     }
     let estimates = estimates_table(raw);
-    if estimates {
+    let known = known_populations_table(raw);
+    if let Some((name, size)) = known {
+        // sizes of named groups, not records: the count hint would mislead
+        hint.push_str(&format!(
+            "the file looks like a table of known population sizes (`{name}`, `{size}`): \
+             network scale-up reads it beside its survey, `keypop nsum SURVEY FILE --total N`"
+        ));
+    } else if estimates {
         // published figures, not records: the count hint would mislead
         hint.push_str(
             "the file looks like a table of size estimates with their intervals: several \
@@ -779,7 +786,10 @@ fn occasion_value_hint(raw: &Raw, opts: &ReadOptions) -> String {
         hint.push_str("; ");
         hint.push_str(two);
     }
-    if binary.len() < 2 && other.len() >= 5 && two.is_none() && !estimates {
+    if let Some(m) = multiplier_hint(raw, &binary, &other) {
+        hint.push_str("; ");
+        hint.push_str(&m);
+    } else if binary.len() < 2 && other.len() >= 5 && two.is_none() && !estimates {
         // many numeric answers per row: a survey of respondents, not capture records
         hint.push_str(
             "; a survey of respondents (network scale-up, RDS, multiplier) is read by the \
@@ -788,6 +798,49 @@ fn occasion_value_hint(raw: &Raw, opts: &ReadOptions) -> String {
     }
     hint.push(')');
     hint
+}
+
+/// A table of known population sizes for network scale-up: two columns, one of names
+/// (not numbers) and one of positive numbers; returns their headers (name, size).
+fn known_populations_table(raw: &Raw) -> Option<(&str, &str)> {
+    if raw.headers.len() != 2 || raw.rows.is_empty() {
+        return None;
+    }
+    let all = |c: usize, f: &dyn Fn(&str) -> bool| raw.rows.iter().all(|(_, r)| f(r[c].trim()));
+    let number = |v: &str| v.parse::<f64>().is_ok_and(|x| x.is_finite() && x > 0.0);
+    let text = |v: &str| !v.is_empty() && v.parse::<f64>().is_err();
+    let (name, size) = if all(0, &text) && all(1, &number) {
+        (0, 1)
+    } else if all(1, &text) && all(0, &number) {
+        (1, 0)
+    } else {
+        return None;
+    };
+    Some((raw.headers[name].as_str(), raw.headers[size].as_str()))
+}
+
+/// A multiplier (unique-object) survey: one 0/1 column named for receiving something
+/// (`received_object`, `got_gift`, `keychain`), one row per respondent; the hint names
+/// `keypop multiplier` with that column and a weight column when there is one.
+fn multiplier_hint(raw: &Raw, binary: &[usize], other: &[usize]) -> Option<String> {
+    const RECEIVED: [&str; 6] = ["receiv", "object", "gift", "keychain", "token", "got"];
+    let [b] = binary else { return None };
+    let name = raw.headers[*b].as_str();
+    let lower = name.to_ascii_lowercase();
+    if !RECEIVED.iter().any(|w| lower.contains(w)) {
+        return None;
+    }
+    let weight = other
+        .iter()
+        .map(|&c| raw.headers[c].as_str())
+        .find(|h| h.to_ascii_lowercase().contains("weight"))
+        .map(|w| format!(" --weight {w}"))
+        .unwrap_or_default();
+    Some(format!(
+        "a survey asking each respondent whether they received a unique object (`{name}`) \
+         gives a multiplier estimate: `keypop multiplier FILE --objects M --received {name}{weight}` \
+         (M = the number of objects handed out)"
+    ))
 }
 
 /// Headers of a table of published estimates: an estimate column and lower and upper
