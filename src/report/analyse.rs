@@ -463,11 +463,24 @@ fn add_lists_hint(
         let Some((other, model, p)) = fitting_reading(hl, &lists.headline) else {
             continue;
         };
+        // A sparse table's χ² reference is unreliable: its p (often 1.000 for a model
+        // with many interactions) says little about the fit.
+        let reliable = match hl.stratum.as_deref() {
+            None => super::headline::gof_reliable(h),
+            Some(name) => h
+                .stratum(name)
+                .is_none_or(|x| super::headline::gof_reliable(&x)),
+        };
+        let sparse = if reliable {
+            ""
+        } else {
+            ", a rough guide only: the table is sparse"
+        };
         hl.warnings.insert(
             0,
             format!(
                 "{LISTS_HINT} Read as unordered lists (agency registers), the best list model {model} fits (goodness-of-fit \
-             p = {p:.3}) and the figure would be {} ({:.0}% interval {} to {}). If the columns \
+             p = {p:.3}{sparse}) and the figure would be {} ({:.0}% interval {} to {}). If the columns \
              are separate lists rather than repeated occasions, run with --lists (or add the line \
              \"# sources: lists\" above the header).",
                 num(other.n_hat),
