@@ -300,6 +300,9 @@ pub enum Assumption {
     DegreeWithError,
     /// Two RDS surveys: they recruit independently of each other.
     IndependentSurveys,
+    /// Multiplier: being in the benchmark (receiving the object, being registered) does
+    /// not change the chance of being in the survey.
+    IndependentBenchmark,
 }
 
 impl Assumption {
@@ -355,6 +358,9 @@ impl Assumption {
                 "reported network sizes measure visibility with error, in the form the model names"
             }
             Assumption::IndependentSurveys => "the two surveys recruit independently of each other",
+            Assumption::IndependentBenchmark => {
+                "independence: being in the benchmark (receiving the object, being registered) does not change the chance of being surveyed"
+            }
         }
     }
 }

@@ -89,6 +89,24 @@ fn multiplier_fsw_naive() {
     let f = Multiplier::new(1000.0).fit(&fsw()).unwrap();
     assert_eq!((f.n, f.receivers), (512, 82));
     close(f.p_hat, num(r, "P_hat"), REL, "P_hat");
+    // The multiplier's independence is between benchmark and survey, not between
+    // "occasions or lists"; its two-source forms keep the capture-recapture wording.
+    use darkfigure::Assumption;
+    assert!(
+        f.estimate
+            .assumptions
+            .contains(&Assumption::IndependentBenchmark)
+    );
+    assert!(
+        !f.estimate
+            .assumptions
+            .contains(&Assumption::IndependentSources)
+    );
+    assert!(
+        f.chapman
+            .assumptions
+            .contains(&Assumption::IndependentSources)
+    );
     let lp = &f.lincoln_petersen;
     close(lp.n_hat, num(r, "lincoln_petersen"), REL, "LP");
     close(lp.se, num(r, "seber_se"), REL, "Seber SE");

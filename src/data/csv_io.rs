@@ -836,10 +836,16 @@ fn multiplier_hint(raw: &Raw, binary: &[usize], other: &[usize]) -> Option<Strin
         .find(|h| h.to_ascii_lowercase().contains("weight"))
         .map(|w| format!(" --weight {w}"))
         .unwrap_or_default();
+    let inclusion = if weight.is_empty() {
+        ""
+    } else {
+        "; add --weight-is-inclusion if the weights are proportional to the chance of being \
+         surveyed (a degree) rather than its inverse"
+    };
     Some(format!(
         "a survey asking each respondent whether they received a unique object (`{name}`) \
          gives a multiplier estimate: `keypop multiplier FILE --objects M --received {name}{weight}` \
-         (M = the number of objects handed out)"
+         (M = the number of objects handed out{inclusion})"
     ))
 }
 

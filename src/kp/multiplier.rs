@@ -370,7 +370,7 @@ impl Multiplier {
             Assumption::SameDefinition,
             Assumption::AccurateReporting,
             Assumption::RepresentativeSurvey,
-            Assumption::IndependentSources,
+            Assumption::IndependentBenchmark,
         ]);
         if p >= 1.0 {
             estimate = estimate.with_warning(Warning::Boundary {
