@@ -961,3 +961,53 @@ fn report_bayes_section_in_json() {
     assert!(plain.bayes_cross_check().0.is_empty());
     assert!(!plain.to_text().contains("Bayesian cross-check"));
 }
+
+/// `NGrid::Auto` looks at a grid far too short on every 8th point only: the grid it picks,
+/// and the fit on it, are those of doubling with the full grid at every step (the
+/// smallest doubling of max(10 n, 1000) whose top 5% holds at most 1e-6 of the posterior).
+#[test]
+fn dga_auto_grid_is_the_smallest_full_grid_that_passes() {
+    let uk5 = {
+        let p = format!(
+            "{}/tests/fixtures/sparse/UKdat_5.csv",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(p).unwrap();
+        match read_str(&text, "UKdat_5", &ReadOptions::default()).unwrap() {
+            DataSet::Histories { data, .. } => ListTable::from_histories(&data).unwrap(),
+            _ => panic!("UKdat_5: not histories"),
+        }
+    };
+    for (name, t) in [("Kosovo", kosovo()), ("UKdat_5", uk5)] {
+        let graphs = decomposable_graphs(t.n_lists()).unwrap();
+        let auto = bma(&t, Some(&graphs), &DgaParams::default()).unwrap();
+        let n = t.observed();
+        let upper = *auto.n_grid.last().unwrap() as u64 - n;
+        let full = |to: u64| {
+            bma(
+                &t,
+                Some(&graphs),
+                &DgaParams {
+                    grid: NGrid::Range { from: 0, to },
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        };
+        let exact = full(upper);
+        assert_eq!(auto.estimate.n_hat, exact.estimate.n_hat, "{name}");
+        assert_eq!(auto.posterior_n, exact.posterior_n, "{name}");
+        assert!(exact.tail_mass <= 1e-6, "{name}: {}", exact.tail_mass);
+        let start = (10 * n).max(1000);
+        assert!(
+            upper >= start && (upper / start).is_power_of_two(),
+            "{name}: {upper}"
+        );
+        if upper > start {
+            assert!(
+                full(upper / 2).tail_mass > 1e-6,
+                "{name}: {upper} not the smallest"
+            );
+        }
+    }
+}

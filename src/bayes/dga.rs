@@ -42,6 +42,22 @@ use std::sync::Arc;
 /// Terms more than this many log units below the largest are dropped (e^-60 ≈ 9e-27).
 const LOG_NEGLIGIBLE: f64 = 60.0;
 
+/// Posterior mass in the watched tail up to which [`NGrid::Auto`] stops doubling the grid.
+const AUTO_TAIL: f64 = 1e-6;
+
+/// Most doublings of the grid by [`NGrid::Auto`].
+const AUTO_DOUBLINGS: usize = 8;
+
+/// [`NGrid::Auto`] first looks at every this-many-th grid point...
+const COARSE_STRIDE: usize = 8;
+
+/// ... on grids of at least this many points ...
+const COARSE_MIN: u64 = 8192;
+
+/// ... and skips the full grid when the tail mass seen is above this many times
+/// [`AUTO_TAIL`].
+const COARSE_MARGIN: f64 = 4.0;
+
 /// Tail share of the grid watched for truncation: the top 5% of the grid range.
 const TAIL_SHARE: f64 = 0.05;
 
@@ -394,20 +410,39 @@ pub fn bma(
     if let NGrid::Auto = params.grid {
         let n = table.observed();
         let mut upper = (10 * n).max(1000);
-        let mut last = None;
-        for _ in 0..=8 {
+        // A log prior given as values has one per point of a grid the caller chose.
+        let coarse = !matches!(params.prior, PriorN::LogValues(_));
+        for step in 0..=AUTO_DOUBLINGS {
+            // A grid far too short is seen on every COARSE_STRIDE-th point at an eighth of
+            // the cost: the posterior is smooth on that scale, so its tail mass there is
+            // within a few per cent of the full grid's, and only a tail more than
+            // COARSE_MARGIN times the limit skips the full grid (whose test decides
+            // otherwise, as without the look).
+            if coarse && step < AUTO_DOUBLINGS && upper >= COARSE_MIN {
+                let mut values: Vec<u64> = (0..=upper).step_by(COARSE_STRIDE).collect();
+                if values.last() != Some(&upper) {
+                    values.push(upper);
+                }
+                let look = DgaParams {
+                    grid: NGrid::Values(values),
+                    ..params.clone()
+                };
+                if bma_on_grid(table, graphs, delta, &look)?.tail_mass > COARSE_MARGIN * AUTO_TAIL {
+                    upper *= 2;
+                    continue;
+                }
+            }
             let p2 = DgaParams {
                 grid: NGrid::Range { from: 0, to: upper },
                 ..params.clone()
             };
             let fit = bma_on_grid(table, graphs, delta, &p2)?;
-            if fit.tail_mass <= 1e-6 {
+            if fit.tail_mass <= AUTO_TAIL || step == AUTO_DOUBLINGS {
                 return Ok(fit);
             }
-            last = Some(fit);
             upper *= 2;
         }
-        return Ok(last.expect("the loop ran"));
+        unreachable!("the last doubling returns");
     }
     bma_on_grid(table, graphs, delta, params)
 }
