@@ -160,13 +160,16 @@ pub fn degenerate_reason(e: &Estimate, cells: f64) -> Option<String> {
 /// How the headline warning that the best model fits poorly begins.
 pub const POOR_FIT_START: &str = "The best model (";
 
-/// A p-value as the warnings print it: `= 3.62e-2`, or `< 1e-300` where it underflows
-/// (a p of exactly 0 reads as a computation, not a probability).
+/// A p-value as the warnings print it: `= 0.036` from 0.001 up, `= 1.21e-85` below, and
+/// `< 1e-300` where it underflows (a p of exactly 0 reads as a computation, not a
+/// probability).
 fn p_words(p: f64) -> String {
     if p < 1e-300 {
         "< 1e-300".into()
-    } else {
+    } else if p < 1e-3 {
         format!("= {p:.2e}")
+    } else {
+        format!("= {p:.3}")
     }
 }
 
