@@ -336,7 +336,7 @@ impl Assumption {
             }
             Assumption::AccurateReporting => "respondents report receipt or contacts accurately",
             Assumption::RepresentativeSurvey => {
-                "the (weighted) survey represents the population the benchmark counts"
+                "the (weighted) survey represents its population (the frame, or the one the benchmark counts)"
             }
             Assumption::RandomRecruitment => {
                 "RDS: random recruitment among contacts, reciprocal ties, accurate degrees"
