@@ -322,3 +322,43 @@ fn report_needs_html_or_md() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains(".html or .md"));
 }
+
+/// Counts reaching k = 47 (farm submissions) keep the page's width: the f_k table comes in
+/// pieces of at most 20 values of k, which together list every k from 1 to the largest
+/// count, with the counts adding up to the units seen.
+#[test]
+fn long_fk_table_is_split_to_fit_the_page() {
+    let dir = out_dir("farm");
+    let out = dir.join("farm.html");
+    let (json, html) = run(&["tests/fixtures/counts/farmsubmission.csv"], &out);
+    let doc = Html::parse_document(&html);
+    let mut ks: Vec<u64> = Vec::new();
+    let mut seen = 0u64;
+    for t in doc.select(&sel("table")) {
+        let caption: String = t
+            .select(&sel("caption"))
+            .flat_map(|c| c.text())
+            .collect::<String>();
+        if !(caption.starts_with("Individuals recorded exactly k times")
+            || caption.starts_with("f_k, continued"))
+        {
+            continue;
+        }
+        let th: Vec<String> = t.select(&sel("th")).map(|h| h.text().collect()).collect();
+        assert!(th.len() <= 21, "{caption}: {} columns", th.len());
+        ks.extend(th[1..].iter().map(|k| k.parse::<u64>().unwrap()));
+        let td: Vec<String> = t.select(&sel("td")).map(|d| d.text().collect()).collect();
+        seen += td[1..]
+            .iter()
+            .map(|f| f.replace(',', "").parse::<u64>().unwrap())
+            .sum::<u64>();
+    }
+    assert_eq!(ks, (1..=47).collect::<Vec<u64>>());
+    assert_eq!(
+        Some(seen),
+        json["data"]["observed"].as_u64(),
+        "{}",
+        json["data"]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

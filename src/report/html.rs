@@ -676,17 +676,27 @@ fn data_blocks(r: &Report, data: &DataSet, out: &mut Vec<Block>) {
             }
         }
         DataSet::Counts { data: d, .. } => {
+            // At most F_K_COLUMNS values of k per table, so that the page keeps its width
+            // (farm submissions reach k = 47).
             let f = d.frequency_table();
-            let header: Vec<String> = std::iter::once("k".to_string())
-                .chain((1..=f.len()).map(|k| k.to_string()))
-                .collect();
-            let mut row = vec!["f_k".to_string()];
-            row.extend(f.iter().map(|&v| plot::group_thousands(v as i64)));
-            out.push(Block::Table {
-                caption: "Individuals recorded exactly k times (f_k)".into(),
-                header,
-                rows: vec![row],
-            });
+            for (i, part) in f.chunks(F_K_COLUMNS).enumerate() {
+                let first = i * F_K_COLUMNS + 1;
+                let ks = first..first + part.len();
+                let header: Vec<String> = std::iter::once("k".to_string())
+                    .chain(ks.clone().map(|k| k.to_string()))
+                    .collect();
+                let mut row = vec!["f_k".to_string()];
+                row.extend(part.iter().map(|&v| plot::group_thousands(v as i64)));
+                out.push(Block::Table {
+                    caption: if i == 0 {
+                        "Individuals recorded exactly k times (f_k)".into()
+                    } else {
+                        format!("f_k, continued (k = {} to {})", ks.start, ks.end - 1)
+                    },
+                    header,
+                    rows: vec![row],
+                });
+            }
             if !d.covariates().is_empty() {
                 let names: Vec<String> = d.covariates().iter().map(|c| c.name.clone()).collect();
                 out.push(Block::Para(format!("Covariates: {}.", names.join(", "))));
@@ -695,6 +705,9 @@ fn data_blocks(r: &Report, data: &DataSet, out: &mut Vec<Block>) {
     }
     let _ = r;
 }
+
+/// Most values of k in one row of the f_k table.
+const F_K_COLUMNS: usize = 20;
 
 fn candidate_table(h: &Headline) -> Block {
     use super::headline_fmt::{by_criterion, interval_unprintable, n_hat_unprintable};
