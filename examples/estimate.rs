@@ -102,8 +102,9 @@ struct Args {
     /// example uses `minor`.
     #[arg(long)]
     subgroup: Option<String>,
-    /// Long layout: the occasion labels in order, comma-separated (numeric order when
-    /// every label is a number, otherwise order of first appearance).
+    /// Long layout: the occasion labels in order, comma-separated (default: numeric order
+    /// when every label is a number, calendar order when every label is a date such as
+    /// 2024-03-01 or 15/01/2024, otherwise order of first appearance).
     #[arg(long, value_delimiter = ',')]
     occasion_order: Option<Vec<String>>,
     /// Add Bayesian estimates: dga model averaging over decomposable graphs (up to 6

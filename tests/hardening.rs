@@ -106,6 +106,127 @@ fn long_layout_report_says_how_occasions_were_ordered() {
 }
 
 #[test]
+fn long_layout_date_labels_sort_by_calendar() {
+    // ISO dates met out of order in the file used to keep that order (2024-03-01 first).
+    let rows = [
+        ("a", "2024-03-01"),
+        ("b", "2024-01-15"),
+        ("a", "2024-01-15"),
+        ("c", "2024-02-10"),
+        ("b", "2024-02-10"),
+        ("d", "2024-3-1"),
+    ];
+    let text: String = std::iter::once("id,occasion\n".to_string())
+        .chain(rows.iter().map(|(i, o)| format!("{i},{o}\n")))
+        .collect();
+    let d = read_str(&text, "x.csv", &opts()).unwrap();
+    assert!(
+        d.layout_label().contains("calendar order"),
+        "{}",
+        d.layout_label()
+    );
+    let h = histories(d.clone());
+    // `2024-3-1` and `2024-03-01` are one occasion, named as first met.
+    assert_eq!(
+        h.occasion_names(),
+        &["2024-01-15", "2024-02-10", "2024-03-01"]
+    );
+    // a: seen on 15 Jan and 1 Mar (bits 0 and 2).
+    let code = |caught: [bool; 3]| {
+        (0..h.n_rows())
+            .filter(|&i| (0..3).all(|j| h.caught(i, j) == caught[j]))
+            .map(|i| h.frequencies()[i])
+            .sum::<u64>()
+    };
+    assert_eq!(code([true, false, true]), 1);
+    assert_eq!(code([true, true, false]), 1);
+    assert_eq!(code([false, true, false]), 1);
+    assert_eq!(code([false, false, true]), 1);
+    let r = report::analyse(&d, &AnalysisOptions::default()).unwrap();
+    let text = r.render_with(Format::Text, false);
+    assert!(
+        text.contains("3 occasions (in calendar order, 2024-01-15 to 2024-03-01)"),
+        "{text}"
+    );
+    // Day first (a first field above 12), with times.
+    let text = "id,occasion\na,15/01/2024 18:00\nb,03/01/2024 09:30\na,03/01/2024 09:30\nc,15/01/2024 08:00\n";
+    assert_eq!(
+        histories(read_str(text, "x.csv", &opts()).unwrap()).occasion_names(),
+        &["03/01/2024 09:30", "15/01/2024 08:00", "15/01/2024 18:00"]
+    );
+}
+
+#[test]
+fn long_layout_dates_whose_day_and_month_cannot_be_told_apart_say_so() {
+    // 03/04 and 04/03: day first, 3 April comes second; month first, it comes first.
+    let text = "id,occasion\na,04/03/2024\nb,03/04/2024\na,03/04/2024\nc,04/03/2024\n";
+    let d = read_str(text, "x.csv", &opts()).unwrap();
+    assert_eq!(
+        histories(d.clone()).occasion_names(),
+        &["04/03/2024", "03/04/2024"]
+    );
+    let r = report::analyse(&d, &AnalysisOptions::default()).unwrap();
+    let out = r.render_with(Format::Text, false);
+    assert!(
+        out.contains("day and month cannot be told apart, so set the order with --occasion-order"),
+        "{out}"
+    );
+    let json = r.render_with(Format::Json, false);
+    assert!(
+        json.contains("\"occasion_order\": \"ambiguous_dates\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn long_layout_years_are_occasions_from_the_first_year() {
+    // Occasions labelled by year used to be counted from 1 (2,021 occasions: refused).
+    let text = "id,occasion\na,2019\nb,2019\na,2020\nc,2020\nd,2021\nb,2021\ne,2019\n";
+    let d = read_str(text, "x.csv", &opts()).unwrap();
+    let h = histories(d.clone());
+    assert_eq!(
+        h.occasion_names(),
+        &["occasion 2019", "occasion 2020", "occasion 2021"]
+    );
+    assert_eq!(h.observed(), 5);
+    let out = report::analyse(&d, &AnalysisOptions::default())
+        .unwrap()
+        .render_with(Format::Text, false);
+    assert!(
+        out.contains("3 occasions (numbered 2019 to 2021: none before 2019 is counted)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_occasion_without_captures_is_named_in_the_data_line() {
+    // Occasion 3 of a long file numbered 1, 2, 4: kept, and said.
+    let long = "id,occasion\na,1\nb,1\na,2\nc,2\nd,4\nb,4\ne,1\nf,2\ng,4\n";
+    let d = read_str(long, "x.csv", &opts()).unwrap();
+    assert_eq!(histories(d.clone()).occasions(), 4);
+    let out = report::analyse(&d, &AnalysisOptions::default())
+        .unwrap()
+        .render_with(Format::Text, false);
+    assert!(
+        out.contains("4 occasions; nobody was recorded on occasion 3, which counts as an occasion without captures (if no one was looking then, renumber the occasions or set --occasion-order)"),
+        "{out}"
+    );
+    // A wide file's column of zeros: drop the column.
+    let wide = "c1,c2,c3\n1,0,0\n1,1,0\n0,1,0\n1,0,0\n0,1,0\n1,1,0\n";
+    let d = read_str(wide, "w.csv", &opts()).unwrap();
+    let r = report::analyse(&d, &AnalysisOptions::default()).unwrap();
+    let out = r.render_with(Format::Text, false);
+    assert!(
+        out.contains("nobody was recorded on occasion c3, which counts as an occasion without captures (if no one was looking then, drop its column)"),
+        "{out}"
+    );
+    assert!(
+        r.render_with(Format::Json, false)
+            .contains("\"empty_occasions\": [\n      \"c3\"\n    ]")
+    );
+}
+
+#[test]
 fn long_layout_decimal_labels_sort_numerically() {
     let text = "id,occasion\na,10.5\na,2.5\nb,2.5\nc,9\n";
     let h = histories(read_str(text, "x.csv", &opts()).unwrap());

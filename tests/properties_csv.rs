@@ -145,19 +145,33 @@ proptest! {
         }
     }
 
-    /// Long tables whose occasion labels are numbers (from 0 or 1, rows in any order) or
-    /// words: units seen equal the distinct identifiers, and each occasion holds the
-    /// units recorded under its label, in numeric order for numbers and in order of
-    /// first appearance for words.
+    /// Long tables whose occasion labels are numbers (from 0 or 1, rows in any order),
+    /// words or dates (ISO or day-first with dots): units seen equal the distinct
+    /// identifiers, and each occasion holds the units recorded under its label, in numeric
+    /// order for numbers, in calendar order for dates and in order of first appearance for
+    /// words.
     #[test]
     fn long_tables_order_occasions_and_count_units(
         records in prop::collection::vec((0u8..15, 0usize..12), 1..60),
         from_zero in any::<bool>(),
-        words in any::<bool>(),
+        style in 0u8..4,
     ) {
         const WORDS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-        let label = |k: usize| {
-            if words { WORDS[k].to_string() } else if from_zero { k.to_string() } else { (k + 1).to_string() }
+        let label = |k: usize| match style {
+            0 => WORDS[k].to_string(),
+            1 => format!("2024-{:02}-{:02}", 12 - k, k + 1),
+            2 => format!("{:02}.{:02}.2023", k + 1, 12 - k),
+            _ if from_zero => k.to_string(),
+            _ => (k + 1).to_string(),
+        };
+        // Position of a label in time (the dates run backwards with k).
+        let time = |name: &str| -> i64 {
+            let n = name.trim_start_matches("occasion ");
+            match style {
+                0 => 0,
+                1 | 2 => -((0..12).position(|k| label(k) == n).unwrap() as i64),
+                _ => n.parse().unwrap(),
+            }
         };
         let mut text = String::from("id,occasion\n");
         let mut by_label: BTreeMap<String, BTreeSet<u8>> = BTreeMap::new();
@@ -175,14 +189,13 @@ proptest! {
         let h = histories(read_str(&text, FILE, &ReadOptions::default()).unwrap());
         prop_assert_eq!(h.observed(), ids.len() as u64);
         let names = h.occasion_names().to_vec();
-        if words {
-            prop_assert_eq!(&names, &first);
-        } else {
-            let numbers: Vec<u64> = names
-                .iter()
-                .map(|n| n.trim_start_matches("occasion ").parse().unwrap())
-                .collect();
-            prop_assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "{:?}", names);
+        match style {
+            0 => prop_assert_eq!(&names, &first),
+            1 | 2 => {
+                prop_assert_eq!(names.len(), first.len());
+                prop_assert!(names.windows(2).all(|w| time(&w[1]) > time(&w[0])), "{:?}", names);
+            }
+            _ => prop_assert!(names.windows(2).all(|w| time(&w[1]) == time(&w[0]) + 1), "{:?}", names),
         }
         for (j, name) in names.iter().enumerate() {
             let key = name.trim_start_matches("occasion ").to_string();

@@ -16,6 +16,7 @@
 //! time (see [`CaptureHistories::with_lists`]); `estimate --lists` declares the same.
 
 use super::counts::{CountData, CovariateValues};
+use super::dates::{DateLabels, read_dates};
 use super::histories::{CaptureHistories, MAX_OCCASIONS, history_string, parse_history};
 use crate::error::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
@@ -84,11 +85,21 @@ pub struct ReadOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OccasionOrder {
-    /// Every label is a number: numeric order (`2` before `10`). Whole numbers from 0 or 1
-    /// up to the largest are all occasions, including any on which nobody was recorded.
+    /// Every label is a number: numeric order (`2` before `10`). Whole numbers from the
+    /// smallest to the largest (`1..5`, `0..9`, `2019..2021`) are all occasions, including
+    /// any between them on which nobody was recorded.
     Numeric,
-    /// Labels that are not all numbers: the order in which they first appear in the file.
+    /// Every label is a calendar date, with or without a time of day (`2024-03-01`,
+    /// `15/01/2024`, `2024-03-01T14:30`): calendar order. Labels naming the same time are
+    /// one occasion.
+    Chronological,
+    /// Labels that are not all numbers or dates: the order in which they first appear in
+    /// the file.
     FirstAppearance,
+    /// Labels that are dates with the year last (`03/04/2024`), day and month both 12 or
+    /// less, that the day-first and month-first readings put in different orders: the
+    /// order in which they first appear in the file.
+    AmbiguousDates,
     /// The order given by the caller ([`ReadOptions::occasion_order`]).
     Given,
 }
@@ -98,8 +109,12 @@ impl OccasionOrder {
     pub fn describe(self) -> &'static str {
         match self {
             OccasionOrder::Numeric => "occasions in numeric order of their labels",
+            OccasionOrder::Chronological => "occasions in calendar order of their dates",
             OccasionOrder::FirstAppearance => {
-                "occasions in order of first appearance (labels are not numbers; set --occasion-order to change)"
+                "occasions in order of first appearance (labels are not numbers or dates; set --occasion-order to change)"
+            }
+            OccasionOrder::AmbiguousDates => {
+                "occasions in order of first appearance (the labels are dates whose day and month cannot be told apart; set --occasion-order to change)"
             }
             OccasionOrder::Given => "occasions in the order given",
         }
@@ -1025,9 +1040,9 @@ fn parse_long(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Occasi
         at: raw.at(None, Some(occ_col)),
         reason: format!("{n} distinct occasions: at most {MAX_OCCASIONS} are supported"),
     };
-    // Occasions: as given; else whole numbers from 0 or 1 to the largest (numeric order,
-    // empty occasions kept); else other numbers in numeric order; else labels in order
-    // of first appearance.
+    // Occasions: as given; else whole numbers from the smallest to the largest (numeric
+    // order, empty occasions between them kept); else other numbers in numeric order; else
+    // dates in calendar order; else labels in order of first appearance.
     let whole: Option<Vec<u64>> = raw
         .rows
         .iter()
@@ -1071,7 +1086,7 @@ fn parse_long(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Occasi
         }
         (names, idx, OccasionOrder::Given)
     } else if let Some(v) = whole {
-        let lo = v.iter().copied().min().unwrap_or(1).min(1);
+        let lo = v.iter().copied().min().unwrap_or(1);
         let hi = v.iter().copied().max().unwrap_or(1);
         if hi - lo >= MAX_OCCASIONS as u64 {
             let (line, _) = &raw.rows[v.iter().position(|&x| x == hi).unwrap_or(0)];
@@ -1127,7 +1142,29 @@ fn parse_long(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Occasi
             };
             idx.push(j);
         }
-        (labels, idx, OccasionOrder::FirstAppearance)
+        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        match read_dates(&refs) {
+            DateLabels::Dates(when) => {
+                // Calendar order; labels naming the same time (`2024-1-5`, `2024-01-05`)
+                // are one occasion, named by the first.
+                let mut keys = when.clone();
+                keys.sort_unstable();
+                keys.dedup();
+                let mut names = vec![String::new(); keys.len()];
+                let mut to: Vec<usize> = Vec::with_capacity(labels.len());
+                for (l, w) in labels.iter().zip(&when) {
+                    let k = keys.binary_search(w).unwrap_or(0);
+                    if names[k].is_empty() {
+                        names[k] = l.clone();
+                    }
+                    to.push(k);
+                }
+                let idx = idx.iter().map(|&j| to[j]).collect();
+                (names, idx, OccasionOrder::Chronological)
+            }
+            DateLabels::Ambiguous => (labels, idx, OccasionOrder::AmbiguousDates),
+            DateLabels::NotDates => (labels, idx, OccasionOrder::FirstAppearance),
+        }
     };
     let mut order: Vec<String> = Vec::new();
     let mut pos: std::collections::HashMap<String, usize> = Default::default();

@@ -4,6 +4,7 @@
 mod counts;
 mod covariate_histories;
 pub mod csv_io;
+mod dates;
 mod histories;
 mod list_table;
 mod summary;

@@ -271,6 +271,19 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 strata,
                 occasion_names: h.occasion_names().to_vec(),
                 count_column: None,
+                occasion_order: match data {
+                    DataSet::Histories { occasion_order, .. } => *occasion_order,
+                    DataSet::Counts { .. } => None,
+                },
+                empty_occasions: {
+                    let n_j = h.summary().n_j;
+                    h.occasion_names()
+                        .iter()
+                        .zip(&n_j)
+                        .filter(|&(_, &n)| n == 0)
+                        .map(|(name, _)| name.clone())
+                        .collect()
+                },
             };
             if opts.open {
                 open_fits = open_models(h, opts)?;
@@ -308,6 +321,8 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 strata: Vec::new(),
                 occasion_names: d.covariates().iter().map(|c| c.name.clone()).collect(),
                 count_column: Some(count_column.clone()),
+                occasion_order: None,
+                empty_occasions: Vec::new(),
             };
             (summary, counts_sections(d, opts)?)
         }

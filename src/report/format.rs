@@ -42,6 +42,13 @@ struct JsonData<'a> {
     rows: usize,
     strata: &'a [String],
     occasion_names: &'a [String],
+    /// How a long-layout file's occasions were ordered (`numeric`, `chronological`,
+    /// `first_appearance`, `ambiguous_dates`, `given`); absent for other layouts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occasion_order: Option<crate::data::OccasionOrder>,
+    /// Occasions on which nobody was recorded.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    empty_occasions: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -226,6 +233,8 @@ impl Report {
                 rows: d.rows,
                 strata: &d.strata,
                 occasion_names: &d.occasion_names,
+                occasion_order: d.occasion_order,
+                empty_occasions: &d.empty_occasions,
             },
             level: self.level,
             truth: &self.truth,
@@ -272,6 +281,12 @@ impl Report {
         }
         if let Some(t) = d.occasions {
             let _ = write!(s, ", {t} occasions");
+            if let Some(o) = d.order_note() {
+                let _ = write!(s, " ({o})");
+            }
+            if let Some(e) = d.empty_note() {
+                let _ = write!(s, "; {e}");
+            }
         }
         if let Some(c) = &d.count_column {
             let _ = write!(s, "; counts in column `{c}`");

@@ -13,7 +13,7 @@ use super::plot::{self, Band, FittedSeries, ForestRow, Point};
 use super::{POOLED, Report, SUMMED, Section};
 use crate::closed::{self, ClosedModel};
 use crate::counts;
-use crate::data::{CaptureHistories, CountData, DataSet};
+use crate::data::{CaptureHistories, CountData, DataSet, OccasionOrder};
 use crate::error::{Error, Result};
 use crate::estimate::{Interval, fmt_num};
 use crate::recommend::Headline;
@@ -477,6 +477,11 @@ fn methods_paragraph(r: &Report, lists: bool) -> Vec<String> {
                 if lists { "on" } else { "over" },
                 if lists {
                     "lists (unordered sources)"
+                } else if matches!(
+                    d.occasion_order,
+                    Some(OccasionOrder::FirstAppearance | OccasionOrder::AmbiguousDates)
+                ) {
+                    "occasions in the order they first appear in the file"
                 } else {
                     "occasions in time order"
                 },
@@ -1315,15 +1320,21 @@ impl Report {
             ]
         };
         if let Some(t) = d.occasions {
-            items.push(format!(
+            let lists = is_lists(ctx.data);
+            let mut item = format!(
                 "{}: {t} ({})",
-                if is_lists(ctx.data) {
-                    "Lists"
-                } else {
-                    "Occasions"
-                },
+                if lists { "Lists" } else { "Occasions" },
                 d.occasion_names.join(", ")
-            ));
+            );
+            if !lists {
+                if let Some(o) = d.order_note() {
+                    let _ = write!(item, ", {o}");
+                }
+                if let Some(e) = d.empty_note() {
+                    let _ = write!(item, "; {e}");
+                }
+            }
+            items.push(item);
         }
         if !d.strata.is_empty() {
             items.push(format!("Strata: {}", d.strata.join(", ")));

@@ -51,6 +51,78 @@ pub struct DataSummary {
     pub occasion_names: Vec<String>,
     /// Column holding the counts of single-source counts; `None` for capture histories.
     pub count_column: Option<String>,
+    /// How the occasions of a long-layout file were put in order; `None` for other
+    /// layouts, where the columns or history strings fix it.
+    pub occasion_order: Option<crate::data::OccasionOrder>,
+    /// Occasions on which nobody was recorded (names): kept as occasions, they pull the
+    /// capture probabilities of models without time effects down.
+    pub empty_occasions: Vec<String>,
+}
+
+impl DataSummary {
+    /// How the occasions were put in order, in words, where the reader should know it:
+    /// dates (calendar order), labels kept in their order of first appearance, and whole
+    /// numbers that start above 1 (counted from the smallest).
+    pub fn order_note(&self) -> Option<String> {
+        use crate::data::OccasionOrder as O;
+        let names = &self.occasion_names;
+        let listed = || {
+            let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
+            let more = names.len().saturating_sub(shown.len());
+            if more > 0 {
+                format!("{} and {more} more", shown.join(", "))
+            } else {
+                shown.join(", ")
+            }
+        };
+        match self.occasion_order? {
+            O::Chronological => Some(format!(
+                "in calendar order, {} to {}",
+                names.first()?,
+                names.last()?
+            )),
+            O::FirstAppearance => Some(format!(
+                "in order of first appearance in the file: {}; the labels are not numbers or \
+                 dates, so check the order or set it with --occasion-order",
+                listed()
+            )),
+            O::AmbiguousDates => Some(format!(
+                "in order of first appearance in the file: {}; the labels are dates whose day \
+                 and month cannot be told apart, so set the order with --occasion-order",
+                listed()
+            )),
+            O::Numeric => {
+                // Whole numbers are counted from the smallest: say so when that is not 0 or 1.
+                let number = |n: &String| n.strip_prefix("occasion ")?.parse::<u64>().ok();
+                let (lo, hi) = (number(names.first()?)?, number(names.last()?)?);
+                (lo > 1).then(|| format!("numbered {lo} to {hi}: none before {lo} is counted"))
+            }
+            O::Given => None,
+        }
+    }
+
+    /// The occasions on which nobody was recorded, in words (`None` when there are none).
+    pub fn empty_note(&self) -> Option<String> {
+        let bare: Vec<&str> = self
+            .empty_occasions
+            .iter()
+            .map(|n| n.strip_prefix("occasion ").unwrap_or(n))
+            .collect();
+        let which = match bare.as_slice() {
+            [] => return None,
+            [one] => format!("occasion {one}"),
+            many => format!("occasions {}", many.join(", ")),
+        };
+        let leave_out = if self.occasion_order.is_some() {
+            "renumber the occasions or set --occasion-order"
+        } else {
+            "drop its column"
+        };
+        Some(format!(
+            "nobody was recorded on {which}, which counts as an occasion without captures \
+             (if no one was looking then, {leave_out})"
+        ))
+    }
 }
 
 /// A known true population size, shown beside the estimates (simulated data).
