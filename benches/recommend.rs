@@ -23,10 +23,12 @@ fn bench_headline(c: &mut Criterion) {
             data,
             layout,
             occasion_order,
+            notes,
         } => DataSet::Histories {
             data: data.stratum("buyer").expect("buyer stratum"),
             layout: *layout,
             occasion_order: *occasion_order,
+            notes: notes.clone(),
         },
         DataSet::Counts { .. } => unreachable!("histories"),
     };
@@ -49,10 +51,12 @@ fn bench_headline(c: &mut Criterion) {
             data,
             layout,
             occasion_order,
+            notes,
         } => DataSet::Histories {
             data: data.with_lists(true),
             layout,
             occasion_order,
+            notes,
         },
         other => other,
     };

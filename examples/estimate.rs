@@ -107,6 +107,19 @@ struct Args {
     /// 2024-03-01 or 15/01/2024, otherwise order of first appearance).
     #[arg(long, value_delimiter = ',')]
     occasion_order: Option<Vec<String>>,
+    /// Column identifying the units (default: `id`, or the one column named like an
+    /// identifier, such as person_id or CaseID).
+    #[arg(long)]
+    id: Option<String>,
+    /// Long layout: column naming each record's occasion (default: `occasion`, or beside
+    /// a repeating identifier the one column named like an occasion, such as operation,
+    /// date, period or wave).
+    #[arg(long)]
+    occasion: Option<String>,
+    /// Column naming each unit's stratum, for estimates by stratum and for the total
+    /// (default: `stratum`).
+    #[arg(long)]
+    stratum: Option<String>,
     /// Add Bayesian estimates: dga model averaging over decomposable graphs (up to 6
     /// lists) and the LCMCR latent-class sampler (4 chains of 1,000 draws, continued up to
     /// 4,000 while they have not mixed; seed 1), with credible intervals.
@@ -124,12 +137,20 @@ fn run(args: Args) -> darkfigure::Result<String> {
     if let Some(input) = covariate_input(&args)? {
         return run_covariates(&args, format, input);
     }
+    let subgroup = args.subgroup.clone().or_else(|| {
+        (args.file.is_none() && args.two_source.is_none() && args.example == "police")
+            .then(|| "minor".to_string())
+    });
     let opts = ReadOptions {
         layout: args.layout.as_deref().map(str::parse).transpose()?,
         count_column: args.count.clone(),
         freq_column: args.freq.clone(),
         covariates: None,
         occasion_order: args.occasion_order.clone(),
+        id_column: args.id.clone(),
+        occasion_column: args.occasion.clone(),
+        stratum_column: args.stratum.clone(),
+        subgroup_column: subgroup.clone(),
     };
     let subgroup_text: Option<String>;
     let (data, source, truth) = match (&args.file, &args.two_source) {
@@ -192,6 +213,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
             data,
             layout,
             occasion_order,
+            notes,
         } if args.lists => {
             if args.open || args.periods.is_some() {
                 return Err(darkfigure::Error::InvalidParameter {
@@ -206,6 +228,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
                 data: data.with_lists(true),
                 layout,
                 occasion_order,
+                notes,
             }
         }
         darkfigure::data::DataSet::Counts { .. } if args.lists => {
@@ -225,10 +248,6 @@ fn run(args: Args) -> darkfigure::Result<String> {
         Some(t) => report::truth_from_csv(t, "police_operations_truth.csv", has_strata)?,
         None => Vec::new(),
     };
-    let subgroup = args.subgroup.clone().or_else(|| {
-        (args.file.is_none() && args.two_source.is_none() && args.example == "police")
-            .then(|| "minor".to_string())
-    });
     let analysis = AnalysisOptions {
         level: args.level,
         source,
@@ -342,6 +361,7 @@ fn two_source_data(
             data: h,
             layout: csv_io::Layout::Aggregated,
             occasion_order: None,
+            notes: Vec::new(),
         },
         format!("two-source counts n1 = {n1}, n2 = {n2}, m = {m}"),
         None,

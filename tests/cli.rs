@@ -493,3 +493,39 @@ fn a_file_of_two_source_summaries_is_answered_with_the_commands() {
         "{err}"
     );
 }
+
+#[test]
+fn register_columns_are_named_on_the_command_line() {
+    // A police export with its own column names: --id, --occasion and --stratum read it.
+    let text = "suspect,raid_date,role\n\
+                a,2024-03-01,buyer\nb,2024-01-15,seller\na,2024-01-15,buyer\nc,2024-02-10,seller\n\
+                b,2024-02-10,seller\nd,2024-03-01,buyer\ne,2024-01-15,buyer\ne,2024-03-01,buyer\n";
+    let p = temp_file("register.csv", text);
+    let path = p.to_str().unwrap();
+    let o = run(&[
+        path,
+        "--id",
+        "suspect",
+        "--occasion",
+        "raid_date",
+        "--stratum",
+        "role",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(
+        out.contains("5 units seen, 3 occasions (in calendar order, 2024-01-15 to 2024-03-01), 2 strata (buyer, seller)"),
+        "{out}"
+    );
+    assert!(!out.contains("note:"), "{out}");
+    // Without the options the names are read as they sound, and the data line says so.
+    let o = run(&[path]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    for line in [
+        "note: read `suspect` as the unit identifier and `raid_date` as the occasion of each record (name the columns with --id and --occasion to change this)",
+        "note: column `role` is not used (--stratum role would give estimates by its values)",
+    ] {
+        assert!(out.contains(line), "{out}");
+    }
+}

@@ -231,3 +231,110 @@ fn survey_file_is_not_counts_by_its_cluster_column() {
     .unwrap();
     assert_eq!(d.layout(), Layout::Counts);
 }
+
+// ------------------------------------------------- columns under other names
+
+fn histories_of(d: DataSet) -> darkfigure::data::CaptureHistories {
+    match d {
+        DataSet::Histories { data, .. } => data,
+        DataSet::Counts { .. } => panic!("expected histories"),
+    }
+}
+
+fn notes_of(d: &DataSet) -> Vec<String> {
+    match d {
+        DataSet::Histories { notes, .. } => notes.clone(),
+        DataSet::Counts { .. } => Vec::new(),
+    }
+}
+
+#[test]
+fn long_register_under_other_column_names_is_read_and_said() {
+    // `person_id` and `operation` used to be read as a counts table (`operation` the count).
+    let text = "person_id,operation\n1,1\n2,1\n1,2\n3,2\n4,2\n4,1\n";
+    let d = read_str(text, "ops.csv", &ReadOptions::default()).unwrap();
+    assert_eq!(d.layout(), Layout::Long);
+    assert_eq!(
+        notes_of(&d),
+        [
+            "read `person_id` as the unit identifier and `operation` as the occasion of each \
+          record (name the columns with --id and --occasion to change this)"
+        ]
+    );
+    let h = histories_of(d);
+    assert_eq!((h.observed(), h.occasions()), (4, 2));
+    // Camel case too.
+    let text = "CaseID,SurveyWave\na,1\nb,1\na,2\n";
+    let d = read_str(text, "ops.csv", &ReadOptions::default()).unwrap();
+    assert_eq!(d.layout(), Layout::Long);
+    assert_eq!(histories_of(d).observed(), 2);
+}
+
+#[test]
+fn one_row_per_unit_beside_a_year_column_is_not_a_register() {
+    // Unique identifiers: `year` is a covariate of single-source counts, not an occasion.
+    let text = "id,count,year\n1,1,2019\n2,3,2020\n3,1,2019\n4,2,2020\n";
+    let d = read_str(text, "ops.csv", &ReadOptions::default()).unwrap();
+    assert_eq!(d.layout(), Layout::Counts);
+}
+
+#[test]
+fn id_occasion_and_stratum_columns_can_be_named() {
+    let text = "who,when,role,note\n1,1,buyer,x\n2,1,seller,y\n1,2,buyer,z\n3,2,seller,\n5,1,seller,\n5,2,seller,\n";
+    let opts = ReadOptions {
+        id_column: Some("who".into()),
+        occasion_column: Some("WHEN".into()),
+        stratum_column: Some("role".into()),
+        ..ReadOptions::default()
+    };
+    let d = read_str(text, "ops.csv", &opts).unwrap();
+    assert_eq!(d.layout(), Layout::Long);
+    assert_eq!(notes_of(&d), ["column `note` is not used"]);
+    let h = histories_of(d);
+    assert_eq!(h.observed(), 4);
+    assert_eq!(h.strata().unwrap().names, ["buyer", "seller"]);
+    // Without --stratum the unused columns are named, with the option that would use them.
+    let opts = ReadOptions {
+        id_column: Some("who".into()),
+        occasion_column: Some("when".into()),
+        ..ReadOptions::default()
+    };
+    let d = read_str(text, "ops.csv", &opts).unwrap();
+    assert_eq!(
+        notes_of(&d),
+        ["columns `role`, `note` are not used (--stratum role would give estimates by its values)"]
+    );
+    // A yes/no column points to --subgroup, unless it is the subgroup's column.
+    let marked = "id,occasion,minor\n1,1,0\n2,1,1\n1,2,0\n";
+    let d = read_str(marked, "ops.csv", &ReadOptions::default()).unwrap();
+    assert_eq!(
+        notes_of(&d),
+        [
+            "column `minor` is not used (--subgroup minor would add estimates for the units it marks)"
+        ]
+    );
+    let opts = ReadOptions {
+        subgroup_column: Some("minor".into()),
+        ..ReadOptions::default()
+    };
+    assert!(notes_of(&read_str(marked, "ops.csv", &opts).unwrap()).is_empty());
+    // A column named that is not in the file.
+    let opts = ReadOptions {
+        id_column: Some("nosuch".into()),
+        ..ReadOptions::default()
+    };
+    let e = read_str(text, "ops.csv", &opts).unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "no column named `nosuch` for the id (id_column; the columns are who, when, role, note)"
+        ),
+        "{e}"
+    );
+    // One column in two roles.
+    let opts = ReadOptions {
+        id_column: Some("who".into()),
+        occasion_column: Some("who".into()),
+        ..ReadOptions::default()
+    };
+    assert!(read_str(text, "ops.csv", &opts).is_err());
+}

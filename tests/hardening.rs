@@ -578,8 +578,11 @@ fn long_layout_forced_on_a_file_without_id_is_an_error() {
         layout: Some(darkfigure::data::Layout::Long),
         ..opts()
     };
-    let e = read_str("unit,occasion\na,1\n", "x.csv", &o).unwrap_err();
+    let e = read_str("label,occasion\na,1\n", "x.csv", &o).unwrap_err();
     assert!(format_reason(&e).1.contains("`id`"), "{e}");
+    // A name that reads as an identifier is taken as one (and said).
+    let d = read_str("unit,occasion\na,1\n", "x.csv", &o).unwrap();
+    assert_eq!(histories(d).observed(), 1);
 }
 
 #[test]

@@ -21,10 +21,12 @@ fn read(path: &str, lists: bool, opts: &ReadOptions) -> DataSet {
             data,
             layout,
             occasion_order,
+            notes,
         } => DataSet::Histories {
             data: data.with_lists(lists),
             layout,
             occasion_order,
+            notes,
         },
         other => other,
     }

@@ -77,8 +77,21 @@ pub struct ReadOptions {
     /// Covariates to keep (counts layout); all other columns when `None`.
     pub covariates: Option<Vec<String>>,
     /// Order of the occasion labels (long layout), overriding the default: numeric order
-    /// when every label is a number, otherwise order of first appearance in the file.
+    /// when every label is a number, calendar order when every label is a date, otherwise
+    /// order of first appearance in the file.
     pub occasion_order: Option<Vec<String>>,
+    /// Column identifying the units (the role of `id`). Without it, `id`, or else the one
+    /// column whose name reads as an identifier (`person_id`, `case id`, `individual`...).
+    pub id_column: Option<String>,
+    /// Column naming the occasion of each record in the long layout (the role of
+    /// `occasion`). Without it, `occasion`, or else, beside an identifier, the one column
+    /// whose name reads as an occasion (`operation`, `date`, `period`, `wave`...).
+    pub occasion_column: Option<String>,
+    /// Column naming the stratum of each unit (the role of `stratum`).
+    pub stratum_column: Option<String>,
+    /// A yes/no column marking a subgroup that the caller analyses apart (with
+    /// [`read_str_where`]): not named among the columns a long file leaves unused.
+    pub subgroup_column: Option<String>,
 }
 
 /// How the occasions of a long-layout file were put in order.
@@ -133,6 +146,10 @@ pub enum DataSet {
         /// How the occasions were ordered (long layout only; `None` otherwise, where the
         /// order is that of the columns or of the history strings).
         occasion_order: Option<OccasionOrder>,
+        /// What the reader decided that a reader of the results should know: columns
+        /// read in a role under another name (`person_id` as the identifier), columns
+        /// of a long file it did not use.
+        notes: Vec<String>,
     },
     /// Single-source counts.
     Counts {
@@ -170,6 +187,8 @@ struct Raw {
     file: String,
     headers: Vec<String>,
     rows: Vec<(usize, Vec<String>)>,
+    /// Columns standing for a role under another name (`("id", 0)` for `person_id`).
+    alias: Vec<(&'static str, usize)>,
 }
 
 impl Raw {
@@ -181,10 +200,101 @@ impl Raw {
         }
     }
 
+    /// The column of a name, or of a role (`id`, `occasion`, `stratum`) given to another
+    /// column by [`Raw::resolve_roles`].
     fn col(&self, name: &str) -> Option<usize> {
+        if let Some(&(_, c)) = self.alias.iter().find(|(role, _)| *role == name) {
+            return Some(c);
+        }
         self.headers
             .iter()
             .position(|h| h.eq_ignore_ascii_case(name))
+            .filter(|c| !self.alias.iter().any(|(_, a)| a == c))
+    }
+
+    /// Gives the roles `id`, `occasion` and `stratum` to the columns named in `opts`, or
+    /// else, where the file has no column of that name, to the one column whose name
+    /// reads as it (an occasion only beside an identifier). Returns what was read under
+    /// another name, in words, when it was guessed from the names.
+    fn resolve_roles(&mut self, opts: &ReadOptions) -> Result<Option<String>> {
+        let given = [
+            ("id", &opts.id_column, "id_column"),
+            ("occasion", &opts.occasion_column, "occasion_column"),
+            ("stratum", &opts.stratum_column, "stratum_column"),
+        ];
+        for (role, name, option) in given {
+            let Some(name) = name else { continue };
+            let Some(c) = self
+                .headers
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name))
+            else {
+                return Err(Error::CsvFormat {
+                    at: self.at(Some(1), None),
+                    reason: format!(
+                        "no column named `{name}` for the {role} ({option}; the columns are {})",
+                        self.headers.join(", ")
+                    ),
+                });
+            };
+            if let Some(&(other, _)) = self.alias.iter().find(|(_, a)| *a == c) {
+                return Err(Error::param(
+                    option,
+                    name,
+                    format!("a column not already given as the {other}"),
+                ));
+            }
+            self.alias.push((role, c));
+        }
+        if self.col("history").is_some() || opts.layout == Some(Layout::Counts) {
+            return Ok(None);
+        }
+        let unique = |f: &dyn Fn(&str) -> bool| -> Option<usize> {
+            let hits: Vec<usize> = (0..self.headers.len())
+                .filter(|&c| f(&self.headers[c]))
+                .collect();
+            match hits[..] {
+                [c] => Some(c),
+                _ => None,
+            }
+        };
+        let mut guessed = Vec::new();
+        let id = match self.col("id") {
+            Some(c) => c,
+            None => match unique(&names_an_identifier) {
+                Some(c) => {
+                    self.alias.push(("id", c));
+                    guessed.push(format!("`{}` as the unit identifier", self.headers[c]));
+                    c
+                }
+                None => return Ok(None),
+            },
+        };
+        // An occasion is guessed only beside an identifier that repeats (a unit recorded
+        // more than once): one row per unit is a wide or counts table, whose `year` or
+        // `wave` is a covariate.
+        let repeats = || {
+            let mut seen = std::collections::HashSet::new();
+            self.rows
+                .iter()
+                .any(|(_, r)| r.get(id).is_some_and(|v| !seen.insert(v.as_str())))
+        };
+        if self.col("occasion").is_none()
+            && let Some(c) = unique(&names_an_occasion).filter(|&c| c != id)
+            && repeats()
+        {
+            self.alias.push(("occasion", c));
+            guessed.push(format!(
+                "`{}` as the occasion of each record",
+                self.headers[c]
+            ));
+        }
+        Ok((!guessed.is_empty()).then(|| {
+            format!(
+                "read {} (name the columns with --id and --occasion to change this)",
+                guessed.join(" and ")
+            )
+        }))
     }
 
     fn value_err(&self, line: usize, col: usize, value: &str, expected: &str) -> Error {
@@ -388,6 +498,7 @@ fn read_raw(text: &str, file: &str) -> Result<Raw> {
         file: file.to_string(),
         headers,
         rows,
+        alias: Vec::new(),
     })
 }
 
@@ -464,14 +575,17 @@ pub fn decode_utf8(bytes: Vec<u8>, file: &str) -> Result<String> {
 /// negative or fractional frequency, a never-seen unit with a positive frequency...).
 pub fn read_str(text: &str, file: &str, opts: &ReadOptions) -> Result<DataSet> {
     let raw = read_raw(text, file)?;
-    parse_raw(&raw, declares_lists(text), opts)
+    parse_raw(raw, declares_lists(text), opts)
 }
 
-fn parse_raw(raw: &Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
+fn parse_raw(mut raw: Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
+    let guessed = raw.resolve_roles(opts)?;
+    let raw = &raw;
     let layout = match opts.layout {
         Some(l) => l,
         None => detect(raw, opts),
     };
+    let mut notes: Vec<String> = guessed.into_iter().collect();
     match layout {
         Layout::Counts => {
             let (data, count_column) = parse_counts(raw, opts)?;
@@ -479,10 +593,12 @@ fn parse_raw(raw: &Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
         }
         Layout::Long => {
             let (data, order) = parse_long(raw, opts)?;
+            notes.extend(unused_long_columns(raw, opts));
             Ok(DataSet::Histories {
                 data: data.with_lists(lists),
                 layout: Layout::Long,
                 occasion_order: Some(order),
+                notes,
             })
         }
         l => Ok(DataSet::Histories {
@@ -493,8 +609,46 @@ fn parse_raw(raw: &Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
             .with_lists(lists),
             layout: l,
             occasion_order: None,
+            notes,
         }),
     }
+}
+
+/// The columns of a long file other than the identifier, the occasion and the stratum,
+/// in words (`None` when there are none): they are not used.
+fn unused_long_columns(raw: &Raw, opts: &ReadOptions) -> Option<String> {
+    let used = [raw.col("id"), raw.col("occasion"), raw.col("stratum")];
+    let named = |c: usize, o: &Option<String>| {
+        o.as_ref()
+            .is_some_and(|f| raw.headers[c].eq_ignore_ascii_case(f))
+    };
+    let unused: Vec<usize> = (0..raw.headers.len())
+        .filter(|c| !used.contains(&Some(*c)))
+        .filter(|&c| !named(c, &opts.freq_column) && !named(c, &opts.subgroup_column))
+        .collect();
+    let (&first, rest) = unused.split_first()?;
+    let cols = if rest.is_empty() {
+        format!("column `{}` is", raw.headers[first])
+    } else {
+        let names: Vec<&str> = unused.iter().map(|&c| raw.headers[c].as_str()).collect();
+        format!("columns `{}` are", names.join("`, `"))
+    };
+    // A hint for the first column: a yes/no column marks a subgroup, another a stratum.
+    let yes_no = raw.rows.iter().all(|(_, r)| {
+        matches!(
+            r[first].to_ascii_lowercase().as_str(),
+            "0" | "1" | "yes" | "no" | "true" | "false" | "y" | "n" | ""
+        )
+    });
+    let name = &raw.headers[first];
+    let hint = if yes_no {
+        format!(" (--subgroup {name} would add estimates for the units it marks)")
+    } else if raw.col("stratum").is_none() {
+        format!(" (--stratum {name} would give estimates by its values)")
+    } else {
+        String::new()
+    };
+    Some(format!("{cols} not used{hint}"))
 }
 
 /// Reads CSV text keeping only the rows whose `column` says yes (`1`, `yes`, `true`, `y`;
@@ -526,7 +680,7 @@ pub fn read_str_where(text: &str, file: &str, opts: &ReadOptions, column: &str) 
         });
     }
     raw.rows = keep;
-    parse_raw(&raw, declares_lists(text), opts)
+    parse_raw(raw, declares_lists(text), opts)
 }
 
 /// Whether the file declares its columns unordered lists: a comment line before the
@@ -655,6 +809,83 @@ fn sole_count_column(raw: &Raw, opts: &ReadOptions) -> Option<usize> {
 /// Whether a column name says the column labels groups of rows (a survey's cluster, a
 /// stratum, a site) rather than counting captures: such a column is never taken for the
 /// counts of a single-source file, whatever its values.
+/// The words of a column name, lower case: split at anything not a letter or digit and
+/// where a lower-case letter meets an upper-case one (`PersonID` → `person`, `id`).
+fn name_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if !ch.is_alphanumeric() {
+            words.push(std::mem::take(&mut cur));
+            prev_lower = false;
+            continue;
+        }
+        if prev_lower && ch.is_uppercase() {
+            words.push(std::mem::take(&mut cur));
+        }
+        prev_lower = ch.is_lowercase();
+        cur.extend(ch.to_lowercase());
+    }
+    words.push(cur);
+    words.retain(|w| !w.is_empty());
+    words
+}
+
+/// Words that make a column name read as the occasion of a record (long layout).
+const OCCASION_WORDS: [&str; 18] = [
+    "occasion",
+    "occ",
+    "operation",
+    "period",
+    "session",
+    "wave",
+    "visit",
+    "sample",
+    "survey",
+    "round",
+    "date",
+    "year",
+    "month",
+    "week",
+    "day",
+    "time",
+    "list",
+    "source",
+];
+
+fn names_an_occasion(name: &str) -> bool {
+    name_words(name)
+        .iter()
+        .any(|w| OCCASION_WORDS.contains(&w.as_str()))
+}
+
+/// A column name that reads as a unit identifier (`person_id`, `CaseID`, `individual`)
+/// and not as an occasion (`operation_id`).
+fn names_an_identifier(name: &str) -> bool {
+    const IDS: [&str; 5] = ["id", "identifier", "ident", "uid", "pid"];
+    const UNITS: [&str; 12] = [
+        "person",
+        "individual",
+        "subject",
+        "animal",
+        "unit",
+        "case",
+        "client",
+        "patient",
+        "victim",
+        "offender",
+        "suspect",
+        "respondent",
+    ];
+    let words = name_words(name);
+    let plain = words.concat();
+    !names_an_occasion(name)
+        && (words.iter().any(|w| IDS.contains(&w.as_str()))
+            || UNITS.contains(&plain.as_str())
+            || UNITS.iter().any(|u| plain == format!("{u}id")))
+}
+
 fn names_a_grouping(name: &str) -> bool {
     let n = name.trim().to_ascii_lowercase();
     const NAMES: [&str; 12] = [
@@ -1027,7 +1258,8 @@ fn parse_long(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Occasi
         return Err(Error::CsvFormat {
             at: raw.at(Some(1), None),
             reason: format!(
-                "the long layout needs `id` and `occasion` columns (the columns are {})",
+                "the long layout needs `id` and `occasion` columns (the columns are {}; \
+                 name others with --id and --occasion)",
                 raw.headers.join(", ")
             ),
         });

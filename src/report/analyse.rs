@@ -275,6 +275,10 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                     DataSet::Histories { occasion_order, .. } => *occasion_order,
                     DataSet::Counts { .. } => None,
                 },
+                notes: match data {
+                    DataSet::Histories { notes, .. } => notes.clone(),
+                    DataSet::Counts { .. } => Vec::new(),
+                },
                 empty_occasions: {
                     let n_j = h.summary().n_j;
                     h.occasion_names()
@@ -323,6 +327,7 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 count_column: Some(count_column.clone()),
                 occasion_order: None,
                 empty_occasions: Vec::new(),
+                notes: Vec::new(),
             };
             (summary, counts_sections(d, opts)?)
         }
@@ -470,6 +475,7 @@ fn add_lists_hint(
         data: h.clone().with_lists(true),
         layout: *layout,
         occasion_order: *occasion_order,
+        notes: Vec::new(),
     };
     let Ok(lists) = analyse(&as_lists, &reading_options(opts, false)) else {
         return;

@@ -49,6 +49,10 @@ struct JsonData<'a> {
     /// Occasions on which nobody was recorded.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     empty_occasions: &'a [String],
+    /// What the reader decided from the file: columns read under another name, columns
+    /// not used.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -235,6 +239,7 @@ impl Report {
                 occasion_names: &d.occasion_names,
                 occasion_order: d.occasion_order,
                 empty_occasions: &d.empty_occasions,
+                notes: &d.notes,
             },
             level: self.level,
             truth: &self.truth,
@@ -436,6 +441,9 @@ impl Report {
             "darkfigure: how many are there, and which figure to cite"
         );
         let _ = writeln!(out, "data: {}", self.data_line());
+        for n in &self.data.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
         super::headline_fmt::text(self, &mut out);
         if all {
             let _ = writeln!(
@@ -484,6 +492,9 @@ impl Report {
     pub fn to_markdown_with(&self, all: bool) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "**Data:** {}  ", self.data_line().replace('|', "\\|"));
+        for n in &self.data.notes {
+            let _ = writeln!(out, "**Note:** {}  ", n.replace('|', "\\|"));
+        }
         super::headline_fmt::markdown(self, &mut out);
         if all {
             let _ = writeln!(

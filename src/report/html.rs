@@ -1339,6 +1339,7 @@ impl Report {
         if !d.strata.is_empty() {
             items.push(format!("Strata: {}", d.strata.join(", ")));
         }
+        items.extend(d.notes.iter().map(|n| format!("Note: {n}")));
         out.push(Block::List(items));
         if let Some(data) = ctx.data {
             data_blocks(self, data, &mut out);

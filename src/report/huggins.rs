@@ -301,5 +301,6 @@ pub fn dataset(data: &CovariateHistories) -> DataSet {
         data: data.histories().clone(),
         layout: Layout::Wide,
         occasion_order: None,
+        notes: Vec::new(),
     }
 }

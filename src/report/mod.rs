@@ -57,6 +57,9 @@ pub struct DataSummary {
     /// Occasions on which nobody was recorded (names): kept as occasions, they pull the
     /// capture probabilities of models without time effects down.
     pub empty_occasions: Vec<String>,
+    /// What the reader decided from the file that the reader of the results should know
+    /// (columns read under another name, columns not used).
+    pub notes: Vec<String>,
 }
 
 impl DataSummary {

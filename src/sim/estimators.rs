@@ -516,12 +516,14 @@ impl SimEstimator for Recommended {
                 data: h.clone(),
                 layout: Layout::Aggregated,
                 occasion_order: None,
+                notes: Vec::new(),
             },
             SimData::Lists(l) => match l.to_histories() {
                 Ok(h) => DataSet::Histories {
                     data: h.with_lists(true),
                     layout: Layout::Aggregated,
                     occasion_order: None,
+                    notes: Vec::new(),
                 },
                 Err(e) => return single(self.name(), Err(e)),
             },
