@@ -28,9 +28,27 @@ fn assert_value_error(e: &Error, line: usize, column: &str, value: &str) {
 
 #[test]
 fn value_not_zero_or_one() {
-    let e = err("op1,op2,op3\n1,0,1\n0,1,yes\n");
-    assert_value_error(&e, 3, "op3", "yes");
+    let e = err("op1,op2,op3\n1,0,1\n0,1,x\n");
+    assert_value_error(&e, 3, "op3", "x");
     assert!(e.to_string().contains("0 or 1"));
+    // An empty cell: say what to write.
+    let e = err("op1,op2,op3\n1,0,1\n0,1,\n");
+    assert_value_error(&e, 3, "op3", "");
+    assert!(e.to_string().contains("not an empty cell (write 0"), "{e}");
+}
+
+#[test]
+fn true_false_are_captures() {
+    // R's write.csv writes logical columns as TRUE/FALSE.
+    let ones = "op1,op2,op3\n1,0,1\n0,1,1\n1,1,0\n1,0,0\n";
+    let words = "op1,op2,op3\nTRUE,FALSE,TRUE\nfalse,true,True\nTRUE,TRUE,FALSE\n1,0,0\n";
+    let a = read_str(ones, "ops.csv", &ReadOptions::default()).unwrap();
+    let b = read_str(words, "ops.csv", &ReadOptions::default()).unwrap();
+    assert_eq!(b.layout(), Layout::Wide);
+    assert_eq!(histories_of(a), histories_of(b));
+    // yes/no is an attribute more often than a list: refused, not read as an occasion.
+    let e = err("op1,op2,minor\n1,0,no\n0,1,yes\n");
+    assert_value_error(&e, 2, "minor", "no");
 }
 
 #[test]

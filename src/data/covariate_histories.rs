@@ -16,6 +16,7 @@
 //! be named, or it is read as an occasion.
 
 use super::counts::{Covariate, CovariateValues};
+use super::csv_io::capture_flag;
 use super::histories::CaptureHistories;
 use crate::error::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
@@ -281,7 +282,7 @@ pub fn read_covariate_histories_str(
         }
         if rows
             .iter()
-            .all(|(_, r)| r.get(c).is_some_and(|v| v == "0" || v == "1"))
+            .all(|(_, r)| r.get(c).is_some_and(|v| capture_flag(v).is_some()))
         {
             occ.push(c);
         } else {
@@ -310,7 +311,7 @@ pub fn read_covariate_histories_str(
         }
         let mut h = 0u64;
         for (j, &c) in occ.iter().enumerate() {
-            if r[c] == "1" {
+            if capture_flag(&r[c]) == Some(true) {
                 h |= 1 << j;
             }
         }

@@ -505,7 +505,21 @@ fn read_raw(text: &str, file: &str) -> Result<Raw> {
 const FREQ_NAMES: [&str; 4] = ["freq", "frequency", "n", "count"];
 
 fn is_binary(v: &str) -> bool {
-    v == "0" || v == "1"
+    capture_flag(v).is_some()
+}
+
+/// A cell of an occasion (or list) column: `1` or `TRUE` (any case) is a capture, `0` or
+/// `FALSE` none (R's `write.csv` writes logical columns as `TRUE`/`FALSE`). `yes`/`no`
+/// are not read as captures: such columns are more often attributes of the units (a
+/// `minor` flag) than lists, and would silently become occasions.
+pub(crate) fn capture_flag(v: &str) -> Option<bool> {
+    match v {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ if v.eq_ignore_ascii_case("true") => Some(true),
+        _ if v.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
 }
 
 /// Reads a CSV file from disk, detecting its layout unless `opts` forces one.
@@ -758,7 +772,10 @@ fn detect(raw: &Raw, opts: &ReadOptions) -> Layout {
     // cannot be in the data); otherwise the 0/1 columns are covariates of counts.
     let occasions: Vec<usize> = (0..raw.headers.len()).filter(|&c| !special(c)).collect();
     let impossible = raw.rows.iter().any(|(_, r)| {
-        occasions.iter().all(|&c| r[c] == "0") && r.get(count).is_some_and(|v| v != "0")
+        occasions
+            .iter()
+            .all(|&c| capture_flag(&r[c]) == Some(false))
+            && r.get(count).is_some_and(|v| v != "0")
     });
     if occasions.len() < 2 || impossible {
         Layout::Counts
@@ -1188,11 +1205,20 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
     for (line, r) in &raw.rows {
         let mut code = 0u64;
         for (j, &c) in occ.iter().enumerate() {
-            match r[c].as_str() {
-                "0" => {}
-                "1" => code |= 1 << j,
-                v => {
-                    return Err(raw.value_err(*line, c, v, &occasion_value_hint(raw, opts)));
+            match capture_flag(&r[c]) {
+                Some(false) => {}
+                Some(true) => code |= 1 << j,
+                None if r[c].is_empty() => {
+                    return Err(raw.value_err(
+                        *line,
+                        c,
+                        "",
+                        "0 or 1, not an empty cell (write 0 where the unit was not seen \
+                         or is not on this list)",
+                    ));
+                }
+                None => {
+                    return Err(raw.value_err(*line, c, &r[c], &occasion_value_hint(raw, opts)));
                 }
             }
         }
