@@ -356,3 +356,15 @@ fn id_occasion_and_stratum_columns_can_be_named() {
     };
     assert!(read_str(text, "ops.csv", &opts).is_err());
 }
+
+#[test]
+fn histories_that_lost_their_leading_zeros_are_refused_with_the_reason() {
+    // A spreadsheet read `0101` as the number 101.
+    let e = err("history,freq\n101,3\n1100,2\n11,4\n1111,1\n1,5\n");
+    assert_value_error(&e, 2, "history", "101");
+    assert!(e.to_string().contains("drops leading zeros"), "{e}");
+    // One history too long among many of 4: the odd one is named, by the common length.
+    let e = err("history,freq\n0101,3\n1100,2\n00111,4\n1111,1\n0001,5\n");
+    assert_value_error(&e, 4, "history", "00111");
+    assert!(e.to_string().contains("expected 4"), "{e}");
+}

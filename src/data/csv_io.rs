@@ -1466,6 +1466,47 @@ fn parse_long(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Occasi
     Ok((h, how))
 }
 
+/// The number of occasions of the `history` column: the most common length (the longer
+/// on a tie). Histories of 0s and 1s whose shorter ones all start with 1 are refused at the
+/// first short one: a spreadsheet that took the column for numbers dropped their leading
+/// zeros (`0101` → `101`), and padding them back would be a guess.
+fn history_length(raw: &Raw, hcol: usize) -> Result<usize> {
+    let mut by_len: std::collections::BTreeMap<usize, usize> = Default::default();
+    for (_, r) in &raw.rows {
+        *by_len.entry(r[hcol].trim().len()).or_default() += 1;
+    }
+    let (&longest, _) = by_len.last_key_value().unwrap_or((&0, &0));
+    let t = by_len
+        .iter()
+        .max_by_key(|&(len, n)| (*n, *len))
+        .map_or(0, |(&len, _)| len);
+    if by_len.len() > 1 {
+        let binary = |h: &str| !h.is_empty() && h.bytes().all(|b| b == b'0' || b == b'1');
+        let lost_zeros = raw.rows.iter().all(|(_, r)| {
+            let h = r[hcol].trim();
+            binary(h) && (h.len() == longest || h.starts_with('1'))
+        });
+        if lost_zeros
+            && let Some((line, r)) = raw
+                .rows
+                .iter()
+                .find(|(_, r)| r[hcol].trim().len() < longest)
+        {
+            return Err(raw.value_err(
+                *line,
+                hcol,
+                &r[hcol],
+                &format!(
+                    "a 0/1 history of {longest} occasions, as the longest are (a spreadsheet \
+                     that read the column as numbers drops leading zeros, 0101 → 101: store \
+                     the column as text, or write every history in full)"
+                ),
+            ));
+        }
+    }
+    Ok(t)
+}
+
 fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
     let hcol = raw.col("history").ok_or_else(|| Error::CsvFormat {
         at: raw.at(Some(1), None),
@@ -1478,7 +1519,7 @@ fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
     };
     let stratum_col = raw.col("stratum");
     let first = &raw.rows[0];
-    let t = first.1[hcol].len();
+    let t = history_length(raw, hcol)?;
     if t == 0 {
         return Err(raw.value_err(first.0, hcol, "", "a history such as 0110"));
     }
