@@ -518,6 +518,16 @@ fn register_columns_are_named_on_the_command_line() {
         "{out}"
     );
     assert!(!out.contains("note:"), "{out}");
+    // The HTML report lists the dated occasions in order, and the notes of a guessed read.
+    let html = p.with_extension("html");
+    let o = run(&[path, "--report", html.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("Occasions: 3 (2024-01-15, 2024-02-10, 2024-03-01), in calendar order<"),
+        "{page}"
+    );
+    assert!(page.contains("Note: column `role` is not used"), "{page}");
     // Without the options the names are read as they sound, and the data line says so.
     let o = run(&[path]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -1327,7 +1327,10 @@ impl Report {
                 d.occasion_names.join(", ")
             );
             if !lists {
-                if let Some(o) = d.order_note() {
+                // The names are listed: for dates, the order is all the note adds.
+                if d.occasion_order == Some(OccasionOrder::Chronological) {
+                    item.push_str(", in calendar order");
+                } else if let Some(o) = d.order_note() {
                     let _ = write!(item, ", {o}");
                 }
                 if let Some(e) = d.empty_note() {
