@@ -281,6 +281,15 @@ fn long_register_under_other_column_names_is_read_and_said() {
     );
     let h = histories_of(d);
     assert_eq!((h.observed(), h.occasions()), (4, 2));
+    // A count column named by the user keeps the counts layout: nothing is guessed.
+    let counts = ReadOptions {
+        count_column: Some("operation".into()),
+        ..ReadOptions::default()
+    };
+    assert_eq!(
+        read_str(text, "ops.csv", &counts).unwrap().layout(),
+        Layout::Counts
+    );
     // Camel case too.
     let text = "CaseID,SurveyWave\na,1\nb,1\na,2\n";
     let d = read_str(text, "ops.csv", &ReadOptions::default()).unwrap();

@@ -209,7 +209,6 @@ impl Raw {
         self.headers
             .iter()
             .position(|h| h.eq_ignore_ascii_case(name))
-            .filter(|c| !self.alias.iter().any(|(_, a)| a == c))
     }
 
     /// Gives the roles `id`, `occasion` and `stratum` to the columns named in `opts`, or
@@ -246,7 +245,10 @@ impl Raw {
             }
             self.alias.push((role, c));
         }
-        if self.col("history").is_some() || opts.layout == Some(Layout::Counts) {
+        if self.col("history").is_some()
+            || opts.layout == Some(Layout::Counts)
+            || opts.count_column.is_some()
+        {
             return Ok(None);
         }
         let unique = |f: &dyn Fn(&str) -> bool| -> Option<usize> {
