@@ -299,6 +299,7 @@ fn no_negative_estimate_is_printed_for_any_fixture() {
     assert!(files.len() >= 30, "{} CSV files", files.len());
     let mut ran = 0;
     let mut impossible = 0;
+    let mut withheld = 0;
     for f in &files {
         let path = f.to_str().unwrap();
         let o = run(&[path, "--all"]);
@@ -327,12 +328,34 @@ fn no_negative_estimate_is_printed_for_any_fixture() {
         let below = |n: &serde_json::Value, seen: &serde_json::Value| matches!((n.as_f64(), seen.as_f64()), (Some(n), Some(s)) if n < s - 1e-6 * s);
         for e in v["estimates"].as_array().unwrap() {
             assert!(!below(&e["n_hat"], &e["observed"]), "{path}: {e}");
+            // A degenerate row keeps none of its figures, as the text prints DEGENERATE.
+            if e["degenerate"] == serde_json::Value::Bool(true) {
+                withheld += 1;
+                for x in [
+                    &e["n_hat"],
+                    &e["se"],
+                    &e["dark_figure"],
+                    &e["interval"]["lower"],
+                    &e["interval"]["upper"],
+                    &e["dark_figure_interval"]["upper"],
+                ] {
+                    assert!(x.is_null(), "{path}: degenerate row with a figure: {e}");
+                }
+                assert!(
+                    !e["warnings"].as_array().unwrap().is_empty(),
+                    "{path}: no reason: {e}"
+                );
+            }
         }
         for h in v["headline"].as_array().unwrap() {
             let seen = &h["observed"];
             assert!(!below(&h["n_hat"], seen), "{path}: {h}");
             for c in h["candidates"].as_array().unwrap() {
                 assert!(!below(&c["n_hat"], seen), "{path}: {c}");
+                if c["excluded"].as_str().is_some_and(|r| r.contains("N̂")) {
+                    assert!(c["n_hat"].is_null(), "{path}: {c}");
+                    assert!(c["interval"]["lower"].is_null(), "{path}: {c}");
+                }
                 impossible += c["n_hat"].is_null() as usize;
             }
             for m in h["models"].as_array().unwrap() {
@@ -343,6 +366,7 @@ fn no_negative_estimate_is_printed_for_any_fixture() {
     assert!(ran >= 25, "only {ran} fixtures ran");
     // the fixtures hold impossible fits (Mb on the SparseMSE tables): the check above bit
     assert!(impossible > 0, "no candidate with a withheld N̂");
+    assert!(withheld > 0, "no degenerate row in the fixtures' JSON");
 }
 
 /// The command-line cases of issue 15 (options a hostile user gives), run end to end:

@@ -65,13 +65,13 @@ struct JsonEstimate<'a> {
     n_hat: f64,
     #[serde(serialize_with = "crate::estimate::finite_or_null")]
     se: f64,
-    interval: &'a Interval,
+    interval: Interval,
     observed: u64,
     #[serde(serialize_with = "crate::estimate::finite_or_null")]
     dark_figure: f64,
-    dark_figure_interval: &'a Interval,
+    dark_figure_interval: Interval,
     fit: Option<&'a FitStats>,
-    other_intervals: &'a [Interval],
+    other_intervals: Vec<Interval>,
     warnings: Vec<String>,
     assumptions: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,8 +128,21 @@ fn possible(n_hat: f64, observed: u64) -> f64 {
     }
 }
 
-/// A headline for JSON, with [`possible`] applied to every N̂ it holds.
+/// An interval whose limits are withheld (JSON `null`): it belongs to a figure that
+/// cannot be cited.
+fn withheld(i: &Interval) -> Interval {
+    Interval {
+        lower: f64::NAN,
+        upper: f64::NAN,
+        ..*i
+    }
+}
+
+/// A headline for JSON, with [`possible`] applied to every N̂ it holds; a candidate the
+/// tables print as `DEGENERATE` has its N̂ (and, when excluded for its N̂, its interval)
+/// withheld as `null`, its reason in `excluded`.
 fn possible_headline(h: &crate::recommend::Headline) -> crate::recommend::Headline {
+    use super::headline_fmt::{interval_unprintable, n_hat_unprintable};
     let mut h = h.clone();
     let seen = h.observed;
     h.n_hat = possible(h.n_hat, seen);
@@ -138,6 +151,12 @@ fn possible_headline(h: &crate::recommend::Headline) -> crate::recommend::Headli
     }
     for c in &mut h.candidates {
         c.n_hat = possible(c.n_hat, seen);
+        if n_hat_unprintable(c) {
+            c.n_hat = f64::NAN;
+        }
+        if interval_unprintable(c) {
+            c.interval = withheld(&c.interval);
+        }
     }
     h
 }
@@ -161,6 +180,10 @@ impl Report {
     /// One JSON object: `{"headline": [...], "data": {...}, "estimates": [...],
     /// "failures": [...]}`; `headline` holds one object per stratum and one for the total
     /// (`stratum` null when the data have no strata), see [`crate::recommend::Headline`].
+    /// A figure that cannot be cited is `null`, never a number: N̂ below the units seen,
+    /// and every figure of an estimate marked `"degenerate": true` (N̂, SE, interval
+    /// limits, dark figure; the reason is among its `warnings`) or of a candidate
+    /// excluded for its N̂ (the reason is its `excluded`).
     pub fn to_json(&self) -> String {
         let d = &self.data;
         let estimates = self
@@ -169,23 +192,24 @@ impl Report {
             .flat_map(|s| {
                 s.rows.iter().map(move |row| {
                     let e = &row.estimate;
+                    // A degenerate row's figures are withheld (`null`), as the text
+                    // tables print DEGENERATE; the reason is among its warnings.
+                    let cite = !row.degenerate && !possible(e.n_hat, e.observed).is_nan();
+                    let keep = |x: f64| if cite { x } else { f64::NAN };
+                    let interval = |i: &Interval| if cite { *i } else { withheld(i) };
                     JsonEstimate {
                         section: &s.title,
                         stratum: s.stratum.as_deref(),
                         method: &e.method,
                         model: &e.model,
-                        n_hat: possible(e.n_hat, e.observed),
-                        se: e.se,
-                        interval: &e.interval,
+                        n_hat: keep(e.n_hat),
+                        se: keep(e.se),
+                        interval: interval(&e.interval),
                         observed: e.observed,
-                        dark_figure: if possible(e.n_hat, e.observed).is_nan() {
-                            f64::NAN
-                        } else {
-                            e.dark_figure
-                        },
-                        dark_figure_interval: &e.dark_figure_interval,
+                        dark_figure: keep(e.dark_figure),
+                        dark_figure_interval: interval(&e.dark_figure_interval),
                         fit: e.fit.as_ref(),
-                        other_intervals: &e.other_intervals,
+                        other_intervals: e.other_intervals.iter().map(interval).collect(),
                         warnings: e.warnings.iter().map(|w| w.to_string()).collect(),
                         assumptions: e.assumptions.iter().map(|a| a.describe()).collect(),
                         covariates: row.covariates.as_deref(),
