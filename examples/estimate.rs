@@ -98,8 +98,8 @@ struct Args {
     #[arg(long)]
     all: bool,
     /// A 0/1 column marking a subgroup within each stratum (e.g. `minor`): adds a headline
-    /// for the subgroup of every stratum (long or aggregated layout). The embedded police
-    /// example uses `minor`.
+    /// for the subgroup of every stratum (any history layout; in a wide file the column is
+    /// not an occasion). The embedded police example uses `minor`.
     #[arg(long)]
     subgroup: Option<String>,
     /// Long layout: the occasion labels in order, comma-separated (default: numeric order

@@ -24,14 +24,6 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn temp_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("darkfigure-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 #[test]
 fn default_run_analyses_embedded_police_data() {
     // The default output starts with the figure to cite, stratum by stratum.
@@ -106,9 +98,10 @@ fn json_has_the_fixed_shape() {
 
 #[test]
 fn markdown_and_files_in_each_layout() {
-    let wide = temp_file("wide.csv", "op1,op2,freq\n1,1,30\n1,0,70\n0,1,50\n");
-    let long = temp_file("long.csv", "id,occasion\na,1\na,2\nb,1\nc,2\nd,3\nd,1\n");
-    let agg = temp_file(
+    let scratch = common::Scratch::new("cli");
+    let wide = scratch.file("wide.csv", "op1,op2,freq\n1,1,30\n1,0,70\n0,1,50\n");
+    let long = scratch.file("long.csv", "id,occasion\na,1\na,2\nb,1\nc,2\nd,3\nd,1\n");
+    let agg = scratch.file(
         "agg.csv",
         "history,freq\n110,12\n100,30\n010,25\n001,20\n011,5\n",
     );
@@ -127,6 +120,7 @@ fn markdown_and_files_in_each_layout() {
 
 #[test]
 fn bad_input_exits_non_zero_with_a_clear_message() {
+    let scratch = common::Scratch::new("cli");
     let cases = [
         (
             "bad_value.csv",
@@ -147,7 +141,7 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
         ("zeros.csv", "op1,op2,freq\n0,0,4\n", "never seen"),
     ];
     for (name, text, needle) in cases {
-        let p = temp_file(name, text);
+        let p = scratch.file(name, text);
         let o = run(&[p.to_str().unwrap()]);
         assert!(!o.status.success(), "{name} must fail");
         let err = String::from_utf8_lossy(&o.stderr);
@@ -168,6 +162,7 @@ fn bad_input_exits_non_zero_with_a_clear_message() {
 
 #[test]
 fn closed_models_selection_and_single_model() {
+    let scratch = common::Scratch::new("cli");
     let o = run(&["--example", "hare", "--format", "json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -189,7 +184,7 @@ fn closed_models_selection_and_single_model() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--select stepwise"));
 
-    let lists = temp_file(
+    let lists = scratch.file(
         "four.csv",
         "A,B,C,D,n\n1,0,0,0,40\n0,1,0,0,35\n0,0,1,0,30\n0,0,0,1,20\n1,1,0,0,12\n1,0,1,0,9\n0,1,1,0,8\n1,1,1,0,4\n1,0,0,1,6\n0,0,1,1,5\n0,1,0,1,3\n1,1,1,1,1\n",
     );
@@ -229,7 +224,8 @@ fn closed_models_selection_and_single_model() {
 
 #[test]
 fn stepwise_open_and_counts() {
-    let lists = temp_file(
+    let scratch = common::Scratch::new("cli");
+    let lists = scratch.file(
         "lists.csv",
         "A,B,C,count\n1,0,0,40\n0,1,0,35\n0,0,1,30\n1,1,0,12\n1,0,1,9\n0,1,1,8\n1,1,1,4\n",
     );
@@ -245,7 +241,7 @@ fn stepwise_open_and_counts() {
     assert_eq!(open[0]["periods"].as_array().unwrap().len(), 5);
     assert!(open[0]["total"]["n_hat"].is_number());
 
-    let counts = temp_file(
+    let counts = scratch.file(
         "counts.csv",
         "count,sex\n1,f\n1,m\n1,m\n2,f\n1,f\n3,m\n1,m\n2,m\n1,f\n1,m\n",
     );
@@ -374,6 +370,7 @@ fn no_negative_estimate_is_printed_for_any_fixture() {
 /// named in the message.
 #[test]
 fn hostile_options_exit_cleanly_and_quickly() {
+    let scratch = common::Scratch::new("cli");
     let dutch = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/data/netherlandsimmigrant.csv"
@@ -382,8 +379,8 @@ fn hostile_options_exit_cleanly_and_quickly() {
         env!("CARGO_MANIFEST_DIR"),
         "/examples/data/police_operations.csv"
     );
-    let wide = temp_file("hostile_wide.csv", "A,B,C\n1,0,1\n0,1,1\n1,1,0\n1,0,0\n");
-    let one = temp_file("hostile_one.csv", "A\n1\n1\n");
+    let wide = scratch.file("hostile_wide.csv", "A,B,C\n1,0,1\n0,1,1\n1,1,0\n1,0,0\n");
+    let one = scratch.file("hostile_one.csv", "A\n1\n1\n");
     let (wide, one) = (wide.to_str().unwrap(), one.to_str().unwrap());
     // (arguments, exit code, text the output or message must hold)
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
@@ -436,6 +433,7 @@ fn hostile_options_exit_cleanly_and_quickly() {
 
 #[test]
 fn two_source_counts_on_the_command_line_equal_the_same_histories_in_a_file() {
+    let scratch = common::Scratch::new("cli");
     // Luanda MSM (kp/two_source_counts.csv): 792 objects, 353 surveyed, 45 with one.
     let inline = run(&["--two-source", "792,353,45", "--format", "json"]);
     assert!(
@@ -443,7 +441,7 @@ fn two_source_counts_on_the_command_line_equal_the_same_histories_in_a_file() {
         "{}",
         String::from_utf8_lossy(&inline.stderr)
     );
-    let file = temp_file(
+    let file = scratch.file(
         "luanda_histories.csv",
         "c1,c2,freq\n1,0,747\n0,1,308\n1,1,45\n",
     );
@@ -499,7 +497,8 @@ fn no_recaptures_give_no_figure_but_a_lower_limit() {
 
 #[test]
 fn a_file_of_two_source_summaries_is_answered_with_the_commands() {
-    let f = temp_file(
+    let scratch = common::Scratch::new("cli");
+    let f = scratch.file(
         "two_source_counts.csv",
         "dataset,n1_marked,n2_survey,m_recaptured,population\n\
          RDSpopsize_FSW,1000,512,82,simulated female sex workers\n\
@@ -520,11 +519,12 @@ fn a_file_of_two_source_summaries_is_answered_with_the_commands() {
 
 #[test]
 fn register_columns_are_named_on_the_command_line() {
+    let scratch = common::Scratch::new("cli");
     // A police export with its own column names: --id, --occasion and --stratum read it.
     let text = "suspect,raid_date,role\n\
                 a,2024-03-01,buyer\nb,2024-01-15,seller\na,2024-01-15,buyer\nc,2024-02-10,seller\n\
                 b,2024-02-10,seller\nd,2024-03-01,buyer\ne,2024-01-15,buyer\ne,2024-03-01,buyer\n";
-    let p = temp_file("register.csv", text);
+    let p = scratch.file("register.csv", text);
     let path = p.to_str().unwrap();
     let o = run(&[
         path,
@@ -562,4 +562,36 @@ fn register_columns_are_named_on_the_command_line() {
     ] {
         assert!(out.contains(line), "{out}");
     }
+}
+
+/// A wide file with a 0/1 trait column: refused without a role (the message names the
+/// options), read with `--subgroup` as three occasions plus a headline for the subgroup.
+#[test]
+fn a_trait_column_of_a_wide_file_takes_the_role_given_on_the_command_line() {
+    let scratch = common::Scratch::new("cli");
+    let mut text = String::from("op1,op2,op3,female\n");
+    for i in 0..120u32 {
+        let h = 1 + i % 7; // every non-empty history of 3 occasions
+        text.push_str(&format!(
+            "{},{},{},{}\n",
+            h & 1,
+            (h >> 1) & 1,
+            (h >> 2) & 1,
+            i % 2
+        ));
+    }
+    let p = scratch.file("traits.csv", &text);
+    let path = p.to_str().unwrap();
+    let o = run(&[path]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("column `female`") && err.contains("--subgroup female"),
+        "{err}"
+    );
+    let o = run(&[path, "--subgroup", "female"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.contains("120 units seen, 3 occasions"), "{out}");
+    assert!(out.contains("== female =="), "{out}");
 }

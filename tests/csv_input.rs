@@ -51,6 +51,59 @@ fn true_false_are_captures() {
     assert_value_error(&e, 2, "minor", "no");
 }
 
+/// A 0/1 column named like a trait of the units (`female`, `is_minor`, `AgeGroup`) beside
+/// the occasions of a wide file used to become one more occasion (a true 300 estimated at
+/// 191, interval 188 to 203); it is refused with the options that use it, and each
+/// option takes it out of the occasions.
+#[test]
+fn a_trait_column_in_a_wide_file_is_not_an_occasion() {
+    let text = "op1,op2,op3,female\n1,0,1,1\n0,1,1,0\n1,1,0,0\n1,0,0,1\n0,0,1,1\n";
+    let e = err(text);
+    match &e {
+        Error::CsvFormat { at, reason } => {
+            assert_eq!(at.column.as_deref(), Some("female"), "{e}");
+            for hint in [
+                "--subgroup female",
+                "--stratum female",
+                "--covariates female",
+            ] {
+                assert!(reason.contains(hint), "{reason}");
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    for name in ["is_minor", "AgeGroup", "Sex", "nationality"] {
+        let t = text.replace("female", name);
+        assert!(
+            read_str(&t, "ops.csv", &ReadOptions::default()).is_err(),
+            "{name} read as an occasion"
+        );
+    }
+    // Lists named after the people they hold, or anything else, are still lists.
+    for name in ["op4", "female_list", "shelter", "police"] {
+        let t = text.replace("female", name);
+        let h = histories_of(read_str(&t, "ops.csv", &ReadOptions::default()).unwrap());
+        assert_eq!(h.occasions(), 4, "{name}");
+    }
+    // A subgroup or a stratum is not an occasion.
+    let sub = ReadOptions {
+        subgroup_column: Some("female".into()),
+        ..ReadOptions::default()
+    };
+    let h = histories_of(read_str(text, "ops.csv", &sub).unwrap());
+    assert_eq!(h.occasions(), 3);
+    assert_eq!(h.observed(), 5);
+    let strat = ReadOptions {
+        stratum_column: Some("female".into()),
+        ..ReadOptions::default()
+    };
+    let h = histories_of(read_str(text, "ops.csv", &strat).unwrap());
+    assert_eq!(h.occasions(), 3);
+    // A trait column holding other values than 0/1 keeps the covariate hint.
+    let e = err("op1,op2,sex\n1,0,m\n0,1,f\n");
+    assert_value_error(&e, 2, "sex", "m");
+}
+
 #[test]
 fn wrong_column_count() {
     let e = err("op1,op2,op3\n1,0,1\n0,1\n");

@@ -7,6 +7,8 @@ use darkfigure::data::{CaptureHistories, CountData, CovariateValues, DataSet, Re
 use darkfigure::report::{self, AnalysisOptions, Format, Occasions};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const POLICE: &str = include_str!("../examples/data/police_operations.csv");
 const HARE: &str = include_str!("../examples/data/hare.csv");
 
@@ -320,18 +322,15 @@ fn one_hierarchical_term_with_every_occasion_is_refused() {
 
 #[test]
 fn non_utf8_file_names_the_line() {
-    let dir = std::env::temp_dir().join(format!("darkfigure-hardening-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("latin1.csv");
+    let scratch = common::Scratch::new("hardening");
     let mut bytes = b"nbcap,town\n1,Paris\n2,Z".to_vec();
     bytes.push(0xfc); // ü in Latin-1
     bytes.extend_from_slice(b"rich\n");
-    std::fs::write(&path, &bytes).unwrap();
+    let path = scratch.file("latin1.csv", &bytes);
     let e = csv_io::read_path(&path, &opts()).unwrap_err();
     let (line, reason) = format_reason(&e);
     assert_eq!(line, Some(3));
     assert!(reason.contains("UTF-8"), "{reason}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

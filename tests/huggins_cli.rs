@@ -149,8 +149,8 @@ fn covariate_markdown_and_html_show_the_covariate_models() {
     let md = run(&["--example", "police-covariates", "--format", "markdown"]);
     assert!(md.contains("Huggins M0 + sex + age + prior"), "{md}");
     assert!(md.contains("| sex + age + prior |"), "{md}");
-    let dir = std::env::temp_dir().join(format!("darkfigure-huggins-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::Scratch::new("huggins");
+    let dir = scratch.path();
     let path = dir.join("report.html");
     run(&[
         "--example",
@@ -161,7 +161,6 @@ fn covariate_markdown_and_html_show_the_covariate_models() {
     let html = std::fs::read_to_string(&path).unwrap();
     assert!(html.contains("Huggins M0 + sex + age + prior"));
     assert!(html.contains("posbernoulli"));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -245,8 +244,8 @@ fn covariates_that_no_model_can_fit_leave_the_headline_to_the_models_without() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/huggins/prinia.csv"),
     )
     .unwrap();
-    let dir = std::env::temp_dir().join(format!("darkfigure-prinia-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::Scratch::new("prinia");
+    let dir = scratch.path();
     let plain = dir.join("prinia_histories.csv");
     let kept: Vec<String> = text
         .lines()
@@ -255,7 +254,6 @@ fn covariates_that_no_model_can_fit_leave_the_headline_to_the_models_without() {
     std::fs::write(&plain, kept.join("\n")).unwrap();
     let without = run(&[plain.to_str().unwrap()]);
     assert_eq!(sentence(&with), sentence(&without));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -276,8 +274,8 @@ fn cautions_of_another_reading_survive_the_covariate_headline() {
             rows.push(format!("{},{}", cells[..8].join(","), rows.len() % 2));
         }
     }
-    let dir = std::env::temp_dir().join(format!("darkfigure-bunting-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::Scratch::new("bunting");
+    let dir = scratch.path();
     let path = dir.join("bunting_units.csv");
     std::fs::write(&path, rows.join("\n")).unwrap();
     let out = run(&[path.to_str().unwrap(), "--covariates", "x"]);
@@ -285,5 +283,4 @@ fn cautions_of_another_reading_survive_the_covariate_headline() {
     let cautions: Vec<&str> = out.lines().filter(|l| l.starts_with("Caution: ")).collect();
     assert_eq!(cautions.len(), 2, "{out}");
     assert!(cautions[1].contains("run with --open"), "{out}");
-    std::fs::remove_dir_all(&dir).ok();
 }

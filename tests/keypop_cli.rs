@@ -8,7 +8,7 @@
 #[allow(dead_code)]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn run(args: &[&str]) -> Output {
@@ -51,18 +51,6 @@ fn sspse_fixture(name: &str) -> String {
     format!("tests/fixtures/sspse/{name}")
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("darkfigure_keypop_{tag}_{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn temp_file(tag: &str, name: &str, text: &str) -> String {
-    let p = temp_dir(tag).join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
-
 /// Runs `args` as text, JSON and with `--report`; checks the headline comes first, the
 /// JSON's headline interval names `method`, and the report has the answer, at least
 /// `figures` figures and the input files' hashes. Returns (text, JSON, HTML).
@@ -93,7 +81,8 @@ fn check_all_forms(
     assert!(h["interval"]["lower"].as_f64().unwrap() <= h["value"].as_f64().unwrap());
     assert!(h["interval"]["upper"].as_f64().unwrap() >= h["value"].as_f64().unwrap());
     assert!(!h["checks"].as_array().unwrap().is_empty(), "{h}");
-    let out = temp_dir(tag).join("report.html");
+    let scratch = common::Scratch::new(&format!("keypop-{tag}"));
+    let out = scratch.join("report.html");
     let out_s = out.display().to_string();
     let mut rargs = args.to_vec();
     rargs.extend_from_slice(&["--report", &out_s]);
@@ -323,7 +312,8 @@ fn sspse_one_and_two_surveys() {
 
 #[test]
 fn bad_input_names_file_row_column_and_value() {
-    let bad = |name: &str, text: &str| temp_file("bad", name, text);
+    let scratch = common::Scratch::new("keypop-bad");
+    let bad = |name: &str, text: &str| scratch.file(name, text).display().to_string();
     // a recruiter id that is not in the file
     let t = bad(
         "tree.csv",

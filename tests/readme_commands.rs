@@ -101,8 +101,7 @@ fn every_readme_estimate_command_runs() {
         "found only {} estimate commands in the README",
         commands.len()
     );
-    let out_dir = std::env::temp_dir().join(format!("darkfigure-readme-{}", std::process::id()));
-    std::fs::create_dir_all(&out_dir).unwrap();
+    let out_dir = common::Scratch::new("readme");
     let bin = binary();
     let mut failures = Vec::new();
     for (line, args) in &commands {
@@ -138,5 +137,4 @@ fn every_readme_estimate_command_runs() {
     // The report commands wrote their files.
     assert!(out_dir.join("police.html").exists());
     assert!(out_dir.join("kosovo.md").exists());
-    let _ = std::fs::remove_dir_all(&out_dir);
 }

@@ -19,10 +19,8 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("darkfigure-report-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn out_dir(name: &str) -> common::Scratch {
+    common::Scratch::new(&format!("report-{name}"))
 }
 
 /// Runs `estimate ARGS --format json --report OUT`; returns the JSON and the report text.
@@ -229,7 +227,6 @@ fn check(case: &Case) {
         "the report's own name is not an option"
     );
     assert!(html.contains("<h2>How to cite</h2>"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -309,7 +306,6 @@ fn markdown_report_writes_its_figures_beside_it() {
         roxmltree::Document::parse(&svg).expect("SVG parses as XML");
     }
     assert!(md.contains("## Provenance") && md.contains("## How to cite"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -360,5 +356,4 @@ fn long_fk_table_is_split_to_fit_the_page() {
         "{}",
         json["data"]
     );
-    let _ = std::fs::remove_dir_all(dir);
 }

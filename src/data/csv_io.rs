@@ -825,9 +825,6 @@ fn sole_count_column(raw: &Raw, opts: &ReadOptions) -> Option<usize> {
     }
 }
 
-/// Whether a column name says the column labels groups of rows (a survey's cluster, a
-/// stratum, a site) rather than counting captures: such a column is never taken for the
-/// counts of a single-source file, whatever its values.
 /// The words of a column name, lower case: split at anything not a letter or digit and
 /// where a lower-case letter meets an upper-case one (`PersonID` → `person`, `id`).
 fn name_words(name: &str) -> Vec<String> {
@@ -879,6 +876,43 @@ fn names_an_occasion(name: &str) -> bool {
         .any(|w| OCCASION_WORDS.contains(&w.as_str()))
 }
 
+/// A column name that reads as a trait of the units (`female`, `sex`, `is_minor`,
+/// `age_group`, `nationality`) rather than an occasion or a list: in a wide file such a
+/// 0/1 column would silently become one more occasion.
+fn names_an_attribute(name: &str) -> bool {
+    const TRAITS: [&str; 22] = [
+        "sex",
+        "gender",
+        "female",
+        "male",
+        "minor",
+        "juvenile",
+        "underage",
+        "adult",
+        "age",
+        "agegroup",
+        "agecat",
+        "foreign",
+        "foreigner",
+        "citizen",
+        "citizenship",
+        "nationality",
+        "national",
+        "native",
+        "ethnicity",
+        "race",
+        "married",
+        "disabled",
+    ];
+    let words = name_words(name);
+    let plain: String = words
+        .iter()
+        .filter(|w| !matches!(w.as_str(), "is" | "has" | "was"))
+        .map(String::as_str)
+        .collect();
+    !names_an_occasion(name) && TRAITS.contains(&plain.as_str())
+}
+
 /// A column name that reads as a unit identifier (`person_id`, `CaseID`, `individual`)
 /// and not as an occasion (`operation_id`).
 fn names_an_identifier(name: &str) -> bool {
@@ -905,6 +939,9 @@ fn names_an_identifier(name: &str) -> bool {
             || UNITS.iter().any(|u| plain == format!("{u}id")))
 }
 
+/// Whether a column name says the column labels groups of rows (a survey's cluster, a
+/// stratum, a site) rather than counting captures: such a column is never taken for the
+/// counts of a single-source file, whatever its values.
 fn names_a_grouping(name: &str) -> bool {
     let n = name.trim().to_ascii_lowercase();
     const NAMES: [&str; 12] = [
@@ -1180,8 +1217,14 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
     let freq_col = wide_freq_column(raw, opts);
     let id_col = raw.col("id");
     let stratum_col = raw.col("stratum");
+    let subgroup_col = opts.subgroup_column.as_deref().and_then(|n| raw.col(n));
     let occ: Vec<usize> = (0..raw.headers.len())
-        .filter(|&c| Some(c) != freq_col && Some(c) != id_col && Some(c) != stratum_col)
+        .filter(|&c| {
+            Some(c) != freq_col
+                && Some(c) != id_col
+                && Some(c) != stratum_col
+                && Some(c) != subgroup_col
+        })
         .collect();
     if occ.is_empty() {
         return Err(Error::CsvFormat {
@@ -1245,6 +1288,22 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
         if let Some(c) = stratum_col {
             strata.push(r[c].clone());
         }
+    }
+    // Checked once every cell read as 0/1: a file whose other columns hold values
+    // gets the hints of the first such value instead (covariates, counts).
+    if let Some(&c) = occ.iter().find(|&&c| names_an_attribute(&raw.headers[c])) {
+        let name = &raw.headers[c];
+        return Err(Error::CsvFormat {
+            at: raw.at(Some(1), Some(c)),
+            reason: format!(
+                "column `{name}` reads as a trait of the units, not as an occasion or a \
+                 list, and would be counted as one; say how to use it: --subgroup {name} \
+                 (estimates for the units it marks, beside all), --stratum {name} (separate \
+                 estimates for each value) or --covariates {name} (catchability depending \
+                 on it: Huggins models); if it really is a list or an occasion, rename the \
+                 column"
+            ),
+        });
     }
     let names = occ.iter().map(|&c| raw.headers[c].clone()).collect();
     finish(

@@ -1762,6 +1762,26 @@ pub fn esc(s: &str) -> String {
     o
 }
 
+/// Escapes running text for HTML and sets each `quoted` name (a column, an option, as
+/// the text output quotes it) in `<code>`; an unpaired backtick is kept as it is.
+pub fn prose(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let mut o = String::with_capacity(s.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        let inside = i % 2 == 1;
+        if inside && i + 1 == parts.len() {
+            // no closing backtick
+            o.push('`');
+            o.push_str(&esc(part));
+        } else if inside {
+            let _ = write!(o, "<code>{}</code>", esc(part));
+        } else {
+            o.push_str(&esc(part));
+        }
+    }
+    o
+}
+
 fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -1772,7 +1792,7 @@ fn render_html(b: &Block, s: &mut String) {
             let _ = writeln!(s, "<h{level}>{}</h{level}>", esc(text));
         }
         Block::Para(text) => {
-            let _ = writeln!(s, "<p>{}</p>", esc(text));
+            let _ = writeln!(s, "<p>{}</p>", prose(text));
         }
         Block::Headline(c) => {
             s.push_str("<section class=\"headline\">\n");
@@ -1805,10 +1825,10 @@ fn render_html(b: &Block, s: &mut String) {
                     esc(&c.dark.0)
                 );
             }
-            let _ = writeln!(s, "<p class=\"sentence\">{}</p>", esc(&c.sentence));
+            let _ = writeln!(s, "<p class=\"sentence\">{}</p>", prose(&c.sentence));
             s.push_str("<ul class=\"details\">\n");
             for d in &c.details {
-                let _ = writeln!(s, "<li>{}</li>", esc(d));
+                let _ = writeln!(s, "<li>{}</li>", prose(d));
             }
             s.push_str("</ul>\n</section>\n");
         }
@@ -1827,7 +1847,7 @@ fn render_html(b: &Block, s: &mut String) {
             for r in rows {
                 s.push_str("<tr>");
                 for c in r {
-                    let _ = write!(s, "<td>{}</td>", esc(c));
+                    let _ = write!(s, "<td>{}</td>", prose(c));
                 }
                 s.push_str("</tr>\n");
             }
@@ -1836,7 +1856,7 @@ fn render_html(b: &Block, s: &mut String) {
         Block::List(items) => {
             s.push_str("<ul>\n");
             for i in items {
-                let _ = writeln!(s, "<li>{}</li>", esc(i));
+                let _ = writeln!(s, "<li>{}</li>", prose(i));
             }
             s.push_str("</ul>\n");
         }
@@ -1846,7 +1866,11 @@ fn render_html(b: &Block, s: &mut String) {
             if !f.svg.ends_with('\n') {
                 s.push('\n');
             }
-            let _ = writeln!(s, "<figcaption>{}</figcaption>\n</figure>", esc(&f.caption));
+            let _ = writeln!(
+                s,
+                "<figcaption>{}</figcaption>\n</figure>",
+                prose(&f.caption)
+            );
         }
         Block::Code(text) => {
             let _ = writeln!(s, "<pre><code>{}</code></pre>", esc(text));
@@ -1885,7 +1909,7 @@ fn render_answer_html(c: &AnswerCard, s: &mut String) {
         }
         _ => s.push_str("<p class=\"figure\">No figure can be cited: see the checks.</p>\n"),
     }
-    let _ = writeln!(s, "<p class=\"sentence\">{}</p>", esc(&c.sentence));
+    let _ = writeln!(s, "<p class=\"sentence\">{}</p>", prose(&c.sentence));
     if !c.checks.is_empty() {
         s.push_str("<ul class=\"checks\">\n");
         for (ok, text) in &c.checks {
@@ -1894,14 +1918,14 @@ fn render_answer_html(c: &AnswerCard, s: &mut String) {
                 "<li class=\"{}\">{} {}</li>",
                 if *ok { "pass" } else { "fail" },
                 if *ok { "✓" } else { "✗" },
-                esc(text)
+                prose(text)
             );
         }
         s.push_str("</ul>\n");
     }
     s.push_str("<ul class=\"details\">\n");
     for d in &c.details {
-        let _ = writeln!(s, "<li>{}</li>", esc(d));
+        let _ = writeln!(s, "<li>{}</li>", prose(d));
     }
     s.push_str("</ul>\n</section>\n");
 }
@@ -2022,6 +2046,8 @@ thead th { border-bottom: 1.5px solid #888; }
 figure { margin: 4mm 0; page-break-inside: avoid; break-inside: avoid; }
 figure svg { display: block; max-width: 100%; height: auto; }
 figcaption { font-size: 9pt; color: #444; margin-top: 1mm; }
+code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.92em; background: #f2f2f2; padding: 0 0.5mm; }
+pre code { background: none; padding: 0; font-size: inherit; }
 pre { background: #f4f4f4; padding: 2mm; white-space: pre-wrap; word-break: break-all; font-size: 8.5pt; }
 ul { margin: 1mm 0; }
 @media print { main { padding: 0; max-width: none; } h2 { page-break-after: avoid; break-after: avoid; } }
@@ -2030,6 +2056,17 @@ ul { margin: 1mm 0; }
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_names_are_set_as_code_and_the_rest_escaped() {
+        assert_eq!(
+            prose("column `role` is not used (--stratum role) & `a<b`"),
+            "column <code>role</code> is not used (--stratum role) &amp; <code>a&lt;b</code>"
+        );
+        assert_eq!(prose("no quotes"), "no quotes");
+        assert_eq!(prose("one ` left"), "one ` left");
+        assert_eq!(prose("``"), "<code></code>");
+    }
     use crate::estimate::{Assumption, IntervalMethod};
     use crate::recommend::{Candidate, HeadlineModel, Sensitivity};
 

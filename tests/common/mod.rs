@@ -44,3 +44,48 @@ pub fn example_binary(name: &str) -> PathBuf {
     assert!(p.exists(), "example binary not built at {}", p.display());
     p
 }
+
+/// A scratch directory of its own under the system's temporary directory, removed with
+/// everything in it when dropped (also when the test fails), so that test runs leave no
+/// files behind.
+#[allow(dead_code)]
+pub struct Scratch(PathBuf);
+
+#[allow(dead_code)]
+impl Scratch {
+    /// A new, empty directory named after `tag`, the process and a counter.
+    pub fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("darkfigure-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Scratch(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// Writes `text` to the file `name` in the directory; returns its path.
+    pub fn file(&self, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).expect("scratch file");
+        p
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
