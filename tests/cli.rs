@@ -551,7 +551,10 @@ fn register_columns_are_named_on_the_command_line() {
         page.contains("Occasions: 3 (2024-01-15, 2024-02-10, 2024-03-01), in calendar order<"),
         "{page}"
     );
-    assert!(page.contains("Note: column `role` is not used"), "{page}");
+    assert!(
+        page.contains("Note: column <code>role</code> is not used"),
+        "{page}"
+    );
     // Without the options the names are read as they sound, and the data line says so.
     let o = run(&[path]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -231,6 +231,24 @@ fn duplicate_column() {
     assert!(matches!(err("op1,op1\n1,0\n"), Error::CsvFormat { .. }));
 }
 
+/// Two exports joined with `cat` leave the second header among the rows, where it read
+/// as a unit `id` seen on an occasion `occasion` in a stratum `stratum`.
+#[test]
+fn a_repeated_header_row_is_refused() {
+    for text in [
+        "id,occasion,stratum\na,1,x\nb,2,x\nid,occasion,stratum\nc,1,y\n",
+        "op1,op2\n1,0\n0,1\nOP1, op2\n1,1\n",
+    ] {
+        match err(text) {
+            Error::CsvFormat { at, reason } => {
+                assert_eq!(at.line, Some(4), "{reason}");
+                assert!(reason.contains("repeats the header"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 #[test]
 fn layouts_are_detected() {
     let cases = [

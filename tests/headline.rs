@@ -368,6 +368,58 @@ fn a_degenerate_fit_is_never_printed_as_a_number() {
     assert!(degenerate_reason(&e, 16.0).is_none());
 }
 
+/// A model whose interval leaves out its own N̂ (mvole closedp.0 M0: 171.3 beside a
+/// profile-likelihood interval of 171.0 to 171.0, as Rcapture reports it) takes no share
+/// of the figure to cite, whatever its AIC; the reason names the interval.
+#[test]
+fn a_model_whose_interval_leaves_out_its_estimate_is_excluded() {
+    use darkfigure::estimate::{Interval, IntervalMethod};
+    use darkfigure::recommend::{Criterion, Offer, Rule, recommend};
+    use darkfigure::{Estimate, FitStats, ci};
+    let est = |m: &str, n: f64, interval: Interval, aic: f64| {
+        Estimate::new("closedp.t", m, n, 2.0, interval, 100).with_fit(FitStats {
+            deviance: 5.0,
+            df: 4,
+            aic,
+            bic: aic,
+        })
+    };
+    let broken = Interval {
+        lower: 100.0,
+        upper: 100.0,
+        level: 0.95,
+        method: IntervalMethod::ProfileLikelihood,
+    };
+    let offers = vec![
+        Offer::new("closedp.t", est("M0", 101.3, broken, 10.0)),
+        Offer::new(
+            "closedp.t",
+            est("Mt", 120.0, ci::log_normal(120.0, 8.0, 100.0, 0.95), 30.0),
+        ),
+    ];
+    let h = recommend(
+        None,
+        100,
+        offers,
+        &Rule {
+            kind: DataKind::Occasions,
+            criterion: Criterion::Aic,
+            level: 0.95,
+            gof_reliable: true,
+            preferred: None,
+            candidates_text: "two models".into(),
+        },
+        None,
+    );
+    assert!((h.n_hat - 120.0).abs() < 1e-9, "{}", h.n_hat);
+    let m0 = h.candidates.iter().find(|c| c.model == "M0").unwrap();
+    let why = m0.excluded.as_deref().unwrap();
+    assert!(
+        why.contains("100.0 to 100.0") && why.contains("leaves out"),
+        "{why}"
+    );
+}
+
 /// The dark figure reads at the precision of N̂: whole people beside a whole N̂ (mvole:
 /// "212 in all … about 41 (15 to 83)", not "about 41.4 (15.5 to 82.6)"), and the three
 /// figures add up to what was seen.

@@ -488,6 +488,18 @@ fn read_raw(text: &str, file: &str) -> Result<Raw> {
                 ),
             });
         }
+        if rec
+            .iter()
+            .zip(&headers)
+            .all(|(v, h)| v.trim().eq_ignore_ascii_case(h.trim()))
+        {
+            return Err(Error::CsvFormat {
+                at: loc(Some(line)),
+                reason: "the row repeats the header (were two files joined?): delete it, \
+                         or it would be read as one more unit, occasion and stratum"
+                    .into(),
+            });
+        }
         rows.push((line, rec.iter().map(str::to_string).collect()));
     }
     if rows.is_empty() {

@@ -210,6 +210,24 @@ fn flags_exclusion(e: &Estimate) -> Option<String> {
     })
 }
 
+/// An interval that leaves out its own N̂ (a profile-likelihood search that stopped at the
+/// number seen while the maximum lies above it): the fit's uncertainty is unknown, so the
+/// model cannot carry a share of the figure to cite.
+fn interval_exclusion(e: &Estimate) -> Option<String> {
+    let i = &e.interval;
+    let tol = 1e-6 * e.n_hat.abs().max(1.0);
+    let outside = (i.upper.is_finite() && e.n_hat > i.upper + tol)
+        || (i.lower.is_finite() && e.n_hat < i.lower - tol);
+    outside.then(|| {
+        format!(
+            "its {} interval ({} to {}) leaves out its own estimate: the interval is not valid",
+            i.method.label(),
+            fmt_num(i.lower),
+            fmt_num(i.upper)
+        )
+    })
+}
+
 /// Why a headline whose chosen models all have intervals open above has no figure: the
 /// reason the top model gives (e.g. no recaptures), its point value named as what it is,
 /// and the lower limit the data do support.
@@ -297,6 +315,7 @@ pub fn recommend(
                 .clone()
                 .or_else(|| degenerate_reason(&o.estimate, 0.0))
                 .or_else(|| flags_exclusion(&o.estimate))
+                .or_else(|| interval_exclusion(&o.estimate))
                 .or_else(|| {
                     (o.order_dependent && rule.kind == DataKind::Lists).then(|| {
                         "depends on the order of the columns, which lists do not have".to_string()
