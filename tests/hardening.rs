@@ -334,9 +334,43 @@ fn non_utf8_file_names_the_line() {
 }
 
 #[test]
-fn semicolon_delimited_file_gets_a_delimiter_hint() {
-    let e = read_str("A;B;freq\n1;0;5\n0;1;4\n", "x.csv", &opts()).unwrap_err();
-    assert!(format_reason(&e).1.contains("semicolons"), "{e}");
+fn semicolon_and_tab_delimited_files_are_read_and_pipes_get_a_hint() {
+    // Spreadsheets where the comma is the decimal mark write `;` and decimal commas.
+    let comma = read_str("A,B,freq\n1,0,5\n0,1,4\n1,1,2\n", "x.csv", &opts()).unwrap();
+    for text in [
+        "A;B;freq\n1;0;5\n0;1;4\n1;1;2\n",
+        "\u{feff}A;B;freq\r\n1;0;5\r\n0;1;4\r\n1;1;2\r\n",
+        "A\tB\tfreq\n1\t0\t5\n0\t1\t4\n1\t1\t2\n",
+    ] {
+        let d = read_str(text, "x.csv", &opts()).unwrap();
+        match (&comma, &d) {
+            (DataSet::Histories { data: a, .. }, DataSet::Histories { data: b, .. }) => {
+                assert_eq!(
+                    a.cell_counts().unwrap(),
+                    b.cell_counts().unwrap(),
+                    "{text:?}"
+                );
+            }
+            _ => panic!("{text:?}"),
+        }
+    }
+    // A decimal comma in a `;` file is a number, not a category.
+    let counts = |text: &str| match read_str(text, "x.csv", &opts()).unwrap() {
+        DataSet::Counts { data, .. } => data,
+        _ => panic!("{text}"),
+    };
+    let points = counts("count,w\n1,1.5\n2,0.25\n1,-2.0\n3,1\n");
+    let commas = counts("count;w\n1;1,5\n2;0,25\n1;-2,0\n3;1\n");
+    assert_eq!(points.counts(), commas.counts());
+    assert!(matches!(
+        &commas.covariate("w").unwrap().values,
+        CovariateValues::Numeric(v) if v == &[1.5, 0.25, -2.0, 1.0]
+    ));
+    // A broken quote is still found in a `;` file.
+    let e = read_str("A;B\n\"1;0\n0;1\n", "x.csv", &opts()).unwrap_err();
+    assert!(format_reason(&e).1.contains("quoted field"), "{e}");
+    let e = read_str("A|B|freq\n1|0|5\n0|1|4\n", "x.csv", &opts()).unwrap_err();
+    assert!(format_reason(&e).1.contains("`|`"), "{e}");
 }
 
 #[test]

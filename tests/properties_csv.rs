@@ -91,8 +91,8 @@ proptest! {
 proptest! {
     #![proptest_config(config(128))]
 
-    /// Wide tables with hostile names, quoted values, CRLF line ends and huge or zero
-    /// frequencies: units seen equal the sum of the frequencies, or the error names the
+    /// Wide tables delimited by commas, semicolons or tabs, with hostile names, quoted
+    /// values, CRLF line ends and huge or zero frequencies: units seen equal the sum of the frequencies, or the error names the
     /// first row that breaks a rule (a total beyond 2⁵³, a never-seen row with a
     /// positive frequency).
     #[test]
@@ -101,13 +101,15 @@ proptest! {
         suffixes in prop::collection::vec(prop::sample::select(HOSTILE.to_vec()), 6),
         rows in prop::collection::vec((prop::collection::vec(any::<bool>(), 6), freq_value(), any::<bool>()), 1..12),
         crlf in any::<bool>(),
+        sep in prop::sample::select(vec![",", ";", "\t"]),
     ) {
         let eol = if crlf { "\r\n" } else { "\n" };
         let mut text = String::new();
         let names: Vec<String> = (0..t).map(|j| format!("op{j}{}", suffixes[j])).collect();
         let header: Vec<String> = names.iter().map(|n| quote(n)).collect();
-        text.push_str(&header.join(","));
-        text.push_str(",freq");
+        text.push_str(&header.join(sep));
+        text.push_str(sep);
+        text.push_str("freq");
         text.push_str(eol);
         let mut expected: Result<u128, usize> = Ok(0);
         for (i, (bits, f, quoted)) in rows.iter().enumerate() {
@@ -117,8 +119,8 @@ proptest! {
                     if *quoted { quote(v) } else { v.to_string() }
                 })
                 .collect();
-            text.push_str(&cells.join(","));
-            text.push_str(&format!(",{f}{eol}"));
+            text.push_str(&cells.join(sep));
+            text.push_str(&format!("{sep}{f}{eol}"));
             if let Ok(total) = expected {
                 let seen = bits[..t].iter().any(|&b| b);
                 let next = total + *f as u128;

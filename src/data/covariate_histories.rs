@@ -193,34 +193,9 @@ pub fn read_covariate_histories_str(
         line,
         column: column.map(str::to_string),
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .has_headers(true)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| Error::CsvFormat {
-            at: loc(Some(1), None),
-            reason: format!("cannot read the header: {e}"),
-        })?
-        .iter()
-        .map(|s| s.trim_start_matches('\u{feff}').to_string())
-        .collect();
-    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| Error::CsvFormat {
-            at: loc(e.position().map(|p| p.line() as usize), None),
-            reason: format!("cannot parse the row: {e}"),
-        })?;
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
-        rows.push((line, rec.iter().map(str::to_string).collect()));
-    }
-    if rows.is_empty() {
-        return Err(Error::CsvFormat {
-            at: loc(None, None),
-            reason: "the file has a header but no data rows".into(),
-        });
-    }
+    // The checks every reader shares: unterminated quotes, ragged rows, comment lines, a
+    // repeated header, the delimiter (commas, semicolons with decimal commas, tabs).
+    let (headers, rows) = super::csv_io::read_cells(text, file)?;
     let find = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let freq_col = FREQ.iter().find_map(|n| find(n));
     let mut used = vec![false; headers.len()];

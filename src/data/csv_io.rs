@@ -317,7 +317,7 @@ impl Raw {
 /// closing quote that would swallow the rows after it), following the csv crate's rules:
 /// a `"` opens a quoted field only as the field's first character, `""` inside is an
 /// escaped quote.
-fn check_quotes(text: &str, file: &str) -> Result<()> {
+fn check_quotes(text: &str, file: &str, delimiter: u8) -> Result<()> {
     let b = text.as_bytes();
     let (mut i, mut line) = (0usize, 1usize);
     let mut field_start = true;
@@ -362,7 +362,7 @@ fn check_quotes(text: &str, file: &str) -> Result<()> {
                 }
                 field_start = false;
             }
-            b',' => {
+            d if d == delimiter => {
                 field_start = true;
                 i += 1;
             }
@@ -395,9 +395,50 @@ pub(crate) fn read_cells(text: &str, file: &str) -> Result<(Vec<String>, Vec<Cel
     Ok((raw.headers, raw.rows))
 }
 
+/// The delimiter of a CSV text, from its header (the first line that is not blank or a
+/// `#` comment), outside quoted names: a comma where the header has one, otherwise a
+/// semicolon (as spreadsheets write CSV where the comma is the decimal mark) or a tab
+/// where it has one.
+fn sniff_delimiter(text: &str) -> u8 {
+    let header = text
+        .lines()
+        .map(|l| l.trim_start_matches('\u{feff}'))
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .unwrap_or_default();
+    let mut quoted = false;
+    let mut found = [false; 3];
+    for b in header.bytes() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => found[0] = true,
+            b';' if !quoted => found[1] = true,
+            b'\t' if !quoted => found[2] = true,
+            _ => {}
+        }
+    }
+    match found {
+        [true, _, _] => b',',
+        [false, true, _] => b';',
+        [false, false, true] => b'\t',
+        _ => b',',
+    }
+}
+
+/// A number written with a decimal comma (`1,5`, `-0,25`) as a decimal point (`1.5`):
+/// files delimited by semicolons come from spreadsheets where the comma is the decimal
+/// mark (R's `read.csv2`).
+fn decimal_point(v: &str) -> Option<String> {
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    let (int, frac) = digits.split_once(',')?;
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (all_digits(int) && all_digits(frac)).then(|| v.replacen(',', ".", 1))
+}
+
 fn read_raw(text: &str, file: &str) -> Result<Raw> {
-    check_quotes(text, file)?;
+    let delimiter = sniff_delimiter(text);
+    check_quotes(text, file, delimiter)?;
     let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .flexible(true)
         .trim(csv::Trim::All)
         .has_headers(true)
@@ -423,21 +464,12 @@ fn read_raw(text: &str, file: &str) -> Result<Raw> {
             reason: "the file is empty: expected a header line and data rows".into(),
         });
     }
-    if headers.len() == 1
-        && let Some(d) = [';', '\t', '|']
-            .into_iter()
-            .find(|&d| headers[0].contains(d))
-    {
-        let name = match d {
-            ';' => "semicolons",
-            '\t' => "tabs",
-            _ => "`|`",
-        };
+    if headers.len() == 1 && headers[0].contains('|') {
         return Err(Error::CsvFormat {
             at: loc(Some(1)),
             reason: format!(
-                "the header is one column `{}`: the file looks delimited by {name}, \
-                 but darkfigure reads comma-separated files (save it as CSV with commas)",
+                "the header is one column `{}`: the file looks delimited by `|`, but \
+                 darkfigure reads files delimited by commas, semicolons or tabs",
                 headers[0]
             ),
         });
@@ -500,7 +532,14 @@ fn read_raw(text: &str, file: &str) -> Result<Raw> {
                     .into(),
             });
         }
-        rows.push((line, rec.iter().map(str::to_string).collect()));
+        let cells = rec
+            .iter()
+            .map(|v| match delimiter {
+                b';' => decimal_point(v).unwrap_or_else(|| v.to_string()),
+                _ => v.to_string(),
+            })
+            .collect();
+        rows.push((line, cells));
     }
     if rows.is_empty() {
         return Err(Error::CsvFormat {

@@ -142,7 +142,7 @@ pub fn histories_with_covariates_str(
     count_column: Option<&str>,
 ) -> Result<Option<CovariateHistories>> {
     let header = text.lines().next().unwrap_or_default();
-    let is_counts = header.split(',').any(|h| {
+    let is_counts = header.split([',', ';', '\t']).any(|h| {
         let h = h.trim().trim_matches('"');
         h.eq_ignore_ascii_case("count")
             || h.eq_ignore_ascii_case("nbcap")
