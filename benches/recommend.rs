@@ -24,11 +24,13 @@ fn bench_headline(c: &mut Criterion) {
             layout,
             occasion_order,
             notes,
+            file_rows,
         } => DataSet::Histories {
             data: data.stratum("buyer").expect("buyer stratum"),
             layout: *layout,
             occasion_order: *occasion_order,
             notes: notes.clone(),
+            file_rows: *file_rows,
         },
         DataSet::Counts { .. } => unreachable!("histories"),
     };
@@ -52,11 +54,13 @@ fn bench_headline(c: &mut Criterion) {
             layout,
             occasion_order,
             notes,
+            file_rows,
         } => DataSet::Histories {
             data: data.with_lists(true),
             layout,
             occasion_order,
             notes,
+            file_rows,
         },
         other => other,
     };

@@ -214,6 +214,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
             layout,
             occasion_order,
             notes,
+            file_rows,
         } if args.lists => {
             if args.open || args.periods.is_some() {
                 return Err(darkfigure::Error::InvalidParameter {
@@ -229,6 +230,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
                 layout,
                 occasion_order,
                 notes,
+                file_rows,
             }
         }
         darkfigure::data::DataSet::Counts { .. } if args.lists => {
@@ -362,6 +364,7 @@ fn two_source_data(
             layout: csv_io::Layout::Aggregated,
             occasion_order: None,
             notes: Vec::new(),
+            file_rows: None,
         },
         format!("two-source counts n1 = {n1}, n2 = {n2}, m = {m}"),
         None,

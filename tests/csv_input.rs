@@ -448,3 +448,66 @@ fn histories_that_lost_their_leading_zeros_are_refused_with_the_reason() {
     assert_value_error(&e, 4, "history", "00111");
     assert!(e.to_string().contains("expected 4"), "{e}");
 }
+
+/// Two list extracts stacked in one wide file, one row per list entry: the rows of one
+/// identifier are one unit (they used to count as two, raising N̂), and the note says so.
+#[test]
+fn wide_rows_sharing_an_identifier_are_one_unit() {
+    let stacked = "id,A,B\na,1,0\nb,1,0\nc,1,0\na,0,1\nd,0,1\nc,0,1\n";
+    let merged = "id,A,B\na,1,1\nb,1,0\nc,1,1\nd,0,1\n";
+    let d = read_str(stacked, "ops.csv", &ReadOptions::default()).unwrap();
+    let notes = notes_of(&d);
+    assert!(
+        notes.iter().any(|n| n.contains(
+            "identifier `a` is on more than one row (lines 2 and 5), as are 1 other identifier"
+        ) && n.contains("4 rows into 2 units")),
+        "{notes:?}"
+    );
+    let DataSet::Histories { file_rows, .. } = &d else {
+        panic!("histories")
+    };
+    assert_eq!(*file_rows, Some(6));
+    let m = read_str(merged, "ops.csv", &ReadOptions::default()).unwrap();
+    let (a, b) = (histories_of(d), histories_of(m));
+    assert_eq!(a.observed(), 4);
+    assert_eq!(a.cell_counts().unwrap(), b.cell_counts().unwrap());
+    // With a frequency column each row counts units: a repeat cannot be merged.
+    let e = err("id,A,B,freq\na,1,0,1\na,0,1,1\n");
+    assert_value_error(&e, 3, "id", "a");
+    // Rows of one identifier in two strata contradict each other.
+    let e = err("id,A,B,stratum\na,1,0,x\nb,1,1,x\na,0,1,y\n");
+    assert_value_error(&e, 4, "stratum", "y");
+}
+
+/// Matching slips a reader should see: identifiers that differ only in case (counted as
+/// two units), and a unit recorded twice on one occasion (counted once).
+#[test]
+fn identifier_slips_are_noted() {
+    let d = read_str(
+        "id,occasion\nA12,1\na12,2\nb,1\nb,2\nb,2\nc,2\n",
+        "ops.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let notes = notes_of(&d).join("\n");
+    assert!(
+        notes.contains("identifiers `A12` and `a12` differ only in upper and lower case"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("1 record repeats an identifier on the same occasion (first: `b` on `2`, line 6) and counts once"),
+        "{notes}"
+    );
+    let h = histories_of(d);
+    assert_eq!(h.observed(), 4);
+    let d = read_str("id,A,B\nx,1,0\nX,0,1\n", "ops.csv", &ReadOptions::default()).unwrap();
+    assert!(notes_of(&d).iter().any(|n| n.contains("`x` and `X`")));
+    // Nothing to say about clean identifiers.
+    let d = read_str(
+        "id,occasion\na,1\nb,1\na,2\n",
+        "ops.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert!(notes_of(&d).is_empty(), "{:?}", notes_of(&d));
+}

@@ -22,11 +22,13 @@ fn read(path: &str, lists: bool, opts: &ReadOptions) -> DataSet {
             layout,
             occasion_order,
             notes,
+            file_rows,
         } => DataSet::Histories {
             data: data.with_lists(lists),
             layout,
             occasion_order,
             notes,
+            file_rows,
         },
         other => other,
     }

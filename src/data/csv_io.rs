@@ -150,6 +150,9 @@ pub enum DataSet {
         /// read in a role under another name (`person_id` as the identifier), columns
         /// of a long file it did not use.
         notes: Vec<String>,
+        /// Data rows in the file (`None` for data not read from a file): a long file has
+        /// one per record, and a wide file may hold several rows of one identifier.
+        file_rows: Option<usize>,
     },
     /// Single-source counts.
     Counts {
@@ -661,22 +664,34 @@ fn parse_raw(mut raw: Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
         Layout::Long => {
             let (data, order) = parse_long(raw, opts)?;
             notes.extend(unused_long_columns(raw, opts));
+            if let Some(c) = raw.col("id") {
+                notes.extend(repeated_records_note(raw, c));
+                notes.extend(case_variants_note(
+                    raw.rows.iter().map(|(_, r)| r[c].as_str()),
+                ));
+            }
             Ok(DataSet::Histories {
                 data: data.with_lists(lists),
                 layout: Layout::Long,
                 occasion_order: Some(order),
                 notes,
+                file_rows: Some(raw.rows.len()),
             })
         }
         l => Ok(DataSet::Histories {
             data: match l {
-                Layout::Wide => parse_wide(raw, opts)?,
+                Layout::Wide => {
+                    let (h, wide_notes) = parse_wide(raw, opts)?;
+                    notes.extend(wide_notes);
+                    h
+                }
                 _ => parse_aggregated(raw, opts)?,
             }
             .with_lists(lists),
             layout: l,
             occasion_order: None,
             notes,
+            file_rows: Some(raw.rows.len()),
         }),
     }
 }
@@ -1263,7 +1278,7 @@ fn add_freq(raw: &Raw, total: &mut u64, f: u64, line: usize, col: Option<usize>)
     }
 }
 
-fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
+fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Vec<String>)> {
     check_named_freq(raw, opts)?;
     let freq_col = wide_freq_column(raw, opts);
     let id_col = raw.col("id");
@@ -1356,8 +1371,23 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
             ),
         });
     }
+    let mut notes = Vec::new();
+    if let Some(c) = id_col {
+        let lines: Vec<usize> = raw.rows.iter().map(|(l, _)| *l).collect();
+        let (rows, merged) = merge_repeated_ids(
+            raw,
+            c,
+            freq_col,
+            stratum_col,
+            &lines,
+            (hist, freq, ids, strata),
+        )?;
+        (hist, freq, ids, strata) = rows;
+        notes.extend(merged);
+        notes.extend(case_variants_note(ids.iter().map(String::as_str)));
+    }
     let names = occ.iter().map(|&c| raw.headers[c].clone()).collect();
-    finish(
+    let h = finish(
         raw,
         occ.len(),
         hist,
@@ -1365,7 +1395,161 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
         names,
         id_col.map(|_| ids),
         stratum_col.map(|_| strata),
-    )
+    )?;
+    Ok((h, notes))
+}
+
+/// Columns of the wide reader, row by row: histories, frequencies, identifiers, strata.
+type WideRows = (Vec<u64>, Vec<u64>, Vec<String>, Vec<String>);
+
+/// A wide file's rows that share an identifier are one unit seen on every occasion any
+/// of them marks (two list extracts stacked, one row per list): they are merged, in
+/// order of first appearance, and the note says so. Refused where a frequency column
+/// makes each row a count of units, or where the rows disagree on the stratum.
+fn merge_repeated_ids(
+    raw: &Raw,
+    id_col: usize,
+    freq_col: Option<usize>,
+    stratum_col: Option<usize>,
+    lines: &[usize],
+    (hist, freq, ids, strata): WideRows,
+) -> Result<(WideRows, Option<String>)> {
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut repeated: Option<(usize, usize)> = None; // (row of first, row of repeat)
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(&j) = first.get(id.as_str()) {
+            repeated.get_or_insert((j, i));
+        } else {
+            first.insert(id, i);
+        }
+    }
+    let Some((j0, i0)) = repeated else {
+        return Ok(((hist, freq, ids, strata), None));
+    };
+    if let Some(c) = freq_col {
+        return Err(raw.value_err(
+            lines[i0],
+            id_col,
+            &ids[i0],
+            &format!(
+                "an identifier not already used (line {}): with a `{}` column each row \
+                 counts units, so a repeated identifier cannot be merged",
+                lines[j0], raw.headers[c]
+            ),
+        ));
+    }
+    let mut out: WideRows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut rows_of: Vec<usize> = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        match slot.get(id.as_str()) {
+            Some(&k) => {
+                if let Some(c) = stratum_col
+                    && strata[i] != out.3[k]
+                {
+                    return Err(raw.value_err(
+                        lines[i],
+                        c,
+                        &strata[i],
+                        &format!(
+                            "the stratum `{}` of identifier `{id}` on an earlier line",
+                            out.3[k]
+                        ),
+                    ));
+                }
+                out.0[k] |= hist[i];
+                rows_of[k] += 1;
+            }
+            None => {
+                slot.insert(id, out.0.len());
+                out.0.push(hist[i]);
+                out.1.push(freq[i]);
+                out.2.push(id.clone());
+                if stratum_col.is_some() {
+                    out.3.push(strata[i].clone());
+                }
+                rows_of.push(1);
+            }
+        }
+    }
+    let units = rows_of.iter().filter(|&&r| r > 1).count();
+    let rows: usize = rows_of.iter().filter(|&&r| r > 1).sum();
+    let note = format!(
+        "identifier `{}` is on more than one row (lines {} and {}){}: the rows of an \
+         identifier were merged into one unit, seen on every occasion any of them marks \
+         ({rows} rows into {units} unit{})",
+        ids[i0],
+        lines[j0],
+        lines[i0],
+        if units > 1 {
+            format!(
+                ", as are {} other identifier{}",
+                units - 1,
+                plural(units - 1)
+            )
+        } else {
+            String::new()
+        },
+        plural(units)
+    );
+    Ok((out, Some(note)))
+}
+
+/// Records of a long file that repeat an identifier on the same occasion (a person
+/// arrested twice in one operation) count once: says how many, with the first.
+fn repeated_records_note(raw: &Raw, id_col: usize) -> Option<String> {
+    let occ_col = raw.col("occasion")?;
+    let mut seen = std::collections::HashSet::new();
+    let mut repeats = raw
+        .rows
+        .iter()
+        .filter(|(_, r)| !seen.insert((r[id_col].as_str(), r[occ_col].as_str())));
+    let (line, first) = repeats.next()?;
+    let more = repeats.count();
+    Some(format!(
+        "{} record{} repeat{} an identifier on the same occasion (first: `{}` on `{}`, line \
+         {line}) and count{} once: a unit is either seen on an occasion or not",
+        more + 1,
+        plural(more + 1),
+        if more == 0 { "s" } else { "" },
+        first[id_col],
+        first[occ_col],
+        if more == 0 { "s" } else { "" },
+    ))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Identifiers that differ only in upper and lower case (`A12`, `a12`) are different
+/// units to the reader: a matching slip that inflates N̂. Says so, with the first pair.
+fn case_variants_note<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut by_lower: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            continue;
+        }
+        match by_lower.entry(id.to_lowercase()) {
+            std::collections::hash_map::Entry::Occupied(e) => pairs.push((e.get(), id)),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(id);
+            }
+        }
+    }
+    let (&(a, b), rest) = pairs.split_first()?;
+    Some(format!(
+        "identifiers `{a}` and `{b}`{} differ only in upper and lower case and are counted \
+         as different units: if they are the same, correct the matching (a unit counted \
+         twice raises the estimate)",
+        if rest.is_empty() {
+            String::new()
+        } else {
+            format!(" (and {} more such pair{})", rest.len(), plural(rest.len()))
+        }
+    ))
 }
 
 fn finish(

@@ -261,7 +261,12 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
                 observed: h.observed(),
                 occasions: Some(h.occasions()),
                 // The long layout has one row per record: a unit's captures.
-                rows: if data.layout() == crate::data::csv_io::Layout::Long {
+                rows: if let DataSet::Histories {
+                    file_rows: Some(r), ..
+                } = data
+                {
+                    *r
+                } else if data.layout() == crate::data::csv_io::Layout::Long {
                     h.iter()
                         .map(|(code, f)| code.count_ones() as usize * f as usize)
                         .sum()
@@ -476,6 +481,7 @@ fn add_lists_hint(
         layout: *layout,
         occasion_order: *occasion_order,
         notes: Vec::new(),
+        file_rows: None,
     };
     let Ok(lists) = analyse(&as_lists, &reading_options(opts, false)) else {
         return;

@@ -302,5 +302,6 @@ pub fn dataset(data: &CovariateHistories) -> DataSet {
         layout: Layout::Wide,
         occasion_order: None,
         notes: Vec::new(),
+        file_rows: None,
     }
 }

@@ -517,6 +517,7 @@ impl SimEstimator for Recommended {
                 layout: Layout::Aggregated,
                 occasion_order: None,
                 notes: Vec::new(),
+                file_rows: None,
             },
             SimData::Lists(l) => match l.to_histories() {
                 Ok(h) => DataSet::Histories {
@@ -524,6 +525,7 @@ impl SimEstimator for Recommended {
                     layout: Layout::Aggregated,
                     occasion_order: None,
                     notes: Vec::new(),
+                    file_rows: None,
                 },
                 Err(e) => return single(self.name(), Err(e)),
             },
