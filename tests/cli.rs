@@ -598,3 +598,37 @@ fn a_trait_column_of_a_wide_file_takes_the_role_given_on_the_command_line() {
     assert!(out.contains("120 units seen, 3 occasions"), "{out}");
     assert!(out.contains("== female =="), "{out}");
 }
+
+/// A stratum without recaptures has no figure, so the strata give no total; the total's
+/// line still says what the data do: the strata with a figure add up to so much, and the
+/// total is at least their lower limit plus the least the others can be.
+#[test]
+fn a_total_without_a_figure_says_what_the_strata_with_one_add_up_to() {
+    let scratch = common::Scratch::new("cli");
+    let mut text = String::from("id,occasion,stratum\n");
+    for i in 0..60 {
+        // buyers: 40 on operation 1, 40 on 2, 20 on both
+        if i < 40 {
+            text.push_str(&format!("b{i},1,buyer\n"));
+        }
+        if i >= 20 {
+            text.push_str(&format!("b{i},2,buyer\n"));
+        }
+    }
+    text.push_str("m1,1,manager\nm2,2,manager\nm3,1,manager\n");
+    let p = scratch.file("strata.csv", &text);
+    let o = run(&[p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    let total = &out[out.find("== Total").expect("a total")..];
+    let line = total.lines().nth(1).unwrap();
+    assert!(
+        line.contains("a stratum has no figure (manager: at least 3)"),
+        "{line}"
+    );
+    // Chapman on 40, 40, 20: 41 · 41 / 21 − 1 = 79.05; the floor adds the 3 managers seen.
+    assert!(
+        line.contains("The strata with a figure (buyer) add up to 79 (95% interval 68 to 104), so the total is at least 68 + 3 = 71."),
+        "{line}"
+    );
+}

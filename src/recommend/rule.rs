@@ -7,6 +7,7 @@ use super::{
 use crate::ci;
 use crate::estimate::{Assumption, Estimate, Interval, IntervalMethod, Warning, fmt_num};
 use serde::Serialize;
+use std::fmt::Write as _;
 
 /// The data family a headline is made for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -680,6 +681,59 @@ pub fn recommend(
     }
 }
 
+/// Why the strata give no total, and what they do say: the strata without a figure (with
+/// the least each can be: its interval's lower limit where the data set one, otherwise
+/// the units seen), and the sum of the strata with a figure, with its interval.
+fn partial_total(parts: &[&Headline], level: f64) -> String {
+    let has = |h: &Headline| h.n_hat.is_finite() && h.se.is_finite();
+    let name = |h: &Headline| h.stratum.clone().unwrap_or_default();
+    let (with, without): (Vec<&Headline>, Vec<&Headline>) = parts.iter().partition(|h| has(h));
+    let at_least = |h: &Headline| {
+        let lo = h.interval.lower;
+        if lo.is_finite() && lo >= h.observed as f64 {
+            lo.ceil()
+        } else {
+            h.observed as f64
+        }
+    };
+    let missing: Vec<String> = without
+        .iter()
+        .map(|h| format!("{}: at least {:.0}", name(h), at_least(h)))
+        .collect();
+    let mut text = format!(
+        "No total can be cited: {} no figure ({})",
+        if missing.len() == 1 {
+            "a stratum has"
+        } else {
+            "some strata have"
+        },
+        missing.join("; ")
+    );
+    if with.is_empty() {
+        text.push_str(". See the stratum headlines.");
+        return text;
+    }
+    let seen: u64 = with.iter().map(|h| h.observed).sum();
+    let sum: f64 = with.iter().map(|h| h.n_hat).sum();
+    let se = with.iter().map(|h| h.se * h.se).sum::<f64>().sqrt();
+    let i = ci::log_normal(sum, se, seen as f64, level);
+    let floor: f64 = without.iter().map(|h| at_least(h)).sum();
+    let _ = write!(
+        text,
+        ". The strata with a figure ({}) add up to {:.0} ({:.0}% interval {:.0} to {:.0}), so \
+         the total is at least {:.0} + {:.0} = {:.0}.",
+        with.iter().map(|h| name(h)).collect::<Vec<_>>().join(", "),
+        sum,
+        100.0 * level,
+        i.lower.floor(),
+        i.upper.ceil(),
+        i.lower.floor(),
+        floor,
+        i.lower.floor() + floor
+    );
+    text
+}
+
 /// The total over strata: the stratum headlines summed, variances added (the strata are
 /// estimated independently), a log-normal interval (Chao 1987) on the summed dark figure.
 pub fn sum_headlines(parts: &[&Headline], level: f64, truth: Option<u64>) -> Headline {
@@ -719,9 +773,7 @@ pub fn sum_headlines(parts: &[&Headline], level: f64, truth: Option<u64>) -> Hea
         });
     let mut warnings = Vec::new();
     if !ok {
-        warnings.push(
-            "No total can be cited: a stratum has no figure (see the stratum headlines).".into(),
-        );
+        warnings.push(partial_total(parts, level));
     }
     for h in parts {
         if !h.warnings.is_empty() {
