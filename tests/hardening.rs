@@ -892,3 +892,16 @@ fn runaway_simulation_replicates_are_counted_and_reported() {
     let text = darkfigure::sim::report::to_text(&table);
     assert!(text.contains("ran away"), "{text}");
 }
+
+/// The known-size file (`--truth`) goes through the shared reader: semicolons, comment
+/// lines, and errors at the file's true line.
+#[test]
+fn truth_file_is_read_like_the_data() {
+    let t = report::truth_from_csv("# sizes\nstratum;N\nbuyer;420\n", "t.csv", true).unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].n, 420);
+    let e = report::truth_from_csv("# sizes\nstratum,N\nbuyer,420\nseller,x\n", "t.csv", true)
+        .unwrap_err();
+    let (line, _) = format_reason(&e);
+    assert_eq!(line, Some(4), "{e}");
+}

@@ -303,26 +303,17 @@ pub const SUMMED: &str = "total (sum over strata)";
 /// # Errors
 /// [`crate::Error::CsvValue`] for a size that is not a whole number.
 pub fn truth_from_csv(text: &str, file: &str, has_strata: bool) -> crate::Result<Vec<Truth>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    // The reader's shared checks: delimiter, quotes, comments, true line numbers.
+    let (headers, rows) = crate::data::csv_io::read_cells(text, file)?;
     let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| crate::Error::CsvFormat {
-            at: crate::error::Location {
-                file: file.into(),
-                line: Some(i + 2),
-                column: None,
-            },
-            reason: e.to_string(),
-        })?;
-        let name = rec.get(0).unwrap_or("").to_string();
-        let v = rec.get(1).unwrap_or("");
+    for (line, rec) in &rows {
+        let name = rec.first().cloned().unwrap_or_default();
+        let v = rec.get(1).map_or("", String::as_str);
         let n: u64 = v.parse().map_err(|_| crate::Error::CsvValue {
             at: crate::error::Location {
                 file: file.into(),
-                line: Some(i + 2),
-                column: Some("N".into()),
+                line: Some(*line),
+                column: Some(headers.get(1).cloned().unwrap_or_else(|| "N".into())),
             },
             value: v.into(),
             expected: "a whole number".into(),

@@ -85,21 +85,13 @@ impl RdsSample {
     /// and column of a degree that is not a non-negative integer, or a `recapture` that is
     /// not 0/1.
     pub fn from_csv_str(text: &str, file: &str) -> Result<Self> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
         let loc = |line: Option<usize>, col: Option<&str>| Location {
             file: file.to_string(),
             line,
             column: col.map(str::to_string),
         };
-        let headers = rdr
-            .headers()
-            .map_err(|e| Error::CsvFormat {
-                at: loc(Some(1), None),
-                reason: e.to_string(),
-            })?
-            .clone();
+        // The reader's shared checks: delimiter, quotes, comments, true line numbers.
+        let (headers, rows) = crate::data::csv_io::read_cells(text, file)?;
         let col = |name: &str| headers.iter().position(|h| h == name);
         let deg_col = col("degree")
             .or_else(|| col("network.size"))
@@ -114,13 +106,9 @@ impl RdsSample {
         let mut recruiter = Vec::new();
         let mut degrees = Vec::new();
         let mut recaptured = Vec::new();
-        for (i, row) in rdr.records().enumerate() {
-            let line = i + 2;
-            let row = row.map_err(|e| Error::CsvFormat {
-                at: loc(Some(line), None),
-                reason: e.to_string(),
-            })?;
-            let get = |c: usize| row.get(c).unwrap_or("");
+        for (line, row) in &rows {
+            let line = *line;
+            let get = |c: usize| row.get(c).map_or("", String::as_str);
             let dv = get(deg_col);
             let d: u32 = dv.parse().map_err(|_| Error::CsvValue {
                 at: loc(Some(line), Some(&headers[deg_col])),
