@@ -1414,64 +1414,56 @@ fn merge_repeated_ids(
     lines: &[usize],
     (hist, freq, ids, strata): WideRows,
 ) -> Result<(WideRows, Option<String>)> {
-    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut repeated: Option<(usize, usize)> = None; // (row of first, row of repeat)
-    for (i, id) in ids.iter().enumerate() {
-        if let Some(&j) = first.get(id.as_str()) {
-            repeated.get_or_insert((j, i));
-        } else {
-            first.insert(id, i);
-        }
-    }
-    let Some((j0, i0)) = repeated else {
-        return Ok(((hist, freq, ids, strata), None));
-    };
-    if let Some(c) = freq_col {
-        return Err(raw.value_err(
-            lines[i0],
-            id_col,
-            &ids[i0],
-            &format!(
-                "an identifier not already used (line {}): with a `{}` column each row \
-                 counts units, so a repeated identifier cannot be merged",
-                lines[j0], raw.headers[c]
-            ),
-        ));
-    }
+    // slot of each identifier in the merged rows, with the row it first appeared on
+    let mut slot: std::collections::HashMap<&str, (usize, usize)> =
+        std::collections::HashMap::new();
+    let mut first_repeat: Option<(usize, usize)> = None; // (row of first, row of repeat)
     let mut out: WideRows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut rows_of: Vec<usize> = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        match slot.get(id.as_str()) {
-            Some(&k) => {
-                if let Some(c) = stratum_col
-                    && strata[i] != out.3[k]
-                {
-                    return Err(raw.value_err(
-                        lines[i],
-                        c,
-                        &strata[i],
-                        &format!(
-                            "the stratum `{}` of identifier `{id}` on an earlier line",
-                            out.3[k]
-                        ),
-                    ));
-                }
-                out.0[k] |= hist[i];
-                rows_of[k] += 1;
+        let Some(&(k, j)) = slot.get(id.as_str()) else {
+            slot.insert(id, (out.0.len(), i));
+            out.0.push(hist[i]);
+            out.1.push(freq[i]);
+            out.2.push(id.clone());
+            if stratum_col.is_some() {
+                out.3.push(strata[i].clone());
             }
-            None => {
-                slot.insert(id, out.0.len());
-                out.0.push(hist[i]);
-                out.1.push(freq[i]);
-                out.2.push(id.clone());
-                if stratum_col.is_some() {
-                    out.3.push(strata[i].clone());
-                }
-                rows_of.push(1);
-            }
+            rows_of.push(1);
+            continue;
+        };
+        if let Some(c) = freq_col {
+            return Err(raw.value_err(
+                lines[i],
+                id_col,
+                id,
+                &format!(
+                    "an identifier not already used (line {}): with a `{}` column each row \
+                     counts units, so a repeated identifier cannot be merged",
+                    lines[j], raw.headers[c]
+                ),
+            ));
         }
+        if let Some(c) = stratum_col
+            && strata[i] != out.3[k]
+        {
+            return Err(raw.value_err(
+                lines[i],
+                c,
+                &strata[i],
+                &format!(
+                    "the stratum `{}` of identifier `{id}` on an earlier line",
+                    out.3[k]
+                ),
+            ));
+        }
+        first_repeat.get_or_insert((j, i));
+        out.0[k] |= hist[i];
+        rows_of[k] += 1;
     }
+    let Some((j0, i0)) = first_repeat else {
+        return Ok(((hist, freq, ids, strata), None));
+    };
     let units = rows_of.iter().filter(|&&r| r > 1).count();
     let rows: usize = rows_of.iter().filter(|&&r| r > 1).sum();
     let note = format!(

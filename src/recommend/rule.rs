@@ -713,10 +713,9 @@ fn partial_total(parts: &[&Headline], level: f64) -> String {
         text.push_str(". See the stratum headlines.");
         return text;
     }
-    let seen: u64 = with.iter().map(|h| h.observed).sum();
-    let sum: f64 = with.iter().map(|h| h.n_hat).sum();
-    let se = with.iter().map(|h| h.se * h.se).sum::<f64>().sqrt();
-    let i = ci::log_normal(sum, se, seen as f64, level);
+    // (every part has a figure, so this sum does not come back here)
+    let part = sum_headlines(&with, level, None);
+    let (sum, i) = (part.n_hat, part.interval);
     let floor: f64 = without.iter().map(|h| at_least(h)).sum();
     let _ = write!(
         text,
