@@ -10,6 +10,8 @@
 //! cargo run --release --example estimate -- lists.csv --bayes  # + dga and LCMCR (credible)
 //! ```
 
+mod common;
+
 use clap::Parser;
 use darkfigure::data::csv_io::{self, ReadOptions};
 use darkfigure::report::{self, AnalysisOptions, Format};
@@ -120,6 +122,11 @@ struct Args {
     /// (default: `stratum`).
     #[arg(long)]
     stratum: Option<String>,
+    /// A unit recorded in more than one stratum (arrested as a buyer, later supported as a
+    /// seller) is counted in the stratum of its `first` or `last` occasion, with all its
+    /// captures; by default (`refuse`) such a file is refused at the first such record.
+    #[arg(long, default_value = "refuse")]
+    unit_stratum: String,
     /// Add Bayesian estimates: dga model averaging over decomposable graphs (up to 6
     /// lists) and the LCMCR latent-class sampler (4 chains of 1,000 draws, continued up to
     /// 4,000 while they have not mixed; seed 1), with credible intervals.
@@ -150,6 +157,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
         id_column: args.id.clone(),
         occasion_column: args.occasion.clone(),
         stratum_column: args.stratum.clone(),
+        unit_stratum: args.unit_stratum.parse()?,
         subgroup_column: subgroup.clone(),
     };
     let subgroup_text: Option<String>;
@@ -466,10 +474,7 @@ fn run_covariates(
 
 fn main() -> ExitCode {
     match run(Args::parse()) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
+        Ok(out) => common::emit(&out),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -5,9 +5,11 @@
 //! cargo run --release --example huggins -- examples/data/police_covariates.csv sex,age,prior
 //! ```
 
+mod common;
+
 use darkfigure::data::read_covariate_histories_path;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else {
         eprintln!("usage: huggins FILE.csv [covariate,covariate,...]");
@@ -18,6 +20,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.split(',').map(str::to_string).collect())
         .unwrap_or_default();
     let d = read_covariate_histories_path(path, &covs)?;
-    println!("{}", darkfigure::report::huggins::table(&d, &covs, 0.95)?);
-    Ok(())
+    let out = darkfigure::report::huggins::table(&d, &covs, 0.95)?;
+    Ok(common::emit(&format!("{out}\n")))
 }

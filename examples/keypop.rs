@@ -17,6 +17,8 @@
 //! interval and checks first, then the evidence tables and figures, the provenance and
 //! the methods' references.
 
+mod common;
+
 use clap::{Parser, Subcommand};
 use darkfigure::kp::jobs::{MultiplierJob, NsumJob, RdsJob, SspseJob, TriangulateJob};
 use darkfigure::kp::report::{Format, ReportInputs};
@@ -368,10 +370,7 @@ fn run(a: Args) -> darkfigure::Result<String> {
 
 fn main() -> ExitCode {
     match run(Args::parse()) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
+        Ok(out) => common::emit(&out),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

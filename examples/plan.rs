@@ -17,6 +17,8 @@
 //! `closedp`, `closedp:Mh Chao (LB)`, ...); `--judge LABEL` picks the estimate judged when
 //! they give several. A progress bar goes to stderr when it is a terminal.
 
+mod common;
+
 use clap::{Parser, ValueEnum};
 use darkfigure::plan::{
     self, Criterion, DEFAULT_PLAN_ESTIMATOR, Effort, PlanSpec, Search, Visibility,
@@ -229,7 +231,7 @@ fn spec(args: &Args) -> Result<PlanSpec, String> {
     Ok(s)
 }
 
-fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+fn run(args: Args) -> Result<String, Box<dyn std::error::Error>> {
     let s = spec(&args)?;
     s.validate()?;
     if let Some(n) = args.threads {
@@ -260,7 +262,6 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Format::Markdown => plan::report::to_markdown(&p),
         Format::Json => plan::report::to_json(&p)?,
     };
-    print!("{out}");
     if let Some(path) = &args.report {
         let html = plan::report::to_html(&p)?;
         std::fs::write(path, html).map_err(|source| darkfigure::Error::Io {
@@ -268,13 +269,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             source,
         })?;
     }
-    Ok(())
+    Ok(out)
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(out) => common::emit(&out),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

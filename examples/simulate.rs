@@ -16,6 +16,8 @@
 //! Sharding: `--shard 1/2 --raw a.json` and `--shard 2/2 --raw b.json` (e.g. on two
 //! machines), then `--merge a.json b.json` reports exactly what the unsharded run does.
 
+mod common;
+
 use clap::{Parser, ValueEnum};
 use darkfigure::sim::{self, Study, report};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -70,7 +72,7 @@ struct Args {
 
 fn main() -> ExitCode {
     match real_main() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(out) => common::emit(&out),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -78,11 +80,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn real_main() -> Result<(), Box<dyn std::error::Error>> {
+fn real_main() -> Result<String, Box<dyn std::error::Error>> {
     let args = Args::parse();
     if args.print_builtin {
-        println!("{}", serde_json::to_string_pretty(&sim::police_study())?);
-        return Ok(());
+        return Ok(serde_json::to_string_pretty(&sim::police_study())? + "\n");
     }
     let raw = if !args.merge.is_empty() {
         let mut acc: Option<sim::RawResults> = None;
@@ -110,12 +111,11 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(p) = &args.report {
         std::fs::write(p, report::to_html(&table))?;
     }
-    match args.format {
-        Format::Text => print!("{}", report::to_text(&table)),
-        Format::Markdown => print!("{}", report::to_markdown(&table)),
-        Format::Json => println!("{}", report::to_json(&table)?),
-    }
-    Ok(())
+    Ok(match args.format {
+        Format::Text => report::to_text(&table),
+        Format::Markdown => report::to_markdown(&table),
+        Format::Json => report::to_json(&table)? + "\n",
+    })
 }
 
 fn run(args: &Args) -> Result<sim::RawResults, Box<dyn std::error::Error>> {

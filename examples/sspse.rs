@@ -5,6 +5,8 @@
 //! cargo run --release --example sspse -- rds1.csv --second rds2.csv --prior-median 1250 --format json
 //! ```
 
+mod common;
+
 use clap::Parser;
 use darkfigure::kp::sspse::{RdsSample, ReportFormat, SizePrior, Sspse};
 use std::process::ExitCode;
@@ -77,10 +79,7 @@ fn run(a: Args) -> darkfigure::Result<String> {
 
 fn main() -> ExitCode {
     match run(Args::parse()) {
-        Ok(s) => {
-            print!("{s}");
-            ExitCode::SUCCESS
-        }
+        Ok(s) => common::emit(&s),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -632,3 +632,52 @@ fn a_total_without_a_figure_says_what_the_strata_with_one_add_up_to() {
         "{line}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_gets_no_panic() {
+    // `estimate ... | head -3`: the pipe closes before the report is written.
+    use std::process::Stdio;
+    let mut child = Command::new(binary())
+        .args(["--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("binary ends");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_unit_in_two_strata_is_placed_as_the_option_says() {
+    let scratch = common::Scratch::new("cli");
+    let police = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/police_operations.csv"
+    ))
+    .expect("police register");
+    // B002, a buyer on operations 1, 2 and 4, is supported as a seller on operation 5
+    let f = scratch.file("moved.csv", format!("{police}B002,5,seller,0\n"));
+    let f = f.to_str().unwrap();
+    let o = run(&[f]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("line 692, column `stratum`") && err.contains("--unit-stratum first or last"),
+        "{err}"
+    );
+    let o = run(&[f, "--unit-stratum", "last"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(
+        out.contains("2 strata (buyer, seller)")
+            && out.contains("1 unit recorded in more than one stratum is counted in the stratum of its last occasion")
+            && out.contains("405 units seen"),
+        "{out}"
+    );
+    let o = run(&[f, "--unit-stratum", "sometimes"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("one of first, last, refuse"));
+}

@@ -511,3 +511,128 @@ fn identifier_slips_are_noted() {
     .unwrap();
     assert!(notes_of(&d).is_empty(), "{:?}", notes_of(&d));
 }
+
+/// Per unit in file order: (identifier, stratum, history code).
+fn units_by_stratum(d: DataSet) -> Vec<(String, String, u64)> {
+    let h = histories_of(d);
+    let st = h.strata().expect("strata");
+    let ids = h.ids().expect("ids");
+    (0..ids.len())
+        .map(|i| {
+            (
+                ids[i].clone(),
+                st.names[st.codes[i] as usize].clone(),
+                h.histories()[i],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_unit_in_two_strata_is_refused_or_placed_by_its_first_or_last_occasion() {
+    use darkfigure::data::UnitStratum;
+    // `a` is arrested as a buyer on operations 1 and 3 and supported as a seller on 2
+    // (rows out of time order); `b` only ever a seller; `c` seller, later buyer.
+    let text = "id,occasion,stratum\na,3,buyer\na,2,seller\nb,1,seller\na,1,buyer\nc,1,seller\nc,3,buyer\n";
+    let e = err(text);
+    assert_value_error(&e, 3, "stratum", "seller");
+    assert!(
+        e.to_string().contains("--unit-stratum first or last"),
+        "{e}"
+    );
+    let read = |rule| {
+        let o = ReadOptions {
+            unit_stratum: rule,
+            ..Default::default()
+        };
+        read_str(text, "ops.csv", &o).unwrap()
+    };
+    let first = read(UnitStratum::First);
+    let note = notes_of(&first).join("\n");
+    assert!(
+        note.contains("2 units recorded in more than one stratum are counted in the stratum of their first occasion")
+            && note.contains("first: `a`, recorded as `buyer` and `seller`, counted as `buyer`"),
+        "{note}"
+    );
+    // every capture stays with the unit; strata keep the order of the file
+    let strata_of = |d: DataSet| {
+        let h = histories_of(d.clone());
+        let names = h.strata().unwrap().names.clone();
+        (names, units_by_stratum(d))
+    };
+    let (names, units) = strata_of(first);
+    assert_eq!(names, ["buyer", "seller"]);
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        units,
+        [
+            (s("a"), s("buyer"), 0b111),
+            (s("b"), s("seller"), 0b001),
+            (s("c"), s("seller"), 0b101)
+        ]
+    );
+    let (names, units) = strata_of(read(UnitStratum::Last));
+    assert_eq!(names, ["buyer", "seller"]);
+    assert_eq!(
+        units.iter().map(|u| u.1.as_str()).collect::<Vec<_>>(),
+        ["buyer", "seller", "buyer"]
+    );
+    // two strata on the occasion the rule goes by: no choice, refused at the second row
+    let tie = "id,occasion,stratum\na,1,buyer\na,1,seller\na,2,buyer\n";
+    let o = ReadOptions {
+        unit_stratum: UnitStratum::First,
+        ..Default::default()
+    };
+    let e = read_str(tie, "ops.csv", &o).unwrap_err();
+    assert_value_error(&e, 3, "stratum", "seller");
+    assert!(
+        e.to_string()
+            .contains("is in two strata on its first occasion `1`"),
+        "{e}"
+    );
+    let o = ReadOptions {
+        unit_stratum: UnitStratum::Last,
+        ..Default::default()
+    };
+    let d = read_str(tie, "ops.csv", &o).unwrap();
+    assert_eq!(units_by_stratum(d)[0].1, "buyer");
+    // a unit whose strata agree says nothing
+    let d = read_str("id,occasion,stratum\na,1,x\na,2,x\n", "ops.csv", &o).unwrap();
+    assert!(notes_of(&d).is_empty(), "{:?}", notes_of(&d));
+}
+
+#[test]
+fn wide_rows_of_one_unit_in_two_strata_follow_the_same_rule() {
+    use darkfigure::data::UnitStratum;
+    // `x` on A as a buyer, on B and C as a seller (stacked extracts)
+    let text = "id,A,B,C,stratum\nx,1,0,0,buyer\ny,1,1,0,seller\nx,0,1,1,seller\n";
+    let e = err(text);
+    assert_value_error(&e, 4, "stratum", "seller");
+    for (rule, want) in [(UnitStratum::First, "buyer"), (UnitStratum::Last, "seller")] {
+        let o = ReadOptions {
+            unit_stratum: rule,
+            ..Default::default()
+        };
+        let units = units_by_stratum(read_str(text, "ops.csv", &o).unwrap());
+        assert_eq!(units[0], ("x".into(), want.into(), 0b111), "{rule:?}");
+        assert_eq!(units.len(), 2);
+    }
+}
+
+#[test]
+fn repeated_records_are_counted_on_the_occasion_not_the_label() {
+    // `1` and `01` are one occasion: the second record of `a` on it is a repeat
+    let d = read_str(
+        "id,occasion\na,1\na,01\nb,2\n",
+        "ops.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let notes = notes_of(&d).join("\n");
+    assert!(
+        notes.contains(
+            "1 record repeats an identifier on the same occasion (first: `a` on `01`, line 3)"
+        ),
+        "{notes}"
+    );
+}

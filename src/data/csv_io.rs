@@ -89,9 +89,46 @@ pub struct ReadOptions {
     pub occasion_column: Option<String>,
     /// Column naming the stratum of each unit (the role of `stratum`).
     pub stratum_column: Option<String>,
+    /// Which stratum a unit recorded in more than one takes (a buyer arrested in one
+    /// operation and supported as a seller in a later one). By default such a file is
+    /// refused.
+    pub unit_stratum: UnitStratum,
     /// A yes/no column marking a subgroup that the caller analyses apart (with
     /// [`read_str_where`]): not named among the columns a long file leaves unused.
     pub subgroup_column: Option<String>,
+}
+
+/// Which stratum a unit recorded in more than one stratum is counted in. Strata partition
+/// the units (each estimate by stratum counts a unit once, and the total adds them), so a
+/// unit takes one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitStratum {
+    /// Refuse the file at the first record whose stratum differs from the unit's earlier
+    /// ones.
+    #[default]
+    Refuse,
+    /// The stratum recorded on the unit's first occasion (classified at first encounter),
+    /// with all its captures.
+    First,
+    /// The stratum recorded on the unit's last occasion.
+    Last,
+}
+
+impl std::str::FromStr for UnitStratum {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "refuse" => Ok(UnitStratum::Refuse),
+            "first" => Ok(UnitStratum::First),
+            "last" => Ok(UnitStratum::Last),
+            _ => Err(Error::param(
+                "unit_stratum",
+                s,
+                "one of first, last, refuse",
+            )),
+        }
+    }
 }
 
 /// How the occasions of a long-layout file were put in order.
@@ -662,10 +699,10 @@ fn parse_raw(mut raw: Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
             Ok(DataSet::Counts { data, count_column })
         }
         Layout::Long => {
-            let (data, order) = parse_long(raw, opts)?;
+            let (data, order, long_notes) = parse_long(raw, opts)?;
             notes.extend(unused_long_columns(raw, opts));
+            notes.extend(long_notes);
             if let Some(c) = raw.col("id") {
-                notes.extend(repeated_records_note(raw, c));
                 notes.extend(case_variants_note(
                     raw.rows.iter().map(|(_, r)| r[c].as_str()),
                 ));
@@ -1373,13 +1410,14 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Vec<St
     }
     let mut notes = Vec::new();
     if let Some(c) = id_col {
-        let lines: Vec<usize> = raw.rows.iter().map(|(l, _)| *l).collect();
+        let names: Vec<String> = occ.iter().map(|&c| raw.headers[c].clone()).collect();
         let (rows, merged) = merge_repeated_ids(
             raw,
             c,
             freq_col,
             stratum_col,
-            &lines,
+            opts.unit_stratum,
+            &names,
             (hist, freq, ids, strata),
         )?;
         (hist, freq, ids, strata) = rows;
@@ -1405,15 +1443,19 @@ type WideRows = (Vec<u64>, Vec<u64>, Vec<String>, Vec<String>);
 /// A wide file's rows that share an identifier are one unit seen on every occasion any
 /// of them marks (two list extracts stacked, one row per list): they are merged, in
 /// order of first appearance, and the note says so. Refused where a frequency column
-/// makes each row a count of units, or where the rows disagree on the stratum.
+/// makes each row a count of units, or where the rows disagree on the stratum (unless a
+/// [`UnitStratum`] rule picks one).
 fn merge_repeated_ids(
     raw: &Raw,
     id_col: usize,
     freq_col: Option<usize>,
     stratum_col: Option<usize>,
-    lines: &[usize],
+    rule: UnitStratum,
+    occasions: &[String],
     (hist, freq, ids, strata): WideRows,
-) -> Result<(WideRows, Option<String>)> {
+) -> Result<(WideRows, Vec<String>)> {
+    let lines: Vec<usize> = raw.rows.iter().map(|(l, _)| *l).collect();
+    let mut pick = stratum_col.map(|c| StratumPick::new(rule, c, id_col));
     // slot of each identifier in the merged rows, with the row it first appeared on
     let mut slot: std::collections::HashMap<&str, (usize, usize)> =
         std::collections::HashMap::new();
@@ -1426,8 +1468,8 @@ fn merge_repeated_ids(
             out.0.push(hist[i]);
             out.1.push(freq[i]);
             out.2.push(id.clone());
-            if stratum_col.is_some() {
-                out.3.push(strata[i].clone());
+            if let Some(p) = pick.as_mut() {
+                p.unit(i, hist[i]);
             }
             rows_of.push(1);
             continue;
@@ -1444,26 +1486,22 @@ fn merge_repeated_ids(
                 ),
             ));
         }
-        if let Some(c) = stratum_col
-            && strata[i] != out.3[k]
-        {
-            return Err(raw.value_err(
-                lines[i],
-                c,
-                &strata[i],
-                &format!(
-                    "the stratum `{}` of identifier `{id}` on an earlier line",
-                    out.3[k]
-                ),
-            ));
+        if let Some(p) = pick.as_mut() {
+            p.row(raw, k, i, hist[i])?;
         }
         first_repeat.get_or_insert((j, i));
         out.0[k] |= hist[i];
         rows_of[k] += 1;
     }
     let Some((j0, i0)) = first_repeat else {
-        return Ok(((hist, freq, ids, strata), None));
+        return Ok(((hist, freq, ids, strata), Vec::new()));
     };
+    let mut notes = Vec::new();
+    if let Some(p) = pick {
+        let (strata, note) = p.strata(raw, &out.2, occasions)?;
+        out.3 = strata;
+        notes.extend(note);
+    }
     let units = rows_of.iter().filter(|&&r| r > 1).count();
     let rows: usize = rows_of.iter().filter(|&&r| r > 1).sum();
     let note = format!(
@@ -1484,30 +1522,161 @@ fn merge_repeated_ids(
         },
         plural(units)
     );
-    Ok((out, Some(note)))
+    notes.insert(0, note);
+    Ok((out, notes))
 }
 
-/// Records of a long file that repeat an identifier on the same occasion (a person
-/// arrested twice in one operation) count once: says how many, with the first.
-fn repeated_records_note(raw: &Raw, id_col: usize) -> Option<String> {
-    let occ_col = raw.col("occasion")?;
-    let mut seen = std::collections::HashSet::new();
-    let mut repeats = raw
-        .rows
-        .iter()
-        .filter(|(_, r)| !seen.insert((r[id_col].as_str(), r[occ_col].as_str())));
-    let (line, first) = repeats.next()?;
-    let more = repeats.count();
-    Some(format!(
-        "{} record{} repeat{} an identifier on the same occasion (first: `{}` on `{}`, line \
-         {line}) and count{} once: a unit is either seen on an occasion or not",
-        more + 1,
-        plural(more + 1),
-        if more == 0 { "s" } else { "" },
-        first[id_col],
-        first[occ_col],
-        if more == 0 { "s" } else { "" },
-    ))
+/// Per unit, the row whose stratum it takes under a [`UnitStratum`] rule: its first row,
+/// or the row of its first or last occasion.
+struct StratumPick {
+    rule: UnitStratum,
+    /// Stratum and identifier columns.
+    col: usize,
+    id_col: usize,
+    /// Per unit: the row it takes its stratum from, that row's occasion (first or last,
+    /// by the rule), the unit's first row, a row on the same occasion naming another
+    /// stratum, and whether its rows name more than one stratum.
+    pick: Vec<usize>,
+    key: Vec<usize>,
+    first: Vec<usize>,
+    clash: Vec<Option<usize>>,
+    mixed: Vec<bool>,
+}
+
+impl StratumPick {
+    fn new(rule: UnitStratum, col: usize, id_col: usize) -> Self {
+        StratumPick {
+            rule,
+            col,
+            id_col,
+            pick: Vec::new(),
+            key: Vec::new(),
+            first: Vec::new(),
+            clash: Vec::new(),
+            mixed: Vec::new(),
+        }
+    }
+
+    /// The occasion a row is ordered by: its first (or, by the rule, last) capture.
+    fn key(&self, code: u64) -> usize {
+        match self.rule {
+            UnitStratum::Last => 63 - code.leading_zeros() as usize,
+            _ => code.trailing_zeros() as usize,
+        }
+    }
+
+    /// A new unit, first recorded on `row` with captures `code`.
+    fn unit(&mut self, row: usize, code: u64) {
+        self.pick.push(row);
+        self.key.push(self.key(code));
+        self.first.push(row);
+        self.clash.push(None);
+        self.mixed.push(false);
+    }
+
+    /// A later row of unit `k`. Under [`UnitStratum::Refuse`], a stratum other than its
+    /// first row's is refused at this row.
+    fn row(&mut self, raw: &Raw, k: usize, row: usize, code: u64) -> Result<()> {
+        let c = self.col;
+        let here = &raw.rows[row].1[c];
+        if *here != raw.rows[self.first[k]].1[c] {
+            self.mixed[k] = true;
+        }
+        if self.rule == UnitStratum::Refuse {
+            let there = &raw.rows[self.first[k]].1[c];
+            if here != there {
+                return Err(raw.value_err(
+                    raw.rows[row].0,
+                    c,
+                    here,
+                    &format!(
+                        "stratum `{there}` as on this unit's earlier rows (line {}; a unit \
+                         counts in one stratum: to place each unit in the stratum of its \
+                         first or last occasion, give --unit-stratum first or last)",
+                        raw.rows[self.first[k]].0
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        let key = self.key(code);
+        if key == self.key[k] {
+            if *here != raw.rows[self.pick[k]].1[c] && self.clash[k].is_none() {
+                self.clash[k] = Some(row);
+            }
+        } else if (key > self.key[k]) == (self.rule == UnitStratum::Last) {
+            self.pick[k] = row;
+            self.key[k] = key;
+            self.clash[k] = None;
+        }
+        Ok(())
+    }
+
+    /// Each unit's stratum (units named by `ids`, occasions by `occasions`), with a note
+    /// on the units recorded in more than one.
+    ///
+    /// # Errors
+    /// A unit in two strata on the occasion the rule goes by.
+    fn strata(
+        self,
+        raw: &Raw,
+        ids: &[String],
+        occasions: &[String],
+    ) -> Result<(Vec<String>, Option<String>)> {
+        let c = self.col;
+        let which = if self.rule == UnitStratum::Last {
+            "last"
+        } else {
+            "first"
+        };
+        if let Some((k, &Some(i))) = self.clash.iter().enumerate().find(|(_, x)| x.is_some()) {
+            let (pl, pr) = &raw.rows[self.pick[k]];
+            let (line, r) = &raw.rows[i];
+            return Err(raw.value_err(
+                *line,
+                c,
+                &r[c],
+                &format!(
+                    "stratum `{}` as on line {pl}: unit `{}` is in two strata on its \
+                     {which} occasion `{}`, so --unit-stratum {which} cannot choose between \
+                     them",
+                    pr[c], ids[k], occasions[self.key[k]]
+                ),
+            ));
+        }
+        let moved = self.mixed.iter().filter(|&&m| m).count();
+        let note = self.mixed.iter().position(|&m| m).map(|k| {
+            let mut named: Vec<&str> = Vec::new();
+            for (_, r) in raw.rows.iter().filter(|(_, r)| r[self.id_col] == ids[k]) {
+                if !named.contains(&r[c].as_str()) {
+                    named.push(&r[c]);
+                }
+            }
+            let one = moved == 1;
+            format!(
+                "{moved} unit{} recorded in more than one stratum {} counted in the stratum \
+                 of {} {which} occasion, with all {} captures (--unit-stratum {which}; \
+                 first: `{}`, recorded as {}, counted as `{}`)",
+                plural(moved),
+                if one { "is" } else { "are" },
+                if one { "its" } else { "their" },
+                if one { "its" } else { "their" },
+                ids[k],
+                named
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                raw.rows[self.pick[k]].1[c],
+            )
+        });
+        let strata = self
+            .pick
+            .iter()
+            .map(|&i| raw.rows[i].1[c].clone())
+            .collect();
+        Ok((strata, note))
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -1563,11 +1732,17 @@ fn finish(
     }
     if let Some(s) = strata {
         h = h.with_strata(&s)?;
+        if let Some(c) = raw.col("stratum") {
+            h.order_strata(raw.rows.iter().map(|(_, r)| r[c].as_str()));
+        }
     }
     Ok(h)
 }
 
-fn parse_long(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, OccasionOrder)> {
+fn parse_long(
+    raw: &Raw,
+    opts: &ReadOptions,
+) -> Result<(CaptureHistories, OccasionOrder, Vec<String>)> {
     let (Some(id_col), Some(occ_col)) = (raw.col("id"), raw.col("occasion")) else {
         return Err(Error::CsvFormat {
             at: raw.at(Some(1), None),
@@ -1713,34 +1888,66 @@ fn parse_long(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Occasi
         }
     };
     let mut order: Vec<String> = Vec::new();
-    let mut pos: std::collections::HashMap<String, usize> = Default::default();
+    let mut pos: std::collections::HashMap<&str, usize> = Default::default();
     let mut hist: Vec<u64> = Vec::new();
-    let mut strata: Vec<String> = Vec::new();
-    for ((line, r), &j) in raw.rows.iter().zip(&index) {
-        let id = &r[id_col];
+    let mut pick = stratum_col.map(|c| StratumPick::new(opts.unit_stratum, c, id_col));
+    let mut repeats: Option<(usize, usize)> = None; // (first repeated row, count)
+    for (i, ((line, r), &j)) in raw.rows.iter().zip(&index).enumerate() {
+        let id = r[id_col].as_str();
         if id.is_empty() {
             return Err(raw.value_err(*line, id_col, id, "a unit identifier"));
         }
-        let k = *pos.entry(id.clone()).or_insert_with(|| {
-            order.push(id.clone());
-            hist.push(0);
-            if let Some(c) = stratum_col {
-                strata.push(r[c].clone());
+        let k = match pos.get(id) {
+            Some(&k) => {
+                if let Some(p) = pick.as_mut() {
+                    p.row(raw, k, i, 1 << j)?;
+                }
+                k
             }
-            order.len() - 1
-        });
-        hist[k] |= 1 << j;
-        if let Some(c) = stratum_col
-            && strata[k] != r[c]
-        {
-            return Err(raw.value_err(
-                *line,
-                c,
-                &r[c],
-                &format!("stratum `{}` as on this unit's earlier rows", strata[k]),
-            ));
+            None => {
+                pos.insert(id, order.len());
+                order.push(id.to_string());
+                hist.push(0);
+                if let Some(p) = pick.as_mut() {
+                    p.unit(i, 1 << j);
+                }
+                order.len() - 1
+            }
+        };
+        if hist[k] >> j & 1 == 1 {
+            repeats.get_or_insert((i, 0)).1 += 1;
         }
+        hist[k] |= 1 << j;
     }
+    let mut notes = Vec::new();
+    if let Some((i, count)) = repeats {
+        let (line, r) = &raw.rows[i];
+        let one = count == 1;
+        notes.push(format!(
+            "{count} record{} repeat{} an identifier on the same occasion (first: `{}` on \
+             `{}`, line {line}) and count{} once: a unit is either seen on an occasion or not",
+            plural(count),
+            if one { "s" } else { "" },
+            r[id_col],
+            r[occ_col],
+            if one { "s" } else { "" },
+        ));
+    }
+    let strata = match pick {
+        Some(p) => {
+            // occasions named as the file writes them (`1`, not `occasion 1`)
+            let mut labels = vec![String::new(); names.len()];
+            for ((_, r), &j) in raw.rows.iter().zip(&index) {
+                if labels[j].is_empty() {
+                    labels[j].clone_from(&r[occ_col]);
+                }
+            }
+            let (strata, note) = p.strata(raw, &order, &labels)?;
+            notes.extend(note);
+            Some(strata)
+        }
+        None => None,
+    };
     let n = hist.len();
     let h = finish(
         raw,
@@ -1749,9 +1956,9 @@ fn parse_long(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Occasi
         vec![1; n],
         names,
         Some(order),
-        stratum_col.map(|_| strata),
+        strata,
     )?;
-    Ok((h, how))
+    Ok((h, how, notes))
 }
 
 /// The number of occasions of the `history` column: the most common length (the longer

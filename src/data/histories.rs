@@ -274,6 +274,38 @@ impl CaptureHistories {
         Ok(self)
     }
 
+    /// Puts the strata in the order their names first appear in `file_order` (a file's
+    /// stratum column, where a unit placed in the stratum of a later record would
+    /// otherwise reorder them); names it does not hold keep their place after those.
+    pub(crate) fn order_strata<'a>(&mut self, file_order: impl Iterator<Item = &'a str>) {
+        let Some(st) = self.strata.as_mut() else {
+            return;
+        };
+        let mut names: Vec<String> = Vec::with_capacity(st.names.len());
+        for l in file_order {
+            if names.len() == st.names.len() {
+                break;
+            }
+            if st.names.iter().any(|n| n == l) && !names.iter().any(|n| n == l) {
+                names.push(l.to_string());
+            }
+        }
+        for n in &st.names {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        let to: Vec<u32> = st
+            .names
+            .iter()
+            .map(|n| names.iter().position(|m| m == n).unwrap_or(0) as u32)
+            .collect();
+        for c in &mut st.codes {
+            *c = to[*c as usize];
+        }
+        st.names = names;
+    }
+
     /// Attaches one identifier per row.
     ///
     /// # Errors
