@@ -109,6 +109,11 @@ struct Args {
     /// 2024-03-01 or 15/01/2024, otherwise order of first appearance).
     #[arg(long, value_delimiter = ',')]
     occasion_order: Option<Vec<String>>,
+    /// Long layout with dated records (an arrest register): group the dates into calendar
+    /// periods, each one occasion: day, week (ISO, Monday to Sunday), month, quarter or
+    /// year. Without it every distinct date is an occasion (at most 64).
+    #[arg(long)]
+    occasion_period: Option<String>,
     /// Column identifying the units (default: `id`, or the one column named like an
     /// identifier, such as person_id or CaseID).
     #[arg(long)]
@@ -154,6 +159,11 @@ fn run(args: Args) -> darkfigure::Result<String> {
         freq_column: args.freq.clone(),
         covariates: None,
         occasion_order: args.occasion_order.clone(),
+        occasion_period: args
+            .occasion_period
+            .as_deref()
+            .map(str::parse)
+            .transpose()?,
         id_column: args.id.clone(),
         occasion_column: args.occasion.clone(),
         stratum_column: args.stratum.clone(),

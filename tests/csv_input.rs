@@ -636,3 +636,82 @@ fn repeated_records_are_counted_on_the_occasion_not_the_label() {
         "{notes}"
     );
 }
+
+#[test]
+fn dated_records_are_grouped_into_periods_or_refused_with_the_periods_that_fit() {
+    use darkfigure::data::csv_io::OccasionPeriod;
+    // 70 days of a register: one date an occasion is too many
+    let mut text = String::from("id,occasion\n");
+    for d in 0..70 {
+        let (m, day) = match d {
+            0..31 => (1, d + 1),
+            31..60 => (2, d - 30),
+            _ => (3, d - 59),
+        };
+        text += &format!(
+            "p{},2024-{m:02}-{day:02}\np{},2024-{m:02}-{day:02}\n",
+            d % 9,
+            d % 13
+        );
+    }
+    let e = err(&text);
+    let msg = e.to_string();
+    assert!(
+        msg.contains("70 distinct dates (2024-01-01 to 2024-03-10): at most 64 occasions")
+            && msg.contains("--occasion-period: week (10 occasions), month (3 occasions)")
+            && !msg.contains("year ("),
+        "{msg}"
+    );
+    let read = |p: OccasionPeriod, text: &str| {
+        let o = ReadOptions {
+            occasion_period: Some(p),
+            ..Default::default()
+        };
+        read_str(text, "ops.csv", &o)
+    };
+    let d = read(OccasionPeriod::Month, &text).unwrap();
+    let notes = notes_of(&d).join("\n");
+    assert!(
+        notes.contains(
+            "dates grouped by month: 70 distinct dates into 3 occasions (2024-01 to 2024-03)"
+        ),
+        "{notes}"
+    );
+    assert!(!notes.contains("repeat"), "{notes}");
+    let h = histories_of(d);
+    assert_eq!(h.occasion_names(), ["2024-01", "2024-02", "2024-03"]);
+    // every unit was recorded in January: each one is seen on the first occasion
+    assert_eq!(h.observed(), 13);
+    assert!(h.histories().iter().all(|&c| c & 1 == 1));
+    // against an independent count: units seen in February
+    let feb: std::collections::BTreeSet<usize> = (31..60).flat_map(|d| [d % 9, d % 13]).collect();
+    let on_feb = h.histories().iter().filter(|&&c| c & 2 == 2).count();
+    assert_eq!(on_feb, feb.len());
+    // weeks: ISO weeks of 2024 (Monday 1 January is in week 1)
+    let h = histories_of(read(OccasionPeriod::Week, &text).unwrap());
+    assert_eq!(h.occasions(), 10);
+    assert_eq!(h.occasion_names()[0], "2024-W01");
+    // numbers and labels are not dates
+    let e = read(OccasionPeriod::Month, "id,occasion\na,1\nb,2\n").unwrap_err();
+    assert_value_error(&e, 2, "occasion", "1");
+    let e = read(
+        OccasionPeriod::Week,
+        "id,occasion\na,2024-03-01\nb,spring\n",
+    )
+    .unwrap_err();
+    assert_value_error(&e, 3, "occasion", "spring");
+    // a month-only label has no week
+    let e = read(
+        OccasionPeriod::Week,
+        "id,occasion\na,2024-03-01\nb,2024-04\n",
+    )
+    .unwrap_err();
+    assert_value_error(&e, 3, "occasion", "2024-04");
+    // beside an explicit order: one or the other
+    let o = ReadOptions {
+        occasion_period: Some(OccasionPeriod::Month),
+        occasion_order: Some(vec!["2024-03-01".into()]),
+        ..Default::default()
+    };
+    assert!(read_str("id,occasion\na,2024-03-01\n", "ops.csv", &o).is_err());
+}

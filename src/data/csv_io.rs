@@ -16,7 +16,8 @@
 //! time (see [`CaptureHistories::with_lists`]); `estimate --lists` declares the same.
 
 use super::counts::{CountData, CovariateValues};
-use super::dates::{DateLabels, read_dates};
+pub use super::dates::OccasionPeriod;
+use super::dates::{DateLabels, When, read_dates};
 use super::histories::{CaptureHistories, MAX_OCCASIONS, history_string, parse_history};
 use crate::error::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,9 @@ pub struct ReadOptions {
     pub occasion_column: Option<String>,
     /// Column naming the stratum of each unit (the role of `stratum`).
     pub stratum_column: Option<String>,
+    /// Long layout, occasions that are dates: group them into calendar periods (a week, a
+    /// month...), each one occasion. Without it every distinct date is an occasion.
+    pub occasion_period: Option<OccasionPeriod>,
     /// Which stratum a unit recorded in more than one takes (a buyer arrested in one
     /// operation and supported as a seller in a later one). By default such a file is
     /// refused.
@@ -1774,9 +1778,17 @@ fn parse_long(
         .iter()
         .map(|(_, r)| r[occ_col].parse::<f64>().ok().filter(|v| v.is_finite()))
         .collect();
+    let mut notes = Vec::new();
     let (names, index, how): (Vec<String>, Vec<usize>, OccasionOrder) = if let Some(given) =
         &opts.occasion_order
     {
+        if opts.occasion_period.is_some() {
+            return Err(Error::param(
+                "occasion_period",
+                "given beside occasion_order",
+                "one of the two: the order of the labels, or periods that group dates",
+            ));
+        }
         let mut names: Vec<String> = Vec::new();
         for g in given {
             if names.contains(g) {
@@ -1806,6 +1818,18 @@ fn parse_long(
             }
         }
         (names, idx, OccasionOrder::Given)
+    } else if let (Some(p), true) = (opts.occasion_period, whole.is_some() || reals.is_some()) {
+        let (line, r) = &raw.rows[0];
+        return Err(raw.value_err(
+            *line,
+            occ_col,
+            &r[occ_col],
+            &format!(
+                "a date (--occasion-period {} groups dates; these labels are numbers, each \
+                 already an occasion)",
+                p.name()
+            ),
+        ));
     } else if let Some(v) = whole {
         let lo = v.iter().copied().min().unwrap_or(1);
         let hi = v.iter().copied().max().unwrap_or(1);
@@ -1847,24 +1871,63 @@ fn parse_long(
             OccasionOrder::Numeric,
         )
     } else {
-        let mut labels: Vec<String> = Vec::new();
+        // distinct labels in order of first appearance (any number: dates may be many,
+        // and group into fewer periods)
+        let mut labels: Vec<&str> = Vec::new();
+        let mut at: std::collections::HashMap<&str, usize> = Default::default();
         let mut idx = Vec::with_capacity(raw.rows.len());
         for (_, r) in &raw.rows {
-            let l = &r[occ_col];
-            let j = match labels.iter().position(|x| x == l) {
-                Some(j) => j,
-                None => {
-                    labels.push(l.clone());
-                    if labels.len() > MAX_OCCASIONS {
-                        return Err(too_many(labels.len()));
-                    }
-                    labels.len() - 1
-                }
-            };
+            let l = r[occ_col].as_str();
+            let j = *at.entry(l).or_insert_with(|| {
+                labels.push(l);
+                labels.len() - 1
+            });
             idx.push(j);
         }
-        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-        match read_dates(&refs) {
+        let dates = read_dates(&labels);
+        let labels: Vec<String> = labels.into_iter().map(str::to_string).collect();
+        match (&dates, opts.occasion_period) {
+            (DateLabels::Dates(_), _) => {}
+            (_, Some(p)) => {
+                let (line, r) = raw
+                    .rows
+                    .iter()
+                    .find(|(_, r)| read_dates(&[r[occ_col].as_str()]) == DateLabels::NotDates)
+                    .unwrap_or(&raw.rows[0]);
+                return Err(raw.value_err(
+                    *line,
+                    occ_col,
+                    &r[occ_col],
+                    &format!(
+                        "a date such as 2024-03-01 or 01/03/2024 (--occasion-period {} groups \
+                         dates into periods){}",
+                        p.name(),
+                        if dates == DateLabels::Ambiguous {
+                            "; the labels are dates with the day and the month both 12 or \
+                             less, read day first and month first in different orders"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+            _ if labels.len() > MAX_OCCASIONS => return Err(too_many(labels.len())),
+            _ => {}
+        }
+        match dates {
+            DateLabels::Dates(when)
+                if opts.occasion_period.is_some() || when.len() > MAX_OCCASIONS =>
+            {
+                group_dates(
+                    raw,
+                    occ_col,
+                    &labels,
+                    &when,
+                    idx,
+                    opts.occasion_period,
+                    &mut notes,
+                )?
+            }
             DateLabels::Dates(when) => {
                 // Calendar order; labels naming the same time (`2024-1-5`, `2024-01-05`)
                 // are one occasion, named by the first.
@@ -1919,8 +1982,8 @@ fn parse_long(
         }
         hist[k] |= 1 << j;
     }
-    let mut notes = Vec::new();
-    if let Some((i, count)) = repeats {
+    // (grouped dates say themselves that repeats within a period count once)
+    if let Some((i, count)) = repeats.filter(|_| opts.occasion_period.is_none()) {
         let (line, r) = &raw.rows[i];
         let one = count == 1;
         notes.push(format!(
@@ -1959,6 +2022,123 @@ fn parse_long(
         strata,
     )?;
     Ok((h, how, notes))
+}
+
+/// Dated occasion labels in calendar order, grouped into `period`s when one is given (each
+/// distinct time an occasion otherwise): the occasion names, each record's occasion, and a
+/// note on the grouping. More than [`MAX_OCCASIONS`] occasions are refused, naming the
+/// periods that would give few enough.
+fn group_dates(
+    raw: &Raw,
+    occ_col: usize,
+    labels: &[String],
+    when: &[When],
+    idx: Vec<usize>,
+    period: Option<OccasionPeriod>,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<String>, Vec<usize>, OccasionOrder)> {
+    let per_label: Vec<(u64, String)> = match period {
+        Some(p) => {
+            let mut out = Vec::with_capacity(labels.len());
+            for (w, l) in when.iter().zip(labels) {
+                let Some((k, name)) = w.period(p) else {
+                    let (line, r) = raw
+                        .rows
+                        .iter()
+                        .find(|(_, r)| r[occ_col] == *l)
+                        .unwrap_or(&raw.rows[0]);
+                    return Err(raw.value_err(
+                        *line,
+                        occ_col,
+                        &r[occ_col],
+                        &format!(
+                            "a date with its day (--occasion-period {} needs the day; this \
+                             label gives the month only)",
+                            p.name()
+                        ),
+                    ));
+                };
+                out.push((u64::from(k), name));
+            }
+            out
+        }
+        None => {
+            let mut times = when.to_vec();
+            times.sort_unstable();
+            times.dedup();
+            when.iter()
+                .zip(labels)
+                .map(|(w, l)| (times.binary_search(w).unwrap_or(0) as u64, l.clone()))
+                .collect()
+        }
+    };
+    let mut keys: Vec<u64> = per_label.iter().map(|x| x.0).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut names = vec![String::new(); keys.len()];
+    let mut to = Vec::with_capacity(labels.len());
+    for (k, name) in &per_label {
+        let j = keys.binary_search(k).unwrap_or(0);
+        if names[j].is_empty() {
+            names[j].clone_from(name);
+        }
+        to.push(j);
+    }
+    let range = format!(
+        "{} to {}",
+        names.first().map_or("", String::as_str),
+        names.last().map_or("", String::as_str)
+    );
+    if keys.len() > MAX_OCCASIONS {
+        let fewer: Vec<String> = OccasionPeriod::ALL
+            .into_iter()
+            .filter(|&p| period.is_none_or(|q| p > q))
+            .filter_map(|p| {
+                let mut k: Vec<u32> = when
+                    .iter()
+                    .map(|w| w.period(p).map(|x| x.0))
+                    .collect::<Option<_>>()?;
+                k.sort_unstable();
+                k.dedup();
+                (2..=MAX_OCCASIONS)
+                    .contains(&k.len())
+                    .then(|| format!("{} ({} occasions)", p.name(), k.len()))
+            })
+            .collect();
+        let what = match period {
+            Some(p) => format!("{} {}s", keys.len(), p.name()),
+            None => format!("{} distinct dates", keys.len()),
+        };
+        return Err(Error::CsvFormat {
+            at: raw.at(None, Some(occ_col)),
+            reason: format!(
+                "{what} ({range}): at most {MAX_OCCASIONS} occasions are supported{}",
+                if fewer.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; group the dates into {}periods with --occasion-period: {}",
+                        if period.is_some() { "longer " } else { "" },
+                        fewer.join(", ")
+                    )
+                }
+            ),
+        });
+    }
+    if let Some(p) = period {
+        notes.push(format!(
+            "dates grouped by {}: {} distinct date{} into {} occasion{} ({range}); a unit \
+             recorded more than once in a {} is seen once on it",
+            p.name(),
+            labels.len(),
+            plural(labels.len()),
+            keys.len(),
+            plural(keys.len()),
+            p.name()
+        ));
+    }
+    let idx = idx.iter().map(|&j| to[j]).collect();
+    Ok((names, idx, OccasionOrder::Chronological))
 }
 
 /// The number of occasions of the `history` column: the most common length (the longer

@@ -9,6 +9,67 @@
 //! [`DateLabels::Ambiguous`]. Two-digit years, time-zone offsets and month names are not
 //! read as dates.
 
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Calendar periods that group a long file's dated records into occasions, shortest
+/// first (the order compares their lengths).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OccasionPeriod {
+    /// A calendar day (records with a time of day on one day are one occasion):
+    /// `2024-03-01`.
+    Day,
+    /// An ISO 8601 week, Monday to Sunday, numbered within the year that holds its
+    /// Thursday: `2024-W09`.
+    Week,
+    /// A calendar month: `2024-03`.
+    Month,
+    /// A quarter of the year: `2024-Q1`.
+    Quarter,
+    /// A calendar year: `2024`.
+    Year,
+}
+
+impl OccasionPeriod {
+    /// Every period, shortest first.
+    pub const ALL: [OccasionPeriod; 5] = [
+        OccasionPeriod::Day,
+        OccasionPeriod::Week,
+        OccasionPeriod::Month,
+        OccasionPeriod::Quarter,
+        OccasionPeriod::Year,
+    ];
+
+    /// Lower-case name, as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            OccasionPeriod::Day => "day",
+            OccasionPeriod::Week => "week",
+            OccasionPeriod::Month => "month",
+            OccasionPeriod::Quarter => "quarter",
+            OccasionPeriod::Year => "year",
+        }
+    }
+}
+
+impl std::str::FromStr for OccasionPeriod {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let l = s.to_ascii_lowercase();
+        OccasionPeriod::ALL
+            .into_iter()
+            .find(|p| p.name() == l.trim_end_matches('s'))
+            .ok_or_else(|| {
+                Error::param(
+                    "occasion_period",
+                    s,
+                    "one of day, week, month, quarter, year",
+                )
+            })
+    }
+}
+
 /// A point in time from a label: sorts in calendar order. A label that gives a month only
 /// has day 0 (before the month's first day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -172,6 +233,60 @@ fn split_time(s: &str) -> Option<(&str, Option<u32>)> {
     ))
 }
 
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+fn days_from_civil(year: u16, month: u8, day: u8) -> i64 {
+    let (y, m, d) = (i64::from(year), i64::from(month), i64::from(day));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl When {
+    /// The calendar period holding this time: a key that sorts the periods in time, and
+    /// the period's label (`2024-03-01`, `2024-W09`, `2024-03`, `2024-Q1`, `2024`).
+    /// `None` for a label that gives a month only, asked for its day or week.
+    pub(crate) fn period(self, p: OccasionPeriod) -> Option<(u32, String)> {
+        let (y, m, d) = (self.year, self.month, self.day);
+        let q = (m - 1) / 3 + 1;
+        match p {
+            OccasionPeriod::Year => Some((u32::from(y), format!("{y}"))),
+            OccasionPeriod::Quarter => {
+                Some((u32::from(y) * 10 + u32::from(q), format!("{y}-Q{q}")))
+            }
+            OccasionPeriod::Month => {
+                Some((u32::from(y) * 100 + u32::from(m), format!("{y}-{m:02}")))
+            }
+            _ if d == 0 => None,
+            OccasionPeriod::Day => Some((
+                (u32::from(y) * 100 + u32::from(m)) * 100 + u32::from(d),
+                format!("{y}-{m:02}-{d:02}"),
+            )),
+            OccasionPeriod::Week => {
+                // ISO 8601: weeks start on Monday; week 1 holds the year's first Thursday
+                let days = days_from_civil(y, m, d);
+                let weekday = (days + 3).rem_euclid(7); // Monday 0 (1970-01-01 was a Thursday)
+                let thursday = days - weekday + 3;
+                let wy = if thursday >= days_from_civil(y + 1, 1, 1) {
+                    y + 1
+                } else if thursday < days_from_civil(y, 1, 1) {
+                    y - 1
+                } else {
+                    y
+                };
+                let week = (thursday - days_from_civil(wy, 1, 1)) / 7 + 1;
+                Some((
+                    u32::from(wy) * 100 + week as u32,
+                    format!("{wy}-W{week:02}"),
+                ))
+            }
+        }
+    }
+}
+
 fn make(year: u16, month: u8, day: u8, ms: u32) -> Option<When> {
     ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month)).then_some(When {
         year,
@@ -257,6 +372,41 @@ mod tests {
         ] {
             assert_eq!(read_dates(&bad), DateLabels::NotDates, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn periods_follow_the_calendar_and_iso_weeks() {
+        let label = |s: &str, p| match read_dates(&[s]) {
+            DateLabels::Dates(w) => w[0].period(p).map(|x| x.1),
+            other => panic!("{s}: {other:?}"),
+        };
+        use OccasionPeriod::*;
+        for (date, week) in [
+            ("2024-03-01", "2024-W09"),
+            ("2021-01-03", "2020-W53"),
+            ("2020-12-31", "2020-W53"),
+            ("2024-12-30", "2025-W01"),
+            ("2026-01-01", "2026-W01"),
+            ("2027-01-01", "2026-W53"),
+            ("2024-01-01T23:59", "2024-W01"),
+        ] {
+            assert_eq!(label(date, Week).as_deref(), Some(week), "{date}");
+        }
+        assert_eq!(label("29.02.2024", Day).as_deref(), Some("2024-02-29"));
+        assert_eq!(label("2024-08-15 10:00", Month).as_deref(), Some("2024-08"));
+        assert_eq!(label("2024-08-15", Quarter).as_deref(), Some("2024-Q3"));
+        assert_eq!(label("12/31/2023", Year).as_deref(), Some("2023"));
+        // a month-only label has no day or week
+        assert_eq!(label("2024-03", Week), None);
+        assert_eq!(label("2024-03", Quarter).as_deref(), Some("2024-Q1"));
+        // keys sort as time: the last days of a year before the next year's first week
+        let key = |s: &str, p| match read_dates(&[s]) {
+            DateLabels::Dates(w) => w[0].period(p).unwrap().0,
+            _ => unreachable!(),
+        };
+        assert!(key("2020-12-31", Week) < key("2021-01-04", Week));
+        assert!(key("2024-12-31", Day) < key("2025-01-01", Day));
+        assert!(key("2024-12-31", Quarter) < key("2025-01-01", Quarter));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub use counts::{CountData, Covariate, CovariateValues, MAX_COUNT, MAX_UNITS, co
 pub use covariate_histories::{
     CovariateHistories, TimeVarying, read_covariate_histories_path, read_covariate_histories_str,
 };
-pub use csv_io::{DataSet, Layout, OccasionOrder, ReadOptions, UnitStratum};
+pub use csv_io::{DataSet, Layout, OccasionOrder, OccasionPeriod, ReadOptions, UnitStratum};
 pub use histories::{
     CaptureHistories, MAX_OCCASIONS, Strata, canonical_history, canonical_index,
     default_occasion_names, history_string,
