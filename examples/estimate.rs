@@ -145,10 +145,6 @@ struct Args {
 
 fn run(args: Args) -> darkfigure::Result<String> {
     let format: Format = args.format.parse()?;
-    // Histories with covariate columns: the Huggins models join the analysis (issue 12).
-    if let Some(input) = covariate_input(&args)? {
-        return run_covariates(&args, format, input);
-    }
     let subgroup = args.subgroup.clone().or_else(|| {
         (args.file.is_none() && args.two_source.is_none() && args.example == "police")
             .then(|| "minor".to_string())
@@ -170,6 +166,10 @@ fn run(args: Args) -> darkfigure::Result<String> {
         unit_stratum: args.unit_stratum.parse()?,
         subgroup_column: subgroup.clone(),
     };
+    // Histories with covariate columns: the Huggins models join the analysis (issue 12).
+    if let Some(input) = covariate_input(&args, &opts)? {
+        return run_covariates(&args, format, input);
+    }
     let subgroup_text: Option<String>;
     let (data, source, truth) = match (&args.file, &args.two_source) {
         (_, Some(counts)) => {
@@ -389,7 +389,7 @@ fn two_source_data(
     ))
 }
 
-fn covariate_input(args: &Args) -> darkfigure::Result<Option<CovariateInput>> {
+fn covariate_input(args: &Args, opts: &ReadOptions) -> darkfigure::Result<Option<CovariateInput>> {
     let (text, source, covs, truth) = match (&args.file, &args.covariates) {
         (Some(path), Some(covs)) => {
             let bytes = std::fs::read(path).map_err(|source| darkfigure::Error::Io {
@@ -415,12 +415,7 @@ fn covariate_input(args: &Args) -> darkfigure::Result<Option<CovariateInput>> {
         ),
         _ => return Ok(None),
     };
-    let Some(data) = report::huggins::histories_with_covariates_str(
-        &text,
-        &source,
-        &covs,
-        args.count.as_deref(),
-    )?
+    let Some(data) = report::huggins::histories_with_covariates_str(&text, &source, &covs, opts)?
     else {
         return Ok(None);
     };

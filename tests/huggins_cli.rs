@@ -261,7 +261,8 @@ fn cautions_of_another_reading_survive_the_covariate_headline() {
     // Bunting (8 years, an open population) one row per bird with a made-up covariate:
     // the Huggins models with it become the headline's candidates, and the closed models
     // still fit poorly, so the Caution lines (read as lists, read as open) stay beside the
-    // figure rather than being lost when the headline is rebuilt.
+    // figure rather than being lost when the headline is rebuilt; a third says that the
+    // models without the covariate give far more.
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/open/bunting.csv"),
     )
@@ -281,6 +282,50 @@ fn cautions_of_another_reading_survive_the_covariate_headline() {
     let out = run(&[path.to_str().unwrap(), "--covariates", "x"]);
     assert!(out.contains("Huggins"), "{out}");
     let cautions: Vec<&str> = out.lines().filter(|l| l.starts_with("Caution: ")).collect();
-    assert_eq!(cautions.len(), 2, "{out}");
+    assert_eq!(cautions.len(), 3, "{out}");
     assert!(cautions[1].contains("run with --open"), "{out}");
+    // and the closed models without the covariate give far more than the Huggins ones
+    assert!(
+        cautions[2].starts_with("Caution: Ignoring the covariates gives more: the same rule without them (x) gives 29,774"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_long_register_takes_covariates_and_says_when_the_models_without_them_give_more() {
+    // The police register (one row per record; 420 buyers and 180 sellers, catchability
+    // varying beyond `minor`): the Huggins models see too little heterogeneity.
+    let text = run(&[
+        "examples/data/police_operations.csv",
+        "--covariates",
+        "minor",
+    ]);
+    let head: String = text.lines().take(10).collect::<Vec<_>>().join("\n");
+    assert!(
+        head.contains("(long layout, 690 rows): 405 units seen, 5 occasions"),
+        "{head}"
+    );
+    assert!(
+        head.contains("note: the 2 strata (buyer, seller) are analysed as one population"),
+        "{head}"
+    );
+    assert!(
+        head.contains("AIC model average over 8 Huggins models"),
+        "{head}"
+    );
+    assert!(
+        head.contains(
+            "Caution: Ignoring the covariates gives more: the same rule without them (minor) gives"
+        ),
+        "{head}"
+    );
+    let v = json(&[
+        "examples/data/police_operations.csv",
+        "--covariates",
+        "minor",
+        "--format",
+        "json",
+    ]);
+    let n = v["headline"][0]["n_hat"].as_f64().unwrap();
+    assert!(n > 405.0 && n < 600.0, "{n}");
 }

@@ -634,3 +634,69 @@ fn mth_normal_with_interactions_matches_rcapture_on_diabetes() {
     assert!(sigma > 0.5, "σ̂ = {sigma}");
     assert!(e.warnings.is_empty(), "{:?}", e.warnings);
 }
+
+#[test]
+fn a_long_register_with_a_unit_covariate_reads_as_its_wide_form() {
+    use darkfigure::data::{ReadOptions, read_covariate_histories_with};
+    // The police register, one row per record, `minor` on every record of a person.
+    let long = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/police_operations.csv"
+    ))
+    .unwrap();
+    let covs = ["minor".to_string()];
+    let d = read_covariate_histories_str(&long, "police_operations.csv", &covs).unwrap();
+    assert!(
+        d.notes()
+            .iter()
+            .any(|n| n.contains("2 strata (buyer, seller) are analysed as one population")),
+        "{:?}",
+        d.notes()
+    );
+    // The same register written wide by hand: one row per person, occasions 1..5.
+    let mut people: Vec<(String, u8, String)> = Vec::new();
+    for line in long.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let occ: usize = f[1].parse().unwrap();
+        match people.iter_mut().find(|p| p.0 == f[0]) {
+            Some(p) => p.1 |= 1 << (occ - 1),
+            None => people.push((f[0].to_string(), 1 << (occ - 1), f[3].to_string())),
+        }
+    }
+    let mut wide = String::from("id,o1,o2,o3,o4,o5,minor\n");
+    for (id, h, minor) in &people {
+        let bits: Vec<String> = (0..5).map(|j| (h >> j & 1).to_string()).collect();
+        wide += &format!("{id},{},{minor}\n", bits.join(","));
+    }
+    let w = read_covariate_histories_str(&wide, "wide.csv", &covs).unwrap();
+    assert_eq!(d.histories().histories(), w.histories().histories());
+    assert_eq!(d.covariates(), w.covariates());
+    for model in [Huggins::m0(), Huggins::mt(), Huggins::mb()] {
+        let a = model.clone().covariates(&["minor"]).fit(&d).unwrap();
+        let b = model.covariates(&["minor"]).fit(&w).unwrap();
+        assert_eq!(a.estimate.n_hat, b.estimate.n_hat);
+        assert_eq!(a.estimate.se, b.estimate.se);
+    }
+    // A person whose covariate changes between records is refused at the record.
+    let changed = long.replacen("B002,2,buyer,0", "B002,2,buyer,1", 1);
+    let e = read_covariate_histories_str(&changed, "police_operations.csv", &covs).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("line 3, column `minor`")
+            && msg.contains("`0` as on line 2, where unit `B002` was recorded before"),
+        "{msg}"
+    );
+    // Time-varying covariates need one column per occasion.
+    let e = read_covariate_histories_str(&long, "police_operations.csv", &["age".to_string()])
+        .unwrap_err();
+    assert!(e.to_string().contains("no column `age`"), "{e}");
+    // The long reader's options apply: a unit in two strata placed by its first occasion.
+    let moved = format!("{long}B002,5,seller,0\n");
+    assert!(read_covariate_histories_str(&moved, "p.csv", &covs).is_err());
+    let o = ReadOptions {
+        unit_stratum: darkfigure::data::UnitStratum::First,
+        ..Default::default()
+    };
+    let d = read_covariate_histories_with(&moved, "p.csv", &covs, &o).unwrap();
+    assert_eq!(d.histories().histories()[0], 0b11011);
+}

@@ -14,9 +14,14 @@
 //! (`frequency`, `n`) or `stratum`, and hold only 0 and 1. Other columns are ignored and
 //! listed in [`CovariateHistories::ignored_columns`]. A binary covariate (`fat` = 0/1) must
 //! be named, or it is read as an occasion.
+//!
+//! A long file (one row per record: `id`, `occasion`, as [`super::csv_io`] reads them) carries
+//! individual covariates as columns holding one value per unit, the same on each of its
+//! records (a record that disagrees is refused at its line); its strata are not used, as
+//! the covariate models treat the file as one population.
 
 use super::counts::{Covariate, CovariateValues};
-use super::csv_io::capture_flag;
+use super::csv_io::{DataSet, Layout, OccasionOrder, ReadOptions, capture_flag};
 use super::histories::CaptureHistories;
 use crate::error::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
@@ -49,6 +54,13 @@ pub struct CovariateHistories {
     covariates: Vec<Covariate>,
     time_varying: Vec<TimeVarying>,
     ignored_columns: Vec<String>,
+    /// How a long file's occasions were put in order (`None`: a wide file or no file).
+    #[serde(default)]
+    occasion_order: Option<OccasionOrder>,
+    /// What the reader of a long file said about it (dates grouped, units that moved
+    /// between strata, repeated records).
+    #[serde(default)]
+    notes: Vec<String>,
 }
 
 impl CovariateHistories {
@@ -59,6 +71,8 @@ impl CovariateHistories {
             covariates: Vec::new(),
             time_varying: Vec::new(),
             ignored_columns: Vec::new(),
+            occasion_order: None,
+            notes: Vec::new(),
         }
     }
 
@@ -172,6 +186,16 @@ impl CovariateHistories {
     pub fn ignored_columns(&self) -> &[String] {
         &self.ignored_columns
     }
+
+    /// How the occasions of a long file were put in order (`None` for a wide file).
+    pub fn occasion_order(&self) -> Option<OccasionOrder> {
+        self.occasion_order
+    }
+
+    /// What the reader said about a long file, as [`DataSet::Histories`] notes.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
 }
 
 const FREQ: [&str; 3] = ["freq", "frequency", "n"];
@@ -188,6 +212,26 @@ pub fn read_covariate_histories_str(
     file: &str,
     covariates: &[String],
 ) -> Result<CovariateHistories> {
+    read_covariate_histories_with(text, file, covariates, &ReadOptions::default())
+}
+
+/// Reads a wide or long CSV file of capture histories with the covariates named in
+/// `covariates`; `opts` names the columns and the long layout's choices (occasion order,
+/// periods of dates, units in two strata) as for [`super::csv_io::read_str`].
+///
+/// # Errors
+/// As [`read_covariate_histories_str`] for a wide file and [`super::csv_io::read_str`]
+/// for a long one; [`Error::CsvValue`] where a unit's covariate differs between its
+/// records.
+pub fn read_covariate_histories_with(
+    text: &str,
+    file: &str,
+    covariates: &[String],
+    opts: &ReadOptions,
+) -> Result<CovariateHistories> {
+    if super::csv_io::layout_of(text, file, opts)? == Layout::Long {
+        return read_long(text, file, covariates, opts);
+    }
     let loc = |line: Option<usize>, column: Option<&str>| Location {
         file: file.to_string(),
         line,
@@ -343,30 +387,8 @@ pub fn read_covariate_histories_str(
         match spec {
             Spec::Individual(c) => {
                 let vals: Vec<&str> = rows.iter().map(|(_, r)| r[c].as_str()).collect();
-                if let Some(i) = vals
-                    .iter()
-                    .position(|v| v.is_empty() || v.eq_ignore_ascii_case("NA"))
-                {
-                    return Err(Error::CsvValue {
-                        at: loc(Some(rows[i].0), Some(&headers[c])),
-                        value: vals[i].to_string(),
-                        expected: "a value (missing covariates are not supported)".into(),
-                    });
-                }
-                let nums: Option<Vec<f64>> = vals.iter().map(|v| v.parse::<f64>().ok()).collect();
-                let values = match nums {
-                    Some(v) => {
-                        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                            return Err(Error::CsvValue {
-                                at: loc(Some(rows[i].0), Some(&headers[c])),
-                                value: vals[i].to_string(),
-                                expected: "a finite number".into(),
-                            });
-                        }
-                        CovariateValues::Numeric(v)
-                    }
-                    None => CovariateValues::categorical(&vals),
-                };
+                let lines: Vec<usize> = rows.iter().map(|(l, _)| *l).collect();
+                let values = individual_values(&vals, &lines, |l| loc(Some(l), Some(&headers[c])))?;
                 out = out.with_covariate(name, values)?;
             }
             Spec::TimeVarying(cols) => {
@@ -402,6 +424,96 @@ pub fn read_covariate_histories_str(
         }
     }
     out.ignored_columns = ignored;
+    Ok(out)
+}
+
+/// One value per unit: numbers, or categories when any value is not a number. `lines`
+/// gives each value's line, `at` its location in errors.
+fn individual_values(
+    vals: &[&str],
+    lines: &[usize],
+    at: impl Fn(usize) -> Location,
+) -> Result<CovariateValues> {
+    if let Some(i) = vals
+        .iter()
+        .position(|v| v.is_empty() || v.eq_ignore_ascii_case("NA"))
+    {
+        return Err(Error::CsvValue {
+            at: at(lines[i]),
+            value: vals[i].to_string(),
+            expected: "a value (missing covariates are not supported)".into(),
+        });
+    }
+    let nums: Option<Vec<f64>> = vals.iter().map(|v| v.parse::<f64>().ok()).collect();
+    Ok(match nums {
+        Some(v) => {
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::CsvValue {
+                    at: at(lines[i]),
+                    value: vals[i].to_string(),
+                    expected: "a finite number".into(),
+                });
+            }
+            CovariateValues::Numeric(v)
+        }
+        None => CovariateValues::categorical(vals),
+    })
+}
+
+/// A long file: histories by unit (strata dropped), each covariate one value per unit.
+fn read_long(
+    text: &str,
+    file: &str,
+    covariates: &[String],
+    opts: &ReadOptions,
+) -> Result<CovariateHistories> {
+    let opts = ReadOptions {
+        covariates: Some(covariates.to_vec()),
+        ..opts.clone()
+    };
+    let (set, values) = super::csv_io::read_long_with_unit_values(text, file, &opts, covariates)?;
+    let DataSet::Histories {
+        data,
+        occasion_order,
+        mut notes,
+        ..
+    } = set
+    else {
+        unreachable!("the long layout reads histories")
+    };
+    let mut h = CaptureHistories::new(
+        data.occasions(),
+        data.histories().to_vec(),
+        data.frequencies().to_vec(),
+    )?
+    .with_occasion_names(data.occasion_names().to_vec())?;
+    if let Some(ids) = data.ids() {
+        h = h.with_ids(ids.to_vec())?;
+    }
+    let stratum = opts.stratum_column.as_deref().unwrap_or("stratum");
+    if let Some(st) = data
+        .strata()
+        .filter(|_| !covariates.iter().any(|c| c.eq_ignore_ascii_case(stratum)))
+    {
+        notes.push(format!(
+            "the {} strata ({}) are analysed as one population with the covariates (name the \
+             stratum column among the covariates to let catchability depend on it)",
+            st.names.len(),
+            st.names.join(", ")
+        ));
+    }
+    let mut out = CovariateHistories::new(h);
+    for (name, (vals, lines)) in covariates.iter().zip(values) {
+        let vals: Vec<&str> = vals.iter().map(String::as_str).collect();
+        let values = individual_values(&vals, &lines, |l| Location {
+            file: file.to_string(),
+            line: Some(l),
+            column: Some(name.clone()),
+        })?;
+        out = out.with_covariate(name.clone(), values)?;
+    }
+    out.occasion_order = occasion_order;
+    out.notes = notes;
     Ok(out)
 }
 

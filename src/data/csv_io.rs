@@ -75,7 +75,8 @@ pub struct ReadOptions {
     pub count_column: Option<String>,
     /// Name of the frequency column; detected as `freq`, `frequency`, `n` or `count`.
     pub freq_column: Option<String>,
-    /// Covariates to keep (counts layout); all other columns when `None`.
+    /// Covariates to keep (counts layout; all other columns when `None`). In a long file,
+    /// columns read as covariates elsewhere, which are then not named as unused.
     pub covariates: Option<Vec<String>>,
     /// Order of the occasion labels (long layout), overriding the default: numeric order
     /// when every label is a number, calendar order when every label is a date, otherwise
@@ -685,13 +686,13 @@ pub fn decode_utf8(bytes: Vec<u8>, file: &str) -> Result<String> {
 /// occasions, unequal rows...) and [`Error::CsvValue`] for a bad value (not 0/1, a
 /// negative or fractional frequency, a never-seen unit with a positive frequency...).
 pub fn read_str(text: &str, file: &str, opts: &ReadOptions) -> Result<DataSet> {
-    let raw = read_raw(text, file)?;
-    parse_raw(raw, declares_lists(text), opts)
+    let mut raw = read_raw(text, file)?;
+    parse_raw(&mut raw, declares_lists(text), opts)
 }
 
-fn parse_raw(mut raw: Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
+fn parse_raw(raw: &mut Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
     let guessed = raw.resolve_roles(opts)?;
-    let raw = &raw;
+    let raw = &*raw;
     let layout = match opts.layout {
         Some(l) => l,
         None => detect(raw, opts),
@@ -741,13 +742,21 @@ fn parse_raw(mut raw: Raw, lists: bool, opts: &ReadOptions) -> Result<DataSet> {
 /// in words (`None` when there are none): they are not used.
 fn unused_long_columns(raw: &Raw, opts: &ReadOptions) -> Option<String> {
     let used = [raw.col("id"), raw.col("occasion"), raw.col("stratum")];
+    let covariate = |c: usize| {
+        opts.covariates
+            .iter()
+            .flatten()
+            .any(|n| raw.headers[c].eq_ignore_ascii_case(n))
+    };
     let named = |c: usize, o: &Option<String>| {
         o.as_ref()
             .is_some_and(|f| raw.headers[c].eq_ignore_ascii_case(f))
     };
     let unused: Vec<usize> = (0..raw.headers.len())
         .filter(|c| !used.contains(&Some(*c)))
-        .filter(|&c| !named(c, &opts.freq_column) && !named(c, &opts.subgroup_column))
+        .filter(|&c| {
+            !named(c, &opts.freq_column) && !named(c, &opts.subgroup_column) && !covariate(c)
+        })
         .collect();
     let (&first, rest) = unused.split_first()?;
     let cols = if rest.is_empty() {
@@ -803,7 +812,95 @@ pub fn read_str_where(text: &str, file: &str, opts: &ReadOptions, column: &str) 
         });
     }
     raw.rows = keep;
-    parse_raw(raw, declares_lists(text), opts)
+    parse_raw(&mut raw, declares_lists(text), opts)
+}
+
+/// The layout [`read_str`] would read `text` in (as forced by `opts`, or detected).
+///
+/// # Errors
+/// As [`read_str`], for a file that cannot be read at all or names a missing column.
+pub(crate) fn layout_of(text: &str, file: &str, opts: &ReadOptions) -> Result<Layout> {
+    if let Some(l) = opts.layout {
+        return Ok(l);
+    }
+    let mut raw = read_raw(text, file)?;
+    raw.resolve_roles(opts)?;
+    Ok(detect(&raw, opts))
+}
+
+/// One column's value for each unit, and the line each value was read from.
+pub(crate) type UnitValues = (Vec<String>, Vec<usize>);
+
+/// A long file read as [`read_str`] reads it, with the value each unit has in each of
+/// `columns` (units in the order of the histories), and the line of that value: a
+/// column of the units' traits (sex, age group), the same on all of a unit's records.
+///
+/// # Errors
+/// As [`read_str`]; [`Error::CsvFormat`] for a missing column; [`Error::CsvValue`] at the
+/// first record of a unit whose value differs from its earlier records'.
+pub(crate) fn read_long_with_unit_values(
+    text: &str,
+    file: &str,
+    opts: &ReadOptions,
+    columns: &[String],
+) -> Result<(DataSet, Vec<UnitValues>)> {
+    let mut raw = read_raw(text, file)?;
+    let opts = ReadOptions {
+        layout: Some(Layout::Long),
+        ..opts.clone()
+    };
+    let set = parse_raw(&mut raw, declares_lists(text), &opts)?;
+    let DataSet::Histories { data, .. } = &set else {
+        unreachable!("the long layout reads histories")
+    };
+    let (Some(ids), Some(id_col)) = (data.ids(), raw.col("id")) else {
+        unreachable!("the long layout names its units")
+    };
+    let unit: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| (id.as_str(), k))
+        .collect();
+    let mut out = Vec::with_capacity(columns.len());
+    for name in columns {
+        let c = raw.col(name).ok_or_else(|| Error::CsvFormat {
+            at: raw.at(Some(1), None),
+            reason: format!(
+                "no column `{name}` (in a long file a covariate is a column holding one value \
+                 per unit; time-varying covariates need the wide layout); the columns are {}",
+                raw.headers.join(", ")
+            ),
+        })?;
+        let mut value: Vec<Option<(usize, &str)>> = vec![None; ids.len()];
+        for (line, r) in &raw.rows {
+            let Some(&k) = unit.get(r[id_col].as_str()) else {
+                continue;
+            };
+            match value[k] {
+                None => value[k] = Some((*line, &r[c])),
+                Some((first, v)) if v != r[c] => {
+                    return Err(raw.value_err(
+                        *line,
+                        c,
+                        &r[c],
+                        &format!(
+                            "`{v}` as on line {first}, where unit `{}` was recorded before: a \
+                             covariate holds one value per unit, the same on each of its \
+                             records",
+                            r[id_col]
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let (lines, vals) = value
+            .into_iter()
+            .map(|x| x.map_or((0, String::new()), |(l, v)| (l, v.to_string())))
+            .unzip();
+        out.push((vals, lines));
+    }
+    Ok((set, out))
 }
 
 /// Whether the file declares its columns unordered lists: a comment line before the

@@ -12,6 +12,7 @@ mod summary;
 pub use counts::{CountData, Covariate, CovariateValues, MAX_COUNT, MAX_UNITS, counts_total};
 pub use covariate_histories::{
     CovariateHistories, TimeVarying, read_covariate_histories_path, read_covariate_histories_str,
+    read_covariate_histories_with,
 };
 pub use csv_io::{DataSet, Layout, OccasionOrder, OccasionPeriod, ReadOptions, UnitStratum};
 pub use histories::{

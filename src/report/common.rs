@@ -62,8 +62,38 @@ pub const OPEN_HINT: &str =
 /// (`analyse::add_parts_caution`).
 pub const PARTS_CAUTION: &str = "This total adds stratum figures that carry a caution:";
 
+/// How the warning begins that the models without covariates give more than the
+/// covariate models' interval holds (`headline::covariate_check`): catchability varies in
+/// ways the covariates do not explain, and the covariate figure may be too low.
+pub const COVARIATES_SHORT: &str = "Ignoring the covariates gives more:";
+
 /// Whether a headline warning is a caution shown beside the figure (another reading of
-/// the data that fits where this one does not; a total whose parts carry cautions).
+/// the data that fits where this one does not; a total whose parts carry cautions; a
+/// covariate figure below what the models without them give).
 pub fn is_caution(w: &str) -> bool {
-    w.starts_with(LISTS_HINT) || w.starts_with(OPEN_HINT) || w.starts_with(PARTS_CAUTION)
+    w.starts_with(LISTS_HINT)
+        || w.starts_with(OPEN_HINT)
+        || w.starts_with(PARTS_CAUTION)
+        || w.starts_with(COVARIATES_SHORT)
+}
+
+/// A count for a reader: whole numbers with thousands separators from 100 up, one
+/// decimal below.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return if x > 0.0 { "∞".into() } else { "-".into() };
+    }
+    if x.abs() < 100.0 {
+        return format!("{x:.1}");
+    }
+    let r = x.round().abs() as u64;
+    let digits = r.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 { format!("-{out}") } else { out }
 }

@@ -359,11 +359,18 @@ fn covariate_check(with: &Headline, without: &Headline, secs: &[&Section]) -> Op
             without.basis
         ));
     };
-    let why = if side == "below" {
-        "capture probability depends on them, and models that ignore it under-count the people who are hard to catch (Huggins 1989; the covariate simulation in the README)"
-    } else {
-        "the models without covariates may be fitting heterogeneity or behaviour the covariates do not explain; look at the candidate tables"
-    };
+    if side == "above" {
+        return Some(format!(
+            "{} the same rule without them ({}) gives {} ({}), above the covariate models' interval {} to {}. The covariate models take catchability to vary only with the covariates; the models without them may be fitting heterogeneity or behaviour the covariates do not explain, and then the covariate figure is too low. Look at the candidate tables before citing it.",
+            super::common::COVARIATES_SHORT,
+            covs.join(", "),
+            super::common::num(without.n_hat),
+            without.basis,
+            super::common::num(i.lower),
+            super::common::num(i.upper),
+        ));
+    }
+    let why = "capture probability depends on them, and models that ignore it under-count the people who are hard to catch (Huggins 1989; the covariate simulation in the README)";
     Some(format!(
         "Ignoring the covariates ({}), the same rule gives {} ({}), {side} the covariate models' interval {} to {}: {why}.",
         covs.join(", "),

@@ -15,26 +15,7 @@ pub fn title(h: &Headline) -> String {
     }
 }
 
-/// A count for a reader: whole numbers with thousands separators from 100 up, one
-/// decimal below.
-pub fn num(x: f64) -> String {
-    if !x.is_finite() {
-        return if x > 0.0 { "∞".into() } else { "-".into() };
-    }
-    if x.abs() < 100.0 {
-        return format!("{x:.1}");
-    }
-    let r = x.round().abs() as u64;
-    let digits = r.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if x < 0.0 { format!("-{out}") } else { out }
-}
+pub use super::common::num;
 
 /// `x` at the precision [`num`] gives `like`: whole numbers once `like` is 100 or more, so
 /// a dark figure reads as whole people beside a whole N̂ ("212 in all … about 41", not

@@ -17,7 +17,7 @@
 use super::{AnalysisOptions, Failure, Report, Row, Section};
 use crate::data::CovariateHistories;
 use crate::data::csv_io::Layout;
-use crate::data::{DataSet, read_covariate_histories_str};
+use crate::data::{DataSet, ReadOptions, read_covariate_histories_with};
 use crate::error::Result;
 use crate::estimate::fmt_num;
 use crate::huggins::{Huggins, HugginsFit};
@@ -113,8 +113,9 @@ pub fn table(data: &CovariateHistories, covariates: &[String], level: f64) -> Re
 }
 
 /// Reads `path` as capture histories with the named covariates when it is one: a file
-/// without a count column (`count`, `nbcap` or `count_column`) whose other columns give at
-/// least two 0/1 occasions. `Ok(None)` means "not histories with covariates" (a counts file).
+/// without a count column (`count`, `nbcap` or `opts.count_column`) whose other columns give
+/// at least two occasions (wide 0/1 columns, or a long file's records). `Ok(None)` means
+/// "not histories with covariates" (a counts file).
 ///
 /// # Errors
 /// [`crate::Error::Io`] when the file cannot be read; the reader's errors for a histories
@@ -122,13 +123,13 @@ pub fn table(data: &CovariateHistories, covariates: &[String], level: f64) -> Re
 pub fn histories_with_covariates(
     path: &std::path::Path,
     covariates: &[String],
-    count_column: Option<&str>,
+    opts: &ReadOptions,
 ) -> Result<Option<CovariateHistories>> {
     let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
         path: path.display().to_string(),
         source,
     })?;
-    histories_with_covariates_str(&text, &path.display().to_string(), covariates, count_column)
+    histories_with_covariates_str(&text, &path.display().to_string(), covariates, opts)
 }
 
 /// As [`histories_with_covariates`], from the text of a file named `file`.
@@ -139,19 +140,22 @@ pub fn histories_with_covariates_str(
     text: &str,
     file: &str,
     covariates: &[String],
-    count_column: Option<&str>,
+    opts: &ReadOptions,
 ) -> Result<Option<CovariateHistories>> {
     let header = text.lines().next().unwrap_or_default();
     let is_counts = header.split([',', ';', '\t']).any(|h| {
         let h = h.trim().trim_matches('"');
         h.eq_ignore_ascii_case("count")
             || h.eq_ignore_ascii_case("nbcap")
-            || count_column.is_some_and(|c| h.eq_ignore_ascii_case(c))
+            || opts
+                .count_column
+                .as_deref()
+                .is_some_and(|c| h.eq_ignore_ascii_case(c))
     });
-    if is_counts || covariates.is_empty() {
+    if is_counts || covariates.is_empty() || opts.layout == Some(Layout::Counts) {
         return Ok(None);
     }
-    let d = read_covariate_histories_str(text, file, covariates)?;
+    let d = read_covariate_histories_with(text, file, covariates, opts)?;
     Ok((d.histories().occasions() >= 2).then_some(d))
 }
 
@@ -295,13 +299,17 @@ pub fn analyse_with_covariates(
     Ok(report)
 }
 
-/// The histories of `data` as a [`DataSet`] (wide layout), for the report writers.
+/// The histories of `data` as a [`DataSet`] (the layout it was read in), for the report
+/// writers.
 pub fn dataset(data: &CovariateHistories) -> DataSet {
     DataSet::Histories {
         data: data.histories().clone(),
-        layout: Layout::Wide,
-        occasion_order: None,
-        notes: Vec::new(),
+        layout: match data.occasion_order() {
+            Some(_) => Layout::Long,
+            None => Layout::Wide,
+        },
+        occasion_order: data.occasion_order(),
+        notes: data.notes().to_vec(),
         file_rows: None,
     }
 }
