@@ -72,7 +72,15 @@ fn a_trait_column_in_a_wide_file_is_not_an_occasion() {
         }
         other => panic!("{other:?}"),
     }
-    for name in ["is_minor", "AgeGroup", "Sex", "nationality"] {
+    for name in [
+        "is_minor",
+        "AgeGroup",
+        "Sex",
+        "nationality",
+        "gang_member",
+        "HIV_status",
+        "is_homeless",
+    ] {
         let t = text.replace("female", name);
         assert!(
             read_str(&t, "ops.csv", &ReadOptions::default()).is_err(),
@@ -80,7 +88,14 @@ fn a_trait_column_in_a_wide_file_is_not_an_occasion() {
         );
     }
     // Lists named after the people they hold, or anything else, are still lists.
-    for name in ["op4", "female_list", "shelter", "police"] {
+    for name in [
+        "op4",
+        "female_list",
+        "shelter",
+        "police",
+        "status",
+        "hiv_clinic",
+    ] {
         let t = text.replace("female", name);
         let h = histories_of(read_str(&t, "ops.csv", &ReadOptions::default()).unwrap());
         assert_eq!(h.occasions(), 4, "{name}");

@@ -1084,7 +1084,7 @@ fn names_an_occasion(name: &str) -> bool {
 /// `age_group`, `nationality`) rather than an occasion or a list: in a wide file such a
 /// 0/1 column would silently become one more occasion.
 fn names_an_attribute(name: &str) -> bool {
-    const TRAITS: [&str; 22] = [
+    const TRAITS: [&str; 39] = [
         "sex",
         "gender",
         "female",
@@ -1107,14 +1107,36 @@ fn names_an_attribute(name: &str) -> bool {
         "race",
         "married",
         "disabled",
+        "disability",
+        "ethnic",
+        "indigenous",
+        "religion",
+        "migrant",
+        "immigrant",
+        "refugee",
+        "homeless",
+        "employed",
+        "unemployed",
+        "student",
+        "veteran",
+        "pregnant",
+        "transgender",
+        "injector",
+        "pwid",
+        "msm",
     ];
+    // last words that make any name a trait: `hiv_status`, `gang_member`
+    const TRAIT_ENDS: [&str; 3] = ["status", "member", "membership"];
     let words = name_words(name);
-    let plain: String = words
+    let kept: Vec<&str> = words
         .iter()
-        .filter(|w| !matches!(w.as_str(), "is" | "has" | "was"))
         .map(String::as_str)
+        .filter(|w| !matches!(*w, "is" | "has" | "was"))
         .collect();
-    !names_an_occasion(name) && TRAITS.contains(&plain.as_str())
+    let plain: String = kept.concat();
+    !names_an_occasion(name)
+        && (TRAITS.contains(&plain.as_str())
+            || (kept.len() > 1 && kept.last().is_some_and(|w| TRAIT_ENDS.contains(w))))
 }
 
 /// A column name that reads as a unit identifier (`person_id`, `CaseID`, `individual`)

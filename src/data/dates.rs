@@ -1,6 +1,7 @@
 //! Occasion labels that are calendar dates (long layout): `2024-03-01`, `2024/03/01`,
 //! `2024-03`, `01.03.2024`, `1/3/2024` or `3/1/2024`, each with an optional time of day
-//! (`2024-03-01T14:30`, `2024-03-01 14:30:05`, a trailing `Z`), put in calendar order.
+//! (`2024-03-01T14:30`, `2024-03-01 14:30:05`, a trailing `Z`, `3/1/2024 2:30 PM` on a
+//! 12-hour clock), put in calendar order.
 //!
 //! Year-first labels are read one way only. Year-last labels with `.` are day-first (the
 //! European form). With `/` or `-` the file decides: a first field above 12 makes the labels
@@ -197,7 +198,8 @@ fn year_last(s: &str) -> Option<YearLast> {
     })
 }
 
-/// Splits `DATE[T| ]HH:MM[:SS[.fff]][Z]` into the date and the time in milliseconds.
+/// Splits `DATE[T| ]HH:MM[:SS[.fff]][Z]`, or the time on a 12-hour clock (`2:30 PM`), into
+/// the date and the time in milliseconds.
 fn split_time(s: &str) -> Option<(&str, Option<u32>)> {
     let s = s.trim();
     let Some(at) = s.find(['T', ' ']) else {
@@ -205,8 +207,21 @@ fn split_time(s: &str) -> Option<(&str, Option<u32>)> {
     };
     let (date, rest) = (&s[..at], &s[at + 1..]);
     let rest = rest.strip_suffix('Z').unwrap_or(rest);
+    // a 12-hour clock, as spreadsheets in English export it: `2:30:00 PM`
+    let upper = rest.to_ascii_uppercase();
+    let (rest, pm) = match (upper.strip_suffix("AM"), upper.strip_suffix("PM")) {
+        (Some(_), _) => (rest[..rest.len() - 2].trim_end(), Some(false)),
+        (_, Some(_)) => (rest[..rest.len() - 2].trim_end(), Some(true)),
+        _ => (rest, None),
+    };
     let mut hms = rest.split(':');
     let h = small(hms.next()?)?;
+    let h = match pm {
+        None => h,
+        Some(_) if !(1..=12).contains(&h) => return None,
+        Some(false) => h % 12,
+        Some(true) => h % 12 + 12,
+    };
     let m = two_digits(hms.next()?)?;
     let sec_ms = match hms.next() {
         None => 0,
@@ -355,6 +370,20 @@ mod tests {
         assert_eq!(
             order(&["2024-11", "2024-02", "2023-12"]),
             Some(vec![2, 1, 0])
+        );
+        // a 12-hour clock: midnight, noon, and the afternoon after the morning
+        assert_eq!(
+            order(&[
+                "3/1/2024 2:30:00 PM",
+                "3/1/2024 12:05 AM",
+                "3/1/2024 12:00 pm",
+                "3/1/2024 11:59 AM"
+            ]),
+            Some(vec![1, 3, 2, 0])
+        );
+        assert_eq!(
+            read_dates(&["3/1/2024 13:30 PM", "3/1/2024"]),
+            DateLabels::NotDates
         );
     }
 
