@@ -423,8 +423,9 @@ fn covariate_input(args: &Args, opts: &ReadOptions) -> darkfigure::Result<Option
         return Err(darkfigure::Error::InvalidParameter {
             name: "covariates",
             value: covs.join(","),
-            expected: "capture histories with covariates are analysed as one closed population \
-                       of occasions: without --open, --periods, --lists or --subgroup"
+            expected: "capture histories with covariates are analysed as closed populations \
+                       (one per stratum) of occasions: without --open, --periods, --lists or \
+                       --subgroup"
                 .into(),
         });
     }

@@ -646,13 +646,33 @@ fn a_long_register_with_a_unit_covariate_reads_as_its_wide_form() {
     .unwrap();
     let covs = ["minor".to_string()];
     let d = read_covariate_histories_str(&long, "police_operations.csv", &covs).unwrap();
-    assert!(
-        d.notes()
-            .iter()
-            .any(|n| n.contains("2 strata (buyer, seller) are analysed as one population")),
-        "{:?}",
-        d.notes()
-    );
+    // The strata stay, in the order of the file, each with its people's covariates; a
+    // stratum column named among the covariates is a covariate instead.
+    let st = d.histories().strata().unwrap();
+    assert_eq!(st.names, ["buyer", "seller"]);
+    let parts = d.split_by_stratum();
+    let seen: Vec<u64> = parts
+        .iter()
+        .map(|(_, p)| p.histories().observed())
+        .collect();
+    assert_eq!(seen, [257, 148]);
+    let levels =
+        |p: &darkfigure::data::CovariateHistories| match &p.covariate("minor").unwrap().values {
+            darkfigure::data::CovariateValues::Numeric(v) => {
+                let mut v: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+                v.sort();
+                v.dedup();
+                v
+            }
+            other => panic!("{other:?}"),
+        };
+    assert_eq!(levels(&parts[0].1), ["0"]);
+    assert_eq!(levels(&parts[1].1), ["0", "1"]);
+    let both = ["minor".to_string(), "stratum".to_string()];
+    let pooled = read_covariate_histories_str(&long, "police_operations.csv", &both).unwrap();
+    assert!(pooled.histories().strata().is_none());
+    assert!(pooled.split_by_stratum().is_empty());
+    assert_eq!(pooled.histories().observed(), 405);
     // The same register written wide by hand: one row per person, occasions 1..5.
     let mut people: Vec<(String, u8, String)> = Vec::new();
     for line in long.lines().skip(1) {

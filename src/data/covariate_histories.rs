@@ -17,8 +17,12 @@
 //!
 //! A long file (one row per record: `id`, `occasion`, as [`super::csv_io`] reads them) carries
 //! individual covariates as columns holding one value per unit, the same on each of its
-//! records (a record that disagrees is refused at its line); its strata are not used, as
-//! the covariate models treat the file as one population.
+//! records (a record that disagrees is refused at its line).
+//!
+//! Strata (a `stratum` column, or the one [`ReadOptions::stratum_column`] names) are kept
+//! in the histories, so that each stratum can be analysed on its own
+//! ([`CovariateHistories::split_by_stratum`]); a stratum column named among the
+//! covariates is a covariate instead, and the units are one population.
 
 use super::counts::{Covariate, CovariateValues};
 use super::csv_io::{DataSet, Layout, OccasionOrder, ReadOptions, capture_flag};
@@ -196,6 +200,89 @@ impl CovariateHistories {
     pub fn notes(&self) -> &[String] {
         &self.notes
     }
+
+    /// Splits the data by stratum: `(name, data)` per stratum of the histories, in their
+    /// order, each with its units' covariates (a categorical covariate keeps the levels
+    /// its stratum holds, so the first of those is the reference). Empty when the
+    /// histories have no strata.
+    ///
+    /// # Examples
+    /// ```
+    /// use darkfigure::data::{CaptureHistories, CovariateHistories, CovariateValues};
+    /// let h = CaptureHistories::from_rows(&[[1u8, 0], [0, 1], [1, 1]])
+    ///     .unwrap()
+    ///     .with_strata(&["buyer", "seller", "buyer"])
+    ///     .unwrap();
+    /// let d = CovariateHistories::new(h)
+    ///     .with_covariate("age", CovariateValues::categorical(&["30+", "<18", "<30"]))
+    ///     .unwrap();
+    /// let parts = d.split_by_stratum();
+    /// assert_eq!(parts[0].0, "buyer");
+    /// assert_eq!(parts[0].1.histories().observed(), 2);
+    /// assert_eq!(parts[0].1.covariate("age").unwrap().values.label(1), "<30");
+    /// ```
+    pub fn split_by_stratum(&self) -> Vec<(String, CovariateHistories)> {
+        let Some(st) = self.histories.strata() else {
+            return Vec::new();
+        };
+        st.names
+            .iter()
+            .filter_map(|name| {
+                let rows = self.histories.stratum_rows(name)?;
+                Some((name.clone(), self.subset_rows(&rows)))
+            })
+            .collect()
+    }
+
+    /// The same units and covariates as one population: the strata dropped.
+    pub fn without_strata(&self) -> CovariateHistories {
+        CovariateHistories {
+            histories: self.histories.clone().without_strata(),
+            ..self.clone()
+        }
+    }
+
+    fn subset_rows(&self, rows: &[usize]) -> CovariateHistories {
+        let t = self.histories.occasions();
+        let covariates = self
+            .covariates
+            .iter()
+            .map(|c| Covariate {
+                name: c.name.clone(),
+                values: match &c.values {
+                    CovariateValues::Numeric(v) => {
+                        CovariateValues::Numeric(rows.iter().map(|&i| v[i]).collect())
+                    }
+                    CovariateValues::Categorical { levels, codes } => {
+                        let labels: Vec<&str> = rows
+                            .iter()
+                            .map(|&i| levels[codes[i] as usize].as_str())
+                            .collect();
+                        CovariateValues::categorical(&labels)
+                    }
+                },
+            })
+            .collect();
+        let time_varying = self
+            .time_varying
+            .iter()
+            .map(|c| TimeVarying {
+                name: c.name.clone(),
+                values: rows
+                    .iter()
+                    .flat_map(|&i| c.values[i * t..(i + 1) * t].iter().copied())
+                    .collect(),
+            })
+            .collect();
+        CovariateHistories {
+            histories: self.histories.subset_rows(rows),
+            covariates,
+            time_varying,
+            ignored_columns: self.ignored_columns.clone(),
+            occasion_order: self.occasion_order,
+            notes: Vec::new(),
+        }
+    }
 }
 
 const FREQ: [&str; 3] = ["freq", "frequency", "n"];
@@ -248,6 +335,34 @@ pub fn read_covariate_histories_with(
             used[c] = true;
         }
     }
+    // The strata: `stratum` or the column `opts.stratum_column` names, unless it is
+    // among the covariates (then the units are one population whose catchability
+    // depends on it).
+    let stratum_name = opts.stratum_column.as_deref().unwrap_or("stratum");
+    let stratum_col = match find(stratum_name) {
+        Some(_)
+            if covariates
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(stratum_name)) =>
+        {
+            None
+        }
+        Some(c) => {
+            used[c] = true;
+            Some(c)
+        }
+        None if opts.stratum_column.is_some() => {
+            return Err(Error::CsvFormat {
+                at: loc(Some(1), None),
+                reason: format!(
+                    "no column named `{stratum_name}` for the stratum (stratum_column; the \
+                     columns are {})",
+                    headers.join(", ")
+                ),
+            });
+        }
+        None => None,
+    };
     if let Some(c) = freq_col {
         used[c] = true;
     }
@@ -381,7 +496,11 @@ pub fn read_covariate_histories_with(
         freq.push(f);
     }
     let names: Vec<String> = occ.iter().map(|&c| headers[c].clone()).collect();
-    let h = CaptureHistories::new(t, hist, freq)?.with_occasion_names(names)?;
+    let mut h = CaptureHistories::new(t, hist, freq)?.with_occasion_names(names)?;
+    if let Some(c) = stratum_col {
+        let labels: Vec<&str> = rows.iter().map(|(_, r)| r[c].as_str()).collect();
+        h = h.with_strata(&labels)?;
+    }
     let mut out = CovariateHistories::new(h);
     for (name, spec) in specs {
         match spec {
@@ -460,7 +579,7 @@ fn individual_values(
     })
 }
 
-/// A long file: histories by unit (strata dropped), each covariate one value per unit.
+/// A long file: histories by unit (with their strata), each covariate one value per unit.
 fn read_long(
     text: &str,
     file: &str,
@@ -475,7 +594,7 @@ fn read_long(
     let DataSet::Histories {
         data,
         occasion_order,
-        mut notes,
+        notes,
         ..
     } = set
     else {
@@ -490,17 +609,20 @@ fn read_long(
     if let Some(ids) = data.ids() {
         h = h.with_ids(ids.to_vec())?;
     }
+    // The strata stay (each analysed on its own) unless the stratum column is among the
+    // covariates: then the units are one population whose catchability depends on it.
     let stratum = opts.stratum_column.as_deref().unwrap_or("stratum");
     if let Some(st) = data
         .strata()
         .filter(|_| !covariates.iter().any(|c| c.eq_ignore_ascii_case(stratum)))
     {
-        notes.push(format!(
-            "the {} strata ({}) are analysed as one population with the covariates (name the \
-             stratum column among the covariates to let catchability depend on it)",
-            st.names.len(),
-            st.names.join(", ")
-        ));
+        let labels: Vec<&str> = st
+            .codes
+            .iter()
+            .map(|&c| st.names[c as usize].as_str())
+            .collect();
+        h = h.with_strata(&labels)?;
+        h.order_strata(st.names.iter().map(String::as_str));
     }
     let mut out = CovariateHistories::new(h);
     for (name, (vals, lines)) in covariates.iter().zip(values) {

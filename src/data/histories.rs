@@ -407,10 +407,14 @@ impl CaptureHistories {
 
     /// The histories of one stratum, or `None` if there is no such stratum.
     pub fn stratum(&self, name: &str) -> Option<CaptureHistories> {
+        Some(self.subset_rows(&self.stratum_rows(name)?))
+    }
+
+    /// The rows of one stratum, or `None` if there is no such stratum.
+    pub(crate) fn stratum_rows(&self, name: &str) -> Option<Vec<usize>> {
         let s = self.strata.as_ref()?;
         let code = s.names.iter().position(|n| n == name)? as u32;
-        let keep: Vec<usize> = (0..self.n_rows()).filter(|&i| s.codes[i] == code).collect();
-        Some(self.subset_rows(&keep))
+        Some((0..self.n_rows()).filter(|&i| s.codes[i] == code).collect())
     }
 
     /// Splits the data by stratum: `(name, histories)` per stratum, in order of first
@@ -426,7 +430,7 @@ impl CaptureHistories {
         }
     }
 
-    fn subset_rows(&self, keep: &[usize]) -> CaptureHistories {
+    pub(crate) fn subset_rows(&self, keep: &[usize]) -> CaptureHistories {
         CaptureHistories {
             occasions: self.occasions,
             occasion_names: self.occasion_names.clone(),
@@ -503,6 +507,12 @@ impl CaptureHistories {
             ids: None,
             lists: self.lists,
         }
+    }
+
+    /// The same rows without their strata.
+    pub(crate) fn without_strata(mut self) -> CaptureHistories {
+        self.strata = None;
+        self
     }
 
     /// The strata pooled: strata and identifiers dropped, identical histories merged

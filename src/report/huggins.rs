@@ -263,7 +263,12 @@ pub fn report_section(
 /// ([`report_section`]), with the headline made from the Huggins family (see the module
 /// docs: the `closedp.t` models are shown beside it as a comparison, and a check warns
 /// when the figure without the covariates falls outside the covariate headline's
-/// interval). Strata are not split: give a stratum column as a covariate instead.
+/// interval). With strata, each stratum has its own Huggins models (a covariate that
+/// takes one value in a stratum is left out of that stratum's models, and a stratum
+/// where all do gets the figure of the models without covariates, with a line saying
+/// so), the total is the sum of the stratum figures, and the strata pooled are fitted
+/// for comparison; to analyse the strata as one population instead, name the stratum
+/// column among the covariates.
 ///
 /// ```text
 /// candidates: Huggins M0, Mt, Mb, Mtb, each ± covariates     (one conditional likelihood)
@@ -283,8 +288,60 @@ pub fn analyse_with_covariates(
 ) -> Result<Report> {
     let set = dataset(data);
     let mut report = super::analyse(&set, opts)?;
-    let sec = report_section(data, covariates, None, opts.level)?;
-    report.sections.insert(0, sec);
+    let parts = data.split_by_stratum();
+    // Strata whose units all share the covariates' values: no Huggins models there.
+    let mut without: Vec<(String, String)> = Vec::new();
+    if parts.is_empty() {
+        let sec = report_section(data, covariates, None, opts.level)?;
+        report.sections.insert(0, sec);
+    } else {
+        let mut by_stratum = Vec::new();
+        for (name, part) in &parts {
+            let (varying, constant) = split_constant(part, covariates);
+            if varying.is_empty() {
+                without.push((name.clone(), constant.join(", ")));
+                continue;
+            }
+            let mut sec = report_section(part, &varying, Some(name.clone()), opts.level)?;
+            if !constant.is_empty() {
+                sec.notes.push(format!(
+                    "left out of this stratum's models, as every unit in it has the same value: \
+                     {}",
+                    constant.join(", ")
+                ));
+            }
+            let at = report
+                .sections
+                .iter()
+                .position(|s| s.stratum.as_deref() == Some(name.as_str()))
+                .unwrap_or(report.sections.len());
+            report.sections.insert(at, sec.clone());
+            by_stratum.push(sec);
+        }
+        if let Some(at) = report
+            .sections
+            .iter()
+            .position(|s| s.stratum.as_deref() == Some(super::POOLED))
+        {
+            let pooled = data.without_strata();
+            let sec = report_section(&pooled, covariates, Some(super::POOLED.into()), opts.level)?;
+            report.sections.insert(at, sec);
+        }
+        let first = by_stratum.first().map(|s| s.title.clone());
+        if by_stratum.len() == parts.len()
+            && by_stratum.iter().all(|s| Some(&s.title) == first.as_ref())
+            && let Some(title) = first
+        {
+            let group: Vec<&Section> = by_stratum.iter().collect();
+            let sum = super::analyse::sum_over_strata(&title, &group, opts.level);
+            let at = report
+                .sections
+                .iter()
+                .position(|s| s.stratum.as_deref() == Some(super::SUMMED))
+                .unwrap_or(report.sections.len());
+            report.sections.insert(at, sum);
+        }
+    }
     let t = data.histories().occasions();
     let cells = if t <= super::analyse::MAX_T_FOR_HISTORY_MODELS {
         (1u64 << t) as f64
@@ -295,8 +352,50 @@ pub fn analyse_with_covariates(
     let before = std::mem::take(&mut report.headline);
     report.headline = super::headline::build(&report, &set);
     super::analyse::keep_cautions(&before, &mut report.headline);
+    for (stratum, covs) in &without {
+        if let Some(h) = report
+            .headline
+            .iter_mut()
+            .find(|h| h.stratum.as_deref() == Some(stratum.as_str()))
+        {
+            h.warnings.insert(
+                0,
+                format!(
+                    "Every unit in this stratum has the same {covs}: the covariates cannot \
+                     explain catchability here, so this figure comes from the models without \
+                     them."
+                ),
+            );
+        }
+    }
     super::analyse::add_parts_caution(&mut report.headline);
     Ok(report)
+}
+
+/// The covariates of `data` that vary among its units, and those that take one value
+/// (named with it: `minor = no`).
+fn split_constant(data: &CovariateHistories, covariates: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut varying = Vec::new();
+    let mut constant = Vec::new();
+    for name in covariates {
+        let one = if let Some(c) = data.covariate(name) {
+            let same = match &c.values {
+                crate::data::CovariateValues::Numeric(v) => v.windows(2).all(|w| w[0] == w[1]),
+                crate::data::CovariateValues::Categorical { levels, .. } => levels.len() <= 1,
+            };
+            (same && !c.values.is_empty()).then(|| format!("{name} = {}", c.values.label(0)))
+        } else if let Some(c) = data.time_varying_covariate(name) {
+            let same = c.values.windows(2).all(|w| w[0] == w[1]);
+            (same && !c.values.is_empty()).then(|| format!("{name} = {}", c.values[0]))
+        } else {
+            None
+        };
+        match one {
+            Some(v) => constant.push(v),
+            None => varying.push(name.clone()),
+        }
+    }
+    (varying, constant)
 }
 
 /// The histories of `data` as a [`DataSet`] (the layout it was read in), for the report
