@@ -329,6 +329,8 @@ fn run(args: Args) -> darkfigure::Result<String> {
 struct CovariateInput {
     data: darkfigure::data::CovariateHistories,
     covariates: Vec<String>,
+    /// `--subgroup`: a yes/no column of unit traits (read with the covariates).
+    subgroup: Option<String>,
     source: String,
     text: String,
     truth: Vec<report::Truth>,
@@ -415,23 +417,29 @@ fn covariate_input(args: &Args, opts: &ReadOptions) -> darkfigure::Result<Option
         ),
         _ => return Ok(None),
     };
-    let Some(data) = report::huggins::histories_with_covariates_str(&text, &source, &covs, opts)?
+    // The subgroup column is read as one more unit trait (it is not an occasion).
+    let subgroup = args.subgroup.clone();
+    let mut read = covs.clone();
+    if let Some(g) = subgroup.as_ref().filter(|g| !covs.contains(g)) {
+        read.push(g.clone());
+    }
+    let Some(data) = report::huggins::histories_with_covariates_str(&text, &source, &read, opts)?
     else {
         return Ok(None);
     };
-    if args.open || args.periods.is_some() || args.lists || args.subgroup.is_some() {
+    if args.open || args.periods.is_some() || args.lists {
         return Err(darkfigure::Error::InvalidParameter {
             name: "covariates",
             value: covs.join(","),
             expected: "capture histories with covariates are analysed as closed populations \
-                       (one per stratum) of occasions: without --open, --periods, --lists or \
-                       --subgroup"
+                       (one per stratum) of occasions: without --open, --periods or --lists"
                 .into(),
         });
     }
     Ok(Some(CovariateInput {
         data,
         covariates: covs,
+        subgroup,
         source,
         text,
         truth,
@@ -463,7 +471,10 @@ fn run_covariates(
         t0: args.t0,
         ..AnalysisOptions::default()
     };
-    let r = report::analyse_with_covariates(&input.data, &input.covariates, &analysis)?;
+    let mut r = report::analyse_with_covariates(&input.data, &input.covariates, &analysis)?;
+    if let Some(g) = &input.subgroup {
+        report::huggins::add_subgroup(&mut r, &input.data, &input.covariates, g, &analysis)?;
+    }
     if let Some(out) = &args.report {
         let data = report::huggins::dataset(&input.data);
         report::write_report_for(

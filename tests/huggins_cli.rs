@@ -416,3 +416,73 @@ fn a_wide_file_with_strata_and_covariates_is_analysed_stratum_by_stratum() {
         "{out}"
     );
 }
+
+#[test]
+fn a_subgroup_with_covariates_is_derived_from_its_strata_models() {
+    // The minors among the sellers: each Huggins model fitted to the sellers gives the
+    // minors' figure (the sum of 1/p̂ over the minors seen), averaged with the sellers'
+    // weights; the buyers (no minor seen) get no subgroup headline.
+    let v = json(&[
+        "examples/data/police_operations.csv",
+        "--covariates",
+        "minor",
+        "--subgroup",
+        "minor",
+        "--format",
+        "json",
+    ]);
+    let hl = v["headline"].as_array().unwrap();
+    let strata: Vec<&str> = hl.iter().map(|h| h["stratum"].as_str().unwrap()).collect();
+    assert_eq!(strata, ["buyer", "seller", "seller: minor", "total"]);
+    let minor = &hl[2];
+    assert_eq!(minor["observed"].as_u64(), Some(25));
+    let n = minor["n_hat"].as_f64().unwrap();
+    // about a fifth of the 180 sellers are minors, harder to meet
+    assert!(
+        n > 25.0 && n < hl[1]["n_hat"].as_f64().unwrap() / 3.0,
+        "{n}"
+    );
+    let basis = minor["basis"].as_str().unwrap();
+    assert!(
+        basis.contains("Huggins models") && basis.contains("subgroup `minor`"),
+        "{basis}"
+    );
+    // the total is still the buyers and the sellers
+    let sum = hl[0]["n_hat"].as_f64().unwrap() + hl[1]["n_hat"].as_f64().unwrap();
+    assert!((hl[3]["n_hat"].as_f64().unwrap() - sum).abs() < 1e-9 * sum);
+
+    // A subgroup that is not among the covariates is taken to be caught as the others
+    // with its covariates, and the headline says so.
+    let out = run(&[
+        "examples/data/police_covariates.csv",
+        "--covariates",
+        "sex,age",
+        "--subgroup",
+        "prior",
+    ]);
+    assert!(out.contains("== prior =="), "{out}");
+    assert!(
+        out.contains("`prior` is not among the covariates: this figure takes the subgroup"),
+        "{out}"
+    );
+    let out = run(&[
+        "examples/data/police_covariates.csv",
+        "--covariates",
+        "sex,age,prior",
+        "--subgroup",
+        "prior",
+    ]);
+    assert!(out.contains("== prior ==") && !out.contains("is not among the covariates"));
+    // A column that is not yes/no is refused by name and value.
+    let e = run_err(&[
+        "examples/data/police_covariates.csv",
+        "--covariates",
+        "sex",
+        "--subgroup",
+        "age",
+    ]);
+    assert!(
+        e.contains("subgroup column `age` holds `") && e.contains("expected 1/yes/true"),
+        "{e}"
+    );
+}

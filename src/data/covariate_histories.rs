@@ -242,6 +242,23 @@ impl CovariateHistories {
         }
     }
 
+    /// The units of `rows` (each below the number of rows), their covariates with the
+    /// levels of all the data: a categorical covariate keeps its levels and codes even
+    /// where `rows` holds none of a level, so that a model's design columns mean the
+    /// same on the part as on the whole.
+    pub(crate) fn rows(&self, rows: &[usize]) -> CovariateHistories {
+        let mut out = self.subset_rows(rows);
+        for (c, full) in out.covariates.iter_mut().zip(&self.covariates) {
+            if let CovariateValues::Categorical { levels, codes } = &full.values {
+                c.values = CovariateValues::Categorical {
+                    levels: levels.clone(),
+                    codes: rows.iter().map(|&i| codes[i]).collect(),
+                };
+            }
+        }
+        out
+    }
+
     fn subset_rows(&self, rows: &[usize]) -> CovariateHistories {
         let t = self.histories.occasions();
         let covariates = self

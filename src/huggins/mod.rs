@@ -235,6 +235,121 @@ impl HugginsParams {
         Ok(fit)
     }
 
+    /// The number of units in a **subgroup** (the units of `rows`: the minors, the women),
+    /// derived from `fit`, this model's fit to all of `data`: the Horvitz-Thompson sum over
+    /// the subgroup's units seen, with the delta-method variance of the whole fit's
+    /// coefficients (the derived parameters of MARK; Huggins 1989):
+    ///
+    /// ```text
+    /// N̂_s = Σ_{i∈s} 1/(1 − Q̂ᵢ)      Var = Σ_{i∈s} Q̂ᵢ/(1 − Q̂ᵢ)² + d_sᵀ V d_s,  d_s = ∂N̂_s/∂θ
+    /// ```
+    ///
+    /// V is the inverse information of the whole fit, so the subgroup borrows strength
+    /// from every unit: its catchability is the model's for units with its covariates.
+    /// Over a partition of the units the parts add up to the fit's N̂ (their variances
+    /// do not: the parts share θ̂). The estimate carries the fit's statistics (deviance,
+    /// AIC) and warnings, so that subgroup figures of several models average with the
+    /// weights of the whole fits.
+    ///
+    /// # Examples
+    /// ```
+    /// use darkfigure::data::{CaptureHistories, CovariateHistories, CovariateValues};
+    /// use darkfigure::huggins::Huggins;
+    /// let h = CaptureHistories::from_rows(&[
+    ///     [1u8, 0, 1], [0, 1, 0], [1, 1, 1], [1, 0, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 0],
+    /// ])
+    /// .unwrap();
+    /// let d = CovariateHistories::new(h)
+    ///     .with_covariate("minor", CovariateValues::Numeric(vec![1., 0., 0., 1., 0., 0., 1., 0.]))
+    ///     .unwrap();
+    /// let m = Huggins::m0().covariates(&["minor"]);
+    /// let fit = m.fit(&d).unwrap();
+    /// let minors = m.subgroup(&d, &fit, &[0, 3, 6]).unwrap();
+    /// let others = m.subgroup(&d, &fit, &[1, 2, 4, 5, 7]).unwrap();
+    /// assert!((minors.n_hat + others.n_hat - fit.estimate.n_hat).abs() < 1e-9);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `fit` has another number of coefficients than this
+    /// model on `data`, or a row is out of range; [`Error::EstimateDoesNotExist`] when no
+    /// unit of `rows` was seen; [`Error::Numerical`] when the information matrix is
+    /// singular at the fit; as [`HugginsParams::fit`] for the data.
+    pub fn subgroup(
+        &self,
+        data: &CovariateHistories,
+        fit: &HugginsFit,
+        rows: &[usize],
+    ) -> Result<Estimate> {
+        let (groups, names) = self.prepare(data)?;
+        if fit.coef.len() != names.len() {
+            return Err(Error::param(
+                "fit",
+                &fit.model,
+                format!(
+                    "a fit of {} to these data ({} coefficients: {})",
+                    self.label(),
+                    names.len(),
+                    names.join(", ")
+                ),
+            ));
+        }
+        let n_rows = data.histories().n_rows();
+        if let Some(&r) = rows.iter().find(|&&r| r >= n_rows) {
+            return Err(Error::param(
+                "rows",
+                r,
+                format!("rows of the data, below {n_rows}"),
+            ));
+        }
+        let mut rows = rows.to_vec();
+        rows.sort_unstable();
+        rows.dedup();
+        let part = data.rows(&rows);
+        let observed = part.histories().observed();
+        if observed == 0 {
+            return Err(Error::no_estimate(
+                "no unit of the subgroup was seen, so it has no estimate",
+            ));
+        }
+        let theta = DVector::from_column_slice(&fit.coef);
+        let v = groups
+            .expected_info(&theta)
+            .cholesky()
+            .map(|c| c.inverse())
+            .ok_or_else(|| Error::Numerical {
+                reason: format!(
+                    "the information matrix of {} is singular at the fit",
+                    fit.model
+                ),
+            })?;
+        let (sub, _) = self.prepare(&part)?;
+        let ht = sub.horvitz_thompson(&theta);
+        if ht.min_seen.is_nan() || ht.min_seen <= 0.0 || !ht.n_hat.is_finite() {
+            return Err(Error::no_estimate(format!(
+                "{}: the fitted probability of being seen is 0 for some units of the subgroup, \
+                 so its N̂ is infinite",
+                fit.model
+            )));
+        }
+        let d = DVector::from_vec(ht.d);
+        let var = ht.var_sampling + (d.transpose() * &v * &d)[(0, 0)];
+        let se = var.max(0.0).sqrt();
+        let n = observed as f64;
+        let mut est = Estimate::new(
+            "huggins (subgroup)",
+            fit.model.clone(),
+            ht.n_hat,
+            se,
+            ci::log_normal(ht.n_hat, se, n, self.level),
+            observed,
+        )
+        .with_other_interval(ci::wald(ht.n_hat, se, n, self.level))
+        .with_assumptions(&fit.estimate.assumptions);
+        est.fit = fit.estimate.fit;
+        est.warnings = fit.estimate.warnings.clone();
+        Ok(est)
+    }
+
     fn prepare(&self, data: &CovariateHistories) -> Result<(Groups, Vec<String>)> {
         ci::check_level(self.level)?;
         let t = data.histories().occasions();
@@ -651,4 +766,103 @@ pub fn posbinomial<S: AsRef<str>>(
         d = d.with_covariate(c.name.clone(), c.values.clone())?;
     }
     Huggins::m0().covariates(covariates).level(level).fit(&d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::read_covariate_histories_str;
+
+    fn police() -> CovariateHistories {
+        let text = include_str!("../../examples/data/police_covariates.csv");
+        let covs = ["sex", "age", "prior"].map(String::from);
+        read_covariate_histories_str(text, "police_covariates.csv", &covs).unwrap()
+    }
+
+    fn women(d: &CovariateHistories) -> (Vec<usize>, Vec<usize>) {
+        let sex = &d.covariate("sex").unwrap().values;
+        (0..sex.len()).partition(|&i| sex.label(i) == "f")
+    }
+
+    #[test]
+    fn subgroup_figures_add_up_to_the_whole_and_follow_the_delta_method() {
+        let d = police();
+        let (f, m) = women(&d);
+        for spec in [
+            Huggins::m0().covariates(&["sex", "age", "prior"]),
+            Huggins::mtb().covariates(&["age", "prior"]),
+            Huggins::mt(),
+        ] {
+            let fit = spec.fit(&d).unwrap();
+            let whole = &fit.estimate;
+            let all: Vec<usize> = (0..d.histories().n_rows()).collect();
+            let same = spec.subgroup(&d, &fit, &all).unwrap();
+            assert!((same.n_hat - whole.n_hat).abs() <= 1e-12 * whole.n_hat);
+            assert!((same.se - whole.se).abs() <= 1e-10 * whole.se);
+            assert_eq!(same.fit, whole.fit);
+            let sf = spec.subgroup(&d, &fit, &f).unwrap();
+            let sm = spec.subgroup(&d, &fit, &m).unwrap();
+            assert!((sf.n_hat + sm.n_hat - whole.n_hat).abs() <= 1e-10 * whole.n_hat);
+            assert_eq!(sf.observed, f.len() as u64);
+            // The variance, computed another way: from N̂ alone (the Horvitz-Thompson sum at
+            // given coefficients), 1/(1 − Q̂ᵢ) unit by unit as what the women's N̂ loses
+            // without woman i, and ∂N̂_f/∂θ by central differences; V from the whole fit.
+            let theta = fit.coef.clone();
+            let n_of = |rows: &[usize], theta: &[f64]| {
+                let (g, _) = spec.prepare(&d.rows(rows)).unwrap();
+                g.horvitz_thompson(&DVector::from_column_slice(theta)).n_hat
+            };
+            let n_f = n_of(&f, &theta);
+            assert!((n_f - sf.n_hat).abs() <= 1e-10 * n_f);
+            let mut var = 0.0;
+            for i in 0..f.len() {
+                let rest: Vec<usize> = f.iter().copied().filter(|&r| r != f[i]).collect();
+                let inv = n_f - n_of(&rest, &theta);
+                var += inv * inv - inv;
+            }
+            let k = theta.len();
+            let mut grad = DVector::zeros(k);
+            for a in 0..k {
+                let h = 1e-5 * theta[a].abs().max(1.0);
+                let at = |s: f64| {
+                    let mut t = theta.clone();
+                    t[a] += s * h;
+                    n_of(&f, &t)
+                };
+                grad[a] = (at(1.0) - at(-1.0)) / (2.0 * h);
+            }
+            let (groups, _) = spec.prepare(&d).unwrap();
+            let v = groups
+                .expected_info(&DVector::from_column_slice(&theta))
+                .cholesky()
+                .unwrap()
+                .inverse();
+            var += (grad.transpose() * &v * &grad)[(0, 0)];
+            let rel = (sf.se - var.sqrt()).abs() / sf.se;
+            assert!(
+                rel < 1e-6,
+                "{}: SE {} against {} ({rel:e})",
+                fit.model,
+                sf.se,
+                var.sqrt()
+            );
+        }
+    }
+
+    #[test]
+    fn subgroup_of_another_fit_or_of_nobody_is_an_error() {
+        let d = police();
+        let (f, _) = women(&d);
+        let m0 = Huggins::m0().covariates(&["sex"]);
+        let fit = m0.fit(&d).unwrap();
+        let other = Huggins::mt().covariates(&["sex"]);
+        let e = other.subgroup(&d, &fit, &f).unwrap_err();
+        assert!(matches!(e, Error::InvalidParameter { .. }), "{e}");
+        let e = m0
+            .subgroup(&d, &fit, &[d.histories().n_rows()])
+            .unwrap_err();
+        assert!(e.to_string().contains("below 834"), "{e}");
+        let e = m0.subgroup(&d, &fit, &[]).unwrap_err();
+        assert!(matches!(e, Error::EstimateDoesNotExist { .. }), "{e}");
+    }
 }

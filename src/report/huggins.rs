@@ -20,7 +20,7 @@ use crate::data::csv_io::Layout;
 use crate::data::{DataSet, ReadOptions, read_covariate_histories_with};
 use crate::error::Result;
 use crate::estimate::fmt_num;
-use crate::huggins::{Huggins, HugginsFit};
+use crate::huggins::{Huggins, HugginsFit, HugginsParams};
 use serde::Serialize;
 
 /// The candidate Huggins fits of a data set, ordered by AIC (models that cannot be fitted
@@ -215,33 +215,13 @@ pub fn report_section(
         )
     };
     let mut s = Section::new(title, stratum, n);
-    let bases = [Huggins::m0, Huggins::mt, Huggins::mb, Huggins::mtb];
-    for (k, b) in bases.into_iter().enumerate() {
-        if lists && k >= 2 {
-            continue;
-        }
-        let mut specs = vec![b().level(level)];
-        if !covariates.is_empty() {
-            specs.push(b().covariates(covariates).level(level));
-        }
-        for spec in specs {
-            match spec.fit(data) {
-                Ok(f) => {
-                    let mut e = f.estimate.clone();
-                    e.model = report_label(&f);
-                    s.rows.push(Row {
-                        estimate: e,
-                        covariates: Some(f.covariates.clone()),
-                        gof: None,
-                        degenerate: false,
-                        posterior: None,
-                    });
-                }
-                Err(e) => s.failures.push(Failure {
-                    model: format!("{TITLE} {}", spec.label()),
-                    reason: e.to_string(),
-                }),
-            }
+    for spec in model_set(lists, covariates, level) {
+        match spec.fit(data) {
+            Ok(f) => s.rows.push(huggins_row(&f, f.estimate.clone())),
+            Err(e) => s.failures.push(Failure {
+                model: format!("{TITLE} {}", spec.label()),
+                reason: e.to_string(),
+            }),
         }
     }
     if lists {
@@ -256,6 +236,168 @@ pub fn report_section(
             .into(),
     );
     Ok(s)
+}
+
+/// The models of a Huggins section, in its order: M0, Mt, Mb, Mtb, each without and
+/// with `covariates` (on lists, M0 and Mt only).
+fn model_set(lists: bool, covariates: &[String], level: f64) -> Vec<HugginsParams> {
+    let bases = [Huggins::m0, Huggins::mt, Huggins::mb, Huggins::mtb];
+    let mut specs = Vec::new();
+    for (k, b) in bases.into_iter().enumerate() {
+        if lists && k >= 2 {
+            continue;
+        }
+        specs.push(b().level(level));
+        if !covariates.is_empty() {
+            specs.push(b().covariates(covariates).level(level));
+        }
+    }
+    specs
+}
+
+/// A report row of a Huggins fit: `estimate` (the fit's, or one derived from it),
+/// labelled as the report labels the model, with the covariates the fit uses.
+fn huggins_row(f: &HugginsFit, mut estimate: crate::estimate::Estimate) -> Row {
+    estimate.model = report_label(f);
+    Row {
+        estimate,
+        covariates: Some(f.covariates.clone()),
+        gof: None,
+        degenerate: false,
+        posterior: None,
+    }
+}
+
+/// Whether a subgroup column's value says yes (`1`, `yes`, `true`, `y`) or no (`0`, `no`,
+/// `false`, `n`, empty), as [`crate::data::csv_io::read_str_where`] reads it.
+fn says_yes(column: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "y" => Ok(true),
+        "0" | "no" | "false" | "n" | "" => Ok(false),
+        _ => Err(crate::Error::invalid(format!(
+            "subgroup column `{column}` holds `{value}`, expected 1/yes/true or 0/no/false"
+        ))),
+    }
+}
+
+/// Adds the headlines of a subgroup (the minors among the sellers) to a report made by
+/// [`analyse_with_covariates`]: in each stratum (or in all the data), every Huggins model
+/// of that stratum gives the subgroup's figure derived from its fit to the whole stratum
+/// ([`HugginsParams::subgroup`]: the Horvitz-Thompson sum over the subgroup's units
+/// seen), and the figures are averaged with the weights of the stratum's models. The
+/// headline is named `"<stratum>: <subgroup>"` (or the subgroup without strata), placed
+/// after its stratum's; strata where no unit of the subgroup was seen get none. The
+/// subgroup column must be one of `data`'s covariates (`1`/`yes`/`true` or `0`/`no`/
+/// `false`); when it is not among `covariates` too, the models take the subgroup to be
+/// caught as the others with its covariates, and a line under the headline says so.
+///
+/// # Errors
+/// [`crate::Error::InvalidParameter`] when `subgroup` is not a covariate of `data`;
+/// [`crate::Error::InvalidData`] for a value that is neither yes nor no, or a subgroup
+/// seen nowhere.
+pub fn add_subgroup(
+    report: &mut Report,
+    data: &CovariateHistories,
+    covariates: &[String],
+    subgroup: &str,
+    opts: &AnalysisOptions,
+) -> Result<()> {
+    if data.covariate(subgroup).is_none() {
+        return Err(crate::Error::param(
+            "subgroup",
+            subgroup,
+            "a column read with the covariates (one value per unit)",
+        ));
+    }
+    let parts: Vec<(Option<String>, CovariateHistories)> = match data.split_by_stratum() {
+        p if p.is_empty() => vec![(None, data.clone())],
+        p => p.into_iter().map(|(n, d)| (Some(n), d)).collect(),
+    };
+    let in_models = covariates.iter().any(|c| c == subgroup);
+    let mut added = 0;
+    for (stratum, part) in parts {
+        let Some(cov) = part.covariate(subgroup) else {
+            continue;
+        };
+        let mut rows = Vec::new();
+        for i in 0..cov.values.len() {
+            if says_yes(subgroup, &cov.values.label(i))? {
+                rows.push(i);
+            }
+        }
+        let seen: u64 = rows
+            .iter()
+            .map(|&i| part.histories().frequencies()[i])
+            .sum();
+        if seen == 0 {
+            continue;
+        }
+        let (varying, _) = split_constant(&part, covariates);
+        let label = match &stratum {
+            Some(s) => format!("{s}: {subgroup}"),
+            None => subgroup.to_string(),
+        };
+        let mut sec = Section::new(
+            format!("{TITLE} (conditional likelihood; subgroup {subgroup})"),
+            Some(label.clone()),
+            seen,
+        );
+        for spec in model_set(part.histories().is_lists(), &varying, opts.level) {
+            let derived = spec
+                .fit(&part)
+                .and_then(|f| spec.subgroup(&part, &f, &rows).map(|e| (f, e)));
+            match derived {
+                Ok((f, e)) => sec.rows.push(huggins_row(&f, e)),
+                Err(e) => sec.failures.push(Failure {
+                    model: format!("{TITLE} {}", spec.label()),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        let one = Report {
+            headline: Vec::new(),
+            data: report.data.clone(),
+            truth: Vec::new(),
+            sections: vec![sec],
+            open: Vec::new(),
+            jolly_seber: None,
+            level: report.level,
+        };
+        let Some(mut h) = super::headline::build(&one, &dataset(&part))
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        h.truth = report.truth_for(Some(&label));
+        h.stratum = Some(label);
+        h.basis = format!(
+            "{} (subgroup `{subgroup}`: each model's figure for its units, from the model fitted \
+             to {})",
+            h.basis,
+            stratum.as_deref().unwrap_or("all the data")
+        );
+        if !in_models {
+            h.warnings.push(format!(
+                "`{subgroup}` is not among the covariates: this figure takes the subgroup to be \
+                 caught as often as the other units with the same covariates (add it to \
+                 --covariates to let it differ)."
+            ));
+        }
+        let pos = report
+            .headline
+            .iter()
+            .position(|x| x.stratum == stratum)
+            .map_or(report.headline.len(), |i| i + 1);
+        report.headline.insert(pos, h);
+        added += 1;
+    }
+    if added == 0 {
+        return Err(crate::Error::invalid(format!(
+            "no unit with `{subgroup}` = yes was seen: the subgroup is empty"
+        )));
+    }
+    Ok(())
 }
 
 /// The full analysis of capture histories with individual covariates: everything
