@@ -78,7 +78,8 @@ pub fn is_caution(w: &str) -> bool {
 }
 
 /// A count for a reader: whole numbers with thousands separators from 100 up, one
-/// decimal below.
+/// decimal below; from 10¹⁵ up, scientific notation (no count of people is that large,
+/// and a whole number there would pretend to digits the estimate does not have).
 pub fn num(x: f64) -> String {
     if !x.is_finite() {
         return if x > 0.0 { "∞".into() } else { "-".into() };
@@ -86,14 +87,46 @@ pub fn num(x: f64) -> String {
     if x.abs() < 100.0 {
         return format!("{x:.1}");
     }
-    let r = x.round().abs() as u64;
-    let digits = r.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+    if x.abs() >= LARGE {
+        return format!("{x:.3e}");
+    }
+    group_thousands(x.round() as i64)
+}
+
+/// From here up, [`num`] and the figures' axes write numbers in scientific notation.
+pub const LARGE: f64 = 1e15;
+
+/// `1234567` → `1,234,567`.
+pub fn group_thousands(v: i64) -> String {
+    let s = v.unsigned_abs().to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3 + 1);
+    if v < 0 {
+        out.push('-');
+    }
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    if x < 0.0 { format!("-{out}") } else { out }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_as_counts() {
+        assert_eq!(num(12.345), "12.3");
+        assert_eq!(num(-12.345), "-12.3");
+        assert_eq!(num(1234.5), "1,235");
+        assert_eq!(num(-1234.5), "-1,235");
+        assert_eq!(num(999_999_999_999_999.0), "999,999,999,999,999");
+        // never a saturated integer: 3.8e21 is not 18,446,744,073,709,551,615
+        assert_eq!(num(3.8e21), "3.800e21");
+        assert_eq!(num(f64::INFINITY), "∞");
+        assert_eq!(group_thousands(i64::MIN), "-9,223,372,036,854,775,808");
+        assert_eq!(group_thousands(999), "999");
+    }
 }

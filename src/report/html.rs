@@ -177,6 +177,8 @@ pub fn count_words(x: f64) -> String {
         }
     } else if x.abs() < 10.0 && x.fract() != 0.0 {
         format!("{x:.1}")
+    } else if x.abs() >= super::common::LARGE {
+        format!("{x:.3e}")
     } else {
         plot::group_thousands(x.round() as i64)
     }

@@ -26,6 +26,7 @@
 //! [`Error::Numerical`] if the drawing backend fails (it writes to a `String`, so it does not
 //! in practice).
 
+pub use super::common::group_thousands;
 use crate::error::{Error, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -75,20 +76,10 @@ pub fn axis_number(x: f64) -> String {
         let s = s.trim_end_matches('0').trim_end_matches('.');
         return s.to_string();
     }
-    group_thousands(x.round() as i64)
-}
-
-/// `1234567` → `1,234,567`.
-pub fn group_thousands(v: i64) -> String {
-    let s = v.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
+    if x.abs() >= super::common::LARGE {
+        return format!("{x:.1e}");
     }
-    if v < 0 { format!("-{out}") } else { out }
+    group_thousands(x.round() as i64)
 }
 
 fn text_style(size: u32) -> TextStyle<'static> {
@@ -1235,6 +1226,7 @@ mod tests {
         assert_eq!(group_thousands(-1000), "-1,000");
         assert_eq!(axis_number(0.25), "0.25");
         assert_eq!(axis_number(10356.4), "10,356");
+        assert_eq!(axis_number(2.5e20), "2.5e20");
     }
 
     #[test]
