@@ -450,6 +450,26 @@ fn a_subgroup_with_covariates_is_derived_from_its_strata_models() {
     // the total is still the buyers and the sellers
     let sum = hl[0]["n_hat"].as_f64().unwrap() + hl[1]["n_hat"].as_f64().unwrap();
     assert!((hl[3]["n_hat"].as_f64().unwrap() - sum).abs() < 1e-9 * sum);
+    // The report's Methods name the rule of each stratum, as they differ.
+    let scratch = common::Scratch::new("subgroup_report");
+    let html = scratch.path().join("r.html");
+    run(&[
+        "examples/data/police_operations.csv",
+        "--covariates",
+        "minor",
+        "--subgroup",
+        "minor",
+        "--report",
+        html.to_str().unwrap(),
+    ]);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains(
+            "chosen stratum by stratum: buyer: AIC model average over 13 closedp.t models"
+        ) && page.contains("; seller: AIC model average over 8 Huggins models")
+            && page.contains("the total is the sum of the stratum figures"),
+        "{page}"
+    );
 
     // A subgroup that is not among the covariates is taken to be caught as the others
     // with its covariates, and the headline says so.

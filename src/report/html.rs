@@ -550,7 +550,44 @@ fn methods_paragraph(r: &Report, lists: bool) -> Vec<String> {
             models.join(", ")
         );
     }
-    if let Some(h) = r.headline.first() {
+    // The rules of the stratum headlines (not the total, the sum of the others, nor a
+    // subgroup, whose card says how it was made): one sentence when they agree, one
+    // clause per stratum when they do not (covariates that vary in some strata only).
+    let parts: Vec<&Headline> = r
+        .headline
+        .iter()
+        .filter(|h| h.stratum.as_deref() != Some("total") && !h.basis.contains("(subgroup `"))
+        .collect();
+    let differ = parts.iter().any(|h| h.basis != parts[0].basis);
+    if differ {
+        let rules: Vec<String> = parts
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}: {}",
+                    h.stratum.as_deref().unwrap_or("all data"),
+                    h.basis.trim_end_matches('.')
+                )
+            })
+            .collect();
+        let _ = write!(
+            p,
+            " The figure to cite was chosen stratum by stratum: {}{}. Each interval is {} at the \
+             {} level.",
+            rules.join("; "),
+            if r.headline
+                .iter()
+                .any(|h| h.stratum.as_deref() == Some("total"))
+            {
+                "; the total is the sum of the stratum figures"
+            } else {
+                ""
+            },
+            interval_method_words(&parts[0].interval),
+            level_pct(parts[0].interval.level)
+        );
+        p.push_str(" Each headline above lists the assumptions of the models it rests on.");
+    } else if let Some(h) = r.headline.first() {
         let _ = write!(
             p,
             " The figure to cite was chosen by this rule: {}. Its interval is {} at the {} level.",
