@@ -63,7 +63,8 @@ struct Args {
     freq: Option<String>,
     /// Covariates to use, comma-separated: single-source counts (all other columns by
     /// default), or capture histories with covariate columns (the Huggins models join the
-    /// analysis and make the headline).
+    /// analysis and make the headline, stratum by stratum; name the stratum column among
+    /// them to analyse the strata as one population instead).
     #[arg(long, value_delimiter = ',')]
     covariates: Option<Vec<String>>,
     /// Report single-source count models per level of this column.
@@ -101,7 +102,8 @@ struct Args {
     all: bool,
     /// A 0/1 column marking a subgroup within each stratum (e.g. `minor`): adds a headline
     /// for the subgroup of every stratum (any history layout; in a wide file the column is
-    /// not an occasion). The embedded police example uses `minor`.
+    /// not an occasion). The embedded police example uses `minor`. With --covariates, the
+    /// subgroup's figure is derived from the Huggins models of its whole stratum.
     #[arg(long)]
     subgroup: Option<String>,
     /// Long layout: the occasion labels in order, comma-separated (default: numeric order

@@ -313,9 +313,11 @@ fn a_long_register_takes_covariates_in_each_stratum_or_as_one_population() {
             .unwrap_or_else(|| panic!("{text}"));
         text[start..].split("\n\n").next().unwrap().to_string()
     };
-    assert!(block("buyer").contains("closedp.t models"), "{text}");
     assert!(
-        text.contains("Every unit in this stratum has the same minor = 0: the covariates cannot explain catchability here"),
+        block("buyer").contains(
+            "closedp.t models (Buckland et al. 1997), unconditional SE, log-normal interval, \
+             without the covariates (every unit in this stratum has minor = 0)"
+        ),
         "{text}"
     );
     assert!(

@@ -407,8 +407,8 @@ pub fn add_subgroup(
 /// when the figure without the covariates falls outside the covariate headline's
 /// interval). With strata, each stratum has its own Huggins models (a covariate that
 /// takes one value in a stratum is left out of that stratum's models, and a stratum
-/// where all do gets the figure of the models without covariates, with a line saying
-/// so), the total is the sum of the stratum figures, and the strata pooled are fitted
+/// where all do gets the figure of the models without covariates, its basis saying
+/// why), the total is the sum of the stratum figures, and the strata pooled are fitted
 /// for comparison; to analyse the strata as one population instead, name the stratum
 /// column among the covariates.
 ///
@@ -500,13 +500,10 @@ pub fn analyse_with_covariates(
             .iter_mut()
             .find(|h| h.stratum.as_deref() == Some(stratum.as_str()))
         {
-            h.warnings.insert(
-                0,
-                format!(
-                    "Every unit in this stratum has the same {covs}: the covariates cannot \
-                     explain catchability here, so this figure comes from the models without \
-                     them."
-                ),
+            // In the basis, so that the figure's own line says why it has no covariates.
+            h.basis = format!(
+                "{}, without the covariates (every unit in this stratum has {covs})",
+                h.basis.trim_end_matches('.')
             );
         }
     }
