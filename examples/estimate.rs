@@ -419,8 +419,24 @@ fn covariate_input(args: &Args, opts: &ReadOptions) -> darkfigure::Result<Option
         ),
         _ => return Ok(None),
     };
-    // The subgroup column is read as one more unit trait (it is not an occasion).
+    // The subgroup column is read as one more unit trait (it is not an occasion); it
+    // cannot be the stratum column too (read as a covariate, that column would stop
+    // making strata).
     let subgroup = args.subgroup.clone();
+    let stratum = args.stratum.as_deref().unwrap_or("stratum");
+    if let Some(g) = subgroup
+        .as_ref()
+        .filter(|g| g.eq_ignore_ascii_case(stratum))
+    {
+        return Err(darkfigure::Error::InvalidParameter {
+            name: "subgroup",
+            value: g.clone(),
+            expected: format!(
+                "a column other than the stratum column `{stratum}`: a subgroup is a part of \
+                 each stratum"
+            ),
+        });
+    }
     let mut read = covs.clone();
     if let Some(g) = subgroup.as_ref().filter(|g| !covs.contains(g)) {
         read.push(g.clone());

@@ -507,4 +507,18 @@ fn a_subgroup_with_covariates_is_derived_from_its_strata_models() {
         e.contains("subgroup column `age` holds `") && e.contains("expected 1/yes/true"),
         "{e}"
     );
+    // The stratum column cannot be the subgroup too.
+    let e = run_err(&[
+        "examples/data/police_covariates.csv",
+        "--covariates",
+        "age",
+        "--stratum",
+        "prior",
+        "--subgroup",
+        "prior",
+    ]);
+    assert!(
+        e.contains("a column other than the stratum column `prior`"),
+        "{e}"
+    );
 }
