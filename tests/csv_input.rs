@@ -730,3 +730,26 @@ fn dated_records_are_grouped_into_periods_or_refused_with_the_periods_that_fit()
     };
     assert!(read_str("id,occasion\na,2024-03-01\n", "ops.csv", &o).is_err());
 }
+
+#[test]
+fn a_blank_stratum_is_refused_at_its_line_in_every_layout() {
+    // A row with no stratum would form a stratum named "" (printed as `==  ==`).
+    let wide = "c1,c2,stratum\n1,0,a\n0,1,\n1,1,b\n1,0,\n";
+    let e = err(wide);
+    assert_value_error(&e, 3, "stratum", "");
+    assert!(e.to_string().contains("2 rows have none"), "{e}");
+    let long = "id,occasion,stratum\nA,1,x\nA,2,x\nB,1, \n";
+    assert_value_error(&err(long), 4, "stratum", "");
+    let aggregated = "history,freq,stratum\n10,3,x\n01,2,\n";
+    let e = err(aggregated);
+    assert_value_error(&e, 3, "stratum", "");
+    assert!(e.to_string().contains("1 row has none"), "{e}");
+    // and with covariates
+    let e = darkfigure::data::read_covariate_histories_str(
+        "c1,c2,sex,stratum\n1,0,m,a\n0,1,f,\n",
+        "ops.csv",
+        &["sex".to_string()],
+    )
+    .unwrap_err();
+    assert_value_error(&e, 3, "stratum", "");
+}

@@ -515,6 +515,13 @@ pub fn read_covariate_histories_with(
     let names: Vec<String> = occ.iter().map(|&c| headers[c].clone()).collect();
     let mut h = CaptureHistories::new(t, hist, freq)?.with_occasion_names(names)?;
     if let Some(c) = stratum_col {
+        if let Some((line, expected)) = super::csv_io::blank_stratum(&rows, c) {
+            return Err(Error::CsvValue {
+                at: loc(Some(line), Some(&headers[c])),
+                value: String::new(),
+                expected,
+            });
+        }
         let labels: Vec<&str> = rows.iter().map(|(_, r)| r[c].as_str()).collect();
         h = h.with_strata(&labels)?;
     }

@@ -1438,11 +1438,42 @@ fn add_freq(raw: &Raw, total: &mut u64, f: u64, line: usize, col: Option<usize>)
     }
 }
 
+/// A stratum column with an empty cell is refused at the first such line: the rows would
+/// otherwise form a stratum named "" (and a blank is more often a value missing than a
+/// name).
+fn no_blank_stratum(raw: &Raw, col: Option<usize>) -> Result<()> {
+    match col.and_then(|c| blank_stratum(&raw.rows, c).map(|b| (c, b))) {
+        Some((c, (line, expected))) => Err(raw.value_err(line, c, "", &expected)),
+        None => Ok(()),
+    }
+}
+
+/// The first line whose stratum cell (column `c`) is empty, and what was expected there,
+/// counting the rows without one.
+pub(crate) fn blank_stratum(rows: &[(usize, Vec<String>)], c: usize) -> Option<(usize, String)> {
+    let blank = |r: &Vec<String>| r.get(c).is_some_and(|v| v.trim().is_empty());
+    let (line, _) = rows.iter().find(|(_, r)| blank(r))?;
+    let n = rows.iter().filter(|(_, r)| blank(r)).count();
+    let (s, verb, them) = if n == 1 {
+        ("", "has", "it")
+    } else {
+        ("s", "have", "them")
+    };
+    Some((
+        *line,
+        format!(
+            "a stratum name: {n} row{s} {verb} none (give {them} one, such as `unknown`, or \
+             remove {them})"
+        ),
+    ))
+}
+
 fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Vec<String>)> {
     check_named_freq(raw, opts)?;
     let freq_col = wide_freq_column(raw, opts);
     let id_col = raw.col("id");
     let stratum_col = raw.col("stratum");
+    no_blank_stratum(raw, stratum_col)?;
     let subgroup_col = opts.subgroup_column.as_deref().and_then(|n| raw.col(n));
     let occ: Vec<usize> = (0..raw.headers.len())
         .filter(|&c| {
@@ -1877,6 +1908,7 @@ fn parse_long(
         });
     };
     let stratum_col = raw.col("stratum");
+    no_blank_stratum(raw, stratum_col)?;
     if let Some((line, r)) = raw.rows.iter().find(|(_, r)| r[occ_col].is_empty()) {
         return Err(raw.value_err(*line, occ_col, &r[occ_col], "an occasion label"));
     }
@@ -2312,6 +2344,7 @@ fn parse_aggregated(raw: &Raw, opts: &ReadOptions) -> Result<CaptureHistories> {
         None => FREQ_NAMES.iter().find_map(|n| raw.col(n)),
     };
     let stratum_col = raw.col("stratum");
+    no_blank_stratum(raw, stratum_col)?;
     let first = &raw.rows[0];
     let t = history_length(raw, hcol)?;
     if t == 0 {
