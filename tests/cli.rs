@@ -681,3 +681,15 @@ fn a_unit_in_two_strata_is_placed_as_the_option_says() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("one of first, last, refuse"));
 }
+
+#[test]
+fn one_unit_seen_reads_in_the_singular() {
+    let out = stdout(&run(&["--two-source", "1,1,1"]));
+    assert!(out.contains(": 1 unit seen, 2 occasions"), "{out}");
+    assert!(out.contains("; 1 was seen, so about"), "{out}");
+    let out = stdout(&run(&["--two-source", "2,1,1"]));
+    assert!(
+        out.contains(": 2 units seen") && out.contains("; 2 were seen"),
+        "{out}"
+    );
+}

@@ -284,18 +284,20 @@ impl Report {
 
     fn data_line(&self) -> String {
         let d = &self.data;
+        let units = if d.observed == 1 { "unit" } else { "units" };
         let mut s = if d.layout == super::SUMMARY_LAYOUT {
             format!(
-                "{}: {} units seen",
+                "{}: {} {units} seen",
                 d.source,
                 super::headline_fmt::count(d.observed)
             )
         } else {
             format!(
-                "{} ({} layout, {} rows): {} units seen",
+                "{} ({} layout, {} row{}): {} {units} seen",
                 d.source,
                 d.layout,
                 super::headline_fmt::count(d.rows as u64),
+                if d.rows == 1 { "" } else { "s" },
                 super::headline_fmt::count(d.observed)
             )
         };

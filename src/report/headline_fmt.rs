@@ -51,13 +51,14 @@ pub fn sentence(h: &Headline) -> String {
     let i = &h.interval;
     let d = &h.dark_figure_interval;
     format!(
-        "Estimated {} in all ({:.0}% interval {} to {}, {}); {} were seen, so about {} ({} to {}) were never recorded.",
+        "Estimated {} in all ({:.0}% interval {} to {}, {}); {} {} seen, so about {} ({} to {}) were never recorded.",
         num(h.n_hat),
         i.level * 100.0,
         num(i.lower),
         num(i.upper),
         i.method.label(),
         count(h.observed),
+        if h.observed == 1 { "was" } else { "were" },
         num_as(h.dark_figure, h.n_hat),
         num_as(d.lower, h.n_hat),
         num_as(d.upper, h.n_hat)

@@ -254,12 +254,13 @@ fn card(h: &Headline) -> HeadlineCard {
     let estimable = h.n_hat.is_finite();
     let mut sentence = if estimable {
         format!(
-            "An estimated {} individuals{present} ({}), of whom about {} were never recorded ({}). {} were seen.",
+            "An estimated {} individuals{present} ({}), of whom about {} were never recorded ({}). {} {} seen.",
             count_words(h.n_hat),
             interval_words(&h.interval),
             count_words(h.dark_figure),
             interval_words(&h.dark_figure_interval),
             count_words(h.observed as f64),
+            if h.observed == 1 { "was" } else { "were" },
         )
     } else {
         let why = h.warnings.first().map_or("", |w| {
@@ -272,8 +273,13 @@ fn card(h: &Headline) -> HeadlineCard {
             why.replace_range(..1, &c.to_uppercase());
         }
         format!(
-            "{why}. {} individuals were seen.",
-            count_words(h.observed as f64)
+            "{why}. {} {} seen.",
+            count_words(h.observed as f64),
+            if h.observed == 1 {
+                "individual was"
+            } else {
+                "individuals were"
+            }
         )
     };
     if let Some(t) = h.truth {
