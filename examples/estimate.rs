@@ -204,22 +204,7 @@ fn run(args: Args) -> darkfigure::Result<String> {
             (data, path.display().to_string(), None)
         }
         (None, None) => {
-            let (text, name, truth) = match args.example.as_str() {
-                "police" => (
-                    POLICE,
-                    "examples/data/police_operations.csv",
-                    Some(POLICE_TRUTH),
-                ),
-                "hare" => (HARE, "examples/data/hare.csv", None),
-                "seber" => (SEBER, "examples/data/seber1982_t2.csv", None),
-                other => {
-                    return Err(darkfigure::Error::InvalidParameter {
-                        name: "example",
-                        value: other.into(),
-                        expected: "police, police-covariates, hare or seber".into(),
-                    });
-                }
-            };
+            let (text, name, truth) = embedded(&args.example)?;
             subgroup_text = Some(text.to_string());
             (
                 csv_io::read_str(text, name, &opts)?,
@@ -326,6 +311,29 @@ fn run(args: Args) -> darkfigure::Result<String> {
     Ok(r.render_with(format, args.all))
 }
 
+/// An embedded example without covariates (police, hare, seber): its text, its name as
+/// a path, and the police example's truth file.
+fn embedded(
+    example: &str,
+) -> darkfigure::Result<(&'static str, &'static str, Option<&'static str>)> {
+    Ok(match example {
+        "police" => (
+            POLICE,
+            "examples/data/police_operations.csv",
+            Some(POLICE_TRUTH),
+        ),
+        "hare" => (HARE, "examples/data/hare.csv", None),
+        "seber" => (SEBER, "examples/data/seber1982_t2.csv", None),
+        other => {
+            return Err(darkfigure::Error::InvalidParameter {
+                name: "example",
+                value: other.into(),
+                expected: "police, police-covariates, hare or seber".into(),
+            });
+        }
+    })
+}
+
 /// Capture histories with covariates to analyse: the file (or embedded example), its
 /// text, the covariates and the known truth.
 struct CovariateInput {
@@ -403,6 +411,15 @@ fn covariate_input(args: &Args, opts: &ReadOptions) -> darkfigure::Result<Option
             let text = csv_io::decode_utf8(bytes, &path.display().to_string())?;
             (text, path.display().to_string(), covs.clone(), Vec::new())
         }
+        // --covariates on another embedded example: its columns, as a file's.
+        (None, Some(covs)) if args.example != "police-covariates" => {
+            let (text, name, truth) = embedded(&args.example)?;
+            let truth = match truth {
+                Some(t) => report::truth_from_csv(t, "police_operations_truth.csv", true)?,
+                None => Vec::new(),
+            };
+            (text.to_string(), name.to_string(), covs.clone(), truth)
+        }
         (None, covs) if args.example == "police-covariates" => (
             POLICE_COVARIATES.to_string(),
             "examples/data/police_covariates.csv".to_string(),
@@ -422,7 +439,7 @@ fn covariate_input(args: &Args, opts: &ReadOptions) -> darkfigure::Result<Option
     // The subgroup column is read as one more unit trait (it is not an occasion); it
     // cannot be the stratum column too (read as a covariate, that column would stop
     // making strata).
-    let subgroup = args.subgroup.clone();
+    let subgroup = opts.subgroup_column.clone();
     let stratum = args.stratum.as_deref().unwrap_or("stratum");
     if let Some(g) = subgroup
         .as_ref()

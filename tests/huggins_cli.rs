@@ -522,3 +522,27 @@ fn a_subgroup_with_covariates_is_derived_from_its_strata_models() {
         "{e}"
     );
 }
+
+#[test]
+fn covariates_on_an_embedded_example_are_used_not_ignored() {
+    // `--covariates minor` on the embedded police register (no FILE) used to be dropped
+    // silently; it now runs the covariate analysis with the example's truth and its
+    // default subgroup (the minors: 34 among the 180 sellers).
+    let out = run(&["--covariates", "minor"]);
+    let start = out
+        .find("== seller: minor ==")
+        .unwrap_or_else(|| panic!("{out}"));
+    let block = out[start..].split("\n\n").next().unwrap();
+    assert!(block.contains("subgroup `minor`"), "{block}");
+    assert!(
+        block.contains("Known true size 34: inside the interval."),
+        "{block}"
+    );
+    assert!(
+        out.contains("Known true size 180: inside the interval."),
+        "{out}"
+    );
+    // An embedded example without that column says so.
+    let e = run_err(&["--example", "hare", "--covariates", "sex"]);
+    assert!(e.contains("no column `sex`"), "{e}");
+}
