@@ -766,12 +766,7 @@ fn unused_long_columns(raw: &Raw, opts: &ReadOptions) -> Option<String> {
         format!("columns `{}` are", names.join("`, `"))
     };
     // A hint for the first column: a yes/no column marks a subgroup, another a stratum.
-    let yes_no = raw.rows.iter().all(|(_, r)| {
-        matches!(
-            r[first].to_ascii_lowercase().as_str(),
-            "0" | "1" | "yes" | "no" | "true" | "false" | "y" | "n" | ""
-        )
-    });
+    let yes_no = raw.rows.iter().all(|(_, r)| yes_no(&r[first]).is_some());
     let name = &raw.headers[first];
     let hint = if yes_no {
         format!(" (--subgroup {name} would add estimates for the units it marks)")
@@ -781,6 +776,16 @@ fn unused_long_columns(raw: &Raw, opts: &ReadOptions) -> Option<String> {
         String::new()
     };
     Some(format!("{cols} not used{hint}"))
+}
+
+/// A cell of a yes/no column (a subgroup): `1`, `yes`, `true`, `y` say yes; `0`, `no`,
+/// `false`, `n` or an empty cell say no (any case); anything else is neither.
+pub(crate) fn yes_no(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "y" => Some(true),
+        "0" | "no" | "false" | "n" | "" => Some(false),
+        _ => None,
+    }
 }
 
 /// Reads CSV text keeping only the rows whose `column` says yes (`1`, `yes`, `true`, `y`;
@@ -798,11 +803,11 @@ pub fn read_str_where(text: &str, file: &str, opts: &ReadOptions, column: &str) 
     })?;
     let mut keep = Vec::new();
     for (line, r) in std::mem::take(&mut raw.rows) {
-        let v = r.get(c).map(|v| v.to_ascii_lowercase()).unwrap_or_default();
-        match v.as_str() {
-            "1" | "yes" | "true" | "y" => keep.push((line, r)),
-            "0" | "no" | "false" | "n" | "" => {}
-            _ => return Err(raw.value_err(line, c, &v, "1/yes/true or 0/no/false")),
+        let v = r.get(c).map(String::as_str).unwrap_or_default();
+        match yes_no(v) {
+            Some(true) => keep.push((line, r)),
+            Some(false) => {}
+            None => return Err(raw.value_err(line, c, v, "1/yes/true or 0/no/false")),
         }
     }
     if keep.is_empty() {

@@ -268,16 +268,14 @@ fn huggins_row(f: &HugginsFit, mut estimate: crate::estimate::Estimate) -> Row {
     }
 }
 
-/// Whether a subgroup column's value says yes (`1`, `yes`, `true`, `y`) or no (`0`, `no`,
-/// `false`, `n`, empty), as [`crate::data::csv_io::read_str_where`] reads it.
+/// Whether a subgroup column's value says yes or no, as
+/// [`crate::data::csv_io::read_str_where`] reads it.
 fn says_yes(column: &str, value: &str) -> Result<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "yes" | "true" | "y" => Ok(true),
-        "0" | "no" | "false" | "n" | "" => Ok(false),
-        _ => Err(crate::Error::invalid(format!(
+    crate::data::csv_io::yes_no(value).ok_or_else(|| {
+        crate::Error::invalid(format!(
             "subgroup column `{column}` holds `{value}`, expected 1/yes/true or 0/no/false"
-        ))),
-    }
+        ))
+    })
 }
 
 /// Adds the headlines of a subgroup (the minors among the sellers) to a report made by
