@@ -642,14 +642,23 @@ pub fn add_subgroup(
         h.truth = report.truth_for(Some(&label));
         h.stratum = Some(label);
         h.basis = format!("{} (subgroup `{name}`)", h.basis);
-        let pos = report
-            .headline
-            .iter()
-            .position(|x| x.stratum == parent)
-            .map_or(report.headline.len(), |i| i + 1);
-        report.headline.insert(pos, h);
+        insert_after_stratum(&mut report.headline, parent.as_deref(), h);
     }
     Ok(())
+}
+
+/// Puts a subgroup's headline right after the headline of its stratum (`None`: all the
+/// data), or last when there is none.
+pub(super) fn insert_after_stratum(
+    headline: &mut Vec<Headline>,
+    stratum: Option<&str>,
+    h: Headline,
+) {
+    let pos = headline
+        .iter()
+        .position(|x| x.stratum.as_deref() == stratum)
+        .map_or(headline.len(), |i| i + 1);
+    headline.insert(pos, h);
 }
 
 /// The `openp` models of the open-population model set.

@@ -382,12 +382,7 @@ pub fn add_subgroup(
                  --covariates to let it differ)."
             ));
         }
-        let pos = report
-            .headline
-            .iter()
-            .position(|x| x.stratum == stratum)
-            .map_or(report.headline.len(), |i| i + 1);
-        report.headline.insert(pos, h);
+        super::analyse::insert_after_stratum(&mut report.headline, stratum.as_deref(), h);
         added += 1;
     }
     if added == 0 {
