@@ -693,3 +693,66 @@ fn one_unit_seen_reads_in_the_singular() {
         "{out}"
     );
 }
+
+/// Data without a recapture get no figure, and the reason says so; a few recaptures get a
+/// caution beside the figure, which a total over strata inherits; an `id` column of a
+/// counts file is not a covariate.
+#[test]
+fn recaptures_are_checked_before_a_figure_is_cited() {
+    let dir = common::Scratch::new("recaptures");
+    let zero = dir.file("zero.csv", "id,occasion\nA,1\nB,2\nC,4\nD,4\nE,5\n");
+    let out = stdout(&run(&[zero.to_str().unwrap()]));
+    assert!(
+        out.contains("No figure can be cited (5 seen): nobody was caught more than once"),
+        "{out}"
+    );
+    assert!(!out.contains("Estimated "), "{out}");
+    let o = run(&[zero.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert!(v["headline"][0]["n_hat"].is_null(), "{v}");
+
+    // Two operations with 3 people met twice: Chapman, with the caution beside it.
+    let mut two = String::from("id,occasion\n");
+    for i in 0..40 {
+        two.push_str(&format!("a{i},1\n"));
+    }
+    for i in 37..80 {
+        two.push_str(&format!("a{i},2\n"));
+    }
+    let two = dir.file("two.csv", two);
+    let out = stdout(&run(&[two.to_str().unwrap()]));
+    assert!(
+        out.contains("Caution: Few recaptures: only 3 recaptures"),
+        "{out}"
+    );
+
+    // A stratum of two people, one of them met twice, beside the police register.
+    let mut text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/police_operations.csv"
+    ))
+    .unwrap();
+    text.push_str("X1,1,other,0\nX1,3,other,0\nX2,2,other,0\n");
+    let tiny = dir.file("tiny.csv", text);
+    let out = stdout(&run(&[tiny.to_str().unwrap()]));
+    let other = out
+        .split("== other ==")
+        .nth(1)
+        .expect("the stratum's headline");
+    let other = other.split("\n\n").next().unwrap();
+    assert!(
+        other.contains(
+            "Caution: Few recaptures: only 1 recapture (a capture of someone caught before)"
+        ),
+        "{other}"
+    );
+    let total = out.split("== Total (sum over strata) ==").nth(1).unwrap();
+    assert!(total.contains("carry a caution: buyer, other"), "{total}");
+
+    let counts = dir.file("counts.csv", "id,count\nA,1\nB,1\nC,1\nD,1\nE,2\nF,1\n");
+    let out = stdout(&run(&[counts.to_str().unwrap()]));
+    assert!(
+        !out.contains("covariates id") && !out.contains("~ id"),
+        "{out}"
+    );
+}

@@ -410,6 +410,7 @@ fn a_model_whose_interval_leaves_out_its_estimate_is_excluded() {
             gof_reliable: true,
             preferred: None,
             candidates_text: "two models".into(),
+            recaptures: None,
         },
         None,
     );
@@ -598,4 +599,102 @@ fn a_fitting_alternative_leaves_a_figure_to_cite() {
         "{:?}",
         h.warnings
     );
+}
+
+/// The rule's check of recaptures: none, no figure (the data bound N from below only);
+/// 1 to 6 on occasions or lists, a caution beside the figure quoting the small-study
+/// simulation; 7 or more, or counts, no caution.
+#[test]
+fn recaptures_decide_between_no_figure_a_caution_and_none() {
+    use darkfigure::recommend::{
+        Criterion, FEW_RECAPTURES_START, Offer, Rule, is_interval_doubt, recommend,
+    };
+    use darkfigure::{Estimate, FitStats, ci};
+    let est = |m: &str, n: f64, aic: f64| {
+        Estimate::new(
+            "closedp.t",
+            m,
+            n,
+            4.0,
+            ci::log_normal(n, 4.0, 20.0, 0.95),
+            20,
+        )
+        .with_fit(FitStats {
+            deviance: 5.0,
+            df: 4,
+            aic,
+            bic: aic,
+        })
+    };
+    let headline = |kind: DataKind, recaptures: Option<u64>| {
+        let offers = vec![
+            Offer::new("closedp.t", est("M0", 24.0, 30.0)),
+            Offer::new("closedp.t", est("Mt", 26.0, 31.0)),
+        ];
+        let rule = Rule {
+            kind,
+            criterion: Criterion::Aic,
+            level: 0.95,
+            gof_reliable: true,
+            preferred: None,
+            candidates_text: "two models".into(),
+            recaptures,
+        };
+        recommend(None, 20, offers, &rule, None)
+    };
+    let few = |h: &Headline| {
+        h.warnings
+            .iter()
+            .filter(|w| w.starts_with(FEW_RECAPTURES_START))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    for kind in [DataKind::Occasions, DataKind::Lists, DataKind::Counts] {
+        let h = headline(kind, Some(0));
+        assert!(h.n_hat.is_nan() && h.interval.lower.is_nan(), "{kind:?}");
+        assert!(
+            h.warnings[0].starts_with("No figure can be cited: nobody"),
+            "{:?}",
+            h.warnings
+        );
+        assert!(
+            h.warnings[0].contains("at least 20 exist"),
+            "{:?}",
+            h.warnings
+        );
+        assert!(h.basis.starts_with("no recaptures"), "{}", h.basis);
+        assert!(
+            h.candidates
+                .iter()
+                .all(|c| c.weight == 0.0 && c.excluded.is_some())
+        );
+        assert!(h.to_estimate().is_err());
+    }
+    let lists = headline(DataKind::Lists, Some(0));
+    assert!(lists.warnings[0].contains("nobody is on more than one list"));
+
+    let h = headline(DataKind::Occasions, Some(3));
+    assert!(
+        (h.n_hat - 24.0).abs() < 1.5,
+        "the figure itself is unchanged: {}",
+        h.n_hat
+    );
+    let w = few(&h);
+    assert_eq!(w.len(), 1, "{:?}", h.warnings);
+    assert!(is_interval_doubt(&w[0]), "shown beside the figure");
+    assert!(
+        w[0].contains("only 3 recaptures") && w[0].contains("fewer than 7"),
+        "{}",
+        w[0]
+    );
+    let one = few(&headline(DataKind::Lists, Some(1)));
+    assert!(
+        one[0].contains("only 1 appearance of someone already on another list"),
+        "{one:?}"
+    );
+    assert!(few(&headline(DataKind::Occasions, Some(7))).is_empty());
+    assert!(few(&headline(DataKind::Counts, Some(3))).is_empty());
+    assert!(few(&headline(DataKind::Occasions, None)).is_empty());
+    assert!(headline(DataKind::Occasions, None).n_hat.is_finite());
 }

@@ -1011,3 +1011,85 @@ fn dga_auto_grid_is_the_smallest_full_grid_that_passes() {
         }
     }
 }
+
+/// `estimate --bayes` on stratified data (the embedded police register: buyers and
+/// sellers): each stratum gets its own posteriors beside its own headline, on its own
+/// random stream, and the total gets the posterior of the sum of the strata's N (dga's
+/// pmfs convolved, LCMCR's draws added), beside the total of the headline; the same on 1
+/// and 2 threads.
+#[test]
+fn report_bayes_by_stratum_and_for_the_total() {
+    use darkfigure::report::{self, AnalysisOptions, Format};
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/police_operations.csv"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let data = read_str(&text, "police", &ReadOptions::default()).unwrap();
+    let opts = AnalysisOptions {
+        bayes: true,
+        ..Default::default()
+    };
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| report::analyse(&data, &opts).unwrap())
+    };
+    let r = run(2);
+    assert_eq!(
+        r.render(Format::Json),
+        run(1).render(Format::Json),
+        "thread count changed the report"
+    );
+    let bayes: Vec<_> = r
+        .sections
+        .iter()
+        .filter(|s| s.title.starts_with("Bayesian"))
+        .collect();
+    let strata: Vec<Option<&str>> = bayes.iter().map(|s| s.stratum.as_deref()).collect();
+    assert_eq!(
+        strata,
+        [Some("buyer"), Some("seller"), Some(report::SUMMED)],
+        "one section per stratum and one for the total, no pooled one"
+    );
+    let post = |s: usize, row: usize| bayes[s].rows[row].posterior.clone().unwrap();
+    for row in 0..2 {
+        let (a, b, t) = (post(0, row), post(1, row), post(2, row));
+        // The mean of a sum is the sum of the means (LCMCR: 4 × 1000 draws each, added
+        // draw by draw; dga: the convolution, trimmed of 1e-12 at either end).
+        assert!(
+            (t.mean - a.mean - b.mean).abs() < 1e-6 * t.mean,
+            "row {row}: {} vs {} + {}",
+            t.mean,
+            a.mean,
+            b.mean
+        );
+        assert!(t.median > a.median + b.median - 3.0 * t.sd);
+        assert!(t.sd * t.sd <= 1.2 * (a.sd * a.sd + b.sd * b.sd));
+    }
+    // The strata's chains differ: their own seeds.
+    let seeds: Vec<&String> = bayes[..2]
+        .iter()
+        .flat_map(|s| s.notes.iter().filter(|n| n.starts_with("LCMCR:")))
+        .collect();
+    assert!(
+        seeds[0].contains("seed 1)") && seeds[1].contains("seed 2)"),
+        "{seeds:?}"
+    );
+    // Beside each headline, its own cross-check; the total's is the default one.
+    for stratum in ["buyer", "seller", "total"] {
+        let (checks, _) = r.bayes_cross_check_for(Some(stratum));
+        assert_eq!(checks.len(), 2, "{stratum}");
+    }
+    assert!(r.bayes_cross_check_for(Some("seller: minor")).0.is_empty());
+    let (total, _) = r.bayes_cross_check();
+    assert_eq!(total[0].median, post(2, 0).median);
+    let text = r.to_text();
+    assert_eq!(
+        text.matches("Bayesian cross-check (not in the average)")
+            .count(),
+        3
+    );
+}

@@ -574,25 +574,20 @@ fn bma_on_grid(
     )
 }
 
-fn summarise(
-    table: &ListTable,
-    delta: f64,
-    level: f64,
-    n_grid: Vec<f64>,
-    posterior_n: Vec<f64>,
-    models: Vec<ModelPosterior>,
-    n_models: usize,
-) -> Result<DgaFit> {
-    let mean: f64 = n_grid.iter().zip(&posterior_n).map(|(n, w)| n * w).sum();
+/// The summary of a posterior of N given as probabilities `pmf` on the increasing grid
+/// `n_grid`: mean, SD, the quantiles of [`report_probs`] (the smallest grid value whose
+/// cumulative probability reaches q), and the central credible interval at `level`.
+pub(crate) fn grid_posterior(n_grid: &[f64], pmf: &[f64], level: f64) -> (Posterior, (f64, f64)) {
+    let mean: f64 = n_grid.iter().zip(pmf).map(|(n, w)| n * w).sum();
     let var: f64 = n_grid
         .iter()
-        .zip(&posterior_n)
+        .zip(pmf)
         .map(|(n, w)| (n - mean) * (n - mean) * w)
         .sum();
     let sd = var.sqrt();
-    let mut cdf = Vec::with_capacity(posterior_n.len());
+    let mut cdf = Vec::with_capacity(pmf.len());
     let mut acc = 0.0;
-    for w in &posterior_n {
+    for w in pmf {
         acc += w;
         cdf.push(acc);
     }
@@ -603,7 +598,34 @@ fn summarise(
     let probs = report_probs(level);
     let quantiles: Vec<(f64, f64)> = probs.iter().map(|&q| (q, quantile(q))).collect();
     let median = quantile(0.5);
-    let (lo, hi) = (quantile((1.0 - level) / 2.0), quantile((1.0 + level) / 2.0));
+    let interval = (quantile((1.0 - level) / 2.0), quantile((1.0 + level) / 2.0));
+    let posterior = Posterior {
+        mean,
+        median,
+        sd,
+        quantiles,
+        diagnostics: None,
+    };
+    (posterior, interval)
+}
+
+fn summarise(
+    table: &ListTable,
+    delta: f64,
+    level: f64,
+    n_grid: Vec<f64>,
+    posterior_n: Vec<f64>,
+    models: Vec<ModelPosterior>,
+    n_models: usize,
+) -> Result<DgaFit> {
+    let (posterior, (lo, hi)) = grid_posterior(&n_grid, &posterior_n, level);
+    let Posterior {
+        mean,
+        median,
+        sd,
+        quantiles,
+        ..
+    } = posterior;
     let mode_i = posterior_n
         .iter()
         .enumerate()

@@ -7,6 +7,8 @@
 //!   LCMCR), a Gibbs sampler on the table of history counts, several chains in parallel on
 //!   thread-independent streams, with convergence diagnostics ([`diag`]).
 //!
+//! - [`total`]: the posterior of a total over strata analysed independently.
+//!
 //! Both return a [`Posterior`] summary of N beside a [`crate::Estimate`] whose interval is
 //! a credible interval ([`crate::IntervalMethod::Credible`]) and whose point estimate is
 //! the posterior median.
@@ -15,11 +17,13 @@ pub mod dga;
 pub mod diag;
 pub mod graphs;
 pub mod lcmcr;
+pub mod total;
 
 pub use dga::{DgaFit, DgaParams, ModelPosterior, NGrid, PriorN, bma};
 pub use diag::{Diagnostics, ess_bulk, ess_tail, split_rhat};
 pub use graphs::{DecomposableGraph, decomposable_graphs};
 pub use lcmcr::{LcmcrFit, LcmcrParams, lcmcr};
+pub use total::{dga_total, lcmcr_total};
 
 use serde::{Deserialize, Serialize};
 

@@ -2481,8 +2481,10 @@ fn parse_counts(raw: &Raw, opts: &ReadOptions) -> Result<(CountData, String)> {
                 })
             })
             .collect::<Result<_>>()?,
+        // an identifier is not a trait of the person: named, it is a covariate like any
+        // other column, but it is not one by default
         None => (0..raw.headers.len())
-            .filter(|&c| c != ccol && Some(c) != fcol)
+            .filter(|&c| c != ccol && Some(c) != fcol && Some(c) != raw.col("id"))
             .collect(),
     };
     for c in cov_cols {

@@ -66,7 +66,8 @@
 mod rule;
 
 pub use rule::{
-    Criterion, DataKind, Offer, Rule, degenerate_reason, gof_p_value, is_interval_doubt,
+    Criterion, DataKind, FEW_RECAPTURES, FEW_RECAPTURES_EVIDENCE, FEW_RECAPTURES_START,
+    FewRecapturesEvidence, Offer, Rule, degenerate_reason, gof_p_value, is_interval_doubt,
     is_poor_fit, recommend, sum_headlines,
 };
 

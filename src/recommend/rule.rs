@@ -78,6 +78,11 @@ pub struct Rule {
     pub preferred: Option<String>,
     /// What the candidates are, in words (for the basis line), e.g. `12 closedp.t models`.
     pub candidates_text: String,
+    /// Records beyond each unit's first (Σ captures − units seen; for lists, appearances
+    /// beyond the first list; for counts, Σ (count − 1)): the overlap every estimate
+    /// rests on. With none, no figure is given; with fewer than [`FEW_RECAPTURES`] on
+    /// occasions or lists, a caution beside it. `None` when not known (no check).
+    pub recaptures: Option<u64>,
 }
 
 /// One estimate offered to the rule.
@@ -178,11 +183,94 @@ fn p_words(p: f64) -> String {
 /// heterogeneity, where the recommended interval undercovers in simulation.
 pub const BEHAVIOUR_DOUBT_START: &str = "A behavioural response is also plausible here";
 
-/// Whether a headline warning doubts the interval itself (behaviour beside
+/// Whether a headline warning doubts the figure or its interval itself (behaviour beside
 /// heterogeneity, where the recommended interval covered the truth in 18% of simulated
-/// studies): the reports show it beside the figure.
+/// studies; fewer than [`FEW_RECAPTURES`] recaptures): the reports show it beside the
+/// figure.
 pub fn is_interval_doubt(w: &str) -> bool {
-    w.starts_with(BEHAVIOUR_DOUBT_START)
+    w.starts_with(BEHAVIOUR_DOUBT_START) || w.starts_with(FEW_RECAPTURES_START)
+}
+
+/// Fewer recaptures than this (on occasions or lists) earn a caution beside the figure:
+/// Robson & Regier's (1964) rule for two samples, which the small-study simulation
+/// (`tests/small_sample_sim.rs`, docs/simulation.md) bears out for two to eight
+/// occasions and for three or four lists.
+pub const FEW_RECAPTURES: u64 = crate::two_source::FEW_RECAPTURES;
+
+/// How the caution begins that the figure rests on fewer than [`FEW_RECAPTURES`]
+/// recaptures.
+pub const FEW_RECAPTURES_START: &str = "Few recaptures:";
+
+/// What the small-study simulation found for 1 to 6 recaptures (`tests/small_sample_sim.rs`
+/// reproduces these figures; the grid is in docs/simulation.md), in percent: the share of
+/// studies whose figure fell below the true size, the median shortfall with equal and with
+/// varying catchability, and the 95% interval's coverage in the same two cases.
+pub const FEW_RECAPTURES_EVIDENCE: FewRecapturesEvidence = FewRecapturesEvidence {
+    below: 72,
+    shortfall_equal: 19,
+    shortfall_varying: 37,
+    coverage_equal: 88,
+    coverage_varying: 80,
+};
+
+/// The figures [`FEW_RECAPTURES_EVIDENCE`] quotes, in percent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FewRecapturesEvidence {
+    /// Share of the simulated studies whose figure fell below the true size.
+    pub below: u32,
+    /// Median shortfall of the figure, equal catchability (percent of the true size).
+    pub shortfall_equal: u32,
+    /// Median shortfall with catchability varying between people (logit-normal, sd 1).
+    pub shortfall_varying: u32,
+    /// Coverage of the 95% interval, equal catchability.
+    pub coverage_equal: u32,
+    /// Coverage with catchability varying between people.
+    pub coverage_varying: u32,
+}
+
+/// Why no figure can be cited when nobody was seen twice.
+fn no_recapture_reason(kind: DataKind, observed: u64) -> String {
+    match kind {
+        DataKind::Lists => format!(
+            "nobody is on more than one list, so the lists show that at least {observed} exist \
+             and nothing about how many are on none (every model's figure would come from its \
+             assumed form alone)"
+        ),
+        DataKind::Counts => format!(
+            "nobody was recorded more than once, so the counts show that at least {observed} \
+             exist and nothing about how many were never recorded (the count models need \
+             people recorded twice or more)"
+        ),
+        DataKind::Occasions | DataKind::Open => format!(
+            "nobody was caught more than once, so the data show that at least {observed} exist \
+             and nothing about how many were never caught (every model's figure would come \
+             from its assumed form alone)"
+        ),
+    }
+}
+
+/// The caution for `r` (1 to [`FEW_RECAPTURES`] − 1) recaptures on occasions or lists.
+fn few_recaptures_warning(kind: DataKind, r: u64) -> String {
+    let e = FEW_RECAPTURES_EVIDENCE;
+    let what = match (kind, r) {
+        (DataKind::Lists, 1) => "1 appearance of someone already on another list".to_string(),
+        (DataKind::Lists, _) => format!("{r} appearances of people already on another list"),
+        (_, 1) => "1 recapture (a capture of someone caught before)".to_string(),
+        _ => format!("{r} recaptures (captures of people caught before)"),
+    };
+    format!(
+        "{FEW_RECAPTURES_START} only {what}, fewer than {FEW_RECAPTURES}: the data say little \
+         about those never seen, and the figure is likely too low. In simulated small studies \
+         with 1 to {} recaptures the figure fell below the true size in {}% of them, by a \
+         median of {}% ({}% when catchability varied between people), and its 95% interval \
+         covered the truth in only {}% ({}%) (docs/simulation.md).",
+        FEW_RECAPTURES - 1,
+        e.below,
+        e.shortfall_equal,
+        e.shortfall_varying,
+        e.coverage_equal,
+        e.coverage_varying,
+    )
 }
 
 /// Whether a headline warning is the one saying that the best model fits poorly.
@@ -291,6 +379,7 @@ fn has_behaviour(model: &str) -> bool {
 ///     gof_reliable: true,
 ///     preferred: None,
 ///     candidates_text: "two models".into(),
+///     recaptures: None,
 /// };
 /// let offers = vec![
 ///     Offer::new("closedp.t", est("M0", 120.0, 5.0, 50.0)),
@@ -413,16 +502,34 @@ pub fn recommend(
                 .then(|| unbounded_reason(&offers, &chosen, &weights))
         })
         .flatten();
-    if chosen.is_empty() || unbounded.is_some() {
+    let no_overlap = (rule.recaptures == Some(0) && observed > 0)
+        .then(|| no_recapture_reason(rule.kind, observed));
+    if chosen.is_empty() || unbounded.is_some() || no_overlap.is_some() {
+        let mut candidates = candidates;
+        if no_overlap.is_some() {
+            for c in &mut candidates {
+                c.weight = 0.0;
+                c.excluded
+                    .get_or_insert_with(|| "no recaptures: nothing bounds N above".into());
+            }
+        }
         let basis = if unbounded.is_some() {
             format!(
                 "no candidate among {} bounds N from above",
                 rule.candidates_text
             )
+        } else if no_overlap.is_some() {
+            format!(
+                "no recaptures: no candidate among {} has data to bound N above",
+                rule.candidates_text
+            )
         } else {
             format!("no citable candidate among {}", rule.candidates_text)
         };
+        // an interval open above names its own reason and the lower limit the data set
         let reason = if let Some(r) = unbounded {
+            r
+        } else if let Some(r) = no_overlap {
             r
         } else if offers.is_empty() {
             "no estimator ran on these data".to_string()
@@ -558,6 +665,11 @@ pub fn recommend(
     });
 
     // 5. Checks.
+    if matches!(rule.kind, DataKind::Occasions | DataKind::Lists)
+        && let Some(r) = rule.recaptures.filter(|&r| r > 0 && r < FEW_RECAPTURES)
+    {
+        warnings.push(few_recaptures_warning(rule.kind, r));
+    }
     if let Some(p) = offers[top].gof_p.filter(|&p| p < GOF_PASS) {
         warnings.push(format!(
             "{POOR_FIT_START}{}) fits poorly (goodness-of-fit p {}){}.",

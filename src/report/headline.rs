@@ -193,6 +193,7 @@ fn offers_for(sections: &[&Section], kind: DataKind, t: Option<usize>) -> (Vec<O
         gof_reliable: true,
         preferred,
         candidates_text,
+        recaptures: None,
     };
     (offers, rule)
 }
@@ -223,7 +224,7 @@ pub(super) fn build(report: &Report, data: &DataSet) -> Vec<Headline> {
         DataSet::Counts { .. } => (DataKind::Counts, None),
     };
     if kind == DataKind::Open {
-        return vec![open_headline(report, level)];
+        return vec![open_headline(report, level, recaptures(data, None))];
     }
     let reliable = |stratum: Option<&str>| match data {
         DataSet::Histories { data: h, .. } => match stratum {
@@ -252,6 +253,7 @@ pub(super) fn build(report: &Report, data: &DataSet) -> Vec<Headline> {
         let (offers, mut rule) = offers_for(&secs, kind, t);
         rule.level = level;
         rule.gof_reliable = reliable(st.as_deref());
+        rule.recaptures = recaptures(data, st.as_deref());
         let truth = report.truth_for(st.as_deref());
         let name = st
             .as_deref()
@@ -266,6 +268,7 @@ pub(super) fn build(report: &Report, data: &DataSet) -> Vec<Headline> {
             let (offers, mut rule) = offers_for(&plain, kind, t);
             rule.level = level;
             rule.gof_reliable = reliable(st.as_deref());
+            rule.recaptures = recaptures(data, st.as_deref());
             let mut without = recommend::recommend(name, observed, offers, &rule, truth);
             match covariates_unfitted(&secs) {
                 // the Huggins family without its covariates adds nothing to the closedp.t
@@ -288,6 +291,39 @@ pub(super) fn build(report: &Report, data: &DataSet) -> Vec<Headline> {
         out.push(total);
     }
     out
+}
+
+/// The records beyond each unit's first in one stratum (`None`: all the data), the
+/// overlap the rule checks ([`Rule::recaptures`]): Σ captures − units seen for histories
+/// (appearances beyond the first list for lists), Σ (count − 1) for counts. `None` when
+/// the stratum cannot be found in the data (no check is made then).
+fn recaptures(data: &DataSet, stratum: Option<&str>) -> Option<u64> {
+    fn histories(h: &CaptureHistories) -> u64 {
+        h.iter()
+            .map(|(code, f)| u64::from(code.count_ones().saturating_sub(1)).saturating_mul(f))
+            .fold(0, u64::saturating_add)
+    }
+    fn counts(c: &crate::data::CountData) -> u64 {
+        c.counts()
+            .iter()
+            .zip(c.frequencies())
+            .map(|(&y, &f)| y.saturating_sub(1).saturating_mul(f))
+            .fold(0, u64::saturating_add)
+    }
+    match (data, stratum) {
+        (DataSet::Histories { data: h, .. }, None) => Some(histories(h)),
+        (DataSet::Histories { data: h, .. }, Some(name)) => h.stratum(name).map(|x| histories(&x)),
+        (DataSet::Counts { data: c, .. }, None) => Some(counts(c)),
+        // count strata are sections labelled `column = value`
+        (DataSet::Counts { data: c, .. }, Some(label)) => {
+            let (by, value) = label.split_once(" = ")?;
+            let parts = c.split_by(by).ok()?;
+            parts
+                .iter()
+                .find(|(v, _)| v == value)
+                .map(|(_, part)| counts(part))
+        }
+    }
 }
 
 /// The title every Huggins covariate section starts with (`report::huggins` builds them;
@@ -383,7 +419,7 @@ fn covariate_check(with: &Headline, without: &Headline, secs: &[&Section]) -> Op
 
 /// Open populations: the number of units ever present, AIC-averaged over the `openp`
 /// models (up and ep).
-fn open_headline(report: &Report, level: f64) -> Headline {
+fn open_headline(report: &Report, level: f64, recaptures: Option<u64>) -> Headline {
     let n = report.data.observed;
     let mut offers = Vec::new();
     for f in &report.open {
@@ -423,12 +459,13 @@ fn open_headline(report: &Report, level: f64) -> Headline {
             "{} openp models",
             offers.iter().filter(|o| o.weighted).count()
         ),
+        recaptures,
     };
     recommend::recommend(None, n, offers, &rule, report.truth_for(None))
 }
 
-/// The title of the `--bayes` section ([`super::bayes`]).
-const BAYES_SECTION: &str = "Bayesian multiple-systems estimation";
+/// The title of the `--bayes` sections ([`super::bayes`]).
+pub(super) const BAYES_SECTION: &str = "Bayesian multiple-systems estimation";
 
 /// One Bayesian posterior of N shown beside a headline (`--bayes`).
 ///
@@ -510,24 +547,35 @@ impl std::fmt::Display for BayesFlag {
     }
 }
 
-/// The stratum of the headline the `--bayes` section belongs to: the headline of the data
-/// when there are no strata, the total (`"total"`) when the section pooled the strata.
-fn bayes_headline_stratum(section_stratum: Option<&str>) -> Option<&'static str> {
+/// The stratum of the headline a `--bayes` section belongs to: the headline of the data
+/// when there are no strata, a stratum's own, and the total (`"total"`) for the section of
+/// the total over strata (or of the strata pooled).
+fn bayes_headline_stratum(section_stratum: Option<&str>) -> Option<&str> {
     match section_stratum {
         None => None,
-        Some(_) => Some("total"),
+        Some(SUMMED) | Some(POOLED) => Some("total"),
+        Some(s) => Some(s),
     }
 }
 
-/// The Bayesian posteriors of the report's `--bayes` section (empty without `--bayes`),
-/// and the flags they raise against the headline `h_n_hat`.
+/// The `--bayes` section set beside headline `h`, if any.
+fn bayes_section<'a>(report: &'a Report, h: &Headline) -> Option<&'a Section> {
+    report.sections.iter().find(|s| {
+        s.title == BAYES_SECTION
+            && bayes_headline_stratum(s.stratum.as_deref()) == h.stratum.as_deref()
+    })
+}
+
+/// The Bayesian posteriors of the `--bayes` section set beside headline `h` (empty
+/// without one), and the flags they raise against its N̂.
 pub(super) fn bayes_cross_check(
     report: &Report,
-    h_n_hat: f64,
+    h: &Headline,
 ) -> (Vec<BayesCrossCheck>, Vec<BayesFlag>) {
     let mut checks = Vec::new();
     let mut flags = Vec::new();
-    let Some(s) = report.sections.iter().find(|s| s.title == BAYES_SECTION) else {
+    let h_n_hat = h.n_hat;
+    let Some(s) = bayes_section(report, h) else {
         return (checks, flags);
     };
     for row in &s.rows {
@@ -568,34 +616,46 @@ pub(super) fn bayes_cross_check(
     (checks, flags)
 }
 
-/// Whether headline `h` is the one the `--bayes` section is set beside.
+/// Whether headline `h` has a `--bayes` section set beside it.
 pub(super) fn is_bayes_headline(report: &Report, h: &Headline) -> bool {
-    report
-        .sections
-        .iter()
-        .find(|s| s.title == BAYES_SECTION)
-        .is_some_and(|s| bayes_headline_stratum(s.stratum.as_deref()) == h.stratum.as_deref())
+    bayes_section(report, h).is_some()
 }
 
 /// Adds the flags of the Bayesian cross-check to the warnings of the headline it belongs
 /// to (see [`BayesCrossCheck`] for why the posteriors are not candidates).
 pub(super) fn add_bayes_flags(report: &Report, headlines: &mut [Headline]) {
     for h in headlines.iter_mut() {
-        if !is_bayes_headline(report, h) {
-            continue;
-        }
-        let (_, flags) = bayes_cross_check(report, h.n_hat);
+        let (_, flags) = bayes_cross_check(report, h);
         h.warnings.extend(flags.iter().map(|f| f.to_string()));
     }
 }
 
 impl Report {
     /// The Bayesian cross-check of the `--bayes` section against the headline it belongs
-    /// to (the only headline, or the total over strata): the posteriors, and the flags
-    /// they raise. Empty without `--bayes`.
+    /// to: the only headline, or the total over strata (each stratum has its own, see
+    /// [`Report::bayes_cross_check_for`]). Empty without `--bayes`.
     pub fn bayes_cross_check(&self) -> (Vec<BayesCrossCheck>, Vec<BayesFlag>) {
-        match self.headline.iter().find(|h| is_bayes_headline(self, h)) {
-            Some(h) => bayes_cross_check(self, h.n_hat),
+        let total = self
+            .headline
+            .iter()
+            .any(|h| h.stratum.as_deref() == Some("total"));
+        let target = total.then_some("total");
+        self.bayes_cross_check_for(target)
+    }
+
+    /// The Bayesian cross-check beside the headline of `stratum` (`None`: the data
+    /// without strata; `Some("total")`: the total over strata). Empty without `--bayes`
+    /// or without such a headline.
+    pub fn bayes_cross_check_for(
+        &self,
+        stratum: Option<&str>,
+    ) -> (Vec<BayesCrossCheck>, Vec<BayesFlag>) {
+        match self
+            .headline
+            .iter()
+            .find(|h| h.stratum.as_deref() == stratum)
+        {
+            Some(h) => bayes_cross_check(self, h),
             None => (Vec::new(), Vec::new()),
         }
     }

@@ -229,7 +229,7 @@ fn bayes_line(r: &Report, h: &Headline) -> Option<String> {
     if !super::headline::is_bayes_headline(r, h) {
         return None;
     }
-    let (checks, _) = super::headline::bayes_cross_check(r, h.n_hat);
+    let (checks, _) = super::headline::bayes_cross_check(r, h);
     if checks.is_empty() {
         return None;
     }

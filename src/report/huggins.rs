@@ -485,7 +485,9 @@ pub fn analyse_with_covariates(
     };
     super::headline::mark_degenerate(&mut report.sections, cells);
     let before = std::mem::take(&mut report.headline);
-    report.headline = super::headline::build(&report, &set);
+    let mut headline = super::headline::build(&report, &set);
+    super::headline::add_bayes_flags(&report, &mut headline);
+    report.headline = headline;
     super::analyse::keep_cautions(&before, &mut report.headline);
     for (stratum, covs) in &without {
         if let Some(h) = report
