@@ -1024,8 +1024,8 @@ fn report_bayes_by_stratum_and_for_the_total() {
         env!("CARGO_MANIFEST_DIR"),
         "/examples/data/police_operations.csv"
     );
-    let text = std::fs::read_to_string(path).unwrap();
-    let data = read_str(&text, "police", &ReadOptions::default()).unwrap();
+    let input = std::fs::read_to_string(path).unwrap();
+    let data = read_str(&input, "police", &ReadOptions::default()).unwrap();
     let opts = AnalysisOptions {
         bayes: true,
         ..Default::default()
@@ -1089,6 +1089,14 @@ fn report_bayes_by_stratum_and_for_the_total() {
     let text = r.to_text();
     assert_eq!(
         text.matches("Bayesian cross-check (not in the average)")
+            .count(),
+        3
+    );
+    // The HTML report's cards carry the same lines.
+    let ctx = report::ReportContext::new(Some(&data), "police", input.as_bytes());
+    let html = r.to_html(&ctx);
+    assert_eq!(
+        html.matches("Bayesian cross-check (not in the average)")
             .count(),
         3
     );

@@ -225,7 +225,7 @@ impl Hidden {
 /// `Bayesian cross-check: dga X (95% CrI a–b), LCMCR Y (a–b)` under the headline the
 /// `--bayes` section belongs to; `None` without `--bayes`. The posteriors are shown, not
 /// averaged in (see [`super::headline::BayesCrossCheck`]).
-fn bayes_line(r: &Report, h: &Headline) -> Option<String> {
+pub(super) fn bayes_line(r: &Report, h: &Headline) -> Option<String> {
     if !super::headline::is_bayes_headline(r, h) {
         return None;
     }

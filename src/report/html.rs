@@ -1334,7 +1334,17 @@ impl Report {
             ));
         }
         for h in &self.headline {
-            out.push(Block::Headline(Box::new(card(h))));
+            let mut c = card(h);
+            // `--bayes`: the posteriors beside the figure, after the cautions
+            if let Some(line) = super::headline_fmt::bayes_line(self, h) {
+                let at = c
+                    .details
+                    .iter()
+                    .position(|d| !d.starts_with("Caution: "))
+                    .unwrap_or(c.details.len());
+                c.details.insert(at, line);
+            }
+            out.push(Block::Headline(Box::new(c)));
         }
         // 2. Methods.
         out.push(Block::Heading(2, "Methods".into()));
