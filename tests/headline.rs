@@ -698,3 +698,39 @@ fn recaptures_decide_between_no_figure_a_caution_and_none() {
     assert!(few(&headline(DataKind::Occasions, None)).is_empty());
     assert!(headline(DataKind::Occasions, None).n_hat.is_finite());
 }
+
+/// A near-census: the dark figure's log-normal interval never reaches 0, so its lower
+/// limit a fraction of a person above the number seen is put at the number seen (N is a
+/// whole number, and "nobody missed" must stay inside); a limit a person or more above it
+/// stays.
+#[test]
+fn a_near_census_interval_starts_at_the_number_seen() {
+    use darkfigure::recommend::{Criterion, Offer, Rule, recommend, whole_people};
+    use darkfigure::{Estimate, FitStats, ci};
+    let raw = ci::log_normal(20.05, 0.3, 20.0, 0.95);
+    assert!(raw.lower > 20.0 && raw.lower < 21.0, "{raw:?}");
+    let w = whole_people(raw, 20.0);
+    assert_eq!((w.lower, w.upper), (20.0, raw.upper));
+    let wide = ci::log_normal(40.0, 8.0, 20.0, 0.95);
+    assert!(wide.lower > 21.0);
+    assert_eq!(whole_people(wide, 20.0), wide);
+    let e = Estimate::new("closedp.t", "M0", 20.05, 0.3, raw, 20).with_fit(FitStats {
+        deviance: 5.0,
+        df: 4,
+        aic: 30.0,
+        bic: 30.0,
+    });
+    let rule = Rule {
+        kind: DataKind::Occasions,
+        criterion: Criterion::Aic,
+        level: 0.95,
+        gof_reliable: true,
+        preferred: None,
+        candidates_text: "one model".into(),
+        recaptures: Some(40),
+    };
+    let h = recommend(None, 20, vec![Offer::new("closedp.t", e)], &rule, Some(20));
+    assert_eq!(h.interval.lower, 20.0);
+    assert_eq!(h.dark_figure_interval.lower, 0.0);
+    assert!(h.interval.contains(20.0));
+}

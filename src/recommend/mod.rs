@@ -36,6 +36,9 @@
 //!    and a log-normal interval on the dark figure N̄ − n (Chao 1987), so that the lower
 //!    limit never falls below the number seen. When one model carries at least 99% of the
 //!    weight, its own interval (profile likelihood for the log-linear models) is used.
+//!    A lower limit less than one person above the number seen is put at the number seen
+//!    ([`whole_people`]): N is a whole number, and a near-census must not get an interval
+//!    that leaves out that nobody was missed.
 //!    The criterion is AIC (Akaike 1973; Burnham & Anderson 2002) for a small set of
 //!    scientifically distinct models (occasions, counts, open models) and BIC (Schwarz
 //!    1978) for the large sets of list-interaction models, where AIC is known to favour
@@ -68,7 +71,7 @@ mod rule;
 pub use rule::{
     Criterion, DataKind, FEW_RECAPTURES, FEW_RECAPTURES_EVIDENCE, FEW_RECAPTURES_START,
     FewRecapturesEvidence, Offer, Rule, degenerate_reason, gof_p_value, is_interval_doubt,
-    is_poor_fit, recommend, sum_headlines,
+    is_poor_fit, recommend, sum_headlines, whole_people,
 };
 
 use crate::estimate::{Assumption, Interval};

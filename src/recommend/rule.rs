@@ -209,7 +209,7 @@ pub const FEW_RECAPTURES_EVIDENCE: FewRecapturesEvidence = FewRecapturesEvidence
     below: 72,
     shortfall_equal: 19,
     shortfall_varying: 37,
-    coverage_equal: 88,
+    coverage_equal: 89,
     coverage_varying: 80,
 };
 
@@ -315,6 +315,19 @@ fn interval_exclusion(e: &Estimate) -> Option<String> {
             fmt_num(i.upper)
         )
     })
+}
+
+/// The headline interval with a lower limit less than one person above the `observed`
+/// put at `observed`. N is a whole number: a limit a fraction of a person above those seen
+/// (a log-normal interval on a dark figure near 0 never reaches 0) would leave out that
+/// nobody was missed while the figure itself says about nobody was. In the small-study
+/// simulation (`tests/small_sample_sim.rs`) such intervals covered none of the studies in
+/// which everyone had been seen.
+pub fn whole_people(mut interval: Interval, observed: f64) -> Interval {
+    if interval.lower > observed && interval.lower < observed + 1.0 {
+        interval.lower = observed;
+    }
+    interval
 }
 
 /// Why a headline whose chosen models all have intervals open above has no figure: the
@@ -592,6 +605,7 @@ pub fn recommend(
     } else {
         ci::log_normal(nbar, se, n, rule.level)
     };
+    let interval = whole_people(interval, n);
     let basis = if preferred.is_some() {
         format!(
             "{} by convention for two {} (Seber 1982); {} interval",
@@ -854,7 +868,7 @@ pub fn sum_headlines(parts: &[&Headline], level: f64, truth: Option<u64>) -> Hea
     let se = parts.iter().map(|h| h.se * h.se).sum::<f64>().sqrt();
     let ok = n_hat.is_finite() && se.is_finite();
     let interval = if ok {
-        ci::log_normal(n_hat, se, n, level)
+        whole_people(ci::log_normal(n_hat, se, n, level), n)
     } else {
         Interval {
             lower: f64::NAN,
