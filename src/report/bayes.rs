@@ -77,31 +77,38 @@ fn total_section(
             ))
         })
     };
-    let credible = |lower: f64, upper: f64| Interval {
-        lower,
-        upper,
-        level,
-        method: IntervalMethod::Credible,
+    // One row of the total: the posterior of the sum with its credible interval.
+    let row = |method: &str,
+               what: &str,
+               post: bayes::Posterior,
+               (lower, upper): (f64, f64),
+               assumptions: &[crate::estimate::Assumption]| {
+        let interval = Interval {
+            lower,
+            upper,
+            level,
+            method: IntervalMethod::Credible,
+        };
+        let e = Estimate::new(
+            method,
+            format!("sum of the {} strata's {what} posteriors", fits.len()),
+            post.median,
+            post.sd,
+            interval,
+            observed,
+        )
+        .with_assumptions(assumptions);
+        Row {
+            posterior: Some(post),
+            ..Row::from(e)
+        }
     };
     let dgas: Vec<&bayes::DgaFit> = fits.iter().filter_map(|f| f.1.as_ref()).collect();
     if !dgas.is_empty() {
         let r = match missing("dga", &|i| fits[i].1.is_some()) {
             Some(e) => Err(e),
-            None => bayes::dga_total(&dgas, level).map(|(post, (lo, hi))| {
-                let e = Estimate::new(
-                    "dga",
-                    format!("sum of the {} strata's BMA posteriors", fits.len()),
-                    post.median,
-                    post.sd,
-                    credible(lo, hi),
-                    observed,
-                )
-                .with_assumptions(&dgas[0].estimate.assumptions);
-                Row {
-                    posterior: Some(post),
-                    ..Row::from(e)
-                }
-            }),
+            None => bayes::dga_total(&dgas, level)
+                .map(|(post, ends)| row("dga", "BMA", post, ends, &dgas[0].estimate.assumptions)),
         };
         s.push_row("dga BMA", r);
     }
@@ -109,30 +116,14 @@ fn total_section(
     let r = match missing("LCMCR", &|i| fits[i].2.is_some()) {
         Some(e) => Err(e),
         None => bayes::lcmcr_total(&lcs, level).map(|post| {
-            let lower = post
-                .quantiles
-                .iter()
-                .find(|q| (q.0 - (1.0 - level) / 2.0).abs() < 1e-12);
-            let upper = post
-                .quantiles
-                .iter()
-                .find(|q| (q.0 - (1.0 + level) / 2.0).abs() < 1e-12);
-            let e = Estimate::new(
-                "lcmcr",
-                format!("sum of the {} strata's LCMCR posteriors", fits.len()),
-                post.median,
-                post.sd,
-                credible(
-                    lower.map_or(f64::NAN, |q| q.1),
-                    upper.map_or(f64::NAN, |q| q.1),
-                ),
-                observed,
-            )
-            .with_assumptions(&lcs[0].estimate.assumptions);
-            Row {
-                posterior: Some(post),
-                ..Row::from(e)
-            }
+            let at = |q: f64| {
+                post.quantiles
+                    .iter()
+                    .find(|(p, _)| (p - q).abs() < 1e-12)
+                    .map_or(f64::NAN, |&(_, v)| v)
+            };
+            let ends = (at((1.0 - level) / 2.0), at((1.0 + level) / 2.0));
+            row("lcmcr", "LCMCR", post, ends, &lcs[0].estimate.assumptions)
         }),
     };
     s.push_row("LCMCR", r);
