@@ -1092,6 +1092,21 @@ fn report_bayes_by_stratum_and_for_the_total() {
             .count(),
         3
     );
+    // The JSON headlines carry them too: method, median, credible interval, mixed.
+    let j: Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+    for h in j["headline"].as_array().unwrap() {
+        let n = h["bayes"].as_array().map_or(0, Vec::len);
+        let subgroup = h["stratum"].as_str().is_some_and(|s| s.contains(':'));
+        assert_eq!(n, if subgroup { 0 } else { 2 }, "{}", h["stratum"]);
+        if n > 0 {
+            assert_eq!(h["bayes"][0]["method"], "dga");
+            assert!(
+                h["bayes"][1]["lower"].as_f64().unwrap()
+                    < h["bayes"][1]["median"].as_f64().unwrap()
+            );
+            assert_eq!(h["bayes"][1]["converged"], true);
+        }
+    }
     // The HTML report's cards carry the same lines.
     let ctx = report::ReportContext::new(Some(&data), "police", input.as_bytes());
     let html = r.to_html(&ctx);

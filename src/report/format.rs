@@ -109,12 +109,16 @@ struct JsonReport<'a> {
 }
 
 /// A headline with the warnings the reports show beside its figure (`cautions`, also in
-/// `warnings`), so that a reader of the JSON can show them as the text and HTML do.
+/// `warnings`), so that a reader of the JSON can show them as the text and HTML do, and
+/// with `--bayes` the posteriors set beside it (`bayes`: method, median, credible
+/// interval, whether the chains mixed).
 #[derive(Serialize)]
 struct JsonHeadline {
     #[serde(flatten)]
     headline: crate::recommend::Headline,
     cautions: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    bayes: Vec<super::headline::BayesCrossCheck>,
 }
 
 /// N̂, or NaN (JSON `null`) when it is below the units seen: an impossible value is
@@ -249,6 +253,7 @@ impl Report {
                         .into_iter()
                         .cloned()
                         .collect(),
+                    bayes: super::headline::bayes_cross_check(self, h).0,
                     headline: possible_headline(h),
                 })
                 .collect(),
