@@ -323,6 +323,20 @@ fn interval_exclusion(e: &Estimate) -> Option<String> {
 /// nobody was missed while the figure itself says about nobody was. In the small-study
 /// simulation (`tests/small_sample_sim.rs`) such intervals covered none of the studies in
 /// which everyone had been seen.
+///
+/// ```text
+/// [L, U] → [n, U]   when n < L < n + 1
+/// ```
+///
+/// # Examples
+/// ```
+/// use darkfigure::{ci, recommend::whole_people};
+/// // 20 seen, N̂ = 20.05: the log-normal interval starts at 20.0007, leaving out N = 20
+/// let i = ci::log_normal(20.05, 0.3, 20.0, 0.95);
+/// assert!(i.lower > 20.0);
+/// assert_eq!(whole_people(i, 20.0).lower, 20.0);
+/// assert_eq!(whole_people(i, 20.0).upper, i.upper);
+/// ```
 pub fn whole_people(mut interval: Interval, observed: f64) -> Interval {
     if interval.lower > observed && interval.lower < observed + 1.0 {
         interval.lower = observed;
