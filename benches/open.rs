@@ -64,6 +64,16 @@ fn bench_openp(c: &mut Criterion) {
     // old and new alternated 8 times): one thread 260 -> 236 us; 2 cores 159-173 us old,
     // 166-177 us new (no measurable gain from the split); criterion in the same hour
     // 0.217 ms (2 cores), 0.405 ms (one thread), with the VM ~1.5x slower than earlier.
+    // Then two changes, every figure bit-identical (min of 100 blocks of 50 sets, the
+    // three builds interleaved 4 times, machine otherwise idle): (1) the pool thread is
+    // spawned before the cells are built and waits for them, so its wake-up overlaps the
+    // build: 128-139 -> 121-131 us; (2) the plans of the column products and of each
+    // active-column set depend only on I and the columns, not on the counts: they are
+    // built once per process and design (`jscells::Design`, a bounded cache, as an FFT
+    // library keeps its plans), so a bootstrap or a simulation pays for them once:
+    // 106-112 us on 2 cores, 186-192 us on one thread. Criterion the same hour: 0.107 ms
+    // (2 cores; the first call on a new design costs what (1) alone measures, ~0.125 ms)
+    // and 0.193 ms (one thread).
     let both = [OpenModel::Up, OpenModel::Ep];
     g.bench_function("up_and_ep", |b| {
         b.iter(|| openp_models(black_box(&h), &both, &OpenParams::params()).unwrap())

@@ -44,6 +44,7 @@ use crate::glm::{
 use nalgebra::{DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
 
 /// Largest number of periods (the cells are indexed by u32 bit codes).
 const MAX_I: usize = 20;
@@ -321,8 +322,12 @@ impl FlatPlan {
     }
 }
 
-/// The cells with their counts, and the columns.
-pub(crate) struct JsCells {
+/// What a set of cells shares with every other set on the same periods and columns: the
+/// plans of the column products and sums, and the active-column plans of the fits run
+/// so far. None of it depends on the counts, so it is built once per process and design
+/// ([`Design::get`]) and shared, as an FFT library keeps its plans: a bootstrap or a
+/// simulation of `openp` pays for it on its first replicate only.
+struct Design {
     i_n: usize,
     cols: Vec<JsColumn>,
     /// Terms of every column pair (a ≤ b at a·ncol + b) and column sum (ncol² + a).
@@ -331,6 +336,164 @@ pub(crate) struct JsCells {
     sums: FlatPlan,
     /// Per entry of `plan`, whether any term sets it.
     has_terms: Vec<bool>,
+    /// Distinct monomials S of the Poly columns.
+    monos: Vec<usize>,
+    /// Per cell, f·I + l for its first and last capture f ≤ l (0-based).
+    first_last: Vec<u16>,
+    /// The plans of the active-column sets fitted on this design (at most
+    /// [`Design::MAX_ACTIVE`], the oldest dropped first).
+    active: Mutex<Vec<(Vec<bool>, Arc<ActivePlan>)>>,
+}
+
+/// The plan of one set of active columns ([`FlatPlan::select`] of the design's).
+struct ActivePlan {
+    /// The terms of the active columns' pairs (a ≤ b at a·q + b) and sums (q² + a).
+    plan: FlatPlan,
+    /// The entries a ≤ b (at a·q + b) and sums (at q² + a) that no term sets: zeroed
+    /// before each run of `plan`.
+    unset: Vec<u32>,
+}
+
+/// Designs built so far (at most [`Design::MAX_DESIGNS`], the oldest dropped first).
+static DESIGNS: Mutex<Vec<Arc<Design>>> = Mutex::new(Vec::new());
+
+/// A lock that survives a panic elsewhere (the cached plans are never left half-made:
+/// each is built outside the lock and pushed whole).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Design {
+    const MAX_DESIGNS: usize = 16;
+    const MAX_ACTIVE: usize = 64;
+
+    /// The design of `cols` on `i_n` periods, from the cache or built (and cached).
+    fn get(i_n: usize, cols: Vec<JsColumn>) -> Result<Arc<Design>> {
+        if let Some(d) = lock(&DESIGNS)
+            .iter()
+            .find(|d| d.i_n == i_n && d.cols == cols)
+        {
+            return Ok(Arc::clone(d));
+        }
+        let d = Arc::new(Design::build(i_n, cols)?);
+        let mut cache = lock(&DESIGNS);
+        // Another thread may have built the same design meanwhile: keep one.
+        if let Some(e) = cache.iter().find(|e| e.i_n == i_n && e.cols == d.cols) {
+            return Ok(Arc::clone(e));
+        }
+        if cache.len() >= Self::MAX_DESIGNS {
+            cache.remove(0);
+        }
+        cache.push(Arc::clone(&d));
+        Ok(d)
+    }
+
+    fn build(i_n: usize, cols: Vec<JsColumn>) -> Result<Design> {
+        let ncol = cols.len();
+        let ncell = 1usize << i_n;
+        for col in &cols {
+            if let JsColumn::Zero(m) = col
+                && prefix_bit(*m, i_n).is_none()
+                && suffix_bit(*m, i_n).is_none()
+            {
+                return Err(Error::Numerical {
+                    reason: format!("openp cells: {m:#b} is not a run of first or last periods"),
+                });
+            }
+        }
+        let mut plan = Plan::new(i_n, ncol);
+        let mut sums = Plan::new(i_n, ncol);
+        for a in 0..ncol {
+            for b in a..ncol {
+                plan.product(i_n, &cols[a], Some(&cols[b]), a * ncol + b)?;
+            }
+            plan.product(i_n, &cols[a], None, ncol * ncol + a)?;
+            sums.product(i_n, &cols[a], None, a)?;
+        }
+        let (plan, sums) = (plan.flat(), sums.flat());
+        let mut has_terms = vec![false; ncol * ncol + ncol];
+        for t in &plan.terms {
+            has_terms[t.dest as usize] = true;
+        }
+        let mut seen = vec![false; ncell];
+        let mut monos = Vec::new();
+        for col in &cols {
+            if let JsColumn::Poly(p) = col {
+                for &(s, _) in p {
+                    if !seen[s as usize] {
+                        seen[s as usize] = true;
+                        monos.push(s as usize);
+                    }
+                }
+            }
+        }
+        let first_last = (0..ncell)
+            .map(|c: usize| {
+                if c == 0 {
+                    0
+                } else {
+                    let l = (usize::BITS - 1 - c.leading_zeros()) as usize;
+                    (c.trailing_zeros() as usize * i_n + l) as u16
+                }
+            })
+            .collect();
+        Ok(Design {
+            i_n,
+            cols,
+            plan,
+            sums,
+            has_terms,
+            monos,
+            first_last,
+            active: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The plan of the columns where `active` is true, from the cache or built.
+    fn active_plan(&self, active: &[bool]) -> Arc<ActivePlan> {
+        if let Some((_, p)) = lock(&self.active).iter().find(|(a, _)| a == active) {
+            return Arc::clone(p);
+        }
+        let ncol = self.cols.len();
+        let act: Vec<usize> = (0..ncol).filter(|&j| active[j]).collect();
+        let q = act.len();
+        let mut map = vec![u32::MAX; ncol * ncol + ncol];
+        for (a, &ja) in act.iter().enumerate() {
+            for (b, &jb) in act.iter().enumerate().skip(a) {
+                map[ja * ncol + jb] = (a * q + b) as u32;
+            }
+            map[ncol * ncol + ja] = (q * q + a) as u32;
+        }
+        let plan = self.plan.select(&map);
+        let mut unset = Vec::new();
+        for (a, &ja) in act.iter().enumerate() {
+            for (b, &jb) in act.iter().enumerate().skip(a) {
+                if !self.has_terms[ja * ncol + jb] {
+                    unset.push((a * q + b) as u32);
+                }
+            }
+            if !self.has_terms[ncol * ncol + ja] {
+                unset.push((q * q + a) as u32);
+            }
+        }
+        let p = Arc::new(ActivePlan { plan, unset });
+        let mut cache = lock(&self.active);
+        if let Some((_, e)) = cache.iter().find(|(a, _)| a == active) {
+            return Arc::clone(e);
+        }
+        if cache.len() >= Self::MAX_ACTIVE {
+            cache.remove(0);
+        }
+        cache.push((active.to_vec(), Arc::clone(&p)));
+        p
+    }
+}
+
+/// The cells with their counts, and the columns.
+pub(crate) struct JsCells {
+    i_n: usize,
+    /// The plans, shared by every set of cells on the same periods and columns.
+    design: Arc<Design>,
     /// Counts by capture history (bit code; cell 0, never caught, is not a cell).
     y: Vec<f64>,
     /// Xᵀy.
@@ -341,10 +504,6 @@ pub(crate) struct JsCells {
     ylny: f64,
     /// Σ ln y!.
     lgy: f64,
-    /// Distinct monomials S of the Poly columns.
-    monos: Vec<usize>,
-    /// Per cell, f·I + l for its first and last capture f ≤ l (0-based).
-    first_last: Vec<u16>,
     /// XᵀWX (upper triangle) and XᵀWz (all columns) at R's start, W = y + 0.1,
     /// Wz = W ln W − 0.1.
     start: Vec<f64>,
@@ -403,42 +562,7 @@ impl JsCells {
         let ncol = cols.len();
         let ncell = 1usize << i_n;
         y[0] = 0.0;
-        for col in &cols {
-            if let JsColumn::Zero(m) = col
-                && prefix_bit(*m, i_n).is_none()
-                && suffix_bit(*m, i_n).is_none()
-            {
-                return Err(Error::Numerical {
-                    reason: format!("openp cells: {m:#b} is not a run of first or last periods"),
-                });
-            }
-        }
-        let mut plan = Plan::new(i_n, ncol);
-        let mut sums = Plan::new(i_n, ncol);
-        for a in 0..ncol {
-            for b in a..ncol {
-                plan.product(i_n, &cols[a], Some(&cols[b]), a * ncol + b)?;
-            }
-            plan.product(i_n, &cols[a], None, ncol * ncol + a)?;
-            sums.product(i_n, &cols[a], None, a)?;
-        }
-        let (plan, sums) = (plan.flat(), sums.flat());
-        let mut has_terms = vec![false; ncol * ncol + ncol];
-        for t in &plan.terms {
-            has_terms[t.dest as usize] = true;
-        }
-        let mut seen = vec![false; ncell];
-        let mut monos = Vec::new();
-        for col in &cols {
-            if let JsColumn::Poly(p) = col {
-                for &(s, _) in p {
-                    if !seen[s as usize] {
-                        seen[s as usize] = true;
-                        monos.push(s as usize);
-                    }
-                }
-            }
-        }
+        let design = Design::get(i_n, cols)?;
         let n = y.iter().sum();
         let ylny = y.iter().filter(|&&v| v > 0.0).map(|v| v * v.ln()).sum();
         let lgy = y
@@ -463,46 +587,31 @@ impl JsCells {
         let mut a = vec![0.0; ncell];
         let mut start = vec![0.0; ncol * ncol + ncol];
         let (xtwx0, sums0) = start.split_at_mut(ncol * ncol);
-        plan.run(&w, &mut a, xtwx0, sums0);
+        design.plan.run(&w, &mut a, xtwx0, sums0);
         let mut xtwz = vec![0.0; ncol];
-        sums.run(&r, &mut a, &mut xtwz, &mut []);
+        design.sums.run(&r, &mut a, &mut xtwz, &mut []);
         start[ncol * ncol..].copy_from_slice(&xtwz);
         let mut xty = vec![0.0; ncol];
-        sums.run(&y, &mut a, &mut xty, &mut []);
-        let first_last = (0..ncell)
-            .map(|c: usize| {
-                if c == 0 {
-                    0
-                } else {
-                    let l = (usize::BITS - 1 - c.leading_zeros()) as usize;
-                    (c.trailing_zeros() as usize * i_n + l) as u16
-                }
-            })
-            .collect();
+        design.sums.run(&y, &mut a, &mut xty, &mut []);
         Ok(JsCells {
             i_n,
-            cols,
-            first_last,
-            plan,
-            sums,
-            has_terms,
+            design,
             y,
             xty,
             n,
             ylny,
             lgy,
-            monos,
             start,
         })
     }
 
     fn ncol(&self) -> usize {
-        self.cols.len()
+        self.design.cols.len()
     }
 
     /// Number of columns.
     pub fn n_cols(&self) -> usize {
-        self.cols.len()
+        self.design.cols.len()
     }
 
     /// Σ y, the number of units caught.
@@ -519,7 +628,7 @@ impl JsCells {
     pub fn xt(&self, mu: &[f64]) -> Vec<f64> {
         let mut a = vec![0.0; mu.len()];
         let mut g = vec![0.0; self.ncol()];
-        self.sums.run(mu, &mut a, &mut g, &mut []);
+        self.design.sums.run(mu, &mut a, &mut g, &mut []);
         g
     }
 
@@ -530,10 +639,10 @@ impl JsCells {
         // ln of the factors: per monomial, per first capture f, per last capture l.
         let mut first = [0.0; MAX_I + 1];
         let mut last = [0.0; MAX_I + 1];
-        for &s in &self.monos {
+        for &s in &self.design.monos {
             lg[s] = 0.0;
         }
-        for (col, &b) in self.cols.iter().zip(beta) {
+        for (col, &b) in self.design.cols.iter().zip(beta) {
             if b == 0.0 {
                 continue;
             }
@@ -555,7 +664,7 @@ impl JsCells {
             }
         }
         g.fill(1.0);
-        for &s in &self.monos {
+        for &s in &self.design.monos {
             g[s] = lg[s].exp();
         }
         for k in 0..i_n {
@@ -586,7 +695,7 @@ impl JsCells {
             }
         }
         g[0] = 0.0;
-        for (gc, &fl) in g[1..].iter_mut().zip(&self.first_last[1..]) {
+        for (gc, &fl) in g[1..].iter_mut().zip(&self.design.first_last[1..]) {
             *gc *= efl[fl as usize];
         }
         // Σ μ over four accumulators; a non-finite mean makes it non-finite, and no
@@ -608,6 +717,7 @@ impl JsCells {
             tot = 0.0;
             for (c, gc) in g.iter_mut().enumerate().skip(1) {
                 let eta: f64 = self
+                    .design
                     .cols
                     .iter()
                     .zip(beta)
@@ -708,47 +818,23 @@ struct ActiveCells<'a> {
     cells: &'a JsCells,
     /// Active column indices.
     act: Vec<usize>,
-    /// The terms of the active columns' pairs (a ≤ b at a·q + b) and sums (q² + a).
-    plan: FlatPlan,
-    /// The entries a ≤ b (at a·q + b) and sums (at q² + a) that no term sets: zeroed
-    /// before each run of `plan`.
-    unset: Vec<u32>,
+    /// The active columns' plan, from the design's cache.
+    plan: Arc<ActivePlan>,
     scratch: RefCell<Scratch>,
 }
 
 impl<'a> ActiveCells<'a> {
     fn new(cells: &'a JsCells, active: &[bool]) -> Self {
-        let ncol = cells.ncol();
-        let act: Vec<usize> = (0..ncol).filter(|&j| active[j]).collect();
+        let act: Vec<usize> = (0..cells.ncol()).filter(|&j| active[j]).collect();
         let q = act.len();
-        let mut map = vec![u32::MAX; ncol * ncol + ncol];
-        for (a, &ja) in act.iter().enumerate() {
-            for (b, &jb) in act.iter().enumerate().skip(a) {
-                map[ja * ncol + jb] = (a * q + b) as u32;
-            }
-            map[ncol * ncol + ja] = (q * q + a) as u32;
-        }
-        let plan = cells.plan.select(&map);
-        let mut unset = Vec::new();
-        for (a, &ja) in act.iter().enumerate() {
-            for (b, &jb) in act.iter().enumerate().skip(a) {
-                if !cells.has_terms[ja * ncol + jb] {
-                    unset.push((a * q + b) as u32);
-                }
-            }
-            if !cells.has_terms[ncol * ncol + ja] {
-                unset.push((q * q + a) as u32);
-            }
-        }
         ActiveCells {
             cells,
-            plan,
-            unset,
+            plan: cells.design.active_plan(active),
             scratch: RefCell::new(Scratch {
                 a: vec![0.0; 1 << cells.i_n],
                 out: vec![0.0; q],
                 mu: vec![0.0; 1 << cells.i_n],
-                beta: vec![0.0; ncol],
+                beta: vec![0.0; cells.ncol()],
                 efl: vec![0.0; cells.i_n * cells.i_n],
             }),
             act,
@@ -850,7 +936,7 @@ impl IrlsModel for ActiveCells<'_> {
                 let Scratch { a, out, mu, .. } = &mut *sc;
                 // Entry (a, b), a ≤ b, at a·q + b: column a, row b of the lower triangle,
                 // every one set (the upper triangle is never read).
-                for &d in &self.unset {
+                for &d in &self.plan.unset {
                     let d = d as usize;
                     if d < q * q {
                         xtwx[d] = 0.0;
@@ -858,7 +944,7 @@ impl IrlsModel for ActiveCells<'_> {
                         out[d - q * q] = 0.0;
                     }
                 }
-                self.plan.run(mu, a, xtwx, out);
+                self.plan.plan.run(mu, a, xtwx, out);
                 for i in 0..q {
                     score[i] = self.cells.xty[self.act[i]] - out[i];
                 }
@@ -909,6 +995,36 @@ mod tests {
     }
 
     #[test]
+    fn cells_on_one_design_share_its_plans_and_fit_alike() {
+        // Two sets of counts on the same periods and columns: one design, built once;
+        // a fit on cells whose design came from the cache is the fit on a fresh build.
+        let i_n = 6;
+        let y1: Vec<f64> = (0..1 << i_n)
+            .map(|c| ((c * 7919) % 13 + 1) as f64)
+            .collect();
+        let y2: Vec<f64> = (0..1 << i_n)
+            .map(|c| ((c * 104729) % 11 + 2) as f64)
+            .collect();
+        let a = JsCells::new(i_n, columns(i_n), y1.clone()).unwrap();
+        let b = JsCells::new(i_n, columns(i_n), y2).unwrap();
+        assert!(Arc::ptr_eq(&a.design, &b.design));
+        let active: Vec<bool> = (0..a.ncol()).map(|j| j < 2 * i_n - 1).collect();
+        let cached = a.fit(&active, 0).unwrap();
+        let fresh = JsCells {
+            design: Arc::new(Design::build(i_n, columns(i_n)).unwrap()),
+            ..JsCells::new(i_n, columns(i_n), y1).unwrap()
+        };
+        assert!(!Arc::ptr_eq(&a.design, &fresh.design));
+        let again = fresh.fit(&active, 0).unwrap();
+        assert_eq!(cached.beta, again.beta);
+        assert_eq!(cached.deviance, again.deviance);
+        assert_eq!(cached.cov_active, again.cov_active);
+        // A different design is another entry.
+        let c = JsCells::new(i_n + 1, columns(i_n + 1), vec![1.0; 1 << (i_n + 1)]).unwrap();
+        assert!(!Arc::ptr_eq(&a.design, &c.design));
+    }
+
+    #[test]
     fn zero_columns_are_z_delta() {
         for i_n in 3..=8 {
             let cols = columns(i_n);
@@ -927,7 +1043,7 @@ mod tests {
         // consecutive run in one segment, and an `inside` entry one term.
         for i_n in 3..=9 {
             let cells = JsCells::new(i_n, columns(i_n), vec![1.0; 1 << i_n]).unwrap();
-            for plan in [&cells.plan, &cells.sums] {
+            for plan in [&cells.design.plan, &cells.design.sums] {
                 let mut seen = std::collections::HashSet::new();
                 let mut last = None;
                 for w in plan.bounds.windows(2) {
@@ -966,7 +1082,7 @@ mod tests {
                 .collect();
             let mut m = vec![0.0; ncol * ncol + ncol];
             let (m0, m1) = m.split_at_mut(ncol * ncol);
-            cells.plan.run(&w, &mut vec![0.0; ncell], m0, m1);
+            cells.design.plan.run(&w, &mut vec![0.0; ncell], m0, m1);
             let x = |c: usize, j: usize| cols[j].value(c as u64);
             for a in 0..ncol {
                 for b in a..ncol {

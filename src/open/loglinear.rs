@@ -509,7 +509,9 @@ enum Piece {
 /// claims it first; every piece is a pure function of the cells and its model's main
 /// fit, so the results do not depend on the thread or the order.
 struct SetWork<'a> {
-    cells: &'a SetCells,
+    /// Built by the calling thread while the pool's threads wake up; `None` when the
+    /// build failed (the caller returns its error).
+    cells: OnceLock<Option<SetCells>>,
     models: &'a [OpenModel],
     neg: bool,
     claimed: Vec<AtomicBool>,
@@ -524,6 +526,19 @@ impl SetWork<'_> {
     /// earliest in `order` whose model's main fit is done, until none is left that
     /// this thread can start (the thread running a main fit runs what depends on it).
     fn run(&self, order: &[usize]) {
+        // A helper woken before the cells are built waits for them (~20 µs).
+        let mut spins = 0u32;
+        let cells = loop {
+            match self.cells.get() {
+                Some(Some(c)) => break c,
+                Some(None) => return,
+                None if spins < 1 << 12 => {
+                    spins += 1;
+                    std::hint::spin_loop()
+                }
+                None => std::thread::yield_now(),
+            }
+        };
         'scan: loop {
             for &t in order {
                 let k = t / 4;
@@ -538,16 +553,16 @@ impl SetWork<'_> {
                 };
                 match t % 4 {
                     0 => {
-                        let _ = self.main[k].set(self.cells.main_fit(self.models[k], self.neg));
+                        let _ = self.main[k].set(cells.main_fit(self.models[k], self.neg));
                     }
                     1 => {
-                        let _ = self.figures[k].set(self.cells.figures(main()));
+                        let _ = self.figures[k].set(cells.figures(main()));
                     }
                     2 => {
-                        let _ = self.hom[k].set(self.cells.hom_fit(main()));
+                        let _ = self.hom[k].set(cells.hom_fit(main()));
                     }
                     _ => {
-                        let _ = self.het[k].set(self.cells.het_fit(main()));
+                        let _ = self.het[k].set(cells.het_fit(main()));
                     }
                 }
                 continue 'scan;
@@ -591,10 +606,9 @@ pub fn openp_models(
         return openp_models_dense(h, models, params);
     }
     let i_n = openp_periods(h)?;
-    let cells = SetCells::new(h, i_n, models)?;
     let nm = models.len();
     let set_owned = SetWork {
-        cells: &cells,
+        cells: OnceLock::new(),
         models,
         neg: params.neg,
         claimed: (0..4 * nm).map(|_| AtomicBool::new(false)).collect(),
@@ -616,7 +630,9 @@ pub fn openp_models(
     };
     let helpers = nm.min(rayon::current_num_threads()) - 1;
     let set = &set_owned;
+    let mut build = Ok(());
     rayon::in_place_scope(|s| {
+        // The helpers are spawned first, so that their wake-up overlaps the cells' build.
         for w in 1..=helpers {
             s.spawn(move |_| {
                 set.run(&order(
@@ -626,19 +642,43 @@ pub fn openp_models(
                 ))
             });
         }
+        // Whatever happens in the build (even a panic), the helpers stop waiting.
+        struct Release<'a>(&'a OnceLock<Option<SetCells>>);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                let _ = self.0.set(None);
+            }
+        }
+        let _release = Release(&set.cells);
+        match SetCells::new(h, i_n, models) {
+            Ok(c) => {
+                let _ = set.cells.set(Some(c));
+            }
+            Err(e) => {
+                let _ = set.cells.set(None);
+                build = Err(e);
+                return;
+            }
+        }
         set.run(&order(
             0,
             &[Piece::Main, Piece::Figures, Piece::Het, Piece::Hom],
             &[Piece::Main, Piece::Hom, Piece::Het, Piece::Figures],
         ));
     });
+    build?;
     let SetWork {
+        cells,
         main,
         figures,
         hom,
         het,
         ..
     } = set_owned;
+    let cells = cells
+        .into_inner()
+        .flatten()
+        .expect("the cells are built when the build succeeded");
     let mut fits = Vec::with_capacity(nm);
     for ((m, f), (ho, he)) in main.into_iter().zip(figures).zip(hom.into_iter().zip(het)) {
         let m = m.into_inner().expect("every main fit is run")?;
