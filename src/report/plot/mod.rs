@@ -333,14 +333,7 @@ pub fn forest(
             root.draw(&Text::new(label, (px - 8, py), style))
                 .map_err(draw_err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(0xbb, 0xbb, 0xbb))
-            .label_font(text_style(11))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(draw_err)?;
     }
     Ok(finish(buf))
@@ -447,14 +440,7 @@ pub fn frequencies(title: &str, observed: &[u64], fitted: &[FittedSeries]) -> Re
             .map_err(draw_err)?
             .label("observed")
             .legend(|(x, y)| Circle::new((x + 8, y), 4, BLACK.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(0xbb, 0xbb, 0xbb))
-            .label_font(text_style(11))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(draw_err)?;
     }
     Ok(finish(buf))
@@ -553,14 +539,7 @@ pub fn rootogram(title: &str, observed: &[u64], expected: &[f64]) -> Result<Stri
         chart
             .draw_series(curve.iter().map(|&p| Circle::new(p, 3, HEADLINE.filled())))
             .map_err(draw_err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(0xbb, 0xbb, 0xbb))
-            .label_font(text_style(11))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(draw_err)?;
     }
     Ok(finish(buf))
@@ -679,14 +658,7 @@ pub fn profile(
                     PathElement::new(vec![(x, y), (x + 14, y)], HEADLINE.stroke_width(1))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(0xbb, 0xbb, 0xbb))
-            .label_font(text_style(11))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(draw_err)?;
     }
     Ok(finish(buf))
@@ -910,14 +882,7 @@ pub fn dot_plot(
             .map_err(draw_err)?;
         }
         if reference.is_some() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(RGBColor(0xbb, 0xbb, 0xbb))
-                .label_font(text_style(11))
-                .draw()
-                .map_err(draw_err)?;
+            legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         root.present().map_err(draw_err)?;
     }
