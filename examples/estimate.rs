@@ -131,7 +131,9 @@ struct Args {
     stratum: Option<String>,
     /// A unit recorded in more than one stratum (arrested as a buyer, later supported as a
     /// seller) is counted in the stratum of its `first` or `last` occasion, with all its
-    /// captures; by default (`refuse`) such a file is refused at the first such record.
+    /// captures, or in `each` stratum with the captures recorded there (strata that are
+    /// roles, each role's population a target; the total then counts roles, not people);
+    /// by default (`refuse`) such a file is refused at the first such record.
     #[arg(long, default_value = "refuse")]
     unit_stratum: String,
     /// Add Bayesian estimates: dga model averaging over decomposable graphs (up to 6

@@ -679,7 +679,65 @@ fn a_unit_in_two_strata_is_placed_as_the_option_says() {
     );
     let o = run(&[f, "--unit-stratum", "sometimes"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("one of first, last, refuse"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("one of first, last, each, refuse"));
+}
+
+/// Under `--unit-stratum each` a person in two roles is in both role populations: each
+/// stratum's figure is the one its own records give (the register cut to that stratum),
+/// and the total says that it counts roles, not people.
+#[test]
+fn each_role_population_is_estimated_from_its_own_records() {
+    let scratch = common::Scratch::new("cli");
+    let police = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/police_operations.csv"
+    ))
+    .expect("police register");
+    // B002 and B005, buyers, are also met as sellers on operations 3 and 5
+    let extra = "B002,3,seller,0\nB002,5,seller,0\nB005,5,seller,0\n";
+    let both = scratch.file("roles.csv", format!("{police}{extra}"));
+    let o = run(&[both.to_str().unwrap(), "--unit-stratum", "each"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(
+        out.contains("407 units seen")
+            && out.contains("2 units recorded in more than one stratum are counted in each")
+            && out.contains("first: `B002`, in `buyer` and `seller`"),
+        "{out}"
+    );
+    let total = out.split("== Total").nth(1).expect("a total");
+    assert!(
+        total.contains("Caution: This total counts roles, not people: 2 units recorded in more than one stratum (first: `B002`) are counted once in each"),
+        "{total}"
+    );
+    // each stratum as if its records alone had been given
+    let header = police.lines().next().unwrap();
+    let only = |role: &str| {
+        let rows: String = police
+            .lines()
+            .skip(1)
+            .chain(extra.lines())
+            .filter(|l| l.split(',').nth(2) == Some(role))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let f = scratch.file(&format!("{role}.csv"), format!("{header}\n{rows}"));
+        stdout(&run(&[f.to_str().unwrap()]))
+    };
+    let figure = |text: &str, heading: &str| -> String {
+        let sec = text.split(heading).nth(1).expect(heading);
+        sec.lines()
+            .find(|l| l.starts_with("Estimated "))
+            .expect("a figure")
+            .to_string()
+    };
+    for role in ["buyer", "seller"] {
+        let heading = format!("== {role} ==");
+        assert_eq!(
+            figure(&out, &heading),
+            figure(&only(role), &heading),
+            "{role}"
+        );
+    }
 }
 
 #[test]

@@ -635,6 +635,61 @@ fn wide_rows_of_one_unit_in_two_strata_follow_the_same_rule() {
 }
 
 #[test]
+fn under_each_a_unit_in_two_strata_is_a_unit_of_each_with_the_captures_recorded_there() {
+    use darkfigure::data::UnitStratum;
+    let each = ReadOptions {
+        unit_stratum: UnitStratum::Each,
+        ..Default::default()
+    };
+    let s = |x: &str| x.to_string();
+    // long: `a` a buyer on 1 and 3, a seller on 2; `c` a seller on 1, a buyer on 3
+    let long = "id,occasion,stratum\na,3,buyer\na,2,seller\nb,1,seller\na,1,buyer\nc,1,seller\nc,3,buyer\n";
+    let d = read_str(long, "ops.csv", &each).unwrap();
+    let note = notes_of(&d).join("\n");
+    assert!(
+        note.contains("2 units recorded in more than one stratum are counted in each, with the captures recorded there")
+            && note.contains("first: `a`, in `buyer` and `seller`"),
+        "{note}"
+    );
+    let mut units = units_by_stratum(d);
+    units.sort();
+    assert_eq!(
+        units,
+        [
+            (s("a"), s("buyer"), 0b101),
+            (s("a"), s("seller"), 0b010),
+            (s("b"), s("seller"), 0b001),
+            (s("c"), s("buyer"), 0b100),
+            (s("c"), s("seller"), 0b001),
+        ]
+    );
+    // wide, the same people as stacked extracts: the same units
+    let wide = "id,1,2,3,stratum\na,1,0,1,buyer\nb,1,0,0,seller\na,0,1,0,seller\nc,1,0,0,seller\nc,0,0,1,buyer\n";
+    let mut w = units_by_stratum(read_str(wide, "ops.csv", &each).unwrap());
+    w.sort();
+    assert_eq!(w, units);
+    // rows of one identifier in one stratum are still merged into one unit
+    let stacked = "id,1,2,3,stratum\na,1,0,0,buyer\na,0,0,1,buyer\na,0,1,0,seller\n";
+    let mut w = units_by_stratum(read_str(stacked, "ops.csv", &each).unwrap());
+    w.sort();
+    assert_eq!(
+        w,
+        [(s("a"), s("buyer"), 0b101), (s("a"), s("seller"), 0b010)]
+    );
+    // every unit in one stratum: no note, and the same units as by default
+    let one = "id,occasion,stratum\na,1,x\na,2,x\nb,2,y\n";
+    let d = read_str(one, "ops.csv", &each).unwrap();
+    assert!(notes_of(&d).is_empty(), "{:?}", notes_of(&d));
+    assert_eq!(
+        units_by_stratum(d),
+        units_by_stratum(read_str(one, "ops.csv", &ReadOptions::default()).unwrap())
+    );
+    // the refusal names the option
+    assert!(err(long).to_string().contains("--unit-stratum each"));
+    assert_eq!("each".parse::<UnitStratum>().unwrap(), UnitStratum::Each);
+}
+
+#[test]
 fn repeated_records_are_counted_on_the_occasion_not_the_label() {
     // `1` and `01` are one occasion: the second record of `a` on it is a repeat
     let d = read_str(

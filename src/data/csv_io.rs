@@ -105,7 +105,8 @@ pub struct ReadOptions {
 
 /// Which stratum a unit recorded in more than one stratum is counted in. Strata partition
 /// the units (each estimate by stratum counts a unit once, and the total adds them), so a
-/// unit takes one.
+/// unit takes one, unless the strata are roles whose populations are each the target
+/// ([`UnitStratum::Each`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitStratum {
@@ -118,6 +119,11 @@ pub enum UnitStratum {
     First,
     /// The stratum recorded on the unit's last occasion.
     Last,
+    /// Every stratum the unit was recorded in, each with the captures recorded in it: the
+    /// strata are roles (buying and selling sex), each role's population is a target of
+    /// its own, and a person in two roles belongs to both. The total over strata then
+    /// counts roles, not people, and its headline says so.
+    Each,
 }
 
 impl std::str::FromStr for UnitStratum {
@@ -127,10 +133,11 @@ impl std::str::FromStr for UnitStratum {
             "refuse" => Ok(UnitStratum::Refuse),
             "first" => Ok(UnitStratum::First),
             "last" => Ok(UnitStratum::Last),
+            "each" => Ok(UnitStratum::Each),
             _ => Err(Error::param(
                 "unit_stratum",
                 s,
-                "one of first, last, refuse",
+                "one of first, last, each, refuse",
             )),
         }
     }
@@ -861,10 +868,18 @@ pub(crate) fn read_long_with_unit_values(
     let (Some(ids), Some(id_col)) = (data.ids(), raw.col("id")) else {
         unreachable!("the long layout names its units")
     };
-    let unit: std::collections::HashMap<&str, usize> = ids
+    // Under `each`, a unit is an identifier in one stratum.
+    let each = raw
+        .col("stratum")
+        .filter(|_| opts.unit_stratum == UnitStratum::Each);
+    let unit_stratum = |k: usize| match (each, data.strata()) {
+        (Some(_), Some(st)) => st.names[st.codes[k] as usize].as_str(),
+        _ => "",
+    };
+    let unit: std::collections::HashMap<(&str, &str), usize> = ids
         .iter()
         .enumerate()
-        .map(|(k, id)| (id.as_str(), k))
+        .map(|(k, id)| ((id.as_str(), unit_stratum(k)), k))
         .collect();
     let mut out = Vec::with_capacity(columns.len());
     for name in columns {
@@ -878,7 +893,8 @@ pub(crate) fn read_long_with_unit_values(
         })?;
         let mut value: Vec<Option<(usize, &str)>> = vec![None; ids.len()];
         for (line, r) in &raw.rows {
-            let Some(&k) = unit.get(r[id_col].as_str()) else {
+            let key = (r[id_col].as_str(), each.map_or("", |c| r[c].as_str()));
+            let Some(&k) = unit.get(&key) else {
                 continue;
             };
             match value[k] {
@@ -1581,6 +1597,9 @@ fn parse_wide(raw: &Raw, opts: &ReadOptions) -> Result<(CaptureHistories, Vec<St
         )?;
         (hist, freq, ids, strata) = rows;
         notes.extend(merged);
+        if opts.unit_stratum == UnitStratum::Each && stratum_col.is_some() {
+            notes.extend(each_stratum_note(&ids, &strata));
+        }
         notes.extend(case_variants_note(ids.iter().map(String::as_str)));
     }
     let names = occ.iter().map(|&c| raw.headers[c].clone()).collect();
@@ -1614,19 +1633,28 @@ fn merge_repeated_ids(
     (hist, freq, ids, strata): WideRows,
 ) -> Result<(WideRows, Vec<String>)> {
     let lines: Vec<usize> = raw.rows.iter().map(|(l, _)| *l).collect();
-    let mut pick = stratum_col.map(|c| StratumPick::new(rule, c, id_col));
-    // slot of each identifier in the merged rows, with the row it first appeared on
-    let mut slot: std::collections::HashMap<&str, (usize, usize)> =
+    // Under `each`, a unit is an identifier in one stratum.
+    let each = stratum_col.filter(|_| rule == UnitStratum::Each);
+    let mut pick = stratum_col
+        .filter(|_| each.is_none())
+        .map(|c| StratumPick::new(rule, c, id_col));
+    // slot of each identifier (and stratum, under `each`) in the merged rows, with the
+    // row it first appeared on
+    let mut slot: std::collections::HashMap<(&str, &str), (usize, usize)> =
         std::collections::HashMap::new();
     let mut first_repeat: Option<(usize, usize)> = None; // (row of first, row of repeat)
     let mut out: WideRows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut rows_of: Vec<usize> = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let Some(&(k, j)) = slot.get(id.as_str()) else {
-            slot.insert(id, (out.0.len(), i));
+        let key = (id.as_str(), each.map_or("", |c| raw.rows[i].1[c].as_str()));
+        let Some(&(k, j)) = slot.get(&key) else {
+            slot.insert(key, (out.0.len(), i));
             out.0.push(hist[i]);
             out.1.push(freq[i]);
             out.2.push(id.clone());
+            if each.is_some() {
+                out.3.push(strata[i].clone());
+            }
             if let Some(p) = pick.as_mut() {
                 p.unit(i, hist[i]);
             }
@@ -1683,6 +1711,41 @@ fn merge_repeated_ids(
     );
     notes.insert(0, note);
     Ok((out, notes))
+}
+
+/// Under [`UnitStratum::Each`], the note on the identifiers recorded in more than one
+/// stratum (units `ids` with their `strata`), each counted once in each: how many, and
+/// the first with its strata.
+fn each_stratum_note(ids: &[String], strata: &[String]) -> Option<String> {
+    let mut of: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    let mut order: Vec<&str> = Vec::new();
+    for (id, st) in ids.iter().zip(strata) {
+        let e = of.entry(id).or_insert_with(|| {
+            order.push(id);
+            Vec::new()
+        });
+        if !e.contains(&st.as_str()) {
+            e.push(st);
+        }
+    }
+    let several: Vec<&str> = order.into_iter().filter(|id| of[id].len() > 1).collect();
+    let first = several.first()?;
+    let n = several.len();
+    let one = n == 1;
+    Some(format!(
+        "{n} unit{} recorded in more than one stratum {} counted in each, with the captures \
+         recorded there (--unit-stratum each; first: `{first}`, in {}): each stratum's \
+         figure is the population of that stratum, and a total over strata counts {} once \
+         per stratum",
+        plural(n),
+        if one { "is" } else { "are" },
+        of[first]
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(" and "),
+        if one { "it" } else { "them" },
+    ))
 }
 
 /// Per unit, the row whose stratum it takes under a [`UnitStratum`] rule: its first row,
@@ -1751,7 +1814,9 @@ impl StratumPick {
                     &format!(
                         "stratum `{there}` as on this unit's earlier rows (line {}; a unit \
                          counts in one stratum: to place each unit in the stratum of its \
-                         first or last occasion, give --unit-stratum first or last)",
+                         first or last occasion, give --unit-stratum first or last; to \
+                         count it in each, with the captures recorded there, when the \
+                         strata are roles, --unit-stratum each)",
                         raw.rows[self.first[k]].0
                     ),
                 ));
@@ -2107,16 +2172,23 @@ fn parse_long(
         }
     };
     let mut order: Vec<String> = Vec::new();
-    let mut pos: std::collections::HashMap<&str, usize> = Default::default();
+    // Under `each`, a unit is an identifier in one stratum (its first row's, kept in
+    // `first_row`).
+    let each = stratum_col.filter(|_| opts.unit_stratum == UnitStratum::Each);
+    let mut pos: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    let mut first_row: Vec<usize> = Vec::new();
     let mut hist: Vec<u64> = Vec::new();
-    let mut pick = stratum_col.map(|c| StratumPick::new(opts.unit_stratum, c, id_col));
+    let mut pick = stratum_col
+        .filter(|_| each.is_none())
+        .map(|c| StratumPick::new(opts.unit_stratum, c, id_col));
     let mut repeats: Option<(usize, usize)> = None; // (first repeated row, count)
     for (i, ((line, r), &j)) in raw.rows.iter().zip(&index).enumerate() {
         let id = r[id_col].as_str();
         if id.is_empty() {
             return Err(raw.value_err(*line, id_col, id, "a unit identifier"));
         }
-        let k = match pos.get(id) {
+        let key = (id, each.map_or("", |c| r[c].as_str()));
+        let k = match pos.get(&key) {
             Some(&k) => {
                 if let Some(p) = pick.as_mut() {
                     p.row(raw, k, i, 1 << j)?;
@@ -2124,8 +2196,9 @@ fn parse_long(
                 k
             }
             None => {
-                pos.insert(id, order.len());
+                pos.insert(key, order.len());
                 order.push(id.to_string());
+                first_row.push(i);
                 hist.push(0);
                 if let Some(p) = pick.as_mut() {
                     p.unit(i, 1 << j);
@@ -2165,7 +2238,14 @@ fn parse_long(
             notes.extend(note);
             Some(strata)
         }
-        None => None,
+        None => each.map(|c| {
+            let strata: Vec<String> = first_row
+                .iter()
+                .map(|&i| raw.rows[i].1[c].clone())
+                .collect();
+            notes.extend(each_stratum_note(&order, &strata));
+            strata
+        }),
     };
     let n = hist.len();
     let h = finish(

@@ -62,6 +62,11 @@ pub const OPEN_HINT: &str =
 /// (`analyse::add_parts_caution`).
 pub const PARTS_CAUTION: &str = "This total adds stratum figures that carry a caution:";
 
+/// How the warning begins that a total over strata counts some units more than once: under
+/// `--unit-stratum each` a unit recorded in two strata (roles) is in both stratum
+/// populations (`headline::roles_caution`).
+pub const ROLES_TOTAL: &str = "This total counts roles, not people:";
+
 /// How the warning begins that the models without covariates give more than the
 /// covariate models' interval holds (`headline::covariate_check`): catchability varies in
 /// ways the covariates do not explain, and the covariate figure may be too low.
@@ -69,12 +74,14 @@ pub const COVARIATES_SHORT: &str = "Ignoring the covariates gives more:";
 
 /// Whether a headline warning is a caution shown beside the figure (another reading of
 /// the data that fits where this one does not; a total whose parts carry cautions; a
-/// covariate figure below what the models without them give).
+/// covariate figure below what the models without them give; a total that counts a unit
+/// in two strata twice).
 pub fn is_caution(w: &str) -> bool {
     w.starts_with(LISTS_HINT)
         || w.starts_with(OPEN_HINT)
         || w.starts_with(PARTS_CAUTION)
         || w.starts_with(COVARIATES_SHORT)
+        || w.starts_with(ROLES_TOTAL)
 }
 
 /// A count for a reader: whole numbers with thousands separators from 100 up, one

@@ -1,6 +1,7 @@
 //! From the report's tables to its headlines: which rows are offered to the rule
 //! ([`crate::recommend`]) for each stratum, and how.
 
+use super::common::ROLES_TOTAL;
 use super::{POOLED, Report, SUMMED, Section};
 use crate::data::{CaptureHistories, DataSet};
 use crate::estimate::{Estimate, FitStats, Warning};
@@ -287,10 +288,44 @@ pub(super) fn build(report: &Report, data: &DataSet) -> Vec<Headline> {
         let truth = report
             .truth_for(Some(SUMMED))
             .or_else(|| report.truth_for(Some(POOLED)));
-        let total = sum_headlines(&parts, level, truth);
+        let mut total = sum_headlines(&parts, level, truth);
+        if let Some(w) = roles_caution(data) {
+            total.warnings.insert(0, w);
+        }
         out.push(total);
     }
     out
+}
+
+/// The caution of a total over strata in which some units are counted more than once
+/// (`--unit-stratum each`: an identifier recorded in two strata is a unit of each), with
+/// how many and the first; `None` when every identifier is in one stratum.
+fn roles_caution(data: &DataSet) -> Option<String> {
+    let DataSet::Histories { data: h, .. } = data else {
+        return None;
+    };
+    let (ids, st) = (h.ids()?, h.strata()?);
+    let mut first_code: std::collections::HashMap<&str, u32> = Default::default();
+    let mut several: Vec<&str> = Vec::new();
+    for (id, &code) in ids.iter().zip(&st.codes) {
+        match first_code.get(id.as_str()) {
+            None => {
+                first_code.insert(id, code);
+            }
+            Some(&c) if c != code && !several.contains(&id.as_str()) => several.push(id),
+            Some(_) => {}
+        }
+    }
+    let first = several.first()?;
+    let n = several.len();
+    Some(format!(
+        "{ROLES_TOTAL} {n} unit{} recorded in more than one stratum (first: `{first}`) {} \
+         counted once in each (--unit-stratum each), so this figure adds the stratum \
+         populations and counts a person in two strata twice. Cite the stratum figures; the \
+         number of distinct people lies between the largest stratum figure and this total.",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "is" } else { "are" },
+    ))
 }
 
 /// The records beyond each unit's first in one stratum (`None`: all the data), the
