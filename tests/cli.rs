@@ -707,8 +707,16 @@ fn each_role_population_is_estimated_from_its_own_records() {
     );
     let total = out.split("== Total").nth(1).expect("a total");
     assert!(
-        total.contains("Caution: This total counts roles, not people: 2 units recorded in more than one stratum (first: `B002`) are counted once in each"),
+        total.contains("Caution: This figure counts roles, not people: 2 units recorded in more than one stratum (first: `B002`) are counted once in each"),
         "{total}"
+    );
+    // an open reading pools the strata: its figure says the same
+    let o = run(&[both.to_str().unwrap(), "--unit-stratum", "each", "--open"]);
+    let open = stdout(&o);
+    assert!(
+        open.contains("Caution: This figure counts roles, not people: 2 units")
+            && open.matches("counts roles").count() == 1,
+        "{open}"
     );
     // each stratum as if its records alone had been given
     let header = police.lines().next().unwrap();

@@ -369,6 +369,7 @@ pub fn analyse(data: &DataSet, opts: &AnalysisOptions) -> Result<Report> {
         add_open_hint(data, h, opts, &mut report.headline);
     }
     add_parts_caution(&mut report.headline);
+    super::headline::add_roles_caution(&mut report.headline, data);
     Ok(report)
 }
 

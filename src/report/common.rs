@@ -62,10 +62,10 @@ pub const OPEN_HINT: &str =
 /// (`analyse::add_parts_caution`).
 pub const PARTS_CAUTION: &str = "This total adds stratum figures that carry a caution:";
 
-/// How the warning begins that a total over strata counts some units more than once: under
+/// How the warning begins that a figure over strata counts some units more than once: under
 /// `--unit-stratum each` a unit recorded in two strata (roles) is in both stratum
-/// populations (`headline::roles_caution`).
-pub const ROLES_TOTAL: &str = "This total counts roles, not people:";
+/// populations (`headline::add_roles_caution`).
+pub const ROLES_TOTAL: &str = "This figure counts roles, not people:";
 
 /// How the warning begins that the models without covariates give more than the
 /// covariate models' interval holds (`headline::covariate_check`): catchability varies in

@@ -288,18 +288,28 @@ pub(super) fn build(report: &Report, data: &DataSet) -> Vec<Headline> {
         let truth = report
             .truth_for(Some(SUMMED))
             .or_else(|| report.truth_for(Some(POOLED)));
-        let mut total = sum_headlines(&parts, level, truth);
-        if let Some(w) = roles_caution(data) {
-            total.warnings.insert(0, w);
-        }
-        out.push(total);
+        out.push(sum_headlines(&parts, level, truth));
     }
     out
 }
 
-/// The caution of a total over strata in which some units are counted more than once
-/// (`--unit-stratum each`: an identifier recorded in two strata is a unit of each), with
-/// how many and the first; `None` when every identifier is in one stratum.
+/// A figure over strata (the total, or the pooled data of an open reading) in which some
+/// units are counted more than once (`--unit-stratum each`: an identifier recorded in two
+/// strata is a unit of each) says so beside it, with how many and the first.
+pub(super) fn add_roles_caution(headline: &mut [Headline], data: &DataSet) {
+    let Some(w) = roles_caution(data) else {
+        return;
+    };
+    for h in headline
+        .iter_mut()
+        .filter(|h| matches!(h.stratum.as_deref(), None | Some("total")))
+        .filter(|h| !h.warnings.contains(&w))
+    {
+        h.warnings.insert(0, w.clone());
+    }
+}
+
+/// The caution of [`add_roles_caution`]; `None` when every identifier is in one stratum.
 fn roles_caution(data: &DataSet) -> Option<String> {
     let DataSet::Histories { data: h, .. } = data else {
         return None;
@@ -320,9 +330,9 @@ fn roles_caution(data: &DataSet) -> Option<String> {
     let n = several.len();
     Some(format!(
         "{ROLES_TOTAL} {n} unit{} recorded in more than one stratum (first: `{first}`) {} \
-         counted once in each (--unit-stratum each), so this figure adds the stratum \
-         populations and counts a person in two strata twice. Cite the stratum figures; the \
-         number of distinct people lies between the largest stratum figure and this total.",
+         counted once in each (--unit-stratum each), so a person in two strata counts twice \
+         in this figure and the number of distinct people is smaller. Cite the stratum \
+         figures for the strata.",
         if n == 1 { "" } else { "s" },
         if n == 1 { "is" } else { "are" },
     ))

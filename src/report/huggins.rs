@@ -503,6 +503,7 @@ pub fn analyse_with_covariates(
         }
     }
     super::analyse::add_parts_caution(&mut report.headline);
+    super::headline::add_roles_caution(&mut report.headline, &set);
     Ok(report)
 }
 
