@@ -99,6 +99,11 @@ impl Newton {
             }
             // Direction: (−H + λI)⁻¹ g with λ raised until positive definite.
             let neg_h = -&h;
+            if !neg_h.iter().all(|v| v.is_finite()) || !g.iter().all(|v| v.is_finite()) {
+                // a Hessian or gradient that over- or underflowed gives no direction
+                stop = StopReason::Diverged { iterations: it };
+                break;
+            }
             let scale = neg_h.diagonal().amax().max(1e-8);
             let mut lambda = 0.0;
             let dir = loop {
@@ -229,5 +234,25 @@ mod tests {
         assert!((f.theta[1] + 3.0).abs() < 1e-8);
         let h = numerical_hessian(|t| Quad.value(t).unwrap(), &f.theta, 1e-4);
         assert!((h[(1, 1)] + 4.0).abs() < 1e-5);
+    }
+
+    /// A Hessian that overflowed (a numerical one next to a likelihood that runs off)
+    /// stops the search as diverged: before, the damping loop compared with NaN forever.
+    #[test]
+    fn a_non_finite_hessian_stops_the_search() {
+        struct NanHessian;
+        impl Objective for NanHessian {
+            fn value(&self, t: &DVector<f64>) -> Option<f64> {
+                Some(-t[0] * t[0])
+            }
+            fn eval(&self, t: &DVector<f64>) -> Option<(f64, DVector<f64>, DMatrix<f64>)> {
+                let h = DMatrix::from_element(1, 1, f64::NAN);
+                Some((-t[0] * t[0], DVector::from_element(1, -2.0 * t[0]), h))
+            }
+        }
+        let f = Newton::params()
+            .maximize(&NanHessian, DVector::from_vec(vec![3.0]))
+            .unwrap();
+        assert_eq!(f.stop, StopReason::Diverged { iterations: 1 });
     }
 }
