@@ -4,21 +4,31 @@ use super::findings::findings;
 use super::metrics::{MetricRow, MetricsTable};
 use crate::error::{Error, Result};
 
+/// From this size up a figure is written in scientific notation (as the analysis
+/// reports write counts).
+const LARGE: f64 = 1e15;
+
+/// A figure of the table; from 10¹⁵ up (a mean over fits that ran away) in scientific
+/// notation, not as hundreds of digits.
 fn num(x: f64, digits: usize) -> String {
     if x.is_nan() {
         "NA".into()
     } else if x.is_infinite() {
         if x > 0.0 { "inf".into() } else { "-inf".into() }
+    } else if x.abs() >= LARGE {
+        format!("{x:.2e}")
     } else {
         format!("{x:.digits$}")
     }
 }
 
 fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1}", 100.0 * x)
-    } else {
+    if !x.is_finite() {
         "NA".into()
+    } else if (100.0 * x).abs() >= LARGE {
+        format!("{:.2e}", 100.0 * x)
+    } else {
+        format!("{:.1}", 100.0 * x)
     }
 }
 
@@ -458,4 +468,18 @@ pub fn to_html(t: &MetricsTable) -> String {
     );
     s.push_str("</main>\n</body>\n</html>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mean_over_runaway_fits_is_written_in_scientific_notation() {
+        assert_eq!(num(2136.24, 1), "2136.2");
+        assert_eq!(num(8.767e305, 1), "8.77e305");
+        assert_eq!(num(f64::INFINITY, 1), "inf");
+        assert_eq!(pct(0.125), "12.5");
+        assert_eq!(pct(4.38e303), "4.38e305");
+    }
 }
