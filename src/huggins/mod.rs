@@ -43,8 +43,10 @@
 //!   R: `VGAM::posbernoulli.t`, `posbernoulli.b`, `posbernoulli.tb`, `posbinomial`.
 
 mod engine;
+mod mtbh;
 mod normal;
 
+pub use mtbh::{B_EDGE, closedp_mtbh_normal};
 pub use normal::{GH_POINTS, NormalFit, NormalModel, SIGMA_ZERO, closedp_normal, gauss_hermite};
 
 use engine::Groups;

@@ -51,6 +51,7 @@ pub const BUILTIN_ESTIMATORS: &[&str] = &[
     "closedp",
     "closedp-profile",
     "mtb",
+    "mtbh-normal",
     "sparse-stepwise",
     "recommended",
     "lcmcr",
@@ -440,6 +441,33 @@ impl SimEstimator for Mtb {
         single(
             self.name(),
             closed::closedp_mtb(&h, self.level).map(|f| f.estimate),
+        )
+    }
+}
+
+/// Mtbh Normal ([`crate::huggins::closedp_mtbh_normal`]): time, a behavioural response
+/// and logit-normal heterogeneity, on histories over 3 to 20 occasions.
+#[derive(Debug, Clone, Copy)]
+pub struct MtbhNormal {
+    /// Confidence level.
+    pub level: f64,
+}
+
+impl SimEstimator for MtbhNormal {
+    fn name(&self) -> String {
+        "Mtbh Normal".into()
+    }
+
+    fn estimate(&self, data: &SimData) -> ModelTable<Estimate> {
+        let Some(h) = data.histories() else {
+            return ModelTable::new();
+        };
+        if !(3..=20).contains(&h.occasions()) {
+            return ModelTable::new();
+        }
+        single(
+            self.name(),
+            crate::huggins::closedp_mtbh_normal(&h, self.level).map(|f| f.estimate),
         )
     }
 }
@@ -858,6 +886,7 @@ pub fn builtin_estimators(names: &[String], level: f64) -> Result<Vec<Box<dyn Si
                     level,
                 )?),
                 "mtb" => Box::new(Mtb { level }),
+                "mtbh-normal" => Box::new(MtbhNormal { level }),
                 "sparse-stepwise" => Box::new(SparseStepwise { level }),
                 "recommended" => Box::new(Recommended { level }),
                 "lcmcr" => Box::new(Lcmcr::new(level)),

@@ -16,9 +16,10 @@
 //! `closedp.t` models, labelled as Rcapture prints them, with profile intervals for M0,
 //! Mt and Mh Chao (LB); `closedp.0` on single-source counts), `closedp-profile` (profile
 //! intervals for all), `closedp:<models>` (a selection, `*` = profile interval, e.g.
-//! `closedp:M0*,Mt*,Mh Chao*,Mb,Mth Chao`), `mtb` and `sparse-stepwise` (list tables),
+//! `closedp:M0*,Mt*,Mh Chao*,Mb,Mth Chao`), `mtb`, `mtbh-normal` (time, behaviour and
+//! logit-normal heterogeneity, [`MtbhNormal`]) and `sparse-stepwise` (list tables),
 //! `huggins` (the Huggins models M0, Mt, Mb, Mtb, with and without the covariates of a
-//! `covariates` scenario, [`HugginsModels`]).
+//! `covariates` scenario, [`HugginsModels`]), `lcmcr` and `dga` (the Bayesian models).
 //! Other estimators plug in through [`HistoriesFn`], [`DataFn`] or [`SimEstimator`].
 //!
 //! # One call
@@ -54,8 +55,8 @@ pub mod scenario;
 
 pub use estimators::{
     BUILTIN_ESTIMATORS, ClosedChoice, ClosedLogLinear, DEFAULT_ESTIMATORS, DEFAULT_PROFILE_MODELS,
-    DataFn, Dga, Frequency, FrequencyKind, HistoriesFn, HugginsModels, Lcmcr, Mtb, Recommended,
-    SimEstimator, SparseStepwise, builtin_estimators, parse_closed_model,
+    DataFn, Dga, Frequency, FrequencyKind, HistoriesFn, HugginsModels, Lcmcr, Mtb, MtbhNormal,
+    Recommended, SimEstimator, SparseStepwise, builtin_estimators, parse_closed_model,
 };
 pub use findings::{Findings, findings};
 pub use generate::{
