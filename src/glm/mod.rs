@@ -14,7 +14,7 @@ mod dense;
 mod newton;
 
 pub use dense::{DenseCounts, DenseState};
-pub use newton::{Newton, NewtonFit, Objective, numerical_hessian};
+pub use newton::{Newton, NewtonFit, Objective, numerical_eval, numerical_hessian};
 
 use serde::{Deserialize, Serialize};
 

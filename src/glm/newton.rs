@@ -163,6 +163,31 @@ impl Newton {
     }
 }
 
+/// The value, central-difference gradient (step `1e-5·max(1, |θ_i|)`) and
+/// [`numerical_hessian`] (step `1e-4`) of `f` at `theta`, what [`Objective::eval`] returns
+/// for a likelihood without analytic derivatives; `None` when `f(theta)` is not finite.
+pub fn numerical_eval(
+    f: impl Fn(&DVector<f64>) -> f64,
+    theta: &DVector<f64>,
+) -> Option<(f64, DVector<f64>, DMatrix<f64>)> {
+    let v = f(theta);
+    if !v.is_finite() {
+        return None;
+    }
+    let n = theta.len();
+    let mut g = DVector::zeros(n);
+    for i in 0..n {
+        let h = 1e-5 * theta[i].abs().max(1.0);
+        let mut a = theta.clone();
+        a[i] += h;
+        let mut b = theta.clone();
+        b[i] -= h;
+        g[i] = (f(&a) - f(&b)) / (2.0 * h);
+    }
+    let hm = numerical_hessian(&f, theta, 1e-4);
+    Some((v, g, hm))
+}
+
 /// Central-difference Hessian of a scalar function (step `h·max(1, |θ_i|)`).
 pub fn numerical_hessian(
     f: impl Fn(&DVector<f64>) -> f64,

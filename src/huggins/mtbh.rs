@@ -46,7 +46,7 @@ use crate::ci;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, FitStats, Warning};
-use crate::glm::{Newton, Objective, StopReason, numerical_hessian};
+use crate::glm::{Newton, Objective, StopReason, numerical_eval, numerical_hessian};
 use nalgebra::DVector;
 
 /// |b̂| beyond this (a behavioural effect of e^8 ≈ 3,000 on the odds) is reported as on the
@@ -141,23 +141,7 @@ impl Problem {
 
 impl Objective for Problem {
     fn eval(&self, theta: &DVector<f64>) -> Option<(f64, DVector<f64>, nalgebra::DMatrix<f64>)> {
-        let f = |t: &DVector<f64>| -0.5 * self.deviance(t.as_slice());
-        let v = f(theta);
-        if !v.is_finite() {
-            return None;
-        }
-        let n = theta.len();
-        let mut g = DVector::zeros(n);
-        for i in 0..n {
-            let h = 1e-5 * theta[i].abs().max(1.0);
-            let mut a = theta.clone();
-            a[i] += h;
-            let mut b = theta.clone();
-            b[i] -= h;
-            g[i] = (f(&a) - f(&b)) / (2.0 * h);
-        }
-        let hm = numerical_hessian(f, theta, 1e-4);
-        Some((v, g, hm))
+        numerical_eval(|t| -0.5 * self.deviance(t.as_slice()), theta)
     }
     fn value(&self, theta: &DVector<f64>) -> Option<f64> {
         let v = -0.5 * self.deviance(theta.as_slice());
