@@ -41,7 +41,9 @@
 //! - Rivest, L.-P. (2011). A lower bound model for multiple record systems estimation with
 //!   heterogeneous catchability. *Int. J. Biostatistics* 7(1).
 
-use super::normal::{GH_POINTS, NormalFit, NormalModel, SIGMA_ZERO, closedp_normal, gauss_hermite};
+use super::normal::{
+    GH_POINTS, NormalFit, NormalModel, SIGMA_ZERO, closedp_normal, gauss_hermite, occasions_3_to_20,
+};
 use crate::ci;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
@@ -151,20 +153,7 @@ impl Objective for Problem {
 
 /// The problem on `h`'s histories, b fixed at `fixed_b` when given.
 fn problem(h: &CaptureHistories, fixed_b: Option<f64>) -> Result<Problem> {
-    let t = h.occasions();
-    if t < 3 {
-        return Err(Error::TooFewOccasions {
-            method: "Mtbh Normal".into(),
-            needed: 3,
-            got: t,
-        });
-    }
-    if t > 20 {
-        return Err(Error::invalid(format!(
-            "{t} occasions: Mtbh Normal starts from Mth Normal, fitted on the 2^t − 1 \
-             histories, at most 20 occasions"
-        )));
-    }
+    let t = occasions_3_to_20(h, "Mtbh Normal")?;
     let agg = h.aggregated();
     let (codes, y): (Vec<u64>, Vec<f64>) = agg
         .iter()

@@ -159,6 +159,28 @@ impl Objective for Problem {
     }
 }
 
+/// The number of occasions of `h`, which the Normal models (`method`) fit on the 2^t − 1
+/// histories: 3 to 20.
+///
+/// # Errors
+/// [`Error::TooFewOccasions`] below 3, [`Error::InvalidData`] above 20.
+pub(super) fn occasions_3_to_20(h: &CaptureHistories, method: &str) -> Result<usize> {
+    let t = h.occasions();
+    if t < 3 {
+        return Err(Error::TooFewOccasions {
+            method: method.into(),
+            needed: 3,
+            got: t,
+        });
+    }
+    if t > 20 {
+        return Err(Error::invalid(format!(
+            "{t} occasions: {method} works on the 2^t − 1 histories, at most 20 occasions"
+        )));
+    }
+    Ok(t)
+}
+
 /// Fits Mh/Mth/custom Normal heterogeneity to capture histories (Rcapture's
 /// `closedpCI.t(X, m = "Mh", h = "Normal")`).
 ///
@@ -168,19 +190,7 @@ impl Objective for Problem {
 /// [`Error::Numerical`] when the deviance's Hessian is singular at the estimate.
 pub fn closedp_normal(h: &CaptureHistories, model: &NormalModel, level: f64) -> Result<NormalFit> {
     ci::check_level(level)?;
-    let t = h.occasions();
-    if t < 3 {
-        return Err(Error::TooFewOccasions {
-            method: "Mh Normal".into(),
-            needed: 3,
-            got: t,
-        });
-    }
-    if t > 20 {
-        return Err(Error::invalid(format!(
-            "{t} occasions: the Normal model works on the 2^t − 1 histories, at most 20 occasions"
-        )));
-    }
+    let t = occasions_3_to_20(h, "Mh Normal")?;
     let cells = h.cell_counts()?;
     let m = (1usize << t) - 1;
     let codes: Vec<u64> = (0..m).map(|i| canonical_history(t, i)).collect();
