@@ -48,7 +48,7 @@ use crate::ci;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
 use crate::estimate::{Assumption, Estimate, FitStats, Warning};
-use crate::glm::{Newton, Objective, StopReason, numerical_eval, numerical_hessian};
+use crate::glm::{Newton, Objective, numerical_eval, numerical_hessian};
 use nalgebra::DVector;
 
 /// |b̂| beyond this (a behavioural effect of e^8 ≈ 3,000 on the odds) is reported as on the
@@ -244,12 +244,9 @@ pub(crate) fn fit(h: &CaptureHistories, fixed_b: Option<f64>, level: f64) -> Res
         Assumption::ModelledHeterogeneity,
     ]);
     if !nf.stop.converged() {
-        let iterations = match nf.stop {
-            StopReason::MaxIterations { iterations }
-            | StopReason::Diverged { iterations }
-            | StopReason::Converged { iterations } => iterations,
-        };
-        est = est.with_warning(Warning::NotConverged { iterations });
+        est = est.with_warning(Warning::NotConverged {
+            iterations: nf.stop.iterations(),
+        });
     }
     if sigma < SIGMA_ZERO {
         est = est.with_warning(Warning::Boundary {

@@ -281,11 +281,7 @@ pub fn closedp_normal(h: &CaptureHistories, model: &NormalModel, level: f64) -> 
     ]);
     if !nf.stop.converged() {
         est = est.with_warning(Warning::NotConverged {
-            iterations: match nf.stop {
-                crate::glm::StopReason::MaxIterations { iterations }
-                | crate::glm::StopReason::Diverged { iterations }
-                | crate::glm::StopReason::Converged { iterations } => iterations,
-            },
+            iterations: nf.stop.iterations(),
         });
     }
     if th[p + 1] < SIGMA_ZERO {
