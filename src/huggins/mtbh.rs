@@ -42,12 +42,13 @@
 //!   heterogeneous catchability. *Int. J. Biostatistics* 7(1).
 
 use super::normal::{
-    GH_POINTS, NormalFit, NormalModel, SIGMA_ZERO, closedp_normal, gauss_hermite, occasions_3_to_20,
+    GH_POINTS, NormalFit, NormalModel, closedp_normal, gauss_hermite, normal_estimate,
+    occasions_3_to_20,
 };
 use crate::ci;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
-use crate::estimate::{Assumption, Estimate, FitStats, Warning};
+use crate::estimate::{Assumption, FitStats, Warning};
 use crate::glm::{Newton, Objective, numerical_eval, numerical_hessian};
 use nalgebra::DVector;
 
@@ -224,35 +225,22 @@ pub(crate) fn fit(h: &CaptureHistories, fixed_b: Option<f64>, level: f64) -> Res
     let bic = -2.0 * loglik + n.ln() * npar as f64;
     let deviance = prob.deviance(th.as_slice());
     let df = ((1i64 << t) - 1) - npar as i64;
-    let mut est = Estimate::new(
-        "closedpCI.t",
+    let mut est = normal_estimate(
         name,
-        n_hat,
-        se,
-        ci::log_normal(n_hat, se, n, level),
-        n as u64,
-    )
-    .with_fit(FitStats {
-        deviance,
-        df,
-        aic,
-        bic,
-    })
-    .with_assumptions(&[
-        Assumption::ClosedPopulation,
-        Assumption::PerfectMatching,
-        Assumption::ModelledHeterogeneity,
-    ]);
-    if !nf.stop.converged() {
-        est = est.with_warning(Warning::NotConverged {
-            iterations: nf.stop.iterations(),
-        });
-    }
-    if sigma < SIGMA_ZERO {
-        est = est.with_warning(Warning::Boundary {
-            parameter: "sigma (at 0: no heterogeneous catchability in the data)".into(),
-        });
-    }
+        (n_hat, se, n, level),
+        FitStats {
+            deviance,
+            df,
+            aic,
+            bic,
+        },
+        &[
+            Assumption::ClosedPopulation,
+            Assumption::PerfectMatching,
+            Assumption::ModelledHeterogeneity,
+        ],
+        (nf.stop, sigma),
+    );
     if b.abs() > B_EDGE {
         est = est.with_warning(Warning::Boundary {
             parameter: format!(

@@ -159,6 +159,39 @@ impl Objective for Problem {
     }
 }
 
+/// A Normal model's estimate: N̂ with its SE and a log-normal interval on the dark figure
+/// (`n` seen, at `level`), its fit and assumptions, and the warnings of its search
+/// (`stop`) and of σ̂ at 0.
+pub(super) fn normal_estimate(
+    name: &str,
+    (n_hat, se, n, level): (f64, f64, f64, f64),
+    fit: FitStats,
+    assumptions: &[Assumption],
+    (stop, sigma): (crate::glm::StopReason, f64),
+) -> Estimate {
+    let mut est = Estimate::new(
+        "closedpCI.t",
+        name,
+        n_hat,
+        se,
+        ci::log_normal(n_hat, se, n, level),
+        n as u64,
+    )
+    .with_fit(fit)
+    .with_assumptions(assumptions);
+    if !stop.converged() {
+        est = est.with_warning(Warning::NotConverged {
+            iterations: stop.iterations(),
+        });
+    }
+    if sigma < SIGMA_ZERO {
+        est = est.with_warning(Warning::Boundary {
+            parameter: "sigma (at 0: no heterogeneous catchability in the data)".into(),
+        });
+    }
+    est
+}
+
 /// The number of occasions of `h`, which the Normal models (`method`) fit on the 2^t − 1
 /// histories: 3 to 20.
 ///
@@ -247,7 +280,6 @@ pub fn closedp_normal(h: &CaptureHistories, model: &NormalModel, level: f64) -> 
     let e0 = th[0].exp();
     let se = (e0 + e0 * e0 * v[(0, 0)]).max(0.0).sqrt();
     let n_hat = n + e0;
-    let observed = n as u64;
     let lm = prob.log_mu(th.as_slice());
     let loglik_pois: f64 = lm
         .iter()
@@ -259,36 +291,23 @@ pub fn closedp_normal(h: &CaptureHistories, model: &NormalModel, level: f64) -> 
     let bic = -2.0 * loglik_pois + n.ln() * npar;
     let deviance = -2.0 * nf.value;
     let df = m as i64 - (p as i64 + 2);
-    let mut est = Estimate::new(
-        "closedpCI.t",
-        name.clone(),
-        n_hat,
-        se,
-        ci::log_normal(n_hat, se, n, level),
-        observed,
-    )
-    .with_fit(FitStats {
-        deviance,
-        df,
-        aic,
-        bic,
-    })
-    .with_assumptions(&[
-        Assumption::ClosedPopulation,
-        Assumption::PerfectMatching,
-        Assumption::ModelledHeterogeneity,
-        Assumption::NoBehaviouralResponse,
-    ]);
-    if !nf.stop.converged() {
-        est = est.with_warning(Warning::NotConverged {
-            iterations: nf.stop.iterations(),
-        });
-    }
-    if th[p + 1] < SIGMA_ZERO {
-        est = est.with_warning(Warning::Boundary {
-            parameter: "sigma (at 0: no heterogeneous catchability in the data)".into(),
-        });
-    }
+    let est = normal_estimate(
+        &name,
+        (n_hat, se, n, level),
+        FitStats {
+            deviance,
+            df,
+            aic,
+            bic,
+        },
+        &[
+            Assumption::ClosedPopulation,
+            Assumption::PerfectMatching,
+            Assumption::ModelledHeterogeneity,
+            Assumption::NoBehaviouralResponse,
+        ],
+        (nf.stop, th[p + 1]),
+    );
     Ok(NormalFit {
         coef: th.iter().copied().collect(),
         deviance,
