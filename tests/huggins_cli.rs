@@ -40,7 +40,7 @@ fn covariate_run_puts_the_huggins_headline_first() {
     let head: String = text.lines().take(8).collect::<Vec<_>>().join("\n");
     assert!(head.contains("Estimated"), "{head}");
     assert!(
-        head.contains("AIC model average over 8 Huggins models"),
+        head.contains("AIC model average of ln N̂ over 8 Huggins models"),
         "{head}"
     );
     assert!(head.contains("Huggins M0 + sex + age + prior"), "{head}");
@@ -286,7 +286,7 @@ fn cautions_of_another_reading_survive_the_covariate_headline() {
     assert!(cautions[1].contains("run with --open"), "{out}");
     // and the closed models without the covariate give far more than the Huggins ones
     assert!(
-        cautions[2].starts_with("Caution: Ignoring the covariates gives more: the same rule without them (x) gives 29,774"),
+        cautions[2].starts_with("Caution: Ignoring the covariates gives more: the same rule without them (x) gives 37,200"),
         "{out}"
     );
 }
@@ -315,13 +315,13 @@ fn a_long_register_takes_covariates_in_each_stratum_or_as_one_population() {
     };
     assert!(
         block("buyer").contains(
-            "closedp.t models (Buckland et al. 1997), unconditional SE, log-normal interval, \
-             without the covariates (every unit in this stratum has minor = 0)"
+            "closedp.t models (Buckland et al. 1997; one prior share per model structure), \
+             unconditional SE, log-normal interval, without the covariates (every unit in this stratum has minor = 0)"
         ),
         "{text}"
     );
     assert!(
-        block("seller").contains("AIC model average over 8 Huggins models"),
+        block("seller").contains("AIC model average of ln N̂ over 8 Huggins models"),
         "{text}"
     );
     assert!(
@@ -370,7 +370,7 @@ fn a_long_register_takes_covariates_in_each_stratum_or_as_one_population() {
     ]);
     let head: String = pooled.lines().take(10).collect::<Vec<_>>().join("\n");
     assert!(
-        head.contains("AIC model average over 8 Huggins models"),
+        head.contains("AIC model average of ln N̂ over 8 Huggins models"),
         "{head}"
     );
     assert!(
@@ -467,8 +467,8 @@ fn a_subgroup_with_covariates_is_derived_from_its_strata_models() {
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(
         page.contains(
-            "chosen stratum by stratum: buyer: AIC model average over 13 closedp.t models"
-        ) && page.contains("; seller: AIC model average over 8 Huggins models")
+            "chosen stratum by stratum: buyer: AIC model average of ln N̂ over 17 closedp.t models"
+        ) && page.contains("; seller: AIC model average of ln N̂ over 8 Huggins models")
             && page.contains("the total is the sum of the stratum figures"),
         "{page}"
     );

@@ -46,7 +46,9 @@ mod engine;
 mod mtbh;
 mod normal;
 
-pub use mtbh::{B_EDGE, closedp_mtbh_normal};
+pub use mtbh::{
+    B_EDGE, LogitNormal, closedp_logit_normal, closedp_logit_normal_all, closedp_mtbh_normal,
+};
 pub use normal::{GH_POINTS, NormalFit, NormalModel, SIGMA_ZERO, closedp_normal, gauss_hermite};
 
 use engine::Groups;

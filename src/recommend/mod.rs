@@ -8,7 +8,9 @@
 //!
 //! # The rule
 //! 1. **Candidates** are the estimates the analysis produced for one data family:
-//!    capture occasions (`closedp.t` models and Mtb; `closedp.0` from f_k when t > 20),
+//!    capture occasions (`closedp.t` models, Mtb, and Mh, Mth, Mbh and Mtbh Normal by
+//!    maximum likelihood, [`crate::huggins::closedp_logit_normal`]; `closedp.0` from f_k
+//!    when t > 20),
 //!    unordered lists (the order-independent `closedp.t` models and every hierarchical
 //!    log-linear model of `closedpMS.t`), single-source counts (the zero-truncated count
 //!    regressions) or open populations (`openp` up and ep, total ever present).
@@ -16,7 +18,9 @@
 //!    number seen; N̂ above [`ABSURD_FACTOR`] times the number seen; a deviance above
 //!    [`ABSURD_DEVIANCE_FACTOR`] times the larger of the number seen and the number of
 //!    cells (an IRLS fit that ran away); a fit the estimator itself flags as degenerate,
-//!    rank-deficient or not converged; a log-linear model whose MLE does not exist
+//!    rank-deficient or not converged; a Normal heterogeneity model with σ̂ at 0 (it is
+//!    then its twin without heterogeneity, a candidate already) or an unbounded
+//!    behavioural effect b̂; a log-linear model whose MLE does not exist
 //!    (SparseMSE's linear-programming test, two-list models); on lists, a model whose
 //!    meaning depends on the order of the columns (Mb, Mbh, Mtb, Schnabel,
 //!    Schumacher-Eschmeyer, Bailey); and a fit that fails its goodness-of-fit test
@@ -28,12 +32,26 @@
 //!    with fewer than 5 units, or fewer cells than parameters plus 3) the χ² reference is
 //!    unreliable and no candidate is excluded on it (the table still shows the p-value).
 //! 3. **The figure**: model averaging with information-criterion weights
-//!    `w_i ∝ exp(−Δ_i / 2)` over the remaining candidates that share one likelihood (Buckland,
-//!    Burnham & Augustin 1997), with the unconditional standard error
+//!    `w_i ∝ q_i exp(−Δ_i / 2)` over the remaining candidates that share one likelihood
+//!    (Buckland, Burnham & Augustin 1997), on the log scale, with the unconditional
+//!    standard error on that scale:
 //!    ```text
-//!    N̄ = Σ w_i N̂_i,   SE(N̄) = Σ w_i sqrt( SE_i² + (N̂_i − N̄)² )
+//!    ln N̄ = Σ w_i ln N̂_i,   SE(ln N̄) = Σ w_i sqrt( (SE_i/N̂_i)² + (ln N̂_i − ln N̄)² ),
+//!    SE(N̄) = N̄ · SE(ln N̄)
 //!    ```
-//!    and a log-normal interval on the dark figure N̄ − n (Chao 1987), so that the lower
+//!    Averaging ln N̂ rather than N̂ keeps a weakly identified model (a behavioural or
+//!    heterogeneity model whose N̂ is ten times the others', with an SE to match) from
+//!    moving the figure by its size rather than its weight. The prior share q_i is 1,
+//!    except on capture occasions, where the candidates of one structure (the Otis model a
+//!    name starts with: Mh, Mth, Mbh, Mtbh...) share one: the five forms of heterogeneity
+//!    of Mth are one hypothesis about how people are caught, not five (Burnham & Anderson
+//!    2002 on model redundancy). In the built-in simulation (docs/simulation.md) the two
+//!    together, with the Normal heterogeneity models among the candidates, raised the
+//!    coverage of a trap-shy response from 88% to 95% and of the flagship buyers (time,
+//!    behaviour and heterogeneity) from 18% to 84%, and cut the RMSE under Mt by three
+//!    quarters; the price is a larger RMSE under pure heterogeneity (275 to 450 for
+//!    N = 2,000), from the behaviour-and-heterogeneity models' occasional large N̂.
+//!    The interval is log-normal on the dark figure N̄ − n (Chao 1987), so that the lower
 //!    limit never falls below the number seen. When one model carries at least 99% of the
 //!    weight, its own interval (profile likelihood for the log-linear models) is used.
 //!    A lower limit less than one person above the number seen is put at the number seen

@@ -857,6 +857,17 @@ fn one_population(
                 closed::closedp_mtb(h, level).map(|m| closed_row(m.estimate)),
             );
         }
+        if (3..=MAX_T_FOR_HISTORY_MODELS).contains(&t) && !lists {
+            for (m, r) in crate::huggins::closedp_logit_normal_all(h, level)? {
+                s.push_row(m.label(), r.map(|f| closed_row(f.estimate)));
+            }
+            s.notes.push(
+                "Mh, Mth, Mbh and Mtbh Normal: logit-normal heterogeneity (with a \
+                 behavioural effect in Mbh and Mtbh) by maximum likelihood; standard error \
+                 from the observed information, log-normal interval"
+                    .into(),
+            );
+        }
         if lists {
             s.notes.push(
                 "lists: Mb, Mbh and Mtb depend on the order of the columns and were not run".into(),

@@ -63,6 +63,14 @@ fn offer(s: &Section, row: &super::Row) -> Offer {
     let mut o = Offer::new(s.title.clone(), row.estimate.clone());
     o.gof_p = row.gof.map(|g| g.p_value);
     o.order_dependent = super::common::ORDER_DEPENDENT.contains(&o.model.as_str());
+    if o.model.ends_with(" Normal") {
+        // σ̂ = 0: the model is its twin without heterogeneity, a candidate already;
+        // b̂ unbounded: N̂ runs with it.
+        o.excluded = row.estimate.warnings.iter().find_map(|w| match w {
+            Warning::Boundary { parameter } => Some(format!("on the boundary: {parameter}")),
+            _ => None,
+        });
+    }
     if row.degenerate {
         o.excluded = row.estimate.warnings.iter().find_map(|w| match w {
             Warning::Degenerate { reason } => Some(reason.clone()),

@@ -375,6 +375,10 @@ fn section_references(title: &str) -> &'static [(&'static str, &'static str)] {
                 "Cormack (1992), profile likelihood",
                 "Rcapture::closedpCI.t",
             ),
+            (
+                "Coull & Agresti (1999); Pledger (2000), logit-normal heterogeneity on occasions",
+                "Rcapture::closedpCI.t with h = \"Normal\" (Mh, Mth; Mbh and Mtbh Normal have none)",
+            ),
         ]
     } else if title.starts_with("closedp.bc") {
         &[("Rivest & Lévesque (2001)", "Rcapture::closedp.bc")]
