@@ -315,8 +315,8 @@ fn a_long_register_takes_covariates_in_each_stratum_or_as_one_population() {
     };
     assert!(
         block("buyer").contains(
-            "closedp.t models (Buckland et al. 1997; one prior share per model structure), \
-             unconditional SE, log-normal interval, without the covariates (every unit in this stratum has minor = 0)"
+            "closedp.t models (Buckland et al. 1997; forms of one structure share its best \
+             form's weight), unconditional SE, log-normal interval, without the covariates (every unit in this stratum has minor = 0)"
         ),
         "{text}"
     );

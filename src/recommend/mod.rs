@@ -41,16 +41,19 @@
 //!    ```
 //!    Averaging ln N̂ rather than N̂ keeps a weakly identified model (a behavioural or
 //!    heterogeneity model whose N̂ is ten times the others', with an SE to match) from
-//!    moving the figure by its size rather than its weight. The prior share q_i is 1,
-//!    except on capture occasions, where the candidates of one structure (the Otis model a
-//!    name starts with: Mh, Mth, Mbh, Mtbh...) share one: the five forms of heterogeneity
-//!    of Mth are one hypothesis about how people are caught, not five (Burnham & Anderson
-//!    2002 on model redundancy). In the built-in simulation (docs/simulation.md) the two
-//!    together, with the Normal heterogeneity models among the candidates, raised the
-//!    coverage of a trap-shy response from 88% to 95% and of the flagship buyers (time,
-//!    behaviour and heterogeneity) from 18% to 84%, and cut the RMSE under Mt by three
-//!    quarters; the price is a larger RMSE under pure heterogeneity (275 to 450 for
-//!    N = 2,000), from the behaviour-and-heterogeneity models' occasional large N̂.
+//!    moving the figure by its size rather than its weight. The factor q_i is 1, except
+//!    on capture occasions, where the candidates of one structure g (the Otis model a name
+//!    starts with: Mh, Mth, Mbh, Mtbh...) share the weight the best-fitting of them would
+//!    carry alone, q_i = max_{j∈g} L_j / Σ_{j∈g} L_j with L_j = exp(−Δ_j / 2): the five
+//!    forms of heterogeneity of Mth are one hypothesis about how people are caught, not
+//!    five (Burnham & Anderson 2002 on model redundancy), and a structure whose best form
+//!    fits better always carries more weight than one whose best form fits worse. In the
+//!    built-in simulation (docs/simulation.md) the two together, with the Normal
+//!    heterogeneity models among the candidates, raised the coverage of a trap-shy
+//!    response from 88% to 95% and of the flagship buyers (time, behaviour and
+//!    heterogeneity) from 18% to 79%, and cut the RMSE under Mt by three quarters; the
+//!    price is a larger RMSE under pure heterogeneity (275 to 366 for N = 2,000), from
+//!    the behaviour-and-heterogeneity models' occasional large N̂.
 //!    The interval is log-normal on the dark figure N̄ − n (Chao 1987), so that the lower
 //!    limit never falls below the number seen. When one model carries at least 99% of the
 //!    weight, its own interval (profile likelihood for the log-linear models) is used.

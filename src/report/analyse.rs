@@ -457,8 +457,8 @@ fn best_fit(h: &Headline) -> Option<(&str, f64)> {
 /// a warning with the figure the list analysis gives, so that an analyst who forgot
 /// `--lists` sees it. Multiple-systems data read as occasions are otherwise explained by
 /// order-dependent models (Mb, Mtb: a "behavioural response" between registers), which
-/// can put the figure far off (SparseMSE's Ned: 8,773 as occasions, Mtb with p ≈ 1e-39;
-/// 46,614 as lists, with a model that fits).
+/// can put the figure far off (SparseMSE's Ned: 8,793 as occasions, Mtb with p ≈ 1e-39;
+/// 46,513 as lists, with a model that fits).
 fn add_lists_hint(
     data: &DataSet,
     h: &CaptureHistories,
@@ -560,7 +560,7 @@ pub const MAX_T_FOR_OPEN_HINT: usize = 12;
 /// those fits, a warning with the figure they give, so that an analyst who forgot
 /// `--open` sees it. Births, deaths and migration between occasions look to the closed
 /// models like strong heterogeneity, and Mh/Mth can then put the figure far off (Rcapture's
-/// bunting, 8 years of mist-netting: 29,774 closed, Mth Gamma3.5 with p ≈ 1e-36; 3,008
+/// bunting, 8 years of mist-netting: 37,200 closed, Mth Gamma3.5 with p ≈ 1e-36; 3,008
 /// ever present under openp's `up`, with p = 0.745).
 fn add_open_hint(
     data: &DataSet,
