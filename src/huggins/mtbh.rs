@@ -198,6 +198,9 @@ impl Problem {
         // (code 0: never caught).
         let mut g_i = vec![0.0; np];
         let mut ls = vec![0.0; k];
+        // Row i: √π_i · g_i, so that Σ_i π_i g_i g_iᵀ = Gᵀ G in one product.
+        let mut gm = nalgebra::DMatrix::<f64>::zeros(k, np);
+        let mut curv = vec![[0.0f64; 3]; t];
         let mut one =
             |code: u64, grad: &mut DVector<f64>, hess: &mut nalgebra::DMatrix<f64>| -> f64 {
                 let f = if code == 0 {
@@ -224,53 +227,64 @@ impl Problem {
                 let lnp = m + tot.ln();
                 grad.fill(0.0);
                 hess.fill(0.0);
+                gm.fill(0.0);
+                // Σ_i π_i v_ij (1, z_i, z_i²) per occasion j: the curvature of the
+                // logistic terms, added to the Hessian once per history below.
+                curv.iter_mut().for_each(|c| *c = [0.0; 3]);
                 for (i, &z) in self.nodes.iter().enumerate() {
                     let pi = (ls[i] - lnp).exp();
                     if pi == 0.0 {
                         continue;
                     }
                     g_i.iter_mut().for_each(|v| *v = 0.0);
-                    for j in 0..t {
-                        let a = ia(j);
-                        let (r, v, after) = if j < f {
+                    let (mut rsum, mut rb) = (0.0, 0.0);
+                    for (j, cj) in curv.iter_mut().enumerate() {
+                        let (r, v) = if j < f {
                             let p = pre[i * t + j];
-                            (-p, p * (1.0 - p), false)
+                            (-p, p * (1.0 - p))
                         } else if j == f {
                             let p = pre[i * t + j];
-                            (1.0 - p, p * (1.0 - p), false)
+                            (1.0 - p, p * (1.0 - p))
                         } else {
                             let c = post[i * t + j];
                             let x = (code >> j & 1) as f64;
-                            (x - c, c * (1.0 - c), true)
+                            rb += x - c;
+                            (x - c, c * (1.0 - c))
                         };
-                        g_i[a] += r;
-                        g_i[is] += r * z;
-                        let (pv, pvz) = (pi * v, pi * v * z);
-                        hess[(a, a)] -= pv;
-                        hess[(a, is)] -= pvz;
-                        hess[(is, a)] -= pvz;
-                        hess[(is, is)] -= pvz * z;
-                        if let (true, Some(ib)) = (after, ib) {
-                            g_i[ib] += r;
-                            hess[(ib, ib)] -= pv;
-                            hess[(a, ib)] -= pv;
-                            hess[(ib, a)] -= pv;
-                            hess[(ib, is)] -= pvz;
-                            hess[(is, ib)] -= pvz;
-                        }
+                        g_i[ia(j)] += r;
+                        rsum += r;
+                        let pv = pi * v;
+                        cj[0] += pv;
+                        cj[1] += pv * z;
+                        cj[2] += pv * z * z;
                     }
+                    g_i[is] = rsum * z;
+                    if let Some(ib) = ib {
+                        g_i[ib] = rb;
+                    }
+                    let root = pi.sqrt();
                     for r in 1..np {
                         grad[r] += pi * g_i[r];
-                        for c in 1..np {
-                            hess[(r, c)] += pi * g_i[r] * g_i[c];
-                        }
+                        gm[(i, r)] = root * g_i[r];
                     }
                 }
-                for r in 1..np {
-                    for c in 1..np {
-                        hess[(r, c)] -= grad[r] * grad[c];
+                for (j, &[c0, c1, c2]) in curv.iter().enumerate() {
+                    let a = ia(j);
+                    hess[(a, a)] -= c0;
+                    hess[(a, is)] -= c1;
+                    hess[(is, a)] -= c1;
+                    hess[(is, is)] -= c2;
+                    if let (true, Some(ib)) = (j > f, ib) {
+                        hess[(ib, ib)] -= c0;
+                        hess[(a, ib)] -= c0;
+                        hess[(ib, a)] -= c0;
+                        hess[(ib, is)] -= c1;
+                        hess[(is, ib)] -= c1;
                     }
                 }
+                // + Σ_i π_i g_i g_iᵀ − ḡ ḡᵀ (column 0, β0, is zero in both)
+                hess.gemm_tr(1.0, &gm, &gm, 1.0);
+                hess.ger(-1.0, grad, grad, 1.0);
                 lnp
             };
         let mut g0 = DVector::zeros(np);

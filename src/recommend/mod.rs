@@ -8,9 +8,9 @@
 //!
 //! # The rule
 //! 1. **Candidates** are the estimates the analysis produced for one data family:
-//!    capture occasions (`closedp.t` models, Mtb, and Mh, Mth, Mbh and Mtbh Normal by
-//!    maximum likelihood, [`crate::huggins::closedp_logit_normal`]; `closedp.0` from f_k
-//!    when t > 20),
+//!    capture occasions (`closedp.t` models; Mtb, and Mh, Mth, Mbh and Mtbh Normal by
+//!    maximum likelihood, [`crate::huggins::closedp_logit_normal`], up to 12 occasions;
+//!    `closedp.0` from f_k when t > 20),
 //!    unordered lists (the order-independent `closedp.t` models and every hierarchical
 //!    log-linear model of `closedpMS.t`), single-source counts (the zero-truncated count
 //!    regressions) or open populations (`openp` up and ep, total ever present).

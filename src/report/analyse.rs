@@ -18,7 +18,10 @@ use crate::two_source;
 /// it the models are fitted from the capture counts f_k (`closedp.0`).
 pub const MAX_T_FOR_HISTORY_MODELS: usize = 20;
 
-/// Largest t for which model Mtb (a non-linear fit over 2^t − 1 cells) is added.
+/// Largest t for which model Mtb (a non-linear fit over 2^t − 1 cells) and the four
+/// Normal heterogeneity models (`huggins::closedp_logit_normal_all`, whose exact
+/// information costs t² per observed history and quadrature node: 2.1 s on a register of
+/// 81,313 units and 6,248 histories over 20 occasions) are added.
 pub const MAX_T_FOR_MTB: usize = 12;
 
 /// Most lists for `--select stepwise`: each step fits every remaining two-list effect on
@@ -857,7 +860,7 @@ fn one_population(
                 closed::closedp_mtb(h, level).map(|m| closed_row(m.estimate)),
             );
         }
-        if (3..=MAX_T_FOR_HISTORY_MODELS).contains(&t) && !lists {
+        if (3..=MAX_T_FOR_MTB).contains(&t) && !lists {
             for (m, r) in crate::huggins::closedp_logit_normal_all(h, level)? {
                 s.push_row(m.label(), r.map(|f| closed_row(f.estimate)));
             }
