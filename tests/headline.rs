@@ -734,3 +734,90 @@ fn a_near_census_interval_starts_at_the_number_seen() {
     assert_eq!(h.dark_figure_interval.lower, 0.0);
     assert!(h.interval.contains(20.0));
 }
+
+/// On occasions the forms of one Otis structure share the weight their best form would
+/// carry alone, and the figure is the weighted mean of ln N̂ with Buckland's SE on that
+/// scale: written out here for three models of equal AIC, two of them forms of Mth.
+#[test]
+fn forms_of_one_structure_share_its_weight_and_the_average_is_on_the_log_scale() {
+    use darkfigure::recommend::{Criterion, Offer, Rule, recommend};
+    use darkfigure::{Estimate, FitStats, ci};
+    let est = |m: &str, n: f64, se: f64, aic: f64| {
+        Estimate::new(
+            "closedp.t",
+            m,
+            n,
+            se,
+            ci::log_normal(n, se, 100.0, 0.95),
+            100,
+        )
+        .with_fit(FitStats {
+            deviance: 5.0,
+            df: 4,
+            aic,
+            bic: aic,
+        })
+    };
+    let rule = |kind| Rule {
+        kind,
+        criterion: Criterion::Aic,
+        level: 0.95,
+        gof_reliable: true,
+        preferred: None,
+        candidates_text: "three models".into(),
+        recaptures: None,
+    };
+    let models = [
+        ("Mth Chao (LB)", 150.0, 10.0),
+        ("Mth Darroch", 200.0, 30.0),
+        ("Mtbh Normal", 130.0, 12.0),
+    ];
+    let offers = || {
+        models
+            .iter()
+            .map(|&(m, n, se)| Offer::new("closedp.t", est(m, n, se, 50.0)))
+            .collect::<Vec<_>>()
+    };
+    let h = recommend(None, 100, offers(), &rule(DataKind::Occasions), None);
+    let w = |m: &str| h.candidates.iter().find(|c| c.model == m).unwrap().weight;
+    // Mth's two forms share one share: 1/4 each, Mtbh Normal 1/2.
+    assert!((w("Mth Chao (LB)") - 0.25).abs() < 1e-12);
+    assert!((w("Mth Darroch") - 0.25).abs() < 1e-12);
+    assert!((w("Mtbh Normal") - 0.5).abs() < 1e-12);
+    let ws = [0.25, 0.25, 0.5];
+    let lbar: f64 = models.iter().zip(ws).map(|(m, w)| w * m.1.ln()).sum();
+    let sl: f64 = models
+        .iter()
+        .zip(ws)
+        .map(|(m, w)| w * ((m.2 / m.1).powi(2) + (m.1.ln() - lbar).powi(2)).sqrt())
+        .sum();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+    assert!(
+        rel(h.n_hat, lbar.exp()) < 1e-12,
+        "{} {}",
+        h.n_hat,
+        lbar.exp()
+    );
+    assert!(rel(h.se, lbar.exp() * sl) < 1e-12);
+    assert!(
+        h.basis.contains("share its best form's weight"),
+        "{}",
+        h.basis
+    );
+    // On lists every model is its own: equal AIC, equal weights, no sharing in the basis.
+    let l = recommend(None, 100, offers(), &rule(DataKind::Lists), None);
+    assert!(
+        l.candidates
+            .iter()
+            .all(|c| (c.weight - 1.0 / 3.0).abs() < 1e-12)
+    );
+    assert!(!l.basis.contains("share"), "{}", l.basis);
+    // A structure whose best form fits better carries more weight, however many forms
+    // the other has: Mth's best form 2 AIC units behind Mtbh Normal.
+    let mut o = offers();
+    o[0] = Offer::new("closedp.t", est("Mth Chao (LB)", 150.0, 10.0, 52.0));
+    o[1] = Offer::new("closedp.t", est("Mth Darroch", 200.0, 30.0, 52.0));
+    let h = recommend(None, 100, o, &rule(DataKind::Occasions), None);
+    let w = |m: &str| h.candidates.iter().find(|c| c.model == m).unwrap().weight;
+    assert!(w("Mtbh Normal") > w("Mth Chao (LB)") + w("Mth Darroch"));
+}

@@ -185,8 +185,8 @@ pub const BEHAVIOUR_DOUBT_START: &str = "A behavioural response is also plausibl
 
 /// Whether a headline warning doubts the figure or its interval itself (behaviour beside
 /// heterogeneity, where the recommended interval covered the truth in 79% of simulated
-/// studies and the figure ran high; fewer than [`FEW_RECAPTURES`] recaptures): the reports show it beside the
-/// figure.
+/// studies and the figure ran high; fewer than [`FEW_RECAPTURES`] recaptures): the
+/// reports show it beside the figure.
 pub fn is_interval_doubt(w: &str) -> bool {
     w.starts_with(BEHAVIOUR_DOUBT_START) || w.starts_with(FEW_RECAPTURES_START)
 }
