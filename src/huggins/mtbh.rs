@@ -44,11 +44,11 @@
 //! - Rivest, L.-P. (2011). A lower bound model for multiple record systems estimation with
 //!   heterogeneous catchability. *Int. J. Biostatistics* 7(1).
 
-use super::normal::{GH_POINTS, NormalFit, gauss_hermite, normal_estimate, occasions_3_to_20};
+use super::normal::{GH_POINTS, NormalFit, gauss_hermite, normal_fit, occasions_3_to_20};
 use crate::ci;
 use crate::data::CaptureHistories;
 use crate::error::{Error, Result};
-use crate::estimate::{Assumption, FitStats, Warning};
+use crate::estimate::{Assumption, Warning};
 use crate::glm::{Newton, Objective};
 use nalgebra::DVector;
 
@@ -580,10 +580,7 @@ fn fit_from(
     let n = prob.n;
     let n_hat = n + e0;
     let loglik = prob.loglik(th.as_slice());
-    let aic = -2.0 * loglik + 2.0 * npar as f64;
-    let bic = -2.0 * loglik + n.ln() * npar as f64;
     let deviance = prob.deviance(th.as_slice());
-    let df = ((1i64 << t) - 1) - npar as i64;
     let mut assumptions = vec![
         Assumption::ClosedPopulation,
         Assumption::PerfectMatching,
@@ -595,33 +592,22 @@ fn fit_from(
     if !model.time() {
         assumptions.push(Assumption::ConstantOverTime);
     }
-    let mut est = normal_estimate(
+    let mut fit = normal_fit(
         name,
+        th.iter().copied().collect(),
         (n_hat, se, n, level),
-        FitStats {
-            deviance,
-            df,
-            aic,
-            bic,
-        },
+        (deviance, loglik, (1usize << t) - 1),
         &assumptions,
         (nf.stop, sigma),
     );
     if b.abs() > B_EDGE {
-        est = est.with_warning(Warning::Boundary {
+        fit.estimate = fit.estimate.with_warning(Warning::Boundary {
             parameter: format!(
                 "b (the behavioural effect, {b:.1} on the logit scale: the data cannot bound it)"
             ),
         });
     }
-    Ok(NormalFit {
-        coef: th.iter().copied().collect(),
-        deviance,
-        df,
-        aic,
-        bic,
-        estimate: est,
-    })
+    Ok(fit)
 }
 
 #[cfg(test)]

@@ -159,16 +159,26 @@ impl Objective for Problem {
     }
 }
 
-/// A Normal model's estimate: N̂ with its SE and a log-normal interval on the dark figure
-/// (`n` seen, at `level`), its fit and assumptions, and the warnings of its search
-/// (`stop`) and of σ̂ at 0.
-pub(super) fn normal_estimate(
+/// A fitted Normal model from its coefficients and fit: the estimate N̂ with its SE and a
+/// log-normal interval on the dark figure (`n` seen, at `level`); its deviance, df (the
+/// `cells` fitted less the parameters) and Rcapture's AIC and BIC from the Poisson
+/// log-likelihood `loglik`; its assumptions; and the warnings of its search (`stop`) and
+/// of σ̂ at 0.
+pub(super) fn normal_fit(
     name: &str,
+    coef: Vec<f64>,
     (n_hat, se, n, level): (f64, f64, f64, f64),
-    fit: FitStats,
+    (deviance, loglik, cells): (f64, f64, usize),
     assumptions: &[Assumption],
     (stop, sigma): (crate::glm::StopReason, f64),
-) -> Estimate {
+) -> NormalFit {
+    let npar = coef.len() as f64;
+    let fit = FitStats {
+        deviance,
+        df: cells as i64 - coef.len() as i64,
+        aic: -2.0 * loglik + 2.0 * npar,
+        bic: -2.0 * loglik + n.ln() * npar,
+    };
     let mut est = Estimate::new(
         "closedpCI.t",
         name,
@@ -189,7 +199,14 @@ pub(super) fn normal_estimate(
             parameter: "sigma (at 0: no heterogeneous catchability in the data)".into(),
         });
     }
-    est
+    NormalFit {
+        coef,
+        deviance: fit.deviance,
+        df: fit.df,
+        aic: fit.aic,
+        bic: fit.bic,
+        estimate: est,
+    }
 }
 
 /// The number of occasions of `h`, which the Normal models (`method`) fit on the 2^t − 1
@@ -286,20 +303,12 @@ pub fn closedp_normal(h: &CaptureHistories, model: &NormalModel, level: f64) -> 
         .zip(&prob.y)
         .map(|(l, &y)| y * l - l.exp() - statrs::function::gamma::ln_gamma(y + 1.0))
         .sum();
-    let npar = (p + 2) as f64;
-    let aic = -2.0 * loglik_pois + 2.0 * npar;
-    let bic = -2.0 * loglik_pois + n.ln() * npar;
     let deviance = -2.0 * nf.value;
-    let df = m as i64 - (p as i64 + 2);
-    let est = normal_estimate(
+    Ok(normal_fit(
         &name,
+        th.iter().copied().collect(),
         (n_hat, se, n, level),
-        FitStats {
-            deviance,
-            df,
-            aic,
-            bic,
-        },
+        (deviance, loglik_pois, m),
         &[
             Assumption::ClosedPopulation,
             Assumption::PerfectMatching,
@@ -307,13 +316,5 @@ pub fn closedp_normal(h: &CaptureHistories, model: &NormalModel, level: f64) -> 
             Assumption::NoBehaviouralResponse,
         ],
         (nf.stop, th[p + 1]),
-    );
-    Ok(NormalFit {
-        coef: th.iter().copied().collect(),
-        deviance,
-        df,
-        aic,
-        bic,
-        estimate: est,
-    })
+    ))
 }
